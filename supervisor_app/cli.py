@@ -1,0 +1,90 @@
+"""``supervisor-app``: the command line, a thin layer over the core API.
+
+Every user-caused error is a :class:`SupervisorError`: printed as one sentence, exit code 2.
+``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from . import __version__
+from .errors import SupervisorError
+
+# Modules that register sub-commands with ``add_cli(subparsers)``, in help order.
+_COMMAND_MODULES = (
+    "supervisor_app.catalog.cli",
+    "supervisor_app.analysis.report",
+    "supervisor_app.recommend_cli",
+    "supervisor_app.similar_cli",
+    "supervisor_app.edit.cli",
+    "supervisor_app.training.cli",
+    "supervisor_app.demo",
+    "supervisor_app.gui.cli",
+)
+
+
+def _cmd_probe(args) -> int:
+    from .media import probe
+
+    info = probe(args.file)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+        return 0
+    d = info.to_dict()
+    width = max(len(k) for k in d)
+    for k, v in d.items():
+        if v is not None:
+            print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="supervisor-app", description="Video-to-music recommendation for music supervisors.")
+    p.add_argument("--version", action="version", version=f"supervisor-app {__version__}")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    pr = sub.add_parser("probe", help="describe a media file (duration, streams, codecs)")
+    pr.add_argument("file")
+    pr.add_argument("--json", action="store_true", help="print JSON")
+    pr.set_defaults(func=_cmd_probe)
+    for name in _COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and (name == e.name or name.startswith(e.name + ".")):
+                continue  # that part of the app is not installed in this build
+            raise
+        mod.add_cli(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        rc = args.func(args)
+        return int(rc or 0)
+    except SupervisorError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Typed errors a user can cause, each carrying one sentence the CLI and GUI show as is.
+
+Every exception raised for a user-caused problem derives from :class:`SupervisorError`; its
+``str()`` is a complete, human sentence (no traceback needed). The CLI prints it and exits 2.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SupervisorError(Exception):
+    """Base class: ``str(err)`` is one sentence the user understands."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.message
+
+
+# --- media ---------------------------------------------------------------------------------
+class MediaError(SupervisorError):
+    """A media file could not be used."""
+
+    def __init__(self, path: str | Path, message: str):
+        super().__init__(message)
+        self.path = str(path)
+
+
+class FileMissingError(MediaError):
+    def __init__(self, path):
+        super().__init__(path, f"The file {Path(path).name!r} does not exist ({path}).")
+
+
+class FileUnreadableError(MediaError):
+    def __init__(self, path, reason: str = "permission denied"):
+        super().__init__(path, f"The file {Path(path).name!r} cannot be read ({reason}).")
+
+
+class NotMediaError(MediaError):
+    def __init__(self, path):
+        super().__init__(path, f"The file {Path(path).name!r} is not an audio or video file.")
+
+
+class CorruptMediaError(MediaError):
+    def __init__(self, path, detail: str = ""):
+        extra = f" ({detail})" if detail else ""
+        super().__init__(path, f"The file {Path(path).name!r} is damaged or truncated and cannot be decoded{extra}.")
+
+
+class NoAudioStreamError(MediaError):
+    def __init__(self, path):
+        super().__init__(path, f"The file {Path(path).name!r} has no audio track.")
+
+
+class NoVideoStreamError(MediaError):
+    def __init__(self, path):
+        super().__init__(path, f"The file {Path(path).name!r} has no video track (is it an audio file?).")
+
+
+class ZeroDurationError(MediaError):
+    def __init__(self, path):
+        super().__init__(path, f"The file {Path(path).name!r} is empty (zero duration).")
+
+
+class UnsupportedCodecError(MediaError):
+    def __init__(self, path, codec: str):
+        super().__init__(path, f"The file {Path(path).name!r} uses the codec {codec!r}, which this installation cannot decode.")
+
+
+# --- catalog -------------------------------------------------------------------------------
+class CatalogError(SupervisorError):
+    """A catalog could not be opened, read or written."""
+
+
+class CatalogNotFoundError(CatalogError):
+    def __init__(self, path):
+        super().__init__(f"No catalog at {path}: create one with 'supervisor-app catalog create --catalog {path}'.")
+        self.path = str(path)
+
+
+class EmptyCatalogError(CatalogError):
+    def __init__(self, what: str = "tracks"):
+        super().__init__(f"The catalog has no {what} yet: add a folder and index it first.")
+
+
+# --- analysis / models ---------------------------------------------------------------------
+class AnalysisError(SupervisorError):
+    """An analyzer could not produce a result for this input."""
+
+
+class ModelError(SupervisorError):
+    """A model file is missing, corrupt, or does not match this installation."""
+
+
+class MissingExtraError(SupervisorError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, feature: str, extra: str):
+        super().__init__(f"{feature} needs the optional package(s) {extra!r}: install them with '.venv/bin/pip install {extra}'.")
+
+
+class UsageError(SupervisorError):
+    """The user asked for something that does not make sense (bad option value, missing file, ...)."""

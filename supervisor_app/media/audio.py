@@ -1,0 +1,82 @@
+"""``load_audio``: decode the audio of any audio or video file to float32 at a chosen rate."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import CorruptMediaError, NoAudioStreamError, ZeroDurationError
+from ._open import decoder_name, ffmpeg_error, open_container
+
+
+def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: float = 0.0,
+               duration_s: float | None = None) -> np.ndarray:
+    """Decode the first audio stream of ``path``, resampled to ``sr`` Hz.
+
+    Returns float32 samples in [-1, 1]: shape ``(n,)`` when ``mono`` (channels averaged),
+    else ``(channels, n)``. ``offset_s``/``duration_s`` select a window (seconds).
+    Raises NoAudioStreamError, CorruptMediaError, ZeroDurationError, ... (typed, one sentence).
+    """
+    path = Path(path)
+    if sr <= 0:
+        raise ValueError("sr must be positive")
+    with open_container(path) as c:
+        if not c.streams.audio:
+            raise NoAudioStreamError(path)
+        stream = c.streams.audio[0]
+        decoder_name(stream, path)
+        stream.thread_type = "AUTO"
+        layout = "mono" if mono else None
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
+        start_sample = int(round(max(0.0, offset_s) * sr))
+        want = None if duration_s is None else int(round(duration_s * sr))
+        chunks: list[np.ndarray] = []
+        got = 0
+        skip = start_sample
+        if offset_s > 2.0:
+            # seek a little before the offset, then count samples from the first decoded frame's time
+            try:
+                c.seek(int((offset_s - 1.0) / stream.time_base), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                pass
+            skip = None
+        try:
+            for frame in c.decode(stream):
+                if skip is None:
+                    t0 = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
+                    skip = max(0, start_sample - int(round(t0 * sr)))
+                for out in resampler.resample(frame):
+                    got, skip = _take(out.to_ndarray(), chunks, got, skip, want)
+                if want is not None and got >= want:
+                    break
+            else:
+                for out in resampler.resample(None):
+                    got, skip = _take(out.to_ndarray(), chunks, got, skip, want)
+        except av.error.FFmpegError as e:
+            if got == 0:
+                raise ffmpeg_error(path, e) from None
+            raise CorruptMediaError(path, f"decoding failed after {got / sr:.1f} s") from None
+    if not chunks:
+        if offset_s > 0:
+            return np.zeros((0,) if mono else (1, 0), dtype=np.float32)
+        raise ZeroDurationError(path)
+    data = np.concatenate(chunks, axis=1)
+    if want is not None:
+        data = data[:, :want]
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    return data[0] if mono else data
+
+
+def _take(block: np.ndarray, chunks: list, got: int, skip: int, want: int | None):
+    block = np.asarray(block, dtype=np.float32)
+    if block.ndim == 1:
+        block = block[None, :]
+    if skip:
+        drop = min(skip, block.shape[1])
+        block = block[:, drop:]
+        skip -= drop
+    if block.shape[1]:
+        chunks.append(block)
+        got += block.shape[1]
+    return got, skip

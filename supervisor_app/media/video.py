@@ -1,0 +1,96 @@
+"""Video frames as RGB arrays: ``read_frames`` (a streaming iterator) and ``thumbnail``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from ..errors import CorruptMediaError, NoVideoStreamError
+from ._open import decoder_name, ffmpeg_error, is_attached_picture, open_container
+
+
+def _video_stream(container, path):
+    stream = next((s for s in container.streams.video if not is_attached_picture(s)), None)
+    if stream is None:
+        raise NoVideoStreamError(path)
+    decoder_name(stream, path)
+    return stream
+
+
+def _to_rgb(frame, size: tuple[int, int] | None) -> np.ndarray:
+    if size is None:
+        return frame.to_ndarray(format="rgb24")
+    w, h = int(size[0]), int(size[1])
+    return frame.reformat(width=w, height=h, format="rgb24", interpolation="BILINEAR").to_ndarray()
+
+
+def read_frames(path: str | Path, fps: float | None = None, size: tuple[int, int] | None = None,
+                start_s: float = 0.0, end_s: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield ``(t_s, frame)`` with ``frame`` an ``(H, W, 3)`` uint8 RGB array.
+
+    ``fps=None`` yields every decoded frame at the native rate; otherwise one frame per
+    ``1/fps`` seconds (the first frame whose timestamp reaches each sampling time; ``t_s`` is
+    that frame's own timestamp). ``size=(width, height)`` rescales. Frames stream from the
+    decoder: memory stays at one frame whatever the film's length.
+    """
+    path = Path(path)
+    with open_container(path) as c:
+        stream = _video_stream(c, path)
+        stream.thread_type = "AUTO"
+        tb = stream.time_base
+        if start_s > 1.0:
+            try:
+                c.seek(int(start_s / tb), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                pass
+        next_t = start_s
+        step = None if fps is None else 1.0 / float(fps)
+        n = 0
+        try:
+            for frame in c.decode(stream):
+                t = float(frame.pts * tb) if frame.pts is not None else n * (1.0 / float(stream.average_rate or 25))
+                n += 1
+                if t < start_s - 1e-6:
+                    continue
+                if end_s is not None and t >= end_s:
+                    break
+                if step is not None:
+                    # a frame covers [t, t + 1/native_fps): take it for every sampling time it reaches
+                    if t + 1e-6 < next_t:
+                        continue
+                    while next_t <= t + 1e-6:
+                        next_t += step
+                yield t, _to_rgb(frame, size)
+        except av.error.FFmpegError as e:
+            if n == 0:
+                raise ffmpeg_error(path, e) from None
+            raise CorruptMediaError(path, f"decoding failed after frame {n}") from None
+
+
+def thumbnail(path: str | Path, t_s: float, size: tuple[int, int] | None = (320, 180)) -> np.ndarray:
+    """The frame shown at ``t_s`` seconds, as an ``(H, W, 3)`` uint8 RGB array."""
+    path = Path(path)
+    with open_container(path) as c:
+        stream = _video_stream(c, path)
+        tb = stream.time_base
+        try:
+            c.seek(int(max(0.0, t_s) / tb), stream=stream, backward=True)
+        except av.error.FFmpegError:
+            c.seek(0)
+        last = None
+        try:
+            for frame in c.decode(stream):
+                t = float(frame.pts * tb) if frame.pts is not None else 0.0
+                if t > t_s + 1e-6 and last is not None:
+                    break
+                last = frame
+                if abs(t - t_s) < 1e-6:
+                    break
+        except av.error.FFmpegError as e:
+            if last is None:
+                raise ffmpeg_error(path, e) from None
+        if last is None:
+            raise CorruptMediaError(path, f"no picture at {t_s:.2f} s")
+        return _to_rgb(last, size)

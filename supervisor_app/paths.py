@@ -1,0 +1,62 @@
+"""Where the app keeps its data: never beside the user's media.
+
+Defaults follow the platform (platformdirs); ``SUPERVISOR_APP_HOME`` overrides everything
+(tests and CI set it to a temporary folder).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "supervisor-app"
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESOURCES_DIR = REPO_ROOT / "resources"
+MODELS_DIR = REPO_ROOT / "models"
+DEMO_DIR = RESOURCES_DIR / "demo"
+
+
+def data_dir() -> Path:
+    """Folder for catalogs and user data (created on demand)."""
+    home = os.environ.get("SUPERVISOR_APP_HOME")
+    if home:
+        p = Path(home) / "data"
+    else:
+        import platformdirs
+
+        p = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def cache_dir() -> Path:
+    """Folder for recomputable caches (analysis of query videos, features)."""
+    home = os.environ.get("SUPERVISOR_APP_HOME")
+    if home:
+        p = Path(home) / "cache"
+    else:
+        import platformdirs
+
+        p = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def default_catalog_path() -> Path:
+    return data_dir() / "catalog.sqlite"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
