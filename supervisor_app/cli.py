@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "supervisor_app.similar_cli",
     "supervisor_app.edit.cli",
     "supervisor_app.training.cli",
+    "supervisor_app.pool",
     "supervisor_app.demo",
     "supervisor_app.gui.cli",
 )
