@@ -6,6 +6,7 @@ Defaults follow the platform (platformdirs); ``SUPERVISOR_APP_HOME`` overrides e
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 APP_NAME = "supervisor-app"
@@ -50,7 +51,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()

@@ -1,0 +1,19 @@
+"""The catalog store: tracks, analyses, embeddings and playlists in one SQLite file.
+
+>>> from supervisor_app.catalog import Catalog
+>>> with Catalog.create("/tmp/my.sqlite") as cat:          # doctest: +SKIP
+...     report = cat.add_folder("~/Music")
+"""
+from .metadata import TrackTags, read_tags
+from .store import AnalysisRecord, Catalog, Playlist, PlaylistEntry, ScanReport, Track
+
+__all__ = [
+    "AnalysisRecord",
+    "Catalog",
+    "Playlist",
+    "PlaylistEntry",
+    "ScanReport",
+    "Track",
+    "TrackTags",
+    "read_tags",
+]

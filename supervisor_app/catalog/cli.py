@@ -1,0 +1,189 @@
+"""``supervisor-app catalog create|add FOLDER|list|stats [--catalog PATH]``.
+
+Registered by ``supervisor_app.cli`` through :func:`add_cli`. Each command returns an exit code;
+user errors are raised as :class:`~supervisor_app.errors.SupervisorError` (printed by the main CLI).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .. import errors
+
+_MAX_PROBLEMS_SHOWN = 20
+
+
+def add_cli(subparsers) -> None:
+    """Register the ``catalog`` command and its sub-commands on an argparse sub-parser set."""
+    cat = subparsers.add_parser("catalog", help="create, fill and inspect a music catalog")
+    cat_sub = cat.add_subparsers(dest="catalog_command", metavar="ACTION")
+    cat.set_defaults(func=lambda args: _no_action(cat))
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--catalog", metavar="PATH", default=None,
+                        help="catalog file (default: the catalog in the app's data folder)")
+
+    p = cat_sub.add_parser("create", parents=[common], help="create an empty catalog (or check an existing one)")
+    p.set_defaults(func=cmd_create)
+
+    p = cat_sub.add_parser("add", parents=[common], help="index the audio files of a folder (incremental)")
+    p.add_argument("folder", help="folder holding music; sub-folders are included")
+    p.add_argument("--json", action="store_true", help="print the scan report as JSON")
+    p.set_defaults(func=cmd_add)
+
+    p = cat_sub.add_parser("list", parents=[common], help="list the tracks")
+    p.add_argument("--all", action="store_true", help="include tracks whose file is missing")
+    p.add_argument("--json", action="store_true", help="print JSON (every field)")
+    p.set_defaults(func=cmd_list)
+
+    p = cat_sub.add_parser("stats", parents=[common], help="counts: tracks, duration, analyses, embeddings")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stats)
+
+
+def _no_action(parser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _catalog_path(args) -> Path:
+    if args.catalog:
+        return Path(args.catalog).expanduser()
+    from ..paths import default_catalog_path
+
+    return default_catalog_path()
+
+
+def cmd_create(args) -> int:
+    from .store import Catalog
+
+    path = _catalog_path(args)
+    existed = path.exists()
+    with Catalog.create(path) as cat:
+        n = cat.count(include_missing=True)
+    print(f"Catalog {'already exists' if existed else 'created'} at {path} ({n} tracks).")
+    return 0
+
+
+def cmd_add(args) -> int:
+    from .store import Catalog
+
+    folder = Path(args.folder).expanduser()
+    if not folder.is_dir():
+        raise errors.UsageError(f"The folder {folder} does not exist." if not folder.exists()
+                                else f"{folder} is a file, not a folder: give the folder that holds the music.")
+    path = _catalog_path(args)
+    if not path.exists():
+        print(f"Creating a new catalog at {path}.", file=sys.stderr)
+    bar = _ProgressBar()
+    try:
+        with Catalog.create(path) as cat:
+            report = cat.add_folder(folder, progress=bar)
+            n = cat.count()
+    except KeyboardInterrupt:
+        bar.close()
+        print("Interrupted: what was indexed so far is saved; run the same command again to resume.", file=sys.stderr)
+        return 130
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps({**report.__dict__, "errors": [list(e) for e in report.errors], "catalog": str(path),
+                          "tracks_in_catalog": n}, indent=2))
+        return 0
+    for p, message in report.errors[:_MAX_PROBLEMS_SHOWN]:
+        print(f"  problem: {message}  [{p}]", file=sys.stderr)
+    if len(report.errors) > _MAX_PROBLEMS_SHOWN:
+        print(f"  ... and {len(report.errors) - _MAX_PROBLEMS_SHOWN} more problems (all of them: add --json).",
+              file=sys.stderr)
+    print(f"{folder}: {report.summary()}. The catalog {path} now holds {n} tracks.")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from .store import Catalog
+
+    with Catalog.open(_catalog_path(args)) as cat:
+        tracks = cat.tracks(include_missing=args.all)
+    if args.json:
+        print(json.dumps([t.to_dict() for t in tracks], indent=2, ensure_ascii=False))
+        return 0
+    if not tracks:
+        print("The catalog has no tracks yet: add a folder with 'supervisor-app catalog add FOLDER'.")
+        return 0
+    rows = [(str(t.id), _clip(t.title or Path(t.path).stem, 40), _clip(t.artist or "", 28),
+             format_duration(t.duration_s), t.status) for t in tracks]
+    print(format_table(("id", "title", "artist", "duration", "status"), rows, right_align=(0, 3)))
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from .store import Catalog
+
+    path = _catalog_path(args)
+    with Catalog.open(path) as cat:
+        s = cat.stats()
+    if args.json:
+        print(json.dumps({"catalog": str(path), **s}, indent=2))
+        return 0
+    st = s["by_status"]
+    print(f"catalog       {path}")
+    print(f"tracks        {s['tracks']} ({st['ok']} ok, {st['missing']} missing, {st['error']} unreadable)")
+    print(f"music         {format_duration(s['total_duration_s'], hours=True)}")
+    print(f"playlists     {s['playlists']}")
+    print(f"scan problems {s['scan_errors']}")
+    for title, key in (("analyses", "analyses"), ("failed", "analysis_errors"), ("embeddings", "embeddings")):
+        for name, versions in s[key].items():
+            for version, n in versions.items():
+                print(f"{title:<13} {name} {version}: {n}")
+    return 0
+
+
+# --- formatting ------------------------------------------------------------------------------
+def format_duration(seconds, hours: bool = False) -> str:
+    """'m:ss' (or 'h:mm:ss' with ``hours`` and over an hour); '--:--' when unknown."""
+    if seconds is None:
+        return "--:--"
+    total = int(round(float(seconds)))
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    if hours and h:
+        return f"{h}:{m:02d}:{s:02d}"
+    return f"{h * 60 + m}:{s:02d}"
+
+
+def format_table(header, rows, right_align=()) -> str:
+    """Plain-text table with a header line and columns padded to their widest cell."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+
+    def line(cells):
+        out = [str(c).rjust(w) if i in right_align else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(header), line("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class _ProgressBar:
+    """tqdm bar on stderr driven by ``progress(done, total, path)``; silent when stderr is not a terminal."""
+
+    def __init__(self):
+        self._bar = None
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="file", file=sys.stderr, disable=not sys.stderr.isatty(),
+                             dynamic_ncols=True)
+        self._bar.set_postfix_str(_clip(Path(path).name, 30), refresh=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,130 @@
+"""The catalog's SQLite schema as an ordered list of migrations.
+
+A catalog file carries ``PRAGMA application_id = APPLICATION_ID`` (so another program's SQLite file
+is never mistaken for a catalog) and a one-row ``schema_version`` table. ``MIGRATIONS[i]`` moves a
+catalog from version ``i`` to ``i + 1``; migration 1 creates everything. To change the schema,
+append a new entry (never edit a released one) and ``SCHEMA_VERSION`` follows.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable, Union
+
+APPLICATION_ID = 0x53555056  # "SUPV"
+
+_MIGRATION_1 = """
+CREATE TABLE schema_version (
+    version INTEGER NOT NULL
+);
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+
+CREATE TABLE tracks (
+    id           INTEGER PRIMARY KEY,
+    path         TEXT    NOT NULL UNIQUE,
+    content_hash TEXT    NOT NULL,
+    size_bytes   INTEGER NOT NULL,
+    mtime        REAL    NOT NULL,             -- file modification time, unix seconds
+    duration_s   REAL,
+    title        TEXT,
+    artist       TEXT,
+    album        TEXT,
+    genre        TEXT,
+    bpm_tag      REAL,                          -- tempo written in the file's tags, if any
+    status       TEXT    NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'missing', 'error')),
+    error        TEXT,
+    added_at     REAL    NOT NULL,              -- unix seconds
+    tags         TEXT    NOT NULL DEFAULT '[]', -- user field: JSON list of strings
+    notes        TEXT,                          -- user field
+    rights       TEXT    NOT NULL DEFAULT '{}'  -- user field: JSON object, e.g. {"cleared": true}
+);
+CREATE INDEX tracks_content_hash ON tracks (content_hash);
+CREATE INDEX tracks_status ON tracks (status);
+
+CREATE TABLE analyses (
+    track_id    INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+    analyzer    TEXT    NOT NULL,
+    version     TEXT    NOT NULL,
+    result      TEXT,                           -- JSON object, NULL when the analysis failed
+    error       TEXT,
+    computed_at REAL    NOT NULL,               -- unix seconds
+    PRIMARY KEY (track_id, analyzer, version)
+);
+CREATE INDEX analyses_by_analyzer ON analyses (analyzer, version, track_id);
+
+CREATE TABLE embeddings (
+    track_id INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+    model    TEXT    NOT NULL,
+    version  TEXT    NOT NULL,
+    dtype    TEXT    NOT NULL,                  -- numpy dtype string, e.g. '<f4'
+    shape    TEXT    NOT NULL,                  -- JSON list of ints
+    data     BLOB    NOT NULL,                  -- C-order bytes
+    computed_at REAL NOT NULL,
+    PRIMARY KEY (track_id, model, version)
+);
+CREATE INDEX embeddings_by_model ON embeddings (model, version, track_id);  -- bulk loads in id order, no sort
+
+CREATE TABLE playlists (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE playlist_entries (
+    id          INTEGER PRIMARY KEY,
+    playlist_id INTEGER NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,               -- 0-based, contiguous within a playlist
+    track_id    INTEGER NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
+    note        TEXT,
+    payload     TEXT,                           -- JSON object (e.g. the mockup edit), or NULL
+    UNIQUE (playlist_id, position)
+);
+CREATE INDEX playlist_entries_track ON playlist_entries (track_id);
+
+CREATE TABLE scan_errors (
+    path       TEXT PRIMARY KEY,
+    error      TEXT NOT NULL,
+    size_bytes INTEGER,                         -- file size and mtime when the error was seen,
+    mtime      REAL,                            -- so an unchanged bad file is not re-probed
+    seen_at    REAL NOT NULL                    -- unix seconds
+);
+"""
+
+Migration = Union[str, Callable[[sqlite3.Connection], None]]
+
+#: Ordered migrations: ``MIGRATIONS[0]`` takes an empty file to version 1, and so on.
+MIGRATIONS: list[Migration] = [
+    _MIGRATION_1,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:
+    """Run one migration inside the caller's open transaction."""
+    if callable(migration):
+        migration(conn)
+        return
+    # executescript() would COMMIT the caller's transaction first; run statement by statement.
+    for statement in _split_sql(migration):
+        conn.execute(statement)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a script of plain DDL statements (no triggers) into single statements."""
+    out, current = [], []
+    for line in script.splitlines():
+        code = line.split("--", 1)[0]
+        current.append(code)
+        if code.rstrip().endswith(";"):
+            stmt = "\n".join(current).strip()
+            if sqlite3.complete_statement(stmt):
+                out.append(stmt)
+                current = []
+    rest = "\n".join(current).strip()
+    if rest:
+        out.append(rest)
+    return out
