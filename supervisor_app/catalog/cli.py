@@ -38,6 +38,13 @@ def add_cli(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON (every field)")
     p.set_defaults(func=cmd_list)
 
+    p = cat_sub.add_parser("index", parents=[common],
+                           help="analyse every track for recommendation (beats, segments, features); resumable")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--model", default=None, help="also store this Seg-VM-Net model's segment embeddings")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_index)
+
     p = cat_sub.add_parser("stats", parents=[common], help="counts: tracks, duration, analyses, embeddings")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_stats)
@@ -98,6 +105,31 @@ def cmd_add(args) -> int:
         print(f"  ... and {len(report.errors) - _MAX_PROBLEMS_SHOWN} more problems (all of them: add --json).",
               file=sys.stderr)
     print(f"{folder}: {report.summary()}. The catalog {path} now holds {n} tracks.")
+    return 0
+
+
+def cmd_index(args) -> int:
+    import json
+
+    from ..indexing import index_catalog
+    from ..recommend import load_active_model
+    from .store import Catalog
+
+    model = load_active_model(args.model)
+    bar = _ProgressBar()
+    with Catalog.open(_catalog_path(args)) as cat:
+        try:
+            report = index_catalog(cat, workers=max(1, args.workers), model=model,
+                                   progress=lambda d, t, m: bar(d, t, m))
+        finally:
+            bar.close()
+    if args.json:
+        print(json.dumps({"total": report.total, "done": report.done, "skipped": report.skipped,
+                          "seconds": report.seconds, "errors": report.errors}, indent=2))
+    else:
+        print(report.summary())
+        for tid, step, msg in report.errors[:_MAX_PROBLEMS_SHOWN]:
+            print(f"  track {tid} {step}: {msg}")
     return 0
 
 
