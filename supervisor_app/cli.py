@@ -18,6 +18,7 @@ from .errors import SupervisorError
 _COMMAND_MODULES = (
     "supervisor_app.catalog.cli",
     "supervisor_app.analysis.report",
+    "supervisor_app.features.cli",
     "supervisor_app.recommend_cli",
     "supervisor_app.similar_cli",
     "supervisor_app.edit.cli",

@@ -105,3 +105,10 @@ class MissingExtraError(SupervisorError):
 
 class UsageError(SupervisorError):
     """The user asked for something that does not make sense (bad option value, missing file, ...)."""
+
+
+class CancelledError(SupervisorError):
+    """The user cancelled a long job (raised from a ``should_cancel`` check)."""
+
+    def __init__(self, what: str = "The operation"):
+        super().__init__(f"{what} was cancelled.")

@@ -33,7 +33,8 @@ def _catalog(args):
 
 
 def _fmt_time(s: float) -> str:
-    return f"{int(s // 60)}:{int(round(s % 60)):02d}" if s < 3600 else f"{s / 3600:.1f} h"
+    s = int(round(s))
+    return f"{s // 60}:{s % 60:02d}" if s < 3600 else f"{s / 3600:.1f} h"
 
 
 def print_table(res, out=sys.stdout) -> None:
