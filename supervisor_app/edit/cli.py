@@ -1,0 +1,244 @@
+"""``supervisor-app mockup VIDEO TRACK --out mockup.mp4``: cut a track to a video and render/export it.
+
+TRACK is an audio file, or (with ``--catalog``) a catalog track id or the path of a catalog track: a
+track found in the catalog (by id, path, or content hash) uses its stored beat/segment analyses when
+they are there for the current analyzer versions; anything else is analysed on the fly (madmom beats,
+MSAF OLDA sections, cached by content hash). The video's cuts come from the TransNetV2 shot analysis
+(cached by content hash too).
+
+Alignment: ``--offset-s`` starts the track on the downbeat nearest that music time; without it the
+default is the start downbeat whose edit has the best calibrated sync score
+(:func:`supervisor_app.ranking.sync.best_start_offset`). A path from the recommendation engine can be
+given to :func:`run_mockup` (``path=``, with the video segment boundaries it refers to).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import AnalysisError, UsageError
+
+__all__ = ["add_cli", "cmd_mockup", "run_mockup", "MockupResult", "track_events", "video_events"]
+
+
+@dataclass
+class MockupResult:
+    """What :func:`run_mockup` made: the edit, its sync score and the files written."""
+
+    edit: object
+    sync: object
+    start_offset_s: float | None
+    files: dict = field(default_factory=dict)
+
+
+def video_events(video_path: str | Path) -> dict:
+    """``{"duration_s", "cuts_s", "cut_probs_25hz"}`` of a video: TransNetV2 shots, cached by content
+    hash under the same key and format as ``supervisor-app analyze`` (so each reuses the other's)."""
+    from ..analysis import shots as shots_mod
+    from ..analysis import versions
+    from ..cache import AnalysisCache
+    from ..errors import NoVideoStreamError
+    from ..hashing import content_hash
+    from ..media import probe
+
+    info = probe(video_path)
+    if not info.has_video:
+        raise NoVideoStreamError(video_path)
+    cache, key = AnalysisCache(), content_hash(video_path)
+    version = versions.shots_version(shots_mod.DEFAULT_THRESHOLD)
+    r = None
+    hit = cache.get(key, versions.SHOTS, version)
+    if hit is not None:
+        try:
+            r = shots_mod.ShotResult.from_dict(hit)
+        except (KeyError, TypeError, ValueError):
+            r = None  # an entry from an incompatible build: recompute
+    if r is None:
+        r = shots_mod.detect_shots(video_path)
+        cache.put(key, versions.SHOTS, version, r.to_dict())
+    return {"duration_s": float(info.duration_s), "cuts_s": [float(t) for t in r.cuts_s],
+            "cut_probs_25hz": np.asarray(r.cut_probs_25hz, dtype=np.float32)}
+
+
+def _from_catalog(track: str, catalog_path: str | Path):
+    """(path, beats dict | None, boundaries list | None, title, artist) of a catalog track, or None."""
+    from ..analysis import versions
+    from ..analysis.report import segments_analyzer
+    from ..catalog.store import Catalog
+    from ..hashing import content_hash
+
+    cat = Catalog.open(catalog_path)
+    try:
+        t = None
+        if track.isdigit():
+            t = cat.get_track(int(track))
+            if t is None:
+                raise UsageError(f"The catalog has no track with id {track}.")
+        elif Path(track).exists():
+            t = cat.find_by_path(track)
+            if t is None:
+                same = cat.find_by_hash(content_hash(track))
+                t = same[0] if same else None
+        if t is None:
+            return None
+        bv = versions.beats_version()
+        beats = cat.get_analysis(t.id, versions.BEATS, bv)
+        seg = cat.get_analysis(t.id, segments_analyzer("olda"), versions.segments_version("olda", bv))
+        path = t.path if Path(t.path).exists() else track
+        return (path, beats.result if beats else None,
+                seg.result["boundaries_s"] if seg and seg.result else None, t.title or "", t.artist or "")
+    finally:
+        cat.close()
+
+
+def track_events(track: str | Path, catalog_path: str | Path | None = None) -> dict:
+    """``{"path", "duration_s", "downbeats_s", "boundaries_s", "title", "artist"}`` of a track
+    (catalog analyses when available, else madmom + MSAF OLDA on the fly, cached by content hash)."""
+    from ..analysis import versions
+    from ..analysis.report import analyze_track, segments_analyzer
+    from ..media import probe
+
+    track = str(track)
+    beats = bounds = None
+    title = artist = ""
+    path = track
+    if catalog_path is not None:
+        found = _from_catalog(track, catalog_path)
+        if found is not None:
+            path, beats, bounds, title, artist = found
+    if not Path(path).exists():
+        from ..errors import FileMissingError
+
+        raise FileMissingError(path)
+    info = probe(path)
+    if beats is None or bounds is None:
+        records = analyze_track(path, cache=True, segment_algorithms=("olda",))
+        brec = records[versions.BEATS]
+        if brec["result"] is None:
+            raise AnalysisError(brec["error"] or "The track's beats could not be found.")
+        beats = brec["result"]
+        srec = records.get(segments_analyzer("olda"), {})
+        bounds = (srec.get("result") or {}).get("boundaries_s", [])
+    return {"path": str(path), "duration_s": float(info.duration_s),
+            "downbeats_s": np.asarray(beats["downbeats_s"], float), "boundaries_s": np.asarray(bounds, float),
+            "title": title or Path(path).stem, "artist": artist}
+
+
+def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | None = None, *,
+               catalog_path: str | Path | None = None, wav: str | Path | None = None,
+               otio_path: str | Path | None = None, fcpxml: str | Path | None = None,
+               edl: str | Path | None = None, edit_json: str | Path | None = None,
+               sync_points_s: Sequence[float] = (), offset_s: float | None = None,
+               path: Sequence[tuple[int, int]] | None = None, video_boundaries_s: Sequence[float] | None = None,
+               loudness_lufs: float | None = None,
+               progress: Callable[[float], bool | None] | None = None) -> MockupResult:
+    """Analyse, cut, score, render and export a mockup of ``track`` under ``video_path``.
+
+    ``path``: ``(i_music, j_video)`` segment pairs of an alignment, ``video_boundaries_s`` the video
+    segment boundaries it refers to (default: the shot cuts) and the track's OLDA sections;
+    ``offset_s``: start the track near this music time; neither: the best start by sync score.
+    Every output argument that is not None is written (atomically). Returns a :class:`MockupResult`.
+    """
+    from ..ranking.sync import best_start_offset, sync_score
+    from .edl import build_edit
+    from .export_timeline import export_edl, export_fcpxml, export_otio
+    from .render import render_mp4, render_wav
+
+    v = video_events(video_path)
+    t = track_events(track, catalog_path)
+    vb = v["cuts_s"] if video_boundaries_s is None else list(video_boundaries_s)
+    common = dict(sync_points_s=tuple(sync_points_s))
+    start = None
+    if path is not None:
+        edit = build_edit(v["duration_s"], vb, t["duration_s"], t["downbeats_s"], t["boundaries_s"],
+                          path=path, start_offset_s=offset_s, **common)
+        sc = sync_score(edit, v["cuts_s"], v["cut_probs_25hz"], t["downbeats_s"], t["boundaries_s"])
+    elif offset_s is not None:
+        start = float(offset_s)
+        edit = build_edit(v["duration_s"], vb, t["duration_s"], t["downbeats_s"], t["boundaries_s"],
+                          start_offset_s=start, **common)
+        sc = sync_score(edit, v["cuts_s"], v["cut_probs_25hz"], t["downbeats_s"], t["boundaries_s"])
+    else:
+        start, edit, sc = best_start_offset(v["duration_s"], vb, v["cut_probs_25hz"], t["duration_s"],
+                                            t["downbeats_s"], t["boundaries_s"], **common)
+    files = {}
+    track_path = t["path"]
+    if out_mp4 is not None:
+        files["mp4"] = str(render_mp4(edit, video_path, track_path, out_mp4, progress=progress,
+                                      loudness_lufs=loudness_lufs))
+    if wav is not None:
+        files["wav"] = str(render_wav(edit, track_path, wav, loudness_lufs=loudness_lufs))
+    if otio_path is not None:
+        files["otio"] = str(export_otio(edit, video_path, track_path, otio_path))
+    if fcpxml is not None:
+        files["fcpxml"] = str(export_fcpxml(edit, video_path, track_path, fcpxml))
+    if edl is not None:
+        files["edl"] = str(export_edl(edit, video_path, track_path, edl))
+    if edit_json is not None:
+        from ..paths import atomic_write_text
+
+        doc = {"video": str(video_path), "track": track_path, "title": t["title"], "artist": t["artist"],
+               "start_offset_s": start, "sync": sc.to_dict(), "edit": edit.to_dict()}
+        atomic_write_text(edit_json, json.dumps(doc, indent=2, default=float) + "\n")
+        files["json"] = str(edit_json)
+    return MockupResult(edit, sc, start, files)
+
+
+def add_cli(subparsers) -> None:
+    """Register ``mockup`` with the app's argparse sub-parsers."""
+    p = subparsers.add_parser("mockup", help="cut a track to a video on downbeats; render an MP4 and export timelines",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("video", help="the picture (any video file)")
+    p.add_argument("track", help="an audio file, or a catalog track id / path with --catalog")
+    p.add_argument("--out", required=True, help="the rendered mockup (.mp4)")
+    p.add_argument("--catalog", help="catalog file to find TRACK and its analyses in")
+    p.add_argument("--wav", help="also write the edited music as a WAV")
+    p.add_argument("--otio", help="also write an OpenTimelineIO timeline (.otio)")
+    p.add_argument("--fcpxml", help="also write a Final Cut Pro 7 XML timeline (.xml)")
+    p.add_argument("--edl", help="also write a CMX 3600 EDL (.edl)")
+    p.add_argument("--json", dest="edit_json", help="also write the edit and its sync score as JSON")
+    p.add_argument("--sync-point", type=float, action="append", default=[], metavar="S",
+                   help="a video time (s) that must get a downbeat, e.g. the pack shot (repeatable)")
+    p.add_argument("--offset-s", type=float, help="start the track on the downbeat nearest this music time (s); "
+                                                  "default: the start with the best sync score")
+    p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the music to this loudness (e.g. -16)")
+    p.set_defaults(func=cmd_mockup)
+
+
+def cmd_mockup(args) -> int:
+    """Run ``supervisor-app mockup`` (see :func:`add_cli`); prints the edit and the sync score."""
+    if not str(args.out).lower().endswith((".mp4", ".m4v", ".mov")):
+        raise UsageError(f"The mockup is an MP4 file: give --out a name ending in .mp4 (got {args.out}).")
+
+    done = []
+
+    def bar(frac: float) -> None:
+        if done:
+            return
+        n = int(frac * 30)
+        sys.stderr.write(f"\rrendering [{'#' * n}{'.' * (30 - n)}] {frac * 100:3.0f}%")
+        if frac >= 1.0:
+            sys.stderr.write("\n")
+            done.append(True)
+        sys.stderr.flush()
+
+    res = run_mockup(args.video, args.track, args.out, catalog_path=args.catalog, wav=args.wav,
+                     otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
+                     sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
+                     progress=bar)
+    e = res.edit
+    print(f"{'video':>17}  {'music':>17}  {'snap':>7}  reason")
+    for x in e.excerpts:
+        print(f"{x.video_start_s:7.2f}-{x.video_end_s:7.2f}s  {x.music_in_s:7.2f}-{x.music_out_s:7.2f}s  "
+              f"{x.snap_offset_s * 1000:+5.0f}ms  {x.reason}")
+    s = res.sync
+    print(f"sync score {s.score:+.2f} (z vs random offsets; S_bar {s.S_bar:.3f}, S_seg {s.S_seg:.3f}, "
+          f"{s.n_cuts_on_downbeat} cuts on a downbeat)")
+    for kind, f in res.files.items():
+        print(f"wrote {kind}: {f}")
+    return 0

@@ -1,0 +1,183 @@
+"""Sync score: how well the picture's cuts land on the music's bar lines and sections, through an edit.
+
+The music's downbeats and section boundaries are mapped through the :class:`~supervisor_app.edit.Edit`
+into video time (an event inside a repeated section appears once per repetition; every splice counts
+as a section boundary too, since the listener hears a section change there). Their co-occurrence with
+the video's shot-boundary curve is the thesis's S (ch. 6, eq. 6.1: ``S_i = Σ_t w(t - t_i) f_shot(t)``
+with a Gaussian window, sigma = 2 frames at 25 Hz, ``w(0) = 1``; S = mean of the S_i), computed by
+:func:`supervisor_app.analysis.language_of_clips.cooccurrence_score` for the downbeats (``S_bar``) and
+the boundaries (``S_seg``); ``S = (S_bar + S_seg) / 2`` (``S_bar`` alone when no boundary is heard).
+
+Calibration. Raw S depends on how busy the picture is and on the music's event pattern (a fast tempo
+puts some downbeat near any cut more often; a track with many short sections has more boundaries), so
+raw values do not compare across tracks. The same edited music is therefore also slid against the
+picture by ``n_random`` random offsets (uniform over the video duration, circular, fixed seed: the
+result is deterministic), keeping its tempo, its event pattern and the picture's cuts, and ``score`` is
+the z-score of the observed S against those offsets: ``(S - mean) / std`` (0 when the picture has no
+cuts or the offsets all score alike). ``details['percentile']`` gives the same comparison as the share
+of random offsets that score below the observed S. A positive score means the edit puts the music's
+events on the cuts better than chance for this very track and video.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["SyncScore", "sync_score", "cut_curve_from_times", "best_start_offset", "anchor_candidates"]
+
+RATE_HZ = 25.0  # the thesis's shot-curve rate (frames per second)
+SIGMA_FRAMES = 2.0  # the thesis's Gaussian window (frames at 25 Hz)
+HIT_WINDOW_S = 0.1  # a cut within this of a mapped downbeat counts as "on the downbeat" (s)
+_STD_FLOOR = 1e-6
+
+
+@dataclass
+class SyncScore:
+    """``score``: calibrated (z-score vs random offsets); ``S_bar``/``S_seg``: the thesis's S (mean of
+    the S_i >= 0; 1 = a full-probability cut exactly on every event) for downbeats and section
+    boundaries (NaN when there is none); ``n_cuts_on_downbeat``: picture cuts
+    within ``HIT_WINDOW_S`` of a mapped downbeat; ``details``: the numbers behind them."""
+
+    score: float
+    S_bar: float
+    S_seg: float
+    n_cuts_on_downbeat: int
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+
+def cut_curve_from_times(cuts_s: Sequence[float], duration_s: float, rate_hz: float = RATE_HZ) -> np.ndarray:
+    """A shot-boundary curve with 1.0 at the frame of each cut (``rate_hz`` frames per second)."""
+    n = int(math.ceil(duration_s * rate_hz)) + 1
+    curve = np.zeros(n, dtype=np.float32)
+    idx = np.round(np.asarray(cuts_s, float) * rate_hz).astype(int)
+    curve[idx[(idx >= 0) & (idx < n)]] = 1.0
+    return curve
+
+
+def _S(times_s: np.ndarray, curve: np.ndarray, rate_hz: float, sigma_frames: float) -> float:
+    from ..analysis.language_of_clips import cooccurrence_score
+
+    if times_s.size == 0:
+        return float("nan")
+    S, _ = cooccurrence_score(times_s, curve, rate_hz=rate_hz, sigma_frames=sigma_frames)
+    return float(S)
+
+
+def _combined(s_bar: float, s_seg: float) -> float:
+    vals = [v for v in (s_bar, s_seg) if not math.isnan(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def sync_score(edit, video_cuts_s: Sequence[float], cut_probs_25hz: np.ndarray | None,
+               music_downbeats_s: Sequence[float], music_boundaries_s: Sequence[float], *,
+               rate_hz: float = RATE_HZ, sigma_frames: float = SIGMA_FRAMES, n_random: int = 100,
+               seed: int = 0, hit_window_s: float = HIT_WINDOW_S) -> SyncScore:
+    """Score how the music's bar lines and sections, placed by ``edit``, meet the video's cuts.
+
+    ``video_cuts_s``: picture cut times (s); ``cut_probs_25hz``: the shot-boundary probability curve
+    (TransNet, ``rate_hz`` frames/s; None: built from ``video_cuts_s`` as 0/1 impulses);
+    ``music_downbeats_s`` / ``music_boundaries_s``: the track's events in music time (s).
+    """
+    D = float(edit.video_duration_s)
+    cuts = np.asarray(video_cuts_s if video_cuts_s is not None else [], float).ravel()
+    if cut_probs_25hz is None or len(cut_probs_25hz) == 0:
+        curve = cut_curve_from_times(cuts, D, rate_hz)
+    else:
+        curve = np.asarray(cut_probs_25hz, dtype=np.float32).ravel()
+    v_db = edit.music_to_video(np.asarray(music_downbeats_s, float))
+    mb = np.asarray(music_boundaries_s if music_boundaries_s is not None else [], float).ravel()
+    mb = mb[(mb > 0) & (mb < edit.music_duration_s)]
+    v_seg = np.unique(np.concatenate([edit.music_to_video(mb), edit.splice_times_s()]))
+    s_bar = _S(v_db, curve, rate_hz, sigma_frames)
+    s_seg = _S(v_seg, curve, rate_hz, sigma_frames)
+    s_obs = _combined(s_bar, s_seg)
+
+    rng = np.random.default_rng(seed)
+    offsets = rng.uniform(0.0, D, size=int(n_random))
+    null = np.array([_combined(_S(np.sort((v_db + u) % D), curve, rate_hz, sigma_frames),
+                               _S(np.sort((v_seg + u) % D), curve, rate_hz, sigma_frames)) for u in offsets])
+    null = null[~np.isnan(null)]
+    if math.isnan(s_obs) or null.size == 0:
+        z, pct, mu, sd = 0.0, 0.5, float("nan"), float("nan")
+    else:
+        mu, sd = float(null.mean()), float(null.std())
+        z = 0.0 if sd < _STD_FLOOR else (s_obs - mu) / sd
+        pct = float((np.sum(null < s_obs) + 0.5 * np.sum(null == s_obs)) / null.size)
+
+    if cuts.size and v_db.size:
+        dist = np.min(np.abs(cuts[:, None] - v_db[None, :]), axis=1)
+        n_hit = int(np.sum(dist <= hit_window_s))
+    else:
+        n_hit = 0
+    details = {"S": s_obs, "null_mean": mu, "null_std": sd, "percentile": pct, "n_random": int(n_random),
+               "n_downbeats": int(v_db.size), "n_boundaries": int(v_seg.size), "n_cuts": int(cuts.size),
+               "hit_window_s": hit_window_s, "rate_hz": rate_hz, "sigma_frames": sigma_frames}
+    return SyncScore(float(z), s_bar, s_seg, n_hit, details)
+
+
+def anchor_candidates(video_cuts_s: Sequence[float], downbeats_s: Sequence[float], k: int = 3,
+                      sigma_s: float = SIGMA_FRAMES / RATE_HZ) -> list[float]:
+    """The ``k`` picture cuts that, once a downbeat is put on them, put the most other cuts near the
+    track's bar grid (median bar, Gaussian weight of ``sigma_s``): good head-pickup anchors."""
+    cuts = np.unique(np.asarray(video_cuts_s, float))
+    db = np.unique(np.asarray(downbeats_s, float))
+    if cuts.size == 0 or db.size < 2:
+        return []
+    bar = float(np.median(np.diff(db)))
+    rel = (cuts[None, :] - cuts[:, None]) / bar
+    dist = np.abs(rel - np.round(rel)) * bar  # distance of each cut to the grid anchored on another
+    fit = np.exp(-0.5 * (dist / sigma_s) ** 2).sum(axis=1)
+    order = np.argsort(-fit, kind="stable")
+    return [float(cuts[i]) for i in order[:k]]
+
+
+def best_start_offset(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs_25hz: np.ndarray | None,
+                      music_duration_s: float, downbeats_s: Sequence[float], music_boundaries_s: Sequence[float],
+                      *, n_random: int = 100, max_candidates: int = 64, n_anchors: int = 3, n_finalists: int = 5,
+                      **edit_kwargs):
+    """Default alignment when there is no path.
+
+    Candidates: every start downbeat from which the track covers the picture without looping (every
+    downbeat when none does; at most ``max_candidates``, evenly spread), each either starting on its
+    downbeat or with a head pickup that lands a downbeat on one of the ``n_anchors`` best-fitting
+    picture cuts (:func:`anchor_candidates`; not when sync points fix the phase). They are ranked by
+    raw S, and the ``n_finalists`` best by the calibrated :func:`sync_score` (ties: the earliest
+    start, on its downbeat). ``edit_kwargs`` go to :func:`~supervisor_app.edit.edl.build_edit`
+    (``sync_points_s``, ``tolerance_s``, ...). Returns ``(start_offset_s, edit, SyncScore)``.
+    """
+    from ..edit.edl import build_edit
+
+    db = np.unique(np.asarray(downbeats_s, float))
+    usable = db[db < (db[-1] if db.size else 0.0)]
+    fits = usable[usable + float(video_duration_s) <= float(music_duration_s)]
+    if fits.size:
+        usable = fits  # the track can play under the whole picture from there without looping
+    if usable.size == 0:
+        usable = db
+    if usable.size > max_candidates:
+        usable = usable[np.linspace(0, usable.size - 1, max_candidates).round().astype(int)]
+    anchors: list = [None]
+    if not edit_kwargs.get("sync_points_s"):
+        anchors += anchor_candidates(video_cuts_s, db, k=n_anchors)
+    cands = []
+    for off in usable:
+        for a in anchors:
+            edit = build_edit(video_duration_s, video_cuts_s, music_duration_s, db, music_boundaries_s,
+                              start_offset_s=float(off), phase_anchor_s=a, **edit_kwargs)
+            raw = sync_score(edit, video_cuts_s, cut_probs_25hz, db, music_boundaries_s, n_random=0)
+            s = raw.details["S"]
+            cands.append((-(s if s == s else -1.0), len(cands), float(off), edit))
+    cands.sort(key=lambda c: (c[0], c[1]))
+    best = None
+    for _, _, off, edit in cands[:max(1, n_finalists)]:
+        sc = sync_score(edit, video_cuts_s, cut_probs_25hz, db, music_boundaries_s, n_random=n_random)
+        if best is None or sc.score > best[2].score + 1e-12:
+            best = (off, edit, sc)
+    return best
