@@ -34,31 +34,35 @@ ProgressFn = Callable[[int, int, str], None]  # (done, total, message)
 
 
 # --- what to compute ----------------------------------------------------------------------------
-def analysis_keys(algorithms=SEGMENT_ALGORITHMS) -> dict[str, tuple[str, str]]:
-    """{step: (analyzer name, version)} for the analyses stored per track."""
-    from .analysis import versions
-    from .features import get_extractor
-
-    bv = versions.beats_version()
-    keys = {"beats": (versions.BEATS, bv)}
-    for a in algorithms:
-        keys[f"segments:{a}"] = (versions.SEGMENTS, versions.segments_version(a, beats_version_used=bv))
-    yv = get_extractor("yamnet").version
-    keys["autotags"] = (AUTOTAGS, yv)
-    keys["yamnet"] = (YAMNET_FRAMES, yv)
-    return keys
-
-
-def segments_key(algorithm: str) -> tuple[str, str]:
-    from .analysis import versions
-
-    return versions.SEGMENTS, versions.segments_version(algorithm, beats_version_used=versions.beats_version())
-
-
 def beats_key() -> tuple[str, str]:
     from .analysis import versions
 
     return versions.BEATS, versions.beats_version()
+
+
+def segment_versions(algorithm: str) -> tuple[str, tuple[str, str]]:
+    """(analyzer name, (version with madmom's beats, version with MSAF's own beats)) of one algorithm."""
+    from .analysis import versions
+    from .analysis.report import segments_analyzer
+
+    return segments_analyzer(algorithm), (versions.segments_version(algorithm, versions.beats_version()),
+                                          versions.segments_version(algorithm, None))
+
+
+def get_segments(catalog, track_id: int, algorithm: str):
+    """The stored AnalysisRecord of one segmentation of a track (whichever beats fed it), or None."""
+    name, vs = segment_versions(algorithm)
+    for v in vs:
+        rec = catalog.get_analysis(track_id, name, v)
+        if rec is not None:
+            return rec
+    return None
+
+
+def yamnet_version() -> str:
+    from .features import get_extractor
+
+    return get_extractor("yamnet").version
 
 
 # --- the per-track job (runs in a worker process) -------------------------------------------------
@@ -89,51 +93,48 @@ def autotags_from_scores(class_scores: np.ndarray, n: int = N_AUTOTAGS) -> list[
 
 
 def index_track_job(path: str, steps: list[str], algorithms: tuple[str, ...] = SEGMENT_ALGORITHMS) -> dict:
-    """Compute the requested ``steps`` for one file. Returns {step: {"result"|"error"|"array": ...}}.
+    """Compute the requested ``steps`` ("music", "yamnet") for one file.
 
-    Never raises for a problem with the file: each step's failure is its own one-sentence error.
+    Returns {"records": {analyzer: {"version", "result", "error"}}, "arrays": {name: (version, array)}}.
+    Never raises for a problem with the file, nor for a bug in one analyzer: each failure is recorded
+    as that analyzer's one-sentence error and the indexing run goes on.
     """
-    out: dict[str, dict] = {}
-    beats_s = None
-    if "beats" in steps or any(s.startswith("segments:") for s in steps):
-        from .analysis.beats import track_beats_file
+    records: dict[str, dict] = {}
+    arrays: dict[str, tuple[str, np.ndarray]] = {}
+    if "music" in steps:
+        from .analysis.report import analyze_track
 
         try:
-            br = track_beats_file(path)
-            beats_s = br.beats_s
-            if "beats" in steps:
-                out["beats"] = {"result": br.to_dict()}
-        except SupervisorError as e:
-            if "beats" in steps:
-                out["beats"] = {"error": str(e)}
-    seg_steps = [s for s in steps if s.startswith("segments:")]
-    if seg_steps:
-        from .analysis.segments import music_segments
-
-        algos = [s.split(":", 1)[1] for s in seg_steps]
-        try:
-            res = music_segments(path, algorithms=algos, beats_s=beats_s)
-            for a in algos:
-                r = res.get(a)
-                if r is None:
-                    out[f"segments:{a}"] = {"error": f"MSAF's {a} found no segmentation for this track."}
-                else:
-                    out[f"segments:{a}"] = {"result": r.to_dict() if hasattr(r, "to_dict") else dict(boundaries_s=list(r.boundaries_s))}
-        except SupervisorError as e:
-            for a in algos:
-                out[f"segments:{a}"] = {"error": str(e)}
-    if "yamnet" in steps or "autotags" in steps:
+            records.update(analyze_track(path, segment_algorithms=algorithms))
+        except CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one track must never stop a catalog run
+            bname, bv = beats_key()
+            records[bname] = {"version": bv, "result": None, "error": _unexpected(e)}
+            for a in algorithms:
+                name, vs = segment_versions(a)
+                records[name] = {"version": vs[0], "result": None, "error": _unexpected(e)}
+    if "yamnet" in steps:
         from .features import get_extractor
 
+        yv = yamnet_version()
         try:
             fr = get_extractor("yamnet").extract(path)
-            out["yamnet"] = {"array": fr.frames.astype(np.float16)}
-            out["yamnet-mean"] = {"array": fr.frames.mean(axis=0).astype(np.float32)}
-            out["autotags"] = {"result": {"tags": autotags_from_scores(fr.extra["class_scores"])}}
+            arrays[YAMNET_FRAMES] = (yv, fr.frames.astype(np.float16))
+            arrays[YAMNET_MEAN] = (yv, fr.frames.mean(axis=0).astype(np.float32))
+            records[AUTOTAGS] = {"version": yv, "result": {"tags": autotags_from_scores(fr.extra["class_scores"])},
+                                 "error": None}
+        except CancelledError:
+            raise
         except SupervisorError as e:
-            for s in ("yamnet", "autotags"):
-                out[s] = {"error": str(e)}
-    return out
+            records[AUTOTAGS] = {"version": yv, "result": None, "error": str(e)}
+        except Exception as e:  # noqa: BLE001
+            records[AUTOTAGS] = {"version": yv, "result": None, "error": _unexpected(e)}
+    return {"records": records, "arrays": arrays}
+
+
+def _unexpected(e: Exception) -> str:
+    return f"The analysis failed unexpectedly ({type(e).__name__}: {str(e)[:200]})."
 
 
 def _worker_init() -> None:
@@ -161,33 +162,24 @@ class IndexReport:
         return s + (" — cancelled" if self.cancelled else "")
 
 
-def _missing_steps(catalog, track_id: int, keys: dict[str, tuple[str, str]]) -> list[str]:
+def _missing_steps(catalog, track_id: int, algorithms) -> list[str]:
     steps = []
-    for step, (name, version) in keys.items():
-        if step == "yamnet":
-            if catalog.get_embedding(track_id, name, version) is None and \
-                    catalog.get_analysis(track_id, AUTOTAGS, version) is None:
-                steps.append(step)
-        elif catalog.get_analysis(track_id, name, version) is None:
-            steps.append(step)
+    if catalog.get_analysis(track_id, *beats_key()) is None or \
+            any(get_segments(catalog, track_id, a) is None for a in algorithms):
+        steps.append("music")
+    if catalog.get_analysis(track_id, AUTOTAGS, yamnet_version()) is None:
+        steps.append("yamnet")
     return steps
 
 
-def _store(catalog, track_id: int, keys: dict, result: dict, report: IndexReport) -> None:
+def _store(catalog, track_id: int, result: dict, report: IndexReport) -> None:
     with catalog.transaction():
-        for step, payload in result.items():
-            if step == "yamnet":
-                name, version = keys["yamnet"]
-                if "array" in payload:
-                    catalog.put_embedding(track_id, name, version, payload["array"])
-                continue
-            if step == "yamnet-mean":
-                catalog.put_embedding(track_id, YAMNET_MEAN, keys["yamnet"][1], payload["array"])
-                continue
-            name, version = keys[step]
-            catalog.put_analysis(track_id, name, version, payload.get("result"), payload.get("error"))
-            if payload.get("error"):
-                report.errors.append((track_id, step, payload["error"]))
+        for name, (version, arr) in result["arrays"].items():
+            catalog.put_embedding(track_id, name, version, arr)
+        for analyzer, rec in result["records"].items():
+            catalog.put_analysis(track_id, analyzer, rec["version"], rec.get("result"), rec.get("error"))
+            if rec.get("error"):
+                report.errors.append((track_id, analyzer, rec["error"]))
 
 
 def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, model=None,
@@ -196,12 +188,11 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
     tracks = catalog.tracks()
     if not tracks:
         raise EmptyCatalogError()
-    keys = analysis_keys(algorithms)
     report = IndexReport(total=len(tracks))
     t0 = time.perf_counter()
     todo = []
     for t in tracks:
-        steps = _missing_steps(catalog, t.id, keys)
+        steps = _missing_steps(catalog, t.id, algorithms)
         if steps:
             todo.append((t, steps))
         else:
@@ -210,7 +201,7 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
         progress(report.skipped, report.total, f"{len(todo)} track(s) to index")
 
     def finish(track, result):
-        _store(catalog, track.id, keys, result, report)
+        _store(catalog, track.id, result, report)
         report.done += 1
         report.audio_seconds += float(track.duration_s or 0.0)
         if progress:
@@ -251,8 +242,7 @@ def model_embedding_key(loaded) -> tuple[str, str]:
 
 def track_boundaries_s(catalog, track, segmentation: str = DEFAULT_SEGMENTATION) -> np.ndarray | None:
     """The stored music segment boundaries [0, …, duration] of a track, or None."""
-    name, version = segments_key(segmentation)
-    rec = catalog.get_analysis(track.id, name, version)
+    rec = get_segments(catalog, track.id, segmentation)
     if rec is None or rec.result is None:
         return None
     return np.asarray(rec.result["boundaries_s"], dtype=np.float64)
@@ -266,7 +256,7 @@ def embed_catalog(catalog, loaded, progress: ProgressFn | None = None,
 
     seg = loaded.card.segmentation if loaded.card.segmentation in SEGMENT_ALGORITHMS else DEFAULT_SEGMENTATION
     name, version = model_embedding_key(loaded)
-    _, yv = analysis_keys((seg,))["yamnet"]
+    yv = yamnet_version()
     n = 0
     tracks = catalog.tracks()
     for i, t in enumerate(tracks):

@@ -1,0 +1,191 @@
+"""Music segments with MSAF: cleaning, known answers, accuracy on mindless_cut, no stray files."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+
+from fixture_paths import DATA, MUSIC
+from supervisor_app.analysis.segments import SegmentResult, clean_boundaries, music_segments, segment_each
+from supervisor_app.errors import AnalysisError
+
+SR = 22050
+
+
+def structured_audio(sr: int = SR, bpm: float = 120.0):
+    """36 s in three 12-s sections A B A (different chords, B noisier) over a steady click.
+
+    Returns (samples, section boundaries s, beat times s).
+    """
+    chords = {"A": [261.63, 329.63, 392.0], "B": [293.66, 369.99, 660.0]}
+    rng = np.random.default_rng(0)
+    parts = []
+    for name in "ABA":
+        t = np.arange(12 * sr) / sr
+        y = 0.1 * sum(np.sin(2 * np.pi * f * t) for f in chords[name])
+        if name == "B":
+            y = y + 0.05 * rng.normal(size=len(t))
+        parts.append(y)
+    y = np.concatenate(parts).astype(np.float32)
+    period = 60.0 / bpm
+    length = int(0.02 * sr)
+    click = 0.5 * np.exp(-np.arange(length) / (0.004 * sr)) * np.sin(2 * np.pi * 1000 * np.arange(length) / sr)
+    beats = np.arange(0.0, len(y) / sr - 0.05, period)
+    for b in beats:
+        i = int(b * sr)
+        m = min(length, len(y) - i)
+        y[i:i + m] += click[:m]
+    return y, [12.0, 24.0], beats
+
+
+def hit_rate(ref_path, est_bounds, window=3.0):
+    """(precision, recall, F) of boundary detection at ±window s, trivial start/end boundaries trimmed."""
+    import jams
+    import mir_eval
+
+    ann = jams.load(str(ref_path)).annotations[0]
+    ref_iv, _ = ann.to_interval_values()
+    b = np.asarray(est_bounds)
+    est_iv = np.c_[b[:-1], b[1:]]
+    return mir_eval.segment.detection(ref_iv, est_iv, window=window, trim=True)
+
+
+# --- cleaning --------------------------------------------------------------------------------------
+def test_clean_drops_first_beat_and_duplicated_end_and_merges_close_boundaries():
+    raw = [0.0, 0.46, 16.2, 16.9, 33.0, 63.4, 63.4]
+    b, labels = clean_boundaries(raw, 63.4, min_gap_s=1.0, first_beat_s=0.46)
+    assert b.tolist() == [0.0, 16.2, 33.0, 63.4]
+    assert labels is None
+    # a first beat later than min_gap is still recognised as MSAF's artefact
+    b, _ = clean_boundaries([0.0, 1.8, 20.0, 40.0], 40.0, first_beat_s=1.8)
+    assert b.tolist() == [0.0, 20.0, 40.0]
+    # unsorted, out of range, NaN
+    b, _ = clean_boundaries([50.0, -3.0, 10.0, np.nan, 10.0, 70.0], 60.0)
+    assert b.tolist() == [0.0, 10.0, 50.0, 60.0]
+    assert np.all(np.diff(b) >= 1.0)
+
+
+def test_clean_carries_labels_by_segment_midpoint():
+    raw = [0.0, 0.5, 10.0, 10.4, 20.0, 30.0]
+    labels = [9, 1, 2, 1, 2]  # one per raw segment; 9 = MSAF's "silence" before the first beat
+    b, lab = clean_boundaries(raw, 30.0, labels=labels, first_beat_s=0.5)
+    assert b.tolist() == [0.0, 10.0, 20.0, 30.0]
+    assert lab == [1, 1, 2]
+
+
+def test_segment_result_round_trip():
+    r = SegmentResult(np.array([0.0, 12.5, 30.0]), [0, 1])
+    back = SegmentResult.from_dict(r.to_dict())
+    assert back.boundaries_s.tolist() == [0.0, 12.5, 30.0] and back.labels == [0, 1]
+    assert back.segments_s == [(0.0, 12.5), (12.5, 30.0)]
+
+
+# --- known answers -----------------------------------------------------------------------------------
+def test_olda_finds_the_sections_of_a_synthetic_aba_piece():
+    y, truth, beats = structured_audio()
+    res = music_segments(y, SR, algorithms=("olda", "sf"), beats_s=beats)
+    for algo, r in res.items():
+        b = r.boundaries_s
+        assert b[0] == 0.0 and b[-1] == pytest.approx(36.0, abs=0.05)
+        assert np.all(np.diff(b) >= 1.0)
+    olda = res["olda"].boundaries_s[1:-1]
+    assert len(olda) == 2
+    assert np.max(np.abs(olda - truth)) <= 1.0
+
+
+def test_labels_from_a_labelling_algorithm():
+    y, _, beats = structured_audio()
+    r = music_segments(y, SR, algorithms=("olda",), beats_s=beats, labels_algorithm="scluster")["olda"]
+    assert r.labels is not None and len(r.labels) == len(r.boundaries_s) - 1
+
+
+# --- input limits ------------------------------------------------------------------------------------
+def test_silence_too_short_and_unknown_algorithm_are_clear_errors():
+    with pytest.raises(AnalysisError, match="silent"):
+        music_segments(np.zeros(30 * SR, np.float32), SR)
+    y, _, _ = structured_audio()
+    with pytest.raises(AnalysisError, match=r"only 5\.0 s long.*at least 10 s"):
+        music_segments(y[: 5 * SR], SR)
+    with pytest.raises(AnalysisError, match="Unknown segmentation algorithm 'nope'"):
+        music_segments(y, SR, algorithms=("olda", "nope"))
+    with pytest.raises(AnalysisError, match="20-min limit"):
+        music_segments(np.zeros(21 * 60 * 100, np.float32), 100)
+
+
+def test_segment_each_reports_per_algorithm_failures(monkeypatch):
+    from supervisor_app.analysis.msaf_compat import import_msaf
+
+    import_msaf()
+    import msaf.algorithms.sf.segmenter as sf_seg
+
+    def boom(self):
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(sf_seg.Segmenter, "processFlat", boom)
+    y, _, beats = structured_audio()
+    results, failures = segment_each(y, SR, ("sf", "olda"), beats)
+    assert set(results) == {"olda"}
+    assert "'sf' segmentation failed" in str(failures["sf"]) and "SVD did not converge" in str(failures["sf"])
+
+
+# --- the shim ----------------------------------------------------------------------------------------
+def test_msaf_shim_does_not_leak_scipy_aliases():
+    import scipy
+    import scipy.signal
+
+    from supervisor_app.analysis.msaf_compat import import_msaf
+
+    import_msaf()
+    import msaf.algorithms.foote.segmenter as foote
+
+    assert not hasattr(scipy, "inf")
+    assert not hasattr(scipy.signal, "gaussian")
+    assert foote.signal.gaussian is scipy.signal.windows.gaussian
+    assert foote.signal.convolve is scipy.signal.convolve
+
+
+# --- real music ---------------------------------------------------------------------------------------
+def _msaf_tmp_dirs() -> set[str]:
+    return {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("supervisor-msaf-")}
+
+
+@pytest.mark.slow
+def test_mindless_cut_with_msaf_beats_writes_nothing_beside_the_file_or_in_cwd(tmp_path, monkeypatch):
+    music = tmp_path / "music"
+    music.mkdir()
+    track = music / "mindless_cut.mp3"
+    shutil.copy(MUSIC / "mindless_cut.mp3", track)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    before_tmp = _msaf_tmp_dirs()
+
+    res = music_segments(track)  # MSAF's own librosa beats, as in the thesis
+
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "cwd", "music", "music/mindless_cut.mp3"]
+    assert _msaf_tmp_dirs() == before_tmp
+    rates = {a: hit_rate(DATA / "mindless_cut.jams", r.boundaries_s) for a, r in res.items()}
+    for a, (p, r, f) in rates.items():
+        print(f"mindless_cut, MSAF beats, {a}: hit rate ±3 s P={p:.2f} R={r:.2f} F={f:.2f}, "
+              f"boundaries {np.round(res[a].boundaries_s, 1).tolist()}")
+    assert rates["olda"][2] >= 0.5
+    for r in res.values():
+        assert r.boundaries_s[0] == 0.0 and r.boundaries_s[-1] == pytest.approx(63.4, abs=0.1)
+
+
+@pytest.mark.slow
+def test_mindless_cut_with_madmom_beats_hit_rates():
+    from supervisor_app.analysis.beats import track_beats_file
+
+    path = MUSIC / "mindless_cut.mp3"
+    beats = track_beats_file(path)
+    res = music_segments(path, beats_s=beats.beats_s)
+    rates = {a: hit_rate(DATA / "mindless_cut.jams", r.boundaries_s) for a, r in res.items()}
+    for a, (p, r, f) in rates.items():
+        print(f"mindless_cut, madmom beats, {a}: hit rate ±3 s P={p:.2f} R={r:.2f} F={f:.2f}, "
+              f"boundaries {np.round(res[a].boundaries_s, 1).tolist()}")
+    assert rates["olda"][2] >= 0.5
