@@ -1,0 +1,4 @@
+"""Trainable networks of the thesis: VM-Net / Seg-VM-Net branches, aggregation layers, losses.
+
+Core code (no Qt). Torch is imported by the submodules, so ``import supervisor_app.nets`` stays cheap.
+"""
