@@ -11,6 +11,7 @@ count 1.0), so tracks that match more of the brief, more strongly, come first.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from .filters import Filters
@@ -82,12 +83,22 @@ def track_tag_weights(catalog, track) -> dict[str, float]:
     return out
 
 
+MIN_AUTOTAG_WEIGHT = 0.02  # an AudioSet class heard less than this (mean probability) does not match
+
+
+def _contains(text: str, words: str) -> bool:
+    """``words`` occurs in ``text`` as whole words ("strum" is not in "instrument")."""
+    return re.search(r"(?<![a-z0-9])" + re.escape(words) + r"(?![a-z0-9])", text) is not None
+
+
 def _best(keyword: str, tags: dict[str, float]) -> tuple[str, float] | None:
     wanted = [keyword] + [_norm(s) for s in SYNONYMS.get(keyword, ())]
     best = None
     for tag, w in tags.items():
+        if w < MIN_AUTOTAG_WEIGHT:
+            continue
         for k in wanted:
-            if k and (k in tag or (len(tag) > 3 and tag in k)):
+            if k and (_contains(tag, k) or (len(tag) > 3 and _contains(k, tag))):
                 if best is None or w > best[1]:
                     best = (tag, w)
     return best
@@ -114,3 +125,39 @@ def search_brief(catalog, brief: str, *, filters: Filters | None = None, limit: 
             out.append(m)
     out.sort(key=lambda m: -m.score)
     return out[:limit]
+
+
+def _cmd_search(args) -> int:
+    import json
+
+    from .paths import atomic_write_text
+    from .recommend_cli import _catalog, _fmt_time, filters_from_args
+
+    with _catalog(args) as cat:
+        matches = search_brief(cat, args.brief, filters=filters_from_args(args), limit=args.k)
+        rows = []
+        for m in matches:
+            t = cat.get_track(m.track_id)
+            rows.append({"track_id": t.id, "path": t.path, "title": t.title or Path(t.path).stem, "artist": t.artist or "",
+                         "duration_s": t.duration_s, "score": round(m.score, 4),
+                         "matched": {k: [tag, round(w, 4)] for k, (tag, w) in m.matched.items()}})
+    if not rows:
+        print(f"Nothing in the catalog matches {args.brief!r} (are its tracks indexed? 'catalog index' computes auto-tags).")
+    for i, r in enumerate(rows, 1):
+        why = ", ".join(f"{k}→{tag} {w:.2f}" for k, (tag, w) in r["matched"].items())
+        print(f"{i:>2}  {r['title'][:34]:<34} {r['artist'][:20]:<20} {_fmt_time(r['duration_s'] or 0):>5}  {r['score']:.2f}  {why}")
+    if args.json:
+        atomic_write_text(args.json, json.dumps({"brief": args.brief, "keywords": parse_brief(args.brief), "results": rows}, indent=1))
+    return 0
+
+
+def add_cli(sub) -> None:
+    from .recommend_cli import add_filter_arguments
+
+    p = sub.add_parser("search", help="find catalog tracks for a brief (keywords vs auto-tags and your tags)")
+    p.add_argument("brief", help='keywords, e.g. "epic, orchestral, building"')
+    p.add_argument("--catalog", metavar="PATH")
+    p.add_argument("-k", type=int, default=20)
+    p.add_argument("--json", metavar="OUT")
+    add_filter_arguments(p)
+    p.set_defaults(func=_cmd_search)

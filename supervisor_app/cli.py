@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "supervisor_app.catalog.cli",
     "supervisor_app.analysis.report",
     "supervisor_app.features.cli",
+    "supervisor_app.brief",
     "supervisor_app.recommend_cli",
     "supervisor_app.similar_cli",
     "supervisor_app.edit.cli",

@@ -115,7 +115,7 @@ def cmd_demo(args) -> int:
         try:
             from .gui.screenshot import grab_main_window
 
-            grab_main_window(Path(args.video), demo_catalog_path(), shot)
+            grab_main_window(Path(args.video), demo_catalog_path(), shot, brief=args.brief, log=lambda m: None)
         except ModuleNotFoundError:
             shot = None
         except Exception as e:  # a screenshot is a bonus: never fail the headless job for it
@@ -131,7 +131,7 @@ def cmd_demo(args) -> int:
     _say(f"\nResults are in {out}; opening the app…")
     from .gui.app import run_app
 
-    return run_app(video=Path(args.video), catalog=demo_catalog_path())
+    return run_app(video=str(args.video), catalog=str(demo_catalog_path()), brief=args.brief)
 
 
 def add_cli(sub) -> None:

@@ -49,6 +49,7 @@ class Recommendation:
     alignment: list[dict]  # [{music_start_s, music_end_s, video_start_s, video_end_s}]
     matched_pairs: list[dict] = field(default_factory=list)  # best-matching segment pairs
     edit: object | None = None  # supervisor_app.edit.edl.Edit
+    start_offset_s: float = 0.0  # where the music starts in the track (first excerpt's in point)
     sync: dict = field(default_factory=dict)
     stage: dict = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -247,7 +248,8 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         rec = Recommendation(rank=0, track_id=tid, path=t.path, title=t.title or Path(t.path).stem,
                              artist=t.artist or "", duration_s=float(t.duration_s), bpm=round(tempo, 1),
                              score=None if score is None else float(score), sync_score=float(sc.score), fused=None,
-                             alignment=alignment, matched_pairs=matched[:5], edit=edit, sync=sc.to_dict(),
+                             alignment=alignment, matched_pairs=matched[:5], edit=edit,
+                             start_offset_s=float(edit.excerpts[0].music_in_s), sync=sc.to_dict(),
                              stage=stage, reasons=reasons, downbeats_s=[float(x) for x in downbeats],
                              music_boundaries_s=[float(x) for x in mbounds])
         results.append(rec)

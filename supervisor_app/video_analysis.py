@@ -44,7 +44,6 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
     used and a note says so.
     """
     from .analysis import versions
-    from .analysis.shots import ShotResult, detect_shots
     from .analysis.video_segments import segments_from_boundaries, segments_from_shots
 
     path = Path(path)
@@ -53,18 +52,12 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
         from .errors import NoVideoStreamError
 
         raise NoVideoStreamError(path)
+    from .analysis.report import cached_shots
+
     cache = cache or AnalysisCache()
     h = content_hash(path)
-    key = (versions.SHOTS, versions.shots_version(threshold))
-    cached = cache.get(h, *key)
-    if cached is not None:
-        shots = ShotResult.from_dict(cached)
-        if progress:
-            progress(1.0, "shots (cached)")
-    else:
-        shots = detect_shots(path, threshold=threshold, should_cancel=should_cancel,
-                             progress=(lambda f, s="shots": progress(f, f"shot detection: {s}")) if progress else None)
-        cache.put(h, *key, shots.to_dict())
+    shots = cached_shots(path, threshold, cache=cache, content_hash=h, should_cancel=should_cancel,
+                         progress=(lambda f: progress(f, "shot detection")) if progress else None)
     notes = []
     seg = segmentation
     bounds = np.asarray(segments_from_shots(shots), dtype=float)

@@ -221,10 +221,19 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
 
 
 # --- any file: video and/or audio ----------------------------------------------------------------
-def _run_shots(path: Path, threshold: float, cache, content_hash, progress: ProgressFn | None,
-               should_cancel: CancelFn | None):
-    """TransNetV2 shot analysis (:class:`supervisor_app.analysis.shots.ShotResult`), cached."""
+def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, content_hash: str | None = None,
+                 progress: ProgressFn | None = None, should_cancel: CancelFn | None = None):
+    """TransNetV2 shot analysis (:class:`supervisor_app.analysis.shots.ShotResult`), cached by content
+    hash + version: the one place every command (analyze, recommend, mockup, the app) gets shots from.
+    ``progress(fraction)``; raises CancelledError when ``should_cancel`` says so."""
     from . import shots as shots_mod
+
+    path = Path(path)
+    cache = _resolve_cache(cache)
+    if cache is not None and content_hash is None:
+        from ..hashing import content_hash as _hash
+
+        content_hash = _hash(path)
 
     version = versions.shots_version(threshold)
     if cache is not None and content_hash is not None:
@@ -243,6 +252,11 @@ def _run_shots(path: Path, threshold: float, cache, content_hash, progress: Prog
     if cache is not None and content_hash is not None:
         cache.put(content_hash, versions.SHOTS, version, r.to_dict())
     return r
+
+
+def _run_shots(path: Path, threshold: float, cache, content_hash, progress, should_cancel):
+    return cached_shots(path, threshold, cache=cache, content_hash=content_hash, progress=progress,
+                        should_cancel=should_cancel)
 
 
 def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAULT_ALGORITHMS,

@@ -39,28 +39,14 @@ class MockupResult:
 def video_events(video_path: str | Path) -> dict:
     """``{"duration_s", "cuts_s", "cut_probs_25hz"}`` of a video: TransNetV2 shots, cached by content
     hash under the same key and format as ``supervisor-app analyze`` (so each reuses the other's)."""
-    from ..analysis import shots as shots_mod
-    from ..analysis import versions
-    from ..cache import AnalysisCache
+    from ..analysis.report import cached_shots
     from ..errors import NoVideoStreamError
-    from ..hashing import content_hash
     from ..media import probe
 
     info = probe(video_path)
     if not info.has_video:
         raise NoVideoStreamError(video_path)
-    cache, key = AnalysisCache(), content_hash(video_path)
-    version = versions.shots_version(shots_mod.DEFAULT_THRESHOLD)
-    r = None
-    hit = cache.get(key, versions.SHOTS, version)
-    if hit is not None:
-        try:
-            r = shots_mod.ShotResult.from_dict(hit)
-        except (KeyError, TypeError, ValueError):
-            r = None  # an entry from an incompatible build: recompute
-    if r is None:
-        r = shots_mod.detect_shots(video_path)
-        cache.put(key, versions.SHOTS, version, r.to_dict())
+    r = cached_shots(video_path)
     return {"duration_s": float(info.duration_s), "cuts_s": [float(t) for t in r.cuts_s],
             "cut_probs_25hz": np.asarray(r.cut_probs_25hz, dtype=np.float32)}
 

@@ -1,0 +1,538 @@
+"""The GUI's only door to the core: every call the app makes into ``supervisor_app`` goes through here.
+
+The window takes a backend object (dependency injection), so tests can hand it a fake with the same
+methods. :class:`CoreBackend` is the real one. It adds no logic of its own: it calls the core
+functions the CLI calls and converts their results into the small records below, which the widgets
+draw. Two places repeat a CLI's sequence of core calls because the core has no single entry point
+for them yet: :func:`_mockup_edit` (``supervisor-app mockup``'s choice of build_edit /
+best_start_offset, fed with the video structure the window already holds) and
+:meth:`CoreBackend.export_playlist` (catalog playlist entries to ``edit.playlist_export``).
+
+Threads: methods marked *(job)* are slow and run in a worker thread (:mod:`.workers`); they take
+``progress(fraction, stage)`` and ``should_cancel()`` callbacks. A catalog connection belongs to the
+thread that opened it, so job methods take the catalog *path* and open their own connection. The
+GUI thread keeps its own connection for quick reads and playlist edits (:meth:`open_catalog`).
+"""
+from __future__ import annotations
+
+import importlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import CancelledError, SupervisorError, UsageError
+
+ProgressFn = Callable[[Optional[float], str], None]
+CancelFn = Callable[[], bool]
+
+
+# --- records the widgets draw ------------------------------------------------------------------
+@dataclass
+class VideoAnalysis:
+    """A video's structure for the timeline (seconds; the cut curve at 25 Hz)."""
+
+    path: str
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+    cut_probs_25hz: np.ndarray
+    cuts_s: np.ndarray
+    shots_s: list  # [(start_s, end_s)]
+    segments_s: list  # video segments used for matching [(start_s, end_s)]
+    threshold: float = 0.5
+    segmentation: str = "shots"  # how the segments were made: shots, or olda/foote/sf on the soundtrack
+
+
+@dataclass
+class Candidate:
+    """One track proposed for the video (from recommendations, similar tracks or the catalog)."""
+
+    track_id: Optional[int]
+    path: str
+    title: str
+    artist: str
+    duration_s: Optional[float]
+    bpm: Optional[float] = None
+    score: Optional[float] = None  # content score (higher is better)
+    sync_score: Optional[float] = None  # fit to the picture (higher is better)
+    rank: int = 0
+    alignment: list = field(default_factory=list)  # [{music_start_s, music_end_s, video_start_s, video_end_s}]
+    edit: Any = None  # supervisor_app.edit.edl.Edit, or None until computed
+    reasons: list = field(default_factory=list)  # sentences
+    source: str = "recommend"  # recommend | similar | catalog
+    raw: Any = None  # the core's own result object
+
+    @property
+    def label(self) -> str:
+        return f"{self.title or Path(self.path).stem} — {self.artist}" if self.artist else (self.title or Path(self.path).stem)
+
+    def key(self):
+        return self.track_id if self.track_id is not None else self.path
+
+
+@dataclass
+class RecommendSettings:
+    """What the recommendations panel asks for (names as in ``supervisor-app recommend``)."""
+
+    model: Optional[str] = None  # None: the default model
+    segmentation: str = "shots"
+    distance: str = "nw-dtw"
+    rank_by: str = "fused"
+    k: int = 10
+    filters: dict = field(default_factory=dict)  # supervisor_app.filters.Filters.to_dict()
+    brief: str = ""  # keywords: only tracks matching them are fitted (supervisor_app.brief)
+
+
+@dataclass
+class Preview:
+    """A candidate's edit ready to play: the edit, what the timeline overlays, and the rendered music."""
+
+    candidate: Candidate
+    edit: Any  # Edit
+    excerpts: list  # dicts: video_start_s, video_end_s, music_in_s, music_out_s, snap_offset_s
+    downbeats_video_s: np.ndarray  # the music's downbeats where they play on the video (s)
+    pairs: list  # alignment pairs for the overlay
+    music_wav: Optional[str]  # rendered mockup music (starts at video time 0)
+    bar_s: float  # one bar of this music (s)
+    start_offset_s: Optional[float] = None  # music time the edit starts from
+    sync_points_s: tuple = ()
+    sync_score: Optional[float] = None  # calibrated fit of this edit (z vs random offsets)
+
+
+def _progress_noop(fraction, stage=""):
+    pass
+
+
+def _never():
+    return False
+
+
+class CoreBackend:
+    """The real backend: thin calls into the core (see the module docstring)."""
+
+    name = "core"
+    MOCKUP_FORMATS = ("mp4", "wav", "otio", "fcpxml", "edl")
+    PLAYLIST_FORMATS = ("m3u8", "csv", "json")
+
+    def __init__(self, work_dir: Optional[str | Path] = None):
+        self._tmp = tempfile.TemporaryDirectory(prefix="supervisor-gui-") if work_dir is None else None
+        self.work_dir = Path(work_dir) if work_dir is not None else Path(self._tmp.name)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._n_renders = 0
+
+    # -- settings the panels offer ------------------------------------------------------------------
+    def settings_options(self) -> dict:
+        """Choices for the recommendation settings: {field: [(value, label), ...]}."""
+        from ..paths import MODELS_DIR
+
+        models = [(None, "None — rank by fit to the picture")]
+        model_info = {None: "No trained model: candidates are ranked by how well their beats and sections fit the "
+                            "picture's cuts (calibrated sync score), not by content."}
+        try:
+            from ..nets.model_store import read_card
+
+            for d in sorted(p for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []:
+                try:
+                    card = read_card(d)
+                except SupervisorError:
+                    continue
+                models.append((d.name, f"{card.name} ({card.kind}, {card.segmentation} segments)"))
+                model_info[d.name] = _card_summary(card)
+        except ImportError:
+            pass
+        distances, rank_by = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), ("content", "sync", "fused")
+        try:
+            rec = importlib.import_module("supervisor_app.recommend")
+            distances, rank_by = rec.DISTANCES, rec.RANK_BY
+        except ModuleNotFoundError:
+            pass
+        labels = {"content": "Content (model score)", "sync": "Fit to the picture (sync)", "fused": "Content + fit"}
+        return {
+            "model": models,
+            "segmentation": [("shots", "Shots (TransNetV2)"), ("olda", "Soundtrack sections (OLDA)"),
+                             ("foote", "Soundtrack sections (Foote)"), ("sf", "Soundtrack sections (SF)")],
+            "distance": [(d, d) for d in distances],
+            "rank_by": [(None, "Automatic")] + [(r, labels.get(r, r)) for r in rank_by],
+            "model_info": model_info,
+        }
+
+    def device_name(self) -> str:
+        """"GPU (name)" when CUDA is there, else "CPU"."""
+        try:
+            from ..nets.device import select_device
+
+            dev = select_device("auto")
+            kind = getattr(dev, "type", str(dev))
+            if kind == "cuda":
+                import torch
+
+                return f"GPU ({torch.cuda.get_device_name(0)})"
+            if kind == "mps":
+                return "GPU (Apple MPS)"
+        except Exception:  # torch missing or broken: the models cannot run anyway
+            pass
+        return "CPU"
+
+    # -- media (quick) --------------------------------------------------------------------------------
+    def probe(self, path):
+        from ..media import probe
+
+        return probe(path)
+
+    # -- catalog (GUI-thread connection) ------------------------------------------------------------
+    def open_catalog(self, path, create: bool = False):
+        from ..catalog import Catalog
+
+        return Catalog.create(path) if create else Catalog.open(path)
+
+    def catalog_stats_text(self, catalog) -> str:
+        """One line: tracks, hours, how many are analysed for recommendation, problems, playlists."""
+        s = catalog.stats()
+        hours = s.get("total_duration_s", 0.0) / 3600.0
+        by = s.get("by_status", {})
+        analysed = ""
+        try:
+            from ..indexing import beats_key
+
+            name, version = beats_key()
+            analysed = f"{s.get('analyses', {}).get(name, {}).get(version, 0)} analysed for recommendation · "
+        except ImportError:
+            pass
+        return (f"{s.get('tracks', 0)} tracks ({hours:.1f} h) · {analysed}{by.get('missing', 0)} missing · "
+                f"{by.get('error', 0)} unreadable · {s.get('playlists', 0)} playlist(s)")
+
+    # -- video analysis (job) -----------------------------------------------------------------------
+    def analyze_video(self, path, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
+                      segmentation: str = "shots") -> VideoAnalysis:
+        """Probe the video, detect its shots and its matching segments (cached by content hash)."""
+        from ..video_analysis import analyze_video
+
+        info = self.probe(path)
+        va = analyze_video(path, segmentation=segmentation, progress=lambda f, s="": progress(f, s),
+                           should_cancel=should_cancel)
+        _check_cancel(should_cancel)
+        b = np.asarray(va.boundaries_s, dtype=float)
+        return VideoAnalysis(path=str(path), duration_s=float(va.duration_s), fps=float(va.fps or info.fps or 25.0),
+                             width=int(info.width or 0), height=int(info.height or 0), has_audio=bool(info.has_audio),
+                             cut_probs_25hz=np.asarray(va.cut_probs_25hz, dtype=np.float32),
+                             cuts_s=np.asarray(va.cuts_s, dtype=float), shots_s=[(float(a), float(e)) for a, e in va.shots],
+                             segments_s=[(float(x), float(y)) for x, y in zip(b[:-1], b[1:])],
+                             segmentation=str(va.segmentation))
+
+    # -- recommendations (job) ----------------------------------------------------------------------
+    def recommend(self, video_path, catalog_path, settings: RecommendSettings, progress: ProgressFn = _progress_noop,
+                  should_cancel: CancelFn = _never, partial: Optional[Callable[[list], None]] = None,
+                  sync_points_s: Sequence[float] = ()) -> list[Candidate]:
+        """Rank the catalog for the video (``supervisor-app recommend``); each scored track goes to ``partial``."""
+        from ..catalog import Catalog
+        from ..filters import Filters
+        from ..recommend import recommend
+
+        filters = Filters.from_dict(settings.filters)
+        with Catalog.open(catalog_path) as cat:
+            exclude, brief_reasons, brief_note = [], {}, None
+            if settings.brief.strip():
+                from ..brief import search_brief
+
+                progress(None, "searching the brief")
+                matches = search_brief(cat, settings.brief, filters=filters, limit=10**9)
+                if matches:
+                    keep = {m.track_id for m in matches}
+                    exclude = [t.id for t in cat.tracks() if t.id not in keep]
+                    brief_reasons = {m.track_id: "brief: " + ", ".join(f"{k!r} ~ {tag} ({w:.2f})" for k, (tag, w) in m.matched.items())
+                                     for m in matches}
+                else:
+                    brief_note = f"Nothing in the catalog matched the brief {settings.brief!r}: every track was fitted."
+
+            def cand(r):
+                c = self._candidate(r, "recommend")
+                if c.track_id in brief_reasons:
+                    c.reasons = [brief_reasons[c.track_id]] + c.reasons
+                return c
+
+            on_result = (lambda r: partial([cand(r)])) if partial is not None else None
+            res = recommend(video_path, cat, model=settings.model, distance=settings.distance, k=int(settings.k),
+                            rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
+                            sync_points_s=tuple(sync_points_s), exclude_track_ids=exclude,
+                            progress=lambda f, s="": progress(f, s), should_cancel=should_cancel, on_result=on_result)
+        out = [cand(r) for r in res.results]
+        notes = ([brief_note] if brief_note else []) + list(res.notes)
+        for c in out:
+            c.reasons = c.reasons + [n for n in notes if n not in c.reasons][:2]
+        return out
+
+    def _candidate(self, r, source: str) -> Candidate:
+        g = (lambda k, d=None: r.get(k, d)) if isinstance(r, dict) else (lambda k, d=None: getattr(r, k, d))
+        path = str(g("path", ""))
+        return Candidate(track_id=g("track_id"), path=path, title=g("title") or Path(path).stem, artist=g("artist") or "",
+                         duration_s=_opt_float(g("duration_s")), bpm=_opt_float(g("bpm")), score=_opt_float(g("score")),
+                         sync_score=_opt_float(g("sync_score")), rank=int(g("rank", 0) or 0),
+                         alignment=list(g("alignment") or []), edit=g("edit"), reasons=list(g("reasons") or []),
+                         source=source, raw=r)
+
+    # -- similar tracks (job) -----------------------------------------------------------------------
+    def similar(self, seed: Candidate, catalog_path, k: int = 10, filters: Optional[dict] = None,
+                progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never) -> list[Candidate]:
+        """Tracks like ``seed`` (``supervisor-app similar``): by catalog id, else by file. Each result's
+        last reason says what "similar" means here (the similarity space used)."""
+        from ..catalog import Catalog
+        from ..filters import Filters
+        from ..similar import similar
+
+        progress(None, "Searching similar tracks")
+        with Catalog.open(catalog_path) as cat:
+            query = seed.track_id if seed.track_id is not None else seed.path
+            res = similar(query, cat, k=int(k), filters=Filters.from_dict(filters or {}),
+                          progress=lambda f, s="": progress(f, s), should_cancel=should_cancel)
+        _check_cancel(should_cancel)
+        out = []
+        for r in res.results:
+            c = self._candidate(r, "similar")
+            c.reasons = list(c.reasons) + list(res.notes) + [f"similarity: {res.space_note}"]
+            out.append(c)
+        return out
+
+    # -- catalog jobs -------------------------------------------------------------------------------
+    def add_folder(self, catalog_path, folder, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never):
+        """Scan a folder into the catalog (``catalog add``); returns the ScanReport (per-file errors inside)."""
+        from ..catalog import Catalog
+
+        def cb(done, total, path):
+            progress(done / total if total else None, f"Scanning {Path(str(path)).name}" if path else "Scanning")
+
+        with Catalog.create(catalog_path) as cat:
+            return cat.add_folder(folder, progress=cb, should_cancel=should_cancel)
+
+    def index_catalog(self, catalog_path, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
+                      model: Optional[str] = None) -> str:
+        """Analyse every track for recommendation (``catalog index``; resumable); returns a one-line summary."""
+        from ..catalog import Catalog
+        from ..indexing import index_catalog
+        from ..recommend import load_active_model
+
+        loaded = load_active_model(model)
+
+        def cb(done, total, label=""):
+            progress(done / total if total else None, f"Analysing {label}" if label else "Analysing")
+
+        with Catalog.open(catalog_path) as cat:
+            report = index_catalog(cat, model=loaded, progress=cb, should_cancel=should_cancel)
+        return report.summary()
+
+    # -- previews (job) -----------------------------------------------------------------------------
+    def track_events(self, candidate: Candidate, catalog_path) -> dict:
+        """``{path, duration_s, downbeats_s, boundaries_s}`` of a candidate: from its recommendation, else
+        from the catalog's analyses (as ``recommend`` reads them), else analysed now (cached)."""
+        raw = candidate.raw
+        db, mb = getattr(raw, "downbeats_s", None), getattr(raw, "music_boundaries_s", None)
+        if db is not None and mb is not None and len(db) >= 2 and len(mb) >= 2:
+            return {"path": candidate.path, "duration_s": float(candidate.duration_s or mb[-1]),
+                    "downbeats_s": np.asarray(db, float), "boundaries_s": np.asarray(mb, float)}
+        if candidate.track_id is not None and catalog_path:
+            from ..analysis.beats import BeatResult
+            from ..catalog import Catalog
+            from ..indexing import DEFAULT_SEGMENTATION, beats_key, track_boundaries_s
+
+            with Catalog.open(catalog_path) as cat:
+                t = cat.get_track(int(candidate.track_id))
+                rec = cat.get_analysis(t.id, *beats_key()) if t is not None else None
+                if t is not None and rec is not None and rec.result is not None and t.duration_s:
+                    beats = BeatResult.from_dict(rec.result)
+                    bounds = track_boundaries_s(cat, t, DEFAULT_SEGMENTATION)
+                    if bounds is None or len(bounds) < 2:
+                        bounds = np.array([0.0, float(t.duration_s)])
+                    if len(beats.downbeats_s) >= 2:
+                        return {"path": t.path, "duration_s": float(t.duration_s),
+                                "downbeats_s": np.asarray(beats.downbeats_s, float), "boundaries_s": np.asarray(bounds, float)}
+        from ..edit.cli import track_events
+
+        return track_events(candidate.path)
+
+    def prepare_preview(self, candidate: Candidate, video: VideoAnalysis, catalog_path, sync_points_s: Sequence[float] = (),
+                        start_offset_s: Optional[float] = None, render: bool = True,
+                        progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never) -> Preview:
+        """The candidate's edit (as recommended, or rebuilt with sync points / a start offset, as
+        ``supervisor-app mockup`` does) and its music rendered to a WAV for the player."""
+        sync = tuple(float(s) for s in sync_points_s)
+        pairs = list(candidate.alignment)
+        progress(0.05, "Reading the track's beats and sections")
+        ev = self.track_events(candidate, catalog_path)
+        _check_cancel(should_cancel)
+        progress(0.2, "Cutting the music to the picture")
+        path = None
+        if pairs and all("music_segment" in p and "video_segment" in p for p in pairs):
+            path = [(int(p["music_segment"]), int(p["video_segment"])) for p in pairs]
+        # the same edit the recommendation made (deterministic), rebuilt here so its start offset is known
+        edit, offset, sc = _mockup_edit(video, ev, path, start_offset_s, sync)
+        downbeats, sync_score = ev["downbeats_s"], float(sc.score)
+        if path is None:
+            pairs = _edit_pairs(edit)
+        _check_cancel(should_cancel)
+        downbeats = np.asarray(downbeats, dtype=float)
+        bar_s = float(np.median(np.diff(downbeats))) if downbeats.size > 1 else 2.0
+        wav = None
+        if render:
+            progress(0.6, "Rendering the mockup music")
+            from ..edit.render import render_wav
+
+            self._n_renders += 1
+            wav = str(render_wav(edit, candidate.path, self.work_dir / f"preview-{_slug(candidate)}-{self._n_renders}.wav"))
+            self._forget_old_previews(keep=wav)
+        _check_cancel(should_cancel)
+        progress(1.0, "Mockup ready")
+        if offset is None and edit.excerpts:
+            offset = float(edit.excerpts[0].music_in_s)
+        return Preview(candidate=candidate, edit=edit, excerpts=[_excerpt_dict(e) for e in edit.excerpts],
+                       downbeats_video_s=np.asarray(edit.music_to_video(downbeats)), pairs=pairs, music_wav=wav,
+                       bar_s=bar_s, start_offset_s=offset, sync_points_s=sync, sync_score=sync_score)
+
+    def _forget_old_previews(self, keep: str, n_keep: int = 4) -> None:
+        """Delete all but the newest preview WAVs (each is ~9 MB per 30 s; the player uses the newest)."""
+        wavs = sorted(self.work_dir.glob("preview-*.wav"), key=lambda p: p.stat().st_mtime)
+        for p in wavs[:-n_keep]:
+            if str(p) != keep:
+                p.unlink(missing_ok=True)
+
+    # -- exports ------------------------------------------------------------------------------------
+    def export_mockup(self, preview: Preview, video_path, fmt: str, out_path, progress: ProgressFn = _progress_noop,
+                      should_cancel: CancelFn = _never) -> Path:
+        """Write the mockup as MP4 / WAV / OTIO / FCP XML / EDL at ``out_path`` (as ``supervisor-app mockup``)."""
+        fmt = fmt.lower()
+        out_path = Path(out_path)
+        edit, track = preview.edit, preview.candidate.path
+        if fmt == "mp4":
+            from ..edit.render import RenderCancelled, render_mp4
+
+            def cb(f):
+                progress(f, "Rendering the MP4")
+                return not should_cancel()
+
+            try:
+                return render_mp4(edit, video_path, track, out_path, progress=cb)
+            except RenderCancelled:
+                raise CancelledError("The MP4 export") from None
+        if fmt == "wav":
+            from ..edit.render import render_wav
+
+            progress(None, "Rendering the WAV")
+            return render_wav(edit, track, out_path)
+        from ..edit import export_timeline as ex
+
+        writers = {"otio": ex.export_otio, "fcpxml": ex.export_fcpxml, "edl": ex.export_edl}
+        if fmt not in writers:
+            raise UsageError(f"Unknown mockup format {fmt!r}: choose one of {', '.join(self.MOCKUP_FORMATS)}.")
+        progress(None, f"Writing the {fmt.upper()} timeline")
+        return writers[fmt](edit, video_path, track, out_path)
+
+    def read_timeline(self, path, fps: Optional[float] = None):
+        """Re-open an exported timeline with OpenTimelineIO (EDLs need the video's frame rate)."""
+        from ..edit.export_timeline import read_timeline, timecode_rate
+
+        return read_timeline(path, rate=timecode_rate(fps) if fps else None)
+
+    def export_playlist(self, catalog_path, playlist_id: int, fmt: str, out_path) -> Path:
+        """Write a catalog playlist as M3U8 / CSV / JSON (entries with their stored scores and edits)."""
+        from ..catalog import Catalog
+        from ..edit import playlist_export as px
+
+        fmt = fmt.lower()
+        if fmt not in self.PLAYLIST_FORMATS:
+            raise UsageError(f"Unknown playlist format {fmt!r}: choose one of {', '.join(self.PLAYLIST_FORMATS)}.")
+        with Catalog.open(catalog_path) as cat:
+            name = next((p.name for p in cat.playlists() if p.id == int(playlist_id)), str(playlist_id))
+            items = []
+            for e in cat.playlist_entries(playlist_id):
+                t = cat.get_track(e.track_id)
+                pay = e.payload or {}
+                items.append({"rank": e.position + 1, "track_id": e.track_id, "path": t.path if t else "",
+                              "title": (t.title if t else "") or "", "artist": (t.artist if t else "") or "",
+                              "duration_s": t.duration_s if t else None, "score": pay.get("score"),
+                              "sync_score": pay.get("sync_score"), "reasons": pay.get("reasons") or ([e.note] if e.note else []),
+                              "edit": pay.get("edit"), "mockup_path": pay.get("mockup_path")})
+        if fmt == "m3u8":
+            return px.export_m3u8(items, out_path)
+        if fmt == "csv":
+            return px.export_csv(items, out_path)
+        return px.export_json(items, out_path, playlist=name, catalog=str(catalog_path))
+
+    def candidate_payload(self, preview_or_candidate, video_path: Optional[str]) -> dict:
+        """What a playlist entry stores about a candidate (scores, reasons, alignment, edit)."""
+        is_preview = isinstance(preview_or_candidate, Preview)
+        cand = preview_or_candidate.candidate if is_preview else preview_or_candidate
+        edit = preview_or_candidate.edit if is_preview else cand.edit
+        return {"video": str(video_path) if video_path else None, "score": cand.score,
+                "sync_score": preview_or_candidate.sync_score if is_preview else cand.sync_score,
+                "rank": cand.rank, "reasons": list(cand.reasons), "alignment": list(cand.alignment),
+                "edit": edit.to_dict() if edit is not None and hasattr(edit, "to_dict") else None}
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _check_cancel(should_cancel: CancelFn) -> None:
+    if should_cancel():
+        raise CancelledError()
+
+
+def _opt_float(x) -> Optional[float]:
+    try:
+        return None if x is None else float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def _excerpt_dict(e) -> dict:
+    keys = ("video_start_s", "video_end_s", "music_in_s", "music_out_s", "snap_offset_s")
+    return {k: float(e[k] if isinstance(e, dict) else getattr(e, k, 0.0)) for k in keys}
+
+
+def _mockup_edit(video: VideoAnalysis, track_ev: dict, path, start_offset_s, sync_points_s):
+    """The edit ``supervisor-app mockup`` makes (see :func:`supervisor_app.edit.cli.run_mockup`), from the
+    video structure the window already holds: along ``path`` when there is one, else from
+    ``start_offset_s``, else from the best start by sync score. Returns (edit, start_offset_s, SyncScore)."""
+    from ..edit.edl import build_edit
+    from ..ranking.sync import best_start_offset, sync_score
+
+    t = track_ev
+    common = dict(sync_points_s=tuple(sync_points_s))
+    if path is not None:
+        bounds = [a for a, _ in video.segments_s] + [video.segments_s[-1][1]] if video.segments_s else list(video.cuts_s)
+        edit = build_edit(video.duration_s, bounds, t["duration_s"], t["downbeats_s"], t["boundaries_s"], path=path,
+                          start_offset_s=start_offset_s, **common)
+    elif start_offset_s is not None:
+        edit = build_edit(video.duration_s, list(video.cuts_s), t["duration_s"], t["downbeats_s"], t["boundaries_s"],
+                          start_offset_s=float(start_offset_s), **common)
+    else:
+        start_offset_s, edit, sc = best_start_offset(video.duration_s, list(video.cuts_s), video.cut_probs_25hz,
+                                                     t["duration_s"], t["downbeats_s"], t["boundaries_s"], **common)
+        return edit, start_offset_s, sc
+    sc = sync_score(edit, list(video.cuts_s), video.cut_probs_25hz, t["downbeats_s"], t["boundaries_s"])
+    return edit, start_offset_s, sc
+
+
+def _card_summary(card) -> str:
+    """What a model card says about training data and validation, in a few lines for a tooltip."""
+    lines = [f"{card.name}: {card.kind}, {card.segmentation} segments, created {card.created_utc or 'unknown'}"]
+    if card.data:
+        lines.append("Trained on: " + ", ".join(f"{k} {v}" for k, v in list(card.data.items())[:4]))
+    if card.metrics:
+        lines.append("Validated: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                               for k, v in list(card.metrics.items())[:6]))
+    return "\n".join(lines)
+
+
+def _edit_pairs(edit) -> list:
+    """Alignment pairs of an edit made without a path: one per excerpt (music in/out under video span)."""
+    return [{"music_start_s": float(e.music_in_s), "music_end_s": float(e.music_out_s),
+             "video_start_s": float(e.video_start_s), "video_end_s": float(e.video_end_s)} for e in edit.excerpts]
+
+
+def _slug(c: Candidate) -> str:
+    return str(c.track_id) if c.track_id is not None else "".join(ch for ch in Path(c.path).stem if ch.isalnum())[:24]

@@ -1,0 +1,891 @@
+"""The main window: player and timeline in the middle, recommendations / similar tracks / playlist docks.
+
+Thin controller: it starts background jobs through the backend (one :class:`JobSlot` per kind of
+job), shows their results and errors (one sentence in the status bar), and keeps the player, the
+timeline and the selected candidate in step. It has no recommendation or editing logic of its own.
+
+Keyboard: Space play/pause, J/K/L shuttle, M mark a sync point (Shift+M clears them), Up/Down move
+between candidates, Enter previews, [ and ] move the music's start by a bar, Ctrl+E exports, Ctrl+O
+opens a video, +/- zoom the timeline.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QFrame,
+                               QHBoxLayout, QLabel, QLineEdit, QMainWindow, QPushButton, QSplitter, QStackedWidget,
+                               QStyle, QToolButton, QVBoxLayout, QWidget)
+
+from ..errors import SupervisorError
+from .backend import Candidate, Preview, RecommendSettings, VideoAnalysis
+from .catalog_window import CatalogWindow
+from .export_dialog import ExportDialog
+from .player import Player, create_player
+from .playlist_panel import PlaylistPanel
+from .recommendations_panel import RecommendationsPanel
+from .similar_panel import SimilarPanel
+from .timeline import Timeline, TimelineTheme
+from .widgets import ElidedLabel, ProgressStrip, fmt_time
+from .workers import Job, JobSlot, shutdown_jobs
+
+log = logging.getLogger(__name__)
+
+_SHUTTLE_SPEEDS = (1.0, 2.0, 4.0)
+_REVERSE_STEP_MS = 100
+_MESSAGE_MS = 12_000
+
+
+class MainWindow(QMainWindow):
+    """See the module docstring. ``backend``: :class:`~.backend.CoreBackend` or an object like it."""
+
+    video_ready = Signal(object)  # VideoAnalysis
+    recommendations_ready = Signal(list)
+    preview_ready = Signal(object)  # Preview
+    message_shown = Signal(str)
+
+    def __init__(self, backend, settings: Optional[QSettings] = None, player: Optional[Player] = None,
+                 auto_recommend: bool = True, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.backend = backend
+        self.settings = settings if settings is not None else QSettings()
+        self.auto_recommend = auto_recommend
+        self.setWindowTitle("Supervisor")
+        self.setAcceptDrops(True)
+        self.resize(1360, 860)
+
+        self.video: Optional[VideoAnalysis] = None
+        self.video_info = None
+        self.video_path: Optional[str] = None
+        self.catalog = None
+        self.sync_points: list[float] = []
+        self.selected: Optional[Candidate] = None
+        self.preview: Optional[Preview] = None
+        self._play_when_ready = False
+        self._pending_preview: Optional[Candidate] = None
+        self._start_offsets: dict = {}
+        self._mockup_audio = True
+        self._shuttle = 0  # 0 stopped / paused, >0 forward level, <0 reverse level
+        self._reverse_timer = QTimer(self)
+        self._reverse_timer.setInterval(_REVERSE_STEP_MS)
+        self._reverse_timer.timeout.connect(self._reverse_step)
+        self._export_dialog: Optional[ExportDialog] = None
+
+        self.analysis_slot = JobSlot(self)
+        self.recommend_slot = JobSlot(self)
+        self.similar_slot = JobSlot(self)
+        self.preview_slot = JobSlot(self)
+
+        self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "vlc")))
+        self.player.setParent(self)
+        self._build_center()
+        self._build_docks()
+        self._build_status()
+        self._build_actions()
+        self._connect()
+        self.catalog_window = CatalogWindow(backend, self)
+        self.catalog_window.open_requested.connect(lambda p, create: self.open_catalog(p, create=create))
+        self.catalog_window.catalog_modified.connect(self._catalog_modified)
+        self.catalog_window.similar_requested.connect(self.find_similar)
+        self.catalog_window.preview_requested.connect(self.preview_candidate)
+        self.catalog_window.add_to_playlist_requested.connect(self.add_to_playlist)
+        self.catalog_window.message.connect(self.notify)
+        self._restore_settings()
+        self._update_actions()
+
+    # ================================================================================================
+    # construction
+    def _build_center(self) -> None:
+        self.video_stack = QStackedWidget()
+        self.drop_hint = QLabel("Drop a video here\n\nor File › Open video… (Ctrl+O)")
+        self.drop_hint.setAlignment(Qt.AlignCenter)
+        self.drop_hint.setObjectName("dropHint")
+        self.drop_hint.setFrameShape(QFrame.StyledPanel)
+        self.video_stack.addWidget(self.drop_hint)
+        self.video_stack.addWidget(self.player.video_widget())
+
+        bar = QWidget()
+        bar.setObjectName("transport")
+        tl = QHBoxLayout(bar)
+        tl.setContentsMargins(8, 4, 8, 4)
+        tl.setSpacing(6)
+        style = self.style()
+        self.play_button = QToolButton()
+        self.play_button.setIcon(style.standardIcon(QStyle.SP_MediaPlay))
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.setAutoRaise(True)
+        self.stop_button = QToolButton()
+        self.stop_button.setIcon(style.standardIcon(QStyle.SP_MediaStop))
+        self.stop_button.setToolTip("Back to the start")
+        self.stop_button.setAutoRaise(True)
+        self.time_label = QLabel("0:00.0 / 0:00.0")
+        self.time_label.setObjectName("timeLabel")
+        self.time_label.setMinimumWidth(130)
+        self.now_playing = ElidedLabel("")
+        self.now_playing.setObjectName("nowPlaying")
+        self.mockup_check = QCheckBox("Mockup music")
+        self.mockup_check.setChecked(True)
+        self.mockup_check.setToolTip("Hear the selected candidate cut to the picture (off: the video's own sound)")
+        self.sync_button = QPushButton("Mark sync (M)")
+        self.sync_button.setToolTip("Mark a sync point at the playhead: the edit lands a downbeat on it")
+        self.nudge_back = QToolButton()
+        self.nudge_back.setText("◀ bar")
+        self.nudge_back.setToolTip("Start the music one bar earlier ([)")
+        self.nudge_fwd = QToolButton()
+        self.nudge_fwd.setText("bar ▶")
+        self.nudge_fwd.setToolTip("Start the music one bar later (])")
+        self.zoom_out = QToolButton()
+        self.zoom_out.setText("−")
+        self.zoom_out.setToolTip("Zoom out the timeline (-)")
+        self.zoom_in = QToolButton()
+        self.zoom_in.setText("+")
+        self.zoom_in.setToolTip("Zoom in the timeline (+)")
+        self.zoom_fit = QToolButton()
+        self.zoom_fit.setText("Fit")
+        self.zoom_fit.setToolTip("Show the whole video (0)")
+        for w in (self.play_button, self.stop_button, self.time_label):
+            tl.addWidget(w)
+        tl.addWidget(self.now_playing, 1)
+        for w in (self.mockup_check, self.sync_button, self.nudge_back, self.nudge_fwd, _vline(), self.zoom_out,
+                  self.zoom_in, self.zoom_fit):
+            tl.addWidget(w)
+
+        top = QWidget()
+        vl = QVBoxLayout(top)
+        vl.setContentsMargins(0, 0, 0, 0)
+        vl.setSpacing(0)
+        vl.addWidget(self.video_stack, 1)
+        vl.addWidget(bar)
+        self.timeline = Timeline()
+        self.splitter = QSplitter(Qt.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.timeline)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+    def _build_docks(self) -> None:
+        self.recommendations = RecommendationsPanel(self.backend.settings_options())
+        self.recommendations.set_device(self.backend.device_name())
+        self.similar_panel = SimilarPanel()
+        self.playlist_panel = PlaylistPanel()
+        self.rec_dock = self._dock("Recommendations", self.recommendations, "recommendationsDock")
+        self.similar_dock = self._dock("Similar tracks", self.similar_panel, "similarDock")
+        self.playlist_dock = self._dock("Playlist", self.playlist_panel, "playlistDock")
+        self.addDockWidget(Qt.RightDockWidgetArea, self.rec_dock)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.playlist_dock)
+        self.tabifyDockWidget(self.rec_dock, self.similar_dock)
+        self.rec_dock.raise_()
+        self._layout_pending = True  # first show without a saved layout: give the docks good sizes
+
+    def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
+        return d
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        sb.setSizeGripEnabled(True)
+        self.job_strip = ProgressStrip(compact=True)
+        self.job_strip.setMaximumWidth(420)
+        self.job_strip.cancel_clicked.connect(self._cancel_status_jobs)
+        self.catalog_label = QLabel("No catalog")
+        self.backend_label = QLabel(f"Preview: {self.player.backend_name}")
+        if not self.player.available:
+            self.backend_label.setToolTip(getattr(self.player, "reason", ""))
+        self.model_label = QLabel()
+        combo = self.recommendations.model_combo
+
+        def show_model(_i=None):
+            name = combo.currentData()
+            self.model_label.setText(f"Model: {name}" if name else "Model: none (fit only)")
+            self.model_label.setToolTip(combo.toolTip())
+
+        combo.currentIndexChanged.connect(show_model)
+        show_model()
+        sb.addPermanentWidget(self.job_strip)
+        sb.addPermanentWidget(self.model_label)
+        sb.addPermanentWidget(self.catalog_label)
+        sb.addPermanentWidget(self.backend_label)
+
+    def _action(self, text: str, slot, shortcut=None, menu=None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            seqs = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+            a.setShortcuts([QKeySequence(s) for s in seqs])
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(lambda _=False: slot())
+        self.addAction(a)
+        if menu is not None:
+            menu.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.act_open = self._action("Open video…", self._choose_video, QKeySequence.Open, f)
+        self.act_catalog = self._action("Catalog…", self.show_catalog_window, "Ctrl+Shift+C", f,
+                                        "Create or open a catalog, add music folders")
+        f.addSeparator()
+        self.act_export = self._action("Export mockup…", self.show_export_dialog, "Ctrl+E", f,
+                                       "Export the selected mockup as MP4, WAV, OTIO, FCP XML or EDL")
+        f.addSeparator()
+        self._action("Quit", self.close, QKeySequence.Quit, f)
+        p = mb.addMenu("&Playback")
+        self.act_play = self._action("Play / pause", self.toggle_play, "Space", p)
+        self._action("Play backwards (J)", lambda: self.shuttle(-1), "J", p)
+        self._action("Pause (K)", lambda: self.shuttle(0), "K", p)
+        self._action("Play forwards (L)", lambda: self.shuttle(+1), "L", p)
+        p.addSeparator()
+        self.act_preview = self._action("Preview selected candidate", self.preview_current, ["Return", "Enter"], p)
+        self._action("Next candidate", lambda: self._up_down(+1), "Down", p)
+        self._action("Previous candidate", lambda: self._up_down(-1), "Up", p)
+        p.addSeparator()
+        self.act_sync = self._action("Mark sync point", self.mark_sync_point, "M", p)
+        self._action("Clear sync points", self.clear_sync_points, "Shift+M", p)
+        self.act_nudge_back = self._action("Music starts a bar earlier", lambda: self.nudge_start(-1), "[", p)
+        self.act_nudge_fwd = self._action("Music starts a bar later", lambda: self.nudge_start(+1), "]", p)
+        v = mb.addMenu("&View")
+        self._action("Zoom in", lambda: self.timeline.zoom(1.6), ["+", "="], v)
+        self._action("Zoom out", lambda: self.timeline.zoom(1 / 1.6), "-", v)
+        self._action("Whole video", self.timeline.reset_zoom, "0", v)
+        v.addSeparator()
+        for d in (self.rec_dock, self.similar_dock, self.playlist_dock):
+            v.addAction(d.toggleViewAction())
+        h = mb.addMenu("&Help")
+        self._action("Keyboard shortcuts", self._show_keys, None, h)
+
+    def _connect(self) -> None:
+        pl = self.player
+        pl.position_changed.connect(self._on_position)
+        pl.state_changed.connect(self._on_player_state)
+        pl.duration_changed.connect(lambda d: self.timeline.duration_s() or self.timeline.set_duration(d))
+        pl.error.connect(self.notify)
+        self.timeline.seek_requested.connect(self.seek)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.stop_button.clicked.connect(lambda: self.seek(0.0))
+        self.mockup_check.toggled.connect(self._set_mockup_audio)
+        self.sync_button.clicked.connect(self.mark_sync_point)
+        self.nudge_back.clicked.connect(lambda: self.nudge_start(-1))
+        self.nudge_fwd.clicked.connect(lambda: self.nudge_start(+1))
+        self.zoom_in.clicked.connect(lambda: self.timeline.zoom(1.6))
+        self.zoom_out.clicked.connect(lambda: self.timeline.zoom(1 / 1.6))
+        self.zoom_fit.clicked.connect(self.timeline.reset_zoom)
+        r = self.recommendations
+        r.run_requested.connect(self.run_recommendations)
+        r.cancel_requested.connect(self.recommend_slot.cancel)
+        r.candidate_selected.connect(self.select_candidate)
+        r.preview_requested.connect(self.preview_candidate)
+        r.similar_requested.connect(self.find_similar)
+        r.add_to_playlist_requested.connect(self.add_to_playlist)
+        s = self.similar_panel
+        s.search_requested.connect(self._run_similar)
+        s.cancel_requested.connect(self.similar_slot.cancel)
+        s.candidate_selected.connect(self.select_candidate)
+        s.preview_requested.connect(self.preview_candidate)
+        s.add_to_playlist_requested.connect(self.add_to_playlist)
+        self.playlist_panel.message.connect(self.notify)
+        self.playlist_panel.export_requested.connect(self._choose_playlist_export)
+        self.recommend_slot.busy_changed.connect(lambda b: self.recommendations.set_busy(b))
+        self.similar_slot.busy_changed.connect(self.similar_panel.set_busy)
+        self.analysis_slot.busy_changed.connect(self._status_jobs_changed)
+        self.preview_slot.busy_changed.connect(self._status_jobs_changed)
+
+    # ================================================================================================
+    # messages
+    def notify(self, sentence: str, error: bool = True) -> None:
+        """Show one sentence in the status bar (errors stay longer)."""
+        sentence = " ".join(str(sentence).split())
+        self.statusBar().showMessage(sentence, _MESSAGE_MS if error else _MESSAGE_MS // 2)
+        self.message_shown.emit(sentence)
+        log.info("status: %s", sentence)
+
+    def status_message(self) -> str:
+        return self.statusBar().currentMessage()
+
+    # ================================================================================================
+    # video
+    def _choose_video(self) -> None:
+        start = str(self.settings.value("paths/video_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", start,
+                                              "Videos (*.mp4 *.mov *.mkv *.webm *.avi *.m4v *.mxf *.mpg *.mpeg);;All files (*)")
+        if path:
+            self.open_video(path)
+
+    def open_video(self, path: str | Path) -> Job:
+        """Probe and analyse a video in the background; the window keeps the old one if it fails."""
+        path = str(Path(path).expanduser())
+        backend = self.backend
+
+        def run(ctx):
+            ctx.progress(None, "Reading the video")
+            info = backend.probe(path)
+            if not info.has_video:
+                from ..errors import NoVideoStreamError
+
+                raise NoVideoStreamError(path)
+            ctx.partial(("probed", info))
+            return backend.analyze_video(path, progress=ctx.progress, should_cancel=ctx.should_cancel)
+
+        job = Job(run, name="video analysis")
+        job.partial.connect(lambda item: self._video_probed(path, item[1]))
+        job.progress.connect(self.job_strip.set_progress)
+        job.succeeded.connect(self._video_analysed)
+        job.failed.connect(self._video_failed)
+        job.cancelled.connect(lambda: self.notify("Video analysis cancelled.", error=False))
+        self.job_strip.start(f"Opening {Path(path).name}")
+        return self.analysis_slot.start(job)
+
+    def _video_probed(self, path: str, info) -> None:
+        self.recommend_slot.cancel()
+        self.preview_slot.cancel()
+        self.video_path, self.video_info, self.video = path, info, None
+        self.selected, self.preview, self._pending_preview = None, None, None
+        self._start_offsets.clear()
+        self.sync_points = []
+        self.timeline.clear()
+        self.timeline.set_duration(float(info.duration_s))
+        self.recommendations.clear("Analysing the video…")
+        self.player.load(path, None, video_has_audio=bool(info.has_audio))
+        self.video_stack.setCurrentIndex(1)
+        self.now_playing.setText("")
+        self.setWindowTitle(f"{Path(path).name} — Supervisor")
+        self.settings.setValue("paths/video_dir", str(Path(path).parent))
+        self._update_time(0.0)
+        self._update_actions()
+
+    def _video_analysed(self, va: VideoAnalysis) -> None:
+        self.video = va
+        self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s, va.threshold)
+        self.timeline.set_sync_points(self.sync_points)
+        n = len(va.cuts_s)
+        self.notify(f"{Path(va.path).name}: {va.duration_s:.1f} s, {n} cut{'s' if n != 1 else ''}, "
+                    f"{len(va.shots_s)} shot{'s' if len(va.shots_s) != 1 else ''}.", error=False)
+        self.recommendations.clear("Open a catalog to get recommendations." if self.catalog is None
+                                   else "Press Find music to rank the catalog.")
+        self.video_ready.emit(va)
+        self._update_actions()
+        # never start a job from a done-callback: defer to the event loop
+        if self._pending_preview is not None:
+            c, self._pending_preview = self._pending_preview, None
+            QTimer.singleShot(0, lambda: self.select_candidate(c))
+        elif self.auto_recommend and self.catalog is not None:
+            QTimer.singleShot(0, lambda: self.run_recommendations())
+
+    def _video_failed(self, sentence: str) -> None:
+        self.notify(sentence)
+        self.job_strip.stop()
+        if self.video_path is not None and self.video is None:
+            self.recommendations.clear("The video could not be analysed.")
+
+    # ================================================================================================
+    # catalog
+    def show_catalog_window(self) -> None:
+        self.catalog_window.show()
+        self.catalog_window.raise_()
+        self.catalog_window.activateWindow()
+
+    def open_catalog(self, path: str | Path, create: bool = False) -> bool:
+        """Open (or create) a catalog on the GUI thread; jobs open their own connections."""
+        try:
+            cat = self.backend.open_catalog(Path(path).expanduser(), create=create)
+        except SupervisorError as e:
+            self.notify(str(e))
+            return False
+        if self.catalog is not None:
+            self.catalog.close()
+        self.catalog = cat
+        self.settings.setValue("catalog/path", str(cat.path))
+        self.playlist_panel.set_catalog(cat)
+        self.catalog_window.set_catalog(cat)
+        self._catalog_modified()
+        if self.video is not None and self.auto_recommend:
+            QTimer.singleShot(0, lambda: self.run_recommendations())
+        return True
+
+    def _catalog_modified(self) -> None:
+        if self.catalog is None:
+            self.catalog_label.setText("No catalog")
+            return
+        try:
+            n = self.catalog.count()
+        except SupervisorError as e:
+            self.notify(str(e))
+            return
+        self.catalog_label.setText(f"Catalog: {Path(self.catalog.path).stem} ({n} tracks)")
+        self.catalog_label.setToolTip(str(self.catalog.path))
+        self.playlist_panel.refresh()
+        self._update_actions()
+
+    # ================================================================================================
+    # recommendations
+    def run_recommendations(self, settings: Optional[RecommendSettings] = None) -> Optional[Job]:
+        if self.video_path is None:
+            self.notify("Open a video first.")
+            return None
+        if self.catalog is None:
+            self.notify("Open a catalog first (File › Catalog…).")
+            return None
+        settings = settings or self.recommendations.settings()
+        self.settings.setValue("recommend/settings", json.dumps(_settings_dict(settings)))
+        video, cat_path, backend = self.video_path, str(self.catalog.path), self.backend
+        sync = tuple(self.sync_points)
+        current = self.video
+        seg = settings.segmentation or "shots"
+
+        def run(ctx):
+            if current is not None and current.segmentation != seg:  # show the segments this ranking uses
+                ctx.partial(("video", backend.analyze_video(video, progress=ctx.progress,
+                                                            should_cancel=ctx.should_cancel, segmentation=seg)))
+            return backend.recommend(video, cat_path, settings, progress=ctx.progress, should_cancel=ctx.should_cancel,
+                                     partial=ctx.partial, sync_points_s=sync)
+
+        job = Job(run, name="recommendation")
+        job.progress.connect(self.recommendations.set_progress)
+        job.partial.connect(self._recommendation_partial)
+        job.succeeded.connect(self._recommendations_done)
+        job.failed.connect(self._recommendations_failed)
+        job.cancelled.connect(lambda: self.notify("Recommendation cancelled.", error=False))
+        self.recommendations.clear("Ranking the catalog…")
+        self.rec_dock.raise_()
+        self.recommend_slot.start(job)
+        return job
+
+    def _recommendation_partial(self, item) -> None:
+        if isinstance(item, tuple) and item and item[0] == "video":
+            va = item[1]
+            if va.path == self.video_path:
+                self.video = va
+                self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s,
+                                           va.threshold)
+            return
+        self.recommendations.set_results(item, partial=True)
+
+    def _recommendations_done(self, rows: list) -> None:
+        self.recommendations.set_results(rows)
+        self.notify(f"{len(rows)} recommendation{'s' if len(rows) != 1 else ''} for {Path(self.video_path).name}.",
+                    error=False)
+        self.recommendations_ready.emit(rows)
+
+    def _recommendations_failed(self, sentence: str) -> None:
+        self.recommendations.clear(sentence)
+        self.notify(sentence)
+
+    # ================================================================================================
+    # similar tracks
+    def find_similar(self, seed: Candidate) -> None:
+        """"More like this": similar tracks with the same filters as the recommendations."""
+        if self.similar_panel.filters.is_empty():  # untouched: take the recommendations' filters
+            self.similar_panel.filters.set_value(self.recommendations.filters.value())
+        self.similar_dock.show()
+        self.similar_dock.raise_()
+        self.similar_panel.set_seed(seed, search=True)
+
+    def _run_similar(self, seed: Candidate, k: int, filters: dict) -> Optional[Job]:
+        if self.catalog is None:
+            self.notify("Open a catalog first (File › Catalog…).")
+            return None
+        cat_path, backend = str(self.catalog.path), self.backend
+        job = Job(lambda ctx: backend.similar(seed, cat_path, k, filters, progress=ctx.progress,
+                                              should_cancel=ctx.should_cancel), name="similar-track search")
+        job.progress.connect(self.similar_panel.set_progress)
+        job.succeeded.connect(self.similar_panel.set_results)
+        job.failed.connect(self.notify)
+        return self.similar_slot.start(job)
+
+    # ================================================================================================
+    # candidates and previews
+    def select_candidate(self, c: Candidate) -> Optional[Job]:
+        """Make ``c`` the current candidate: build its edit and music in the background."""
+        if c is None:
+            return None
+        if self.selected is not None and c.key() == self.selected.key() and (
+                self.preview_slot.is_busy() or (self.preview is not None and self.preview.candidate.key() == c.key())):
+            self.selected = c  # the same track again (e.g. final results replacing partial ones)
+            return None
+        self.selected = c
+        self.now_playing.setText(f"♪ {c.label}")
+        if self.video is None:
+            if self.video_path is None:
+                self.notify("Open a video to preview music against it.")
+            else:  # the video is still being analysed: preview once it is
+                self._pending_preview = c
+            return None
+        return self._start_preview(c, self._start_offsets.get(c.key()))
+
+    def _start_preview(self, c: Candidate, start_offset_s: Optional[float]) -> Job:
+        video, backend = self.video, self.backend
+        cat_path = str(self.catalog.path) if self.catalog is not None else None
+        sync = tuple(self.sync_points)
+
+        def run(ctx):
+            return backend.prepare_preview(c, video, cat_path, sync_points_s=sync, start_offset_s=start_offset_s,
+                                           progress=ctx.progress, should_cancel=ctx.should_cancel)
+
+        job = Job(run, name="mockup preview")
+        job.progress.connect(self.job_strip.set_progress)
+        job.succeeded.connect(self._preview_ready)
+        job.failed.connect(self._preview_failed)
+        self.job_strip.start("Cutting the music to the picture")
+        return self.preview_slot.start(job)
+
+    def _cancel_status_jobs(self) -> None:
+        """The status bar's Cancel: stops the video analysis and the mockup preview jobs."""
+        self.analysis_slot.cancel()
+        self.preview_slot.cancel()
+
+    def _status_jobs_changed(self, _busy: bool = False) -> None:
+        if not (self.analysis_slot.is_busy() or self.preview_slot.is_busy()):
+            self.job_strip.stop()
+
+    def _preview_ready(self, p: Preview) -> None:
+        if self.selected is None or p.candidate.key() != self.selected.key():
+            return
+        self.preview = p
+        self.timeline.set_candidate(p.excerpts, p.downbeats_video_s, p.pairs)
+        if self._mockup_audio and p.music_wav:
+            self.player.set_music(p.music_wav)
+        n = max(0, len(p.excerpts) - 1)
+        parts = [f"♪ {p.candidate.label}"]
+        if p.excerpts:
+            parts.append(f"from {fmt_time(p.excerpts[0]['music_in_s'])}")
+        parts.append(f"{n} splice{'s' if n != 1 else ''}")
+        if p.sync_score is not None:
+            parts.append(f"fit z {p.sync_score:+.1f}")
+        self.now_playing.setText("  ·  ".join(parts))
+        self.now_playing.setToolTip("\n".join([p.candidate.label, p.candidate.path, *p.candidate.reasons]))
+        self.preview_ready.emit(p)
+        self._update_actions()
+        if self._play_when_ready:
+            self._play_when_ready = False
+            QTimer.singleShot(0, self._play_from_start)
+
+    def _preview_failed(self, sentence: str) -> None:
+        self._play_when_ready = False
+        self.notify(sentence)
+
+    def preview_candidate(self, c: Candidate) -> None:
+        """Play the video from the start with ``c`` cut to the picture (Enter)."""
+        if self.preview is not None and self.selected is not None and c.key() == self.selected.key():
+            self._play_from_start()
+            return
+        self._play_when_ready = True
+        self.select_candidate(c)
+
+    def _up_down(self, step: int) -> None:
+        """Up/Down: the next/previous candidate, unless a spin box or a list box has the keyboard."""
+        fw = QApplication.focusWidget()
+        if isinstance(fw, QAbstractSpinBox):
+            fw.stepBy(-step)
+        elif isinstance(fw, QComboBox):
+            fw.setCurrentIndex(max(0, min(fw.count() - 1, fw.currentIndex() + step)))
+        elif fw is not None and self.similar_panel.isAncestorOf(fw):
+            self.similar_panel.table.move_selection(step)
+        else:
+            self.recommendations.move_selection(step)
+
+    def preview_current(self) -> None:
+        """Enter: preview the selected candidate; in a settings field, run that panel's search instead."""
+        fw = QApplication.focusWidget()
+        if isinstance(fw, (QLineEdit, QAbstractSpinBox)):
+            if self.recommendations.isAncestorOf(fw):
+                self.run_recommendations()
+                return
+            if self.similar_panel.isAncestorOf(fw):
+                self.similar_panel.search_button.click()
+                return
+        if fw is not None and self.similar_panel.isAncestorOf(fw) and self.similar_panel.current() is not None:
+            self.preview_candidate(self.similar_panel.current())
+            return
+        c = self.recommendations.current() if self.rec_dock.isVisible() else None
+        c = c or self.selected
+        if c is not None:
+            self.preview_candidate(c)
+
+    def _play_from_start(self) -> None:
+        if not self.mockup_check.isChecked():
+            self.mockup_check.setChecked(True)
+        self.seek(0.0)
+        self.play()
+
+    def nudge_start(self, bars: int) -> Optional[Job]:
+        """Move where the music starts by ``bars`` bars and rebuild the mockup (heard at once)."""
+        p = self.preview
+        if p is None:
+            self.notify("Select a candidate first.")
+            return None
+        current = p.start_offset_s if p.start_offset_s is not None else (p.excerpts[0]["music_in_s"] if p.excerpts else 0.0)
+        new = max(0.0, current + bars * p.bar_s)
+        self._start_offsets[p.candidate.key()] = new
+        self.notify(f"Music now starts at {fmt_time(new)} in the track.", error=False)
+        return self._start_preview(p.candidate, new)
+
+    def _set_mockup_audio(self, on: bool) -> None:
+        self._mockup_audio = on
+        if self.video_path is None:
+            return
+        self.player.set_music(self.preview.music_wav if on and self.preview is not None else None)
+
+    # ================================================================================================
+    # sync points
+    def mark_sync_point(self) -> None:
+        if self.video_path is None:
+            return
+        t = round(self.player.position_s(), 3)
+        if any(abs(t - s) < 0.05 for s in self.sync_points):
+            return
+        self.sync_points = sorted(self.sync_points + [t])
+        self.timeline.set_sync_points(self.sync_points)
+        self.notify(f"Sync point at {fmt_time(t)}: the edit will land a downbeat there.", error=False)
+        self._rebuild_for_sync()
+
+    def clear_sync_points(self) -> None:
+        self.sync_points = []
+        self.timeline.set_sync_points([])
+        self._rebuild_for_sync()
+
+    def _rebuild_for_sync(self) -> None:
+        if self.selected is not None and self.video is not None:
+            self._start_preview(self.selected, self._start_offsets.get(self.selected.key()))
+
+    # ================================================================================================
+    # playlist
+    def add_to_playlist(self, c: Candidate) -> bool:
+        if c.track_id is None:
+            self.notify("Only catalog tracks can go in a playlist: add the file's folder to the catalog first.")
+            return False
+        src = self.preview if (self.preview is not None and self.preview.candidate.key() == c.key()) else c
+        payload = self.backend.candidate_payload(src, self.video_path)
+        note = f"for {Path(self.video_path).name}" if self.video_path else None
+        ok = self.playlist_panel.add_track(c.track_id, note, payload)
+        if ok:
+            self.playlist_dock.show()
+            self.notify(f"Added {c.label} to the playlist.", error=False)
+        return ok
+
+    def _choose_playlist_export(self, playlist_id: int, fmt: str) -> None:
+        start = str(self.settings.value("paths/export_dir", str(Path.home())))
+        name = self.playlist_panel.combo.currentText().rsplit("  (", 1)[0] or "playlist"
+        path, _ = QFileDialog.getSaveFileName(self, "Export playlist", str(Path(start) / f"{name}.{fmt}"),
+                                              f"{fmt.upper()} (*.{fmt})")
+        if path:
+            self.export_playlist(playlist_id, fmt, path)
+
+    def export_playlist(self, playlist_id: int, fmt: str, path: str | Path) -> Optional[Path]:
+        try:
+            out = self.backend.export_playlist(str(self.catalog.path), playlist_id, fmt, path)
+        except SupervisorError as e:
+            self.notify(str(e))
+            return None
+        self.settings.setValue("paths/export_dir", str(Path(out).parent))
+        self.notify(f"Playlist written to {out}.", error=False)
+        return out
+
+    # ================================================================================================
+    # export
+    def show_export_dialog(self) -> Optional[ExportDialog]:
+        if self.preview is None or self.video_path is None:
+            self.notify("Select a candidate first: the export is its mockup.")
+            return None
+        out_dir = str(self.settings.value("paths/export_dir", str(Path.home())))
+        dlg = ExportDialog(self.backend, self.preview, self.video_path, out_dir, self)
+        dlg.finished_files.connect(lambda files: files and self.settings.setValue("paths/export_dir", str(Path(files[0]).parent)))
+        dlg.finished_files.connect(lambda files: self.notify(f"Exported {len(files)} file(s).", error=False))
+        self._export_dialog = dlg
+        dlg.show()
+        return dlg
+
+    # ================================================================================================
+    # transport
+    def play(self) -> None:
+        if self.video_path is None:
+            return
+        self._stop_reverse()
+        self.player.set_rate(1.0)
+        self._shuttle = 1
+        self.player.play()
+
+    def pause(self) -> None:
+        self._stop_reverse()
+        self._shuttle = 0
+        self.player.pause()
+
+    def toggle_play(self) -> None:
+        if self.player.is_playing() or self._reverse_timer.isActive():
+            self.pause()
+        else:
+            self.play()
+
+    def seek(self, t_s: float) -> None:
+        self.player.seek(t_s)
+
+    def shuttle(self, direction: int) -> None:
+        """J/K/L: J plays backwards (faster on each press), K pauses, L plays forwards (faster on each press)."""
+        if self.video_path is None:
+            return
+        if direction == 0:
+            self.pause()
+            return
+        level = self._shuttle
+        if direction > 0:
+            level = 1 if level <= 0 else min(level + 1, len(_SHUTTLE_SPEEDS))
+            self._stop_reverse()
+            self.player.set_rate(_SHUTTLE_SPEEDS[level - 1])
+            if not self.player.is_playing():
+                self.player.play()
+        else:
+            level = -1 if level >= 0 else max(level - 1, -len(_SHUTTLE_SPEEDS))
+            self.player.pause()
+            self._reverse_timer.start()
+        self._shuttle = level
+
+    def _reverse_step(self) -> None:
+        speed = _SHUTTLE_SPEEDS[-self._shuttle - 1] if self._shuttle < 0 else 1.0
+        t = self.player.position_s() - speed * _REVERSE_STEP_MS / 1000.0
+        if t <= 0:
+            t = 0.0
+            self._stop_reverse()
+            self._shuttle = 0
+        self.player.seek(t)
+
+    def _stop_reverse(self) -> None:
+        self._reverse_timer.stop()
+
+    def _on_position(self, t_s: float) -> None:
+        self.timeline.set_playhead(t_s)
+        self._update_time(t_s)
+
+    def _update_time(self, t_s: float) -> None:
+        d = self.video.duration_s if self.video is not None else (self.video_info.duration_s if self.video_info else 0.0)
+        self.time_label.setText(f"{fmt_time(t_s)} / {fmt_time(d)}")
+
+    def _on_player_state(self, state: str) -> None:
+        icon = QStyle.SP_MediaPause if state == "playing" else QStyle.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        if state in ("ended", "stopped"):
+            self._shuttle = 0
+
+    # ================================================================================================
+    # misc
+    def _update_actions(self) -> None:
+        has_video = self.video_path is not None
+        has_preview = self.preview is not None
+        self.act_export.setEnabled(has_preview)
+        for w in (self.play_button, self.stop_button, self.sync_button):
+            w.setEnabled(has_video)
+        for w in (self.nudge_back, self.nudge_fwd):
+            w.setEnabled(has_preview)
+        self.recommendations.run_button.setEnabled(has_video and self.catalog is not None
+                                                   and not self.recommend_slot.is_busy())
+
+    def _show_keys(self) -> None:
+        self.notify("Space play/pause · J/K/L shuttle · M sync point · ↑/↓ candidates · Enter preview · "
+                    "[ ] move the music by a bar · Ctrl+E export · +/−/0 zoom", error=False)
+
+    def dragEnterEvent(self, ev):  # noqa: N802 (Qt API)
+        if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev):  # noqa: N802 (Qt API)
+        files = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if files:
+            ev.acceptProposedAction()
+            self.open_dropped(files[0])
+
+    def open_dropped(self, path: str) -> None:
+        """A dropped file: a video opens; an audio file is previewed against the open video."""
+        if self.video is not None and self._is_audio(path):
+            name = Path(path).stem
+            track = None
+            if self.catalog is not None:
+                try:
+                    track = self.catalog.find_by_path(path)
+                except SupervisorError:
+                    track = None
+            c = Candidate(track_id=track.id if track else None, path=str(path), title=(track.title if track else None) or name,
+                          artist=(track.artist if track else "") or "", duration_s=track.duration_s if track else None,
+                          source="file", raw=track)
+            self.preview_candidate(c)
+            return
+        self.open_video(path)
+
+    def _is_audio(self, path: str) -> bool:
+        try:
+            from ..media import AUDIO_EXTENSIONS  # the extension list only, no decoding
+
+            return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+        except ImportError:
+            return False
+
+    def showEvent(self, ev):  # noqa: N802 (Qt API)
+        super().showEvent(ev)
+        if self._layout_pending:
+            self._layout_pending = False
+            QTimer.singleShot(0, self._initial_layout)
+
+    def _initial_layout(self) -> None:
+        """Dock and splitter sizes for a first start (later starts restore the saved layout)."""
+        if True:
+            w = max(460, int(self.width() * 0.36))
+            self.resizeDocks([self.rec_dock], [w], Qt.Horizontal)
+            self.resizeDocks([self.rec_dock, self.playlist_dock], [int(self.height() * 0.6), int(self.height() * 0.3)],
+                             Qt.Vertical)
+            self.splitter.setSizes([int(self.height() * 0.55), int(self.height() * 0.45)])
+
+    def _restore_settings(self) -> None:
+        geo = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None and self.restoreState(state):
+            self._layout_pending = False
+        raw = self.settings.value("recommend/settings")
+        if raw:
+            try:
+                self.recommendations.set_settings(json.loads(raw))
+            except (ValueError, TypeError):
+                pass
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("recommend/settings", json.dumps(_settings_dict(self.recommendations.settings())))
+        self.settings.sync()
+
+    def set_timeline_theme(self, dark: bool) -> None:
+        self.timeline.apply_theme(TimelineTheme() if dark else TimelineTheme.light())
+
+    def closeEvent(self, ev):  # noqa: N802 (Qt API)
+        self.save_settings()
+        for slot in (self.analysis_slot, self.recommend_slot, self.similar_slot, self.preview_slot):
+            slot.cancel()
+        self.catalog_window.slot.cancel()
+        if self._export_dialog is not None:
+            self._export_dialog.slot.cancel()
+        shutdown_jobs(timeout_s=3.0)
+        self.player.close()
+        if self.catalog is not None:
+            self.catalog.close()
+            self.catalog = None
+        self.catalog_window.close()
+        super().closeEvent(ev)
+
+
+def _settings_dict(s: RecommendSettings) -> dict:
+    return {"model": s.model, "segmentation": s.segmentation, "distance": s.distance, "rank_by": s.rank_by,
+            "k": s.k, "filters": s.filters, "brief": s.brief}
+
+
+def _vline() -> QFrame:
+    f = QFrame()
+    f.setFrameShape(QFrame.VLine)
+    f.setFrameShadow(QFrame.Sunken)
+    return f

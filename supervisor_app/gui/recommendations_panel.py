@@ -1,0 +1,234 @@
+"""Recommendations panel: settings, Find music / Cancel with progress, the ranked candidates, why each one.
+
+The panel only shows things and asks for things; the main window runs the jobs. Signals:
+``run_requested(RecommendSettings)``, ``cancel_requested()``, ``candidate_selected(Candidate)``,
+``preview_requested(Candidate)``, ``similar_requested(Candidate)``, ``add_to_playlist_requested(Candidate)``.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QFrame, QLineEdit, QPushButton, QScrollArea, QSpinBox,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from .backend import Candidate, RecommendSettings
+from .widgets import CandidateTable, FiltersForm, ProgressStrip
+
+
+class RecommendationsPanel(QWidget):
+    run_requested = Signal(object)
+    cancel_requested = Signal()
+    candidate_selected = Signal(object)
+    preview_requested = Signal(object)
+    similar_requested = Signal(object)
+    add_to_playlist_requested = Signal(object)
+
+    def __init__(self, options: dict, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.setSpacing(6)
+
+        # settings (collapsible)
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setChecked(False)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.settings_toggle.setArrowType(Qt.RightArrow)
+        self.settings_toggle.setAutoRaise(True)
+        self.settings_box = QGroupBox()
+        form = QFormLayout(self.settings_box)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.model_combo = self._combo(options.get("model", [(None, "Default")]))
+        self._model_info = options.get("model_info", {})
+        self.model_combo.currentIndexChanged.connect(
+            lambda _i: self.model_combo.setToolTip(self._model_info.get(self.model_combo.currentData(), "")))
+        self.model_combo.setToolTip(self._model_info.get(self.model_combo.currentData(), ""))
+        self.segmentation_combo = self._combo(options.get("segmentation", [("shots", "Shots")]))
+        self.distance_combo = self._combo(options.get("distance", [("nw-dtw", "nw-dtw")]))
+        self.rank_combo = self._combo(options.get("rank_by", [("fused", "Content + sync")]))
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 200)
+        self.k_spin.setValue(10)
+        form.addRow("Model", self.model_combo)
+        form.addRow("Segmentation", self.segmentation_combo)
+        form.addRow("Distance", self.distance_combo)
+        form.addRow("Rank by", self.rank_combo)
+        form.addRow("Results", self.k_spin)
+        self.filters = FiltersForm()
+        form.addRow(self.filters)
+        # in a scroll area: on a short screen the form scrolls instead of squeezing its rows together
+        self.settings_scroll = QScrollArea()
+        self.settings_scroll.setWidget(self.settings_box)
+        self.settings_scroll.setWidgetResizable(True)
+        self.settings_scroll.setFrameShape(QFrame.NoFrame)
+        self.settings_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        full = self.settings_box.sizeHint().height() + 2
+        self.settings_scroll.setMaximumHeight(full)
+        self.settings_scroll.setMinimumHeight(min(full, 200))
+        self.settings_scroll.setVisible(False)
+        self.settings_toggle.toggled.connect(self._toggle_settings)
+
+        # brief
+        self.brief_edit = QLineEdit()
+        self.brief_edit.setPlaceholderText("Brief: keywords such as “upbeat jazz brass” (optional)")
+        self.brief_edit.setClearButtonEnabled(True)
+        self.brief_edit.setToolTip("Only catalog tracks whose tags, title or artist match these words are fitted "
+                                   "to the picture; leave empty to fit the whole catalog")
+
+        # run / cancel / progress
+        row = QHBoxLayout()
+        self.run_button = QPushButton("Find music")
+        self.run_button.setDefault(True)
+        self.run_button.setToolTip("Rank the catalog for this video (runs in the background)")
+        self.run_button.clicked.connect(lambda: self.run_requested.emit(self.settings()))
+        row.addWidget(self.run_button)
+        row.addWidget(self.settings_toggle)
+        row.addStretch(1)
+        self.device_label = QLabel()
+        self.device_label.setEnabled(False)
+        row.addWidget(self.device_label)
+        self.progress = ProgressStrip(compact=True)
+        self.progress.cancel_clicked.connect(self.cancel_requested)
+
+        self.table = CandidateTable()
+        self.table.setMinimumHeight(110)
+        self.table.current_changed.connect(self.candidate_selected)
+        self.table.activated_candidate.connect(self.preview_requested)
+        self.empty_label = QLabel("Open a video and a catalog, then press Find music.")
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setEnabled(False)
+
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.reasons.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.reasons.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.reasons.setMinimumHeight(36)
+
+        actions = QHBoxLayout()
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setToolTip("Play the video with this track cut to the picture (Enter)")
+        self.similar_button = QPushButton("More like this")
+        self.similar_button.setToolTip("List catalog tracks that sound like this one")
+        self.playlist_button = QPushButton("Add to playlist")
+        for b, sig in ((self.preview_button, self.preview_requested), (self.similar_button, self.similar_requested),
+                       (self.playlist_button, self.add_to_playlist_requested)):
+            b.clicked.connect(lambda _=False, s=sig: self._emit_current(s))
+            actions.addWidget(b)
+
+        lay.addWidget(self.brief_edit)
+        lay.addLayout(row)
+        lay.addWidget(self.settings_scroll)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.empty_label)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.reasons)
+        lay.addLayout(actions)
+        self.table.setVisible(False)
+        self.candidate_selected.connect(self._show_reasons)
+        self._update_buttons()
+
+    # -- settings -----------------------------------------------------------------------------------
+    @staticmethod
+    def _combo(items) -> QComboBox:
+        box = QComboBox()
+        for value, label in items:
+            box.addItem(str(label), value)
+        return box
+
+    def _toggle_settings(self, on: bool) -> None:
+        self.settings_scroll.setVisible(on)
+        self.settings_toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+
+    def settings(self) -> RecommendSettings:
+        return RecommendSettings(model=self.model_combo.currentData(), segmentation=self.segmentation_combo.currentData(),
+                                 distance=self.distance_combo.currentData(), rank_by=self.rank_combo.currentData(),
+                                 k=self.k_spin.value(), filters=self.filters.value(), brief=self.brief_edit.text().strip())
+
+    def set_settings(self, s: dict) -> None:
+        for combo, key in ((self.model_combo, "model"), (self.segmentation_combo, "segmentation"),
+                           (self.distance_combo, "distance"), (self.rank_combo, "rank_by")):
+            i = combo.findData(s.get(key)) if key in s else -1
+            if i >= 0:
+                combo.setCurrentIndex(i)
+        if s.get("k"):
+            self.k_spin.setValue(int(s["k"]))
+        self.brief_edit.setText(s.get("brief") or "")
+        self.filters.set_value(s.get("filters") or {})
+
+    # -- results ------------------------------------------------------------------------------------
+    def set_busy(self, busy: bool, stage: str = "") -> None:
+        self.run_button.setEnabled(not busy)
+        if busy:
+            self.progress.start(stage or "Starting")
+        else:
+            self.progress.stop()
+
+    def set_progress(self, fraction: float, stage: str) -> None:
+        self.progress.set_progress(fraction, stage)
+
+    def clear(self, message: str = "") -> None:
+        self.table.source.set_rows([])
+        self.table.user_picked = False
+        self.reasons.clear()
+        self.table.setVisible(False)
+        self.empty_label.setVisible(True)
+        if message:
+            self.empty_label.setText(message)
+        self._update_buttons()
+
+    def set_results(self, rows: Sequence[Candidate], partial: bool = False) -> None:
+        """Show results (``partial``: merge them into what is there); the selected track stays selected."""
+        current = self.table.current_candidate()
+        self.table.programmatic = True
+        try:
+            if partial:  # the best k so far (a large catalog sends thousands of partial results)
+                self.table.source.merge(rows, limit=self.k_spin.value())
+            else:
+                self.table.source.set_rows(rows)
+        finally:
+            self.table.programmatic = False
+        has = self.table.source.rowCount() > 0
+        self.table.setVisible(has)
+        self.empty_label.setVisible(not has)
+        if not has and not partial:
+            self.empty_label.setText("No track passed the filters: widen them and try again.")
+        if has:  # keep the user's choice; otherwise follow the top of the ranking
+            row = self.table.view_row_of(current.key()) if current is not None and self.table.user_picked else -1
+            self.table.select_row(row if row >= 0 else 0)
+        self._update_buttons()
+
+    def candidates(self) -> list[Candidate]:
+        return list(self.table.source.rows)
+
+    def current(self) -> Optional[Candidate]:
+        return self.table.current_candidate()
+
+    def move_selection(self, step: int) -> None:
+        self.table.move_selection(step)
+
+    def _emit_current(self, signal) -> None:
+        c = self.current()
+        if c is not None:
+            signal.emit(c)
+
+    def _show_reasons(self, c: Candidate) -> None:
+        lines = [f"<b>{_esc(c.label)}</b>"] + [f"• {_esc(r)}" for r in c.reasons[:5]]
+        self.reasons.setText("<br>".join(lines))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        on = self.current() is not None
+        for b in (self.preview_button, self.similar_button, self.playlist_button):
+            b.setEnabled(on)
+
+    def set_device(self, text: str) -> None:
+        self.device_label.setText(f"Device: {text}")
+        self.device_label.setToolTip("Where the models run")
+
+
+def _esc(s: str) -> str:
+    return (s or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,135 @@
+"""A PNG of the main window with a video, its recommendations and the first candidate's aligned edit.
+
+:func:`grab_main_window` works with or without a display: without one it re-runs itself under
+``xvfb-run -a`` (so VLC can draw the picture), and only when Xvfb is missing renders offscreen (the
+video area then stays black). ``python -m supervisor_app.gui.screenshot VIDEO CATALOG OUT`` is the
+same from the command line.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..errors import SupervisorError
+
+_CHILD_ENV = "SUPERVISOR_SCREENSHOT_CHILD"
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def grab_main_window(video: str | Path, catalog: str | Path, out: str | Path, *, theme: str = "dark",
+                     size: tuple[int, int] = (1600, 1000), seek_s: float = 11.0, sync_points_s: Sequence[float] = (),
+                     brief: str = "", timeout_s: float = 900.0, log=print) -> Path:
+    """Open the app on ``video`` and ``catalog``, wait for recommendations and the first mockup, save ``out``.
+
+    ``seek_s``: the video time shown; ``sync_points_s``: sync points marked first; ``brief``: keywords
+    for the brief search. Raises :class:`SupervisorError` with one sentence when it cannot finish.
+    """
+    out = Path(out)
+    args = [str(video), str(catalog), str(out), "--theme", theme, "--size", f"{size[0]}x{size[1]}",
+            "--seek", str(seek_s), "--timeout", str(timeout_s)] + [a for t in sync_points_s for a in ("--sync-point", str(t))]
+    if brief:
+        args += ["--brief", brief]
+    if not _has_display() and not os.environ.get(_CHILD_ENV) and shutil.which("xvfb-run"):
+        env = dict(os.environ, **{_CHILD_ENV: "1"})
+        env.pop("QT_QPA_PLATFORM", None)
+        cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1200x24", sys.executable, "-m", "supervisor_app.gui.screenshot", *args]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        for line in proc.stdout.splitlines():
+            log(line)
+        if proc.returncode != 0 or not out.exists():
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise SupervisorError(f"The screenshot could not be taken under Xvfb ({last}).")
+        return out
+    return _grab_here(_parse(args), log=log)
+
+
+def _parse(argv) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m supervisor_app.gui.screenshot", description=__doc__.splitlines()[0])
+    p.add_argument("video")
+    p.add_argument("catalog")
+    p.add_argument("out")
+    p.add_argument("--theme", choices=("dark", "light", "system"), default="dark")
+    p.add_argument("--size", default="1600x1000", help="window size WxH")
+    p.add_argument("--seek", type=float, default=11.0, help="video time to show (s)")
+    p.add_argument("--sync-point", type=float, action="append", default=[], metavar="SECONDS")
+    p.add_argument("--brief", default="", help="keywords for the brief search")
+    p.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
+    return p.parse_args(argv)
+
+
+def _grab_here(args: argparse.Namespace, log=print) -> Path:
+    if not _has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ.setdefault("SUPERVISOR_VLC_ARGS", "--aout=dummy")  # no sound card needed for a picture
+    from PySide6.QtCore import QSettings
+
+    from .app import create_window, get_app, wait_until
+
+    app = get_app()
+    settings = QSettings(str(Path(tempfile.mkdtemp(prefix="supervisor-screenshot-")) / "settings.ini"), QSettings.IniFormat)
+    w, h = (int(x) for x in args.size.lower().split("x"))
+    win = create_window(catalog=str(args.catalog), settings=settings, theme=args.theme)
+    if win.catalog is None:
+        win.close()
+        raise SupervisorError(f"The catalog {args.catalog} could not be opened.")
+    win.resize(w, h)
+    win.show()
+    if args.brief:
+        win.recommendations.brief_edit.setText(args.brief)
+    messages = []
+    win.message_shown.connect(messages.append)
+    t0 = time.monotonic()
+    win.open_video(str(args.video))
+    ready = wait_until(lambda: bool(win.recommendations.candidates()) and not win.recommend_slot.is_busy()
+                       and win.preview is not None and not win.preview_slot.is_busy(), args.timeout)
+    if not ready:
+        win.close()
+        raise SupervisorError(f"No recommendations after {args.timeout:.0f} s ({messages[-1] if messages else 'no message'}).")
+    log(f"recommendations and mockup ready in {time.monotonic() - t0:.1f} s")
+    for t in args.sync_point:
+        win.seek(t)
+        wait_until(lambda: False, 0.3)
+        win.mark_sync_point()
+        wait_until(lambda: win.preview is not None and win.preview.sync_points_s == tuple(win.sync_points)
+                   and not win.preview_slot.is_busy(), 120)
+    win.seek(args.seek)
+    win.play()
+    wait_until(lambda: False, 1.2)
+    win.pause()
+    wait_until(lambda: False, 0.5)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if app.platformName() == "xcb":  # grab the screen: it includes the picture VLC draws in its own window
+        geo = win.frameGeometry()
+        image = win.screen().grabWindow(0, geo.x(), geo.y(), geo.width(), geo.height())
+    else:
+        image = win.grab()
+    saved = image.save(str(out))
+    win.close()
+    if not saved:
+        raise SupervisorError(f"The screenshot could not be written to {out}.")
+    log(f"screenshot: {out} ({image.width()}x{image.height()}, theme {args.theme}, platform {app.platformName()})")
+    return out
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    try:
+        _grab_here(_parse(sys.argv[1:] if argv is None else argv))
+    except SupervisorError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

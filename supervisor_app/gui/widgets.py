@@ -1,0 +1,335 @@
+"""Small widgets shared by the panels: the filters form, a progress strip with Cancel, the candidates table."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QTableView, QWidget)
+
+from .backend import Candidate
+
+
+def fmt_duration(t_s: Optional[float]) -> str:
+    """m:ss for a duration in seconds ('' when unknown)."""
+    if t_s is None:
+        return ""
+    m, s = divmod(int(round(float(t_s))), 60)
+    return f"{m}:{s:02d}"
+
+
+def fmt_time(t_s: float) -> str:
+    """m:ss.s for a position in seconds."""
+    m, s = divmod(max(0.0, float(t_s)), 60.0)
+    return f"{int(m)}:{s:04.1f}"
+
+
+class RangeEdit(QWidget):
+    """Two optional numbers (min – max); 0 in a box means 'no bound'."""
+
+    def __init__(self, maximum: float, suffix: str = "", decimals: int = 0, parent=None):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.lo, self.hi = QDoubleSpinBox(), QDoubleSpinBox()
+        for box, tip in ((self.lo, "minimum (0: none)"), (self.hi, "maximum (0: none)")):
+            box.setRange(0, maximum)
+            box.setDecimals(decimals)
+            box.setSuffix(suffix)
+            box.setSpecialValueText("any")
+            box.setToolTip(tip)
+            box.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        lay.addWidget(self.lo)
+        lay.addWidget(QLabel("–"))
+        lay.addWidget(self.hi)
+
+    def value(self):
+        lo, hi = self.lo.value() or None, self.hi.value() or None
+        return None if lo is None and hi is None else (lo, hi)
+
+    def set_value(self, rng) -> None:
+        lo, hi = (rng or (None, None))
+        self.lo.setValue(lo or 0)
+        self.hi.setValue(hi or 0)
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+
+
+class FiltersForm(QWidget):
+    """Filters applied before ranking (names as :class:`supervisor_app.filters.Filters`)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.bpm = RangeEdit(400, " BPM")
+        self.duration = RangeEdit(3600, " s")
+        self.exclude_artists = QLineEdit()
+        self.exclude_artists.setPlaceholderText("artists to leave out, comma-separated")
+        self.include_tags = QLineEdit()
+        self.include_tags.setPlaceholderText("tags that must be there")
+        self.exclude_tags = QLineEdit()
+        self.exclude_tags.setPlaceholderText("tags to leave out")
+        form.addRow("Tempo", self.bpm)
+        form.addRow("Duration", self.duration)
+        form.addRow("Exclude artists", self.exclude_artists)
+        form.addRow("Tags", self.include_tags)
+        form.addRow("Not tags", self.exclude_tags)
+
+    def value(self) -> dict:
+        return {"exclude_artists": _split(self.exclude_artists.text()), "bpm_range": self.bpm.value(),
+                "duration_range_s": self.duration.value(), "include_tags": _split(self.include_tags.text()),
+                "exclude_tags": _split(self.exclude_tags.text()), "rights": {}}
+
+    def is_empty(self) -> bool:
+        """No filter set."""
+        v = self.value()
+        return not any(v[k] for k in ("exclude_artists", "bpm_range", "duration_range_s", "include_tags", "exclude_tags"))
+
+    def set_value(self, d: dict) -> None:
+        d = d or {}
+        self.bpm.set_value(d.get("bpm_range"))
+        self.duration.set_value(d.get("duration_range_s"))
+        self.exclude_artists.setText(", ".join(d.get("exclude_artists") or []))
+        self.include_tags.setText(", ".join(d.get("include_tags") or []))
+        self.exclude_tags.setText(", ".join(d.get("exclude_tags") or []))
+
+
+class ProgressStrip(QWidget):
+    """Stage name, progress bar and Cancel button for one background job (hidden when idle)."""
+
+    cancel_clicked = Signal()
+
+    def __init__(self, parent=None, compact: bool = False):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.stage = QLabel()
+        self.stage.setMinimumWidth(60)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(not compact)
+        self.bar.setMaximumHeight(16 if compact else 20)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop this job")
+        self.cancel.clicked.connect(self.cancel_clicked)
+        lay.addWidget(self.stage, 1)
+        lay.addWidget(self.bar, 1)
+        lay.addWidget(self.cancel)
+        self.setVisible(False)
+
+    def start(self, stage: str = "") -> None:
+        self.stage.setText(stage)
+        self.bar.setRange(0, 0)  # busy until the first fraction arrives
+        self.setVisible(True)
+
+    def set_progress(self, fraction: float, stage: str = "") -> None:
+        if stage:
+            self.stage.setText(stage)
+        if fraction < 0:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(fraction * 1000))
+
+    def stop(self) -> None:
+        self.setVisible(False)
+
+
+class CandidateTableModel(QAbstractTableModel):
+    """Rows of :class:`Candidate`: rank, title, artist, duration, BPM, content score, sync score."""
+
+    COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Score", "Sync")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[Candidate] = []
+
+    def rowCount(self, parent=QModelIndex()):  # noqa: N802 (Qt API)
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()):  # noqa: N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.COLUMNS[section]
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return ("Rank", "Title", "Artist", "Track length", "Tempo (beats per minute)",
+                    "Content score: how well the music matches the picture (higher is better)",
+                    "Sync score: how well the picture's cuts land on the music's downbeats and sections")[section]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        c, col = self.rows[index.row()], index.column()
+        if role == Qt.DisplayRole:
+            return (str(c.rank or index.row() + 1), c.title or Path(c.path).stem, c.artist or "",
+                    fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}",
+                    "" if c.score is None else f"{c.score:.3f}",
+                    "" if c.sync_score is None else f"{c.sync_score:.2f}")[col]
+        if role == Qt.UserRole:  # sort key
+            return (c.rank or index.row() + 1, (c.title or "").casefold(), (c.artist or "").casefold(),
+                    c.duration_s or 0.0, c.bpm or 0.0, c.score if c.score is not None else float("-inf"),
+                    c.sync_score if c.sync_score is not None else float("-inf"))[col]
+        if role == Qt.TextAlignmentRole and col in (0, 3, 4, 5, 6):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ToolTipRole:
+            lines = [c.label, c.path] + [f"• {r}" for r in c.reasons[:6]]
+            return "\n".join(lines)
+        return None
+
+    def set_rows(self, rows: Sequence[Candidate]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def merge(self, rows: Sequence[Candidate], limit: Optional[int] = None) -> None:
+        """Partial results: replace rows with the same track, add new ones, keep the best ``limit`` in order."""
+        by_key = {r.key(): r for r in self.rows}
+        for r in rows:
+            by_key[r.key()] = r
+        merged = sorted(by_key.values(), key=_provisional_order)
+        self.set_rows(merged[:limit] if limit else merged)
+
+    def candidate(self, row: int) -> Optional[Candidate]:
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+
+def _provisional_order(c: Candidate):
+    """Ranked rows first by rank; unranked (partial) rows by their best score, highest first."""
+    if c.rank:
+        return (0, c.rank)
+    best = c.score if c.score is not None else (c.sync_score if c.sync_score is not None else float("-inf"))
+    return (1, -best)
+
+
+class CandidateTable(QTableView):
+    """A sortable table of candidates; ``current_changed(Candidate)`` and ``activated_candidate(Candidate)``."""
+
+    current_changed = Signal(object)
+    activated_candidate = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.source = CandidateTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.source)
+        self.proxy.setSortRole(Qt.UserRole)
+        self.setModel(self.proxy)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setSortingEnabled(True)
+        self.sortByColumn(0, Qt.AscendingOrder)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(24)
+        h = self.horizontalHeader()
+        h.setHighlightSections(False)
+        h.setStretchLastSection(False)
+        for col, mode in enumerate((QHeaderView.ResizeToContents, QHeaderView.Stretch, QHeaderView.Stretch,
+                                    QHeaderView.ResizeToContents, QHeaderView.ResizeToContents,
+                                    QHeaderView.ResizeToContents, QHeaderView.ResizeToContents)):
+            h.setSectionResizeMode(col, mode)
+        self.programmatic = False  # True while the selection is changed by code, not by the user
+        self.user_picked = False  # the user chose a row (keep it when results are updated)
+        self.selectionModel().currentRowChanged.connect(self._on_current)
+        self.source.modelReset.connect(self._hide_empty_columns)
+        self.doubleClicked.connect(lambda idx: self._emit_activated(idx))
+
+    def _source_row(self, proxy_index) -> int:
+        return self.proxy.mapToSource(proxy_index).row() if proxy_index.isValid() else -1
+
+    def _hide_empty_columns(self) -> None:
+        """Hide the score columns no row has (e.g. no content score without a trained model)."""
+        rows = self.source.rows
+        self.setColumnHidden(5, bool(rows) and all(c.score is None for c in rows))
+        self.setColumnHidden(6, bool(rows) and all(c.sync_score is None for c in rows))
+        self.setColumnHidden(4, bool(rows) and all(c.bpm is None for c in rows))
+
+    def _on_current(self, current, _previous) -> None:
+        if not self.programmatic:
+            self.user_picked = True
+        c = self.source.candidate(self._source_row(current))
+        if c is not None:
+            self.current_changed.emit(c)
+
+    def _emit_activated(self, idx) -> None:
+        c = self.source.candidate(self._source_row(idx))
+        if c is not None:
+            self.activated_candidate.emit(c)
+
+    def current_candidate(self) -> Optional[Candidate]:
+        return self.source.candidate(self._source_row(self.currentIndex()))
+
+    def select_row(self, row: int) -> None:
+        """Select the row at view position ``row`` (clamped)."""
+        n = self.proxy.rowCount()
+        if n == 0:
+            return
+        row = max(0, min(n - 1, row))
+        self.programmatic = True
+        try:
+            self.setCurrentIndex(self.proxy.index(row, 0))
+            self.selectRow(row)
+        finally:
+            self.programmatic = False
+
+    def view_row_of(self, key) -> int:
+        """The view row showing the candidate with ``key`` (track id or path), or -1."""
+        for r in range(self.proxy.rowCount()):
+            c = self.source.candidate(self._source_row(self.proxy.index(r, 0)))
+            if c is not None and c.key() == key:
+                return r
+        return -1
+
+    def move_selection(self, step: int) -> None:
+        """Up/Down from the keyboard anywhere in the window (a user choice)."""
+        cur = self.currentIndex().row()
+        self.select_row(0 if cur < 0 else cur + step)
+        self.user_picked = True
+
+    def keyPressEvent(self, ev):  # noqa: N802 (Qt API)
+        if ev.key() in (Qt.Key_Return, Qt.Key_Enter):
+            c = self.current_candidate()
+            if c is not None:
+                self.activated_candidate.emit(c)
+                return
+        super().keyPressEvent(ev)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" instead of widening the layout."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.setMinimumWidth(40)
+
+    def paintEvent(self, ev):  # noqa: N802 (Qt API)
+        from PySide6.QtGui import QPainter
+
+        p = QPainter(self)
+        p.setPen(self.palette().color(self.foregroundRole()))
+        p.setFont(self.font())
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width())
+        p.drawText(rect, int(self.alignment() | Qt.AlignVCenter), text)
+        p.end()
+
+
+def heading(text: str) -> QLabel:
+    """A bold section label."""
+    label = QLabel(text)
+    f = QFont(label.font())
+    f.setBold(True)
+    label.setFont(f)
+    return label
