@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "supervisor_app.recommend_cli",
     "supervisor_app.similar_cli",
     "supervisor_app.edit.cli",
+    "supervisor_app.playlists",
     "supervisor_app.training.cli",
     "supervisor_app.pool",
     "supervisor_app.demo",

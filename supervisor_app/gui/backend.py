@@ -117,7 +117,7 @@ class CoreBackend:
 
     name = "core"
     MOCKUP_FORMATS = ("mp4", "wav", "otio", "fcpxml", "edl")
-    PLAYLIST_FORMATS = ("m3u8", "csv", "json")
+    from ..playlists import PLAYLIST_FORMATS  # noqa: E402  (class attribute, shared with the CLI)
 
     def __init__(self, work_dir: Optional[str | Path] = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="supervisor-gui-") if work_dir is None else None
@@ -436,29 +436,12 @@ class CoreBackend:
         return read_timeline(path, rate=timecode_rate(fps) if fps else None)
 
     def export_playlist(self, catalog_path, playlist_id: int, fmt: str, out_path) -> Path:
-        """Write a catalog playlist as M3U8 / CSV / JSON (entries with their stored scores and edits)."""
+        """Write a catalog playlist as M3U8 / CSV / JSON (the core's ``playlist export``)."""
         from ..catalog import Catalog
-        from ..edit import playlist_export as px
+        from ..playlists import export_playlist
 
-        fmt = fmt.lower()
-        if fmt not in self.PLAYLIST_FORMATS:
-            raise UsageError(f"Unknown playlist format {fmt!r}: choose one of {', '.join(self.PLAYLIST_FORMATS)}.")
         with Catalog.open(catalog_path) as cat:
-            name = next((p.name for p in cat.playlists() if p.id == int(playlist_id)), str(playlist_id))
-            items = []
-            for e in cat.playlist_entries(playlist_id):
-                t = cat.get_track(e.track_id)
-                pay = e.payload or {}
-                items.append({"rank": e.position + 1, "track_id": e.track_id, "path": t.path if t else "",
-                              "title": (t.title if t else "") or "", "artist": (t.artist if t else "") or "",
-                              "duration_s": t.duration_s if t else None, "score": pay.get("score"),
-                              "sync_score": pay.get("sync_score"), "reasons": pay.get("reasons") or ([e.note] if e.note else []),
-                              "edit": pay.get("edit"), "mockup_path": pay.get("mockup_path")})
-        if fmt == "m3u8":
-            return px.export_m3u8(items, out_path)
-        if fmt == "csv":
-            return px.export_csv(items, out_path)
-        return px.export_json(items, out_path, playlist=name, catalog=str(catalog_path))
+            return export_playlist(cat, playlist_id, fmt, out_path)
 
     def candidate_payload(self, preview_or_candidate, video_path: Optional[str]) -> dict:
         """What a playlist entry stores about a candidate (scores, reasons, alignment, edit)."""
