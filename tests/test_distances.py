@@ -138,8 +138,8 @@ def seq_pairs(draw, max_len=60):
     return _fix_rows(m), _fix_rows(v)
 
 
-PROP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                       HealthCheck.data_too_large])
+PROP = settings(max_examples=60, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @PROP
@@ -196,7 +196,7 @@ def test_every_score_equals_reference(pair):
         assert _near_tie_ok(flat, i * len(v) + j, best_is_min=is_min)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(2, 30))
 def test_batched_catalog_matches_per_pair(seed, kq, n):
     rng = np.random.default_rng(seed)
