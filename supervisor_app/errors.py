@@ -83,8 +83,8 @@ class CatalogNotFoundError(CatalogError):
 
 
 class EmptyCatalogError(CatalogError):
-    def __init__(self, what: str = "tracks"):
-        super().__init__(f"The catalog has no {what} yet: add a folder and index it first.")
+    def __init__(self, what: str = "tracks", hint: str = "add a folder and index it first"):
+        super().__init__(f"The catalog has no {what}: {hint}.")
 
 
 # --- analysis / models ---------------------------------------------------------------------

@@ -185,7 +185,7 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
             continue
         events[t.id] = (t, ev)
     if not events:
-        raise EmptyCatalogError("indexed tracks that pass the filters")
+        raise EmptyCatalogError("indexed track that passes the filters", "loosen the filters, or index the catalog")
 
     content: dict[int, tuple[float, object, dict]] = {}
     if loaded is not None:
@@ -201,7 +201,8 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         ids, arrays = catalog.load_embeddings(*model_embedding_key(loaded))
         keep = [(i, a) for i, a in zip(ids, arrays) if i in events]
         if not keep:
-            raise EmptyCatalogError(f"segment embeddings for the model {loaded.card.name!r} (run 'catalog index --model')")
+            raise EmptyCatalogError(f"segment embeddings for the model {loaded.card.name!r}",
+                                    f"run 'catalog index --model {loaded.card.name}'")
         bank = SegmentBank.from_arrays([i for i, _ in keep], [a for _, a in keep])
         progress(0.45, f"ranking {bank.n_tracks} tracks ({distance})")
         ranked = two_stage(q, bank, distance, top_n=top_n, k=min(bank.n_tracks, max(k * 4, k + 20)))
@@ -256,7 +257,7 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         if on_result:
             on_result(rec)
     if not results:
-        raise EmptyCatalogError("tracks that can be cut to this picture")
+        raise EmptyCatalogError("track that can be cut to this picture", "see the notes above")
     sync_arr = np.array([r.sync_score for r in results])
     if loaded is not None:
         content_arr = np.array([r.score for r in results])
@@ -274,3 +275,26 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
     return RecommendationResult(video=va.to_dict(), mode=mode, model=loaded.card.name if loaded else None,
                                 distance=distance if loaded is not None else None, rank_by=rank_by,
                                 results=final, notes=notes, n_candidates=len(candidates))
+
+
+def pair_alignment(video, catalog, track_id: int, model, distance: str = "nw-dtw"):
+    """The alignment ``recommend`` computes for one (video, catalog track) pair with a Seg-VM-Net model:
+    ``(path [(i_music, j_video)], video_boundaries_s)``; the mockup uses it to cut exactly as recommended."""
+    from .indexing import model_embedding_key
+    from .nets.vmnet import embed_vectors
+    from .ranking import align
+    from .video_analysis import analyze_video, video_segment_features
+
+    loaded = load_active_model(model)
+    if loaded is None:
+        raise UsageError("An alignment needs a Seg-VM-Net model (--model).")
+    seg = loaded.card.segmentation
+    va = analyze_video(video, segmentation=seg)
+    vname = loaded.card.extractors.get("video", {}).get("name", "efficientnet-lite0")
+    q = embed_vectors(loaded.model, video_segment_features(va, vname), "video")
+    m = catalog.get_embedding(int(track_id), *model_embedding_key(loaded))
+    if m is None:
+        raise EmptyCatalogError(f"segment embeddings of track {track_id} for the model {loaded.card.name!r}",
+                                f"run 'catalog index --model {loaded.card.name}'")
+    al = align(m, q, distance)
+    return al.path, list(va.boundaries_s)

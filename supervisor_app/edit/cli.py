@@ -193,6 +193,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("--offset-s", type=float, help="start the track on the downbeat nearest this music time (s); "
                                                   "default: the start with the best sync score")
     p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the music to this loudness (e.g. -16)")
+    p.add_argument("--model", default=None, help="Seg-VM-Net model: cut along its alignment, as recommend does (needs --catalog)")
+    p.add_argument("--distance", default="nw-dtw", choices=("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), help="alignment distance with --model")
     p.set_defaults(func=cmd_mockup)
 
 
@@ -213,7 +215,20 @@ def cmd_mockup(args) -> int:
             done.append(True)
         sys.stderr.flush()
 
+    path = vbounds = None
+    if getattr(args, "model", None):
+        if not args.catalog:
+            raise UsageError("--model needs --catalog: the track's segment embeddings are stored there.")
+        from ..catalog import Catalog
+        from ..recommend import pair_alignment
+
+        with Catalog.open(args.catalog) as cat:
+            t = cat.get_track(int(args.track)) if str(args.track).isdigit() else cat.find_by_path(str(Path(args.track).resolve()))
+            if t is None:
+                raise UsageError(f"The track {args.track!r} is not in the catalog; --model needs an indexed catalog track.")
+            path, vbounds = pair_alignment(args.video, cat, t.id, args.model, args.distance)
     res = run_mockup(args.video, args.track, args.out, catalog_path=args.catalog, wav=args.wav,
+                     path=path, video_boundaries_s=vbounds,
                      otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
                      sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
                      progress=bar)
