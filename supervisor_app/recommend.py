@@ -193,19 +193,25 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         from .nets.vmnet import embed_vectors
         from .ranking import align, two_stage
         from .ranking.bank import SegmentBank
+        from .ranking.catalog_bank import catalog_bank
         from .video_analysis import video_segment_features
 
         progress(0.3, "embedding the video")
         vname = loaded.card.extractors.get("video", {}).get("name", "efficientnet-lite0")
         q = embed_vectors(loaded.model, video_segment_features(va, vname), "video")
-        ids, arrays = catalog.load_embeddings(*model_embedding_key(loaded))
-        keep = [(i, a) for i, a in zip(ids, arrays) if i in events]
-        if not keep:
+        full, prefilter = catalog_bank(catalog, *model_embedding_key(loaded))
+        if full is None or not any(int(t) in events for t in full.track_ids):
             raise EmptyCatalogError(f"segment embeddings for the model {loaded.card.name!r}",
                                     f"run 'catalog index --model {loaded.card.name}'")
-        bank = SegmentBank.from_arrays([i for i, _ in keep], [a for _, a in keep])
+        if all(int(t) in events for t in full.track_ids):
+            bank = full  # no filter removed anything: use the persisted bank and its (ANN) prefilter
+        else:
+            pos = full.positions_of([t for t in full.track_ids if int(t) in events])
+            bank = SegmentBank.from_arrays([int(full.track_ids[p]) for p in pos], [full.segments(p) for p in pos])
+            prefilter = None
         progress(0.45, f"ranking {bank.n_tracks} tracks ({distance})")
-        ranked = two_stage(q, bank, distance, top_n=top_n, k=min(bank.n_tracks, max(k * 4, k + 20)))
+        ranked = two_stage(q, bank, distance, top_n=top_n, k=min(bank.n_tracks, max(k * 4, k + 20)),
+                           prefilter=prefilter)
         for r in ranked:
             al = align(bank.segments_of(r.track_id), q, distance)
             content[r.track_id] = (r.score, al, asdict(r.stage) if hasattr(r.stage, "__dataclass_fields__") else dict(r.stage))

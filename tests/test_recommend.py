@@ -120,3 +120,24 @@ def test_content_and_fit_with_a_model(catalog_path, random_model, tmp_path):
 
     info = probe(out)
     assert info.has_audio and info.has_video and abs(info.duration_s - 30.0) < 0.2
+
+
+def test_catalog_bank_is_persisted_and_follows_the_catalog(catalog_path, random_model):
+    from supervisor_app.indexing import model_embedding_key
+    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.ranking import catalog_bank as cb
+
+    loaded = load_model(random_model)
+    key = model_embedding_key(loaded)
+    with Catalog.open(catalog_path) as cat:
+        embed_catalog(cat, loaded)
+        b1, p1 = cb.catalog_bank(cat, *key)
+        b2, _ = cb.catalog_bank(cat, *key)
+        assert b1 is b2 and b1.n_tracks == 2
+        cb._MEMO.clear()
+        b3, _ = cb.catalog_bank(cat, *key)  # from the saved files
+        assert b3 is not b1 and np.array_equal(np.asarray(b3.emb), np.asarray(b1.emb))
+        tid = int(b1.track_ids[0])
+        cat.put_embedding(tid, *key, np.ones((3, 512), dtype=np.float32))
+        b4, p4 = cb.catalog_bank(cat, *key)
+        assert len(b4.segments_of(tid)) == 3 and p4.in_sync(b4)
