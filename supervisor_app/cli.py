@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "supervisor_app.edit.cli",
     "supervisor_app.playlists",
     "supervisor_app.training.cli",
+    "supervisor_app.musimnet.cli",
     "supervisor_app.pool",
     "supervisor_app.demo",
     "supervisor_app.gui.cli",
@@ -69,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    # `evaluate musimnet ...` is the spelling of `musimnet evaluate ...` (the flat `evaluate`
+    # command evaluates Seg-VM-Net/VM-Net on a folder of clips)
+    rest = [a for a in argv if a != "--debug"]
+    if rest[:2] == ["evaluate", "musimnet"]:
+        i = argv.index("evaluate")
+        argv[i:i + 2] = ["musimnet", "evaluate"]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
