@@ -136,10 +136,15 @@ class CoreBackend:
         try:
             from ..nets.model_store import read_card
 
-            for d in sorted(p for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []:
+            from ..nets.model_store import user_models_dir
+
+            dirs = [r for r in (MODELS_DIR, user_models_dir()) if r.is_dir()]
+            for d in sorted((p for r in dirs for p in r.iterdir() if p.is_dir()), key=lambda p: p.name):
                 try:
                     card = read_card(d)
                 except SupervisorError:
+                    continue
+                if card.kind != "segvmnet":  # MuSimNet/VM-Net models are not video→music rankers
                     continue
                 models.append((d.name, f"{card.name} ({card.kind}, {card.segmentation} segments)"))
                 model_info[d.name] = _card_summary(card)
@@ -434,6 +439,39 @@ class CoreBackend:
         from ..edit.export_timeline import read_timeline, timecode_rate
 
         return read_timeline(path, rate=timecode_rate(fps) if fps else None)
+
+    def train_segvmnet(self, clips_dir, name: str, segmentation: str = "olda", progress=None,
+                       should_cancel=None, log=None) -> str:
+        """Train Seg-VM-Net on a folder of the user's clips (the CLI's ``train segvmnet --preset small-data``)
+        into the app's models folder; ``progress(fraction, stage)`` carries an estimated time left."""
+        from ..eta import Eta, training_eta_text
+        from ..nets.model_store import user_models_dir
+        from ..training.train import PRESETS, TrainConfig, train_from_folder
+
+        preset = PRESETS["small-data"]
+        cfg = TrainConfig(kind="segvmnet", lr=preset["lr"], batch_size=preset["batch_size"])
+        eta = Eta()
+        history: list = []
+
+        def on_files(done, total, name_, status):
+            if progress:
+                progress(0.5 * done / max(total, 1), f"features {done}/{total}: {eta.text(done, total)}")
+
+        def on_epoch(rec):
+            history.append(rec)
+            best = min(range(len(history)), key=lambda i: history[i]["val_v2m_mean_rank"])
+            text = training_eta_text(rec["epoch"], cfg.epochs, rec["seconds"] / max(1, rec["epoch"]), cfg.patience,
+                                     len(history) - 1 - best)
+            if progress:
+                progress(0.5 + 0.5 * min(1.0, rec["epoch"] / cfg.epochs),
+                         f"epoch {rec['epoch']}: validation mean rank {rec['val_v2m_mean_rank']:.1f}; {text}")
+
+        out = user_models_dir() / name
+        result, folder = train_from_folder(clips_dir, out, cfg, segmentation=segmentation, progress=on_files,
+                                           on_epoch=on_epoch, log=log, should_stop=should_cancel)
+        v = result.val_metrics["V2M"]
+        return (f"Model {name!r} trained on {result.n_val_clips} validation clips: V2M mean rank "
+                f"{v['mean_rank']:.1f} (chance {(result.n_val_clips + 1) / 2:.1f}), R@1 {v['recall']['R@1']:.1f} %.")
 
     def export_playlist(self, catalog_path, playlist_id: int, fmt: str, out_path) -> Path:
         """Write a catalog playlist as M3U8 / CSV / JSON (the core's ``playlist export``)."""

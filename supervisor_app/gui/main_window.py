@@ -234,6 +234,8 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("Open video…", self._choose_video, QKeySequence.Open, f)
         self.act_catalog = self._action("Catalog…", self.show_catalog_window, "Ctrl+Shift+C", f,
                                         "Create or open a catalog, add music folders")
+        self.act_train = self._action("Train on your archive…", self.show_train_dialog, None, f,
+                                      "Train Seg-VM-Net on your own music videos / past commercials")
         f.addSeparator()
         self.act_export = self._action("Export mockup…", self.show_export_dialog, "Ctrl+E", f,
                                        "Export the selected mockup as MP4, WAV, OTIO, FCP XML or EDL")
@@ -388,6 +390,22 @@ class MainWindow(QMainWindow):
 
     # ================================================================================================
     # catalog
+    def show_train_dialog(self) -> None:
+        from .train_dialog import TrainDialog
+
+        if getattr(self, "_train_dialog", None) is None:
+            self._train_dialog = TrainDialog(self.backend, self)
+            self._train_dialog.model_trained.connect(self._model_trained)
+        self._train_dialog.show()
+        self._train_dialog.raise_()
+
+    def _model_trained(self, name: str, summary: str) -> None:
+        combo = self.recommendations.model_combo
+        if combo.findData(name) < 0:
+            combo.addItem(f"{name} (segvmnet, trained here)", name)
+        combo.setCurrentIndex(combo.findData(name))
+        self.notify(summary, error=False)
+
     def show_catalog_window(self) -> None:
         self.catalog_window.show()
         self.catalog_window.raise_()

@@ -175,10 +175,15 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def user_models_dir() -> Path:
+    """Where models the user trains from the app go (the app's data folder, not the install)."""
+    return paths.data_dir() / "models"
+
+
 def resolve_model_dir(name_or_path: str | Path) -> Path:
     """A model folder from a path or a name under the project's ``models/`` folder."""
     p = Path(name_or_path)
-    candidates = [p] if p.is_absolute() else [p, paths.MODELS_DIR / p]
+    candidates = [p] if p.is_absolute() else [p, paths.MODELS_DIR / p, user_models_dir() / p]
     for c in candidates:
         if (c / CARD_JSON).is_file():
             return c

@@ -9,8 +9,12 @@ from .. import errors, paths
 
 
 def _progress_printer(prefix: str):
+    from ..eta import Eta
+
+    eta = Eta()
+
     def show(done: int, total: int, name: str, status: str) -> None:
-        print(f"{prefix} [{done}/{total}] {status:<6} {name}", file=sys.stderr, flush=True)
+        print(f"{prefix} [{done}/{total}] {status:<6} {name}  ({eta.text(done, total)})", file=sys.stderr, flush=True)
     return show
 
 
@@ -78,9 +82,17 @@ def cmd_train(args) -> int:
                       batch_size=args.batch_size if args.batch_size is not None else preset["batch_size"],
                       epochs=args.epochs, patience=args.patience, seed=args.seed, device=args.device)
 
+    from ..eta import training_eta_text
+
+    history: list[dict] = []
+
     def on_epoch(rec: dict) -> None:
+        history.append(rec)
+        best = min(range(len(history)), key=lambda i: history[i]["val_v2m_mean_rank"])
+        mean_s = rec["seconds"] / max(1, rec["epoch"])  # "seconds" counts from the start of training
         _log(f"epoch {rec['epoch']:4d}  loss {rec['loss']:.4f}  val V2M mean rank {rec['val_v2m_mean_rank']:.1f}  "
-             f"R@1 {rec['val_v2m_r1']:.1f} %  ({rec['seconds']:.0f} s)")
+             f"R@1 {rec['val_v2m_r1']:.1f} %  ({rec['seconds']:.0f} s; "
+             f"{training_eta_text(rec['epoch'], cfg.epochs, mean_s, cfg.patience, len(history) - 1 - best)})")
 
     result, out = train_from_folder(args.clips, args.out, cfg, segmentation=getattr(args, "segmentation", "none"),
                                     audio_extractor=args.audio_extractor, video_extractor=args.video_extractor,

@@ -369,7 +369,7 @@ def train_from_folder(clips_dir: str | Path, out_dir: str | Path, config: TrainC
     if config.kind == "segvmnet" and seg == "none":
         raise errors.UsageError("Seg-VM-Net needs a segmentation: --segmentation olda, foote, sf or shots.")
     ds = build_dataset(clips_dir, seg, audio_extractor, video_extractor, workers=workers, cache_dir=cache_dir,
-                       progress=progress)
+                       progress=progress, should_cancel=should_stop)
     for path, why in ds.failures:
         log(f"skipped {Path(path).name}: {why}")
     train, val = split_clips(ds.clips, val_fraction, config.seed)
