@@ -37,7 +37,8 @@ def _fmt_time(s: float) -> str:
     return f"{s // 60}:{s % 60:02d}" if s < 3600 else f"{s / 3600:.1f} h"
 
 
-def print_table(res, out=sys.stdout) -> None:
+def print_table(res, out=None) -> None:
+    out = out or sys.stdout
     print(f"mode: {res.mode}" + (f" — model {res.model}, {res.distance}" if res.model else "")
           + f", ranked by {res.rank_by}; {res.n_candidates} candidate(s)", file=out)
     for n in res.notes:

@@ -18,7 +18,8 @@ def _fmt_time(s) -> str:
     return f"{s // 60}:{s % 60:02d}" if s < 3600 else f"{s / 3600:.1f} h"
 
 
-def print_table(res, out=sys.stdout) -> None:
+def print_table(res, out=None) -> None:
+    out = out or sys.stdout
     q = res.query
     what = f"track {q['track_id']}" if q.get("track_id") is not None else q["path"]
     if res.mode == "excerpt":

@@ -329,13 +329,13 @@ def test_cancel_stops_a_long_recommendation_within_a_second_and_the_window_stays
 
 
 def test_errors_are_one_sentence_in_the_status_bar(qtbot, tmp_path, settings, catalog_path):
-    backend = FakeBackend(tmp_path / "work", fail_recommend=EmptyCatalogError("indexed tracks that pass the filters"))
+    backend = FakeBackend(tmp_path / "work", fail_recommend=EmptyCatalogError("indexed track that passes the filters", "loosen the filters"))
     win = _make_window(qtbot, backend, settings, catalog=catalog_path)
     try:
         with qtbot.waitSignal(win.video_ready, timeout=20000):
             win.open_video(BBB)
-        qtbot.waitUntil(lambda: "no indexed tracks" in win.status_message(), timeout=10000)
-        assert win.status_message() == "The catalog has no indexed tracks that pass the filters yet: add a folder and index it first."
+        qtbot.waitUntil(lambda: "no indexed track" in win.status_message(), timeout=10000)
+        assert win.status_message() == "The catalog has no indexed track that passes the filters: loosen the filters."
         # a bad file dropped on the window: one sentence, and the loaded video stays
         bad = tmp_path / "holiday.mp4"
         bad.write_text("this is not a video\n" * 50)

@@ -167,7 +167,7 @@ def test_mindless_cut_with_msaf_beats_writes_nothing_beside_the_file_or_in_cwd(t
 
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
         "cwd", "music", "music/mindless_cut.mp3"]
-    assert _msaf_tmp_dirs() == before_tmp
+    assert _msaf_tmp_dirs() - before_tmp == set()  # nothing of ours left (other processes may come and go)
     rates = {a: hit_rate(DATA / "mindless_cut.jams", r.boundaries_s) for a, r in res.items()}
     for a, (p, r, f) in rates.items():
         print(f"mindless_cut, MSAF beats, {a}: hit rate ±3 s P={p:.2f} R={r:.2f} F={f:.2f}, "
