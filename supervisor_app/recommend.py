@@ -28,9 +28,11 @@ from .filters import Filters
 DISTANCES = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete")
 RANK_BY = ("content", "sync", "fused")
 DEFAULT_TOP_N = 300
-# Weight of the sync z-score in the fused ranking. Not tuned on paired data (none ships); 0.5 keeps
-# content first and lets fit break near-ties. Re-measure with `supervisor-app evaluate` on your archive.
-FUSED_SYNC_WEIGHT = 0.5
+# Weight of the sync z-score in the fused ranking, chosen by V2M mean rank on a validation split of a
+# SYNTHETIC corpus (no real paired corpus exists here) where half the pictures are cut on the music:
+# `.venv/bin/python scripts/evaluation_report.py --sections fusion` (docs/EVALUATION.md §3; test mean
+# rank of 50: content 8.3, sync 11.1, fused 6.1). Re-measure on a real archive before trusting it.
+FUSED_SYNC_WEIGHT = 0.25
 ProgressFn = Callable[[float, str], None]
 
 

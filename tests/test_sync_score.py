@@ -30,7 +30,7 @@ def test_edit_on_downbeats_scores_higher_than_half_a_bar_off():
     assert s_on.n_cuts_on_downbeat == 5 and s_off.n_cuts_on_downbeat == 0
     assert s_on.S_bar == pytest.approx(5 / 16)  # 16 downbeats heard (0..30 s), 5 of them exactly on a cut
     assert s_off.S_bar == pytest.approx(0.0, abs=1e-6)  # 1 s = 12.5 sigma away from every cut
-    assert s_on.score > 2.0  # far above what random offsets of the same music give
+    assert s_on.details["z"] > 2.0  # far above what random offsets of the same music give
     assert s_on.details["percentile"] > 0.9
 
 
@@ -63,15 +63,17 @@ def test_calibration_does_not_favour_a_tempo_on_unrelated_pictures(bar_s):
     # whatever the tempo (bars of 0.8-4 s), the calibrated score must average near 0
     rng = np.random.default_rng(7)
     db = np.arange(0.0, 120.0, bar_s)
-    zs = []
+    zs, excess = [], []
     for _ in range(40):
         cuts = np.sort(rng.uniform(0.5, 59.5, 20))
         start = float(rng.uniform(0.0, 60.0))
         edit = Edit([Excerpt(0.0, 60.0, start, start + 60.0)], 60.0, 120.0)
         sc = sync_score(edit, cuts, None, db, [], n_random=60)
-        zs.append(sc.score)
+        zs.append(sc.details["z"])
+        excess.append(sc.score)
     assert abs(float(np.mean(zs))) < 0.4
     assert 0.2 < float(np.std(zs)) < 2.0  # and spreads like a z-score
+    assert abs(float(np.mean(excess))) < 0.02  # the score (excess S over random offsets) averages near 0 too
 
 
 def test_best_start_offset_finds_the_start_that_puts_a_section_on_the_cut():
