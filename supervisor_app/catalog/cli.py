@@ -40,7 +40,16 @@ def add_cli(subparsers) -> None:
 
     p = cat_sub.add_parser("index", parents=[common],
                            help="analyse every track for recommendation (beats, segments, features); resumable")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="parallel worker processes (default 1); with --engine ray and no --address: CPUs of the local cluster")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local processes (default) or a Ray cluster (see docs/SCALE.md)")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="Ray cluster to join (HOST:6379 or 'auto'); default: start a local one")
+    p.add_argument("--segments", default="olda,foote,sf",
+                   help="MSAF segmentations to compute, comma-separated (default: olda,foote,sf)")
+    p.add_argument("--no-frames", action="store_true",
+                   help="large catalogs: keep YAMNet segment means instead of the 1 Hz frames (no excerpt search)")
     p.add_argument("--model", default=None, help="also store this Seg-VM-Net model's segment embeddings")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_index)
@@ -115,17 +124,22 @@ def cmd_index(args) -> int:
     from ..recommend import load_active_model
     from .store import Catalog
 
+    if args.address and args.engine != "ray":
+        raise errors.UsageError("--address names a Ray cluster: add --engine ray.")
+    algorithms = tuple(a.strip() for a in str(args.segments).split(",") if a.strip())
     model = load_active_model(args.model)
     bar = _ProgressBar()
     with Catalog.open(_catalog_path(args)) as cat:
         try:
-            report = index_catalog(cat, workers=max(1, args.workers), model=model,
+            report = index_catalog(cat, workers=max(1, args.workers), model=model, algorithms=algorithms,
+                                   engine=args.engine, address=args.address, frames=not args.no_frames,
                                    progress=lambda d, t, m: bar(d, t, m))
         finally:
             bar.close()
     if args.json:
         print(json.dumps({"total": report.total, "done": report.done, "skipped": report.skipped,
-                          "seconds": report.seconds, "errors": report.errors}, indent=2))
+                          "seconds": report.seconds, "audio_seconds": report.audio_seconds,
+                          "engine": report.engine, "cpu_s": report.cpu_s, "errors": report.errors}, indent=2))
     else:
         print(report.summary())
         for tid, step, msg in report.errors[:_MAX_PROBLEMS_SHOWN]:

@@ -1,0 +1,291 @@
+"""madmom's downbeat network ensemble evaluated fast: the same weights and arithmetic, ~16x less CPU.
+
+madmom 0.16.1 runs each LSTM time step as a dozen small numpy calls (four gates, each a
+vector-matrix product); with 8 networks × 3 bidirectional layers × 100 frames per second that
+Python-level loop was ~60 % of the whole indexing cost (0.11 s of CPU per audio-second here).
+
+This module reads the weights out of madmom's own ``RNNDownBeatProcessor`` (nothing is re-trained
+or approximated) and evaluates the identical network:
+
+- the non-recurrent part of every gate, ``x·W + b``, for all frames and all networks of a layer in
+  one float32 matrix product (BLAS);
+- the recurrence (``h·R``, peepholes, ``sigmoid``/``tanh``, cell state) in a compiled loop (numba),
+  in float32 like madmom, in madmom's order of operations:
+  ``i = σ(xWi + bi + c·pi + hRi)``, ``f = σ(xWf + bf + c·pf + hRf)``, ``c' = tanh(xWc + bc + hRc)·i + c·f``,
+  ``o = σ(xWo + bo + c'·po + hRo)``, ``h = tanh(c')·o``; the backward direction runs on the
+  reversed frames and is reversed back;
+- the softmax output layer, then the average over the networks (madmom's ensemble function).
+
+The network input is madmom's own pre-processing (three log-filtered spectrograms and their
+differences) with its STFT batched (:func:`batched_stft`; equal to the last bit on the pool).
+
+Activations differ from madmom's by float32 rounding only (sums in another order; at most 5e-4
+on the pool sample, which the bidirectional recurrence can amplify); on 10 pool tracks the decoded
+beats were identical for 9 and within one 10-ms frame for the 10th (downbeat F-measure 1.000):
+``benchmarks/bench_indexing.py``. ``n_nets`` < 8 averages only the first networks (the same
+benchmark shows what that costs in downbeat F-measure).
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+N_NETS = 8  # networks in madmom's downbeat ensemble (models/downbeats/2016/*.pkl)
+_STFT_CHUNK_FRAMES = 512  # frames transformed per batch (bounds memory: 512 × 4096 complex128 = 32 MB)
+_STFT_LOCK = threading.RLock()
+
+
+@dataclass
+class _Direction:
+    weights: np.ndarray  # (inputs, 4H) float32: gates i, f, cell, o
+    bias: np.ndarray  # (4H,) float32
+    recurrent: np.ndarray  # (H, 4H) float32
+    peep_i: np.ndarray  # (H,) float32
+    peep_f: np.ndarray
+    peep_o: np.ndarray
+
+
+@dataclass
+class _Net:
+    layers: list  # [(forward _Direction, backward _Direction)] per BLSTM layer
+    out_weights: np.ndarray  # (2H, classes) float32
+    out_bias: np.ndarray  # (classes,) float32
+
+
+def _direction(lstm) -> _Direction:
+    gates = (lstm.input_gate, lstm.forget_gate, lstm.cell, lstm.output_gate)
+    f32 = np.float32
+    for g in gates[:2] + gates[3:]:
+        if g.peephole_weights is None:
+            raise ValueError("expected LSTM gates with peephole connections")
+    return _Direction(
+        weights=np.ascontiguousarray(np.concatenate([g.weights for g in gates], axis=1), dtype=f32),
+        bias=np.ascontiguousarray(np.concatenate([g.bias.ravel() for g in gates]), dtype=f32),
+        recurrent=np.ascontiguousarray(np.concatenate([g.recurrent_weights for g in gates], axis=1), dtype=f32),
+        peep_i=np.ascontiguousarray(lstm.input_gate.peephole_weights, dtype=f32),
+        peep_f=np.ascontiguousarray(lstm.forget_gate.peephole_weights, dtype=f32),
+        peep_o=np.ascontiguousarray(lstm.output_gate.peephole_weights, dtype=f32),
+    )
+
+
+def _check_lstm(lstm) -> None:
+    from .madmom_compat import import_madmom
+
+    import_madmom()
+    from madmom.ml.nn.activations import sigmoid, tanh
+
+    ok = (lstm.activation_fn is tanh and lstm.cell.activation_fn is tanh and all(
+        g.activation_fn is sigmoid for g in (lstm.input_gate, lstm.forget_gate, lstm.output_gate)))
+    if not ok or np.any(lstm.init) or np.any(lstm.cell_init):
+        raise ValueError("unexpected LSTM layout (activations or initial state)")
+
+
+def nets_from_madmom(ensemble) -> list[_Net]:
+    """The weights of each network of a madmom ``NeuralNetworkEnsemble`` of BLSTMs + softmax layer."""
+    from .madmom_compat import import_madmom
+
+    import_madmom()
+    from madmom.ml.nn.activations import softmax
+    from madmom.ml.nn.layers import BidirectionalLayer, FeedForwardLayer, LSTMLayer
+
+    networks = ensemble.processors[0].processors
+    out = []
+    for net in networks:
+        *blstms, ff = net.layers
+        layers = []
+        for layer in blstms:
+            if not (isinstance(layer, BidirectionalLayer) and isinstance(layer.fwd_layer, LSTMLayer)
+                    and isinstance(layer.bwd_layer, LSTMLayer)):
+                raise ValueError("expected bidirectional LSTM layers")
+            _check_lstm(layer.fwd_layer)
+            _check_lstm(layer.bwd_layer)
+            layers.append((_direction(layer.fwd_layer), _direction(layer.bwd_layer)))
+        if not (isinstance(ff, FeedForwardLayer) and ff.activation_fn is softmax):
+            raise ValueError("expected a softmax output layer")
+        out.append(_Net(layers, np.ascontiguousarray(ff.weights, dtype=np.float32),
+                        np.ascontiguousarray(ff.bias.ravel(), dtype=np.float32)))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _lstm_scan(xw, rec, peep_i, peep_f, peep_o, reverse, out):
+    """Run one LSTM direction over precomputed ``xw = x·W + b`` (T, 4H); write h (T, H) into ``out``."""
+    n, h4 = xw.shape
+    h = h4 // 4
+    prev = np.zeros(h, dtype=np.float32)
+    state = np.zeros(h, dtype=np.float32)
+    r = np.empty(h4, dtype=np.float32)
+    one = np.float32(1.0)
+    for step in range(n):
+        t = n - 1 - step if reverse else step
+        for j in range(h4):
+            r[j] = np.float32(0.0)
+        for k in range(h):
+            pk = prev[k]
+            for j in range(h4):
+                r[j] += pk * rec[k, j]
+        for j in range(h):
+            gi = xw[t, j] + state[j] * peep_i[j] + r[j]
+            gf = xw[t, h + j] + state[j] * peep_f[j] + r[h + j]
+            gc = xw[t, 2 * h + j] + r[2 * h + j]
+            ig = one / (one + np.exp(-gi))
+            fg = one / (one + np.exp(-gf))
+            state[j] = np.tanh(gc) * ig + state[j] * fg
+        for j in range(h):
+            go = xw[t, 3 * h + j] + state[j] * peep_o[j] + r[3 * h + j]
+            og = one / (one + np.exp(-go))
+            v = np.tanh(state[j]) * og
+            out[t, j] = v
+            prev[j] = v
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def network_activations(nets: list[_Net], features: np.ndarray) -> np.ndarray:
+    """(n_nets, T, classes) float32 softmax outputs of each network for ``features`` (T, inputs)."""
+    x0 = np.ascontiguousarray(features, dtype=np.float32)
+    n = len(x0)
+    n_layers = len(nets[0].layers)
+    xs = [x0] * len(nets)  # each network's input to the current layer
+    for li in range(n_layers):
+        dirs = [d for net in nets for d in net.layers[li]]
+        h = dirs[0].recurrent.shape[0]
+        if li == 0:  # the same input for every network: one matrix product for all of them
+            w = np.concatenate([d.weights for d in dirs], axis=1)
+            b = np.concatenate([d.bias for d in dirs])
+            proj = x0 @ w + b
+            parts = [proj[:, 4 * h * k:4 * h * (k + 1)] for k in range(len(dirs))]
+        else:
+            parts = []
+            for ni, net in enumerate(nets):
+                fwd, bwd = net.layers[li]
+                w = np.concatenate([fwd.weights, bwd.weights], axis=1)
+                b = np.concatenate([fwd.bias, bwd.bias])
+                p = xs[ni] @ w + b
+                parts += [p[:, :4 * h], p[:, 4 * h:]]
+        new_xs = []
+        for ni in range(len(nets)):
+            out = np.empty((n, 2 * h), dtype=np.float32)
+            for side in (0, 1):
+                d = dirs[2 * ni + side]
+                buf = np.empty((n, h), dtype=np.float32)
+                _lstm_scan(np.ascontiguousarray(parts[2 * ni + side]), d.recurrent, d.peep_i, d.peep_f,
+                           d.peep_o, side == 1, buf)
+                out[:, side * h:(side + 1) * h] = buf
+            new_xs.append(out)
+        xs = new_xs
+    return np.stack([_softmax(x @ net.out_weights + net.out_bias) for x, net in zip(xs, nets)]).astype(np.float32)
+
+
+def _framed_chunks(frames, chunk: int):
+    """(first index, 2-D array of frames) of a madmom ``FramedSignal``, ``chunk`` frames at a time; each
+    row equal to ``frames[i]`` (zero-padded outside the signal). None when the layout is not covered."""
+    sig = np.asarray(frames.signal)
+    hop = float(frames.hop_size)
+    if sig.ndim != 1 or hop != int(hop) or hop <= 0:
+        return None
+    n, size, hop = int(frames.num_frames), int(frames.frame_size), int(hop)
+
+    def gen():
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            starts = np.arange(a, b, dtype=np.int64) * hop - size // 2 - int(frames.origin)
+            lo, hi = int(starts[0]), int(starts[-1]) + size
+            seg = np.zeros(hi - lo, dtype=sig.dtype)
+            s0, s1 = max(lo, 0), min(hi, len(sig))
+            if s1 > s0:
+                seg[s0 - lo:s1 - lo] = sig[s0:s1]
+            view = np.lib.stride_tricks.sliding_window_view(seg, size)
+            yield a, view[starts - lo]
+
+    return gen()
+
+
+def _make_batched_stft(original):
+    def stft(frames, window, fft_size=None, circular_shift=False, include_nyquist=False, fftw=None):
+        from scipy.fft import rfft
+
+        chunks = None
+        if fftw is None and not circular_shift and hasattr(frames, "signal") and hasattr(frames, "num_frames"):
+            chunks = _framed_chunks(frames, _STFT_CHUNK_FRAMES)
+        if chunks is None:
+            return original(frames, window, fft_size=fft_size, circular_shift=circular_shift,
+                            include_nyquist=include_nyquist, fftw=fftw)
+        from madmom.audio.stft import STFT_DTYPE
+
+        size = int(frames.frame_size)
+        fft_size = size if fft_size is None else int(fft_size)
+        bins = (fft_size >> 1) + (1 if include_nyquist else 0)
+        data = np.empty((int(frames.num_frames), bins), STFT_DTYPE)
+        for a, block in chunks:
+            sig = np.multiply(block, window) if window is not None else block
+            data[a:a + len(block)] = rfft(sig, fft_size, axis=1)[:, :bins]
+        return data
+
+    return stft
+
+
+@contextlib.contextmanager
+def batched_stft():
+    """While active, madmom's STFT transforms its frames in batches (one FFT call per 512 frames) instead
+    of one call per frame, with the same window product, and a real-input FFT (pocketfft's r2c) in place
+    of madmom's complex FFT of the real frames: the same spectrum in float64, stored as madmom stores it
+    (complex64), where the two agree to the last bit on the pool tracks and fixtures tried
+    (``benchmarks/bench_indexing.py`` counts it); ~2.5x less CPU for the pre-processing."""
+    from .madmom_compat import import_madmom
+
+    import_madmom()
+    import madmom.audio.stft as mstft
+
+    with _STFT_LOCK:
+        original = mstft.stft
+        mstft.stft = _make_batched_stft(original)
+        try:
+            yield
+        finally:
+            mstft.stft = original
+
+
+class FastDownbeatRNN:
+    """Beat and downbeat activations (T, 2) at 100 frames/s, like madmom's ``RNNDownBeatProcessor``.
+
+    ``processor``: a madmom ``RNNDownBeatProcessor`` (its pre-processing — three log-filtered
+    spectrograms and their differences — is used as is; its networks are evaluated here).
+    ``n_nets``: how many of the ensemble's networks to average (the first ones; 1–8).
+    """
+
+    def __init__(self, processor, n_nets: int = N_NETS):
+        pre, ensemble, _drop_first = processor.processors
+        self.pre = pre
+        all_nets = nets_from_madmom(ensemble)
+        if not 1 <= int(n_nets) <= len(all_nets):
+            raise ValueError(f"n_nets must be between 1 and {len(all_nets)}")
+        self.nets = all_nets[:int(n_nets)]
+
+    def features(self, signal) -> np.ndarray:
+        """madmom's network input (T, 314) for a 44.1 kHz mono ``madmom.audio.signal.Signal``
+        (its own pre-processing, with the batched STFT of :func:`batched_stft`)."""
+        with batched_stft():
+            return self.pre(signal)
+
+    def per_network(self, features: np.ndarray) -> np.ndarray:
+        """(n_nets, T, 3) softmax outputs (no-beat, beat, downbeat) of each network."""
+        return network_activations(self.nets, features)
+
+    @staticmethod
+    def combine(per_net: np.ndarray) -> np.ndarray:
+        """(T, 2) beat and downbeat activations: the ensemble average without the no-beat class."""
+        acc = np.array(per_net[0], dtype=np.float32)
+        for p in per_net[1:]:  # madmom's order: sum(predictions) / len(predictions)
+            acc += p
+        return np.ascontiguousarray((acc / np.float32(len(per_net)))[:, 1:], dtype=np.float32)
+
+    def __call__(self, signal) -> np.ndarray:
+        return self.combine(self.per_network(self.features(signal)))
