@@ -251,7 +251,7 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
             notes.append(f"{t.title or Path(t.path).name}: could not be cut to the picture ({e}).")
             continue
         reasons.append(f"fit: {sc.n_cuts_on_downbeat} cut(s) on a downbeat, S_bar {sc.S_bar:.2f}, "
-                       f"z {sc.score:+.2f} vs random offsets")
+                       f"{sc.score:+.2f} above random offsets of the same edit")
         reasons.append(f"tempo {tempo:.0f} BPM (bar {4 * 60 / tempo:.2f} s) vs {len(va.cuts_s)} cut(s) in "
                        f"{va.duration_s:.0f} s")
         rec = Recommendation(rank=0, track_id=tid, path=t.path, title=t.title or Path(t.path).stem,

@@ -238,7 +238,7 @@ def cmd_mockup(args) -> int:
         print(f"{x.video_start_s:7.2f}-{x.video_end_s:7.2f}s  {x.music_in_s:7.2f}-{x.music_out_s:7.2f}s  "
               f"{x.snap_offset_s * 1000:+5.0f}ms  {x.reason}")
     s = res.sync
-    print(f"sync score {s.score:+.2f} (z vs random offsets; S_bar {s.S_bar:.3f}, S_seg {s.S_seg:.3f}, "
+    print(f"sync score {s.score:+.2f} (S above random offsets of the same edit; S_bar {s.S_bar:.3f}, S_seg {s.S_seg:.3f}, "
           f"{s.n_cuts_on_downbeat} cuts on a downbeat)")
     for kind, f in res.files.items():
         print(f"wrote {kind}: {f}")

@@ -101,7 +101,7 @@ class Preview:
     bar_s: float  # one bar of this music (s)
     start_offset_s: Optional[float] = None  # music time the edit starts from
     sync_points_s: tuple = ()
-    sync_score: Optional[float] = None  # calibrated fit of this edit (z vs random offsets)
+    sync_score: Optional[float] = None  # calibrated fit of this edit (S above random offsets of the same edit)
 
 
 def _progress_noop(fraction, stage=""):

@@ -577,7 +577,7 @@ class MainWindow(QMainWindow):
             parts.append(f"from {fmt_time(p.excerpts[0]['music_in_s'])}")
         parts.append(f"{n} splice{'s' if n != 1 else ''}")
         if p.sync_score is not None:
-            parts.append(f"fit z {p.sync_score:+.1f}")
+            parts.append(f"fit {p.sync_score:+.2f}")
         self.now_playing.setText("  ·  ".join(parts))
         self.now_playing.setToolTip("\n".join([p.candidate.label, p.candidate.path, *p.candidate.reasons]))
         self.preview_ready.emit(p)
