@@ -201,3 +201,19 @@ def test_cli_subprocess_no_traceback(bad):
 def test_version():
     r = subprocess.run([sys.executable, "-m", "supervisor_app.cli", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and "supervisor-app" in r.stdout
+
+
+def test_truncated_ogg_and_fake_ogg_are_typed_errors(tmp_path):
+    data = (MUSIC / "vibe_ace.ogg").read_bytes()
+    (tmp_path / "cut.ogg").write_bytes(data[: len(data) // 4])
+    (tmp_path / "fake.ogg").write_text("not an ogg file\n" * 20)
+    (tmp_path / "head.ogg").write_bytes(data[:200])
+    for name in ("cut.ogg", "fake.ogg", "head.ogg"):
+        try:
+            info = probe(tmp_path / name)
+        except errors.MediaError as e:
+            assert str(e).endswith(".")
+            continue
+        # a cut Ogg may still be a valid, shorter stream: then it must decode to its real length
+        audio = load_audio(tmp_path / name, sr=8000)
+        assert abs(len(audio) / 8000 - info.duration_s) < 1.0

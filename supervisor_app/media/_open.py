@@ -75,9 +75,9 @@ def open_container(path: str | Path):
         raise FileUnreadableError(p, "permission denied") from None
     except av.error.FileNotFoundError:
         raise FileMissingError(p) from None
-    except (av.error.EOFError, av.error.ValueError) as e:
+    except av.error.FFmpegError as e:  # EOF, invalid values, unknown FFmpeg failures on open
         raise CorruptMediaError(p, _short(e)) from None
-    except av.error.FFmpegError as e:
+    except (ValueError, OSError) as e:
         raise CorruptMediaError(p, _short(e)) from None
     try:
         yield container
