@@ -19,9 +19,7 @@ A model folder holds ``weights.pt`` (state dict), ``model_card.json`` (a
 """
 from __future__ import annotations
 
-import datetime as _dt
 import io
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .. import errors, paths
+from .. import errors
 from . import frontend
 
 ARCHS = ("at", "tl", "tl-autopool")
@@ -213,40 +211,21 @@ def render_markdown(card) -> str:
 
 def save_musimnet(model: MuSimNet, out_dir: str | Path, card) -> Path:
     """Write weights.pt, model_card.json and MODEL_CARD.md (atomically, file by file); fills sha256 etc."""
-    from ..nets.model_store import CARD_JSON, CARD_MD, WEIGHTS_FILE, _json_default, sha256_bytes
+    from ..nets.model_store import write_model_folder
 
-    out = Path(out_dir)
-    buf = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
-    data = buf.getvalue()
     card.kind = KIND
-    card.sha256 = sha256_bytes(data)
-    card.weights_file = WEIGHTS_FILE
-    card.network = model.config.to_dict()
-    card.created_utc = card.created_utc or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    paths.atomic_write_bytes(out / WEIGHTS_FILE, data)
-    paths.atomic_write_text(out / CARD_JSON, json.dumps(card.to_dict(), indent=2, default=_json_default) + "\n")
-    paths.atomic_write_text(out / CARD_MD, render_markdown(card))
-    return out
+    return write_model_folder(model, out_dir, card, render=render_markdown)
 
 
 def load_musimnet(name_or_path: str | Path, device: str | torch.device | None = "cpu") -> LoadedMuSimNet:
     """Load a MuSimNet model folder (name under ``models/`` or a path), checking its sha256 (eval mode)."""
-    from ..nets.model_store import WEIGHTS_FILE, read_card, resolve_model_dir, sha256_bytes
+    from ..nets.model_store import read_card, read_verified_weights, resolve_model_dir
 
     d = resolve_model_dir(name_or_path)
     card = read_card(d)
     if card.kind != KIND:
         raise errors.ModelError(f"The model {card.name!r} is a {card.kind} model, not a MuSimNet (music similarity) model.")
-    wfile = d / (card.weights_file or WEIGHTS_FILE)
-    if not wfile.is_file():
-        raise errors.ModelError(f"The model {card.name!r} has no weights file ({wfile.name} is missing in {d}).")
-    data = wfile.read_bytes()
-    digest = sha256_bytes(data)
-    if digest != card.sha256:
-        raise errors.ModelError(
-            f"The model {card.name!r} is damaged or was modified: the sha256 of {wfile.name} ({digest[:12]}…) "
-            f"does not match its model card ({str(card.sha256)[:12]}…).")
+    data = read_verified_weights(d, card)
     cfg = MuSimNetConfig.from_dict(card.network)
     if cfg.frontend != frontend.VERSION:
         raise errors.ModelError(f"The model {card.name!r} was trained on the front end {cfg.frontend!r}, but this "

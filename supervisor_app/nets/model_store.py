@@ -136,26 +136,46 @@ def render_markdown(card: ModelCard) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_model(model: VMNet, out_dir: str | Path, card: ModelCard) -> Path:
-    """Write weights, model_card.json and MODEL_CARD.md into ``out_dir`` (atomically, file by file).
-
-    Fills ``card.sha256``, ``card.network``, ``card.created_utc`` and missing licences. Returns the folder.
-    """
+def write_model_folder(model: torch.nn.Module, out_dir: str | Path, card: ModelCard, render=None) -> Path:
+    """Write ``weights.pt``, ``model_card.json`` and a markdown card into ``out_dir`` (atomically, file by
+    file), filling ``card.sha256``, ``weights_file``, ``network`` (``model.config``) and ``created_utc``.
+    Shared by every model kind; ``render(card) -> str`` writes the markdown (default: Seg-VM-Net's)."""
     out = Path(out_dir)
     buf = io.BytesIO()
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, buf)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
     data = buf.getvalue()
     card.sha256 = sha256_bytes(data)
     card.weights_file = WEIGHTS_FILE
     card.network = model.config.to_dict()
     card.created_utc = card.created_utc or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if not card.licences:
-        card.licences = input_licences(card)
     paths.atomic_write_bytes(out / WEIGHTS_FILE, data)
     paths.atomic_write_text(out / CARD_JSON, json.dumps(card.to_dict(), indent=2, default=_json_default) + "\n")
-    paths.atomic_write_text(out / CARD_MD, render_markdown(card))
+    paths.atomic_write_text(out / CARD_MD, (render or render_markdown)(card))
     return out
+
+
+def read_verified_weights(model_dir: Path, card: ModelCard) -> bytes:
+    """The weights file's bytes, after checking it exists and matches the card's sha256 (ModelError if not)."""
+    wfile = Path(model_dir) / (card.weights_file or WEIGHTS_FILE)
+    if not wfile.is_file():
+        raise errors.ModelError(f"The model {card.name!r} has no weights file ({wfile.name} is missing in {model_dir}).")
+    data = wfile.read_bytes()
+    digest = sha256_bytes(data)
+    if digest != card.sha256:
+        raise errors.ModelError(
+            f"The model {card.name!r} is damaged or was modified: the sha256 of {wfile.name} ({digest[:12]}…) "
+            f"does not match its model card ({str(card.sha256)[:12]}…).")
+    return data
+
+
+def save_model(model: VMNet, out_dir: str | Path, card: ModelCard) -> Path:
+    """Write weights, model_card.json and MODEL_CARD.md into ``out_dir`` (atomically, file by file).
+
+    Fills ``card.sha256``, ``card.network``, ``card.created_utc`` and missing licences. Returns the folder.
+    """
+    if not card.licences:
+        card.licences = input_licences(card)
+    return write_model_folder(model, out_dir, card)
 
 
 def _json_default(o):
@@ -232,15 +252,7 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = "cp
     """Load a model folder, verifying the weights' sha256 and the extractor versions (eval mode)."""
     d = resolve_model_dir(name_or_path)
     card = read_card(d)
-    wfile = d / (card.weights_file or WEIGHTS_FILE)
-    if not wfile.is_file():
-        raise errors.ModelError(f"The model {card.name!r} has no weights file ({wfile.name} is missing in {d}).")
-    data = wfile.read_bytes()
-    digest = sha256_bytes(data)
-    if digest != card.sha256:
-        raise errors.ModelError(
-            f"The model {card.name!r} is damaged or was modified: the sha256 of {wfile.name} ({digest[:12]}…) "
-            f"does not match its model card ({str(card.sha256)[:12]}…).")
+    data = read_verified_weights(d, card)
     if check_extractor_versions:
         check_extractors(card, installed)
     try:

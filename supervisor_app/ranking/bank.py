@@ -12,8 +12,6 @@ position back to the catalog's track id and :meth:`SegmentBank.positions_of` map
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from supervisor_app.errors import UsageError
+from supervisor_app.paths import atomic_write_npz
 
 BANK_FORMAT_VERSION = 1
 _ALLOWED_DTYPES = (np.float16, np.float32, np.float64)
@@ -279,19 +278,9 @@ class SegmentBank:
         """Write the bank to ``path`` (.npz, uncompressed so it can be memory-mapped) atomically."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, emb=np.asarray(self.emb), offsets=self.offsets, track_ids=self.track_ids,
+        atomic_write_npz(path, emb=np.asarray(self.emb), offsets=self.offsets, track_ids=self.track_ids,
                          centroids=self.centroids, fingerprint=np.array(self.fingerprint),
                          version=np.array(BANK_FORMAT_VERSION))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
         return path
 
     @classmethod

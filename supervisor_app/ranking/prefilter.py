@@ -16,8 +16,6 @@ both methods:
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -25,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from supervisor_app.errors import MissingExtraError, UsageError
+from supervisor_app.paths import atomic_write_npz
 from supervisor_app.ranking.bank import SegmentBank, l2_normalize_rows
 from supervisor_app.ranking.distances import _centroid_scores, catalog_scores, distance_name
 
@@ -214,17 +213,7 @@ class Prefilter:
                       nprobe=np.array(-1 if self._nprobe is None else int(self._nprobe)))
         if self.method == "ivf":
             arrays.update(index=_faiss().serialize_index(self.index), ids=self._ids, hashes=self._hashes)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write_npz(path, **arrays)
         return path
 
     @classmethod
