@@ -183,76 +183,7 @@ class TrackPlan:
         return not (self.beats or self.segments or self.yamnet or self.segmeans)
 
 
-def _ok(version: str, result: dict) -> dict:
-    return {"version": version, "result": result, "error": None}
-
-
-def _failed(version: str, message: str) -> dict:
-    return {"version": version, "result": None, "error": message}
-
-
-def _unexpected(what: str, e: BaseException) -> str:
-    return f"{what} failed unexpectedly ({type(e).__name__}: {str(e)[:200]})."
-
-
-def music_records(x_44k: np.ndarray | None, duration_s: float, algorithms: Sequence[str], *, beats: bool = True,
-                  stored_beats_s=None, error: SupervisorError | None = None) -> dict[str, dict]:
-    """Beats and segment records of decoded audio, as :func:`supervisor_app.analysis.report.analyze_track`
-    makes them (same versions, results and error sentences; no cache).
-
-    ``x_44k``: mono 44.1 kHz samples, or None when the file is longer than every analyzer's limit (each
-    then records its too-long error). ``beats=False``: beats are not recomputed and ``stored_beats_s``
-    (or None after a failed beat tracking) feed the segmentations. ``error``: the file could not be
-    decoded; every requested analyzer records that sentence.
-    """
-    from .analysis import beats as beats_mod
-    from .analysis import versions
-    from .analysis.fast_median import fast_hpss
-    from .analysis.report import segments_analyzer
-    from .analysis.segments import MAX_DURATION_S as SEG_MAX_S
-    from .analysis.segments import segment_each
-
-    records: dict[str, dict] = {}
-    bv = versions.beats_version()
-    beats_s = None if stored_beats_s is None else np.asarray(stored_beats_s, dtype=np.float64)
-    if beats:
-        beats_s = None
-        try:
-            if error is not None:
-                raise error
-            if x_44k is None:
-                raise beats_mod.too_long_error(duration_s, beats_mod.MAX_DURATION_S, "beat tracking")
-            br = beats_mod.track_beats(x_44k, MUSIC_RATE_HZ)
-            records[versions.BEATS] = _ok(bv, br.to_dict())
-            beats_s = br.beats_s
-        except CancelledError:
-            raise
-        except SupervisorError as e:
-            records[versions.BEATS] = _failed(bv, str(e))
-        except Exception as e:  # noqa: BLE001 - a bug or MemoryError must not stop an indexing run
-            records[versions.BEATS] = _failed(bv, _unexpected("Beat tracking", e))
-    algorithms = list(algorithms)
-    if not algorithms:
-        return records
-    seg_v = {a: versions.segments_version(a, bv if beats_s is not None else None) for a in algorithms}
-    try:
-        if error is not None:
-            raise error
-        if x_44k is None:
-            raise beats_mod.too_long_error(duration_s, SEG_MAX_S, "music segmentation")
-        with fast_hpss():
-            results, failures = segment_each(x_44k, MUSIC_RATE_HZ, algorithms, beats_s)
-        for a in algorithms:
-            name = segments_analyzer(a)
-            records[name] = (_ok(seg_v[a], results[a].to_dict()) if a in results
-                             else _failed(seg_v[a], str(failures[a])))
-    except CancelledError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        msg = str(e) if isinstance(e, SupervisorError) else _unexpected("Music segmentation", e)
-        for a in algorithms:
-            records[segments_analyzer(a)] = _failed(seg_v[a], msg)
-    return records
+from .analysis.report import _failed, _ok, _unexpected, music_records  # noqa: E402,F401 (one implementation)
 
 
 def yamnet_frames(x_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

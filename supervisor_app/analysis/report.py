@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -108,7 +107,6 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
     """
     from . import beats as beats_mod
     from .segments import MAX_DURATION_S as SEG_MAX_S
-    from .segments import segment_each
 
     cache = _resolve_cache(cache)
     prog = _Progress(progress)
@@ -133,90 +131,98 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
         except errors.SupervisorError:
             content_hash = None  # the decode below reports the problem
 
-    # the audio, decoded at most once (madmom's 44.1 kHz; MSAF resamples from it)
-    audio_state: dict = {}
-
-    def audio() -> np.ndarray:
-        if "error" in audio_state:
-            raise audio_state["error"]
-        if "x" not in audio_state:
-            from ..media import load_audio, probe
-
-            try:
-                info = probe(path)
-                if not info.has_audio:
-                    raise errors.NoAudioStreamError(path)
-                limit = max(beats_mod.MAX_DURATION_S, SEG_MAX_S)
-                if info.duration_s and info.duration_s > limit + 1.0:
-                    # refuse a 40-minute mix before decoding it; each analyzer then states its limit
-                    audio_state["duration_s"] = info.duration_s
-                    audio_state["x"] = None
-                else:
-                    audio_state["x"] = load_audio(path, sr=beats_mod.SAMPLE_RATE_HZ, mono=True)
-            except errors.SupervisorError as e:
-                audio_state["error"] = e
-                raise
-        return audio_state["x"]
-
-    def too_long(what: str, limit_s: float) -> errors.AnalysisError:
-        return beats_mod.too_long_error(audio_state["duration_s"], limit_s, what)
-
-    # beats
-    beat_result = None
-    hit = cached(versions.BEATS, bv)
-    if hit is not None:
-        records[versions.BEATS] = _ok(bv, hit)
-        beat_result = beats_mod.BeatResult.from_dict(hit)
-    else:
+    beat_hit = cached(versions.BEATS, bv)
+    if beat_hit is not None:
+        records[versions.BEATS] = _ok(bv, beat_hit)
+    stored_beats_s = beats_mod.BeatResult.from_dict(beat_hit).beats_s if beat_hit is not None else None
+    seg_hits = {a: cached(segments_analyzer(a), versions.segments_version(a, bv if beat_hit is not None else None))
+                for a in segment_algorithms} if beat_hit is not None else {}
+    for a, hit in seg_hits.items():
+        if hit is not None:
+            records[segments_analyzer(a)] = _ok(versions.segments_version(a, bv), hit)
+    missing = [a for a in segment_algorithms if seg_hits.get(a) is None]
+    if beat_hit is None or missing:
         _check_cancel(should_cancel)
+        x, duration_s, error = None, 0.0, None
+        from ..media import load_audio, probe
+
+        try:  # decoded once at madmom's 44.1 kHz (MSAF resamples from it); a 40-minute mix is never decoded
+            info = probe(path)
+            if not info.has_audio:
+                raise errors.NoAudioStreamError(path)
+            duration_s = float(info.duration_s or 0.0)
+            if duration_s <= max(beats_mod.MAX_DURATION_S, SEG_MAX_S) + 1.0:
+                x = load_audio(path, sr=beats_mod.SAMPLE_RATE_HZ, mono=True)
+        except errors.SupervisorError as e:
+            error = e
+        prog.at(0.1)
+        fresh = music_records(x, duration_s, missing, beats=beat_hit is None, stored_beats_s=stored_beats_s,
+                              error=error, should_cancel=should_cancel)
+        for name, rec in fresh.items():
+            records[name] = rec
+            if rec["result"] is not None:
+                store(name, rec["version"], rec["result"])
+    prog.at(1.0)
+    return records
+
+
+def music_records(x_44k: np.ndarray | None, duration_s: float, algorithms: Sequence[str], *, beats: bool = True,
+                  stored_beats_s=None, error: errors.SupervisorError | None = None,
+                  should_cancel: CancelFn | None = None) -> dict[str, dict]:
+    """Beats and segment records of decoded audio, without any cache: the one implementation behind
+    :func:`analyze_track` and the catalog indexer (same versions, results and error sentences).
+
+    ``x_44k``: mono 44.1 kHz samples, or None when the file is longer than every analyzer's limit (each
+    then records its too-long error). ``beats=False``: beats are not recomputed and ``stored_beats_s``
+    (or None after a failed beat tracking) feed the segmentations. ``error``: the file could not be
+    decoded; every requested analyzer records that sentence.
+    """
+    from . import beats as beats_mod
+    from .fast_median import fast_hpss
+    from .segments import MAX_DURATION_S as SEG_MAX_S
+    from .segments import segment_each
+
+    records: dict[str, dict] = {}
+    bv = versions.beats_version()
+    beats_s = None if stored_beats_s is None else np.asarray(stored_beats_s, dtype=np.float64)
+    if beats:
+        beats_s = None
         try:
-            x = audio()
-            if x is None:
-                raise too_long("beat tracking", beats_mod.MAX_DURATION_S)
-            beat_result = beats_mod.track_beats(x, beats_mod.SAMPLE_RATE_HZ)
-            records[versions.BEATS] = _ok(bv, beat_result.to_dict())
-            store(versions.BEATS, bv, records[versions.BEATS]["result"])
+            if error is not None:
+                raise error
+            if x_44k is None:
+                raise beats_mod.too_long_error(duration_s, beats_mod.MAX_DURATION_S, "beat tracking")
+            br = beats_mod.track_beats(x_44k, beats_mod.SAMPLE_RATE_HZ)
+            records[versions.BEATS] = _ok(bv, br.to_dict())
+            beats_s = br.beats_s
         except errors.CancelledError:
             raise
         except errors.SupervisorError as e:
             records[versions.BEATS] = _failed(bv, str(e))
         except Exception as e:  # noqa: BLE001 - a bug or MemoryError must not stop an indexing run
             records[versions.BEATS] = _failed(bv, _unexpected("Beat tracking", e))
-    prog.at(0.6)
-
-    # segments
-    beats_s = beat_result.beats_s if beat_result is not None else None
-    seg_versions = {a: versions.segments_version(a, bv if beat_result is not None else None)
-                    for a in segment_algorithms}
-    missing = []
-    for algo in segment_algorithms:
-        hit = cached(segments_analyzer(algo), seg_versions[algo])
-        if hit is not None:
-            records[segments_analyzer(algo)] = _ok(seg_versions[algo], hit)
-        else:
-            missing.append(algo)
-    if missing:
-        _check_cancel(should_cancel)
-        try:
-            x = audio()
-            if x is None:
-                raise too_long("music segmentation", SEG_MAX_S)
-            results, failures = segment_each(x, beats_mod.SAMPLE_RATE_HZ, missing, beats_s,
-                                             should_cancel=should_cancel)
-            for algo in missing:
-                name, v = segments_analyzer(algo), seg_versions[algo]
-                if algo in results:
-                    records[name] = _ok(v, results[algo].to_dict())
-                    store(name, v, records[name]["result"])
-                else:
-                    records[name] = _failed(v, str(failures[algo]))
-        except errors.CancelledError:
-            raise
-        except Exception as e:  # noqa: BLE001
-            msg = str(e) if isinstance(e, errors.SupervisorError) else _unexpected("Music segmentation", e)
-            for algo in missing:
-                records[segments_analyzer(algo)] = _failed(seg_versions[algo], msg)
-    prog.at(1.0)
+    algorithms = list(algorithms)
+    if not algorithms:
+        return records
+    seg_v = {a: versions.segments_version(a, bv if beats_s is not None else None) for a in algorithms}
+    try:
+        if error is not None:
+            raise error
+        if x_44k is None:
+            raise beats_mod.too_long_error(duration_s, SEG_MAX_S, "music segmentation")
+        with fast_hpss():
+            results, failures = segment_each(x_44k, beats_mod.SAMPLE_RATE_HZ, algorithms, beats_s,
+                                              should_cancel=should_cancel)
+        for a in algorithms:
+            name = segments_analyzer(a)
+            records[name] = (_ok(seg_v[a], results[a].to_dict()) if a in results
+                             else _failed(seg_v[a], str(failures[a])))
+    except errors.CancelledError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        msg = str(e) if isinstance(e, errors.SupervisorError) else _unexpected("Music segmentation", e)
+        for a in algorithms:
+            records[segments_analyzer(a)] = _failed(seg_v[a], msg)
     return records
 
 
