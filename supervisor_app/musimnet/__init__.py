@@ -10,3 +10,6 @@
 
 Search with a trained model lives in :mod:`supervisor_app.similar`.
 """
+
+# The MuSimNet architectures of Table 4.1 (here so the CLI can list them without importing torch).
+ARCHS = ("at", "tl", "tl-autopool")

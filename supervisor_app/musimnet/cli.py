@@ -52,7 +52,7 @@ def add_train_parser(sub, name: str = "musimnet") -> argparse.ArgumentParser:
     """Add ``musimnet`` training to a sub-command group."""
     from ..nets.device import DEVICE_CHOICES
     from .mining import N_NEG, N_POS, STRATEGIES
-    from .nets import ARCHS
+    from . import ARCHS
 
     p = sub.add_parser(name, help="music similarity from your tags (MuSimNet, thesis ch. 4)")
     _add_data_args(p)

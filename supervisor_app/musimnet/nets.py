@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from .. import errors
 from . import frontend
 
-ARCHS = ("at", "tl", "tl-autopool")
+from . import ARCHS  # noqa: E402,F401 (defined once, in the package)
 KIND = "musimnet"
 FCN5_WIDTHS = (128, 256, 512, 1024, 2048)
 FCN5_POOLS = ((2, 4), (2, 4), (2, 4), (3, 3), (4, 2))

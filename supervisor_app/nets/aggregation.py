@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-AGGREGATIONS = ("mean", "mean-var-max", "autopool", "attention")
+from . import AGGREGATIONS  # noqa: E402,F401 (defined once, in the package)
 LEARNED_AGGREGATIONS = ("autopool", "attention")
 DEFAULT_N_FRAMES = 100
 

@@ -43,9 +43,9 @@ def _add_data_args(p, segmentation: str) -> None:
 
 
 def _add_train_args(p, kind: str) -> None:
-    from ..nets.aggregation import AGGREGATIONS
+    from ..nets import AGGREGATIONS
     from ..nets.device import DEVICE_CHOICES
-    from .train import PRESETS
+    from . import PRESETS
 
     _add_data_args(p, "required" if kind == "segvmnet" else "absent")
     p.add_argument("--out", required=True, help="model folder to write, e.g. models/my-segvmnet")

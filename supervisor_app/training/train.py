@@ -36,10 +36,7 @@ from .dataset import ClipData
 
 KINDS = ("segvmnet", "vmnet")
 LOSSES = ("triplet", "bce")
-PRESETS = {
-    "thesis": {"lr": 1e-6, "batch_size": 1000},
-    "small-data": {"lr": 1e-3, "batch_size": 128},
-}
+from . import PRESETS  # noqa: E402,F401 (defined once, in the package)
 SMALL_DATA_ROWS = 10_000  # below this, the thesis preset is flagged as impractical
 
 LogFn = Callable[[str], None]
