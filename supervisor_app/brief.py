@@ -152,11 +152,12 @@ def _cmd_search(args) -> int:
 
 
 def add_cli(sub) -> None:
+    from .catalog.resolve import catalog_help
     from .recommend_cli import add_filter_arguments
 
     p = sub.add_parser("search", help="find catalog tracks for a brief (keywords vs auto-tags and your tags)")
     p.add_argument("brief", help='keywords, e.g. "epic, orchestral, building"')
-    p.add_argument("--catalog", metavar="PATH")
+    p.add_argument("--catalog", metavar="PATH", help=catalog_help())
     p.add_argument("-k", type=int, default=20)
     p.add_argument("--json", metavar="OUT")
     add_filter_arguments(p)

@@ -49,7 +49,10 @@ def build_demo_catalog(include_pool: bool = True, workers: int | None = None, lo
     from .indexing import index_catalog
     from .pool import default_pool_dir, read_manifest
 
+    from .settings import remember_catalog
+
     cat = Catalog.create(demo_catalog_path())
+    remember_catalog(cat.path)  # the commands' default catalog is the one the demo built
     t0 = time.perf_counter()
     cat.add_folder(DEMO_DIR / "music")
     if include_pool and read_manifest(default_pool_dir()):

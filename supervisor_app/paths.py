@@ -44,7 +44,11 @@ def cache_dir() -> Path:
 
 
 def default_catalog_path() -> Path:
-    return data_dir() / "catalog.sqlite"
+    """The catalog commands use without ``--catalog``: the last one used (remembered in the data
+    folder's settings.json), else ``catalog.sqlite`` in the data folder."""
+    from .settings import last_catalog
+
+    return last_catalog() or data_dir() / "catalog.sqlite"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -55,11 +55,15 @@ def _cmd(args) -> int:
         elif args.action == "create":
             print(cat.create_playlist(args.name))
         elif args.action == "add":
-            pid, _ = find_playlist(cat, args.name)
-            for tid in args.track_ids:
-                if cat.get_track(int(tid)) is None:
-                    raise UsageError(f"The catalog has no track with id {tid}.")
-                cat.add_to_playlist(pid, int(tid))
+            from .catalog.resolve import resolve_track
+
+            pid, pname = find_playlist(cat, args.name)
+            if not args.track_ids:
+                raise UsageError("Name the track(s) to add: catalog id, file, or title ('artist - title').")
+            tracks = [resolve_track(cat, x).track for x in args.track_ids]  # all resolved before any is added
+            for t in tracks:
+                cat.add_to_playlist(pid, t.id)
+                print(f"added {t.id}  {t.display_name}  to {pname!r}")
         elif args.action == "show":
             pid, _ = find_playlist(cat, args.name)
             for it in playlist_items(cat, pid):
@@ -72,11 +76,14 @@ def _cmd(args) -> int:
 
 
 def add_cli(sub) -> None:
+    from .catalog.resolve import catalog_help
+
     p = sub.add_parser("playlist", help="playlists of a catalog: list, create, add, show, export (m3u8/csv/json)")
     p.add_argument("action", choices=("list", "create", "add", "show", "export"))
     p.add_argument("name", nargs="?", help="playlist name or id")
-    p.add_argument("track_ids", nargs="*", help="track ids (for add)")
-    p.add_argument("--catalog", metavar="PATH")
+    p.add_argument("track_ids", nargs="*", metavar="TRACK",
+                   help="for add: catalog ids, files or titles ('artist - title'; quote names with spaces)")
+    p.add_argument("--catalog", metavar="PATH", help=catalog_help())
     p.add_argument("--out", help="output file (for export)")
     p.add_argument("--format", choices=PLAYLIST_FORMATS, help="default: from the --out extension")
     p.set_defaults(func=_cmd)

@@ -26,10 +26,16 @@ def filters_from_args(args) -> Filters:
 
 
 def _catalog(args):
-    from .catalog import Catalog
-    from .paths import default_catalog_path
+    """``--catalog`` or the last catalog used (remembered as the default)."""
+    from .catalog.resolve import open_catalog
 
-    return Catalog.open(Path(args.catalog).expanduser() if args.catalog else default_catalog_path())
+    return open_catalog(getattr(args, "catalog", None))
+
+
+def _catalog_help() -> str:
+    from .catalog.resolve import catalog_help
+
+    return catalog_help()
 
 
 def _fmt_time(s: float) -> str:
@@ -66,7 +72,7 @@ def cmd_recommend(args) -> int:
 def add_cli(sub) -> None:
     p = sub.add_parser("recommend", help="rank catalog tracks for a video (with alignment and sync scores)")
     p.add_argument("video")
-    p.add_argument("--catalog", metavar="PATH")
+    p.add_argument("--catalog", metavar="PATH", help=_catalog_help())
     p.add_argument("--model", default=None, help="Seg-VM-Net model name or folder (default: none → rank by fit)")
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--distance", choices=DISTANCES, default="nw-dtw")

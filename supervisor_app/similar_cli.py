@@ -45,9 +45,8 @@ def print_table(res, out=None) -> None:
 
 
 def cmd_similar(args) -> int:
-    from .catalog import Catalog
+    from .catalog.resolve import open_catalog, resolve_track
     from .errors import UsageError
-    from .paths import default_catalog_path
     from .similar import EXCERPT_S, set_similarity_model, similar
 
     names = list(args.exclude_artist)
@@ -59,11 +58,12 @@ def cmd_similar(args) -> int:
         if args.from_s is None:
             raise UsageError("--to needs --from (the start of the excerpt, in seconds).")
         excerpt = (args.from_s, args.to_s if args.to_s is not None else args.from_s + EXCERPT_S)
-    path = Path(args.catalog).expanduser() if args.catalog else default_catalog_path()
-    with Catalog.open(path) as cat:
+    with open_catalog(args.catalog) as cat:
         if args.set_default_model:
             set_similarity_model(cat, None if args.model in (None, "none") else args.model)
-        res = similar(args.track, cat, k=args.k, filters=filters, model=args.model, excerpt_s=excerpt,
+        found = resolve_track(cat, args.track, allow_file=True)
+        query = found.track.id if found.track is not None and found.path == found.track.path else found.path
+        res = similar(query, cat, k=args.k, filters=filters, model=args.model, excerpt_s=excerpt,
                       exclude_query_artist=exclude_query_artist, include_self=args.include_self,
                       progress=_progress if sys.stderr.isatty() else None)
     print_table(res)
@@ -79,10 +79,12 @@ def _progress(fraction, stage=""):
 
 
 def add_cli(sub) -> None:
+    from .catalog.resolve import catalog_help
+
     p = sub.add_parser("similar", conflict_handler="resolve",
                        help="tracks that sound like a catalog track or any audio file (or a 12 s excerpt of it)")
-    p.add_argument("track", help="catalog track id, or the path of any audio/video file")
-    p.add_argument("--catalog", metavar="PATH")
+    p.add_argument("track", help="a catalog track (id, title or 'artist - title'), or the path of any audio/video file")
+    p.add_argument("--catalog", metavar="PATH", help=catalog_help())
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="a trained MuSimNet (name under models/ or folder); 'none' = the frozen YAMNet space "

@@ -597,7 +597,8 @@ def test_cli_create_add_list_stats(tmp_path, library, capsys):
     assert f"{len(GOOD)} added" in out and "problem" in err
     assert _run_cli(["catalog", "list", "--catalog", path]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["id", "title", "artist", "duration", "status"] and len(out) == 2 + len(GOOD)
+    assert out[0].split() == ["id", "title", "artist", "duration", "BPM", "key", "1-stop", "status"]
+    assert len(out) == 2 + len(GOOD)
     row = next(line for line in out if "Mindless" in line)
     assert "Sargon" in row and "1:03" in row and row.rstrip().endswith("ok")
     assert _run_cli(["catalog", "list", "--json", "--catalog", path]) == 0

@@ -21,9 +21,10 @@ def add_cli(subparsers) -> None:
     cat_sub = cat.add_subparsers(dest="catalog_command", metavar="ACTION")
     cat.set_defaults(func=lambda args: _no_action(cat))
 
+    from .resolve import catalog_help
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=None,
-                        help="catalog file (default: the catalog in the app's data folder)")
+    common.add_argument("--catalog", metavar="PATH", default=None, help=catalog_help())
 
     p = cat_sub.add_parser("create", parents=[common], help="create an empty catalog (or check an existing one)")
     p.set_defaults(func=cmd_create)
@@ -54,6 +55,28 @@ def add_cli(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_index)
 
+    p = cat_sub.add_parser("show", parents=[common], help="every field of one track (id, file or 'artist - title')")
+    p.add_argument("track", help="catalog id, file, or title ('artist - title')")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_show)
+
+    p = cat_sub.add_parser("edit", parents=[common],
+                           help="set a track's metadata or rights: catalog edit TRACK --set composer=... --set one_stop=yes")
+    p.add_argument("track", help="catalog id, file, or title ('artist - title')")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a field and its value ('' clears); fields: " + ", ".join(_field_names()))
+    p.set_defaults(func=cmd_edit)
+
+    p = cat_sub.add_parser("import-metadata", parents=[common],
+                           help="import titles, composers, publishers, ISRCs and rights from a library export (CSV/XLSX)")
+    p.add_argument("file", help="CSV, TSV or XLSX exported by DISCO, Source Audio, Harvest Media, Soundminer, ...")
+    p.add_argument("--map", dest="mapping", action="append", default=[], metavar="COLUMN=FIELD",
+                   help="map a column to a field, or COLUMN=ignore (repeatable; common headers are recognised)")
+    p.add_argument("--encoding", default=None, help="text encoding of a CSV (default: detected)")
+    p.add_argument("--dry-run", action="store_true", help="report the matches, change nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_import_metadata)
+
     p = cat_sub.add_parser("stats", parents=[common], help="counts: tracks, duration, analyses, embeddings")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_stats)
@@ -65,11 +88,80 @@ def _no_action(parser) -> int:
 
 
 def _catalog_path(args) -> Path:
-    if args.catalog:
-        return Path(args.catalog).expanduser()
-    from ..paths import default_catalog_path
+    """``--catalog`` or the last catalog used; remembered as the default from now on."""
+    from ..settings import remember_catalog
+    from .resolve import catalog_path_from
 
-    return default_catalog_path()
+    path = catalog_path_from(args.catalog)
+    if args.catalog is not None or path.exists():
+        remember_catalog(path)
+    return path
+
+
+def _field_names() -> list[str]:
+    from .fields import EDITABLE_FIELDS
+
+    return [("bpm" if f == "bpm_tag" else f) for f in EDITABLE_FIELDS]
+
+
+def cmd_show(args) -> int:
+    from .resolve import open_catalog, resolve_track
+    from .tracks_view import track_facts
+
+    with open_catalog(args.catalog) as cat:
+        t = resolve_track(cat, args.track).track
+        facts = track_facts(cat, t)
+    if args.json:
+        print(json.dumps(facts, indent=2, ensure_ascii=False))
+        return 0
+    for k, v in facts.items():
+        if v not in (None, "", [], {}):
+            print(f"{k:<13} {', '.join(map(str, v)) if isinstance(v, list) else v}")
+    return 0
+
+
+def cmd_edit(args) -> int:
+    from .fields import canonical_field, parse_value
+    from .resolve import open_catalog, resolve_track
+
+    if not args.sets:
+        raise errors.UsageError("Say what to change: --set FIELD=VALUE (for example --set composer=\"Ada Lovelace\").")
+    values = {}
+    for spec in args.sets:
+        if "=" not in spec:
+            raise errors.UsageError(f"--set {spec!r} is not FIELD=VALUE (for example --set one_stop=yes).")
+        key, value = spec.split("=", 1)
+        key = canonical_field(key)
+        values[key] = parse_value(key, value)
+    with open_catalog(args.catalog) as cat:
+        t = resolve_track(cat, args.track).track
+        t = cat.set_metadata(t.id, values)
+    shown = ", ".join(f"{'bpm' if k == 'bpm_tag' else k}={getattr(t, k)!r}" for k in values)
+    print(f"track {t.id} ({t.display_name}): {shown}")
+    return 0
+
+
+def cmd_import_metadata(args) -> int:
+    from .import_metadata import import_metadata
+    from .resolve import open_catalog
+
+    with open_catalog(args.catalog) as cat:
+        report = import_metadata(cat, args.file, args.mapping, dry_run=args.dry_run, encoding=args.encoding)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{Path(args.file).name} ({report.encoding}): columns "
+          + ", ".join(f"{c}→{'bpm' if f == 'bpm_tag' else f}" for c, f in report.mapping.items()))
+    if report.ignored_columns:
+        print("  not imported: " + ", ".join(report.ignored_columns) + "  (map one with --map \"COLUMN=FIELD\")")
+    for title, issues in (("unmatched", report.unmatched), ("ambiguous", report.ambiguous),
+                          ("duplicate", report.duplicates), ("unreadable", report.problems)):
+        for i in issues[:_MAX_PROBLEMS_SHOWN]:
+            print(f"  row {i.row:>4} {title}: {i.message}")
+        if len(issues) > _MAX_PROBLEMS_SHOWN:
+            print(f"  ... and {len(issues) - _MAX_PROBLEMS_SHOWN} more {title} rows (all of them: --json)")
+    print(report.summary() + (" (dry run: nothing written)" if report.dry_run else ""))
+    return 0
 
 
 def cmd_create(args) -> int:
@@ -150,17 +242,25 @@ def cmd_index(args) -> int:
 def cmd_list(args) -> int:
     from .store import Catalog
 
+    from .tracks_view import tempo_and_key
+
     with Catalog.open(_catalog_path(args)) as cat:
         tracks = cat.tracks(include_missing=args.all)
-    if args.json:
-        print(json.dumps([t.to_dict() for t in tracks], indent=2, ensure_ascii=False))
-        return 0
-    if not tracks:
-        print("The catalog has no tracks yet: add a folder with 'supervisor-app catalog add FOLDER'.")
-        return 0
-    rows = [(str(t.id), _clip(t.title or Path(t.path).stem, 40), _clip(t.artist or "", 28),
-             format_duration(t.duration_s), t.status) for t in tracks]
-    print(format_table(("id", "title", "artist", "duration", "status"), rows, right_align=(0, 3)))
+        if args.json:
+            print(json.dumps([{**t.to_dict(), **dict(zip(("bpm", "key"), tempo_and_key(cat, t)))} for t in tracks],
+                             indent=2, ensure_ascii=False))
+            return 0
+        if not tracks:
+            print("The catalog has no tracks yet: add a folder with 'supervisor-app catalog add FOLDER'.")
+            return 0
+        rows = []
+        for t in tracks:
+            bpm, key = tempo_and_key(cat, t)
+            rows.append((str(t.id), _clip(t.title or Path(t.path).stem, 40), _clip(t.artist or "", 28),
+                         format_duration(t.duration_s), "-" if bpm is None else f"{bpm:.0f}", key or "-",
+                         "yes" if t.one_stop else ("no" if t.one_stop is False else "-"), t.status))
+    print(format_table(("id", "title", "artist", "duration", "BPM", "key", "1-stop", "status"), rows,
+                       right_align=(0, 3, 4)))
     return 0
 
 

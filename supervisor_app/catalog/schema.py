@@ -93,11 +93,30 @@ CREATE TABLE scan_errors (
 );
 """
 
+# Library metadata and rights as first-class columns (issue 16). ``locked``: JSON list of the
+# file-tag fields (title, artist, album, genre, bpm_tag) the user has set, which rescans keep.
+_MIGRATION_CATALOG_METADATA = """
+ALTER TABLE tracks ADD COLUMN composer     TEXT;
+ALTER TABLE tracks ADD COLUMN publisher    TEXT;
+ALTER TABLE tracks ADD COLUMN label        TEXT;
+ALTER TABLE tracks ADD COLUMN isrc         TEXT;            -- 12 characters, upper case, no dashes
+ALTER TABLE tracks ADD COLUMN iswc         TEXT;
+ALTER TABLE tracks ADD COLUMN pro          TEXT;            -- performing rights organisation(s)
+ALTER TABLE tracks ADD COLUMN one_stop     INTEGER;         -- 1 one-stop, 0 not, NULL unknown
+ALTER TABLE tracks ADD COLUMN territories  TEXT;            -- as the library writes it, e.g. 'Worldwide excl. DE'
+ALTER TABLE tracks ADD COLUMN restrictions TEXT;            -- e.g. 'no alcohol brands; no political ads'
+ALTER TABLE tracks ADD COLUMN cleared_for  TEXT;            -- media, e.g. 'TV, Online, Film'
+ALTER TABLE tracks ADD COLUMN description  TEXT;
+ALTER TABLE tracks ADD COLUMN locked       TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX tracks_isrc ON tracks (isrc);
+"""
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 #: Ordered migrations: ``MIGRATIONS[0]`` takes an empty file to version 1, and so on.
 MIGRATIONS: list[Migration] = [
     _MIGRATION_1,
+    _MIGRATION_CATALOG_METADATA,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

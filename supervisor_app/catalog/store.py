@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields as _dc_fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -55,9 +55,28 @@ class Track:
     tags: list = field(default_factory=list)  # user tags (strings)
     notes: Optional[str] = None
     rights: dict = field(default_factory=dict)  # e.g. {"cleared": True, "budget_eur": 5000}
+    # library metadata and rights (user/import fields, see catalog.fields); None = unknown
+    composer: Optional[str] = None
+    publisher: Optional[str] = None
+    label: Optional[str] = None
+    isrc: Optional[str] = None
+    iswc: Optional[str] = None
+    pro: Optional[str] = None
+    one_stop: Optional[bool] = None
+    territories: Optional[str] = None
+    restrictions: Optional[str] = None
+    cleared_for: Optional[str] = None
+    description: Optional[str] = None
+    locked: list = field(default_factory=list)  # file-tag fields the user set (kept on rescans)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    @property
+    def display_name(self) -> str:
+        """'artist - title' (the title falls back to the file name)."""
+        title = self.title or Path(self.path).stem
+        return f"{self.artist} - {title}" if self.artist else title
 
 
 @dataclass
@@ -369,6 +388,13 @@ class Catalog:
                 return _track(row)
         return None
 
+    def track_names(self, include_missing: bool = True) -> list[tuple[int, str, Optional[str], Optional[str]]]:
+        """(id, path, title, artist) of every track, by id: what name look-ups need, cheaply."""
+        sql = "SELECT id, path, title, artist FROM tracks" + ("" if include_missing else " WHERE status != 'missing'")
+        cur = self._db.cursor()
+        cur.row_factory = None
+        return [(int(r[0]), r[1], r[2], r[3]) for r in cur.execute(sql + " ORDER BY id")]
+
     def tracks_under(self, folder: str | Path) -> list[Track]:
         """Tracks (any status) whose path lies inside ``folder`` (links in ``folder`` resolved)."""
         prefix = os.path.join(os.path.realpath(os.fspath(folder)), "")
@@ -501,20 +527,60 @@ class Catalog:
         audio); user fields and playlist entries stay.
         """
         with self.transaction() as c:
-            row = c.execute("SELECT content_hash FROM tracks WHERE id = ?", (int(track_id),)).fetchone()
+            row = c.execute("SELECT content_hash, locked FROM tracks WHERE id = ?", (int(track_id),)).fetchone()
             if row is None:
                 raise errors.CatalogError(f"The catalog has no track with id {track_id}.")
             changed = row[0] != content_hash
+            locked = set(_loads(row[1]) or [])  # fields the user set: the file's tags do not replace them
+            tag_values = {"title": title, "artist": artist, "album": album, "genre": genre,
+                          "bpm_tag": _opt_float(bpm_tag)}
+            tag_sets = [(k, v) for k, v in tag_values.items() if k not in locked]
             c.execute(
-                "UPDATE tracks SET content_hash = ?, size_bytes = ?, mtime = ?, duration_s = ?, title = ?, artist = ?,"
-                " album = ?, genre = ?, bpm_tag = ?, status = 'ok', error = NULL WHERE id = ?",
-                (content_hash, int(size_bytes), float(mtime), _opt_float(duration_s), title, artist, album, genre,
-                 _opt_float(bpm_tag), int(track_id)),
+                "UPDATE tracks SET content_hash = ?, size_bytes = ?, mtime = ?, duration_s = ?, "
+                + "".join(f"{k} = ?, " for k, _ in tag_sets) + "status = 'ok', error = NULL WHERE id = ?",
+                (content_hash, int(size_bytes), float(mtime), _opt_float(duration_s), *[v for _, v in tag_sets],
+                 int(track_id)),
             )
             if changed:
                 c.execute("DELETE FROM analyses WHERE track_id = ?", (int(track_id),))
                 c.execute("DELETE FROM embeddings WHERE track_id = ?", (int(track_id),))
         return changed
+
+    def set_metadata(self, track_id: int, values: dict) -> Track:
+        """Set named track fields (see :mod:`supervisor_app.catalog.fields`; values already parsed with
+        :func:`~supervisor_app.catalog.fields.parse_value`, ``None`` clears). File-tag fields set here are
+        locked: rescans keep them. Returns the updated track."""
+        from .fields import EDITABLE_FIELDS, TAG_FIELDS
+
+        values = dict(values)
+        unknown = [k for k in values if k not in EDITABLE_FIELDS]
+        if unknown:
+            raise errors.UsageError(f"Unknown track field(s): {', '.join(unknown)}.")
+        with self.transaction() as c:
+            row = c.execute("SELECT locked FROM tracks WHERE id = ?", (int(track_id),)).fetchone()
+            if row is None:
+                raise errors.CatalogError(f"The catalog has no track with id {track_id}.")
+            locked = list(_loads(row[0]) or [])
+            sets, args = [], []
+            for key, value in values.items():
+                if key == "tags":
+                    value = json_dumps(list(value or []))
+                elif key == "notes":
+                    value = value or None
+                elif key == "one_stop":
+                    value = None if value is None else int(bool(value))
+                sets.append(f"{key} = ?")
+                args.append(value)
+                if key in TAG_FIELDS and key not in locked:
+                    locked.append(key)
+            sets.append("locked = ?")
+            args.append(json_dumps(locked))
+            c.execute(f"UPDATE tracks SET {', '.join(sets)} WHERE id = ?", (*args, int(track_id)))
+        return self.get_track(track_id)
+
+    def find_by_isrc(self, isrc: str) -> list[Track]:
+        rows = self._db.execute("SELECT * FROM tracks WHERE isrc = ? ORDER BY id", (str(isrc),))
+        return [_track(r) for r in rows]
 
     def set_status(self, track_id: int, status: str, error: Optional[str] = None) -> None:
         """Set a track's status ('ok' | 'missing' | 'error') and error message."""
@@ -872,7 +938,14 @@ def _track(row: sqlite3.Row) -> Track:
     d = dict(row)
     d["tags"] = _loads(d["tags"]) or []
     d["rights"] = _loads(d["rights"]) or {}
-    return Track(**d)
+    if "locked" in d:
+        d["locked"] = _loads(d["locked"]) or []
+    if d.get("one_stop") is not None:
+        d["one_stop"] = bool(d["one_stop"])
+    return Track(**{k: v for k, v in d.items() if k in _TRACK_FIELDS})
+
+
+_TRACK_FIELDS = frozenset(f.name for f in _dc_fields(Track))
 
 
 def _array(dtype: str, shape: str, data: bytes) -> np.ndarray:

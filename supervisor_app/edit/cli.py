@@ -180,9 +180,9 @@ def add_cli(subparsers) -> None:
     p = subparsers.add_parser("mockup", help="cut a track to a video on downbeats; render an MP4 and export timelines",
                               description=__doc__.split("\n\n")[0])
     p.add_argument("video", help="the picture (any video file)")
-    p.add_argument("track", help="an audio file, or a catalog track id / path with --catalog")
+    p.add_argument("track", help="an audio file; with --catalog also a catalog track id or name ('artist - title')")
     p.add_argument("--out", required=True, help="the rendered mockup (.mp4)")
-    p.add_argument("--catalog", help="catalog file to find TRACK and its analyses in")
+    p.add_argument("--catalog", help="catalog file to find TRACK and its analyses in (TRACK may then be a name)")
     p.add_argument("--wav", help="also write the edited music as a WAV")
     p.add_argument("--otio", help="also write an OpenTimelineIO timeline (.otio)")
     p.add_argument("--fcpxml", help="also write a Final Cut Pro 7 XML timeline (.xml)")
@@ -215,6 +215,12 @@ def cmd_mockup(args) -> int:
             done.append(True)
         sys.stderr.flush()
 
+    if args.catalog:  # TRACK may be a catalog id, a path, or a name ('artist - title')
+        from ..catalog.resolve import open_catalog, resolve_track
+
+        with open_catalog(args.catalog) as cat:
+            found = resolve_track(cat, args.track, allow_file=True)
+        args.track = str(found.track.id) if found.track is not None else found.path
     path = vbounds = None
     if getattr(args, "model", None):
         if not args.catalog:

@@ -30,10 +30,9 @@ def _progress(prefix: str):
 
 
 def _catalog(args):
-    from ..catalog import Catalog
-    from ..paths import default_catalog_path
+    from ..catalog.resolve import open_catalog
 
-    return Catalog.open(Path(args.catalog).expanduser() if args.catalog else default_catalog_path())
+    return open_catalog(args.catalog)
 
 
 def _add_data_args(p) -> None:
