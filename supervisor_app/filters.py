@@ -19,6 +19,11 @@ class Filters:
     include_tags: list[str] = field(default_factory=list)  # all must be present
     exclude_tags: list[str] = field(default_factory=list)  # none may be present
     rights: dict[str, Any] = field(default_factory=dict)  # e.g. {"cleared": True, "budget_eur<=": 5000}
+    # library rights fields (catalog.rights): unknown values never pass these
+    one_stop_only: bool = False
+    territory: str | None = None  # e.g. "US": the track's territories must cover it
+    cleared_for: list[str] = field(default_factory=list)  # media the track must be cleared for ("TV", "online")
+    not_restricted_for: list[str] = field(default_factory=list)  # uses the track's restrictions must not name
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -50,7 +55,8 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not (self.exclude_artists or self.bpm_range or self.duration_range_s or self.include_tags
-                    or self.exclude_tags or self.rights)
+                    or self.exclude_tags or self.rights or self.one_stop_only or self.territory
+                    or self.cleared_for or self.not_restricted_for)
 
     def accepts(self, track, bpm: float | None = None) -> bool:
         """Whether a catalog track passes. ``bpm`` overrides the tagged BPM (e.g. the analysed tempo)."""
@@ -74,7 +80,20 @@ class Filters:
         for key, want in self.rights.items():
             if not _rights_ok(rights, key, want):
                 return False
+        if self.one_stop_only or self.territory or self.cleared_for or self.not_restricted_for:
+            return self._library_rights_ok(track)
         return True
+
+    def _library_rights_ok(self, track) -> bool:
+        from .catalog.rights import cleared_for_ok, restricted_for, territory_ok
+
+        if self.one_stop_only and getattr(track, "one_stop", None) is not True:
+            return False
+        if self.territory and not territory_ok(getattr(track, "territories", None), self.territory):
+            return False
+        if any(not cleared_for_ok(getattr(track, "cleared_for", None), m) for m in self.cleared_for):
+            return False
+        return not any(restricted_for(getattr(track, "restrictions", None), u) for u in self.not_restricted_for)
 
 
 def _in_range(x: float, rng) -> bool:

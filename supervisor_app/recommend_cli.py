@@ -16,13 +16,22 @@ def add_filter_arguments(p) -> None:
     p.add_argument("--duration-range", metavar="MIN:MAX", help="track duration range in seconds, e.g. 60:240")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only tracks with this user tag (repeatable)")
     p.add_argument("--exclude-tag", action="append", default=[], metavar="TAG", help="leave out tracks with this tag")
+    p.add_argument("--one-stop", action="store_true", help="only one-stop tracks (master and publishing from one source)")
+    p.add_argument("--territory", metavar="T", help="only tracks cleared in this territory, e.g. US, Germany")
+    p.add_argument("--cleared-for", action="append", default=[], metavar="MEDIA",
+                   help="only tracks cleared for this media: TV, online, film, games, ads, ... (repeatable)")
+    p.add_argument("--not-restricted-for", action="append", default=[], metavar="USE",
+                   help="leave out tracks whose restrictions name this use, e.g. alcohol (repeatable)")
 
 
 def filters_from_args(args) -> Filters:
     return Filters(exclude_artists=list(args.exclude_artist),
                    bpm_range=Filters.parse_range(args.bpm_range, "BPM range"),
                    duration_range_s=Filters.parse_range(args.duration_range, "duration range"),
-                   include_tags=list(args.tag), exclude_tags=list(args.exclude_tag))
+                   include_tags=list(args.tag), exclude_tags=list(args.exclude_tag),
+                   one_stop_only=bool(getattr(args, "one_stop", False)), territory=getattr(args, "territory", None),
+                   cleared_for=list(getattr(args, "cleared_for", []) or []),
+                   not_restricted_for=list(getattr(args, "not_restricted_for", []) or []))
 
 
 def _catalog(args):

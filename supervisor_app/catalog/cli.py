@@ -34,9 +34,12 @@ def add_cli(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the scan report as JSON")
     p.set_defaults(func=cmd_add)
 
-    p = cat_sub.add_parser("list", parents=[common], help="list the tracks")
+    p = cat_sub.add_parser("list", parents=[common], help="list the tracks (with BPM, key, one-stop; rights filters)")
     p.add_argument("--all", action="store_true", help="include tracks whose file is missing")
     p.add_argument("--json", action="store_true", help="print JSON (every field)")
+    from ..recommend_cli import add_filter_arguments
+
+    add_filter_arguments(p)
     p.set_defaults(func=cmd_list)
 
     p = cat_sub.add_parser("index", parents=[common],
@@ -245,7 +248,12 @@ def cmd_list(args) -> int:
     from .tracks_view import tempo_and_key
 
     with Catalog.open(_catalog_path(args)) as cat:
+        from ..recommend_cli import filters_from_args
+
+        filters = filters_from_args(args)
         tracks = cat.tracks(include_missing=args.all)
+        if not filters.is_empty():
+            tracks = [t for t in tracks if filters.accepts(t, bpm=tempo_and_key(cat, t)[0])]
         if args.json:
             print(json.dumps([{**t.to_dict(), **dict(zip(("bpm", "key"), tempo_and_key(cat, t)))} for t in tracks],
                              indent=2, ensure_ascii=False))

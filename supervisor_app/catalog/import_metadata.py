@@ -81,7 +81,7 @@ IMPORT_MIN_SCORE = 0.88
 
 @dataclass
 class RowIssue:
-    row: int  # 1-based row number in the file, header included (as a spreadsheet shows it)
+    row: int  # 1-based row (record) number in the file, as a spreadsheet shows it
     message: str
 
 
@@ -115,8 +115,9 @@ class ImportReport:
 
 
 # --- reading the file ----------------------------------------------------------------------------------
-def read_table(path: str | Path, encoding: Optional[str] = None) -> tuple[list[str], list[list[str]], str]:
-    """(header, rows, encoding) of a CSV/TSV/XLSX file; cells are text ('' when empty)."""
+def read_table(path: str | Path, encoding: Optional[str] = None) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+    """(header, [(row number in the file, cells)], encoding) of a CSV/TSV/XLSX file; cells are text ('' when
+    empty); blank rows are skipped, and lines above the header (an export's title) too."""
     path = Path(path).expanduser()
     if not path.exists():
         raise errors.FileMissingError(path)
@@ -130,14 +131,14 @@ def read_table(path: str | Path, encoding: Optional[str] = None) -> tuple[list[s
     else:
         text, enc = _decode(path.read_bytes(), encoding, path)
         table = _read_csv(text)
-    table = [[_cell(c) for c in r] for r in table]
-    table = [r for r in table if any(c for c in r)]
-    if not table:
+    numbered = [(n, [_cell(c) for c in r]) for n, r in enumerate(table, start=1)]
+    numbered = [(n, r) for n, r in numbered if any(c for c in r)]
+    if not numbered:
         raise errors.UsageError(f"{path.name} holds no rows.")
-    h = _header_index(table)
-    header, rows = table[h], table[h + 1:]
+    h = _header_index([r for _, r in numbered])
+    header = numbered[h][1]
     width = len(header)
-    rows = [(r + [""] * width)[:width] for r in rows]
+    rows = [(n, (r + [""] * width)[:width]) for n, r in numbered[h + 1:]]
     return header, rows, enc
 
 
@@ -168,15 +169,18 @@ def _decode(raw: bytes, encoding: Optional[str], path: Path) -> tuple[str, str]:
 
 
 def _read_csv(text: str) -> list[list[str]]:
-    sample = text[:8192]
-    first = sample.splitlines()[0] if sample else ""
-    try:
-        delim = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delim = max(",;\t|", key=first.count)
-    if first.count(delim) == 0 and max(first.count(d) for d in ",;\t|") > 0:
-        delim = max(",;\t|", key=first.count)
-    return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
+    """Rows of a delimited text; the delimiter is the one whose header row names the most known columns."""
+    best, best_key = None, None
+    for delim in (",", ";", "\t", "|"):
+        try:
+            rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
+        except csv.Error as e:
+            raise errors.UsageError(f"The table cannot be read as CSV ({e}).") from None
+        head = rows[_header_index(rows)] if rows else []
+        key = (_recognised(head), len(head))
+        if best_key is None or key > best_key:
+            best, best_key = rows, key
+    return best or []
 
 
 def _read_xlsx(path: Path) -> list[list]:
@@ -263,7 +267,7 @@ def import_metadata(catalog, file: str | Path, mapping: Optional[list[str]] = No
     seen_tracks: dict[int, int] = {}  # track id -> first row that set it
     seen_isrc: dict[str, int] = {}
     updates: list[tuple[int, dict]] = []
-    for n, row in enumerate(rows, start=2):
+    for n, row in rows:
         report.rows += 1
         values, raw = _row_values(row, cols, n, report)
         found = _match(index, catalog, raw, values, n, report)
@@ -386,6 +390,10 @@ def _match(index: _CatalogIndex, catalog, raw: dict, values: dict, n: int, repor
             report.ambiguous.append(RowIssue(n, f"{query!r} fits {len(top)} tracks: "
                                                 + "; ".join(f"{m.track_id} {m.name}" for m in top[:5])))
             return None
+    if isrc and len(index.by_isrc.get(isrc, [])) > 1:
+        report.ambiguous.append(RowIssue(n, f"ISRC {isrc} is on {len(index.by_isrc[isrc])} catalog tracks: "
+                                            + "; ".join(index.name(i) for i in index.by_isrc[isrc][:5])))
+        return None
     what = ", ".join(f"{k} {v!r}" for k, v in raw.items() if k in ("path", "isrc", "title", "artist")) or "no name"
     report.unmatched.append(RowIssue(n, f"no catalog track for {what}"))
     return None
