@@ -1,48 +1,34 @@
-"""Brief → candidates: search the catalog by keywords before any training.
+"""Brief → candidates: rank the catalog for a written brief, before any training.
 
-A brief is free text ("epic, orchestral, building") and/or reference tracks. Each catalog track
-carries auto-tags (the AudioSet music classes YAMNet hears in it, with their mean probability;
-``catalog index`` computes them) plus the user's own tags, title, artist, album and genre. A keyword
-matches a tag when one contains the other (case-insensitive, after light normalisation, plus a small
-synonym table for supervisors' words that AudioSet names differently). A track's brief score is the
-sum over keywords of its best matching tag weight (auto-tag probability; user tags and metadata
-count 1.0), so tracks that match more of the brief, more strongly, come first.
+A brief is free text: "calm, hopeful piano, builds to a lift, one-stop only, no vocals, 90-110 bpm".
+:func:`~supervisor_app.brief_query.parse_brief_query` reads it into terms (moods, styles, instruments,
+vocals, each mapped through :mod:`supervisor_app.brief_vocab`'s synonyms; "no"/"without"/"not"
+negate), metadata asked for explicitly (``artist:``, ``title:``, ``composer:``, ...; names are never
+matched otherwise, so "strings" no longer finds "The U.S. Army Strings"), tempo ("90-110 bpm",
+"slow"), duration ("30s spot", "under 2 min") and rights ("one-stop", "cleared for TV", "worldwide").
+
+Every track that passes the rights (and the caller's) filters is *ranked*, never dropped for missing a
+word: each term scores the track in 0..1 (:mod:`supervisor_app.track_profile`: pool-calibrated
+AudioSet classes, arousal/valence/build from audio descriptors, the user's own tags at full weight;
+a negated term scores 1 − that), and the brief score is the weighted mean over terms (metadata fields
+count double, duration half). Each result says which words matched what; words not understood are
+reported (and matched only against the user's tags, genre and description).
 """
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .brief_query import BriefQuery, Term, parse_brief_query
+from .brief_vocab import CONCEPTS, WORDS
 from .filters import Filters
 
-# supervisor's word -> AudioSet class names (or fragments) that mean it
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "orchestral": ("orchestra", "classical music", "string section", "bowed string instrument"),
-    "epic": ("orchestra", "exciting music", "drum roll", "timpani", "brass instrument"),
-    "building": ("exciting music", "drum roll", "crescendo"),
-    "strings": ("string section", "bowed string instrument", "violin", "cello"),
-    "upbeat": ("happy music", "exciting music", "dance music"),
-    "happy": ("happy music",),
-    "sad": ("sad music",),
-    "tender": ("tender music",),
-    "scary": ("scary music",),
-    "tense": ("scary music", "angry music"),
-    "dark": ("scary music", "angry music"),
-    "uplifting": ("happy music", "exciting music"),
-    "chill": ("ambient music", "new-age music", "tender music"),
-    "cinematic": ("soundtrack music", "orchestra"),
-    "trailer": ("soundtrack music", "exciting music"),
-    "synth": ("synthesizer", "electronic music"),
-    "acoustic": ("acoustic guitar",),
-    "piano": ("piano",),
-    "vocal": ("singing", "choir"),
-    "instrumental": (),
-    "game": ("video game music",),
-    "retro": ("video game music", "chiptune"),
-    "metal": ("heavy metal",),
-    "edm": ("electronic dance music",),
-}
+#: a track "matches" a brief (kept by callers that need a candidate set) when it scores at least this
+MATCH_SCORE = 0.55
+_FIELD_WEIGHT = 2.0
+_DURATION_WEIGHT = 0.5
+_CLASS_SHARE = 0.6  # a concept with both classes and mood axes: 60 % classes, 40 % axes
 
 
 def _norm(s: str) -> str:
@@ -50,7 +36,7 @@ def _norm(s: str) -> str:
 
 
 def parse_brief(text: str) -> list[str]:
-    """Keywords of a brief: split on commas/semicolons/newlines; single words otherwise."""
+    """The brief's comma-separated parts (or words): the keyword matcher's view, kept for callers."""
     parts = [p for p in re.split(r"[,;\n]+", text or "") if p.strip()]
     if len(parts) <= 1:
         parts = (text or "").split()
@@ -60,94 +46,254 @@ def parse_brief(text: str) -> list[str]:
 @dataclass
 class BriefMatch:
     track_id: int
-    score: float
-    matched: dict[str, tuple[str, float]] = field(default_factory=dict)  # keyword -> (tag, weight)
+    score: float  # 0..1, the weighted mean of the term scores
+    matched: dict = field(default_factory=dict)  # term as written -> (what it matched, term score 0..1)
 
 
-def track_tag_weights(catalog, track) -> dict[str, float]:
-    """Every searchable tag of a track with its weight (auto-tags: probability; the rest: 1.0)."""
-    from .indexing import AUTOTAGS
-    from .features import get_extractor
+@dataclass
+class BriefResult:
+    query: BriefQuery
+    matches: list  # BriefMatch, best first
+    not_understood: list  # words of the brief that map to nothing the catalog knows
+    notes: list = field(default_factory=list)
 
-    out: dict[str, float] = {}
-    rec = catalog.get_analysis(track.id, AUTOTAGS, get_extractor("yamnet").version)
-    if rec is not None and rec.result:
-        for name, score in rec.result.get("tags", []):
-            out[_norm(name)] = max(out.get(_norm(name), 0.0), float(score))
-    for t in (track.tags or []):
-        name = t if isinstance(t, str) else str(t[0])
-        out[_norm(name)] = 1.0
-    for meta in (track.genre, track.title, track.artist, track.album):
-        if meta:
-            out[_norm(meta)] = max(out.get(_norm(meta), 0.0), 1.0)
+    def explain_query(self) -> str:
+        q = self.query
+        parts = []
+        for t in _unique_terms(q.terms):
+            if t.concept is not None:
+                parts.append(("not " if t.negated else "") + (t.text if t.text == t.concept else f"{t.text}→{t.concept}"))
+        parts += [f"{f.field}:{f.value}" for f in q.fields]
+        parts += q.understood
+        return ", ".join(parts)
+
+
+def _unique_terms(terms: list[Term]) -> list[Term]:
+    seen, out = set(), []
+    for t in terms:
+        key = (t.concept or t.text, t.negated)
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
     return out
 
 
-MIN_AUTOTAG_WEIGHT = 0.02  # an AudioSet class heard less than this (mean probability) does not match
+def brief_filters(q: BriefQuery, filters: Filters | None = None) -> Filters:
+    """The caller's filters plus the brief's rights (one-stop, cleared for, territory)."""
+    f = Filters.from_dict((filters or Filters()).to_dict())
+    f.one_stop_only = f.one_stop_only or q.one_stop
+    f.cleared_for = list(dict.fromkeys([*f.cleared_for, *q.cleared_for]))
+    f.territory = f.territory or q.territory
+    return f
 
 
-def _contains(text: str, words: str) -> bool:
-    """``words`` occurs in ``text`` as whole words ("strum" is not in "instrument")."""
-    return re.search(r"(?<![a-z0-9])" + re.escape(words) + r"(?![a-z0-9])", text) is not None
+def _user_words(track) -> set[str]:
+    from .catalog.fields import fold
+
+    words = set()
+    for t in track.tags or []:
+        words.add(fold(t if isinstance(t, str) else str(t[0])))
+    if track.genre:
+        words.update(fold(g) for g in re.split(r"[,;/]", track.genre) if g.strip())
+    return words
 
 
-def _best(keyword: str, tags: dict[str, float]) -> tuple[str, float] | None:
-    wanted = [keyword] + [_norm(s) for s in SYNONYMS.get(keyword, ())]
-    best = None
-    for tag, w in tags.items():
-        if w < MIN_AUTOTAG_WEIGHT:
-            continue
-        for k in wanted:
-            if k and (_contains(tag, k) or (len(tag) > 3 and _contains(k, tag))):
-                if best is None or w > best[1]:
-                    best = (tag, w)
+def _synonyms(concept: str) -> set[str]:
+    return {w for w, c in WORDS.items() if c == concept}
+
+
+def _tempo_fit(bpm, rng) -> float:
+    if bpm is None or rng is None:
+        return 0.5
+    lo, hi = rng
+    best = 0.0
+    for b, factor in ((bpm, 1.0), (bpm * 2, 0.7), (bpm / 2, 0.7)):  # half/double tempo: a weaker match
+        if (lo is None or b >= lo) and (hi is None or b <= hi):
+            best = max(best, factor)
+        else:
+            d = (lo - b) if lo is not None and b < lo else (b - hi)
+            best = max(best, factor * float(2.0 ** (-d / 8.0)))
     return best
 
 
-def search_brief(catalog, brief: str, *, filters: Filters | None = None, limit: int = 50) -> list[BriefMatch]:
-    """Tracks matching the brief's keywords, best first (ties: catalog order). Empty brief: []."""
-    keywords = parse_brief(brief)
-    if not keywords:
-        return []
-    filters = filters or Filters()
-    out = []
-    for t in catalog.tracks():
-        if not filters.accepts(t):
-            continue
-        tags = track_tag_weights(catalog, t)
-        m = BriefMatch(t.id, 0.0)
-        for k in keywords:
-            b = _best(k, tags)
-            if b is not None:
-                m.matched[k] = b
-                m.score += b[1]
-        if m.matched:
-            out.append(m)
-    out.sort(key=lambda m: -m.score)
-    return out[:limit]
+def concept_score(prof, track, concept_name: str, user_words: set[str]) -> tuple[float, str]:
+    """(0..1, what matched) of one concept on one track."""
+    c = CONCEPTS[concept_name]
+    if user_words & _synonyms(concept_name):
+        return 1.0, "your tag " + next(iter(user_words & _synonyms(concept_name)))
+    class_part, what = None, ""
+    if c.classes and prof.classes:
+        best = max(((w * prof.classes.get(name, 0.0), name) for name, w in c.classes.items()), default=(0.0, ""))
+        class_part, what = best[0], f"{best[1]} {prof.classes.get(best[1], 0.0):.2f}"
+    axes = []
+    if c.arousal and prof.arousal is not None:
+        axes.append((prof.arousal if c.arousal > 0 else 1.0 - prof.arousal, "energy"))
+    if c.valence and prof.valence is not None:
+        axes.append((prof.valence if c.valence > 0 else 1.0 - prof.valence, "valence"))
+    if c.build and prof.build is not None:
+        axes.append((prof.build, "build"))
+    if c.tempo_bpm is not None and prof.tempo_bpm is not None:
+        axes.append((_tempo_fit(prof.tempo_bpm, c.tempo_bpm), f"{prof.tempo_bpm:.0f} BPM"))
+    axis_part = sum(a for a, _ in axes) / len(axes) if axes else None
+    if axes:
+        what = ", ".join(filter(None, [what] + [f"{n} {a:.2f}" if not n.endswith("BPM") else n for a, n in axes]))
+    if class_part is None and axis_part is None:
+        return 0.5, "unknown (not indexed)"  # no evidence either way: neutral, and so is its negation
+    if class_part is None:
+        return axis_part, what
+    if axis_part is None:
+        return class_part, what
+    return _CLASS_SHARE * class_part + (1 - _CLASS_SHARE) * axis_part, what
+
+
+def _field_match(track, f) -> bool:
+    from .catalog.fields import fold
+
+    value = fold(f.value)
+    if f.field == "tag":
+        have = " | ".join(fold(t if isinstance(t, str) else str(t[0])) for t in track.tags or [])
+    else:
+        have = fold(getattr(track, f.field, None) or (Path(track.path).stem if f.field == "title" else ""))
+    return bool(value) and re.search(rf"(?<![a-z0-9]){re.escape(value)}", have) is not None
+
+
+def score_track(q: BriefQuery, terms: list[Term], prof, track) -> BriefMatch:
+    """The brief score of one track with the per-term explanation."""
+    from .catalog.fields import fold
+
+    m = BriefMatch(track.id, 0.0)
+    total = weight = 0.0
+    words = _user_words(track)
+    desc = fold(track.description) if getattr(track, "description", None) else ""
+    for t in terms:
+        if t.concept is not None:
+            s, what = concept_score(prof, track, t.concept, words)
+        else:  # a free word: the user's tags, genre or the description only
+            hit = t.text in words or (desc and re.search(rf"(?<![a-z0-9]){re.escape(t.text)}", desc))
+            s, what = (1.0, "your tags/description") if hit else (0.0, "")
+        if t.negated:
+            s, what = 1.0 - s, f"absent ({what})" if what else "absent"
+        total += t.weight * s
+        weight += t.weight
+        m.matched[("no " if t.negated else "") + t.text] = (what, round(s, 3))
+    for f in q.fields:
+        hit = _field_match(track, f)
+        s = float(hit != f.negated)
+        total += _FIELD_WEIGHT * s
+        weight += _FIELD_WEIGHT
+        m.matched[f"{'-' if f.negated else ''}{f.field}:{f.value}"] = (getattr(track, f.field, "") or "", s)
+    if q.tempo_bpm is not None:
+        s = _tempo_fit(prof.tempo_bpm, q.tempo_bpm)
+        total += s
+        weight += 1.0
+        m.matched["tempo"] = ("unknown" if prof.tempo_bpm is None else f"{prof.tempo_bpm:.0f} BPM", round(s, 3))
+    if q.min_duration_s or q.max_duration_s:
+        d = track.duration_s or 0.0
+        s = 1.0
+        if q.min_duration_s and d < q.min_duration_s:
+            s = (d / q.min_duration_s) ** 2
+        if q.max_duration_s and d > q.max_duration_s:
+            s = min(s, (q.max_duration_s / d) ** 2)
+        total += _DURATION_WEIGHT * s
+        weight += _DURATION_WEIGHT
+        m.matched["duration"] = (f"{d:.0f} s", round(s, 3))
+    m.score = round(total / weight, 4) if weight else 0.0
+    return m
+
+
+def rank_brief(catalog, brief: str, *, filters: Filters | None = None, limit: int | None = 50,
+               min_score: float | None = None) -> BriefResult:
+    """Every track that passes the filters (and the brief's rights), ranked for ``brief``; see the module doc."""
+    from .track_profile import load_calibration, track_profile
+
+    q = parse_brief_query(brief)
+    terms = _unique_terms(q.terms)
+    f = brief_filters(q, filters)
+    cal = load_calibration() or {}
+    notes = [] if cal else ["no pool calibration found: AudioSet scores are used raw"]
+    from .catalog.fields import fold
+
+    tracks = [t for t in catalog.tracks() if t.status == "ok" and f.accepts(t)]
+    # free words count only where some track's tags, genre or description has them
+    known = set()
+    for t in tracks:
+        known |= _user_words(t)
+        if t.description:
+            known.update(fold(t.description).split())
+    not_understood = [t.text for t in terms if t.concept is None and t.text not in known]
+    terms = [t for t in terms if t.concept is not None or t.text in known]
+    matches, n_unprofiled = [], 0
+    for t in tracks if not q.is_empty else []:
+        prof = track_profile(catalog, t, cal)
+        if prof.source == "none":
+            n_unprofiled += 1
+        matches.append(score_track(q, terms, prof, t))
+    if n_unprofiled:
+        notes.append(f"{n_unprofiled} track(s) have no audio profile yet ('catalog index' computes it): "
+                     "they rank on tags and metadata only")
+    matches.sort(key=lambda m: (-m.score, m.track_id))
+    if min_score is not None:
+        matches = [m for m in matches if m.score >= min_score]
+    if limit is not None:
+        matches = matches[:limit]
+    return BriefResult(q, matches, not_understood, notes)
+
+
+def search_brief(catalog, brief: str, *, filters: Filters | None = None, limit: int = 50,
+                 min_score: float | None = MATCH_SCORE) -> list[BriefMatch]:
+    """Tracks that fit the brief (score ≥ ``min_score``), best first; an empty brief gives []."""
+    return rank_brief(catalog, brief, filters=filters, limit=limit, min_score=min_score).matches
+
+
+def brief_candidates(catalog, brief: str, filters: Filters | None = None) -> tuple[list[int], Filters, str]:
+    """(track ids to leave out, filters with the brief's rights, one line for people) for fitting a video
+    to the tracks that fit ``brief`` (``recommend --brief``, the demo, the app). When nothing fits, nothing
+    is left out (the picture decides)."""
+    res = rank_brief(catalog, brief, filters=filters, limit=None, min_score=MATCH_SCORE)
+    f = brief_filters(res.query, filters)
+    keep = {m.track_id for m in res.matches}
+    extra = f"; not understood: {', '.join(res.not_understood)}" if res.not_understood else ""
+    if not keep:
+        return [], f, f"brief ({res.explain_query()}): no track fits it well; fitting every track{extra}"
+    exclude = [t.id for t in catalog.tracks() if t.id not in keep]
+    return exclude, f, f"brief ({res.explain_query()}): {len(keep)} track(s) fit it{extra}"
 
 
 def _cmd_search(args) -> int:
     import json
 
+    from .catalog.tracks_view import tempo_and_key
     from .paths import atomic_write_text
     from .recommend_cli import _catalog, _fmt_time, filters_from_args
 
     with _catalog(args) as cat:
-        matches = search_brief(cat, args.brief, filters=filters_from_args(args), limit=args.k)
+        res = rank_brief(cat, args.brief, filters=filters_from_args(args), limit=args.k)
         rows = []
-        for m in matches:
+        for m in res.matches:
             t = cat.get_track(m.track_id)
-            rows.append({"track_id": t.id, "path": t.path, "title": t.title or Path(t.path).stem, "artist": t.artist or "",
-                         "duration_s": t.duration_s, "score": round(m.score, 4),
-                         "matched": {k: [tag, round(w, 4)] for k, (tag, w) in m.matched.items()}})
-    if not rows:
-        print(f"Nothing in the catalog matches {args.brief!r} (are its tracks indexed? 'catalog index' computes auto-tags).")
+            bpm, key = tempo_and_key(cat, t)
+            rows.append({"track_id": t.id, "path": t.path, "title": t.title or Path(t.path).stem,
+                         "artist": t.artist or "", "duration_s": t.duration_s, "bpm": bpm, "key": key,
+                         "score": m.score, "matched": {k: [what, s] for k, (what, s) in m.matched.items()}})
+    print(f"brief: {res.explain_query() or '(nothing understood)'}")
+    if res.not_understood:
+        print(f"not understood (matched only against your tags and descriptions): {', '.join(res.not_understood)}")
+    for n in res.notes:
+        print(f"note: {n}")
+    if res.query.is_empty:
+        print("The brief names nothing to search for: try moods, styles or instruments, e.g. \"calm piano, no vocals\".")
+    elif not rows:
+        print("No track passes the brief's rights and your filters.")
     for i, r in enumerate(rows, 1):
-        why = ", ".join(f"{k}→{tag} {w:.2f}" for k, (tag, w) in r["matched"].items())
-        print(f"{i:>2}  {r['title'][:34]:<34} {r['artist'][:20]:<20} {_fmt_time(r['duration_s'] or 0):>5}  {r['score']:.2f}  {why}")
+        why = "; ".join(f"{k}: {what} {s:.2f}" if what else f"{k}: {s:.2f}" for k, (what, s) in r["matched"].items())
+        bpm = "-" if r["bpm"] is None else f"{r['bpm']:.0f}"
+        print(f"{i:>2} {r['track_id']:>5}  {r['title'][:30]:<30} {r['artist'][:18]:<18} {_fmt_time(r['duration_s'] or 0):>5} "
+              f"{bpm:>4} {(r['key'] or '-'):<9} {r['score']:.2f}  {why}")
     if args.json:
-        atomic_write_text(args.json, json.dumps({"brief": args.brief, "keywords": parse_brief(args.brief), "results": rows}, indent=1))
+        atomic_write_text(args.json, json.dumps({
+            "brief": args.brief, "understood": res.explain_query(), "not_understood": res.not_understood,
+            "notes": res.notes, "score": "weighted mean of the brief's terms, 0..1 (0.5 ≈ a typical track)",
+            "results": rows}, indent=1, ensure_ascii=False))
     return 0
 
 
@@ -155,8 +301,9 @@ def add_cli(sub) -> None:
     from .catalog.resolve import catalog_help
     from .recommend_cli import add_filter_arguments
 
-    p = sub.add_parser("search", help="find catalog tracks for a brief (keywords vs auto-tags and your tags)")
-    p.add_argument("brief", help='keywords, e.g. "epic, orchestral, building"')
+    p = sub.add_parser("search", help="rank catalog tracks for a brief (moods, styles, instruments, tempo, rights)")
+    p.add_argument("brief", help='e.g. "calm, hopeful piano, builds to a lift, no vocals, 90-110 bpm, one-stop, '
+                                 'artist:Name"')
     p.add_argument("--catalog", metavar="PATH", help=catalog_help())
     p.add_argument("-k", type=int, default=20)
     p.add_argument("--json", metavar="OUT")

@@ -496,6 +496,10 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
         jobs.close()
     if model is not None and not report.cancelled:
         embed_catalog(catalog, model, progress=progress, should_cancel=should_cancel)
+    if not report.cancelled:  # key, loudness, build, onset density (briefs, listings); cheap, resumable
+        from .catalog.tracks_view import ensure_descriptors
+
+        ensure_descriptors(catalog, progress=progress, should_cancel=should_cancel)
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -41,6 +41,10 @@ def _catalog(args):
     return open_catalog(getattr(args, "catalog", None))
 
 
+def out_stream():
+    return sys.stdout
+
+
 def _catalog_help() -> str:
     from .catalog.resolve import catalog_help
 
@@ -69,8 +73,14 @@ def print_table(res, out=None) -> None:
 
 def cmd_recommend(args) -> int:
     with _catalog(args) as cat:
+        filters, exclude = filters_from_args(args), []
+        if getattr(args, "brief", None):  # the same brief search as `search` and the app: fit only what fits it
+            from .brief import brief_candidates
+
+            exclude, filters, line = brief_candidates(cat, args.brief, filters)
+            print(line, file=out_stream())
         res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                        filters=filters_from_args(args), top_n=args.top_n, sync_points_s=args.sync_point)
+                        filters=filters, top_n=args.top_n, sync_points_s=args.sync_point, exclude_track_ids=exclude)
     print_table(res)
     if args.json:
         atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
@@ -90,6 +100,8 @@ def add_cli(sub) -> None:
     p.add_argument("--top-n", type=int, default=300, help="prefilter size before re-ranking")
     p.add_argument("--sync-point", type=float, action="append", default=[], metavar="SECONDS",
                    help="a video time that must land on a downbeat (repeatable)")
+    p.add_argument("--brief", metavar="TEXT", help='fit only tracks that fit this brief (as `search` ranks it), '
+                                                   'e.g. "calm piano, no vocals, one-stop"')
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)

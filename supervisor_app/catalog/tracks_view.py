@@ -1,8 +1,9 @@
 """What the CLI and exports show about a catalog track: tempo and key (stored analyses), all fields.
 
 The tempo is the file's BPM tag (or the user's) when there is one, else the tempo the beat tracker
-measured at index time. The key comes from the stored ``key`` analysis: ``catalog index`` computes it
-for every track; :func:`ensure_keys` fills it in for catalogs indexed before it existed.
+measured at index time, else the descriptors' estimate. The key comes from the stored ``descriptors``
+analysis: ``catalog index`` computes it for new tracks; :func:`ensure_descriptors` fills it in for
+catalogs indexed before it existed (``catalog describe``).
 """
 from __future__ import annotations
 
@@ -19,28 +20,30 @@ def analysed_tempo(catalog, track) -> Optional[float]:
     return float(rec.result["tempo_bpm"])
 
 
-def stored_key(catalog, track) -> Optional[str]:
-    from ..analysis.key import KEY_ANALYZER, KEY_VERSION
+def descriptors(catalog, track) -> Optional[dict]:
+    from ..analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
 
-    rec = catalog.get_analysis(track.id, KEY_ANALYZER, KEY_VERSION)
-    if rec is None or not rec.result or not rec.result.get("key"):
-        return None
-    return rec.result["key"] + ("?" if rec.result.get("uncertain") else "")
+    rec = catalog.get_analysis(track.id, DESCRIPTORS, DESCRIPTORS_VERSION)
+    return rec.result if rec is not None and rec.result else None
 
 
 def tempo_and_key(catalog, track) -> tuple[Optional[float], Optional[str]]:
     """(BPM, key such as 'A minor'; '?' appended when uncertain) of a track; None when unknown."""
     bpm = track.bpm_tag if track.bpm_tag else analysed_tempo(catalog, track)
-    return (None if bpm is None else round(float(bpm), 1)), stored_key(catalog, track)
+    d = descriptors(catalog, track)
+    if bpm is None and d and d.get("tempo_bpm"):
+        bpm = d["tempo_bpm"]
+    key = None if not d or not d.get("key") else d["key"] + ("?" if d.get("key_uncertain") else "")
+    return (None if bpm is None else round(float(bpm), 1)), key
 
 
-def ensure_keys(catalog, track_ids=None, progress: Optional[Callable[[int, int, str], None]] = None,
-                should_cancel=None) -> int:
-    """Estimate and store the key of 'ok' tracks that have none (all, or ``track_ids``); returns how many."""
-    from ..analysis.key import KEY_ANALYZER, KEY_VERSION, estimate_key
+def ensure_descriptors(catalog, track_ids=None, progress: Optional[Callable[[int, int, str], None]] = None,
+                       should_cancel=None) -> int:
+    """Compute and store the descriptors (key, loudness, ...) of 'ok' tracks that have none; returns how many."""
+    from ..analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION, describe_file
     from ..errors import SupervisorError
 
-    todo = catalog.analyses_missing(KEY_ANALYZER, KEY_VERSION)
+    todo = catalog.analyses_missing(DESCRIPTORS, DESCRIPTORS_VERSION)
     if track_ids is not None:
         wanted = {int(i) for i in track_ids}
         todo = [i for i in todo if i in wanted]
@@ -49,9 +52,9 @@ def ensure_keys(catalog, track_ids=None, progress: Optional[Callable[[int, int, 
             break
         t = catalog.get_track(tid)
         try:
-            catalog.put_analysis(tid, KEY_ANALYZER, KEY_VERSION, estimate_key(t.path))
+            catalog.put_analysis(tid, DESCRIPTORS, DESCRIPTORS_VERSION, describe_file(t.path))
         except SupervisorError as e:
-            catalog.put_analysis(tid, KEY_ANALYZER, KEY_VERSION, None, str(e))
+            catalog.put_analysis(tid, DESCRIPTORS, DESCRIPTORS_VERSION, None, str(e))
         if progress is not None:
             progress(n, len(todo), Path(t.path).name)
     return len(todo)

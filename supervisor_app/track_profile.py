@@ -1,0 +1,141 @@
+"""What a brief search knows about each track: calibrated AudioSet class scores and two mood axes.
+
+* Class scores: YAMNet's 521 AudioSet probabilities, averaged over the track's 1 Hz frames (recomputed
+  from the stored embeddings with :mod:`supervisor_app.features.yamnet_head`; tracks indexed without
+  frames use the mean embedding; tracks with neither fall back to their stored top-12 auto-tags).
+  Raw probabilities are not comparable across classes ("Music" is near 1 on every track, "Sad music"
+  rarely exceeds 0.05), so each is *calibrated*: replaced by its quantile among the tracks of a
+  reference pool (``resources/brief/calibration.json``, computed once by
+  ``benchmarks/brief_calibrate.py`` on the 51-track real-music pool; no labels are involved).
+  A calibrated 0.9 reads "more of this class than 90 % of the pool's tracks".
+* arousal (calm 0 … 1 energetic): mean of the pool quantiles of loudness, onset density, tempo,
+  brightness and AudioSet's "Exciting music", minus "Tender music" / "Ambient music" evidence.
+* valence (dark/sad 0 … 1 happy/bright): mode (major/minor, weighted by the key's certainty),
+  "Happy music" against "Sad music", "Scary music" and "Angry music".
+  The axis weights are hand-set (documented here, not learned); see ``benchmarks/brief_search.py``
+  for what they buy on the pool.
+* build (0 … 1): quantile of the track's loudness rise from its first to its last third.
+
+Profiles are cached per track in the catalog's embeddings table (``yamnet-classes``), so searching a
+large catalog reads one array per track.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional
+
+import numpy as np
+
+from .paths import RESOURCES_DIR
+
+CALIBRATION_PATH = RESOURCES_DIR / "brief" / "calibration.json"
+CLASSES_CACHE = "yamnet-classes"  # embeddings table: (521,) float32 mean class probabilities
+DESCRIPTOR_AXES = ("loudness_db", "onset_rate_hz", "tempo_bpm", "brightness_hz", "build_db")
+
+
+@dataclass
+class TrackProfile:
+    track_id: int
+    classes: dict = field(default_factory=dict)  # AudioSet class name -> calibrated score 0..1
+    raw: dict = field(default_factory=dict)  # AudioSet class name -> mean probability (for explanations)
+    arousal: Optional[float] = None
+    valence: Optional[float] = None
+    build: Optional[float] = None
+    tempo_bpm: Optional[float] = None
+    source: str = "none"  # frames | mean | autotags | none
+
+
+@lru_cache(maxsize=4)
+def load_calibration(path: str = str(CALIBRATION_PATH)) -> Optional[dict]:
+    """{"classes": {name: quantile values}, "descriptors": {name: quantile values}, "levels": [...]} or None."""
+    try:
+        data = json.loads(open(path, encoding="utf-8").read())
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+def _quantile(value: float, qs: Optional[list], levels: list) -> float:
+    """The pool quantile of ``value`` (0..1) from the pool's quantile values ``qs`` at ``levels``;
+    without a calibration, the raw value clipped to 0..1. Ties in the pool take their middle level."""
+    if qs is None:
+        return float(np.clip(value, 0.0, 1.0))
+    xs = np.asarray(qs, dtype=np.float64)
+    lv = np.asarray(levels, dtype=np.float64)
+    left = np.searchsorted(xs, value, side="left")
+    right = np.searchsorted(xs, value, side="right")
+    if right > left:  # value equals one or more quantile values: the middle of their levels
+        return float((lv[left] + lv[right - 1]) / 2.0)
+    return float(np.interp(value, xs, lv, left=0.0, right=1.0))
+
+
+def class_profile(catalog, track) -> tuple[Optional[np.ndarray], str]:
+    """(521 mean AudioSet probabilities, source) of a track, computed once from its stored YAMNet
+    embeddings and cached; (None, 'none') when it has none."""
+    from .indexing import YAMNET_FRAMES, YAMNET_MEAN, yamnet_version
+
+    yv = yamnet_version()
+    cached = catalog.get_embedding(track.id, CLASSES_CACHE, yv)
+    if cached is not None:
+        return cached.astype(np.float32), "frames"
+    from .features.yamnet_head import class_probabilities
+
+    frames = catalog.get_embedding(track.id, YAMNET_FRAMES, yv)
+    if frames is not None and len(frames):
+        probs = class_probabilities(frames.astype(np.float32)).mean(axis=0)
+        source = "frames"
+    else:
+        mean = catalog.get_embedding(track.id, YAMNET_MEAN, yv)
+        if mean is None:
+            return None, "none"
+        probs, source = class_probabilities(mean.astype(np.float32)), "mean"
+    try:
+        catalog.put_embedding(track.id, CLASSES_CACHE, yv, probs.astype(np.float32))
+    except Exception:  # a read-only catalog still searches; it just recomputes next time
+        pass
+    return probs.astype(np.float32), source
+
+
+def track_profile(catalog, track, calibration: Optional[dict] = None) -> TrackProfile:
+    from .catalog.tracks_view import analysed_tempo, descriptors
+    from .features.yamnet import class_names
+
+    cal = calibration if calibration is not None else (load_calibration() or {})
+    levels = cal.get("levels") or list(np.linspace(0, 1, 21))
+    cq, dq = cal.get("classes", {}), cal.get("descriptors", {})
+    prof = TrackProfile(track.id)
+    probs, prof.source = class_profile(catalog, track)
+    if probs is not None:
+        names = class_names()
+        prof.raw = {names[i]: float(p) for i, p in enumerate(probs)}
+    else:
+        from .indexing import AUTOTAGS, yamnet_version
+
+        rec = catalog.get_analysis(track.id, AUTOTAGS, yamnet_version())
+        if rec is not None and rec.result:
+            prof.raw = {str(n): float(s) for n, s in rec.result.get("tags", [])}
+            prof.source = "autotags"
+    prof.classes = {n: _quantile(p, cq.get(n), levels) for n, p in prof.raw.items()}
+    d = descriptors(catalog, track) or {}
+    tempo = track.bpm_tag or analysed_tempo(catalog, track) or d.get("tempo_bpm")
+    prof.tempo_bpm = None if tempo is None else float(tempo)
+    q = {k: _quantile(float(v), dq[k], levels) for k, v in  # descriptors only mean something against the pool
+         {**d, "tempo_bpm": tempo}.items() if k in DESCRIPTOR_AXES and v is not None and dq.get(k)}
+    c = prof.classes
+    parts = [q[k] for k in ("loudness_db", "onset_rate_hz", "tempo_bpm", "brightness_hz") if k in q]
+    if "Exciting music" in c:
+        parts.append(c["Exciting music"])
+        parts.append(1.0 - max(c.get("Tender music", 0.0), c.get("Ambient music", 0.0)))
+    prof.arousal = float(np.mean(parts)) if parts else None
+    vparts = []
+    if d.get("mode"):
+        certainty = float(np.clip((d.get("key_margin") or 0.0) / 0.1, 0.0, 1.0))
+        vparts.append(0.5 + (0.5 if d["mode"] == "major" else -0.5) * certainty)
+    if "Happy music" in c:
+        vparts.append(c["Happy music"])
+        vparts.append(1.0 - max(c.get("Sad music", 0.0), c.get("Scary music", 0.0), c.get("Angry music", 0.0)))
+    prof.valence = float(np.mean(vparts)) if vparts else None
+    prof.build = q.get("build_db")
+    return prof
