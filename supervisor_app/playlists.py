@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .errors import UsageError
 
-PLAYLIST_FORMATS = ("m3u8", "csv", "json")
+PLAYLIST_FORMATS = ("m3u8", "csv", "xlsx", "json")
 
 
 def playlist_items(cat, playlist_id: int) -> list[dict]:
@@ -30,19 +30,43 @@ def find_playlist(cat, name_or_id) -> tuple[int, str]:
 
 
 def export_playlist(cat, playlist_id: int, fmt: str, out_path) -> Path:
-    """Write a catalog playlist as M3U8 / CSV / JSON (atomic)."""
+    """Write a catalog playlist (atomic): M3U8 (players; '#EXTINF' with artist - title), CSV / XLSX (the
+    sheet a supervisor sends: :mod:`supervisor_app.playlist_sheet`), JSON (everything, edits included)."""
     from .edit import playlist_export as px
+    from .playlist_sheet import check_format, sheet_rows, write_sheet_csv, write_sheet_xlsx
 
-    fmt = fmt.lower()
-    if fmt not in PLAYLIST_FORMATS:
-        raise UsageError(f"Unknown playlist format {fmt!r}: choose one of {', '.join(PLAYLIST_FORMATS)}.")
+    fmt = check_format(fmt, PLAYLIST_FORMATS)
     name = next((p.name for p in cat.playlists() if p.id == int(playlist_id)), str(playlist_id))
+    if fmt == "csv":
+        return write_sheet_csv(sheet_rows(cat, playlist_id), out_path)
+    if fmt == "xlsx":
+        return write_sheet_xlsx(sheet_rows(cat, playlist_id), out_path, title=name)
     items = playlist_items(cat, playlist_id)
     if fmt == "m3u8":
         return px.export_m3u8(items, out_path)
-    if fmt == "csv":
-        return px.export_csv(items, out_path)
-    return px.export_json(items, out_path, playlist=name, catalog=str(cat.path))
+    return _export_json(cat, playlist_id, items, out_path, name)
+
+
+def _export_json(cat, playlist_id: int, items: list[dict], out_path, name: str) -> Path:
+    """``export_json``'s document, each entry also carrying every field of its track (metadata, rights,
+    BPM, key) under ``"track"`` (``read_json`` ignores it)."""
+    import json
+
+    from .catalog.tracks_view import track_facts
+    from .edit.playlist_export import as_entry
+    from .paths import atomic_write_text
+
+    entries = []
+    for k, it in enumerate(items, start=1):
+        d = as_entry(it, rank=k).to_dict()
+        t = cat.get_track(it["track_id"])
+        if t is not None:
+            d["track"] = track_facts(cat, t)
+        entries.append(d)
+    doc = {"version": 1, "playlist": name, "catalog": str(cat.path), "entries": entries}
+    out_path = Path(out_path)
+    atomic_write_text(out_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return out_path
 
 
 def _cmd(args) -> int:
@@ -66,8 +90,14 @@ def _cmd(args) -> int:
                 print(f"added {t.id}  {t.display_name}  to {pname!r}")
         elif args.action == "show":
             pid, _ = find_playlist(cat, args.name)
-            for it in playlist_items(cat, pid):
-                print(f"{it['rank']:>3}  {it['title']}  {it['artist']}")
+            from .catalog.cli import format_table
+            from .playlist_sheet import sheet_rows
+
+            rows = sheet_rows(cat, pid)
+            print(format_table(("#", "id", "title", "artist", "dur", "BPM", "key", "1-stop"),
+                               [(r["position"], r["track_id"], r["title"][:40], r["artist"][:24], r["duration"],
+                                 r["bpm"] or "-", r["key"] or "-", r["one_stop"] or "-") for r in rows],
+                               right_align=(0, 1, 4, 5)))
         elif args.action == "export":
             pid, _ = find_playlist(cat, args.name)
             fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
@@ -78,7 +108,7 @@ def _cmd(args) -> int:
 def add_cli(sub) -> None:
     from .catalog.resolve import catalog_help
 
-    p = sub.add_parser("playlist", help="playlists of a catalog: list, create, add, show, export (m3u8/csv/json)")
+    p = sub.add_parser("playlist", help="playlists of a catalog: list, create, add, show, export (m3u8/csv/xlsx/json)")
     p.add_argument("action", choices=("list", "create", "add", "show", "export"))
     p.add_argument("name", nargs="?", help="playlist name or id")
     p.add_argument("track_ids", nargs="*", metavar="TRACK",

@@ -56,19 +56,20 @@ def _fmt_time(s: float) -> str:
     return f"{s // 60}:{s % 60:02d}" if s < 3600 else f"{s / 3600:.1f} h"
 
 
-def print_table(res, out=None) -> None:
+def print_table(res, out=None, keys: dict | None = None) -> None:
     out = out or sys.stdout
+    keys = keys or {}
     print(f"mode: {res.mode}" + (f" — model {res.model}, {res.distance}" if res.model else "")
           + f", ranked by {res.rank_by}; {res.n_candidates} candidate(s)", file=out)
     for n in res.notes:
         print(f"note: {n}", file=out)
-    head = f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'content':>8} {'sync':>6}"
+    head = f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'key':<9} {'content':>8} {'sync':>6}"
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in res.results:
         content = "-" if r.score is None else f"{r.score:.3f}"
         print(f"{r.rank:>2}  {r.title[:34]:<34} {(r.artist or '')[:20]:<20} {_fmt_time(r.duration_s):>5} "
-              f"{(r.bpm or 0):>5.0f} {content:>8} {r.sync_score:>+6.2f}", file=out)
+              f"{(r.bpm or 0):>5.0f} {(keys.get(r.track_id) or '-'):<9} {content:>8} {r.sync_score:>+6.2f}", file=out)
 
 
 def cmd_recommend(args) -> int:
@@ -81,7 +82,10 @@ def cmd_recommend(args) -> int:
             print(line, file=out_stream())
         res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
                         filters=filters, top_n=args.top_n, sync_points_s=args.sync_point, exclude_track_ids=exclude)
-    print_table(res)
+        from .similar_cli import track_keys
+
+        keys = track_keys(cat, [r.track_id for r in res.results])
+    print_table(res, keys=keys)
     if args.json:
         atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
         print(f"wrote {args.json}")

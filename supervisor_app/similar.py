@@ -422,6 +422,8 @@ def similar(track, catalog, k: int = 10, filters: Optional[Filters] = None, mode
         reasons = []
         if match is not None:
             reasons.append(f"best-matching part {match[0]:.0f}–{match[1]:.0f} s")
+        if bpm is None:  # shown in every listing: the measured tempo when the file has no BPM tag
+            bpm = _analysed_tempo(catalog, t)
         results.append(_row(t, bpm, s, rank, match, reasons))
     progress(1.0, "done")
     qd = {"track_id": None if query.track is None else int(query.track.id), "path": query.path, "title": query.title,

@@ -18,8 +18,21 @@ def _fmt_time(s) -> str:
     return f"{s // 60}:{s % 60:02d}" if s < 3600 else f"{s / 3600:.1f} h"
 
 
-def print_table(res, out=None) -> None:
+def track_keys(catalog, track_ids) -> dict:
+    """{track id: key such as 'A minor'} of the listed tracks (those with a stored estimate)."""
+    from .catalog.tracks_view import tempo_and_key
+
+    out = {}
+    for tid in track_ids:
+        t = catalog.get_track(int(tid))
+        if t is not None:
+            out[int(tid)] = tempo_and_key(catalog, t)[1]
+    return out
+
+
+def print_table(res, out=None, keys: dict | None = None) -> None:
     out = out or sys.stdout
+    keys = keys or {}
     q = res.query
     what = f"track {q['track_id']}" if q.get("track_id") is not None else q["path"]
     if res.mode == "excerpt":
@@ -29,7 +42,7 @@ def print_table(res, out=None) -> None:
     for n in res.notes:
         print(f"note: {n}", file=out)
     excerpt = res.mode == "excerpt"
-    head = f"{'#':>2}  {'id':>5}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'score':>7}"
+    head = f"{'#':>2}  {'id':>5}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'key':<9} {'score':>7}"
     if excerpt:
         head += f"  {'best part':>11}"
     print(head, file=out)
@@ -37,7 +50,7 @@ def print_table(res, out=None) -> None:
     for r in res.results:
         bpm = "-" if r.bpm is None else f"{r.bpm:.0f}"
         line = (f"{r.rank:>2}  {r.track_id:>5}  {r.title[:34]:<34} {(r.artist or '')[:20]:<20} {_fmt_time(r.duration_s):>5} "
-                f"{bpm:>5} {r.score:>7.3f}")
+                f"{bpm:>5} {(keys.get(r.track_id) or '-'):<9} {r.score:>7.3f}")
         if excerpt and r.match_start_s is not None:
             line += f"  {_fmt_time(r.match_start_s):>5}–{_fmt_time(r.match_end_s):<5}"
         print(line, file=out)
@@ -66,7 +79,8 @@ def cmd_similar(args) -> int:
         res = similar(query, cat, k=args.k, filters=filters, model=args.model, excerpt_s=excerpt,
                       exclude_query_artist=exclude_query_artist, include_self=args.include_self,
                       progress=_progress if sys.stderr.isatty() else None)
-    print_table(res)
+        keys = track_keys(cat, [r.track_id for r in res.results])
+    print_table(res, keys=keys)
     if args.json:
         atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
         print(f"wrote {args.json}")

@@ -24,8 +24,8 @@ def test_playlist_cli_roundtrip(tmp_path, capsys):
         assert main(["playlist", "export", "Brief 12", "--out", str(tmp_path / f"p.{fmt}"), *c]) == 0
     lines = (tmp_path / "p.m3u8").read_text().splitlines()
     assert lines[0] == "#EXTM3U" and lines[2].endswith("t1.wav") and lines[4].endswith("t0.wav")
-    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
-    assert [r["title"] for r in rows] == ["t1", "t0"]
+    rows = list(csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8-sig")))
+    assert [r["Title"] for r in rows] == ["t1", "t0"]
     data = json.loads((tmp_path / "p.json").read_text())
     assert "Brief 12" in json.dumps(data)
     capsys.readouterr()
