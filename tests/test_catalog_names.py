@@ -202,3 +202,16 @@ def test_old_catalog_gains_the_metadata_columns(tmp_path, monkeypatch):
         cat.set_metadata(tid, {"publisher": "Pub", "one_stop": False})
         assert cat.get_track(tid).one_stop is False
     assert (tmp_path / "old.sqlite.schema1.bak").is_file()
+
+
+def test_demo_catalog_holds_only_real_music(tmp_path):
+    from supervisor_app.demo import TEST_CLIPS, add_demo_music
+
+    with Catalog.create(tmp_path / "demo.sqlite") as cat:
+        cat.add_folder(MUSIC)  # a demo catalog built by an older version: the test clip is in it
+        assert any(Path(t.path).name in TEST_CLIPS for t in cat.tracks())
+        rep = add_demo_music(cat)
+        names = {Path(t.path).name for t in cat.tracks(include_missing=True)}
+        assert not names & TEST_CLIPS and rep.ignored >= 1
+        assert {"vibe_ace.ogg", "sugar_plum_fairy.ogg", "hungarian_dance_5.ogg"} <= names
+        assert all(t.duration_s > 30 for t in cat.tracks())

@@ -80,6 +80,11 @@ def add_cli(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_import_metadata)
 
+    p = cat_sub.add_parser("describe", parents=[common],
+                           help="estimate key, loudness, build and tempo of tracks that lack them (catalogs indexed "
+                                "before these existed; 'catalog index' does it for new tracks)")
+    p.set_defaults(func=cmd_describe)
+
     p = cat_sub.add_parser("stats", parents=[common], help="counts: tracks, duration, analyses, embeddings")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_stats)
@@ -105,6 +110,24 @@ def _field_names() -> list[str]:
     from .fields import EDITABLE_FIELDS
 
     return [("bpm" if f == "bpm_tag" else f) for f in EDITABLE_FIELDS]
+
+
+def cmd_describe(args) -> int:
+    from .resolve import open_catalog
+    from .tracks_view import ensure_descriptors
+
+    bar = _ProgressBar()
+    with open_catalog(args.catalog) as cat:
+        try:
+            n = ensure_descriptors(cat, progress=bar)
+        except KeyboardInterrupt:
+            bar.close()
+            print("Interrupted: what was computed is saved; run the same command again to resume.", file=sys.stderr)
+            return 130
+        finally:
+            bar.close()
+    print(f"{n} track(s) described (key, loudness, build, onset density, tempo).")
+    return 0
 
 
 def cmd_show(args) -> int:

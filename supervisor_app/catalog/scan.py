@@ -47,8 +47,11 @@ def scan_folder(
     folder: str | Path,
     progress: Optional[Callable[[int, int, str], None]] = None,
     should_cancel: Optional[Callable[[], bool]] = None,
+    skip: Optional[Callable[[str], bool]] = None,
 ) -> ScanReport:
     """Add or update every audio file under ``folder``; returns what changed.
+
+    ``skip(path)``: files it returns True for are left out (counted as ignored; never marked missing).
 
     ``progress(done, total, path)`` is called after each file; ``should_cancel()`` is polled between
     files (a cancelled scan keeps what it did and marks nothing missing).
@@ -66,6 +69,10 @@ def scan_folder(
     problems: list[tuple[str, str, Optional[int], Optional[float]]] = []  # path, message, size, mtime
 
     files = _list_audio_files(root, report, problems, cancelled)
+    if skip is not None:
+        kept = [f for f in files if not skip(f)]
+        report.ignored += len(files) - len(kept)
+        files = kept
     report.total = len(files)
     # Problems met while walking (unreadable folders, links) are recorded in one transaction.
     with catalog.transaction():

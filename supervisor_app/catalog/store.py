@@ -354,11 +354,12 @@ class Catalog:
         folder: str | Path,
         progress: Optional[Callable[[int, int, str], None]] = None,
         should_cancel: Optional[Callable[[], bool]] = None,
+        skip: Optional[Callable[[str], bool]] = None,
     ) -> ScanReport:
         """Index the audio files under ``folder`` (see :func:`supervisor_app.catalog.scan.scan_folder`)."""
         from .scan import scan_folder
 
-        return scan_folder(self, folder, progress=progress, should_cancel=should_cancel)
+        return scan_folder(self, folder, progress=progress, should_cancel=should_cancel, skip=skip)
 
     # -- tracks: reading --------------------------------------------------------------------
     def tracks(self, include_missing: bool = False, status: Optional[str] = None) -> list[Track]:
