@@ -164,3 +164,16 @@ def test_real_audio_briefs(tmp_path):
         assert first("vocals, folk") == "lets_go_fishin.ogg"
         assert last("no vocals") == "lets_go_fishin.ogg"
         assert first("jazz") == "vibe_ace.ogg"
+
+
+def test_brief_candidates_for_recommend(tmp_path, raw_scores):
+    from supervisor_app.brief import brief_candidates
+
+    cat, ids = _catalog(tmp_path)
+    exclude, f, line = brief_candidates(cat, "orchestral strings, one-stop")
+    assert f.one_stop_only and "one-stop" in line
+    cat.set_user_fields(ids["a"], tags=["Orchestral"])  # the user's own tag: a full match
+    exclude, f, line = brief_candidates(cat, "orchestral")
+    assert ids["a"] not in exclude and ids["b"] in exclude and "fit it" in line
+    exclude, _, line = brief_candidates(cat, "frobnicate")
+    assert exclude == [] and "fitting every track" in line and "frobnicate" in line
