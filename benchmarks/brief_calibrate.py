@@ -60,6 +60,9 @@ def main() -> int:
         "levels": LEVELS,
         "classes": {names[i]: q(P[:, j]) for j, i in enumerate(wanted)},
         "descriptors": {k: q(v) for k, v in desc.items() if len(v) >= 5},
+        # the pool's mean class probabilities (tracks x classes): brief concepts are calibrated on it
+        "pool": {"classes": [names[i] for i in wanted],
+                 "matrix": [[float(f"{v:.4g}") for v in row] for row in P]},
     }
     out = args.out or str(CALIBRATION_PATH)
     atomic_write_text(out, json.dumps(doc, indent=0, ensure_ascii=False))

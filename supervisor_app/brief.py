@@ -116,27 +116,33 @@ def _tempo_fit(bpm, rng) -> float:
     return best
 
 
-def concept_score(prof, track, concept_name: str, user_words: set[str]) -> tuple[float, str]:
-    """(0..1, what matched) of one concept on one track."""
+def concept_score(prof, track, concept_name: str, user_words: set[str], cal: dict | None = None) -> tuple[float, str]:
+    """(0..1, what matched) of one concept on one track (``cal``: the pool calibration, see track_profile)."""
+    from .track_profile import concept_quantile
+
+    cal = cal or {}
     c = CONCEPTS[concept_name]
     if user_words & _synonyms(concept_name):
         return 1.0, "your tag " + next(iter(user_words & _synonyms(concept_name)))
     class_part, what = None, ""
-    if c.classes and prof.classes:
-        best = max(((w * prof.classes.get(name, 0.0), name) for name, w in c.classes.items()), default=(0.0, ""))
-        class_part, what = best[0], f"{best[1]} {prof.classes.get(best[1], 0.0):.2f}"
+    if c.classes and prof.raw:
+        top = max(c.classes, key=lambda name: c.classes[name] * prof.raw.get(name, 0.0))
+        class_part = concept_quantile(concept_name, c.classes, prof.raw, cal)
+        if class_part is None:  # no calibration pool: the best class's own (quantile or raw) score
+            class_part = max(w * prof.classes.get(name, 0.0) for name, w in c.classes.items())
+        what = f"{top} {prof.raw.get(top, 0.0):.3f}"
     axes = []
     if c.arousal and prof.arousal is not None:
-        axes.append((prof.arousal if c.arousal > 0 else 1.0 - prof.arousal, "energy"))
+        axes.append((prof.arousal if c.arousal > 0 else 1.0 - prof.arousal, f"energy {prof.arousal:.2f}"))
     if c.valence and prof.valence is not None:
-        axes.append((prof.valence if c.valence > 0 else 1.0 - prof.valence, "valence"))
+        axes.append((prof.valence if c.valence > 0 else 1.0 - prof.valence, f"valence {prof.valence:.2f}"))
     if c.build and prof.build is not None:
-        axes.append((prof.build, "build"))
+        axes.append((prof.build, f"build {prof.build:.2f}"))
     if c.tempo_bpm is not None and prof.tempo_bpm is not None:
         axes.append((_tempo_fit(prof.tempo_bpm, c.tempo_bpm), f"{prof.tempo_bpm:.0f} BPM"))
     axis_part = sum(a for a, _ in axes) / len(axes) if axes else None
     if axes:
-        what = ", ".join(filter(None, [what] + [f"{n} {a:.2f}" if not n.endswith("BPM") else n for a, n in axes]))
+        what = ", ".join(filter(None, [what] + [n for _, n in axes]))
     if class_part is None and axis_part is None:
         return 0.5, "unknown (not indexed)"  # no evidence either way: neutral, and so is its negation
     if class_part is None:
@@ -157,7 +163,7 @@ def _field_match(track, f) -> bool:
     return bool(value) and re.search(rf"(?<![a-z0-9]){re.escape(value)}", have) is not None
 
 
-def score_track(q: BriefQuery, terms: list[Term], prof, track) -> BriefMatch:
+def score_track(q: BriefQuery, terms: list[Term], prof, track, cal: dict | None = None) -> BriefMatch:
     """The brief score of one track with the per-term explanation."""
     from .catalog.fields import fold
 
@@ -167,7 +173,7 @@ def score_track(q: BriefQuery, terms: list[Term], prof, track) -> BriefMatch:
     desc = fold(track.description) if getattr(track, "description", None) else ""
     for t in terms:
         if t.concept is not None:
-            s, what = concept_score(prof, track, t.concept, words)
+            s, what = concept_score(prof, track, t.concept, words, cal)
         else:  # a free word: the user's tags, genre or the description only
             hit = t.text in words or (desc and re.search(rf"(?<![a-z0-9]){re.escape(t.text)}", desc))
             s, what = (1.0, "your tags/description") if hit else (0.0, "")
@@ -223,11 +229,12 @@ def rank_brief(catalog, brief: str, *, filters: Filters | None = None, limit: in
     not_understood = [t.text for t in terms if t.concept is None and t.text not in known]
     terms = [t for t in terms if t.concept is not None or t.text in known]
     matches, n_unprofiled = [], 0
+    needed = {name for t in terms if t.concept for name in CONCEPTS[t.concept].classes}
     for t in tracks if not q.is_empty else []:
-        prof = track_profile(catalog, t, cal)
+        prof = track_profile(catalog, t, cal, classes=needed)
         if prof.source == "none":
             n_unprofiled += 1
-        matches.append(score_track(q, terms, prof, t))
+        matches.append(score_track(q, terms, prof, t, cal))
     if n_unprofiled:
         notes.append(f"{n_unprofiled} track(s) have no audio profile yet ('catalog index' computes it): "
                      "they rank on tags and metadata only")

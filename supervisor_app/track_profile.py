@@ -4,10 +4,11 @@
   from the stored embeddings with :mod:`supervisor_app.features.yamnet_head`; tracks indexed without
   frames use the mean embedding; tracks with neither fall back to their stored top-12 auto-tags).
   Raw probabilities are not comparable across classes ("Music" is near 1 on every track, "Sad music"
-  rarely exceeds 0.05), so each is *calibrated*: replaced by its quantile among the tracks of a
-  reference pool (``resources/brief/calibration.json``, computed once by
-  ``benchmarks/brief_calibrate.py`` on the 51-track real-music pool; no labels are involved).
-  A calibrated 0.9 reads "more of this class than 90 % of the pool's tracks".
+  rarely exceeds 0.05), so they are *calibrated* against a reference pool
+  (``resources/brief/calibration.json``, computed once by ``benchmarks/brief_calibrate.py`` on the
+  51-track real-music pool; no labels are involved): each class by its quantile among the pool's
+  tracks, and each brief concept as a whole by the quantile of its weighted class evidence
+  (:func:`concept_quantile`). A calibrated 0.9 reads "more of this than 90 % of the pool's tracks".
 * arousal (calm 0 … 1 energetic): mean of the pool quantiles of loudness, onset density, tempo,
   brightness and AudioSet's "Exciting music", minus "Tender music" / "Ambient music" evidence.
 * valence (dark/sad 0 … 1 happy/bright): mode (major/minor, weighted by the key's certainty),
@@ -32,6 +33,9 @@ from .paths import RESOURCES_DIR
 
 CALIBRATION_PATH = RESOURCES_DIR / "brief" / "calibration.json"
 CLASSES_CACHE = "yamnet-classes"  # embeddings table: (521,) float32 mean class probabilities
+#: a weighted mean class probability from which a concept counts as audible (YAMNet's absent classes sit
+#: near 0.001 on music; 0.01 is ten times that)
+PRESENCE_PROB = 0.01
 DESCRIPTOR_AXES = ("loudness_db", "onset_rate_hz", "tempo_bpm", "brightness_hz", "build_db")
 
 
@@ -71,6 +75,38 @@ def _quantile(value: float, qs: Optional[list], levels: list) -> float:
     return float(np.interp(value, xs, lv, left=0.0, right=1.0))
 
 
+_POOL_CACHE: dict = {}
+
+
+def concept_evidence(classes: dict, raw: dict) -> float:
+    """A concept's raw evidence on a track: the weighted sum of its classes' mean probabilities."""
+    return float(sum(w * raw.get(name, 0.0) for name, w in classes.items()))
+
+
+def concept_quantile(concept_name: str, classes: dict, raw: dict, cal: dict) -> Optional[float]:
+    """The pool quantile (0..1) of a concept's evidence on a track: the fraction of the calibration pool's
+    tracks with less of it. Calibrating the concept as a whole (not each class) keeps a concept with many
+    classes from scoring high on every track. None without a calibration pool."""
+    pool = cal.get("pool")
+    if not pool:
+        return None
+    key = (id(cal), concept_name)
+    values = _POOL_CACHE.get(key)
+    if values is None:
+        cols = pool["classes"]
+        m = np.asarray(pool["matrix"], dtype=np.float64)
+        w = np.asarray([classes.get(c, 0.0) for c in cols])
+        values = _POOL_CACHE[key] = np.sort(m @ w)
+    e = concept_evidence(classes, raw)
+    lo = np.searchsorted(values, e, side="left")
+    hi = np.searchsorted(values, e, side="right")
+    quantile = float((lo + hi) / 2.0 / len(values))
+    # a quantile says "more than the pool", not "present": in a pool of instrumentals the track with the
+    # most singing still has none. Evidence under PRESENCE_PROB (weighted mean probability) scales down.
+    mean_p = e / max(1e-9, float(sum(classes.values())))
+    return quantile * min(1.0, mean_p / PRESENCE_PROB)
+
+
 def class_profile(catalog, track) -> tuple[Optional[np.ndarray], str]:
     """(521 mean AudioSet probabilities, source) of a track, computed once from its stored YAMNet
     embeddings and cached; (None, 'none') when it has none."""
@@ -98,7 +134,13 @@ def class_profile(catalog, track) -> tuple[Optional[np.ndarray], str]:
     return probs.astype(np.float32), source
 
 
-def track_profile(catalog, track, calibration: Optional[dict] = None) -> TrackProfile:
+AXIS_CLASSES = ("Exciting music", "Tender music", "Ambient music", "Happy music", "Sad music", "Scary music",
+                "Angry music")
+
+
+def track_profile(catalog, track, calibration: Optional[dict] = None, classes=None) -> TrackProfile:
+    """The track's profile; ``classes``: the AudioSet classes whose calibrated score is wanted (default:
+    all; the mood axes' classes are always computed)."""
     from .catalog.tracks_view import analysed_tempo, descriptors
     from .features.yamnet import class_names
 
@@ -117,7 +159,8 @@ def track_profile(catalog, track, calibration: Optional[dict] = None) -> TrackPr
         if rec is not None and rec.result:
             prof.raw = {str(n): float(s) for n, s in rec.result.get("tags", [])}
             prof.source = "autotags"
-    prof.classes = {n: _quantile(p, cq.get(n), levels) for n, p in prof.raw.items()}
+    wanted = None if classes is None else set(classes) | set(AXIS_CLASSES)
+    prof.classes = {n: _quantile(p, cq.get(n), levels) for n, p in prof.raw.items() if wanted is None or n in wanted}
     d = descriptors(catalog, track) or {}
     tempo = track.bpm_tag or analysed_tempo(catalog, track) or d.get("tempo_bpm")
     prof.tempo_bpm = None if tempo is None else float(tempo)

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 DESCRIPTORS = "descriptors"
-DESCRIPTORS_VERSION = "1"
+DESCRIPTORS_VERSION = "2"
 SAMPLE_RATE_HZ = 11025
 N_FFT = 2048
 HOP = 1024
+ONSET_HOP = 256
 MAX_ANALYSED_S = 900.0
 MIN_MARGIN = 0.02
 SILENCE_DB = -60.0
@@ -68,11 +69,11 @@ def descriptors_of(x: np.ndarray, sr: int = SAMPLE_RATE_HZ) -> dict:
     w = energy / energy.sum() if energy.sum() > 0 else None
     cm = np.average(chroma, axis=1, weights=w) if w is not None else chroma.mean(axis=1)
     centroid = librosa.feature.spectral_centroid(S=np.sqrt(S), sr=sr)[0]
-    env = librosa.onset.onset_strength(S=librosa.power_to_db(librosa.feature.melspectrogram(S=S, sr=sr)), sr=sr,
-                                       hop_length=HOP)
-    onsets = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=HOP)
+    # onsets and tempo on a finer hop (23 ms): at the STFT's 93 ms the tempo grid is too coarse
+    env = librosa.onset.onset_strength(y=x, sr=sr, hop_length=ONSET_HOP)
+    onsets = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=ONSET_HOP)
     try:
-        tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=env, sr=sr, hop_length=HOP))[0])
+        tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=env, sr=sr, hop_length=ONSET_HOP))[0])
     except Exception:  # librosa raises for degenerate envelopes (silence)
         tempo = None
     return {
