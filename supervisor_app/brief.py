@@ -252,18 +252,30 @@ def search_brief(catalog, brief: str, *, filters: Filters | None = None, limit: 
     return rank_brief(catalog, brief, filters=filters, limit=limit, min_score=min_score).matches
 
 
+#: candidate sets for fitting a picture: the tracks scoring ≥ MATCH_SCORE, but at least this many (the
+#: brief's best, even when none fits it well) and at most a quarter of the catalog (or this many)
+MIN_CANDIDATES = 10
+
+
 def brief_candidates(catalog, brief: str, filters: Filters | None = None) -> tuple[list[int], Filters, str]:
     """(track ids to leave out, filters with the brief's rights, one line for people) for fitting a video
-    to the tracks that fit ``brief`` (``recommend --brief``, the demo, the app). When nothing fits, nothing
-    is left out (the picture decides)."""
-    res = rank_brief(catalog, brief, filters=filters, limit=None, min_score=MATCH_SCORE)
+    to the tracks that fit ``brief`` (``recommend --brief``, the demo, the app): the tracks scoring at
+    least :data:`MATCH_SCORE`, at least the best :data:`MIN_CANDIDATES` and at most a quarter of the
+    catalog. A brief with nothing understood leaves nothing out (the picture decides)."""
+    res = rank_brief(catalog, brief, filters=filters, limit=None)
     f = brief_filters(res.query, filters)
-    keep = {m.track_id for m in res.matches}
     extra = f"; not understood: {', '.join(res.not_understood)}" if res.not_understood else ""
-    if not keep:
-        return [], f, f"brief ({res.explain_query()}): no track fits it well; fitting every track{extra}"
+    if res.query.is_empty or not res.explain_query():
+        return [], f, f"brief: nothing understood; fitting every track{extra}"
+    if not res.matches:
+        return [], f, f"brief ({res.explain_query()}): no track passes its rights and filters{extra}"
+    n_good = sum(1 for m in res.matches if m.score >= MATCH_SCORE)
+    cap = max(MIN_CANDIDATES, len(res.matches) // 4)
+    n = min(max(n_good, MIN_CANDIDATES), cap, len(res.matches))
+    keep = {m.track_id for m in res.matches[:n]}
     exclude = [t.id for t in catalog.tracks() if t.id not in keep]
-    return exclude, f, f"brief ({res.explain_query()}): {len(keep)} track(s) fit it{extra}"
+    how = f"{n_good} fit it well" if n_good >= n else f"{n_good} fit it well, the best {n} kept"
+    return exclude, f, f"brief ({res.explain_query()}): {how}{extra}"
 
 
 def _cmd_search(args) -> int:

@@ -86,19 +86,17 @@ def build_demo_catalog(include_pool: bool = True, workers: int | None = None, lo
 
 def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say) -> dict:
     """Brief → candidates → fit → mockup of the first; writes files into the demo output folder."""
-    from .brief import search_brief
+    from .brief import brief_candidates, rank_brief
     from .edit.export_timeline import export_edl, export_fcpxml, export_otio
     from .edit.render import render_mp4, render_wav
     from .recommend import recommend
 
     out = demo_out_dir()
     t0 = time.perf_counter()
-    matches = search_brief(cat, brief)
-    candidate_ids = {m.track_id for m in matches}
-    exclude = [t.id for t in cat.tracks() if candidate_ids and t.id not in candidate_ids]
-    log(f"brief {brief!r}: {len(matches)} matching track(s)" if matches else
-        f"brief {brief!r}: nothing matched; fitting the whole catalog")
-    res = recommend(video, cat, k=k, exclude_track_ids=exclude)
+    exclude, filters, line = brief_candidates(cat, brief)
+    matches = [m for m in rank_brief(cat, brief, filters=filters, limit=None).matches if m.track_id not in set(exclude)]
+    log(line)
+    res = recommend(video, cat, k=k, filters=filters, exclude_track_ids=exclude)
     t_first = time.perf_counter() - t0
     from .recommend_cli import print_table
     from .similar_cli import track_keys

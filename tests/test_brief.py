@@ -172,8 +172,16 @@ def test_brief_candidates_for_recommend(tmp_path, raw_scores):
     cat, ids = _catalog(tmp_path)
     exclude, f, line = brief_candidates(cat, "orchestral strings, one-stop")
     assert f.one_stop_only and "one-stop" in line
-    cat.set_user_fields(ids["a"], tags=["Orchestral"])  # the user's own tag: a full match
     exclude, f, line = brief_candidates(cat, "orchestral")
-    assert ids["a"] not in exclude and ids["b"] in exclude and "fit it" in line
+    assert exclude == [] and "the best 4 kept" in line  # at least the best 10 (all 4 here), in rank order
     exclude, _, line = brief_candidates(cat, "frobnicate")
     assert exclude == [] and "fitting every track" in line and "frobnicate" in line
+    from supervisor_app import brief as brief_mod
+
+    cat.set_user_fields(ids["a"], tags=["Orchestral"])  # the user's own tag: a full match
+    brief_mod.MIN_CANDIDATES, old = 1, brief_mod.MIN_CANDIDATES
+    try:
+        exclude, f, line = brief_candidates(cat, "orchestral")
+    finally:
+        brief_mod.MIN_CANDIDATES = old
+    assert set(exclude) == {ids["b"], ids["c"], ids["d"]} and "1 fit it well" in line
