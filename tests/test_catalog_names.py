@@ -215,3 +215,19 @@ def test_demo_catalog_holds_only_real_music(tmp_path):
         assert not names & TEST_CLIPS and rep.ignored >= 1
         assert {"vibe_ace.ogg", "sugar_plum_fairy.ogg", "hungarian_dance_5.ogg"} <= names
         assert all(t.duration_s > 30 for t in cat.tracks())
+
+
+def test_mockup_names_a_catalog_track(tmp_path, capsys, monkeypatch):
+    """`mockup VIDEO "name" --catalog C` resolves the name before any work (and refuses ambiguity)."""
+    monkeypatch.setenv("SUPERVISOR_APP_HOME", str(tmp_path / "home"))
+    with Catalog.create(tmp_path / "c.sqlite") as cat:
+        _fake(cat, 1, "Café del Mar", "Energy 52")
+        _fake(cat, 2, "Café del Mar", "Three Drives")
+    from fixture_paths import BBB
+
+    args = ["mockup", str(BBB), "cafe del mar", "--catalog", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "m.mp4")]
+    assert main(args) == 2
+    assert "fits 2 tracks" in capsys.readouterr().err
+    args[2] = "Stairway"
+    assert main(args) == 2 and "No track" in capsys.readouterr().err
+    assert not (tmp_path / "m.mp4").exists()

@@ -178,3 +178,16 @@ def test_cli_prints_the_space_and_writes_json(cat, tmp_path, capsys):
     assert rc == 0 and "excerpt 20–32 s" in text and "vibe_ace" in text
     assert main(["similar", "12345", "--catalog", str(cat.path)]) == 2
     assert "no track with id 12345" in capsys.readouterr().err
+
+
+def test_cli_names_the_query_track_by_title(cat, capsys):
+    """`similar "Vibe Ace"` (issue 16: it used to say the *file* does not exist)."""
+    from supervisor_app.cli import main
+
+    rc = main(["similar", "Kevin MacLeod - vibe ace", "--catalog", str(cat.path), "-k", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and f"track {cat.ids['vibe_ace.ogg']}" in out and "BPM" in out and "key" in out
+    assert main(["similar", "Kevin MacLeod", "--catalog", str(cat.path)]) == 2  # two of his tracks
+    err = capsys.readouterr().err
+    assert "fits 2 tracks" in err and "vibe_ace" in err and "mindless_cut" in err
+    assert main(["similar", "no such song", "--catalog", str(cat.path)]) == 2
