@@ -182,3 +182,35 @@ def track_profile(catalog, track, calibration: Optional[dict] = None, classes=No
     prof.valence = float(np.mean(vparts)) if vparts else None
     prof.build = q.get("build_db")
     return prof
+
+
+#: a concept is an auto-tag of a track when it is audible and above this pool quantile
+AUTO_TAG_QUANTILE = 0.8
+
+
+def auto_tags(catalog, track, calibration: Optional[dict] = None, threshold: float = AUTO_TAG_QUANTILE) -> list:
+    """The brief vocabulary's moods, styles, instruments and vocals that describe a track, as
+    ``[(word, score 0..1)]`` best first: a concept whose pool-calibrated, audibility-gated evidence is above
+    ``threshold``, plus 'calm'/'energetic' and 'happy'/'dark' from the mood axes when they are clear
+    (outside the pool's middle 60 %). Empty when the track has no audio profile or there is no calibration."""
+    from .brief_vocab import CONCEPTS
+
+    cal = calibration if calibration is not None else (load_calibration() or {})
+    if not cal.get("pool"):
+        return []
+    prof = track_profile(catalog, track, cal, classes=())
+    if not prof.raw:
+        return []
+    out = {}
+    for name, c in CONCEPTS.items():
+        if c.classes and c.kind != "tempo":
+            q = concept_quantile(name, c.classes, prof.raw, cal)
+            if q is not None and q >= threshold:
+                out[name] = q
+    if prof.arousal is not None and abs(prof.arousal - 0.5) > 0.3:
+        out["energetic" if prof.arousal > 0.5 else "calm"] = max(out.get("energetic" if prof.arousal > 0.5 else "calm", 0),
+                                                                 abs(prof.arousal - 0.5) * 2)
+    if prof.valence is not None and abs(prof.valence - 0.5) > 0.3:
+        out["happy" if prof.valence > 0.5 else "dark"] = max(out.get("happy" if prof.valence > 0.5 else "dark", 0),
+                                                             abs(prof.valence - 0.5) * 2)
+    return sorted(((k, round(v, 2)) for k, v in out.items()), key=lambda kv: -kv[1])

@@ -185,3 +185,15 @@ def test_brief_candidates_for_recommend(tmp_path, raw_scores):
     finally:
         brief_mod.MIN_CANDIDATES = old
     assert set(exclude) == {ids["b"], ids["c"], ids["d"]} and "1 fit it well" in line
+
+
+def test_auto_tags_need_audible_evidence(tmp_path):
+    """Pool-calibrated auto-tags: a concept above the pool's 80th percentile *and* audible."""
+    from supervisor_app.track_profile import auto_tags, load_calibration
+
+    cal = load_calibration()
+    assert cal and cal["pool"]["matrix"], "resources/brief/calibration.json ships with the app"
+    cat, ids = _catalog(tmp_path)
+    tags = dict(auto_tags(cat, cat.get_track(ids["b"]), cal))  # Rock 0.5, Electric guitar 0.4, Strum 0.3
+    assert "rock" in tags and "electric guitar" in tags and "vocals" not in tags and "piano" not in tags
+    assert "vocals" in dict(auto_tags(cat, cat.get_track(ids["c"]), cal))  # Singing 0.6

@@ -65,5 +65,11 @@ def track_facts(catalog, track) -> dict:
     bpm, key = tempo_and_key(catalog, track)
     d = track.to_dict()
     d.pop("locked", None)
+    try:
+        from ..track_profile import auto_tags
+
+        heard = [w for w, _ in auto_tags(catalog, track)[:8]]
+    except Exception:  # noqa: BLE001  (auto-tags need the YAMNet extra; the facts do not)
+        heard = []
     return {"id": d.pop("id"), "title": d.pop("title") or Path(track.path).stem, "artist": d.pop("artist"),
-            "bpm": bpm, "key": key, **d, "locked_by_user": list(track.locked)}
+            "bpm": bpm, "key": key, **d, "auto_tags": heard, "locked_by_user": list(track.locked)}
