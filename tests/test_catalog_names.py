@@ -231,3 +231,22 @@ def test_mockup_names_a_catalog_track(tmp_path, capsys, monkeypatch):
     args[2] = "Stairway"
     assert main(args) == 2 and "No track" in capsys.readouterr().err
     assert not (tmp_path / "m.mp4").exists()
+
+
+def test_index_estimates_key_and_descriptors(tmp_path, monkeypatch):
+    """`catalog index` ends with the descriptors (key, loudness, build, ...) of tracks that lack them."""
+    from supervisor_app import indexing
+    from supervisor_app.catalog.tracks_view import descriptors, tempo_and_key
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy2(MUSIC / "hungarian_dance_5.ogg", lib)
+    with Catalog.create(tmp_path / "c.sqlite") as cat:
+        cat.add_folder(lib)
+        monkeypatch.setattr(indexing, "plan_catalog", lambda *a, **k: [])  # the beat/YAMNet part is tested elsewhere
+        indexing.index_catalog(cat)
+        t = cat.tracks()[0]
+        d = descriptors(cat, t)
+        assert d["key"] == "G minor" and d["mode"] == "minor"  # Brahms, Hungarian Dance No. 5: G minor
+        assert -40 < d["loudness_db"] < 0 and d["onset_rate_hz"] > 0 and 40 < d["tempo_bpm"] < 250
+        assert tempo_and_key(cat, t)[1] == "G minor"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 
 # lr None: the thesis's per-architecture rates (1e-6 TL, 1e-4 AT), see train.DEFAULT_LR
