@@ -210,7 +210,7 @@ def score_track(q: BriefQuery, terms: list[Term], prof, track, cal: dict | None 
 def rank_brief(catalog, brief: str, *, filters: Filters | None = None, limit: int | None = 50,
                min_score: float | None = None) -> BriefResult:
     """Every track that passes the filters (and the brief's rights), ranked for ``brief``; see the module doc."""
-    from .track_profile import load_calibration, track_profile
+    from .track_profile import load_calibration, prefetch, track_profile
 
     q = parse_brief_query(brief)
     terms = _unique_terms(q.terms)
@@ -230,8 +230,9 @@ def rank_brief(catalog, brief: str, *, filters: Filters | None = None, limit: in
     terms = [t for t in terms if t.concept is not None or t.text in known]
     matches, n_unprofiled = [], 0
     needed = {name for t in terms if t.concept for name in CONCEPTS[t.concept].classes}
+    pre = prefetch(catalog) if not q.is_empty else None
     for t in tracks if not q.is_empty else []:
-        prof = track_profile(catalog, t, cal, classes=needed)
+        prof = track_profile(catalog, t, cal, classes=needed, pre=pre)
         if prof.source == "none":
             n_unprofiled += 1
         matches.append(score_track(q, terms, prof, t, cal))

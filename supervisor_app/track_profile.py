@@ -78,6 +78,11 @@ def _quantile(value: float, qs: Optional[list], levels: list) -> float:
 _POOL_CACHE: dict = {}
 
 
+@lru_cache(maxsize=64)
+def _class_index(names: tuple, wanted: frozenset) -> tuple:
+    return tuple(i for i, n in enumerate(names) if n in wanted)
+
+
 def concept_evidence(classes: dict, raw: dict) -> float:
     """A concept's raw evidence on a track: the weighted sum of its classes' mean probabilities."""
     return float(sum(w * raw.get(name, 0.0) for name, w in classes.items()))
@@ -138,31 +143,68 @@ AXIS_CLASSES = ("Exciting music", "Tender music", "Ambient music", "Happy music"
                 "Angry music")
 
 
-def track_profile(catalog, track, calibration: Optional[dict] = None, classes=None) -> TrackProfile:
-    """The track's profile; ``classes``: the AudioSet classes whose calibrated score is wanted (default:
-    all; the mood axes' classes are always computed)."""
+@dataclass
+class Prefetched:
+    """What profiles need of every track, read in a handful of queries (a search over many tracks)."""
+
+    probs: dict  # track id -> (521,) class probabilities (the cache)
+    descriptors: dict  # track id -> descriptors result
+    beat_tempo: dict  # track id -> madmom tempo (BPM)
+    autotags: dict  # track id -> [[name, score], ...]
+
+
+def prefetch(catalog) -> Prefetched:
+    from .analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
+    from .indexing import AUTOTAGS, beats_key, yamnet_version
+
+    yv = yamnet_version()
+    ids, arrays = catalog.load_embeddings(CLASSES_CACHE, yv)
+    return Prefetched(probs=dict(zip(ids, arrays)),
+                      descriptors=catalog.load_analyses(DESCRIPTORS, DESCRIPTORS_VERSION),
+                      beat_tempo=catalog.load_analyses(*beats_key(), json_path="$.tempo_bpm"),
+                      autotags=catalog.load_analyses(AUTOTAGS, yv, json_path="$.tags"))
+
+
+def track_profile(catalog, track, calibration: Optional[dict] = None, classes=None,
+                  pre: Optional[Prefetched] = None) -> TrackProfile:
+    """The track's profile; ``classes``: the AudioSet classes whose scores are wanted (default: all; the
+    mood axes' classes are always computed); ``pre``: data read in bulk by :func:`prefetch`."""
     from .catalog.tracks_view import analysed_tempo, descriptors
     from .features.yamnet import class_names
 
     cal = calibration if calibration is not None else (load_calibration() or {})
     levels = cal.get("levels") or list(np.linspace(0, 1, 21))
     cq, dq = cal.get("classes", {}), cal.get("descriptors", {})
+    wanted = None if classes is None else set(classes) | set(AXIS_CLASSES)
     prof = TrackProfile(track.id)
-    probs, prof.source = class_profile(catalog, track)
+    probs = None if pre is None else pre.probs.get(track.id)
+    if probs is not None:
+        prof.source = "frames"
+    else:
+        probs, prof.source = class_profile(catalog, track)
     if probs is not None:
         names = class_names()
-        prof.raw = {names[i]: float(p) for i, p in enumerate(probs)}
+        idx = range(len(names)) if wanted is None else [i for i in _class_index(names, frozenset(wanted))]
+        prof.raw = {names[i]: float(probs[i]) for i in idx}
     else:
-        from .indexing import AUTOTAGS, yamnet_version
+        if pre is not None:
+            tags = pre.autotags.get(track.id)
+            tags = json.loads(tags) if isinstance(tags, str) else tags
+        else:
+            from .indexing import AUTOTAGS, yamnet_version
 
-        rec = catalog.get_analysis(track.id, AUTOTAGS, yamnet_version())
-        if rec is not None and rec.result:
-            prof.raw = {str(n): float(s) for n, s in rec.result.get("tags", [])}
+            rec = catalog.get_analysis(track.id, AUTOTAGS, yamnet_version())
+            tags = rec.result.get("tags") if rec is not None and rec.result else None
+        if tags:
+            prof.raw = {str(n): float(s) for n, s in tags}
             prof.source = "autotags"
-    wanted = None if classes is None else set(classes) | set(AXIS_CLASSES)
     prof.classes = {n: _quantile(p, cq.get(n), levels) for n, p in prof.raw.items() if wanted is None or n in wanted}
-    d = descriptors(catalog, track) or {}
-    tempo = track.bpm_tag or analysed_tempo(catalog, track) or d.get("tempo_bpm")
+    if pre is not None:
+        d = pre.descriptors.get(track.id) or {}
+        tempo = track.bpm_tag or pre.beat_tempo.get(track.id) or d.get("tempo_bpm")
+    else:
+        d = descriptors(catalog, track) or {}
+        tempo = track.bpm_tag or analysed_tempo(catalog, track) or d.get("tempo_bpm")
     prof.tempo_bpm = None if tempo is None else float(tempo)
     q = {k: _quantile(float(v), dq[k], levels) for k, v in  # descriptors only mean something against the pool
          {**d, "tempo_bpm": tempo}.items() if k in DESCRIPTOR_AXES and v is not None and dq.get(k)}
@@ -198,7 +240,7 @@ def auto_tags(catalog, track, calibration: Optional[dict] = None, threshold: flo
     cal = calibration if calibration is not None else (load_calibration() or {})
     if not cal.get("pool"):
         return []
-    prof = track_profile(catalog, track, cal, classes=())
+    prof = track_profile(catalog, track, cal, classes=None)
     if not prof.raw:
         return []
     out = {}

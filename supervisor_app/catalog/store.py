@@ -711,6 +711,21 @@ class Catalog:
         return AnalysisRecord(row["track_id"], row["analyzer"], row["version"], _loads(row["result"]),
                               row["error"], row["computed_at"])
 
+    def load_analyses(self, analyzer: str, version: str, json_path: Optional[str] = None) -> dict:
+        """{track id: result} of one analyzer version, in one query (failed analyses left out).
+
+        ``json_path`` (e.g. ``'$.tempo_bpm'``) returns just that value of each result (SQLite's
+        json_extract: no need to parse large results)."""
+        cur = self._db.cursor()
+        cur.row_factory = None
+        if json_path is None:
+            rows = cur.execute("SELECT track_id, result FROM analyses WHERE analyzer = ? AND version = ? "
+                               "AND result IS NOT NULL", (str(analyzer), str(version)))
+            return {int(tid): json.loads(r) for tid, r in rows}
+        rows = cur.execute("SELECT track_id, json_extract(result, ?) FROM analyses WHERE analyzer = ? AND version = ? "
+                           "AND result IS NOT NULL", (json_path, str(analyzer), str(version)))
+        return {int(tid): v for tid, v in rows if v is not None}
+
     def analyses_missing(self, analyzer: str, version: str, retry_errors: bool = False) -> list[int]:
         """Ids of 'ok' tracks with no stored result of this analyzer version.
 
