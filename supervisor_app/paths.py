@@ -17,8 +17,8 @@ MODELS_DIR = REPO_ROOT / "models"
 DEMO_DIR = RESOURCES_DIR / "demo"
 
 
-def data_dir() -> Path:
-    """Folder for catalogs and user data (created on demand)."""
+def data_dir(create: bool = True) -> Path:
+    """Folder for catalogs and user data (created on demand unless ``create`` is False)."""
     home = os.environ.get("SUPERVISOR_APP_HOME")
     if home:
         p = Path(home) / "data"
@@ -26,7 +26,8 @@ def data_dir() -> Path:
         import platformdirs
 
         p = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    p.mkdir(parents=True, exist_ok=True)
+    if create:
+        p.mkdir(parents=True, exist_ok=True)
     return p
 
 
@@ -48,7 +49,7 @@ def default_catalog_path() -> Path:
     folder's settings.json), else ``catalog.sqlite`` in the data folder."""
     from .settings import last_catalog
 
-    return last_catalog() or data_dir() / "catalog.sqlite"
+    return last_catalog() or data_dir(create=False) / "catalog.sqlite"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -17,7 +17,7 @@ _FILE = "settings.json"
 
 
 def settings_path() -> Path:
-    return data_dir() / _FILE
+    return data_dir(create=False) / _FILE
 
 
 def load_settings() -> dict:
