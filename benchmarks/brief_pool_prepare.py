@@ -27,10 +27,13 @@ def main() -> int:
     from supervisor_app.features import get_extractor
     from supervisor_app.indexing import YAMNET_FRAMES, YAMNET_MEAN, yamnet_version
 
-    if args.from_catalog and not Path(args.catalog).exists():
-        src = Catalog.open(args.from_catalog)
-        src._conn.backup(__import__("sqlite3").connect(args.catalog))
+    if args.from_catalog and not Path(args.catalog).exists():  # work on a copy: the shared catalog stays read-only
+        import sqlite3
+
+        src, dst = sqlite3.connect(f"file:{args.from_catalog}?mode=ro", uri=True), sqlite3.connect(args.catalog)
+        src.backup(dst)
         src.close()
+        dst.close()
     t0 = time.perf_counter()
     with Catalog.create(args.catalog) as cat:
         if not args.from_catalog:

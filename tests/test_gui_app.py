@@ -213,8 +213,9 @@ def test_open_video_recommend_preview_play_playlist_export(window, qtbot, tmp_pa
     m3u = win.export_playlist(pid, "m3u8", out / "shortlist.m3u8")
     lines = m3u.read_text().splitlines()
     assert lines[0] == "#EXTM3U" and Path(lines[2]).resolve() == Path(first.path).resolve()
-    rows = list(csv.DictReader(win.export_playlist(pid, "csv", out / "shortlist.csv").open()))
-    assert len(rows) == 1 and rows[0]["track_id"] == str(first.track_id) and int(rows[0]["n_excerpts"]) >= 1
+    rows = list(csv.DictReader(win.export_playlist(pid, "csv", out / "shortlist.csv").open(encoding="utf-8-sig")))
+    assert len(rows) == 1 and rows[0]["Catalog id"] == str(first.track_id) and int(rows[0]["Music edits"]) >= 0
+    assert rows[0]["Picture in (TC)"] == "00:00:00:00" and rows[0]["Music out (TC)"]  # the mockup's in/out points
     from supervisor_app.edit.playlist_export import read_json
 
     (back,) = read_json(win.export_playlist(pid, "json", out / "shortlist.json"))
