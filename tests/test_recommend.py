@@ -141,3 +141,13 @@ def test_catalog_bank_is_persisted_and_follows_the_catalog(catalog_path, random_
         cat.put_embedding(tid, *key, np.ones((3, 512), dtype=np.float32))
         b4, p4 = cb.catalog_bank(cat, *key)
         assert len(b4.segments_of(tid)) == 3 and p4.in_sync(b4)
+
+
+def test_cli_brief_option(catalog_path, capsys):
+    """`recommend --brief` ranks with the same brief search as `search` and applies its rights."""
+    assert main(["recommend", str(BBB), "--catalog", str(catalog_path), "-k", "2", "--brief", "jazz, no vocals"]) == 0
+    out = capsys.readouterr().out
+    assert "brief (jazz, not vocals)" in out and any(" key " in line for line in out.splitlines())
+    rc = main(["recommend", str(BBB), "--catalog", str(catalog_path), "--brief", "jazz, one-stop only"])
+    err = capsys.readouterr()
+    assert rc == 2 and "one-stop" in err.out  # no track is one-stop: one sentence, no traceback
