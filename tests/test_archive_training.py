@@ -168,3 +168,26 @@ def test_train_from_archive_end_to_end(tmp_path, pictures, monkeypatch):
                "--out", str(tmp_path / "m3"), "--epochs", "1", "--preset", "small-data", "--device", "cpu",
                "--no-fit-baseline"])
     assert rc == 0
+
+
+@pytest.mark.slow
+def test_mockup_approve_cli_stores_the_pair(tmp_path):
+    import shutil
+
+    from fixture_paths import BBB
+    from supervisor_app.cli import main
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(MUSIC / "vibe_ace.ogg", lib / "vibe_ace.ogg")
+    cat_path = tmp_path / "c.sqlite"
+    with Catalog.create(cat_path) as cat:
+        cat.add_folder(lib)
+        tid = cat.find_by_path(lib / "vibe_ace.ogg").id
+    assert main(["mockup", str(BBB), str(tid), "--out", str(tmp_path / "m.mp4"), "--approve"]) == 2  # no catalog
+    assert main(["mockup", str(BBB), str(tid), "--out", str(tmp_path / "m.mp4"), "--catalog", str(cat_path),
+                 "--approve"]) == 0
+    with Catalog.open(cat_path) as cat:
+        (p,) = store.pairs(cat, origin="mockup")
+        assert p.decision == "approved" and p.track_id == tid
+        assert p.music[0].record_start_s == 0.0 and p.picture[0].record_end_s == pytest.approx(30.0, abs=0.1)
