@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archive_projects import (RATE, MusicPiece, ProjectSpec, long_picture, picture_variant, standard_spec,
-                              write_project)
+from archive_projects import RATE, MusicPiece, ProjectSpec, long_picture, standard_spec, write_project
 from fixture_paths import MUSIC
-from supervisor_app import errors
 from supervisor_app.archive import store
 from supervisor_app.archive.importer import import_project, import_projects
 from supervisor_app.catalog import Catalog
@@ -36,12 +34,6 @@ def media(tmp_path_factory):
 
 def _catalog(tmp_path) -> Catalog:
     return Catalog.create(tmp_path / "cat.sqlite")
-
-
-def _expected_pieces(spec: ProjectSpec, speed_kept: bool):
-    cues = spec.cues()
-    return [c for c in cues if sum(p.duration_s for p in c) + (c[-1].record_start_s - c[0].record_start_s
-                                                                   - sum(p.duration_s for p in c[:-1])) >= 2.0]
 
 
 @pytest.mark.parametrize("adapter", ["otio_json", "fcp_xml", "fcpx_xml", "kdenlive", "cmx_3600"])

@@ -3,10 +3,8 @@ end-to-end run (slow) on generated projects with the real extractors: held-out n
 and the fit-only ranking, the model card, and the active-model rule."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -52,6 +50,7 @@ def _archive(tmp_path, pictures, n_commercials=7) -> Path:
     return cat_path
 
 
+@pytest.mark.slow
 def test_split_is_by_commercial_and_leak_free(tmp_path, pictures):
     cat_path = _archive(tmp_path, pictures)
     with Catalog.open(cat_path) as cat:
@@ -81,6 +80,10 @@ def test_split_is_stable_when_the_archive_grows():
     held_a = {groups[i] for i in a.test}
     held_b = {groups[i] for i in b.test}
     assert held_a <= held_b  # adding commercials never moves a held-out one into training
+    for sp in (a, b):
+        sides = sp.sides()
+        assert not (sides["train"] & sides["test"]) and not (sides["val"] & sides["test"])
+        assert not (sides["train"] & sides["val"])
 
 
 def test_mockup_decisions_are_pairs_and_rejections_are_kept_apart(tmp_path, pictures):
@@ -106,6 +109,7 @@ def test_mockup_decisions_are_pairs_and_rejections_are_kept_apart(tmp_path, pict
             record_mockup_decision(cat, MUSIC / "vibe_ace.ogg", t.id, edit, approved=True)
 
 
+@pytest.mark.slow
 def test_training_resumes_after_interruption(tmp_path):
     """A run cancelled after epoch 2 and started again ends with the same weights as one uninterrupted run."""
     from test_training_synthetic import make_corpus

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 from .. import errors
 from . import store
 from .relink import MediaResolver
-from .timeline import Cue, Piece, plan_timeline, read_timeline_file
+from .timeline import Piece, plan_timeline, read_timeline_file
 
 
 @dataclass

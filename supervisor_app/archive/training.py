@@ -16,7 +16,6 @@
 """
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
