@@ -186,3 +186,38 @@ def test_relink_after_media_moved(tmp_path, media):
         rep = store.relink(cat, [tmp_path / "elsewhere"])
         assert len(rep.relinked) == 1 and not rep.missing
         assert any(m.path == str(new / "sugar_plum_fairy.ogg") for m in store.all_media(cat))
+
+
+def test_windows_and_moved_references_resolve_by_name(tmp_path):
+    from supervisor_app.archive.relink import MediaResolver
+
+    (tmp_path / "proj" / "Audio" / "Licensed").mkdir(parents=True)
+    (tmp_path / "proj" / "Temp").mkdir()
+    good = tmp_path / "proj" / "Audio" / "Licensed" / "Cue 01.wav"
+    good.write_bytes(b"x")
+    (tmp_path / "proj" / "Temp" / "Cue 01.wav").write_bytes(b"y")
+    r = MediaResolver(tmp_path / "proj" / "spot.xml")
+    assert r.resolve(r"D:\Jobs\Spot\Audio\Licensed\Cue 01.wav") == good  # shares two folder names
+    assert r.resolve("file:///D:/Jobs/Spot/Audio/Licensed/Cue%2001.wav") == good
+    assert r.resolve("file:///Volumes/X/nothing_like_it.wav") is None
+
+
+def test_export_stems_and_too_small_archive_for_training(tmp_path, media, capsys):
+    import soundfile as sf
+
+    spec = standard_spec("stems", media["picture"], media["music"])
+    f = write_project(spec, tmp_path / "stems.otio", "otio_json")
+    cat = str(tmp_path / "cat.sqlite")
+    assert main(["archive", "import", str(f), "--catalog", cat]) == 0
+    exp = tmp_path / "export"
+    assert main(["archive", "export", str(exp), "--catalog", cat, "--stems"]) == 0
+    doc = json.loads((exp / "pairs.json").read_text())
+    for rec in doc["pairs"]:
+        info = sf.info(str(exp / rec["music"]["stem"]))
+        assert info.duration == pytest.approx(rec["duration_s"], abs=1.0 / RATE)
+        assert len({r["group"] for r in doc["pairs"]}) == 1  # one commercial
+    capsys.readouterr()
+    rc = main(["train", "segvmnet", "--archive", "--catalog", cat, "--segmentation", "olda", "--out",
+               str(tmp_path / "m")])
+    assert rc == 2 and "at least 6 different commercials" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()  # nothing half-written

@@ -86,13 +86,16 @@ def test_split_is_stable_when_the_archive_grows():
         assert not (sides["train"] & sides["val"])
 
 
-def test_mockup_decisions_are_pairs_and_rejections_are_kept_apart(tmp_path, pictures):
+def test_mockup_decisions_are_pairs_and_rejections_are_kept_apart(tmp_path):
+    from fixture_paths import BBB
     from supervisor_app.edit.edl import Edit, Excerpt
 
+    pictures = [BBB]
+
     with Catalog.create(tmp_path / "c.sqlite") as cat:
-        r = cat.add_folder(MUSIC)
+        cat.add_folder(MUSIC)
         t = cat.find_by_path(MUSIC / "vibe_ace.ogg")
-        edit = Edit([Excerpt(0.0, 18.0, 4.0, 22.0), Excerpt(18.0, 40.0, 30.0, 52.0)], 40.0, 61.0)
+        edit = Edit([Excerpt(0.0, 18.0, 4.0, 22.0), Excerpt(18.0, 30.0, 30.0, 42.0)], 30.0, 61.0)
         d1 = record_mockup_decision(cat, pictures[0], t.id, edit, approved=True)
         assert d1.created and d1.decision == "approved"
         d2 = record_mockup_decision(cat, pictures[0], t.id, edit.to_dict(), approved=False)  # changed mind
@@ -148,10 +151,26 @@ def test_train_from_archive_end_to_end(tmp_path, pictures, monkeypatch):
     torch.set_num_threads(2)
     cat_path = _archive(tmp_path, pictures)
     cfg = TrainConfig(lr=1e-3, batch_size=64, epochs=2, patience=5, device="cpu", seed=0)
+    # a rejected mockup on a held-out picture: a negative for evaluation, never trained on
+    from supervisor_app.edit.edl import Edit, Excerpt
+
+    with Catalog.open(cat_path) as cat:
+        cat.add_folder(MUSIC)
+        pairs = store.training_pairs(cat)
+        media = {m.id: m for m in store.all_media(cat)}
+        groups = commercial_groups(pairs, media)
+        sp = split_by_commercial([p.id for p in pairs], groups, seed=0)
+        held = next(p for p in pairs if p.id in sp.test)
+        pic = media[held.picture_media_ids()[0]].path
+        track = cat.find_by_path(MUSIC / "sugar_plum_fairy.ogg")
+        record_mockup_decision(cat, pic, track.id, Edit([Excerpt(0.0, 40.0, 60.0, 100.0)], 40.0, 120.0), approved=False)
     o = train_from_archive(cat_path, tmp_path / "m1", cfg, segmentation="shots", fit_baseline=True)
     assert o.activated and o.reason == "no active model yet"
     assert o.n_test_pairs >= 2 and o.n_val_pairs >= 2 and o.n_train_pairs >= 2
     card = read_card(tmp_path / "m1")
+    neg = card.metrics["rejected_mockups"]
+    assert neg["n_rejected_held_out"] == 1 and neg["n_comparisons"] >= 1
+    assert 0.0 <= neg["model_prefers_kept_pct"] <= 100.0
     assert card.data["source"] == "archive" and card.data["n_train_pairs"] == o.n_train_pairs
     assert card.metrics["evaluation_protocol"]["rankers"]  # the protocol ran on the held-out pairs
     # leak-free: no held-out pair's commercial was seen in training

@@ -8,7 +8,8 @@ trailing folder names they share with the original path (``Music/Licensed/x.wav`
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath, PureWindowsPath
+import re
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..media import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
@@ -19,9 +20,7 @@ MAX_INDEXED_FILES = 200_000
 
 
 def _parts(p: str | Path) -> list[str]:
-    s = str(p)
-    parts = PureWindowsPath(s).parts if ("\\" in s and "/" not in s) else PurePosixPath(s).parts
-    return [x.lower() for x in parts]
+    return [x.lower() for x in re.split(r"[\\/]+", str(p)) if x]
 
 
 def _shared_tail(a: Sequence[str], b: Sequence[str]) -> int:

@@ -191,6 +191,8 @@ def url_to_path(url: str, base_dir: Path | None = None) -> Path:
             p = p[1:]
         return Path(p)
     p = Path(urllib.parse.unquote(u)) if "%" in u else Path(u)
+    if re.match(r"^[A-Za-z]:[\\/]", u) or u.startswith("\\\\"):
+        return p  # a Windows path from the editor's machine: found by name, never joined to the project folder
     if not p.is_absolute() and base_dir is not None:
         return base_dir / p
     return p

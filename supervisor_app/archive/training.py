@@ -135,6 +135,48 @@ def fit_only_scores(cat, test_pairs, media, log: LogFn | None = None, should_can
     return s
 
 
+# --------------------------------------------------------------------------- rejected mockups
+def own_pair_scores(model, clips) -> np.ndarray:
+    """The model's score of each clip's picture with its own music (normalised trace; higher = better fit)."""
+    from ..training.train import _segment_embeddings, normalized_trace_scores
+
+    em, ev = _segment_embeddings(model, clips)
+    return np.array([normalized_trace_scores([ev[i]], [em[i]])[0, 0] for i in range(len(clips))])
+
+
+def rejected_mockup_check(cat, model, test_pairs, test_clips, rejected, media, segmentation, audio_extractor,
+                          video_extractor, cache_dir=None, should_cancel=None) -> dict:
+    """Rejected mockups as negatives: for every rejected mockup on a held-out picture and every kept pair
+    (timeline cue or approved mockup) on the same picture file, does the model score the kept music
+    above the rejected one? Chance is 50 %. Rejected mockups on pictures the model trained on are not
+    counted (the model has seen the kept pair)."""
+    from .features import build_pair_dataset
+
+    out = {"n_rejected_held_out": len(rejected), "n_comparisons": 0, "model_prefers_kept_pct": None,
+           "chance_pct": 50.0}
+    if not rejected:
+        return out
+    rds = build_pair_dataset(cat, rejected, segmentation, audio_extractor, video_extractor, cache_dir, None,
+                             should_cancel)
+    if not rds.clips:
+        return out
+    kept_s = own_pair_scores(model, test_clips)
+    rej_s = own_pair_scores(model, rds.clips)
+    rej_by_id = {rds.pair_of_clip[c.clip_id]: s for c, s in zip(rds.clips, rej_s)}
+    wins = n = 0.0
+    for r in rejected:
+        if r.id not in rej_by_id:
+            continue
+        pics = {media[i].content_hash for i in r.picture_media_ids()}
+        for p, s in zip(test_pairs, kept_s):
+            if pics & {media[i].content_hash for i in p.picture_media_ids()}:
+                n += 1
+                wins += 1.0 if s > rej_by_id[r.id] else 0.5 if s == rej_by_id[r.id] else 0.0
+    out["n_comparisons"] = int(n)
+    out["model_prefers_kept_pct"] = 100.0 * wins / n if n else None
+    return out
+
+
 # --------------------------------------------------------------------------- training
 def _fingerprint(keys, config, segmentation, audio, video) -> str:
     doc = [sorted(keys), {k: v for k, v in config.to_dict().items() if k != "device"}, segmentation, audio, video]
@@ -186,7 +228,8 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     if not pairs:
         raise errors.UsageError("The archive has no pairs: import past projects first ('supervisor-app archive import').")
     media = {m.id: m for m in store.all_media(cat)}
-    groups = commercial_groups(pairs, media)
+    rejected = store.pairs(cat, origin="mockup", decision="rejected")
+    groups = commercial_groups(pairs + rejected, media)  # a rejected mockup belongs to its picture's commercial
     split = split_by_commercial([p.id for p in pairs], groups, test_fraction, val_fraction, config.seed)
     by_id = {p.id: p for p in pairs}
     out = Path(out_dir) if out_dir else user_models_dir() / (
@@ -218,6 +261,10 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
         raise errors.CancelledError("Training (it resumes from its last epoch when started again)")
     model = result.model
     held = _held_out_metrics(model, test)
+    test_groups = {groups[ds.pair_of_clip[c.clip_id]] for c in test}
+    negatives = rejected_mockup_check(cat, model, [by_id[ds.pair_of_clip[c.clip_id]] for c in test], test,
+                                      [r for r in rejected if groups[r.id] in test_groups], media, segmentation,
+                                      audio_extractor, video_extractor, cache_dir, should_stop)
     from ..evaluation.protocol import evaluate_model
 
     window = next((w for w in (30.0, 15.0, 8.0) if sum(c.duration_s >= w for c in test) >= 2), None)
@@ -285,6 +332,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
               "total_duration_s": round(float(sum(c.duration_s for c in ds.clips)), 1),
               "n_pairs_skipped": len(ds.failures)},
         metrics={"validation": result.val_metrics, "held_out": held, "fit_only": fit, "compared_with": previous,
+                 "rejected_mockups": negatives,
                  "evaluation_protocol": protocol.to_dict(), "activated": activated, "decision": reason,
                  "note": "Held-out pairs come from commercials never seen in training or validation. Quality on a "
                          "real archive depends on that archive; these numbers are the only measurement of it."},
