@@ -6,13 +6,16 @@
   same media files alone (the part of the import that reads every byte).
 - Stems: rendering each pair's music stem (the pieces at their in points and speeds) against the
   anchor of decoding the same seconds of the same file in one piece (load_audio).
+- Pair features: preparing a 60 s pair with the real extractors (YAMNet on the rendered stem,
+  EfficientNet-Lite0 on the picture file) against the anchor of ``train --clips`` on a finished 60 s
+  spot of the same picture and music.
 - Training: train_model on synthetic pairs with the real extractors' sizes (YAMNet 1024-d, EfficientNet
   1280-d), 30-60 s cues with ~8 s segments: pairs per second of an epoch (fastest of epochs 2-4).
 
 The machine is shared: the load average is printed beside every number. Quality on a real archive
 cannot be measured here (no real archive is available offline); the tests check correctness only.
 
-    .venv/bin/python benchmarks/bench_archive.py [--projects 10] [--pairs 200] [--device cpu]
+    .venv/bin/python benchmarks/bench_archive.py [--projects 10] [--pairs 200] [--device cpu] [--no-features]
 """
 from __future__ import annotations
 
@@ -87,6 +90,45 @@ def bench_stems(work: Path) -> None:
           f"piece {min(a) * 1000:.0f} ms: ratio {min(r) / min(a):.2f}  ({load()})")
 
 
+def bench_pair_features(work: Path) -> None:
+    """Preparing a 60 s pair (stem + YAMNet, EfficientNet-Lite0 on the picture file, segmentation none)
+    against the anchor ``train --clips`` does for a finished 60 s spot of the same picture and music."""
+    from archive_projects import MusicPiece, ProjectSpec, ffmpeg, write_project
+    from fixture_paths import MUSIC
+    from supervisor_app.archive import store
+    from supervisor_app.archive.features import pair_clip
+    from supervisor_app.archive.importer import import_project
+    from supervisor_app.catalog import Catalog
+    from supervisor_app.training.dataset import extract_clip
+
+    pic = work / "picture_720p.mp4"
+    sugar = MUSIC / "sugar_plum_fairy.ogg"
+    flat = work / "finished_spot.mp4"
+    ffmpeg("-ss", 5, "-t", 60, "-i", pic, "-ss", 10, "-t", 60, "-i", sugar, "-map", "0:v", "-map", "1:a",
+           "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", flat)
+    warm = work / "warm.mp4"  # load both networks before timing anything (the first call pays for it)
+    ffmpeg("-ss", 0, "-t", 3, "-i", flat, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", warm)
+    extract_clip(warm, "none", "yamnet", "efficientnet-lite0")
+    t = time.perf_counter()
+    extract_clip(flat, "none", "yamnet", "efficientnet-lite0")
+    anchor = time.perf_counter() - t
+    spec = ProjectSpec("feat", picture=[(0.0, 130.0, 5.0, pic)],
+                       music=[MusicPiece(0.0, 60.0, 10.0, sugar), MusicPiece(65.0, 60.0, 40.0, MUSIC / "vibe_ace.ogg")])
+    f = write_project(spec, work / "feat.otio", "otio_json")
+    with Catalog.create(work / "feat.sqlite") as cat:
+        import_project(cat, f)
+        media = {m.id: m for m in store.all_media(cat)}
+        ps = sorted(store.pairs(cat), key=lambda p: p.start_s)
+        took = []
+        for p in ps:
+            t = time.perf_counter()
+            pair_clip(cat, p, media, "none", "yamnet", "efficientnet-lite0")
+            took.append(time.perf_counter() - t)
+    print(f"pair features: finished 60 s spot (train --clips) {anchor:.1f} s; first 60 s pair of a 150 s picture "
+          f"{took[0]:.1f} s (ratio {took[0] / anchor:.2f}: the whole picture file is extracted once); second pair of "
+          f"the same picture {took[1]:.1f} s (ratio {took[1] / anchor:.2f})  ({load()})")
+
+
 def bench_training(n_pairs: int, device: str) -> None:
     import torch
 
@@ -120,13 +162,22 @@ def main() -> None:
     ap.add_argument("--projects", type=int, default=10)
     ap.add_argument("--pairs", type=int, default=200)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--no-features", action="store_true", help="skip the pair-features part (real extractors)")
     args = ap.parse_args()
-    os.environ.setdefault("SUPERVISOR_APP_HOME", tempfile.mkdtemp(prefix="bench-archive-home-"))
+    import shutil
+
+    home = tempfile.mkdtemp(prefix="bench-archive-home-")
+    os.environ["SUPERVISOR_APP_HOME"] = home  # cold caches: every feature is computed in this run
     print(f"supervisor-app archive benchmark ({load()}; loaded shared machine)")
-    with tempfile.TemporaryDirectory(prefix="bench-archive-") as d:
-        bench_import(args.projects, Path(d))
-        bench_stems(Path(d))
-    bench_training(args.pairs, args.device)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-archive-") as d:
+            bench_import(args.projects, Path(d))
+            bench_stems(Path(d))
+            if not args.no_features:
+                bench_pair_features(Path(d))
+        bench_training(args.pairs, args.device)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     print("Quality on a real archive cannot be measured here: no real archive is available offline.")
 
 
