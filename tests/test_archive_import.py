@@ -117,7 +117,8 @@ def test_moved_media_are_relinked_and_missing_media_reported(tmp_path, media):
         assert any("lets_go_fishin_v2.ogg" in n for n in rep.not_found)
         assert any("media not found" in s for s in rep.skipped)
         # without the search folder the vibe cue is not found either
-        rep2 = import_project(Catalog.create(tmp_path / "other.sqlite"), f)
+    with Catalog.create(tmp_path / "other.sqlite") as other:
+        rep2 = import_project(other, f)
         assert rep2.n_pairs_added == 1 and any("vibe_ace" in n for n in rep2.not_found)
 
 
@@ -221,3 +222,54 @@ def test_export_stems_and_too_small_archive_for_training(tmp_path, media, capsys
                str(tmp_path / "m")])
     assert rc == 2 and "at least 6 different commercials" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()  # nothing half-written
+
+
+def test_avid_style_edl_with_hour_one_start_and_m2_speed(tmp_path, media):
+    """A hand-written EDL as an editing system exports it (record from 01:00:00:00, M2 speed with the
+    source out at in + record duration x speed), not the adapter's own writer output."""
+    pic, vibe = media["picture"].resolve().as_uri(), (media["music"] / "vibe_ace.ogg").resolve().as_uri()
+    edl = tmp_path / "avid.edl"
+    edl.write_text(f"""TITLE: SPOT 30
+FCM: NON-DROP FRAME
+
+001  BBB      V     C        00:00:10:00 00:00:40:00 01:00:00:00 01:00:30:00
+* FROM CLIP NAME:  spot_picture.mp4
+* FROM CLIP: {pic}
+002  VIBE     A2    C        00:00:12:10 00:00:22:10 01:00:02:00 01:00:12:00
+* FROM CLIP NAME:  vibe_ace.ogg
+* FROM CLIP: {vibe}
+003  VIBE     A2    C        00:00:40:00 00:00:55:00 01:00:12:00 01:00:22:00
+M2   VIBE       037.5                00:00:40:00
+* FROM CLIP NAME:  vibe_ace.ogg
+* FROM CLIP: {vibe}
+""")
+    with _catalog(tmp_path) as cat:
+        rep = import_project(cat, edl, rate=25.0)
+        assert rep.n_pairs_added == 1, rep
+        (pair,) = store.pairs(cat)
+        a, b = pair.music
+        assert a.record_start_s - 3600 == pytest.approx(2.0, abs=FRAME / 2) and a.source_in_s == pytest.approx(12.4, abs=FRAME / 2)
+        assert b.record_start_s - 3600 == pytest.approx(12.0, abs=FRAME / 2) and b.speed == pytest.approx(1.5)
+        assert b.source_out_s == pytest.approx(55.0, abs=FRAME)
+        assert pair.picture[0].source_in_s == pytest.approx(12.0, abs=FRAME / 2)  # 10 s + 2 s into the event
+
+
+def test_music_is_told_from_sfx_and_can_be_named(tmp_path, media):
+    import opentimelineio as otio
+
+    from archive_projects import build_timeline
+
+    spec = ProjectSpec("named", picture=[(0.0, 60.0, 0.0, media["picture"])],
+                       music=[MusicPiece(0.0, 30.0, 5.0, media["music"] / "vibe_ace.ogg")])
+    tl = build_timeline(spec, music_track_name="A3")
+    sfx = build_timeline(ProjectSpec("x", music=[MusicPiece(5.0, 10.0, 0.0, media["music"] / "lets_go_fishin.ogg")]),
+                         music_track_name="SFX").tracks[-1]
+    tl.tracks.append(sfx.deepcopy())
+    f = tmp_path / "named.otio"
+    otio.adapters.write_to_file(tl, str(f))
+    with _catalog(tmp_path) as cat:
+        rep = import_project(cat, f)
+        assert rep.n_pairs_added == 1  # the audio-only file on "A3" is music; the SFX track is not
+    with Catalog.create(tmp_path / "b.sqlite") as cat:
+        rep2 = import_project(cat, f, music_tracks=("SFX",))
+        assert rep2.n_pairs_added == 1 and "SFX" in store.pairs(cat)[0].label
