@@ -135,6 +135,21 @@ def fit_only_scores(cat, test_pairs, media, log: LogFn | None = None, should_can
     return s
 
 
+def _trained_keys(model_dir) -> set[str]:
+    """Clip ids (pair keys or clip hashes) a model was trained or validated on (not its test lines)."""
+    from ..training.train import TRAINING_CLIPS_FILE
+
+    f = Path(model_dir) / TRAINING_CLIPS_FILE
+    if not f.is_file():
+        return set()
+    out = set()
+    for ln in f.read_text(encoding="utf-8").splitlines():
+        parts = ln.split()
+        if len(parts) >= 2 and not ln.startswith("#") and parts[1] in ("train", "val"):
+            out.add(parts[0])
+    return out
+
+
 # --------------------------------------------------------------------------- rejected mockups
 def own_pair_scores(model, clips) -> np.ndarray:
     """The model's score of each clip's picture with its own music (normalised trace; higher = better fit)."""
@@ -304,7 +319,13 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
                                          prev.card.extractors["video"]["name"], cache_dir, None, should_stop)
                 prev_test = pds.clips
             pm = _held_out_metrics(prev.model, prev_test)
-            previous = {"model": str(prev_dir), "V2M": pm["V2M"], "n_pairs": len(prev_test)}
+            seen = _trained_keys(prev.path)
+            overlap = sum(1 for c in test if c.clip_id in seen)
+            previous = {"model": str(prev_dir), "V2M": pm["V2M"], "n_pairs": len(prev_test),
+                        "n_held_out_pairs_it_trained_on": overlap}
+            if overlap:
+                log(f"note: the active model was trained or validated on {overlap} of the {len(test)} held-out pairs "
+                    "(another seed or split): the comparison favours it")
             new_rank, old_rank = held["V2M"]["mean_rank"], pm["V2M"]["mean_rank"]
             if new_rank < old_rank:
                 reason = f"held-out V2M mean rank {new_rank:.2f} beats the active model's {old_rank:.2f} on the same pairs"
