@@ -202,11 +202,11 @@ def test_mockup_approve_cli_stores_the_pair(tmp_path):
 
     lib = tmp_path / "lib"
     lib.mkdir()
-    shutil.copy(MUSIC / "vibe_ace.ogg", lib / "vibe_ace.ogg")
+    shutil.copy(MUSIC / "hungarian_dance_5.ogg", lib / "hungarian_dance_5.ogg")  # a short track keeps the analysis quick
     cat_path = tmp_path / "c.sqlite"
     with Catalog.create(cat_path) as cat:
         cat.add_folder(lib)
-        tid = cat.find_by_path(lib / "vibe_ace.ogg").id
+        tid = cat.find_by_path(lib / "hungarian_dance_5.ogg").id
     assert main(["mockup", str(BBB), str(tid), "--out", str(tmp_path / "m.mp4"), "--approve"]) == 2  # no catalog
     assert main(["mockup", str(BBB), str(tid), "--out", str(tmp_path / "m.mp4"), "--catalog", str(cat_path),
                  "--approve"]) == 0
