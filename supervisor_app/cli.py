@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "supervisor_app.edit.cli",
     "supervisor_app.playlists",
     "supervisor_app.training.cli",
+    "supervisor_app.archive.cli",
     "supervisor_app.musimnet.cli",
     "supervisor_app.pool",
     "supervisor_app.demo",

@@ -111,12 +111,61 @@ ALTER TABLE tracks ADD COLUMN locked       TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX tracks_isrc ON tracks (isrc);
 """
 
+# The archive (issue 19): past projects (NLE timelines) and approved/rejected mockups as picture/music
+# pairs for training Seg-VM-Net. Purely additive. Media are referenced by content hash and path (nothing
+# is copied); ``status`` says whether the path was found at the last check (re-link when moved).
+_MIGRATION_ARCHIVE = """
+CREATE TABLE archive_media (
+    id           INTEGER PRIMARY KEY,
+    content_hash TEXT    NOT NULL UNIQUE,
+    path         TEXT    NOT NULL,
+    kind         TEXT    NOT NULL CHECK (kind IN ('picture', 'music')),
+    duration_s   REAL,
+    size_bytes   INTEGER,
+    status       TEXT    NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'missing')),
+    added_at     REAL    NOT NULL               -- unix seconds
+);
+
+CREATE TABLE archive_projects (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    path         TEXT    NOT NULL,              -- the timeline file (OTIO, FCP XML, EDL, ...)
+    content_hash TEXT    NOT NULL UNIQUE,
+    format       TEXT    NOT NULL,              -- OpenTimelineIO adapter name
+    rate         REAL,                          -- timeline frame rate
+    duration_s   REAL,
+    imported_at  REAL    NOT NULL,
+    report       TEXT    NOT NULL DEFAULT '{}'  -- JSON: media not found, cues skipped, warnings
+);
+
+CREATE TABLE archive_pairs (
+    id             INTEGER PRIMARY KEY,
+    project_id     INTEGER REFERENCES archive_projects (id) ON DELETE CASCADE,  -- NULL: a mockup
+    origin         TEXT    NOT NULL CHECK (origin IN ('timeline', 'mockup')),
+    decision       TEXT    CHECK (decision IN ('approved', 'rejected')),        -- mockups only
+    pair_key       TEXT    NOT NULL,            -- hash of the media hashes and the spans
+    music_media_id INTEGER NOT NULL REFERENCES archive_media (id),
+    track_id       INTEGER REFERENCES tracks (id) ON DELETE SET NULL,
+    start_s        REAL    NOT NULL,            -- the pair's span on its timeline
+    duration_s     REAL    NOT NULL,
+    music          TEXT    NOT NULL,            -- JSON list of music pieces (timeline span, source in, speed)
+    picture        TEXT    NOT NULL,            -- JSON list of picture pieces (+ media_id)
+    edit           TEXT,                        -- mockups: the edit as JSON
+    label          TEXT,
+    created_at     REAL    NOT NULL
+);
+CREATE UNIQUE INDEX archive_pairs_key ON archive_pairs (origin, pair_key);
+CREATE INDEX archive_pairs_project ON archive_pairs (project_id);
+CREATE INDEX archive_pairs_music ON archive_pairs (music_media_id);
+"""
+
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
 
 #: Ordered migrations: ``MIGRATIONS[0]`` takes an empty file to version 1, and so on.
 MIGRATIONS: list[Migration] = [
     _MIGRATION_1,
     _MIGRATION_CATALOG_METADATA,
+    _MIGRATION_ARCHIVE,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -195,7 +195,25 @@ def add_cli(subparsers) -> None:
     p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the music to this loudness (e.g. -16)")
     p.add_argument("--model", default=None, help="Seg-VM-Net model: cut along its alignment, as recommend does (needs --catalog)")
     p.add_argument("--distance", default="nw-dtw", choices=("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), help="alignment distance with --model")
+    dec = p.add_mutually_exclusive_group()
+    dec.add_argument("--approve", action="store_true",
+                     help="record this mockup as approved in the catalog's archive (a training pair; needs --catalog)")
+    dec.add_argument("--reject", action="store_true",
+                     help="record it as rejected (kept as a negative for evaluation; needs --catalog)")
     p.set_defaults(func=cmd_mockup)
+
+
+def _record_decision(args, edit, approved: bool) -> None:
+    """``--approve`` / ``--reject``: store the mockup as an archive pair (issue 19)."""
+    from ..archive.mockups import record_mockup_decision
+    from ..catalog import Catalog
+
+    with Catalog.open(args.catalog) as cat:
+        t = cat.get_track(int(args.track)) if str(args.track).isdigit() else cat.find_by_path(str(Path(args.track).resolve()))
+        if t is None:
+            raise UsageError(f"The track {args.track!r} is not in the catalog: only catalog tracks can be approved.")
+        d = record_mockup_decision(cat, args.video, t.id, edit, approved)
+    print(f"recorded as {d.decision} in the archive (pair {d.pair_id})")
 
 
 def cmd_mockup(args) -> int:
@@ -221,6 +239,8 @@ def cmd_mockup(args) -> int:
         with open_catalog(args.catalog) as cat:
             found = resolve_track(cat, args.track, allow_file=True)
         args.track = str(found.track.id) if found.track is not None else found.path
+    if (getattr(args, "approve", False) or getattr(args, "reject", False)) and not args.catalog:
+        raise UsageError("--approve/--reject store the mockup in a catalog's archive: give --catalog.")
     path = vbounds = None
     if getattr(args, "model", None):
         if not args.catalog:
@@ -238,6 +258,8 @@ def cmd_mockup(args) -> int:
                      otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
                      sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
                      progress=bar)
+    if getattr(args, "approve", False) or getattr(args, "reject", False):
+        _record_decision(args, res.edit, approved=bool(args.approve))
     e = res.edit
     print(f"{'video':>17}  {'music':>17}  {'snap':>7}  reason")
     for x in e.excerpts:

@@ -22,12 +22,13 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _add_data_args(p, segmentation: str) -> None:
+def _add_data_args(p, segmentation: str, clips_required: bool = True) -> None:
     """``segmentation``: "required" (Seg-VM-Net), "optional" (evaluate) or "absent" (clip-level training)."""
     from ..features import DEFAULT_AUDIO, DEFAULT_VIDEO
     from .dataset import SEGMENTATIONS
 
-    p.add_argument("--clips", required=True, help="folder of audio-visual clips (videos with their own soundtrack)")
+    p.add_argument("--clips", required=clips_required,
+                   help="folder of audio-visual clips (videos with their own soundtrack)")
     seg_help = "segmentation S, computed on one modality and applied to both"
     if segmentation == "required":
         p.add_argument("--segmentation", required=True, choices=SEGMENTATIONS, help=seg_help)
@@ -47,8 +48,21 @@ def _add_train_args(p, kind: str) -> None:
     from ..nets.device import DEVICE_CHOICES
     from . import PRESETS
 
-    _add_data_args(p, "required" if kind == "segvmnet" else "absent")
-    p.add_argument("--out", required=True, help="model folder to write, e.g. models/my-segvmnet")
+    _add_data_args(p, "required" if kind == "segvmnet" else "absent", clips_required=kind != "segvmnet")
+    if kind == "segvmnet":
+        p.add_argument("--archive", action="store_true",
+                       help="train on the catalog's archive (past projects and approved mockups) instead of --clips; "
+                            "split by commercial, evaluated on held-out commercials")
+        p.add_argument("--catalog", default=None, help="with --archive: the catalog (default: the app's catalog)")
+        p.add_argument("--test-fraction", type=float, default=0.2,
+                       help="with --archive: share of commercials held out for the final measurement (default 0.2)")
+        p.add_argument("--no-fit-baseline", action="store_true",
+                       help="with --archive: skip the fit-only ranking on the held-out pairs (saves the beat analysis)")
+        p.add_argument("--no-activate", action="store_true",
+                       help="with --archive: never make the new model the catalog's active model")
+    p.add_argument("--out", required=kind != "segvmnet",
+                   help="model folder to write, e.g. models/my-segvmnet (with --archive: default in the app's "
+                        "models folder, named by the archive's content so an interrupted run resumes)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("--preset", choices=sorted(PRESETS), default="thesis",
                    help="learning rate and batch size: thesis = Adam lr 1e-6, batch 1000 (50k clips); "
@@ -74,6 +88,14 @@ def _add_train_args(p, kind: str) -> None:
 def cmd_train(args) -> int:
     from .train import PRESETS, TrainConfig, train_from_folder
 
+    if getattr(args, "archive", False) and args.clips:
+        raise errors.UsageError("Give either --clips or --archive, not both.")
+    if not getattr(args, "archive", False):
+        if not args.clips:
+            raise errors.UsageError("Give --clips FOLDER (videos with their soundtracks) or --archive.")
+        if not args.out:
+            raise errors.UsageError("Give --out, the model folder to write.")
+
     preset = PRESETS[args.preset]
     cfg = TrainConfig(kind=args.kind, aggregation=getattr(args, "aggregation", "mean"),
                       loss=getattr(args, "loss", "triplet"), margin=args.margin,
@@ -94,6 +116,8 @@ def cmd_train(args) -> int:
              f"R@1 {rec['val_v2m_r1']:.1f} %  ({rec['seconds']:.0f} s; "
              f"{training_eta_text(rec['epoch'], cfg.epochs, mean_s, cfg.patience, len(history) - 1 - best)})")
 
+    if getattr(args, "archive", False):
+        return _train_archive(args, cfg, on_epoch)
     result, out = train_from_folder(args.clips, args.out, cfg, segmentation=getattr(args, "segmentation", "none"),
                                     audio_extractor=args.audio_extractor, video_extractor=args.video_extractor,
                                     workers=args.workers, val_fraction=args.val_fraction, force=args.force,
@@ -103,6 +127,24 @@ def cmd_train(args) -> int:
     print(f"Wrote {out} (best epoch {result.best_epoch}, {result.stopped}; validation V2M mean rank "
           f"{v['mean_rank']:.1f} ± {v['mean_rank_ci95']:.1f}, R@1 {v['recall']['R@1']:.1f} % on "
           f"{result.n_val_clips} clips, chance {(result.n_val_clips + 1) / 2:.1f}).")
+    return 0
+
+
+def _train_archive(args, cfg, on_epoch) -> int:
+    from ..archive.training import train_from_archive
+    from ..paths import default_catalog_path
+
+    o = train_from_archive(args.catalog or default_catalog_path(), args.out, cfg, args.segmentation,
+                           args.audio_extractor, args.video_extractor, test_fraction=args.test_fraction,
+                           val_fraction=args.val_fraction, force=args.force,
+                           fit_baseline=not args.no_fit_baseline, activate=not args.no_activate,
+                           progress=_progress_printer("pairs"), on_epoch=on_epoch, log=_log)
+    s = o.summary
+    print(f"Wrote {o.model_dir}: {o.n_train_pairs} training pairs, {o.n_val_pairs} validation, {o.n_test_pairs} held out "
+          f"({o.n_commercials} commercials, split by commercial).")
+    print(f"Held out: {s.text()}")
+    print(("Now the active model: " if o.activated else "Not made active: ") + o.reason + ".")
+    print("Quality on your archive is what these held-out numbers say; nothing else measures it.")
     return 0
 
 

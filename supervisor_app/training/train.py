@@ -222,11 +222,16 @@ def build_model(train_clips: Sequence[ClipData], config: TrainConfig) -> VMNet:
 
 def train_model(train_clips: Sequence[ClipData], val_clips: Sequence[ClipData], config: TrainConfig,
                 on_epoch: EpochFn | None = None, log: LogFn | None = None,
-                should_stop: Callable[[], bool] | None = None) -> TrainResult:
+                should_stop: Callable[[], bool] | None = None,
+                checkpoint_path: str | Path | None = None) -> TrainResult:
     """Train on ``train_clips`` with early stopping on the V2M mean rank of ``val_clips``.
 
     ``on_epoch(record)`` gets each epoch's losses and validation ranks; ``should_stop()`` is polled
     before every batch (a cancelled run keeps the best weights so far); ``log`` receives advice.
+    ``checkpoint_path``: after every epoch the full training state (weights, optimiser, random
+    generators, best epoch, history) is written there atomically; a later call with the same clips and
+    configuration resumes after the last finished epoch (and gives the same result as an uninterrupted
+    run). The file is removed when training ends (not when it is cancelled).
     """
     config.validate()
     if len(train_clips) < 2 or len(val_clips) < 2:
@@ -261,7 +266,25 @@ def train_model(train_clips: Sequence[ClipData], val_clips: Sequence[ClipData], 
     steps = 0
     stopped = "max-epochs"
     n_batches = max(1, int(np.ceil(n_rows / config.batch_size)))
-    for epoch in range(1, config.epochs + 1):
+    first_epoch = 1
+    fingerprint = _checkpoint_fingerprint(train_clips, val_clips, config) if checkpoint_path else ""
+    if checkpoint_path is not None:
+        ck = _load_checkpoint(checkpoint_path, fingerprint)
+        if ck is not None:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            rng.bit_generator.state = ck["rng"]
+            gen.set_state(ck["gen"])
+            torch.set_rng_state(ck["torch_rng"])
+            best_rank, best_state, best_epoch, bad = ck["best_rank"], ck["best_state"], ck["best_epoch"], ck["bad"]
+            history, steps = ck["history"], ck["steps"]
+            first_epoch = ck["epoch"] + 1
+            t0 -= history[-1]["seconds"] if history else 0.0
+            log(f"resuming after epoch {ck['epoch']} from {checkpoint_path}")
+            if bad >= config.patience:
+                first_epoch = config.epochs + 1
+                stopped = "early-stopping"
+    for epoch in range(first_epoch, config.epochs + 1):
         model.train()
         perm = rng.permutation(n_rows)
         sums: dict[str, float] = {}
@@ -313,6 +336,9 @@ def train_model(train_clips: Sequence[ClipData], val_clips: Sequence[ClipData], 
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         else:
             bad += 1
+        if checkpoint_path is not None and not cancelled:
+            _save_checkpoint(checkpoint_path, fingerprint, epoch, model, opt, rng, gen, best_rank, best_state,
+                             best_epoch, bad, history, steps)
         if on_epoch:
             on_epoch(rec)
         if cancelled or (should_stop is not None and should_stop()):
@@ -323,11 +349,54 @@ def train_model(train_clips: Sequence[ClipData], val_clips: Sequence[ClipData], 
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    if checkpoint_path is not None and stopped != "cancelled":
+        Path(checkpoint_path).unlink(missing_ok=True)
     model.eval()
     metrics = validation_metrics(model, val_clips, config.kind, config.seed)
     metrics["best_epoch"] = best_epoch
     return TrainResult(model, history, best_epoch, metrics, len(train_clips), len(val_clips), n_rows,
                        time.perf_counter() - t0, steps, stopped, {**config.to_dict(), "device_used": str(device)})
+
+
+# --------------------------------------------------------------------------- checkpoints (resume)
+CHECKPOINT_FORMAT = 1
+
+
+def _checkpoint_fingerprint(train_clips, val_clips, config: TrainConfig) -> str:
+    import hashlib
+    import json
+
+    doc = [CHECKPOINT_FORMAT, [c.clip_id for c in train_clips], [c.clip_id for c in val_clips],
+           {k: v for k, v in config.to_dict().items() if k != "device"}]
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _load_checkpoint(path, fingerprint: str):
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=False)  # our own file, written below
+    except Exception:
+        return None
+    if not isinstance(ck, dict) or ck.get("fingerprint") != fingerprint:
+        return None
+    return ck
+
+
+def _save_checkpoint(path, fingerprint, epoch, model, opt, rng, gen, best_rank, best_state, best_epoch, bad,
+                     history, steps) -> None:
+    import io
+
+    from .. import paths
+
+    buf = io.BytesIO()
+    torch.save({"fingerprint": fingerprint, "epoch": epoch,
+                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "opt": opt.state_dict(), "rng": rng.bit_generator.state, "gen": gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "best_rank": best_rank, "best_state": best_state,
+                "best_epoch": best_epoch, "bad": bad, "history": history, "steps": steps}, buf)
+    paths.atomic_write_bytes(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------- folder → model
