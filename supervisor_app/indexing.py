@@ -414,10 +414,15 @@ def store_result(catalog, track_id: int, result: dict, report: IndexReport | Non
 
 def _run_local(todo, workers: int, should_cancel=None) -> Iterator[tuple[int, dict]]:
     if workers <= 1 or len(todo) <= 1:
-        for i, (t, plan) in enumerate(todo):
-            if should_cancel and should_cancel():
-                raise CancelledError("Indexing")
-            yield i, index_track_job(t.path, plan)
+        # one core, as a pool worker has (_worker_init): BLAS/OpenMP threads on these small products
+        # mostly spin (measured: 1/3 less CPU per audio-second, same results); restored afterwards
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            for i, (t, plan) in enumerate(todo):
+                if should_cancel and should_cancel():
+                    raise CancelledError("Indexing")
+                yield i, index_track_job(t.path, plan)
         return
     ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:

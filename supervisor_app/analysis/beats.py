@@ -197,6 +197,10 @@ def track_beats(audio: np.ndarray, sr: int, beats_per_bar: Sequence[int] = (3, 4
     activations = beat_activations(x, engine)
     dbn = DBNDownBeatTrackingProcessor(beats_per_bar=list(beats_per_bar), fps=FPS,
                                        min_bpm=min_bpm, max_bpm=max_bpm)
+    if engine == "fast":  # the same decoding with 4x smaller back-pointers (see analysis.fast_viterbi)
+        from .fast_viterbi import compact_dbn_map
+
+        dbn.map = compact_dbn_map
     # madmom's observation model takes log(1 - beat - downbeat), which is -inf/NaN-warned when the two
     # activations sum to 1; the Viterbi handles -inf correctly, so the warning is noise.
     with np.errstate(divide="ignore", invalid="ignore"):
