@@ -259,6 +259,9 @@ class MainWindow(QMainWindow):
         self._action("Zoom in", lambda: self.timeline.zoom(1.6), ["+", "="], v)
         self._action("Zoom out", lambda: self.timeline.zoom(1 / 1.6), "-", v)
         self._action("Whole video", self.timeline.reset_zoom, "0", v)
+        self.act_frames = self._action("Ruler in frames", self._toggle_frames, "Ctrl+T", v,
+                                       "Show the ruler and the time counter as minutes:seconds:frames")
+        self.act_frames.setCheckable(True)
         v.addSeparator()
         for d in (self.rec_dock, self.similar_dock, self.playlist_dock):
             v.addAction(d.toggleViewAction())
@@ -355,6 +358,7 @@ class MainWindow(QMainWindow):
         self.sync_points = []
         self.timeline.clear()
         self.timeline.set_duration(float(info.duration_s))
+        self.timeline.set_frames(self.act_frames.isChecked(), getattr(info, "fps", None))
         self.recommendations.clear("Analysing the video…")
         self.player.load(path, None, video_has_audio=bool(info.has_audio))
         self.video_stack.setCurrentIndex(1)
@@ -781,9 +785,23 @@ class MainWindow(QMainWindow):
         self.timeline.set_playhead(t_s)
         self._update_time(t_s)
 
+    def _fps(self) -> Optional[float]:
+        fps = self.video.fps if self.video is not None else (getattr(self.video_info, "fps", None) if self.video_info else None)
+        return float(fps) if fps else None
+
+    def _toggle_frames(self) -> None:
+        self.timeline.set_frames(self.act_frames.isChecked(), self._fps())
+        self._update_time(self.player.position_s())
+
     def _update_time(self, t_s: float) -> None:
         d = self.video.duration_s if self.video is not None else (self.video_info.duration_s if self.video_info else 0.0)
-        self.time_label.setText(f"{fmt_time(t_s)} / {fmt_time(d)}")
+        fps = self._fps() if self.act_frames.isChecked() else None
+        if fps:
+            from .timeline import timecode
+
+            self.time_label.setText(f"{timecode(t_s, fps)} / {timecode(d, fps)}")
+        else:
+            self.time_label.setText(f"{fmt_time(t_s)} / {fmt_time(d)}")
 
     def _on_player_state(self, state: str) -> None:
         icon = QStyle.SP_MediaPause if state == "playing" else QStyle.SP_MediaPlay
