@@ -91,7 +91,8 @@ class FakeBackend(CoreBackend):
             c.rank = rank
         return rows[: settings.k]
 
-    def similar(self, seed, catalog_path, k=10, filters=None, progress=lambda f, s="": None, should_cancel=lambda: False):
+    def similar(self, seed, catalog_path, k=10, filters=None, progress=lambda f, s="": None, should_cancel=lambda: False,
+                model=None):
         self.calls.append(("similar", {"seed": seed.key(), "k": k}))
         with Catalog.open(catalog_path) as cat:
             others = [t for t in cat.tracks() if t.id != seed.track_id]
@@ -263,17 +264,17 @@ def test_keyboard_space_jkl_candidates_sync_points_nudge_and_export(window, qtbo
     qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == second.key(), timeout=20000)
     qtbot.keyClick(win, Qt.Key_Up)
     assert win.recommendations.current().key() == first.key()
-    qtbot.waitUntil(lambda: win.preview.candidate.key() == first.key(), timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == first.key(), timeout=20000)
     # M marks a sync point at the playhead; the mockup is rebuilt to honour it
     win.seek(12.0)
     qtbot.keyClick(win, Qt.Key_M)
     assert win.sync_points == [12.0] and win.timeline.summary()["sync_points"] == 1
-    qtbot.waitUntil(lambda: win.preview.sync_points_s == (12.0,), timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.sync_points_s == (12.0,), timeout=20000)
     assert 12.0 in win.preview.edit.sync_points_s
     # ] moves the music's start one bar later, heard at once (new music file in the player)
     old_wav, old_offset = win.preview.music_wav, win.preview.start_offset_s
     qtbot.keyClick(win, Qt.Key_BracketRight)
-    qtbot.waitUntil(lambda: win.preview.music_wav != old_wav, timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.music_wav != old_wav, timeout=20000)
     assert win.preview.start_offset_s == pytest.approx(old_offset + 2.0)
     assert win.player.music_path() == win.preview.music_wav
     # in the brief field, letters type and Enter runs the search with the brief (not a preview)
@@ -387,7 +388,7 @@ def test_similar_tracks_and_catalog_window(window, qtbot, tmp_path):
     assert all(c.key() != seed.key() for c in win.similar_panel.table.source.rows)
     other = win.similar_panel.current()
     win.similar_panel.preview_button.click()  # previewed against the video like any candidate
-    qtbot.waitUntil(lambda: win.preview.candidate.key() == other.key(), timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == other.key(), timeout=20000)
     qtbot.waitUntil(lambda: win.player.is_playing(), timeout=10000)
     win.pause()
     # catalog window: a folder with a broken file: listed as a problem, never a pop-up

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 _POLL_MS = 33  # position updates while playing (~30 Hz)
 _QT_RESYNC_S = 0.04  # Qt backend: re-align the music when it drifts more than this
+_PREROLL_SHOW_S = 0.12  # VLC: play (muted) this long at the wanted time so its frame is drawn, then pause
+_PREROLL_GIVE_UP_S = 4.0  # ... or pause anyway after this long
 
 
 class Player(QObject):
@@ -42,6 +44,7 @@ class Player(QObject):
 
     backend_name = "none"
     available = False
+    audio_note = ""  # one sentence when previews play without sound (no output device)
 
     def video_widget(self) -> QWidget:
         raise NotImplementedError
@@ -109,6 +112,36 @@ class VideoSurface(QFrame):
         self.setAttribute(Qt.WA_DontCreateNativeAncestors, True)
 
 
+NO_AUDIO_NOTE = "No audio output device was found: previews play the picture without sound."
+
+
+def audio_output_available() -> bool:
+    """Whether a sound output is there to play to (probed once, without opening a device).
+
+    Linux: a PulseAudio/PipeWire server socket, or an ALSA card in /proc/asound/cards. Elsewhere the
+    system always has an output. ``SUPERVISOR_AUDIO=off`` forces silent previews, ``=on`` forces sound.
+    Without an output, libvlc's ALSA module would print thousands of error lines (one per buffer).
+    """
+    forced = os.environ.get("SUPERVISOR_AUDIO", "").strip().lower()
+    if forced in ("off", "0", "no", "none"):
+        return False
+    if forced in ("on", "1", "yes"):
+        return True
+    if not sys.platform.startswith("linux"):
+        return True
+    if os.environ.get("PULSE_SERVER"):
+        return True
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    for sock in ("pulse/native", "pipewire-0"):
+        if os.path.exists(os.path.join(runtime, sock)):
+            return True
+    try:
+        cards = Path("/proc/asound/cards").read_text(errors="replace")
+    except OSError:
+        return False
+    return any(line.strip()[:1].isdigit() for line in cards.splitlines())
+
+
 def _offscreen() -> bool:
     app = QGuiApplication.instance()
     name = app.platformName() if app is not None else os.environ.get("QT_QPA_PLATFORM", "")
@@ -145,8 +178,11 @@ class VlcPlayer(Player):
             os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
         args = ["--no-video-title-show", "--quiet", "--no-snapshot-preview", "--no-osd"]
         self._headless = _offscreen()
+        self.audio_note = "" if audio_output_available() else NO_AUDIO_NOTE
         if self._headless:
             args += ["--vout=dummy", "--aout=dummy"]
+        elif self.audio_note:
+            args += ["--aout=dummy"]  # silent video, not one ALSA error line per audio buffer
         args += shlex.split(os.environ.get("SUPERVISOR_VLC_ARGS", ""))
         self._instance = vlc.Instance(args)
         if self._instance is None:
@@ -163,6 +199,9 @@ class VlcPlayer(Player):
         self._want_playing = False
         self._preroll = False  # playing muted to show the first frame, then pause
         self._pending_seek_s: Optional[float] = None
+        self._preroll_t0 = 0.0
+        self._preroll_landed_t: Optional[float] = None
+        self._seek_t = 0.0
         self._slave_selected = False
         self._slave_wait_t = 0.0
         self._rate = 1.0
@@ -222,6 +261,8 @@ class VlcPlayer(Player):
         self._want_playing = play
         self._preroll = not play
         self._pending_seek_s = at_s if at_s > 0 else None
+        self._preroll_t0 = time.monotonic()
+        self._preroll_landed_t = None
         self._pos_s = at_s
         self._last_raw_ms = -1
         self._mp.audio_set_mute(self._preroll)
@@ -274,7 +315,9 @@ class VlcPlayer(Player):
             self._start(t_s, play=self._want_playing)
         else:
             self._pending_seek_s = t_s
+            self._preroll_landed_t = None
         self._pos_s = t_s
+        self._seek_t = time.monotonic()
         self._last_raw_ms = -1
         self.position_changed.emit(t_s)
 
@@ -348,29 +391,39 @@ class VlcPlayer(Player):
             self._pos_s = self._pending_seek_s
             self._pending_seek_s = None
             self._last_raw_ms = -1
+            self._preroll_seeked_t = time.monotonic()
+        raw = self._mp.get_time()
+        now = time.monotonic()
         if self._preroll:
-            if self._mp.get_time() >= 0 and st == vlc.State.Playing:
+            # playing muted until the picture at the wanted time is on screen, then pause there; the
+            # position stays the one asked for (VLC reports 0 until its seek is done)
+            landed = (self._pending_seek_s is None and raw >= 0 and abs(raw / 1000.0 - self._pos_s) < 0.5
+                      and (self._headless or self._mp.has_vout() > 0))
+            if landed and self._preroll_landed_t is None:
+                self._preroll_landed_t = now
+            waited = now - self._preroll_t0
+            shown = self._preroll_landed_t is not None and now - self._preroll_landed_t >= _PREROLL_SHOW_S
+            if st == vlc.State.Playing and (shown or waited > _PREROLL_GIVE_UP_S):
                 self._mp.set_pause(1)
+                self._mp.set_time(int(round(self._pos_s * 1000)))  # back to the exact frame asked for
                 self._preroll = False
                 self._mp.audio_set_mute(False)
                 self._set_state("paused")
+                self.position_changed.emit(self._pos_s)
             return
-        raw = self._mp.get_time()
-        now = time.monotonic()
         if st == vlc.State.Playing and self._want_playing:
             if raw != self._last_raw_ms:
                 self._last_raw_ms, self._last_raw_t = raw, now
                 pos = raw / 1000.0
             else:  # libvlc updates its time coarsely: extrapolate between updates
                 pos = raw / 1000.0 + min(0.5, (now - self._last_raw_t) * self._rate)
+            if raw < 0 or (now - self._seek_t < 0.4 and abs(pos - self._pos_s) > 0.5):
+                return  # a seek not done yet: VLC still reports the old time
             self._pos_s = max(0.0, pos if self._duration_s <= 0 else min(pos, self._duration_s))
             self.position_changed.emit(self._pos_s)
             self._set_state("playing")
         elif st == vlc.State.Paused and not self._want_playing:
             self._set_state("paused")
-            if raw >= 0 and self._pending_seek_s is None and abs(raw / 1000.0 - self._pos_s) > 0.25:
-                self._pos_s = raw / 1000.0
-                self.position_changed.emit(self._pos_s)
             self._timer.stop() if self._slave_selected else None
 
 
@@ -403,11 +456,14 @@ class QtMultimediaPlayer(Player):
         self._surface.setMinimumSize(320, 180)
         self._video_player = qm.QMediaPlayer(self)
         self._video_audio = qm.QAudioOutput(self)
-        self._video_player.setAudioOutput(self._video_audio)
         self._video_player.setVideoOutput(self._surface)
         self._music_player = qm.QMediaPlayer(self)
         self._music_audio = qm.QAudioOutput(self)
-        self._music_player.setAudioOutput(self._music_audio)
+        has_output = audio_output_available() and bool(qm.QMediaDevices.audioOutputs())
+        self.audio_note = "" if has_output else NO_AUDIO_NOTE
+        if has_output:  # without one the players stay silent instead of failing on every buffer
+            self._video_player.setAudioOutput(self._video_audio)
+            self._music_player.setAudioOutput(self._music_audio)
         self._video: Optional[str] = None
         self._music: Optional[str] = None
         self._want_playing = False
