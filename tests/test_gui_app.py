@@ -46,17 +46,26 @@ class FakeBackend(CoreBackend):
         self.fail_recommend = fail_recommend
         self.calls: list[tuple[str, dict]] = []
 
-    def analyze_video(self, path, progress=lambda f, s="": None, should_cancel=lambda: False, segmentation="shots"):
+    def analyze_video(self, path, progress=lambda f, s="": None, should_cancel=lambda: False, segmentation="shots",
+                      partial=None):
         info = self.probe(path)  # the real media layer: bad files fail with its sentences
         d = float(info.duration_s)
         cuts = np.arange(6.0, d - 1.0, 6.0)
+        curve = np.full(int(np.ceil(d * 25)), 0.02, np.float32)
+        curve[np.round(cuts * 25).astype(int)] = 0.97
         for i in range(4):
             if should_cancel():
                 raise CancelledError("The video analysis")
             progress((i + 1) / 4, "detecting shots")
+            if partial is not None and i < 3:  # the part analysed so far, as the real backend sends it
+                upto = d * (i + 1) / 4
+                done = cuts[cuts < upto]
+                b = [0.0, *done.tolist(), upto]
+                partial(VideoAnalysis(path=str(path), duration_s=d, fps=float(info.fps or 25), width=0, height=0,
+                                      has_audio=bool(info.has_audio), cut_probs_25hz=curve[:int(upto * 25)],
+                                      cuts_s=done, shots_s=list(zip(b[:-1], b[1:])), segments_s=[],
+                                      segmentation="partial"))
             time.sleep(0.02)
-        curve = np.full(int(np.ceil(d * 25)), 0.02, np.float32)
-        curve[np.round(cuts * 25).astype(int)] = 0.97
         b = [0.0, *cuts.tolist(), d]
         shots = list(zip(b[:-1], b[1:]))
         segments = list(shots) if segmentation == "shots" else [(0.0, d / 2), (d / 2, d)]  # "sections" of the soundtrack

@@ -309,7 +309,7 @@ def test_vlc_set_music_keeps_the_paused_time(qtbot):
             qtbot.waitUntil(lambda: not player._preroll and player._state == "paused", timeout=10000)
             qtbot.wait(200)
             assert player.position_s() == pytest.approx(12.0, abs=0.05)
-            assert player._mp.get_time() == pytest.approx(12000, abs=150)
+            assert player._mp.get_time() == pytest.approx(12000, abs=400)  # not 0: VLC is really there
             assert not player.is_playing()
     finally:
         player.close()

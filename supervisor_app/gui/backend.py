@@ -217,13 +217,33 @@ class CoreBackend:
 
     # -- video analysis (job) -----------------------------------------------------------------------
     def analyze_video(self, path, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
-                      segmentation: str = "shots") -> VideoAnalysis:
-        """Probe the video, detect its shots and its matching segments (cached by content hash)."""
+                      segmentation: str = "shots", partial: Optional[Callable[[VideoAnalysis], None]] = None,
+                      partial_every_s: float = 0.5) -> VideoAnalysis:
+        """Probe the video, detect its shots and its matching segments (cached by content hash).
+
+        ``partial(VideoAnalysis so far)`` follows the shot detection (at most every ``partial_every_s``):
+        the cut curve, cuts and shots of the part analysed, for a timeline that fills in."""
+        import time
+
         from ..video_analysis import analyze_video
 
         info = self.probe(path)
+        last = [0.0]
+
+        def on_partial(r):
+            now = time.monotonic()
+            if now - last[0] >= partial_every_s:
+                last[0] = now
+                partial(VideoAnalysis(path=str(path), duration_s=float(info.duration_s or r.duration_s),
+                                      fps=float(r.fps or info.fps or 25.0), width=int(info.width or 0),
+                                      height=int(info.height or 0), has_audio=bool(info.has_audio),
+                                      cut_probs_25hz=np.asarray(r.cut_probs_25hz, dtype=np.float32),
+                                      cuts_s=np.asarray(r.cuts_s, dtype=float),
+                                      shots_s=[(float(a), float(e)) for a, e in r.shots], segments_s=[],
+                                      segmentation="partial"))
+
         va = analyze_video(path, segmentation=segmentation, progress=lambda f, s="": progress(f, s),
-                           should_cancel=should_cancel)
+                           should_cancel=should_cancel, **({"partial": on_partial} if partial else {}))
         _check_cancel(should_cancel)
         b = np.asarray(va.boundaries_s, dtype=float)
         return VideoAnalysis(path=str(path), duration_s=float(va.duration_s), fps=float(va.fps or info.fps or 25.0),

@@ -34,7 +34,7 @@ from .recommendations_panel import RecommendationsPanel
 from .similar_panel import SimilarPanel
 from .timeline import Timeline, TimelineTheme
 from .track_details import TrackDetails
-from .widgets import ElidedLabel, ProgressStrip, fmt_time
+from .widgets import ElidedLabel, ProgressStrip, StageEta, fmt_time
 from .workers import Job, JobSlot, shutdown_jobs
 
 log = logging.getLogger(__name__)
@@ -387,16 +387,27 @@ class MainWindow(QMainWindow):
 
                 raise NoVideoStreamError(path)
             ctx.partial(("probed", info))
-            return backend.analyze_video(path, progress=ctx.progress, should_cancel=ctx.should_cancel)
+            return backend.analyze_video(path, progress=ctx.progress, should_cancel=ctx.should_cancel,
+                                         partial=lambda va: ctx.partial(("partial", va)))
 
         job = Job(run, name="video analysis")
-        job.partial.connect(lambda item: self._video_probed(path, item[1]))
-        job.progress.connect(self.job_strip.set_progress)
+        job.partial.connect(lambda item: self._video_partial(path, item))
+        eta = StageEta()
+        job.progress.connect(lambda f, stage: self.job_strip.set_progress(f, eta.text(f, stage)))
         job.succeeded.connect(self._video_analysed)
         job.failed.connect(self._video_failed)
         job.cancelled.connect(lambda: self.notify("Video analysis cancelled.", error=False))
         self.job_strip.start(f"Opening {Path(path).name}")
         return self.analysis_slot.start(job)
+
+    def _video_partial(self, path: str, item) -> None:
+        kind, obj = item
+        if kind == "probed":
+            self._video_probed(path, obj)
+        elif kind == "partial" and path == self.video_path and self.video is None:
+            # the shot detection so far: the cut curve and shots fill in while it runs
+            self.timeline.set_analysis(obj.duration_s, obj.cut_probs_25hz, obj.cuts_s, obj.shots_s, [],
+                                       keep_view=True)
 
     def _video_probed(self, path: str, info) -> None:
         self.recommend_slot.cancel()
@@ -418,7 +429,8 @@ class MainWindow(QMainWindow):
 
     def _video_analysed(self, va: VideoAnalysis) -> None:
         self.video = va
-        self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s, va.threshold)
+        self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s, va.threshold,
+                                   keep_view=True)
         self.timeline.set_sync_points(self.sync_points)
         self._load_sound_envelope(va.path)
         n = len(va.cuts_s)
@@ -549,7 +561,8 @@ class MainWindow(QMainWindow):
                                      partial=ctx.partial, sync_points_s=sync)
 
         job = Job(run, name="recommendation")
-        job.progress.connect(self.recommendations.set_progress)
+        eta = StageEta()
+        job.progress.connect(lambda f, stage: self.recommendations.set_progress(f, eta.text(f, stage)))
         job.partial.connect(self._recommendation_partial)
         job.succeeded.connect(self._recommendations_done)
         job.failed.connect(self._recommendations_failed)

@@ -143,6 +143,34 @@ class ProgressStrip(QWidget):
         self.setVisible(False)
 
 
+class StageEta:
+    """The stage line of a long job: "stage — 45 % · about 1 min left", the time left estimated per stage
+    from the progress rate so far (restarted when the stage changes)."""
+
+    def __init__(self, clock=None):
+        import time
+
+        self._clock = clock or time.monotonic
+        self._stage = None
+        self._t0 = 0.0
+        self._f0 = 0.0
+
+    def text(self, fraction: Optional[float], stage: str) -> str:
+        from ..eta import fmt_duration_s
+
+        now = self._clock()
+        if stage != self._stage:
+            self._stage, self._t0, self._f0 = stage, now, (fraction or 0.0)
+        if fraction is None or fraction < 0:
+            return stage
+        pct = f"{100 * fraction:.0f} %"
+        done, elapsed = fraction - self._f0, now - self._t0
+        if done <= 0.02 or elapsed < 1.0 or fraction >= 1.0:
+            return f"{stage} — {pct}"
+        left = elapsed / done * (1.0 - fraction)
+        return f"{stage} — {pct} · about {fmt_duration_s(left)} left"
+
+
 class CandidateTableModel(QAbstractTableModel):
     """Rows of :class:`Candidate`: rank, title, artist, length, BPM, tags, match (content) and fit (sync, 0–100).
 
