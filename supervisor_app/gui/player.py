@@ -461,9 +461,10 @@ class QtMultimediaPlayer(Player):
         self._music_audio = qm.QAudioOutput(self)
         has_output = audio_output_available() and bool(qm.QMediaDevices.audioOutputs())
         self.audio_note = "" if has_output else NO_AUDIO_NOTE
-        if has_output:  # without one the players stay silent instead of failing on every buffer
-            self._video_player.setAudioOutput(self._video_audio)
-            self._music_player.setAudioOutput(self._music_audio)
+        # kept even without a device: Qt then plays silently (one "No audio device" line, no flood), and
+        # the music player's clock keeps following the picture
+        self._video_player.setAudioOutput(self._video_audio)
+        self._music_player.setAudioOutput(self._music_audio)
         self._video: Optional[str] = None
         self._music: Optional[str] = None
         self._want_playing = False
