@@ -313,3 +313,56 @@ def test_vlc_set_music_keeps_the_paused_time(qtbot):
             assert not player.is_playing()
     finally:
         player.close()
+
+
+def test_bpm_and_tags_from_the_catalog_and_the_details_pane(tmp_path, qtbot):
+    """BPM is shown whenever it is known (the beat analysis when the file has no tempo tag: "More like
+    this" was blank); tags, rights, file and analysis reach the details pane."""
+    from supervisor_app.catalog import Catalog
+    from supervisor_app.gui.backend import Candidate, CoreBackend, enrich_candidates
+    from supervisor_app.gui.track_details import TrackDetails
+    from supervisor_app.indexing import beats_key
+
+    from test_gui_app import MUSIC
+
+    music = tmp_path / "m"
+    music.mkdir()
+    for name in ("hungarian_dance_5.ogg", "vibe_ace.ogg"):
+        shutil.copy(MUSIC / name, music / name)
+    with Catalog.create(tmp_path / "c.sqlite") as cat:
+        cat.add_folder(music)
+        a, b = cat.tracks()
+        assert a.bpm_tag is None
+        cat.put_analysis(a.id, *beats_key(), {"tempo_bpm": 131.6, "meter": 4, "downbeats_s": [0.5, 2.3, 4.1],
+                                              "beats_s": [0.5, 0.95, 1.4]})
+        cat.set_user_fields(a.id, tags=["upbeat", "strings"], rights={"cleared": True, "budget_eur": 5000})
+        ca = Candidate(track_id=a.id, path=a.path, title=a.title or "A", artist="", duration_s=a.duration_s,
+                       source="similar")
+        cb = Candidate(track_id=b.id, path=b.path, title=b.title or "B", artist="", duration_s=b.duration_s, bpm=90.0,
+                       source="similar")
+        enrich_candidates([ca, cb], cat)
+        assert ca.bpm == pytest.approx(131.6) and ca.bpm_source == "analysis" and ca.tags[:2] == ["upbeat", "strings"]
+        assert cb.bpm == 90.0  # a known tempo is kept
+        info = CoreBackend(tmp_path / "w").track_details(cat, a.id)
+    panel = TrackDetails()
+    qtbot.addWidget(panel)
+    panel.show_candidate(ca, info)
+    rows = dict(panel.rows())
+    assert rows["Tempo"] == "132 BPM (measured)" and rows["Meter"] == "4 beats per bar"
+    assert "upbeat" in rows["Tags"] and "cleared: True" in rows["Rights"] and "budget eur: 5000" in rows["Rights"]
+    assert rows["File"] == a.path and rows["Analysis"].startswith("3 downbeats")
+    # the table shows BPM, tags and a 0-100 fit with its scale in the tooltips
+    from PySide6.QtCore import Qt
+
+    from supervisor_app.gui.widgets import CandidateTable
+
+    ca.sync_score, cb.sync_score = 1.0, None
+    table = CandidateTable()
+    qtbot.addWidget(table)
+    table.source.set_rows([ca, cb])
+    m = table.source
+    assert m.index(0, m.BPM_COL).data() == "132" and m.index(0, m.TAGS_COL).data().startswith("upbeat")
+    assert m.index(0, m.FIT_COL).data() == "84" and "0–100" in m.headerData(m.FIT_COL, Qt.Horizontal, Qt.ToolTipRole)
+    assert ca.path in m.index(0, 1).data(Qt.ToolTipRole)  # full title and file on hover
+    table.sortByColumn(m.FIT_COL, Qt.DescendingOrder)
+    assert m.rows[table.proxy.mapToSource(table.proxy.index(0, 0)).row()] is ca
