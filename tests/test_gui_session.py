@@ -97,6 +97,15 @@ def test_fit_scale_and_plain_reasons():
         assert jargon not in text
     assert "Model menu" in out[5] and out[7].startswith("A sentence the GUI has never seen")
     assert plain_reason("") == ""
+    from supervisor_app.errors import CatalogNotFoundError
+    from supervisor_app.gui.wording import plain_message
+
+    for core_sentence in (str(CatalogNotFoundError("/x/c.sqlite")),
+                          "No tracks analysed for similarity: run 'supervisor-app catalog index' first.",
+                          "Ranking by content needs a trained Seg-VM-Net model (--model); without one, rank by sync.",
+                          "The catalog has no segment embeddings for 'm1': run 'catalog index --model m1'."):
+        msg = plain_message(core_sentence)
+        assert "--" not in msg and "supervisor-app" not in msg and msg.endswith("."), msg
 
 
 # --- the window ---------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..errors import SupervisorError
 from .backend import Candidate, Preview, RecommendSettings, VideoAnalysis
 from .session_model import SessionModel, SyncPointError, fit_0_100
 from .sync_points_panel import SyncPointsPanel
-from .wording import FIT_SCALE_TIP, plain_reasons
+from .wording import FIT_SCALE_TIP, plain_message, plain_reasons
 from .catalog_window import CatalogWindow
 from .export_dialog import ExportDialog
 from .player import Player, create_player
@@ -357,7 +357,7 @@ class MainWindow(QMainWindow):
     # messages
     def notify(self, sentence: str, error: bool = True) -> None:
         """Show one sentence in the status bar (errors stay longer)."""
-        sentence = " ".join(str(sentence).split())
+        sentence = plain_message(" ".join(str(sentence).split()))
         self.statusBar().showMessage(sentence, _MESSAGE_MS if error else _MESSAGE_MS // 2)
         self.message_shown.emit(sentence)
         log.info("status: %s", sentence)

@@ -105,3 +105,20 @@ def plain_reasons(reasons, limit: int = 6) -> list[str]:
         if p and p not in out:
             out.append(p)
     return out[:limit]
+
+
+_MESSAGE_RULES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"create one with '?supervisor-app catalog create[^'.]*'?", re.I), "create one in File › Catalog…"),
+    (re.compile(r"run '?(?:supervisor-app )?catalog index(?: --model [^' ]+)?'?(?: first)?", re.I),
+     "analyse the catalog first (File › Catalog… › Analyse for recommendation)"),
+    (re.compile(r"\(--model\)"), "(choose one in Settings › Model)"),
+    (re.compile(r"with --model NAME", re.I), "in the Model menu"),
+]
+
+
+def plain_message(sentence: str) -> str:
+    """A status-bar sentence from the core without command-line instructions in it."""
+    t = str(sentence)
+    for pattern, repl in _MESSAGE_RULES:
+        t = pattern.sub(repl, t)
+    return t
