@@ -475,6 +475,8 @@ class Timeline(QWidget):
         self.music_wave.set_color(t.music_wave)
         self.excerpt_labels.set_color(t.foreground)
         self.music_status.setColor(t.foreground)
+        self.music_status.fill = pg.mkBrush(t.background)
+        self.music_status.border = pg.mkPen(t.excerpt_pen)
         self.playhead.setPen(pg.mkPen(t.playhead, width=2))
         self.playhead.setHoverPen(pg.mkPen(t.sync, width=3))
         self._redraw_lanes()
