@@ -375,3 +375,27 @@ def test_bpm_and_tags_from_the_catalog_and_the_details_pane(tmp_path, qtbot):
     assert ca.path in m.index(0, 1).data(Qt.ToolTipRole)  # full title and file on hover
     table.sortByColumn(m.FIT_COL, Qt.DescendingOrder)
     assert m.rows[table.proxy.mapToSource(table.proxy.index(0, 0)).row()] is ca
+
+
+@pytest.mark.slow
+def test_the_timeline_fills_in_while_the_video_is_analysed(gui_window, qtbot):
+    from test_gui_app import BBB
+
+    win = gui_window
+    seen = []
+    orig = win._video_partial
+
+    def spy(path, item):
+        orig(path, item)
+        if item[0] == "partial":
+            s = win.timeline.summary()
+            seen.append((s["curve_points"], s["cuts"], s["duration_s"], win.timeline.view_range_s()))
+
+    win._video_partial = spy
+    with qtbot.waitSignal(win.video_ready, timeout=30000):
+        win.open_video(BBB)
+    assert len(seen) == 3
+    points = [p for p, _, _, _ in seen]
+    assert points == sorted(points) and points[0] < win.timeline.summary()["curve_points"]
+    # the full length is laid out from the start; partial results do not change the zoom
+    assert all(d == pytest.approx(30.0, abs=0.1) and v == pytest.approx((0.0, 30.0), abs=0.1) for _, _, d, v in seen)
