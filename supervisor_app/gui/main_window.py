@@ -5,8 +5,14 @@ job), shows their results and errors (one sentence in the status bar), and keeps
 timeline and the selected candidate in step. It has no recommendation or editing logic of its own.
 
 Keyboard: Space play/pause, J/K/L shuttle, M mark a sync point (Shift+M clears them), Up/Down move
-between candidates, Enter previews, [ and ] move the music's start by a bar, Ctrl+E exports, Ctrl+O
-opens a video, +/- zoom the timeline.
+between candidates, Enter previews, [ and ] move the music's start by a bar, Ctrl+Z / Ctrl+Shift+Z undo
+and redo sync point changes, Ctrl+E exports, Ctrl+O opens a video, +/- zoom the timeline, Ctrl+T shows
+frames on the ruler.
+
+State: the selected candidate's edit, start, sync points and scores live in one Qt-free
+:class:`~.session_model.SessionModel`; the header, the reasons, the table's Fit cell, the music lane
+and the sync point list all redraw from its events, and an edit that arrives for older inputs is
+dropped, so no view shows stale state.
 """
 from __future__ import annotations
 
@@ -998,7 +1004,8 @@ class MainWindow(QMainWindow):
 
     def _show_keys(self) -> None:
         self.notify("Space play/pause · J/K/L shuttle · M sync point · ↑/↓ candidates · Enter preview · "
-                    "[ ] move the music by a bar · Ctrl+E export · +/−/0 zoom", error=False)
+                    "[ ] move the music by a bar · Ctrl+Z/Ctrl+Shift+Z undo/redo sync points · Ctrl+E export · "
+                    "+/−/0 zoom · Ctrl+T ruler in frames", error=False)
 
     def dragEnterEvent(self, ev):  # noqa: N802 (Qt API)
         if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
