@@ -53,6 +53,7 @@ def main(argv=None) -> int:
     p.add_argument("--brief", default="", help="keywords for the brief search")
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument("--zoom", type=int, default=0, help="zoom the timeline in this many steps (1.6x each)")
+    p.add_argument("--player", choices=("qt", "vlc"), default="qt", help="preview backend")
     p.add_argument("--series", action="store_true",
                    help="--out is a folder: both themes, 1920x1080 and 1280x800, zoomed out and in")
     args = p.parse_args(argv)
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
     try:
         grab_main_window(args.video, catalog, args.out, theme=args.theme, size=(w, h), seek_s=args.seek,
                          sync_points_s=args.sync_point, brief=args.brief, timeout_s=args.timeout,
-                         zoom_steps=args.zoom, series=args.series)
+                         zoom_steps=args.zoom, series=args.series, player=args.player)
     except SupervisorError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.similar_slot = JobSlot(self)
         self.preview_slot = JobSlot(self)
 
-        self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "vlc")))
+        self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "qt")))
         self.player.setParent(self)
         self._build_center()
         self._build_docks()
@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
         self.zoom_fit.setToolTip("Show the whole video (0)")
         for w in (self.play_button, self.stop_button, self.time_label):
             tl.addWidget(w)
-        tl.addWidget(self.now_playing, 1)
+        tl.addStretch(1)
         for w in (self.mockup_check, self.sync_button, self.nudge_back, self.nudge_fwd, _vline(), self.zoom_out,
                   self.zoom_in, self.zoom_fit):
             tl.addWidget(w)
@@ -183,6 +183,9 @@ class MainWindow(QMainWindow):
         vl.setContentsMargins(0, 0, 0, 0)
         vl.setSpacing(0)
         vl.addWidget(self.video_stack, 1)
+        # the selected candidate on its own line: title, start, splices and fit (or "updating")
+        self.now_playing.setContentsMargins(8, 3, 8, 0)
+        vl.addWidget(self.now_playing)
         vl.addWidget(bar)
         self.timeline = Timeline()
         self.splitter = QSplitter(Qt.Vertical)
@@ -306,6 +309,12 @@ class MainWindow(QMainWindow):
         self.act_frames = self._action("Ruler in frames", self._toggle_frames, "Ctrl+T", v,
                                        "Show the ruler and the time counter as minutes:seconds:frames")
         self.act_frames.setCheckable(True)
+        pm = v.addMenu("Preview player")
+        for key, label in (("qt", "Qt Multimedia"), ("vlc", "VLC")):
+            a = pm.addAction(label)
+            a.setCheckable(True)
+            a.setChecked(self.player.backend_name == label)
+            a.triggered.connect(lambda _=False, k=key, n=label: self._choose_player(k, n))
         v.addSeparator()
         for d in (self.rec_dock, self.similar_dock, self.playlist_dock, self.sync_dock, self.details_dock):
             v.addAction(d.toggleViewAction())
@@ -968,6 +977,10 @@ class MainWindow(QMainWindow):
     def _fps(self) -> Optional[float]:
         fps = self.video.fps if self.video is not None else (getattr(self.video_info, "fps", None) if self.video_info else None)
         return float(fps) if fps else None
+
+    def _choose_player(self, key: str, name: str) -> None:
+        self.settings.setValue("player/backend", key)
+        self.notify(f"The preview will use {name} from the next start.", error=False)
 
     def _toggle_frames(self) -> None:
         self.timeline.set_frames(self.act_frames.isChecked(), self._fps())

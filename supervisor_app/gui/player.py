@@ -9,8 +9,13 @@ Times are seconds (float). Signals: ``position_changed(t_s)`` about 30 times a s
 and after every seek, ``state_changed(state)`` with state in {"stopped", "playing", "paused", "ended"},
 ``duration_changed(d_s)`` and ``error(sentence)``.
 
-:func:`create_player` picks the backend: VLC when libvlc loads, else Qt Multimedia when PySide6-Addons
-is installed, else a :class:`NullPlayer` that says why nothing can be previewed.
+:func:`create_player` picks the backend the caller prefers, else the other one, else a
+:class:`NullPlayer` that says why nothing can be previewed. The app prefers Qt Multimedia (setting
+``player/backend``, View › Preview player): its video widget always shows the frame at the current
+time (after seeks while paused, resizes and music changes), which libvlc 3's embedded X11 output did
+not (a stale or black picture after a paused seek or a resize, reproduced under Xvfb); VLC keeps the
+music on the picture's clock and stays available. Without an audio output device (probed once,
+:func:`audio_output_available`) previews play silently with one status message.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ log = logging.getLogger(__name__)
 
 _POLL_MS = 33  # position updates while playing (~30 Hz)
 _QT_RESYNC_S = 0.04  # Qt backend: re-align the music when it drifts more than this
-_PREROLL_SHOW_S = 0.12  # VLC: play (muted) this long at the wanted time so its frame is drawn, then pause
+_PREROLL_SHOW_S = 0.06  # VLC: play (muted) this long at the wanted time so its frame is drawn, then pause
+_PREROLL_RATE = 1.0  # ... at this speed, so a slow event loop overshoots the wanted frame by less
 _PREROLL_GIVE_UP_S = 4.0  # ... or pause anyway after this long
 
 
@@ -99,10 +105,17 @@ class Player(QObject):
 
 
 class VideoSurface(QFrame):
-    """A black native widget the backend draws the video into."""
+    """A black native widget the backend draws the video into; ``resized()`` once a resize settles
+    (libvlc's X11 output leaves a paused picture black after a resize until a frame is drawn again)."""
+
+    resized = Signal()
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(150)
+        self._settle.timeout.connect(self.resized)
         self.setAutoFillBackground(True)
         pal = self.palette()
         pal.setColor(QPalette.Window, QColor(0, 0, 0))
@@ -110,6 +123,10 @@ class VideoSurface(QFrame):
         self.setMinimumSize(320, 180)
         self.setAttribute(Qt.WA_NativeWindow, True)  # VLC needs a real window id
         self.setAttribute(Qt.WA_DontCreateNativeAncestors, True)
+
+    def resizeEvent(self, ev):  # noqa: N802 (Qt API)
+        super().resizeEvent(ev)
+        self._settle.start()
 
 
 NO_AUDIO_NOTE = "No audio output device was found: previews play the picture without sound."
@@ -189,6 +206,7 @@ class VlcPlayer(Player):
             raise RuntimeError("libvlc could not start")
         self._mp = self._instance.media_player_new()
         self._surface = VideoSurface()
+        self._surface.resized.connect(self.redraw)
         self._embedded = False
         self._media = None
         self._video: Optional[str] = None
@@ -201,6 +219,7 @@ class VlcPlayer(Player):
         self._pending_seek_s: Optional[float] = None
         self._preroll_t0 = 0.0
         self._preroll_landed_t: Optional[float] = None
+        self._preroll_raw0 = -1
         self._seek_t = 0.0
         self._slave_selected = False
         self._slave_wait_t = 0.0
@@ -266,7 +285,7 @@ class VlcPlayer(Player):
         self._pos_s = at_s
         self._last_raw_ms = -1
         self._mp.audio_set_mute(self._preroll)
-        self._mp.set_rate(self._rate)
+        self._mp.set_rate(_PREROLL_RATE if self._preroll else self._rate)
         if self._mp.play() == -1:
             self.error.emit(f"VLC cannot play {Path(self._video).name!r}.")
             return
@@ -281,7 +300,9 @@ class VlcPlayer(Player):
             at = 0.0 if st == self._vlc.State.Ended or self._pos_s >= self._duration_s - 0.05 else self._pos_s
             self._start(at, play=True)
         else:
-            self._preroll = False
+            if self._preroll:
+                self._preroll = False
+                self._mp.set_rate(self._rate)
             self._want_playing = True
             self._mp.audio_set_mute(False)
             self._mp.set_pause(0)
@@ -309,7 +330,13 @@ class VlcPlayer(Player):
         d = self._duration_s or float("inf")
         t_s = float(min(max(0.0, t_s), max(0.0, d - 0.04)))
         st = self._mp.get_state()
-        if st in (self._vlc.State.Playing, self._vlc.State.Paused) and not self._preroll:
+        if st == self._vlc.State.Paused and not self._want_playing and not self._preroll:
+            # libvlc 3 does not redraw a paused picture after set_time: play muted to the new time
+            # and pause there (as after loading), so the picture always shows the time asked for
+            self._mp.set_time(int(round(t_s * 1000)))
+            self._pos_s = t_s
+            self._begin_preroll()
+        elif st in (self._vlc.State.Playing, self._vlc.State.Paused) and not self._preroll:
             self._mp.set_time(int(round(t_s * 1000)))
         elif st in (self._vlc.State.Ended, self._vlc.State.Stopped, self._vlc.State.NothingSpecial, self._vlc.State.Error):
             self._start(t_s, play=self._want_playing)
@@ -323,6 +350,23 @@ class VlcPlayer(Player):
 
     def position_s(self) -> float:
         return self._pos_s
+
+    def _begin_preroll(self) -> None:
+        """Play muted and slowly from the time just set until its picture is drawn, then pause there."""
+        self._preroll = True
+        self._preroll_t0 = time.monotonic()
+        self._preroll_landed_t = None
+        self._preroll_raw0 = self._mp.get_time()  # libvlc reports the new time before its seek is done
+        self._mp.audio_set_mute(True)
+        self._mp.set_rate(_PREROLL_RATE)
+        self._mp.set_pause(0)
+        self._timer.start()
+
+    def redraw(self) -> None:
+        """Paused: draw the current frame again (the video output went black, e.g. after a resize)."""
+        st = self._mp.get_state()
+        if self._video is not None and st == self._vlc.State.Paused and not self._want_playing and not self._preroll:
+            self.seek(self._pos_s)
 
     def duration_s(self) -> float:
         return self._duration_s
@@ -391,23 +435,27 @@ class VlcPlayer(Player):
             self._pos_s = self._pending_seek_s
             self._pending_seek_s = None
             self._last_raw_ms = -1
-            self._preroll_seeked_t = time.monotonic()
+            self._preroll_raw0 = self._mp.get_time()
         raw = self._mp.get_time()
         now = time.monotonic()
         if self._preroll:
             # playing muted until the picture at the wanted time is on screen, then pause there; the
             # position stays the one asked for (VLC reports 0 until its seek is done)
-            landed = (self._pending_seek_s is None and raw >= 0 and abs(raw / 1000.0 - self._pos_s) < 0.5
-                      and (self._headless or self._mp.has_vout() > 0))
+            moved = raw != self._preroll_raw0 or now - self._preroll_t0 > 0.5  # the seek is done
+            landed = (self._pending_seek_s is None and raw >= 0 and moved
+                      and -0.04 <= raw / 1000.0 - self._pos_s < 0.5 and (self._headless or self._mp.has_vout() > 0))
             if landed and self._preroll_landed_t is None:
                 self._preroll_landed_t = now
             waited = now - self._preroll_t0
             shown = self._preroll_landed_t is not None and now - self._preroll_landed_t >= _PREROLL_SHOW_S
             if st == vlc.State.Playing and (shown or waited > _PREROLL_GIVE_UP_S):
                 self._mp.set_pause(1)
-                self._mp.set_time(int(round(self._pos_s * 1000)))  # back to the exact frame asked for
                 self._preroll = False
+                self._mp.set_rate(self._rate)
                 self._mp.audio_set_mute(False)
+                got = self._mp.get_time() / 1000.0
+                if landed and 0.0 <= got - self._pos_s < 0.5:
+                    self._pos_s = got  # the time of the frame on screen (a few frames past the one asked for)
                 self._set_state("paused")
                 self.position_changed.emit(self._pos_s)
             return

@@ -40,18 +40,18 @@ SERIES = (
 def grab_main_window(video: str | Path, catalog: str | Path, out: str | Path, *, theme: str = "dark",
                      size: tuple[int, int] = (1600, 1000), seek_s: float = 11.0, sync_points_s: Sequence[float] = (),
                      brief: str = "", timeout_s: float = 900.0, zoom_steps: int = 0, series: bool = False,
-                     log=print) -> Path:
+                     player: str = "qt", log=print) -> Path:
     """Open the app on ``video`` and ``catalog``, wait for recommendations and the first mockup, save ``out``.
 
     ``seek_s``: the video time shown; ``sync_points_s``: sync points marked first; ``brief``: keywords
     for the brief search; ``zoom_steps``: zoom the timeline in that many times (1.6x each) around the
     playhead. ``series``: ``out`` is a folder and every shot of :data:`SERIES` (both themes, 1920x1080
     and 1280x800, zoomed out and in) is taken in one session. Raises :class:`SupervisorError` with
-    one sentence when it cannot finish.
+    one sentence when it cannot finish. ``player``: the preview backend ("qt" or "vlc").
     """
     out = Path(out)
     args = [str(video), str(catalog), str(out), "--theme", theme, "--size", f"{size[0]}x{size[1]}",
-            "--seek", str(seek_s), "--timeout", str(timeout_s), "--zoom", str(zoom_steps)] + [
+            "--seek", str(seek_s), "--timeout", str(timeout_s), "--zoom", str(zoom_steps), "--player", player] + [
         a for t in sync_points_s for a in ("--sync-point", str(t))]
     if brief:
         args += ["--brief", brief]
@@ -86,6 +86,7 @@ def _parse(argv) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
     p.add_argument("--zoom", type=int, default=0, help="zoom the timeline in this many steps (1.6x each)")
     p.add_argument("--series", action="store_true", help="OUT is a folder: take the documentation's series")
+    p.add_argument("--player", choices=("qt", "vlc"), default="qt", help="preview backend")
     return p.parse_args(argv)
 
 
@@ -99,6 +100,7 @@ def _grab_here(args: argparse.Namespace, log=print) -> Path:
 
     app = get_app()
     settings = QSettings(str(Path(tempfile.mkdtemp(prefix="supervisor-screenshot-")) / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("player/backend", args.player)
     w, h = (int(x) for x in args.size.lower().split("x"))
     win = create_window(catalog=str(args.catalog), settings=settings, theme=args.theme)
     if win.catalog is None:

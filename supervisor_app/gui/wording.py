@@ -78,6 +78,10 @@ _SOFTEN: list[tuple[re.Pattern, str]] = [
     (re.compile(r",?\s*\bS_(?:bar|seg)\s*[=:]?\s*[+-]?\d+(?:\.\d+)?", re.I), ""),
     (re.compile(r",?\s*[+-]\d+(?:\.\d+)? above random offsets(?: of the same edit)?", re.I), ""),
     (re.compile(r"\bnw-dtw\b|\bsw-dtw\b", re.I), "sequence matching"),
+    (re.compile(r"No Seg-VM-Net model is active", re.I), "No trained matching model is selected"),
+    (re.compile(r"\s*\(calibrated sync score\)", re.I), ""),
+    (re.compile(r"\bSeg-VM-Net\b"), "matching model"),
+    (re.compile(r"\bMuSimNet\b"), "similarity model"),
     (re.compile(r"\bYAMNet \(AudioSet\) embedding\b"), "general-purpose sound model"),
     (re.compile(r"\s{2,}"), " "),
 ]
