@@ -430,7 +430,7 @@ class Timeline(QWidget):
         self.label_strips = RectsItem()
         self.music_wave = EnvelopeItem(top - _LABEL_STRIP, bottom + 0.02)
         self.match_rects = RectsItem()
-        self.downbeat_lines = VLinesItem(top - _LABEL_STRIP, top - _LABEL_STRIP - 0.12)
+        self.downbeat_lines = VLinesItem(top - _LABEL_STRIP, top - _LABEL_STRIP - 0.2)
         self.splice_lines = VLinesItem(LANE_MATCH[1], LANE_CUTS[0])
         self.sync_lines = VLinesItem(_Y_MIN, _Y_MAX)
         self.excerpt_labels = SpanLabelsItem(top - 0.02, top - _LABEL_STRIP)
@@ -468,7 +468,7 @@ class Timeline(QWidget):
         self.curve.setBrush(pg.mkBrush(t.curve_fill))
         self.threshold_line.setPen(pg.mkPen(t.threshold, width=1, style=Qt.DashLine))
         self.cut_lines.setPen(pg.mkPen(t.cut, width=1.5))
-        self.downbeat_lines.setPen(pg.mkPen(t.downbeat, width=1))
+        self.downbeat_lines.setPen(pg.mkPen(t.downbeat, width=1.5))
         self.splice_lines.setPen(pg.mkPen(t.splice, width=2))
         self.sync_lines.setPen(pg.mkPen(t.sync, width=2, style=Qt.DashLine))
         self.sound_wave.set_color(t.wave)
@@ -652,6 +652,7 @@ class Timeline(QWidget):
         self.excerpt_labels.set_labels([(e["video_start_s"], e["video_end_s"],
                                          f"{_mmss(e['music_in_s'])}–{_mmss(e['music_out_s'])}") for e in self.excerpts])
         self.music_status.setText(self.music_note if updating else "")
+        self.music_status.setVisible(updating and bool(self.music_note))
         self._place_status()
         self.set_sync_points(self.sync_points_s)
 
