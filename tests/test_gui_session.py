@@ -233,6 +233,8 @@ def test_header_reasons_and_table_agree_after_nudge_sync_points_undo_and_candida
     old_row = table.view_row_of(old)
     old_cand = table.source.candidate(table.proxy.mapToSource(table.proxy.index(old_row, 0)).row())
     assert table.proxy.index(old_row, table.source.FIT_COL).data() == str(fit_0_100(old_cand.sync_score))
+    # ranked without the sync point: the other rows' fits say so (greyed, tooltip)
+    assert table.source.fits_stale and "As ranked" in table.proxy.index(old_row, table.source.FIT_COL).data(Qt.ToolTipRole)
     # the details pane shows the selected track
     assert dict(win.details.rows())["Title"] == win.selected.title
     # the timeline's music lane shows the ready edit (not the previous one, not "updating")

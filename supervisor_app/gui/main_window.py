@@ -565,6 +565,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recommend/settings", json.dumps(_settings_dict(settings)))
         video, cat_path, backend = self.video_path, str(self.catalog.path), self.backend
         sync = tuple(self.sync_points)
+        self._ranked_sync = sync
+        self.recommendations.table.source.set_fits_stale(False)
         current = self.video
         seg = settings.segmentation or "shots"
 
@@ -851,6 +853,7 @@ class MainWindow(QMainWindow):
 
     def _on_sync_points(self, points_s) -> None:
         self.timeline.set_sync_points(points_s)
+        self.recommendations.table.source.set_fits_stale(tuple(points_s) != getattr(self, "_ranked_sync", ()))
         self.sync_panel.set_points(points_s)
         self.act_undo.setEnabled(self.session.can_undo())
         self.act_redo.setEnabled(self.session.can_redo())

@@ -187,6 +187,13 @@ class CandidateTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[Candidate] = []
         self._override: tuple = (None, None, False)
+        self.fits_stale = False  # the sync points changed since the ranking: other rows' fits are as ranked
+
+    def set_fits_stale(self, stale: bool) -> None:
+        if stale != self.fits_stale:
+            self.fits_stale = stale
+            if self.rows:
+                self.dataChanged.emit(self.index(0, self.FIT_COL), self.index(len(self.rows) - 1, self.FIT_COL))
 
     def rowCount(self, parent=QModelIndex()):  # noqa: N802 (Qt API)
         return 0 if parent.isValid() else len(self.rows)
@@ -235,9 +242,17 @@ class CandidateTableModel(QAbstractTableModel):
                     sync if sync is not None else float("-inf"))[col]
         if role == Qt.TextAlignmentRole and col in (0, 3, 4, 6, 7):
             return int(Qt.AlignRight | Qt.AlignVCenter)
+        stale = self.fits_stale and col == self.FIT_COL and not (self._override[0] is not None and c.key() == self._override[0])
+        if role == Qt.ForegroundRole and stale:
+            from PySide6.QtGui import QPalette
+            from PySide6.QtWidgets import QApplication
+
+            return QApplication.palette().color(QPalette.Disabled, QPalette.Text)
         if role == Qt.ToolTipRole:
             if col == self.FIT_COL:
-                return (f"Fit {fit}/100\n\n" if fit is not None else "") + FIT_SCALE_TIP
+                note = ("As ranked, before the sync points changed: select the track to see its fit now, "
+                        "or press Find music to rank again.\n\n" if stale else "")
+                return note + (f"Fit {fit}/100\n\n" if fit is not None else "") + FIT_SCALE_TIP
             if col == self.SCORE_COL:
                 return MATCH_SCALE_TIP
             lines = [c.label, c.path]
