@@ -95,7 +95,7 @@ def test_fit_scale_and_plain_reasons():
     text = " ".join(out)
     for jargon in ("S_bar", "S_seg", "above random offsets", "--model", "--some-flag", "head pickup", "nw-dtw"):
         assert jargon not in text
-    assert "Model menu" in out[5] and out[7].startswith("A sentence the GUI has never seen")
+    assert "Similar by" in out[5] and out[7].startswith("A sentence the GUI has never seen")
     assert plain_reason("") == ""
     from supervisor_app.errors import CatalogNotFoundError
     from supervisor_app.gui.wording import plain_message

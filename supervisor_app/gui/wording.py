@@ -72,7 +72,7 @@ _RULES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
 
 _SOFTEN: list[tuple[re.Pattern, str]] = [
     (re.compile(r"select a trained MuSimNet with --model NAME", re.I),
-     "choose a trained similarity model in the Model menu above"),
+     "choose a trained similarity model in “Similar by” above"),
     (re.compile(r"\s*--[a-z][a-z-]*(?: [A-Z_]+)?"), ""),  # any other CLI flag
     (re.compile(r"\bhead pickup\b", re.I), "a pickup (the music enters just before a downbeat)"),
     (re.compile(r",?\s*\bS_(?:bar|seg)\s*[=:]?\s*[+-]?\d+(?:\.\d+)?", re.I), ""),
