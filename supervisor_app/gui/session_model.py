@@ -26,7 +26,7 @@ start_offset_s)``, ``message(text)``.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 MIN_SYNC_POINT_S = 0.1  # a sync point must be after the picture's first moment
 SYNC_POINT_MERGE_S = 0.05  # two sync points closer than this are the same one
