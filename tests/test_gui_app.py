@@ -133,10 +133,13 @@ class FakeBackend(CoreBackend):
         if render:
             self._n_renders += 1
             wav = str(render_wav(edit, candidate.path, Path(self.work_dir) / f"fake-preview-{self._n_renders}.wav"))
+        from supervisor_app.gui.backend import wav_envelope
+
         return Preview(candidate=candidate, edit=edit, excerpts=[_excerpt_dict(e) for e in edit.excerpts],
                        downbeats_video_s=edit.music_to_video(downbeats), pairs=_edit_pairs(edit), music_wav=wav,
                        bar_s=2.0, start_offset_s=start_offset_s if start_offset_s is not None else 0.25,
-                       sync_points_s=tuple(sync_points_s), sync_score=1.0)
+                       sync_points_s=tuple(sync_points_s), sync_score=1.0,
+                       envelope=wav_envelope(wav) if wav else None)
 
 
 # --- fixtures ------------------------------------------------------------------------------------

@@ -237,8 +237,12 @@ def test_header_reasons_and_table_agree_after_nudge_sync_points_undo_and_candida
     assert table.source.fits_stale and "As ranked" in table.proxy.index(old_row, table.source.FIT_COL).data(Qt.ToolTipRole)
     # the details pane shows the selected track
     assert dict(win.details.rows())["Title"] == win.selected.title
-    # the timeline's music lane shows the ready edit (not the previous one, not "updating")
-    assert win.timeline.summary()["music_state"] == "ready"
+    # the timeline's music lane shows the ready edit (not the previous one, not "updating"), with the
+    # edited music's waveform; the production sound's waveform is under the picture lanes
+    s = win.timeline.summary()
+    assert s["music_state"] == "ready" and s["music_wave"] and s["sound_wave"]
+    env = win.timeline.music_wave._env
+    assert env.size == pytest.approx(30.0 * 100, abs=5) and env.max() == pytest.approx(1.0) and env.mean() > 0.05
     assert win.timeline.excerpts == [{k: e[k] for k in ("video_start_s", "video_end_s", "music_in_s", "music_out_s")}
                                      for e in win.preview.excerpts]
 
