@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Screenshot of the desktop app: the Big Buck Bunny clip, its recommendations and an aligned edit.
 
-    .venv/bin/python scripts/screenshot.py [--out docs/screenshots/main_window.png] [--theme dark|light]
+    .venv/bin/python scripts/screenshot.py [--out docs/screenshots/main_window.png] [--theme dark|light] [--zoom N]
+    .venv/bin/python scripts/screenshot.py --series --video FILM.mp4 --out docs/screenshots   # the docs' set
 
 Builds (once, a few minutes; then reused) a catalog of the music shipped in ``resources/demo/music``
 in the app's data folder and indexes it, then opens the main window (under ``xvfb-run -a`` when there
@@ -51,6 +52,10 @@ def main(argv=None) -> int:
                    help="mark a sync point before the screenshot (repeatable)")
     p.add_argument("--brief", default="", help="keywords for the brief search")
     p.add_argument("--timeout", type=float, default=900.0)
+    p.add_argument("--zoom", type=int, default=0, help="zoom the timeline in this many steps (1.6x each)")
+    p.add_argument("--player", choices=("qt", "vlc"), default="qt", help="preview backend")
+    p.add_argument("--series", action="store_true",
+                   help="--out is a folder: both themes, 1920x1080 and 1280x800, zoomed out and in")
     args = p.parse_args(argv)
 
     from supervisor_app.errors import SupervisorError
@@ -59,9 +64,12 @@ def main(argv=None) -> int:
 
     catalog = Path(args.catalog) if args.catalog else ensure_demo_catalog(data_dir() / "screenshot-demo.sqlite")
     w, h = (int(x) for x in args.size.lower().split("x"))
+    if args.series and args.out.endswith(".png"):
+        args.out = str(Path(args.out).parent)
     try:
         grab_main_window(args.video, catalog, args.out, theme=args.theme, size=(w, h), seek_s=args.seek,
-                         sync_points_s=args.sync_point, brief=args.brief, timeout_s=args.timeout)
+                         sync_points_s=args.sync_point, brief=args.brief, timeout_s=args.timeout,
+                         zoom_steps=args.zoom, series=args.series, player=args.player)
     except SupervisorError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

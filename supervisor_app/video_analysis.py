@@ -36,12 +36,13 @@ class VideoAnalysis:
 
 
 def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str = "shots",
-                  progress: ProgressFn | None = None, should_cancel=None, cache: AnalysisCache | None = None) -> VideoAnalysis:
+                  progress: ProgressFn | None = None, should_cancel=None, cache: AnalysisCache | None = None,
+                  partial=None) -> VideoAnalysis:
     """Shots (TransNetV2, cached) and the matching segments of a query video.
 
     ``segmentation``: ``shots`` (default, works for any cut) or an MSAF algorithm (olda|foote|sf) run on
     the video's own soundtrack, as the thesis did for music videos; without a soundtrack the shots are
-    used and a note says so.
+    used and a note says so. ``partial(shot_result_so_far)`` (optional) follows the shot detection.
     """
     from .analysis import versions
     from .analysis.video_segments import segments_from_boundaries, segments_from_shots
@@ -57,7 +58,8 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
     cache = cache or AnalysisCache()
     h = content_hash(path)
     shots = cached_shots(path, threshold, cache=cache, content_hash=h, should_cancel=should_cancel,
-                         progress=(lambda f: progress(f, "shot detection")) if progress else None)
+                         progress=(lambda f: progress(f, "shot detection")) if progress else None,
+                         **({"partial": partial} if partial else {}))
     notes = []
     seg = segmentation
     bounds = np.asarray(segments_from_shots(shots), dtype=float)

@@ -46,17 +46,26 @@ class FakeBackend(CoreBackend):
         self.fail_recommend = fail_recommend
         self.calls: list[tuple[str, dict]] = []
 
-    def analyze_video(self, path, progress=lambda f, s="": None, should_cancel=lambda: False, segmentation="shots"):
+    def analyze_video(self, path, progress=lambda f, s="": None, should_cancel=lambda: False, segmentation="shots",
+                      partial=None):
         info = self.probe(path)  # the real media layer: bad files fail with its sentences
         d = float(info.duration_s)
         cuts = np.arange(6.0, d - 1.0, 6.0)
+        curve = np.full(int(np.ceil(d * 25)), 0.02, np.float32)
+        curve[np.round(cuts * 25).astype(int)] = 0.97
         for i in range(4):
             if should_cancel():
                 raise CancelledError("The video analysis")
             progress((i + 1) / 4, "detecting shots")
+            if partial is not None and i < 3:  # the part analysed so far, as the real backend sends it
+                upto = d * (i + 1) / 4
+                done = cuts[cuts < upto]
+                b = [0.0, *done.tolist(), upto]
+                partial(VideoAnalysis(path=str(path), duration_s=d, fps=float(info.fps or 25), width=0, height=0,
+                                      has_audio=bool(info.has_audio), cut_probs_25hz=curve[:int(upto * 25)],
+                                      cuts_s=done, shots_s=list(zip(b[:-1], b[1:])), segments_s=[],
+                                      segmentation="partial"))
             time.sleep(0.02)
-        curve = np.full(int(np.ceil(d * 25)), 0.02, np.float32)
-        curve[np.round(cuts * 25).astype(int)] = 0.97
         b = [0.0, *cuts.tolist(), d]
         shots = list(zip(b[:-1], b[1:]))
         segments = list(shots) if segmentation == "shots" else [(0.0, d / 2), (d / 2, d)]  # "sections" of the soundtrack
@@ -91,7 +100,8 @@ class FakeBackend(CoreBackend):
             c.rank = rank
         return rows[: settings.k]
 
-    def similar(self, seed, catalog_path, k=10, filters=None, progress=lambda f, s="": None, should_cancel=lambda: False):
+    def similar(self, seed, catalog_path, k=10, filters=None, progress=lambda f, s="": None, should_cancel=lambda: False,
+                model=None):
         self.calls.append(("similar", {"seed": seed.key(), "k": k}))
         with Catalog.open(catalog_path) as cat:
             others = [t for t in cat.tracks() if t.id != seed.track_id]
@@ -123,10 +133,13 @@ class FakeBackend(CoreBackend):
         if render:
             self._n_renders += 1
             wav = str(render_wav(edit, candidate.path, Path(self.work_dir) / f"fake-preview-{self._n_renders}.wav"))
+        from supervisor_app.gui.backend import wav_envelope
+
         return Preview(candidate=candidate, edit=edit, excerpts=[_excerpt_dict(e) for e in edit.excerpts],
                        downbeats_video_s=edit.music_to_video(downbeats), pairs=_edit_pairs(edit), music_wav=wav,
                        bar_s=2.0, start_offset_s=start_offset_s if start_offset_s is not None else 0.25,
-                       sync_points_s=tuple(sync_points_s), sync_score=1.0)
+                       sync_points_s=tuple(sync_points_s), sync_score=1.0,
+                       envelope=wav_envelope(wav) if wav else None)
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -264,17 +277,17 @@ def test_keyboard_space_jkl_candidates_sync_points_nudge_and_export(window, qtbo
     qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == second.key(), timeout=20000)
     qtbot.keyClick(win, Qt.Key_Up)
     assert win.recommendations.current().key() == first.key()
-    qtbot.waitUntil(lambda: win.preview.candidate.key() == first.key(), timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == first.key(), timeout=20000)
     # M marks a sync point at the playhead; the mockup is rebuilt to honour it
     win.seek(12.0)
     qtbot.keyClick(win, Qt.Key_M)
     assert win.sync_points == [12.0] and win.timeline.summary()["sync_points"] == 1
-    qtbot.waitUntil(lambda: win.preview.sync_points_s == (12.0,), timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.sync_points_s == (12.0,), timeout=20000)
     assert 12.0 in win.preview.edit.sync_points_s
     # ] moves the music's start one bar later, heard at once (new music file in the player)
     old_wav, old_offset = win.preview.music_wav, win.preview.start_offset_s
     qtbot.keyClick(win, Qt.Key_BracketRight)
-    qtbot.waitUntil(lambda: win.preview.music_wav != old_wav, timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.music_wav != old_wav, timeout=20000)
     assert win.preview.start_offset_s == pytest.approx(old_offset + 2.0)
     assert win.player.music_path() == win.preview.music_wav
     # in the brief field, letters type and Enter runs the search with the brief (not a preview)
@@ -388,7 +401,7 @@ def test_similar_tracks_and_catalog_window(window, qtbot, tmp_path):
     assert all(c.key() != seed.key() for c in win.similar_panel.table.source.rows)
     other = win.similar_panel.current()
     win.similar_panel.preview_button.click()  # previewed against the video like any candidate
-    qtbot.waitUntil(lambda: win.preview.candidate.key() == other.key(), timeout=20000)
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == other.key(), timeout=20000)
     qtbot.waitUntil(lambda: win.player.is_playing(), timeout=10000)
     win.pause()
     # catalog window: a folder with a broken file: listed as a problem, never a pop-up

@@ -87,12 +87,12 @@ def test_real_core_end_to_end(qtbot, tmp_path, indexed_catalog):
         # a sync point at 20 s: the rebuilt edit lands a downbeat on it
         win.seek(20.0)
         win.mark_sync_point()
-        qtbot.waitUntil(lambda: win.preview.sync_points_s == (20.0,) and not win.preview_slot.is_busy(), timeout=60_000)
+        qtbot.waitUntil(lambda: win.preview is not None and win.preview.sync_points_s == (20.0,) and not win.preview_slot.is_busy(), timeout=60_000)
         assert np.min(np.abs(win.preview.downbeats_video_s - 20.0)) < 0.011
         # one bar later: the music starts one bar further into the track
         before = win.preview.start_offset_s
         win.nudge_start(+1)
-        qtbot.waitUntil(lambda: win.preview.start_offset_s != before and not win.preview_slot.is_busy(), timeout=60_000)
+        qtbot.waitUntil(lambda: win.preview is not None and win.preview.start_offset_s != before and not win.preview_slot.is_busy(), timeout=60_000)
         assert win.preview.start_offset_s - before == pytest.approx(win.preview.bar_s, abs=0.05)
         # more like this: the other track (frozen YAMNet similarity out of the box), previewed against the video
         win.find_similar(cands[0])
@@ -102,12 +102,12 @@ def test_real_core_end_to_end(qtbot, tmp_path, indexed_catalog):
         assert other.track_id == cands[1].track_id and other.score is not None
         assert other.reasons[-1].startswith("similarity: frozen YAMNet")
         win.preview_candidate(other)
-        qtbot.waitUntil(lambda: win.preview.candidate.key() == other.key() and not win.preview_slot.is_busy(),
+        qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == other.key() and not win.preview_slot.is_busy(),
                         timeout=60_000)
         qtbot.waitUntil(lambda: win.player.is_playing(), timeout=15_000)
         win.pause()
         win.select_candidate(cands[0])
-        qtbot.waitUntil(lambda: win.preview.candidate.key() == cands[0].key() and not win.preview_slot.is_busy(),
+        qtbot.waitUntil(lambda: win.preview is not None and win.preview.candidate.key() == cands[0].key() and not win.preview_slot.is_busy(),
                         timeout=60_000)
         # add to the playlist, export it, re-open it
         assert win.add_to_playlist(win.preview.candidate)

@@ -228,10 +228,11 @@ def music_records(x_44k: np.ndarray | None, duration_s: float, algorithms: Seque
 
 # --- any file: video and/or audio ----------------------------------------------------------------
 def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, content_hash: str | None = None,
-                 progress: ProgressFn | None = None, should_cancel: CancelFn | None = None):
+                 progress: ProgressFn | None = None, should_cancel: CancelFn | None = None, partial=None):
     """TransNetV2 shot analysis (:class:`supervisor_app.analysis.shots.ShotResult`), cached by content
     hash + version: the one place every command (analyze, recommend, mockup, the app) gets shots from.
-    ``progress(fraction)``; raises CancelledError when ``should_cancel`` says so."""
+    ``progress(fraction)``; raises CancelledError when ``should_cancel`` says so; ``partial(result)``
+    gets the analysis so far while it runs (not called on a cache hit)."""
     from . import shots as shots_mod
 
     path = Path(path)
@@ -252,7 +253,7 @@ def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, conten
     try:
         r = shots_mod.detect_shots(path, threshold=threshold,
                                    progress=(lambda f, stage="": progress(f)) if progress else None,
-                                   should_cancel=should_cancel)
+                                   should_cancel=should_cancel, **({"partial": partial} if partial else {}))
     except shots_mod.Cancelled:
         raise errors.CancelledError("Shot detection") from None
     if cache is not None and content_hash is not None:

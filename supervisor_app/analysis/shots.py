@@ -238,7 +238,8 @@ def detect_shots_in_frames(frames: Sequence[np.ndarray] | np.ndarray, fps: float
 def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
                  progress: Optional[Callable[[float, str], None]] = None,
                  should_cancel: Optional[Callable[[], bool]] = None,
-                 device=None, precision: str = "auto") -> ShotResult:
+                 device=None, precision: str = "auto",
+                 partial: Optional[Callable[["ShotResult"], None]] = None) -> ShotResult:
     """Shot boundaries of the video at ``path`` (see the module docstring).
 
     ``progress(fraction, stage)`` is called with 0..1; ``should_cancel()`` is polled before the
@@ -246,6 +247,8 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     raises :class:`Cancelled`. ``device``: ``None`` = CUDA when available, else CPU.
     ``precision``: ``"auto"`` (bfloat16 where the CPU has native bf16, else float32),
     ``"float32"`` or ``"bfloat16"``. Media problems raise the media layer's typed errors.
+    ``partial(result_so_far)`` (optional) gets the analysis of the frames done so far after each
+    network pass (its ``duration_s`` is the time analysed), for a display that fills in.
     """
     from ..media import probe, read_frames
     from . import transnet_model as tm
@@ -275,10 +278,17 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
         if cancelled():
             raise Cancelled()
 
+    def on_probs(p: np.ndarray) -> None:
+        n = min(len(p), len(times))
+        if n > 1:
+            t_so_far = np.asarray(times[:n], dtype=np.float64)
+            step = 1.0 / fps if fps else float(t_so_far[-1] - t_so_far[-2])
+            partial(_result(t_so_far, p[:n], fps or 25.0, float(t_so_far[-1] + step), threshold, model.compute_dtype))
+
     report(0.0, "detecting shots")
     stream = iter(_Prefetch(frames, maxsize=PREFETCH_FRAMES))
     try:
-        probs = tm.predict_frames(stream, model, on_chunk=on_chunk)
+        probs = tm.predict_frames(stream, model, on_chunk=on_chunk, on_probs=on_probs if partial else None)
     finally:
         stream.close()  # stops and joins the decode thread now, also on Cancelled or errors
     if len(probs) == 0:

@@ -258,7 +258,8 @@ def _chunks(frames: Iterable[np.ndarray], chunk: int, context: int) -> Iterator[
 
 def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = None,
                    chunk: int = DEFAULT_CHUNK, context: int = DEFAULT_CONTEXT,
-                   on_chunk: Callable[[int], None] | None = None) -> np.ndarray:
+                   on_chunk: Callable[[int], None] | None = None,
+                   on_probs: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
     """Per-frame transition probabilities (float32, one per input frame) of a stream of
     ``(27, 48, 3)`` uint8 RGB frames.
 
@@ -266,6 +267,7 @@ def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = 
     temporal context on each side (the network's padding applies beyond them, as in the
     package's 100-frame windows, which keep 25 frames of context). ``on_chunk(n_done)`` is
     called after each pass with the number of frames done so far; it may raise to stop.
+    ``on_probs(probs_so_far)`` (optional) gets every probability computed so far after each pass.
     """
     if chunk < 1 or context < 0:
         raise ValueError("chunk must be >= 1 and context >= 0")
@@ -280,6 +282,8 @@ def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = 
             logits = model(x)[context:context + n_out]
             out.append(torch.sigmoid(logits).to("cpu", torch.float32).numpy())
             done += n_out
+            if on_probs is not None:
+                on_probs(np.concatenate(out))
             if on_chunk is not None:
                 on_chunk(done)
     return np.concatenate(out) if out else np.zeros(0, np.float32)

@@ -66,6 +66,8 @@ class Candidate:
     reasons: list = field(default_factory=list)  # sentences
     source: str = "recommend"  # recommend | similar | catalog
     raw: Any = None  # the core's own result object
+    tags: list = field(default_factory=list)  # catalog tags and genre (filled from the catalog)
+    bpm_source: str = ""  # "tag" | "analysis" | "" (where ``bpm`` came from)
 
     @property
     def label(self) -> str:
@@ -102,6 +104,8 @@ class Preview:
     start_offset_s: Optional[float] = None  # music time the edit starts from
     sync_points_s: tuple = ()
     sync_score: Optional[float] = None  # calibrated fit of this edit (S above random offsets of the same edit)
+    envelope: Optional[np.ndarray] = None  # the edited music's waveform on the video's time axis (peaks 0..1)
+    envelope_rate_hz: float = 100.0
 
 
 def _progress_noop(fraction, stage=""):
@@ -213,13 +217,33 @@ class CoreBackend:
 
     # -- video analysis (job) -----------------------------------------------------------------------
     def analyze_video(self, path, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
-                      segmentation: str = "shots") -> VideoAnalysis:
-        """Probe the video, detect its shots and its matching segments (cached by content hash)."""
+                      segmentation: str = "shots", partial: Optional[Callable[[VideoAnalysis], None]] = None,
+                      partial_every_s: float = 0.5) -> VideoAnalysis:
+        """Probe the video, detect its shots and its matching segments (cached by content hash).
+
+        ``partial(VideoAnalysis so far)`` follows the shot detection (at most every ``partial_every_s``):
+        the cut curve, cuts and shots of the part analysed, for a timeline that fills in."""
+        import time
+
         from ..video_analysis import analyze_video
 
         info = self.probe(path)
+        last = [0.0]
+
+        def on_partial(r):
+            now = time.monotonic()
+            if now - last[0] >= partial_every_s:
+                last[0] = now
+                partial(VideoAnalysis(path=str(path), duration_s=float(info.duration_s or r.duration_s),
+                                      fps=float(r.fps or info.fps or 25.0), width=int(info.width or 0),
+                                      height=int(info.height or 0), has_audio=bool(info.has_audio),
+                                      cut_probs_25hz=np.asarray(r.cut_probs_25hz, dtype=np.float32),
+                                      cuts_s=np.asarray(r.cuts_s, dtype=float),
+                                      shots_s=[(float(a), float(e)) for a, e in r.shots], segments_s=[],
+                                      segmentation="partial"))
+
         va = analyze_video(path, segmentation=segmentation, progress=lambda f, s="": progress(f, s),
-                           should_cancel=should_cancel)
+                           should_cancel=should_cancel, **({"partial": on_partial} if partial else {}))
         _check_cancel(should_cancel)
         b = np.asarray(va.boundaries_s, dtype=float)
         return VideoAnalysis(path=str(path), duration_s=float(va.duration_s), fps=float(va.fps or info.fps or 25.0),
@@ -254,10 +278,13 @@ class CoreBackend:
                 else:
                     brief_note = f"Nothing in the catalog matched the brief {settings.brief!r}: every track was fitted."
 
+            known: dict = {}
+
             def cand(r):
                 c = self._candidate(r, "recommend")
                 if c.track_id in brief_reasons:
                     c.reasons = [brief_reasons[c.track_id]] + c.reasons
+                enrich_candidates([c], cat, known)
                 return c
 
             on_result = (lambda r: partial([cand(r)])) if partial is not None else None
@@ -265,7 +292,7 @@ class CoreBackend:
                             rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
                             sync_points_s=tuple(sync_points_s), exclude_track_ids=exclude,
                             progress=lambda f, s="": progress(f, s), should_cancel=should_cancel, on_result=on_result)
-        out = [cand(r) for r in res.results]
+            out = [cand(r) for r in res.results]
         notes = ([brief_note] if brief_note else []) + list(res.notes)
         for c in out:
             c.reasons = c.reasons + [n for n in notes if n not in c.reasons][:2]
@@ -281,10 +308,56 @@ class CoreBackend:
                          source=source, raw=r)
 
     # -- similar tracks (job) -----------------------------------------------------------------------
+    def similarity_models(self) -> list[tuple[Optional[str], str]]:
+        """The similarity spaces the "More like this" panel offers: (value, label); None = the catalog's own
+        choice, "none" = the general-purpose sound model, then every installed trained MuSimNet."""
+        out: list[tuple[Optional[str], str]] = [(None, "Catalog default"), ("none", "General sound similarity (YAMNet)")]
+        try:
+            from ..nets.model_store import read_card, user_models_dir
+            from ..paths import MODELS_DIR
+
+            dirs = [r for r in (MODELS_DIR, user_models_dir()) if r.is_dir()]
+            for d in sorted((p for r in dirs for p in r.iterdir() if p.is_dir()), key=lambda p: p.name):
+                try:
+                    card = read_card(d)
+                except SupervisorError:
+                    continue
+                if card.kind == "musimnet":
+                    out.append((d.name, f"{card.name} (trained on tags)"))
+        except ImportError:
+            pass
+        return out
+
+    def track_details(self, catalog, track_id: int) -> dict:
+        """What the details pane shows about a catalog track (GUI-thread catalog connection): the track's
+        columns, its tags and rights, and what the indexer measured (tempo, meter, downbeats, sections)."""
+        t = catalog.get_track(int(track_id))
+        if t is None:
+            return {}
+        d = {"title": t.title or Path(t.path).stem, "artist": t.artist or "", "album": t.album or "",
+             "genre": t.genre or "", "duration_s": t.duration_s, "bpm_tag": t.bpm_tag, "tags": list(t.tags or []),
+             "rights": dict(t.rights or {}), "notes": t.notes or "", "path": t.path, "size_bytes": t.size_bytes,
+             "status": t.status, "error": t.error or ""}
+        try:
+            from ..indexing import beats_key
+
+            rec = catalog.get_analysis(t.id, *beats_key())
+        except (ImportError, SupervisorError):
+            rec = None
+        if rec is not None and rec.result:
+            r = rec.result
+            d["analysis"] = {"tempo_bpm": r.get("tempo_bpm"), "meter": r.get("meter"),
+                             "downbeats": len(r.get("downbeats_s") or []), "beats": len(r.get("beats_s") or [])}
+        elif rec is not None:
+            d["analysis_error"] = rec.error or "failed"
+        return d
+
     def similar(self, seed: Candidate, catalog_path, k: int = 10, filters: Optional[dict] = None,
-                progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never) -> list[Candidate]:
-        """Tracks like ``seed`` (``supervisor-app similar``): by catalog id, else by file. Each result's
-        last reason says what "similar" means here (the similarity space used)."""
+                progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
+                model: Optional[str] = None) -> list[Candidate]:
+        """Tracks like ``seed`` (``supervisor-app similar``): by catalog id, else by file, in the similarity
+        space ``model`` (see :meth:`similarity_models`). Each result's last reason says what "similar"
+        means here (the similarity space used)."""
         from ..catalog import Catalog
         from ..filters import Filters
         from ..similar import similar
@@ -292,14 +365,15 @@ class CoreBackend:
         progress(None, "Searching similar tracks")
         with Catalog.open(catalog_path) as cat:
             query = seed.track_id if seed.track_id is not None else seed.path
-            res = similar(query, cat, k=int(k), filters=Filters.from_dict(filters or {}),
+            res = similar(query, cat, k=int(k), filters=Filters.from_dict(filters or {}), model=model,
                           progress=lambda f, s="": progress(f, s), should_cancel=should_cancel)
-        _check_cancel(should_cancel)
-        out = []
-        for r in res.results:
-            c = self._candidate(r, "similar")
-            c.reasons = list(c.reasons) + list(res.notes) + [f"similarity: {res.space_note}"]
-            out.append(c)
+            _check_cancel(should_cancel)
+            out = []
+            for r in res.results:
+                c = self._candidate(r, "similar")
+                c.reasons = list(c.reasons) + list(res.notes) + [f"similarity: {res.space_note}"]
+                out.append(c)
+            enrich_candidates(out, cat)
         return out
 
     # -- catalog jobs -------------------------------------------------------------------------------
@@ -328,6 +402,20 @@ class CoreBackend:
         with Catalog.open(catalog_path) as cat:
             report = index_catalog(cat, model=loaded, progress=cb, should_cancel=should_cancel)
         return report.summary()
+
+    # -- waveforms (job) ----------------------------------------------------------------------------
+    def sound_envelope(self, video_path, should_cancel: CancelFn = _never) -> Optional[np.ndarray]:
+        """The video's production sound as a waveform envelope (peaks 0..1 at ENVELOPE_RATE_HZ), or None
+        when it has no sound."""
+        from ..errors import NoAudioStreamError
+        from ..media import load_audio
+
+        try:
+            y = load_audio(video_path, sr=ENVELOPE_SR)
+        except NoAudioStreamError:
+            return None
+        _check_cancel(should_cancel)
+        return peak_envelope(y, ENVELOPE_SR, ENVELOPE_RATE_HZ)
 
     # -- previews (job) -----------------------------------------------------------------------------
     def track_events(self, candidate: Candidate, catalog_path) -> dict:
@@ -388,13 +476,18 @@ class CoreBackend:
             self._n_renders += 1
             wav = str(render_wav(edit, candidate.path, self.work_dir / f"preview-{_slug(candidate)}-{self._n_renders}.wav"))
             self._forget_old_previews(keep=wav)
+            progress(0.9, "Drawing the music's waveform")
+            envelope = wav_envelope(wav, ENVELOPE_RATE_HZ)
+        else:
+            envelope = None
         _check_cancel(should_cancel)
         progress(1.0, "Mockup ready")
         if offset is None and edit.excerpts:
             offset = float(edit.excerpts[0].music_in_s)
         return Preview(candidate=candidate, edit=edit, excerpts=[_excerpt_dict(e) for e in edit.excerpts],
                        downbeats_video_s=np.asarray(edit.music_to_video(downbeats)), pairs=pairs, music_wav=wav,
-                       bar_s=bar_s, start_offset_s=offset, sync_points_s=sync, sync_score=sync_score)
+                       bar_s=bar_s, start_offset_s=offset, sync_points_s=sync, sync_score=sync_score,
+                       envelope=envelope, envelope_rate_hz=ENVELOPE_RATE_HZ)
 
     def _forget_old_previews(self, keep: str, n_keep: int = 4) -> None:
         """Delete all but the newest preview WAVs (each is ~9 MB per 30 s; the player uses the newest)."""
@@ -497,6 +590,88 @@ class CoreBackend:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+ENVELOPE_RATE_HZ = 100.0  # waveform envelopes: one peak per 10 ms
+ENVELOPE_SR = 8000  # production sound decoded at this rate for its envelope
+
+
+def peak_envelope(y: np.ndarray, sr: float, rate_hz: float = ENVELOPE_RATE_HZ) -> np.ndarray:
+    """Peak |amplitude| per 1/rate_hz s of mono samples ``y``, scaled so the loudest peak is 1."""
+    y = np.abs(np.asarray(y, dtype=np.float32).ravel())
+    hop = max(1, int(round(sr / rate_hz)))
+    n = int(np.ceil(y.size / hop))
+    if n == 0:
+        return np.zeros(0, np.float32)
+    y = np.pad(y, (0, n * hop - y.size))
+    env = y.reshape(n, hop).max(axis=1)
+    top = float(env.max())
+    return (env / top).astype(np.float32) if top > 1e-6 else env
+
+
+def wav_envelope(path, rate_hz: float = ENVELOPE_RATE_HZ) -> Optional[np.ndarray]:
+    """The waveform envelope of a rendered WAV (read in blocks; None when it cannot be read)."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+        hop = max(1, int(round(info.samplerate / rate_hz)))
+        peaks = []
+        for block in sf.blocks(str(path), blocksize=hop * 1000, dtype="float32", always_2d=True):
+            peaks.append(_block_peaks(np.abs(block).max(axis=1), hop))
+        if not peaks:
+            return np.zeros(0, np.float32)
+        env = np.concatenate(peaks)
+    except (RuntimeError, OSError):
+        return None
+    top = float(env.max()) if env.size else 0.0
+    return (env / top).astype(np.float32) if top > 1e-6 else env.astype(np.float32)
+
+
+def _block_peaks(y: np.ndarray, hop: int) -> np.ndarray:
+    n = int(np.ceil(y.size / hop))
+    y = np.pad(y, (0, n * hop - y.size))
+    return y.reshape(n, hop).max(axis=1)
+
+
+
+def enrich_candidates(cands, catalog, cache: Optional[dict] = None) -> None:
+    """Fill each catalog candidate's tags (user tags and genre) and, when it has none, its tempo: the
+    file's tempo tag, else the catalog's beat analysis (so BPM is shown whenever it is known)."""
+    try:
+        from ..indexing import beats_key
+
+        bkey = beats_key()
+    except ImportError:
+        bkey = None
+    cache = {} if cache is None else cache
+    for c in cands:
+        if c.track_id is None:
+            continue
+        tid = int(c.track_id)
+        if tid not in cache:
+            t = catalog.get_track(tid)
+            if t is None:
+                cache[tid] = None
+                continue
+            tags = list(dict.fromkeys([*(t.tags or []), *([t.genre] if t.genre else [])]))
+            bpm, src = (float(t.bpm_tag), "tag") if t.bpm_tag else (None, "")
+            if bpm is None and bkey is not None:
+                rec = catalog.get_analysis(tid, *bkey)
+                tempo = (rec.result or {}).get("tempo_bpm") if rec is not None else None
+                if tempo:
+                    bpm, src = float(tempo), "analysis"
+            cache[tid] = (tags, bpm, src)
+        info = cache[tid]
+        if info is None:
+            continue
+        tags, bpm, src = info
+        c.tags = tags
+        if c.bpm is None or c.bpm <= 0:
+            c.bpm, c.bpm_source = bpm, src
+        elif not c.bpm_source:
+            c.bpm_source = "analysis" if c.source == "recommend" else "tag"
+
+
+
 def _check_cancel(should_cancel: CancelFn) -> None:
     if should_cancel():
         raise CancelledError()

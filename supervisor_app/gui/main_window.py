@@ -5,8 +5,14 @@ job), shows their results and errors (one sentence in the status bar), and keeps
 timeline and the selected candidate in step. It has no recommendation or editing logic of its own.
 
 Keyboard: Space play/pause, J/K/L shuttle, M mark a sync point (Shift+M clears them), Up/Down move
-between candidates, Enter previews, [ and ] move the music's start by a bar, Ctrl+E exports, Ctrl+O
-opens a video, +/- zoom the timeline.
+between candidates, Enter previews, [ and ] move the music's start by a bar, Ctrl+Z / Ctrl+Shift+Z undo
+and redo sync point changes, Ctrl+E exports, Ctrl+O opens a video, +/- zoom the timeline, Ctrl+T shows
+frames on the ruler.
+
+State: the selected candidate's edit, start, sync points and scores live in one Qt-free
+:class:`~.session_model.SessionModel`; the header, the reasons, the table's Fit cell, the music lane
+and the sync point list all redraw from its events, and an edit that arrives for older inputs is
+dropped, so no view shows stale state.
 """
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 
 from ..errors import SupervisorError
 from .backend import Candidate, Preview, RecommendSettings, VideoAnalysis
+from .session_model import SessionModel, SyncPointError, fit_0_100
+from .sync_points_panel import SyncPointsPanel
+from .wording import FIT_SCALE_TIP, plain_message, plain_reasons
 from .catalog_window import CatalogWindow
 from .export_dialog import ExportDialog
 from .player import Player, create_player
@@ -30,7 +39,8 @@ from .playlist_panel import PlaylistPanel
 from .recommendations_panel import RecommendationsPanel
 from .similar_panel import SimilarPanel
 from .timeline import Timeline, TimelineTheme
-from .widgets import ElidedLabel, ProgressStrip, fmt_time
+from .track_details import TrackDetails
+from .widgets import ElidedLabel, ProgressStrip, StageEta, fmt_time
 from .workers import Job, JobSlot, shutdown_jobs
 
 log = logging.getLogger(__name__)
@@ -62,12 +72,9 @@ class MainWindow(QMainWindow):
         self.video_info = None
         self.video_path: Optional[str] = None
         self.catalog = None
-        self.sync_points: list[float] = []
-        self.selected: Optional[Candidate] = None
-        self.preview: Optional[Preview] = None
+        # the selected candidate's state (edit, start, sync points, scores): every view follows it
+        self.session = SessionModel()
         self._play_when_ready = False
-        self._pending_preview: Optional[Candidate] = None
-        self._start_offsets: dict = {}
         self._mockup_audio = True
         self._shuttle = 0  # 0 stopped / paused, >0 forward level, <0 reverse level
         self._reverse_timer = QTimer(self)
@@ -76,11 +83,14 @@ class MainWindow(QMainWindow):
         self._export_dialog: Optional[ExportDialog] = None
 
         self.analysis_slot = JobSlot(self)
+        self.envelope_slot = JobSlot(self)
+        self._timeline_key = None  # the candidate whose edit the music lane shows
+        self._last_job: Optional[Job] = None
         self.recommend_slot = JobSlot(self)
         self.similar_slot = JobSlot(self)
         self.preview_slot = JobSlot(self)
 
-        self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "vlc")))
+        self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "qt")))
         self.player.setParent(self)
         self._build_center()
         self._build_docks()
@@ -96,6 +106,20 @@ class MainWindow(QMainWindow):
         self.catalog_window.message.connect(self.notify)
         self._restore_settings()
         self._update_actions()
+
+    # -- the session's state, read by tests and tools -------------------------------------------------
+    @property
+    def selected(self) -> Optional[Candidate]:
+        return self.session.candidate
+
+    @property
+    def preview(self) -> Optional[Preview]:
+        """The selected candidate's edit when it is ready and matches the current start and sync points."""
+        return self.session.edit
+
+    @property
+    def sync_points(self) -> list[float]:
+        return list(self.session.sync_points_s)
 
     # ================================================================================================
     # construction
@@ -149,7 +173,7 @@ class MainWindow(QMainWindow):
         self.zoom_fit.setToolTip("Show the whole video (0)")
         for w in (self.play_button, self.stop_button, self.time_label):
             tl.addWidget(w)
-        tl.addWidget(self.now_playing, 1)
+        tl.addStretch(1)
         for w in (self.mockup_check, self.sync_button, self.nudge_back, self.nudge_fwd, _vline(), self.zoom_out,
                   self.zoom_in, self.zoom_fit):
             tl.addWidget(w)
@@ -159,6 +183,9 @@ class MainWindow(QMainWindow):
         vl.setContentsMargins(0, 0, 0, 0)
         vl.setSpacing(0)
         vl.addWidget(self.video_stack, 1)
+        # the selected candidate on its own line: title, start, splices and fit (or "updating")
+        self.now_playing.setContentsMargins(8, 3, 8, 0)
+        vl.addWidget(self.now_playing)
         vl.addWidget(bar)
         self.timeline = Timeline()
         self.splitter = QSplitter(Qt.Vertical)
@@ -173,14 +200,25 @@ class MainWindow(QMainWindow):
         self.recommendations = RecommendationsPanel(self.backend.settings_options())
         self.recommendations.set_device(self.backend.device_name())
         self.similar_panel = SimilarPanel()
+        try:
+            self.similar_panel.set_models(self.backend.similarity_models())
+        except (AttributeError, SupervisorError):
+            pass
         self.playlist_panel = PlaylistPanel()
+        self.sync_panel = SyncPointsPanel()
+        self.details = TrackDetails()
         self.rec_dock = self._dock("Recommendations", self.recommendations, "recommendationsDock")
         self.similar_dock = self._dock("Similar tracks", self.similar_panel, "similarDock")
         self.playlist_dock = self._dock("Playlist", self.playlist_panel, "playlistDock")
+        self.sync_dock = self._dock("Sync points", self.sync_panel, "syncPointsDock")
+        self.details_dock = self._dock("Track details", self.details, "trackDetailsDock")
         self.addDockWidget(Qt.RightDockWidgetArea, self.rec_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.playlist_dock)
         self.tabifyDockWidget(self.rec_dock, self.similar_dock)
+        self.tabifyDockWidget(self.playlist_dock, self.details_dock)
+        self.tabifyDockWidget(self.playlist_dock, self.sync_dock)
         self.rec_dock.raise_()
+        self.playlist_dock.raise_()
         self._layout_pending = True  # first show without a saved layout: give the docks good sizes
 
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
@@ -200,6 +238,10 @@ class MainWindow(QMainWindow):
         self.backend_label = QLabel(f"Preview: {self.player.backend_name}")
         if not self.player.available:
             self.backend_label.setToolTip(getattr(self.player, "reason", ""))
+        elif getattr(self.player, "audio_note", ""):  # said once here, and kept in the status bar
+            self.backend_label.setText(f"Preview: {self.player.backend_name} (no sound)")
+            self.backend_label.setToolTip(self.player.audio_note)
+            QTimer.singleShot(0, lambda: self.notify(self.player.audio_note, error=False))
         self.model_label = QLabel()
         combo = self.recommendations.model_combo
 
@@ -253,19 +295,44 @@ class MainWindow(QMainWindow):
         p.addSeparator()
         self.act_sync = self._action("Mark sync point", self.mark_sync_point, "M", p)
         self._action("Clear sync points", self.clear_sync_points, "Shift+M", p)
+        e = mb.addMenu("&Edit")
+        self.act_undo = self._action("Undo sync point change", self.undo, QKeySequence.Undo, e)
+        self.act_redo = self._action("Redo sync point change", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], e)
+        self.act_undo.setEnabled(False)
+        self.act_redo.setEnabled(False)
         self.act_nudge_back = self._action("Music starts a bar earlier", lambda: self.nudge_start(-1), "[", p)
         self.act_nudge_fwd = self._action("Music starts a bar later", lambda: self.nudge_start(+1), "]", p)
         v = mb.addMenu("&View")
         self._action("Zoom in", lambda: self.timeline.zoom(1.6), ["+", "="], v)
         self._action("Zoom out", lambda: self.timeline.zoom(1 / 1.6), "-", v)
         self._action("Whole video", self.timeline.reset_zoom, "0", v)
+        self.act_frames = self._action("Ruler in frames", self._toggle_frames, "Ctrl+T", v,
+                                       "Show the ruler and the time counter as minutes:seconds:frames")
+        self.act_frames.setCheckable(True)
+        pm = v.addMenu("Preview player")
+        for key, label in (("qt", "Qt Multimedia"), ("vlc", "VLC")):
+            a = pm.addAction(label)
+            a.setCheckable(True)
+            a.setChecked(self.player.backend_name == label)
+            a.triggered.connect(lambda _=False, k=key, n=label: self._choose_player(k, n))
         v.addSeparator()
-        for d in (self.rec_dock, self.similar_dock, self.playlist_dock):
+        for d in (self.rec_dock, self.similar_dock, self.playlist_dock, self.sync_dock, self.details_dock):
             v.addAction(d.toggleViewAction())
         h = mb.addMenu("&Help")
         self._action("Keyboard shortcuts", self._show_keys, None, h)
 
     def _connect(self) -> None:
+        ev = self.session.events
+        ev.rebuild_requested.connect(self._on_rebuild_requested)
+        ev.edit.connect(lambda edit: self._on_edit(edit))
+        ev.status.connect(self._on_session_status)
+        ev.sync_points.connect(self._on_sync_points)
+        ev.candidate.connect(lambda candidate: self._show_details(candidate))
+        ev.message.connect(lambda text: self.notify(text))
+        self.sync_panel.edit_requested.connect(self._sync_point_edit)
+        self.sync_panel.undo_requested.connect(self.undo)
+        self.sync_panel.redo_requested.connect(self.redo)
+        self.sync_panel.add_requested.connect(self.mark_sync_point)
         pl = self.player
         pl.position_changed.connect(self._on_position)
         pl.state_changed.connect(self._on_player_state)
@@ -305,7 +372,7 @@ class MainWindow(QMainWindow):
     # messages
     def notify(self, sentence: str, error: bool = True) -> None:
         """Show one sentence in the status bar (errors stay longer)."""
-        sentence = " ".join(str(sentence).split())
+        sentence = plain_message(" ".join(str(sentence).split()))
         self.statusBar().showMessage(sentence, _MESSAGE_MS if error else _MESSAGE_MS // 2)
         self.message_shown.emit(sentence)
         log.info("status: %s", sentence)
@@ -335,26 +402,37 @@ class MainWindow(QMainWindow):
 
                 raise NoVideoStreamError(path)
             ctx.partial(("probed", info))
-            return backend.analyze_video(path, progress=ctx.progress, should_cancel=ctx.should_cancel)
+            return backend.analyze_video(path, progress=ctx.progress, should_cancel=ctx.should_cancel,
+                                         partial=lambda va: ctx.partial(("partial", va)))
 
         job = Job(run, name="video analysis")
-        job.partial.connect(lambda item: self._video_probed(path, item[1]))
-        job.progress.connect(self.job_strip.set_progress)
+        job.partial.connect(lambda item: self._video_partial(path, item))
+        eta = StageEta()
+        job.progress.connect(lambda f, stage: self.job_strip.set_progress(f, eta.text(f, stage)))
         job.succeeded.connect(self._video_analysed)
         job.failed.connect(self._video_failed)
         job.cancelled.connect(lambda: self.notify("Video analysis cancelled.", error=False))
         self.job_strip.start(f"Opening {Path(path).name}")
         return self.analysis_slot.start(job)
 
+    def _video_partial(self, path: str, item) -> None:
+        kind, obj = item
+        if kind == "probed":
+            self._video_probed(path, obj)
+        elif kind == "partial" and path == self.video_path and self.video is None:
+            # the shot detection so far: the cut curve and shots fill in while it runs
+            self.timeline.set_analysis(obj.duration_s, obj.cut_probs_25hz, obj.cuts_s, obj.shots_s, [],
+                                       keep_view=True)
+
     def _video_probed(self, path: str, info) -> None:
         self.recommend_slot.cancel()
         self.preview_slot.cancel()
         self.video_path, self.video_info, self.video = path, info, None
-        self.selected, self.preview, self._pending_preview = None, None, None
-        self._start_offsets.clear()
-        self.sync_points = []
         self.timeline.clear()
+        self.session.reset(float(info.duration_s))
+        self.sync_panel.set_duration(float(info.duration_s))
         self.timeline.set_duration(float(info.duration_s))
+        self.timeline.set_frames(self.act_frames.isChecked(), getattr(info, "fps", None))
         self.recommendations.clear("Analysing the video…")
         self.player.load(path, None, video_has_audio=bool(info.has_audio))
         self.video_stack.setCurrentIndex(1)
@@ -366,8 +444,10 @@ class MainWindow(QMainWindow):
 
     def _video_analysed(self, va: VideoAnalysis) -> None:
         self.video = va
-        self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s, va.threshold)
+        self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s, va.threshold,
+                                   keep_view=True)
         self.timeline.set_sync_points(self.sync_points)
+        self._load_sound_envelope(va.path)
         n = len(va.cuts_s)
         self.notify(f"{Path(va.path).name}: {va.duration_s:.1f} s, {n} cut{'s' if n != 1 else ''}, "
                     f"{len(va.shots_s)} shot{'s' if len(va.shots_s) != 1 else ''}.", error=False)
@@ -376,11 +456,40 @@ class MainWindow(QMainWindow):
         self.video_ready.emit(va)
         self._update_actions()
         # never start a job from a done-callback: defer to the event loop
-        if self._pending_preview is not None:
-            c, self._pending_preview = self._pending_preview, None
-            QTimer.singleShot(0, lambda: self.select_candidate(c))
+        if self.session.candidate is not None:  # chosen while the video was analysed
+            QTimer.singleShot(0, lambda: self.session.request_rebuild())
         elif self.auto_recommend and self.catalog is not None:
             QTimer.singleShot(0, lambda: self.run_recommendations())
+
+    def _load_sound_envelope(self, path: str) -> None:
+        """The production sound's waveform, computed in the background for the timeline's sound lane."""
+        backend = self.backend
+        if not hasattr(backend, "sound_envelope"):
+            return
+        job = Job(lambda ctx: (path, backend.sound_envelope(path, should_cancel=ctx.should_cancel)),
+                  name="sound waveform")
+
+        def done(result):
+            p, env = result
+            if p == self.video_path and env is not None:
+                from .backend import ENVELOPE_RATE_HZ
+
+                self.timeline.set_sound_envelope(env, ENVELOPE_RATE_HZ)
+
+        job.succeeded.connect(done)
+        job.failed.connect(lambda sentence: log.info("no sound waveform: %s", sentence))
+        self.envelope_slot.start(job)
+
+    def _show_details(self, c: Optional[Candidate]) -> None:
+        if c is None or c.track_id is None or self.catalog is None:
+            self.details.show_candidate(c, {})
+            return
+        try:
+            info = self.backend.track_details(self.catalog, int(c.track_id))
+        except (SupervisorError, AttributeError) as e:
+            info = {}
+            log.info("no track details: %s", e)
+        self.details.show_candidate(c, info)
 
     def _video_failed(self, sentence: str) -> None:
         self.notify(sentence)
@@ -456,6 +565,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recommend/settings", json.dumps(_settings_dict(settings)))
         video, cat_path, backend = self.video_path, str(self.catalog.path), self.backend
         sync = tuple(self.sync_points)
+        self._ranked_sync = sync
+        self.recommendations.table.source.set_fits_stale(False)
         current = self.video
         seg = settings.segmentation or "shots"
 
@@ -467,7 +578,8 @@ class MainWindow(QMainWindow):
                                      partial=ctx.partial, sync_points_s=sync)
 
         job = Job(run, name="recommendation")
-        job.progress.connect(self.recommendations.set_progress)
+        eta = StageEta()
+        job.progress.connect(lambda f, stage: self.recommendations.set_progress(f, eta.text(f, stage)))
         job.partial.connect(self._recommendation_partial)
         job.succeeded.connect(self._recommendations_done)
         job.failed.connect(self._recommendations_failed)
@@ -512,8 +624,10 @@ class MainWindow(QMainWindow):
             self.notify("Open a catalog first (File › Catalog…).")
             return None
         cat_path, backend = str(self.catalog.path), self.backend
+        model = self.similar_panel.model()
+        extra = {"model": model} if model is not None else {}
         job = Job(lambda ctx: backend.similar(seed, cat_path, k, filters, progress=ctx.progress,
-                                              should_cancel=ctx.should_cancel), name="similar-track search")
+                                              should_cancel=ctx.should_cancel, **extra), name="similar-track search")
         job.progress.connect(self.similar_panel.set_progress)
         job.succeeded.connect(self.similar_panel.set_results)
         job.failed.connect(self.notify)
@@ -525,24 +639,23 @@ class MainWindow(QMainWindow):
         """Make ``c`` the current candidate: build its edit and music in the background."""
         if c is None:
             return None
-        if self.selected is not None and c.key() == self.selected.key() and (
-                self.preview_slot.is_busy() or (self.preview is not None and self.preview.candidate.key() == c.key())):
-            self.selected = c  # the same track again (e.g. final results replacing partial ones)
-            return None
-        self.selected = c
-        self.now_playing.setText(f"♪ {c.label}")
-        if self.video is None:
-            if self.video_path is None:
-                self.notify("Open a video to preview music against it.")
-            else:  # the video is still being analysed: preview once it is
-                self._pending_preview = c
-            return None
-        return self._start_preview(c, self._start_offsets.get(c.key()))
+        self._last_job = None
+        if not self.session.select(c):  # the same track again (e.g. final results replacing partial ones)
+            self._refresh_candidate_views()
+        elif self.video_path is None:
+            self.notify("Open a video to preview music against it.")
+        return self._last_job
 
-    def _start_preview(self, c: Candidate, start_offset_s: Optional[float]) -> Job:
+    def _on_rebuild_requested(self, candidate, sync_points_s, start_offset_s) -> None:
+        """The session's edit is out of date: build the new one (the views show "updating" meanwhile)."""
+        self._refresh_candidate_views()
+        if self.video is None:  # still analysing: rebuilt once the video is ready
+            return
+        self._last_job = self._start_preview(candidate, start_offset_s, tuple(sync_points_s))
+
+    def _start_preview(self, c: Candidate, start_offset_s: Optional[float], sync: tuple = ()) -> Job:
         video, backend = self.video, self.backend
         cat_path = str(self.catalog.path) if self.catalog is not None else None
-        sync = tuple(self.sync_points)
 
         def run(ctx):
             return backend.prepare_preview(c, video, cat_path, sync_points_s=sync, start_offset_s=start_offset_s,
@@ -565,37 +678,103 @@ class MainWindow(QMainWindow):
             self.job_strip.stop()
 
     def _preview_ready(self, p: Preview) -> None:
-        if self.selected is None or p.candidate.key() != self.selected.key():
+        if not self.session.edit_ready(p):  # made for an older start / sync points / candidate: dropped
             return
-        self.preview = p
-        self.timeline.set_candidate(p.excerpts, p.downbeats_video_s, p.pairs)
-        if self._mockup_audio and p.music_wav:
-            self.player.set_music(p.music_wav)
-        n = max(0, len(p.excerpts) - 1)
-        parts = [f"♪ {p.candidate.label}"]
-        if p.excerpts:
-            parts.append(f"from {fmt_time(p.excerpts[0]['music_in_s'])}")
-        parts.append(f"{n} splice{'s' if n != 1 else ''}")
-        if p.sync_score is not None:
-            parts.append(f"fit {p.sync_score:+.2f}")
-        self.now_playing.setText("  ·  ".join(parts))
-        self.now_playing.setToolTip("\n".join([p.candidate.label, p.candidate.path, *p.candidate.reasons]))
-        self.preview_ready.emit(p)
-        self._update_actions()
         if self._play_when_ready:
             self._play_when_ready = False
             QTimer.singleShot(0, self._play_from_start)
 
+    def _on_edit(self, edit: Preview) -> None:
+        """A ready edit for the current inputs: the music lane, the player's music, header, reasons, table."""
+        env = getattr(edit, "envelope", None)
+        self.timeline.set_candidate(edit.excerpts, edit.downbeats_video_s, edit.pairs,
+                                    envelope=env, envelope_rate_hz=getattr(edit, "envelope_rate_hz", 100.0))
+        if self._mockup_audio and edit.music_wav:
+            self.player.set_music(edit.music_wav)  # keeps the picture's time and play state
+        self._refresh_candidate_views()
+        self.preview_ready.emit(edit)
+        self._update_actions()
+
+    def _on_session_status(self, status: str, note: str) -> None:
+        if status == "updating":
+            shown = self.timeline.excerpts and self.session.candidate is not None and self._timeline_key == self.session.candidate.key()
+            self.timeline.set_music_updating(note or "Updating the edit…", keep=bool(shown))
+        elif status == "empty":
+            self.timeline.clear_candidate()
+        elif status == "failed":
+            self.timeline.clear_candidate()
+        if status == "ready" and self.session.edit is not None:
+            self._timeline_key = self.session.edit.candidate.key()
+        elif status in ("empty", "failed"):
+            self._timeline_key = None
+        self._refresh_candidate_views()
+        self._update_actions()
+
+    def _refresh_candidate_views(self) -> None:
+        """Header, reasons and the table's row: all from the session, so they always agree."""
+        sm = self.session
+        c = sm.candidate
+        if c is None:
+            self.now_playing.setText("")
+            self.now_playing.setToolTip("")
+            self.recommendations.show_candidate(None)
+            return
+        fit = fit_0_100(sm.sync_score())
+        parts = [f"♪ {c.label}"]
+        e = sm.edit
+        if sm.status == "updating":
+            parts.append("updating the edit…")
+        elif sm.status == "failed":
+            parts.append("no edit (see the status bar)")
+        elif e is not None:
+            if e.excerpts:
+                parts.append(f"from {fmt_time(e.excerpts[0]['music_in_s'])}")
+            n = max(0, len(e.excerpts) - 1)
+            parts.append(f"{n} splice{'s' if n != 1 else ''}")
+        if fit is not None:
+            parts.append(f"fit {fit}/100")
+        self.now_playing.setText("  ·  ".join(parts))
+        self.now_playing.setToolTip("\n".join([c.label, c.path, *plain_reasons(c.reasons), "", FIT_SCALE_TIP]))
+        lines = self.session_reasons()
+        self.recommendations.show_candidate(c, lines, fit_override=(c.key(), sm.sync_score(), sm.status == "updating"))
+
+    def session_reasons(self) -> list[str]:
+        """The reasons panel's lines for the selected candidate: the edit shown first, then why it was chosen."""
+        sm = self.session
+        c = sm.candidate
+        if c is None:
+            return []
+        e = sm.edit
+        lines = []
+        if sm.status == "updating":
+            lines.append(sm.note or "Updating the edit…")
+        elif e is not None:
+            start = e.start_offset_s if e.start_offset_s is not None else (e.excerpts[0]["music_in_s"] if e.excerpts else 0.0)
+            fit = fit_0_100(e.sync_score)
+            sp = len(e.sync_points_s)
+            lines.append(f"This edit: the music starts at {fmt_time(start)} in the track"
+                         + (f", fit {fit}/100" if fit is not None else "")
+                         + (f", {sp} sync point{'s' if sp != 1 else ''} honoured" if sp else "") + ".")
+        changed = bool(sm.sync_points_s) or sm.start_offset_s() is not None
+        for r in plain_reasons(c.reasons):
+            if changed and (r.startswith("Fit ") or r.startswith("The music starts")):
+                continue  # about the recommended edit, not the one shown now
+            lines.append(r)
+        return lines
+
     def _preview_failed(self, sentence: str) -> None:
         self._play_when_ready = False
+        self.session.edit_failed(sentence)
         self.notify(sentence)
 
     def preview_candidate(self, c: Candidate) -> None:
         """Play the video from the start with ``c`` cut to the picture (Enter)."""
-        if self.preview is not None and self.selected is not None and c.key() == self.selected.key():
+        if self.preview is not None and c.key() == self.preview.candidate.key():
             self._play_from_start()
             return
         self._play_when_ready = True
+        if self.selected is not None and c.key() == self.selected.key():
+            return  # its edit is being built: plays when ready
         self.select_candidate(c)
 
     def _up_down(self, step: int) -> None:
@@ -636,15 +815,11 @@ class MainWindow(QMainWindow):
 
     def nudge_start(self, bars: int) -> Optional[Job]:
         """Move where the music starts by ``bars`` bars and rebuild the mockup (heard at once)."""
-        p = self.preview
-        if p is None:
-            self.notify("Select a candidate first.")
-            return None
-        current = p.start_offset_s if p.start_offset_s is not None else (p.excerpts[0]["music_in_s"] if p.excerpts else 0.0)
-        new = max(0.0, current + bars * p.bar_s)
-        self._start_offsets[p.candidate.key()] = new
-        self.notify(f"Music now starts at {fmt_time(new)} in the track.", error=False)
-        return self._start_preview(p.candidate, new)
+        self._last_job = None
+        new = self.session.nudge(bars)
+        if new is not None:
+            self.notify(f"Music now starts at {fmt_time(new)} in the track.", error=False)
+        return self._last_job
 
     def _set_mockup_audio(self, on: bool) -> None:
         self._mockup_audio = on
@@ -655,24 +830,45 @@ class MainWindow(QMainWindow):
     # ================================================================================================
     # sync points
     def mark_sync_point(self) -> None:
+        """M: a sync point at the playhead (refused, with a sentence, at the very start)."""
         if self.video_path is None:
             return
-        t = round(self.player.position_s(), 3)
-        if any(abs(t - s) < 0.05 for s in self.sync_points):
+        try:
+            t = self.session.add_sync_point(self.player.position_s())
+        except SyncPointError as e:
+            self.notify(str(e))
             return
-        self.sync_points = sorted(self.sync_points + [t])
-        self.timeline.set_sync_points(self.sync_points)
         self.notify(f"Sync point at {fmt_time(t)}: the edit will land a downbeat there.", error=False)
-        self._rebuild_for_sync()
 
     def clear_sync_points(self) -> None:
-        self.sync_points = []
-        self.timeline.set_sync_points([])
-        self._rebuild_for_sync()
+        self.session.clear_sync_points()
 
-    def _rebuild_for_sync(self) -> None:
-        if self.selected is not None and self.video is not None:
-            self._start_preview(self.selected, self._start_offsets.get(self.selected.key()))
+    def undo(self) -> None:
+        if not self.session.undo():
+            self.notify("Nothing to undo.", error=False)
+
+    def redo(self) -> None:
+        if not self.session.redo():
+            self.notify("Nothing to redo.", error=False)
+
+    def _on_sync_points(self, points_s) -> None:
+        self.timeline.set_sync_points(points_s)
+        self.recommendations.table.source.set_fits_stale(tuple(points_s) != getattr(self, "_ranked_sync", ()))
+        self.sync_panel.set_points(points_s)
+        self.act_undo.setEnabled(self.session.can_undo())
+        self.act_redo.setEnabled(self.session.can_redo())
+
+    def _sync_point_edit(self, op: str, index: int, t_s: float = 0.0) -> None:
+        try:
+            if op == "move":
+                self.session.move_sync_point(index, t_s)
+            elif op == "delete":
+                self.session.remove_sync_point(index)
+            elif op == "seek":
+                self.seek(t_s)
+        except SyncPointError as e:
+            self.notify(str(e))
+            self.sync_panel.set_points(self.session.sync_points_s)
 
     # ================================================================================================
     # playlist
@@ -781,9 +977,27 @@ class MainWindow(QMainWindow):
         self.timeline.set_playhead(t_s)
         self._update_time(t_s)
 
+    def _fps(self) -> Optional[float]:
+        fps = self.video.fps if self.video is not None else (getattr(self.video_info, "fps", None) if self.video_info else None)
+        return float(fps) if fps else None
+
+    def _choose_player(self, key: str, name: str) -> None:
+        self.settings.setValue("player/backend", key)
+        self.notify(f"The preview will use {name} from the next start.", error=False)
+
+    def _toggle_frames(self) -> None:
+        self.timeline.set_frames(self.act_frames.isChecked(), self._fps())
+        self._update_time(self.player.position_s())
+
     def _update_time(self, t_s: float) -> None:
         d = self.video.duration_s if self.video is not None else (self.video_info.duration_s if self.video_info else 0.0)
-        self.time_label.setText(f"{fmt_time(t_s)} / {fmt_time(d)}")
+        fps = self._fps() if self.act_frames.isChecked() else None
+        if fps:
+            from .timeline import timecode
+
+            self.time_label.setText(f"{timecode(t_s, fps)} / {timecode(d, fps)}")
+        else:
+            self.time_label.setText(f"{fmt_time(t_s)} / {fmt_time(d)}")
 
     def _on_player_state(self, state: str) -> None:
         icon = QStyle.SP_MediaPause if state == "playing" else QStyle.SP_MediaPlay
@@ -806,7 +1020,8 @@ class MainWindow(QMainWindow):
 
     def _show_keys(self) -> None:
         self.notify("Space play/pause · J/K/L shuttle · M sync point · ↑/↓ candidates · Enter preview · "
-                    "[ ] move the music by a bar · Ctrl+E export · +/−/0 zoom", error=False)
+                    "[ ] move the music by a bar · Ctrl+Z/Ctrl+Shift+Z undo/redo sync points · Ctrl+E export · "
+                    "+/−/0 zoom · Ctrl+T ruler in frames", error=False)
 
     def dragEnterEvent(self, ev):  # noqa: N802 (Qt API)
         if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
@@ -883,7 +1098,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev):  # noqa: N802 (Qt API)
         self.save_settings()
-        for slot in (self.analysis_slot, self.recommend_slot, self.similar_slot, self.preview_slot):
+        for slot in (self.analysis_slot, self.recommend_slot, self.similar_slot, self.preview_slot, self.envelope_slot):
             slot.cancel()
         self.catalog_window.slot.cancel()
         if self._export_dialog is not None:

@@ -9,8 +9,13 @@ Times are seconds (float). Signals: ``position_changed(t_s)`` about 30 times a s
 and after every seek, ``state_changed(state)`` with state in {"stopped", "playing", "paused", "ended"},
 ``duration_changed(d_s)`` and ``error(sentence)``.
 
-:func:`create_player` picks the backend: VLC when libvlc loads, else Qt Multimedia when PySide6-Addons
-is installed, else a :class:`NullPlayer` that says why nothing can be previewed.
+:func:`create_player` picks the backend the caller prefers, else the other one, else a
+:class:`NullPlayer` that says why nothing can be previewed. The app prefers Qt Multimedia (setting
+``player/backend``, View › Preview player): its video widget always shows the frame at the current
+time (after seeks while paused, resizes and music changes), which libvlc 3's embedded X11 output did
+not (a stale or black picture after a paused seek or a resize, reproduced under Xvfb); VLC keeps the
+music on the picture's clock and stays available. Without an audio output device (probed once,
+:func:`audio_output_available`) previews play silently with one status message.
 """
 from __future__ import annotations
 
@@ -30,6 +35,9 @@ log = logging.getLogger(__name__)
 
 _POLL_MS = 33  # position updates while playing (~30 Hz)
 _QT_RESYNC_S = 0.04  # Qt backend: re-align the music when it drifts more than this
+_PREROLL_SHOW_S = 0.06  # VLC: play (muted) this long at the wanted time so its frame is drawn, then pause
+_PREROLL_RATE = 1.0  # ... at this speed, so a slow event loop overshoots the wanted frame by less
+_PREROLL_GIVE_UP_S = 4.0  # ... or pause anyway after this long
 
 
 class Player(QObject):
@@ -42,6 +50,7 @@ class Player(QObject):
 
     backend_name = "none"
     available = False
+    audio_note = ""  # one sentence when previews play without sound (no output device)
 
     def video_widget(self) -> QWidget:
         raise NotImplementedError
@@ -96,10 +105,17 @@ class Player(QObject):
 
 
 class VideoSurface(QFrame):
-    """A black native widget the backend draws the video into."""
+    """A black native widget the backend draws the video into; ``resized()`` once a resize settles
+    (libvlc's X11 output leaves a paused picture black after a resize until a frame is drawn again)."""
+
+    resized = Signal()
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(150)
+        self._settle.timeout.connect(self.resized)
         self.setAutoFillBackground(True)
         pal = self.palette()
         pal.setColor(QPalette.Window, QColor(0, 0, 0))
@@ -107,6 +123,40 @@ class VideoSurface(QFrame):
         self.setMinimumSize(320, 180)
         self.setAttribute(Qt.WA_NativeWindow, True)  # VLC needs a real window id
         self.setAttribute(Qt.WA_DontCreateNativeAncestors, True)
+
+    def resizeEvent(self, ev):  # noqa: N802 (Qt API)
+        super().resizeEvent(ev)
+        self._settle.start()
+
+
+NO_AUDIO_NOTE = "No audio output device was found: previews play the picture without sound."
+
+
+def audio_output_available() -> bool:
+    """Whether a sound output is there to play to (probed once, without opening a device).
+
+    Linux: a PulseAudio/PipeWire server socket, or an ALSA card in /proc/asound/cards. Elsewhere the
+    system always has an output. ``SUPERVISOR_AUDIO=off`` forces silent previews, ``=on`` forces sound.
+    Without an output, libvlc's ALSA module would print thousands of error lines (one per buffer).
+    """
+    forced = os.environ.get("SUPERVISOR_AUDIO", "").strip().lower()
+    if forced in ("off", "0", "no", "none"):
+        return False
+    if forced in ("on", "1", "yes"):
+        return True
+    if not sys.platform.startswith("linux"):
+        return True
+    if os.environ.get("PULSE_SERVER"):
+        return True
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    for sock in ("pulse/native", "pipewire-0"):
+        if os.path.exists(os.path.join(runtime, sock)):
+            return True
+    try:
+        cards = Path("/proc/asound/cards").read_text(errors="replace")
+    except OSError:
+        return False
+    return any(line.strip()[:1].isdigit() for line in cards.splitlines())
 
 
 def _offscreen() -> bool:
@@ -145,14 +195,18 @@ class VlcPlayer(Player):
             os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
         args = ["--no-video-title-show", "--quiet", "--no-snapshot-preview", "--no-osd"]
         self._headless = _offscreen()
+        self.audio_note = "" if audio_output_available() else NO_AUDIO_NOTE
         if self._headless:
             args += ["--vout=dummy", "--aout=dummy"]
+        elif self.audio_note:
+            args += ["--aout=dummy"]  # silent video, not one ALSA error line per audio buffer
         args += shlex.split(os.environ.get("SUPERVISOR_VLC_ARGS", ""))
         self._instance = vlc.Instance(args)
         if self._instance is None:
             raise RuntimeError("libvlc could not start")
         self._mp = self._instance.media_player_new()
         self._surface = VideoSurface()
+        self._surface.resized.connect(self.redraw)
         self._embedded = False
         self._media = None
         self._video: Optional[str] = None
@@ -163,6 +217,10 @@ class VlcPlayer(Player):
         self._want_playing = False
         self._preroll = False  # playing muted to show the first frame, then pause
         self._pending_seek_s: Optional[float] = None
+        self._preroll_t0 = 0.0
+        self._preroll_landed_t: Optional[float] = None
+        self._preroll_raw0 = -1
+        self._seek_t = 0.0
         self._slave_selected = False
         self._slave_wait_t = 0.0
         self._rate = 1.0
@@ -222,10 +280,12 @@ class VlcPlayer(Player):
         self._want_playing = play
         self._preroll = not play
         self._pending_seek_s = at_s if at_s > 0 else None
+        self._preroll_t0 = time.monotonic()
+        self._preroll_landed_t = None
         self._pos_s = at_s
         self._last_raw_ms = -1
         self._mp.audio_set_mute(self._preroll)
-        self._mp.set_rate(self._rate)
+        self._mp.set_rate(_PREROLL_RATE if self._preroll else self._rate)
         if self._mp.play() == -1:
             self.error.emit(f"VLC cannot play {Path(self._video).name!r}.")
             return
@@ -240,7 +300,9 @@ class VlcPlayer(Player):
             at = 0.0 if st == self._vlc.State.Ended or self._pos_s >= self._duration_s - 0.05 else self._pos_s
             self._start(at, play=True)
         else:
-            self._preroll = False
+            if self._preroll:
+                self._preroll = False
+                self._mp.set_rate(self._rate)
             self._want_playing = True
             self._mp.audio_set_mute(False)
             self._mp.set_pause(0)
@@ -268,18 +330,43 @@ class VlcPlayer(Player):
         d = self._duration_s or float("inf")
         t_s = float(min(max(0.0, t_s), max(0.0, d - 0.04)))
         st = self._mp.get_state()
-        if st in (self._vlc.State.Playing, self._vlc.State.Paused) and not self._preroll:
+        if st == self._vlc.State.Paused and not self._want_playing and not self._preroll:
+            # libvlc 3 does not redraw a paused picture after set_time: play muted to the new time
+            # and pause there (as after loading), so the picture always shows the time asked for
+            self._mp.set_time(int(round(t_s * 1000)))
+            self._pos_s = t_s
+            self._begin_preroll()
+        elif st in (self._vlc.State.Playing, self._vlc.State.Paused) and not self._preroll:
             self._mp.set_time(int(round(t_s * 1000)))
         elif st in (self._vlc.State.Ended, self._vlc.State.Stopped, self._vlc.State.NothingSpecial, self._vlc.State.Error):
             self._start(t_s, play=self._want_playing)
         else:
             self._pending_seek_s = t_s
+            self._preroll_landed_t = None
         self._pos_s = t_s
+        self._seek_t = time.monotonic()
         self._last_raw_ms = -1
         self.position_changed.emit(t_s)
 
     def position_s(self) -> float:
         return self._pos_s
+
+    def _begin_preroll(self) -> None:
+        """Play muted and slowly from the time just set until its picture is drawn, then pause there."""
+        self._preroll = True
+        self._preroll_t0 = time.monotonic()
+        self._preroll_landed_t = None
+        self._preroll_raw0 = self._mp.get_time()  # libvlc reports the new time before its seek is done
+        self._mp.audio_set_mute(True)
+        self._mp.set_rate(_PREROLL_RATE)
+        self._mp.set_pause(0)
+        self._timer.start()
+
+    def redraw(self) -> None:
+        """Paused: draw the current frame again (the video output went black, e.g. after a resize)."""
+        st = self._mp.get_state()
+        if self._video is not None and st == self._vlc.State.Paused and not self._want_playing and not self._preroll:
+            self.seek(self._pos_s)
 
     def duration_s(self) -> float:
         return self._duration_s
@@ -348,29 +435,43 @@ class VlcPlayer(Player):
             self._pos_s = self._pending_seek_s
             self._pending_seek_s = None
             self._last_raw_ms = -1
-        if self._preroll:
-            if self._mp.get_time() >= 0 and st == vlc.State.Playing:
-                self._mp.set_pause(1)
-                self._preroll = False
-                self._mp.audio_set_mute(False)
-                self._set_state("paused")
-            return
+            self._preroll_raw0 = self._mp.get_time()
         raw = self._mp.get_time()
         now = time.monotonic()
+        if self._preroll:
+            # playing muted until the picture at the wanted time is on screen, then pause there; the
+            # position stays the one asked for (VLC reports 0 until its seek is done)
+            moved = raw != self._preroll_raw0 or now - self._preroll_t0 > 0.5  # the seek is done
+            landed = (self._pending_seek_s is None and raw >= 0 and moved
+                      and -0.04 <= raw / 1000.0 - self._pos_s < 0.5 and (self._headless or self._mp.has_vout() > 0))
+            if landed and self._preroll_landed_t is None:
+                self._preroll_landed_t = now
+            waited = now - self._preroll_t0
+            shown = self._preroll_landed_t is not None and now - self._preroll_landed_t >= _PREROLL_SHOW_S
+            if st == vlc.State.Playing and (shown or waited > _PREROLL_GIVE_UP_S):
+                self._mp.set_pause(1)
+                self._preroll = False
+                self._mp.set_rate(self._rate)
+                self._mp.audio_set_mute(False)
+                got = self._mp.get_time() / 1000.0
+                if landed and 0.0 <= got - self._pos_s < 0.5:
+                    self._pos_s = got  # the time of the frame on screen (a few frames past the one asked for)
+                self._set_state("paused")
+                self.position_changed.emit(self._pos_s)
+            return
         if st == vlc.State.Playing and self._want_playing:
             if raw != self._last_raw_ms:
                 self._last_raw_ms, self._last_raw_t = raw, now
                 pos = raw / 1000.0
             else:  # libvlc updates its time coarsely: extrapolate between updates
                 pos = raw / 1000.0 + min(0.5, (now - self._last_raw_t) * self._rate)
+            if raw < 0 or (now - self._seek_t < 0.4 and abs(pos - self._pos_s) > 0.5):
+                return  # a seek not done yet: VLC still reports the old time
             self._pos_s = max(0.0, pos if self._duration_s <= 0 else min(pos, self._duration_s))
             self.position_changed.emit(self._pos_s)
             self._set_state("playing")
         elif st == vlc.State.Paused and not self._want_playing:
             self._set_state("paused")
-            if raw >= 0 and self._pending_seek_s is None and abs(raw / 1000.0 - self._pos_s) > 0.25:
-                self._pos_s = raw / 1000.0
-                self.position_changed.emit(self._pos_s)
             self._timer.stop() if self._slave_selected else None
 
 
@@ -403,10 +504,14 @@ class QtMultimediaPlayer(Player):
         self._surface.setMinimumSize(320, 180)
         self._video_player = qm.QMediaPlayer(self)
         self._video_audio = qm.QAudioOutput(self)
-        self._video_player.setAudioOutput(self._video_audio)
         self._video_player.setVideoOutput(self._surface)
         self._music_player = qm.QMediaPlayer(self)
         self._music_audio = qm.QAudioOutput(self)
+        has_output = audio_output_available() and bool(qm.QMediaDevices.audioOutputs())
+        self.audio_note = "" if has_output else NO_AUDIO_NOTE
+        # kept even without a device: Qt then plays silently (one "No audio device" line, no flood), and
+        # the music player's clock keeps following the picture
+        self._video_player.setAudioOutput(self._video_audio)
         self._music_player.setAudioOutput(self._music_audio)
         self._video: Optional[str] = None
         self._music: Optional[str] = None

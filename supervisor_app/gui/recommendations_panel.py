@@ -128,7 +128,7 @@ class RecommendationsPanel(QWidget):
         lay.addWidget(self.reasons)
         lay.addLayout(actions)
         self.table.setVisible(False)
-        self.candidate_selected.connect(self._show_reasons)
+        self.candidate_selected.connect(lambda _c: self._update_buttons())
         self._update_buttons()
 
     # -- settings -----------------------------------------------------------------------------------
@@ -172,6 +172,7 @@ class RecommendationsPanel(QWidget):
 
     def clear(self, message: str = "") -> None:
         self.table.source.set_rows([])
+        self.table.source.set_fit_override(None, None)
         self.table.user_picked = False
         self.reasons.clear()
         self.table.setVisible(False)
@@ -215,10 +216,25 @@ class RecommendationsPanel(QWidget):
         if c is not None:
             signal.emit(c)
 
-    def _show_reasons(self, c: Candidate) -> None:
-        lines = [f"<b>{_esc(c.label)}</b>"] + [f"• {_esc(r)}" for r in c.reasons[:5]]
-        self.reasons.setText("<br>".join(lines))
+    def show_candidate(self, c: Optional[Candidate], lines: Sequence[str] = (), fit_override=None) -> None:
+        """The selected candidate's reasons (plain language, from the window's session) and the fit its
+        row shows: ``fit_override = (key, sync_score, updating)`` for the edit on screen."""
+        if c is None:
+            self.reasons.clear()
+            self.table.source.set_fit_override(None, None)
+        else:
+            self.reasons.setText("<br>".join([f"<b>{_esc(c.label)}</b>"] + [f"• {_esc(r)}" for r in lines]))
+            if fit_override is not None:
+                self.table.source.set_fit_override(*fit_override)
         self._update_buttons()
+
+    def reasons_text(self) -> str:
+        """The reasons panel as plain text (for tests)."""
+        from PySide6.QtGui import QTextDocument
+
+        doc = QTextDocument()
+        doc.setHtml(self.reasons.text())
+        return doc.toPlainText()
 
     def _update_buttons(self) -> None:
         on = self.current() is not None

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from .backend import Candidate
 from .widgets import CandidateTable, FiltersForm, ProgressStrip
+from .wording import plain_reasons
 
 
 class SimilarPanel(QWidget):
@@ -43,17 +44,30 @@ class SimilarPanel(QWidget):
         self.filters_toggle.setAutoRaise(True)
         self.filters_toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.filters_toggle.setArrowType(Qt.RightArrow)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("What “similar” means: the catalog's default, a general-purpose sound model, "
+                                    "or a similarity model trained on your tags")
+        self.model_combo.addItem("Catalog default", None)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(12)  # long model names do not widen the dock
+        self.model_combo.currentIndexChanged.connect(lambda _i: self.seed is not None and self._search())
         row.addWidget(self.search_button)
         row.addWidget(self.k_spin)
         row.addWidget(self.filters_toggle)
         row.addStretch(1)
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Similar by"))
+        model_row.addWidget(self.model_combo, 1)
         self.filters = FiltersForm()
         self.filters.setVisible(False)
         self.filters_toggle.toggled.connect(self._toggle_filters)
         self.progress = ProgressStrip(compact=True)
         self.progress.cancel_clicked.connect(self.cancel_requested)
         self.table = CandidateTable()
-        self.table.source.COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Similarity", "Sync")
+        self.table.source.COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Tags", "Similarity", "Fit")
+        tips = list(self.table.source.TIPS)
+        tips[6] = "Similarity to the seed track in the chosen similarity model (higher is closer)"
+        self.table.source.TIPS = tuple(tips)
         self.table.current_changed.connect(self.candidate_selected)
         self.table.current_changed.connect(self._show_reasons)
         self.table.activated_candidate.connect(self.preview_requested)
@@ -70,6 +84,7 @@ class SimilarPanel(QWidget):
         actions.addWidget(self.preview_button)
         actions.addWidget(self.playlist_button)
         lay.addWidget(self.seed_label)
+        lay.addLayout(model_row)
         lay.addLayout(row)
         lay.addWidget(self.filters)
         lay.addWidget(self.progress)
@@ -82,7 +97,21 @@ class SimilarPanel(QWidget):
         self.filters_toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
 
     def _show_reasons(self, c: Candidate) -> None:
-        self.reasons.setText("<br>".join([f"<b>{_esc(c.label)}</b>"] + [f"• {_esc(r)}" for r in c.reasons[:4]]))
+        facts = [f"{c.bpm:.0f} BPM" if c.bpm else "", ", ".join(c.tags[:6]) if c.tags else ""]
+        lines = [f"<b>{_esc(c.label)}</b>"] + ([_esc("  ·  ".join(f for f in facts if f))] if any(facts) else [])
+        self.reasons.setText("<br>".join(lines + [f"• {_esc(r)}" for r in plain_reasons(c.reasons, limit=4)]))
+
+    def set_models(self, models) -> None:
+        """The similarity models to choose from: [(value, label)]."""
+        current = self.model_combo.currentData()
+        self.model_combo.clear()
+        for value, label in models:
+            self.model_combo.addItem(label, value)
+        i = self.model_combo.findData(current)
+        self.model_combo.setCurrentIndex(max(0, i))
+
+    def model(self):
+        return self.model_combo.currentData()
 
     def set_seed(self, seed: Candidate, search: bool = True) -> None:
         self.seed = seed

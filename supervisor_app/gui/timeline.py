@@ -1,14 +1,20 @@
 """The timeline under the player (pyqtgraph): the video's structure and the selected candidate's edit.
 
-Lanes, top to bottom, on one time axis in seconds:
+A time ruler (m:ss, m:ss.s zoomed in, or m:ss:ff frames on demand) on top, then lanes, top to
+bottom, on one time axis in seconds:
 
 * **cuts** — the TransNetV2 cut probability (25 Hz) with the shot threshold, detected cuts as lines;
 * **shots** — the shots, alternating shades;
+* **sound** — the production sound's waveform;
 * **segments** — the video segments used for matching;
-* **music** — the candidate's music excerpts laid under the picture (label: music in–out), its
-  downbeats mapped to video time (ticks) and the splices (lines through every lane);
+* **music** — the candidate's music excerpts laid under the picture with the edited music's waveform,
+  labels (music in–out; elided or hidden when narrow, never overlapping), its downbeats mapped to
+  video time (ticks) and the splices (lines through every lane); "updating" while an edit is rebuilt;
 * **match** — the alignment's segment pairs (music segment i ↔ video segment j), one colour per music
   segment.
+
+Every vertical mark (cuts, downbeats, splices, sync points) is one segment per time, drawn for the
+lines in view, so it stays vertical at its time at every zoom (:class:`VLinesItem`).
 
 Sync points (orange) and the playhead (movable) run through every lane. Clicking seeks, dragging the
 playhead scrubs, the mouse wheel zooms and dragging the background pans (time axis only).
@@ -21,17 +27,19 @@ from typing import Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPicture, QBrush
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPicture, QPolygonF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 # Lane geometry in view coordinates (y): (top, bottom, label)
 LANE_CUTS = (1.0, 0.0, "cuts")
-LANE_SHOTS = (-0.15, -0.45, "shots")
-LANE_SEGMENTS = (-0.55, -0.85, "segments")
-LANE_MUSIC = (-1.0, -1.45, "music")
-LANE_MATCH = (-1.55, -1.85, "match")
-_Y_MIN, _Y_MAX = -1.95, 1.08
+LANE_SHOTS = (-0.1, -0.38, "shots")
+LANE_SOUND = (-0.46, -0.86, "sound")
+LANE_SEGMENTS = (-0.94, -1.16, "segments")
+LANE_MUSIC = (-1.26, -1.9, "music")
+LANE_MATCH = (-1.98, -2.22, "match")
+_Y_MIN, _Y_MAX = -2.3, 1.06
+_LABEL_STRIP = 0.2  # the music lane's top strip holds the excerpt labels, the waveform is below
 
 
 @dataclass
@@ -56,6 +64,8 @@ class TimelineTheme:
     splice: str = "#ff5c8a"
     sync: str = "#ff9f1c"
     playhead: str = "#f5f5f5"
+    wave: str = "#7f8a9c"
+    music_wave: str = "#e8dcff"
     match: Sequence[str] = field(default_factory=lambda: (
         "#5aa9e6", "#98c379", "#e5c07b", "#c678dd", "#56b6c2", "#e06c75", "#d19a66", "#61afef"))
 
@@ -65,18 +75,60 @@ class TimelineTheme:
                    curve_fill="#1f6fb230", threshold="#7a8290", cut="#c0392b", shot_a="#c9d6e8", shot_b="#a9bfdc",
                    segment_a="#c8e0cf", segment_b="#a6cdb2", excerpt="#b7a2d9", excerpt_pen="#6a4c9c",
                    downbeat="#a67c00", splice="#d6336c", sync="#e07b00", playhead="#111111",
+                   wave="#8a93a3", music_wave="#3d2466",
                    match=("#1f6fb2", "#3f8f3a", "#b08800", "#8e44ad", "#138496", "#c0392b", "#b9770e", "#2e86c1"))
 
 
+# nice ruler intervals (s): frames are added on demand below one second
+_TICK_STEPS_S = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+
+
+def timecode(t_s: float, fps: Optional[float] = None) -> str:
+    """m:ss (h:mm:ss past an hour); with ``fps``, ``m:ss:ff`` frames (SMPTE-style, non-drop)."""
+    t_s = max(0.0, float(t_s))
+    if fps:
+        frames = int(round(t_s * fps))
+        f = int(round(fps))
+        sec, ff = divmod(frames, f)
+        h, rem = divmod(sec, 3600)
+        m, s = divmod(rem, 60)
+        return f"{h}:{m:02d}:{s:02d}:{ff:02d}" if h else f"{m}:{s:02d}:{ff:02d}"
+    h, rem = divmod(t_s, 3600.0)
+    m, s = divmod(rem, 60.0)
+    return f"{int(h)}:{int(m):02d}:{int(s):02d}" if h >= 1 else f"{int(m)}:{int(s):02d}"
+
+
 class TimeAxis(pg.AxisItem):
-    """Bottom axis labelled m:ss(.s)."""
+    """The time ruler: ticks at round intervals (0.1 s to 1 h) labelled m:ss, m:ss.s when zoomed in,
+    or m:ss:ff frames when ``frames`` is on (``fps`` set from the video)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.fps: float = 25.0
+        self.frames = False
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        span = max(float(maxVal) - float(minVal), 1e-9)
+        px_per_s = max(float(size), 1.0) / span
+        steps = list(_TICK_STEPS_S)
+        if self.frames and self.fps:
+            steps = [1.0 / self.fps, 2.0 / self.fps, 5.0 / self.fps, 10.0 / self.fps] + [s for s in steps if s >= 0.5]
+        major = next((s for s in steps if s * px_per_s >= 90.0), steps[-1])
+        minor = next((s for s in steps if s * px_per_s >= 12.0 and major / s >= 2 and abs(major / s - round(major / s)) < 1e-6),
+                     major)
+        return [(major, 0.0), (minor, 0.0)] if minor < major else [(major, 0.0)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        if self.frames and self.fps:
+            return [timecode(v, self.fps) for v in values]
         out = []
         for v in values:
             v = max(0.0, float(v))
-            m, s = divmod(v, 60.0)
-            out.append(f"{int(m)}:{s:04.1f}" if spacing < 1 else f"{int(m)}:{int(round(s)):02d}")
+            if spacing < 1.0 - 1e-9:
+                m, s = divmod(v, 60.0)
+                out.append(f"{int(m)}:{s:04.1f}")
+            else:
+                out.append(timecode(v))
         return out
 
 
@@ -85,7 +137,7 @@ class LaneAxis(pg.AxisItem):
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        lanes = [LANE_CUTS, LANE_SHOTS, LANE_SEGMENTS, LANE_MUSIC, LANE_MATCH]
+        lanes = [LANE_CUTS, LANE_SHOTS, LANE_SOUND, LANE_SEGMENTS, LANE_MUSIC, LANE_MATCH]
         self.setTicks([[((top + bottom) / 2, name) for top, bottom, name in lanes], []])
 
 
@@ -126,12 +178,207 @@ class RectsItem(pg.GraphicsObject):
         return self._bounds
 
 
-def _vlines(xs, y0: float, y1: float):
-    """x, y arrays drawing one vertical segment per x (for PlotDataItem connect='pairs')."""
-    xs = np.asarray(xs, dtype=float).ravel()
-    x = np.repeat(xs, 2)
-    y = np.tile([y0, y1], len(xs))
-    return x, y
+class VLinesItem(pg.GraphicsObject):
+    """Vertical lines at times ``xs`` from y0 to y1 (view coordinates), drawn one segment per time.
+
+    Each line is its own segment computed at paint time from the lines inside the view, so clipping,
+    zooming or downsampling can never join the end of one line to the start of the next (what
+    ``PlotDataItem(connect="pairs")`` with clip-to-view did: diagonal slashes when zoomed in).
+    """
+
+    def __init__(self, y0: float, y1: float):
+        super().__init__()
+        self._xs = np.zeros(0)
+        self._y0, self._y1 = float(min(y0, y1)), float(max(y0, y1))
+        self._pen = QPen(QColor("#ffffff"))
+        self._pen.setCosmetic(True)
+
+    def setPen(self, pen) -> None:  # noqa: N802 (pyqtgraph-like API)
+        self._pen = QPen(pg.mkPen(pen))
+        self._pen.setCosmetic(True)
+        self.update()
+
+    def set_xs(self, xs, y0: Optional[float] = None, y1: Optional[float] = None) -> None:
+        self.prepareGeometryChange()
+        self._xs = np.sort(np.asarray(xs, dtype=float).ravel())
+        if y0 is not None and y1 is not None:
+            self._y0, self._y1 = float(min(y0, y1)), float(max(y0, y1))
+        self.update()
+
+    def xs(self) -> np.ndarray:
+        return self._xs.copy()
+
+    def span(self) -> tuple[float, float]:
+        return self._y0, self._y1
+
+    def lines_in_view(self) -> list[tuple[float, float, float, float]]:
+        """The segments ``(x0, y0, x1, y1)`` (view coordinates) this item draws for the current view."""
+        xs = self._xs
+        vb = self.getViewBox()
+        if vb is not None and xs.size:
+            (v0, v1), _ = vb.viewRange()
+            xs = xs[np.searchsorted(xs, v0, "left"):np.searchsorted(xs, v1, "right")]
+        return [(float(x), self._y0, float(x), self._y1) for x in xs]
+
+    def paint(self, painter, *args):
+        lines = self.lines_in_view()
+        if not lines:
+            return
+        painter.setPen(self._pen)
+        painter.drawLines([QLineF(x0, y0, x1, y1) for x0, y0, x1, y1 in lines])
+
+    def boundingRect(self):  # noqa: N802 (Qt API)
+        if not self._xs.size:
+            return QRectF()
+        x0, x1 = float(self._xs[0]), float(self._xs[-1])
+        return QRectF(x0, self._y0, max(x1 - x0, 1e-6), self._y1 - self._y0)
+
+
+class EnvelopeItem(pg.GraphicsObject):
+    """A waveform envelope (peak amplitude 0..1 at ``rate_hz`` from ``t0_s``) mirrored about a lane's middle.
+
+    Drawn at the screen's resolution: the samples in view are reduced to about one peak per pixel.
+    """
+
+    def __init__(self, top: float, bottom: float):
+        super().__init__()
+        self._env = np.zeros(0, dtype=np.float32)
+        self._rate_hz = 100.0
+        self._t0_s = 0.0
+        self._mid, self._half = (top + bottom) / 2.0, (top - bottom) / 2.0 * 0.92
+        self._brush = QBrush(QColor("#8888"))
+
+    def set_color(self, color) -> None:
+        self._brush = QBrush(QColor(color))
+        self.update()
+
+    def set_envelope(self, env, rate_hz: float, t0_s: float = 0.0) -> None:
+        self.prepareGeometryChange()
+        self._env = np.clip(np.asarray(env, dtype=np.float32).ravel() if env is not None else np.zeros(0), 0.0, 1.0)
+        self._rate_hz, self._t0_s = float(rate_hz), float(t0_s)
+        self.update()
+
+    def has_data(self) -> bool:
+        return self._env.size > 0
+
+    def _visible(self):
+        env, r, t0 = self._env, self._rate_hz, self._t0_s
+        vb = self.getViewBox()
+        i0, i1, px = 0, env.size, 2000
+        if vb is not None:
+            (v0, v1), _ = vb.viewRange()
+            i0 = int(max(0, np.floor((v0 - t0) * r)))
+            i1 = int(min(env.size, np.ceil((v1 - t0) * r) + 1))
+            px = max(50, int(vb.width()))
+        seg = env[i0:i1]
+        if seg.size == 0:
+            return np.zeros(0), np.zeros(0)
+        step = max(1, int(seg.size // px))
+        n = seg.size // step
+        if step > 1:
+            peaks = seg[: n * step].reshape(n, step).max(axis=1)
+            t = t0 + (i0 + np.arange(n) * step + step / 2.0) / r
+        else:
+            peaks = seg
+            t = t0 + (i0 + np.arange(seg.size)) / r
+        return t, peaks
+
+    def paint(self, painter, *args):
+        t, peaks = self._visible()
+        if t.size < 2:
+            return
+        top = [QPointF(float(x), self._mid + self._half * float(p)) for x, p in zip(t, peaks)]
+        bottom = [QPointF(float(x), self._mid - self._half * float(p)) for x, p in zip(t[::-1], peaks[::-1])]
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(self._brush)
+        painter.drawPolygon(QPolygonF(top + bottom))
+
+    def boundingRect(self):  # noqa: N802 (Qt API)
+        if not self._env.size:
+            return QRectF()
+        return QRectF(self._t0_s, self._mid - self._half, self._env.size / self._rate_hz, 2 * self._half)
+
+
+class SpanLabelsItem(pg.GraphicsObject):
+    """Text labels, one per time span, drawn in screen pixels inside their span: elided with "…" when
+    the span is narrow and hidden when even that does not fit, so labels never overlap at any zoom."""
+
+    MIN_PX = 18  # narrower than this: no label
+    PAD_PX = 4
+
+    def __init__(self, top: float, bottom: float):
+        super().__init__()
+        self._items: list[tuple[float, float, str]] = []
+        self._y = (float(top) + float(bottom)) / 2.0
+        self._top, self._bottom = float(top), float(bottom)
+        self._color = QColor("#ffffff")
+        self._font = QFont()
+        self._font.setPointSizeF(max(7.0, self._font.pointSizeF() - 1))
+
+    def set_color(self, color) -> None:
+        self._color = QColor(color)
+        self.update()
+
+    def set_labels(self, items) -> None:
+        """``items``: (start_s, end_s, text) per span."""
+        self.prepareGeometryChange()
+        self._items = [(float(a), float(b), str(t)) for a, b, t in items]
+        self.update()
+
+    def layout(self, to_px) -> list[tuple[QRectF, str]]:
+        """(pixel box, shown text) of each label in view; ``to_px(x_s, y)`` maps view to pixels. A span
+        that starts left of the view has its label at the view's left edge."""
+        fm = QFontMetricsF(self._font)
+        out = []
+        prev_right = -1e18
+        items = sorted(self._items)
+        vb = self.getViewBox()
+        if vb is not None:
+            (v0, v1), _ = vb.viewRange()
+            items = [(max(a, v0), min(b, v1), t) for a, b, t in items if b > v0 and a < v1]
+        for a, b, text in items:
+            pa, pb = to_px(a, self._y), to_px(b, self._y)
+            left, right = min(pa.x(), pb.x()) + self.PAD_PX, max(pa.x(), pb.x()) - self.PAD_PX
+            left = max(left, prev_right + self.PAD_PX)
+            width = right - left
+            if width < self.MIN_PX:
+                continue
+            shown = fm.elidedText(text, Qt.ElideRight, width)
+            if not shown or shown == "…":
+                continue
+            w = min(fm.horizontalAdvance(shown), width)
+            h = fm.height()
+            box = QRectF(left, pa.y() - h / 2.0, w, h)
+            out.append((box, shown))
+            prev_right = box.right()
+        return out
+
+    def label_boxes(self) -> list[tuple[QRectF, str]]:
+        """The labels as laid out now, in scene pixels (for tests and tools)."""
+        vb = self.getViewBox()
+        if vb is None:
+            return []
+        return self.layout(lambda x, y: vb.mapViewToScene(QPointF(x, y)))
+
+    def paint(self, painter, *args):
+        if not self._items:
+            return
+        tr = painter.transform()
+        boxes = self.layout(lambda x, y: tr.map(QPointF(x, y)))
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self._font)
+        painter.setPen(self._color)
+        for box, text in boxes:
+            painter.drawText(box, int(Qt.AlignLeft | Qt.AlignVCenter), text)
+        painter.restore()
+
+    def boundingRect(self):  # noqa: N802 (Qt API)
+        if not self._items:
+            return QRectF()
+        x0 = min(a for a, _, _ in self._items)
+        x1 = max(b for _, b, _ in self._items)
+        return QRectF(x0, self._bottom, max(x1 - x0, 1e-6), self._top - self._bottom)
 
 
 class Timeline(QWidget):
@@ -153,38 +400,53 @@ class Timeline(QWidget):
         self.downbeats_video_s = np.zeros(0)
         self.splices_s = np.zeros(0)
         self.pairs: list = []
+        self.music_state = "empty"  # empty | ready | updating
+        self.music_note = ""
 
-        self.plot = pg.PlotWidget(axisItems={"bottom": TimeAxis("bottom"), "left": LaneAxis("left")})
+        self.ruler = TimeAxis("top")
+        self.plot = pg.PlotWidget(axisItems={"top": self.ruler, "left": LaneAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         pi = self.plot.getPlotItem()
+        pi.showAxis("top")
+        pi.hideAxis("bottom")
         pi.setClipToView(True)
         vb = pi.getViewBox()
+        vb.disableAutoRange()
         vb.setMouseEnabled(x=True, y=False)
         vb.setYRange(_Y_MIN, _Y_MAX, padding=0)
         vb.setLimits(yMin=_Y_MIN, yMax=_Y_MAX, xMin=0.0)
         pi.getAxis("left").setWidth(70)
-        self.plot.setMinimumHeight(170)
+        self.plot.setMinimumHeight(190)
 
+        top, bottom, _ = LANE_MUSIC
         self.curve = pg.PlotDataItem()
         self.threshold_line = pg.InfiniteLine(pos=0.5, angle=0, movable=False)
-        self.cut_lines = pg.PlotDataItem(connect="pairs")
+        self.cut_lines = VLinesItem(LANE_CUTS[1], LANE_CUTS[0])
         self.shot_rects = RectsItem()
+        self.sound_wave = EnvelopeItem(LANE_SOUND[0], LANE_SOUND[1])
         self.segment_rects = RectsItem()
         self.excerpt_rects = RectsItem()
+        self.label_strips = RectsItem()
+        self.music_wave = EnvelopeItem(top - _LABEL_STRIP, bottom + 0.02)
         self.match_rects = RectsItem()
-        self.downbeat_lines = pg.PlotDataItem(connect="pairs")
-        self.splice_lines = pg.PlotDataItem(connect="pairs")
-        self.sync_lines = pg.PlotDataItem(connect="pairs")
+        self.downbeat_lines = VLinesItem(top - _LABEL_STRIP, top - _LABEL_STRIP - 0.2)
+        self.splice_lines = VLinesItem(LANE_MATCH[1], LANE_CUTS[0])
+        self.sync_lines = VLinesItem(_Y_MIN, _Y_MAX)
+        self.excerpt_labels = SpanLabelsItem(top - 0.02, top - _LABEL_STRIP)
+        self.music_status = pg.TextItem("", anchor=(0, 0.5))
+        self.music_status.setZValue(50)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=True)
         self.playhead.setZValue(100)
-        self._labels: list[pg.TextItem] = []
-        for item in (self.shot_rects, self.segment_rects, self.excerpt_rects, self.match_rects, self.curve,
-                     self.threshold_line, self.cut_lines, self.downbeat_lines, self.splice_lines, self.sync_lines,
-                     self.playhead):
+        for item in (self.shot_rects, self.sound_wave, self.segment_rects, self.excerpt_rects, self.label_strips,
+                     self.music_wave,
+                     self.match_rects, self.curve, self.threshold_line, self.cut_lines, self.downbeat_lines,
+                     self.splice_lines, self.sync_lines, self.excerpt_labels, self.playhead):
             pi.addItem(item)
+        pi.addItem(self.music_status, ignoreBounds=True)
         self.playhead.sigPositionChanged.connect(self._on_playhead_dragged)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+        vb.sigXRangeChanged.connect(lambda *_: self._place_status())
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -196,7 +458,7 @@ class Timeline(QWidget):
         self.theme = t = theme
         self.plot.setBackground(t.background)
         pi = self.plot.getPlotItem()
-        for name in ("bottom", "left"):
+        for name in ("top", "left"):
             ax = pi.getAxis(name)
             ax.setPen(pg.mkPen(t.grid))
             ax.setTextPen(pg.mkPen(t.foreground))
@@ -206,12 +468,26 @@ class Timeline(QWidget):
         self.curve.setBrush(pg.mkBrush(t.curve_fill))
         self.threshold_line.setPen(pg.mkPen(t.threshold, width=1, style=Qt.DashLine))
         self.cut_lines.setPen(pg.mkPen(t.cut, width=1.5))
-        self.downbeat_lines.setPen(pg.mkPen(t.downbeat, width=1))
+        self.downbeat_lines.setPen(pg.mkPen(t.downbeat, width=1.5))
         self.splice_lines.setPen(pg.mkPen(t.splice, width=2))
         self.sync_lines.setPen(pg.mkPen(t.sync, width=2, style=Qt.DashLine))
+        self.sound_wave.set_color(t.wave)
+        self.music_wave.set_color(t.music_wave)
+        self.excerpt_labels.set_color(t.foreground)
+        self.music_status.setColor(t.foreground)
+        self.music_status.fill = pg.mkBrush(t.background)
+        self.music_status.border = pg.mkPen(t.excerpt_pen)
         self.playhead.setPen(pg.mkPen(t.playhead, width=2))
         self.playhead.setHoverPen(pg.mkPen(t.sync, width=3))
         self._redraw_lanes()
+
+    def set_frames(self, on: bool, fps: Optional[float] = None) -> None:
+        """Ruler in m:ss:ff frames (on) or m:ss (off); ``fps``: the video's frame rate."""
+        if fps:
+            self.ruler.fps = float(fps)
+        self.ruler.frames = bool(on)
+        self.ruler.picture = None
+        self.ruler.update()
 
     # -- data ---------------------------------------------------------------------------------------
     def clear(self) -> None:
@@ -220,6 +496,7 @@ class Timeline(QWidget):
         self.curve.setData([], [])
         self.cuts_s = np.zeros(0)
         self.shots_s, self.segments_s, self.sync_points_s = [], [], []
+        self.sound_wave.set_envelope(None, 100.0)
         self.clear_candidate()
         self._redraw_lanes()
         self.set_playhead(0.0)
@@ -236,9 +513,12 @@ class Timeline(QWidget):
 
     def set_analysis(self, duration_s: float, cut_probs_25hz: np.ndarray, cuts_s: Sequence[float],
                      shots_s: Sequence[tuple[float, float]], segments_s: Optional[Sequence[tuple[float, float]]] = None,
-                     threshold: float = 0.5) -> None:
-        """Show a video's structure: cut curve at 25 Hz, cuts (s), shots and segments as (start_s, end_s)."""
-        self.set_duration(duration_s)
+                     threshold: float = 0.5, keep_view: bool = False) -> None:
+        """Show a video's structure: cut curve at 25 Hz, cuts (s), shots and segments as (start_s, end_s).
+
+        Partial analyses (the curve so far) can be shown repeatedly; ``keep_view`` leaves the zoom alone."""
+        if not keep_view or self._duration_s <= 0:
+            self.set_duration(duration_s)
         probs = np.asarray(cut_probs_25hz, dtype=float).ravel()
         t = np.arange(probs.size) / 25.0
         self.curve.setData(t, probs)
@@ -248,31 +528,49 @@ class Timeline(QWidget):
         self.segments_s = [(float(a), float(b)) for a, b in (segments_s if segments_s is not None else shots_s)]
         self._redraw_lanes()
 
+    def set_sound_envelope(self, env, rate_hz: float) -> None:
+        """The production sound's waveform envelope (peaks 0..1 at ``rate_hz``), under the picture lanes."""
+        self.sound_wave.set_envelope(env, rate_hz)
+
     def set_candidate(self, excerpts: Sequence, downbeats_video_s: Sequence[float] = (),
-                      pairs: Sequence[dict] = ()) -> None:
-        """Overlay a candidate's edit.
+                      pairs: Sequence[dict] = (), envelope=None, envelope_rate_hz: float = 100.0) -> None:
+        """Overlay a candidate's edit (it replaces an "updating" state).
 
         ``excerpts``: objects or dicts with video_start_s, video_end_s, music_in_s, music_out_s; the
         splices are the starts of excerpts after the first. ``downbeats_video_s``: the music's downbeats
         mapped to video time (s). ``pairs``: dicts {music_start_s, music_end_s, video_start_s, video_end_s,
-        optional music_index / video_index} from the alignment.
+        optional music_index / video_index} from the alignment. ``envelope``: the edited music's
+        waveform on the video's time axis (peaks 0..1 at ``envelope_rate_hz`` from 0 s).
         """
         self.excerpts = [_as_dict(e) for e in excerpts]
         self.splices_s = np.array([e["video_start_s"] for e in self.excerpts[1:]], dtype=float)
         self.downbeats_video_s = np.asarray(downbeats_video_s, dtype=float).ravel()
         self.pairs = [dict(p) for p in pairs]
+        self.music_wave.set_envelope(envelope, envelope_rate_hz)
+        self.music_state, self.music_note = ("ready" if self.excerpts else "empty"), ""
+        self._redraw_lanes()
+
+    def set_music_updating(self, note: str = "Updating the edit…", keep: bool = True) -> None:
+        """The candidate's edit is being rebuilt: dim what is there (``keep``) or clear it, and say so."""
+        if not keep:
+            self.excerpts, self.pairs = [], []
+            self.splices_s = np.zeros(0)
+            self.downbeats_video_s = np.zeros(0)
+            self.music_wave.set_envelope(None, 100.0)
+        self.music_state, self.music_note = "updating", note
         self._redraw_lanes()
 
     def clear_candidate(self) -> None:
         self.excerpts, self.pairs = [], []
         self.splices_s = np.zeros(0)
         self.downbeats_video_s = np.zeros(0)
+        self.music_wave.set_envelope(None, 100.0)
+        self.music_state, self.music_note = "empty", ""
         self._redraw_lanes()
 
     def set_sync_points(self, points_s: Sequence[float]) -> None:
         self.sync_points_s = sorted(float(p) for p in points_s)
-        x, y = _vlines(self.sync_points_s, _Y_MIN, _Y_MAX)
-        self.sync_lines.setData(x, y)
+        self.sync_lines.set_xs(self.sync_points_s)
 
     # -- playhead -----------------------------------------------------------------------------------
     def set_playhead(self, t_s: float) -> None:
@@ -326,40 +624,46 @@ class Timeline(QWidget):
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw_lanes(self) -> None:
         t = self.theme
-        x, y = _vlines(self.cuts_s, LANE_CUTS[1], LANE_CUTS[0])
-        self.cut_lines.setData(x, y)
+        self.cut_lines.set_xs(self.cuts_s)
         self.shot_rects.set_rects(_alternating(self.shots_s, LANE_SHOTS, t.shot_a, t.shot_b))
         self.segment_rects.set_rects(_alternating(self.segments_s, LANE_SEGMENTS, t.segment_a, t.segment_b))
         top, bottom, _ = LANE_MUSIC
-        self.excerpt_rects.set_rects([(e["video_start_s"], e["video_end_s"], top - 0.03, bottom + 0.03,
-                                       t.excerpt, t.excerpt_pen) for e in self.excerpts])
-        x, y = _vlines(self.downbeats_video_s, top - 0.03, top - 0.16)
-        self.downbeat_lines.setData(x, y)
-        x, y = _vlines(self.splices_s, LANE_MATCH[1], LANE_CUTS[0])
-        self.splice_lines.setData(x, y)
+        updating = self.music_state == "updating"
+        fill = QColor(t.excerpt)
+        fill.setAlpha(90 if updating else 255)
+        strip = QColor(t.excerpt_pen)
+        strip.setAlpha(60 if updating else 110)
+        self.excerpt_rects.set_rects([(e["video_start_s"], e["video_end_s"], top - 0.02, bottom + 0.02, fill,
+                                       t.excerpt_pen) for e in self.excerpts])
+        self.label_strips.set_rects([(e["video_start_s"], e["video_end_s"], top - 0.02, top - _LABEL_STRIP, strip, None)
+                                     for e in self.excerpts])
+        for item in (self.music_wave, self.downbeat_lines, self.excerpt_labels):
+            item.setOpacity(0.35 if updating else 1.0)
+        self.downbeat_lines.set_xs(self.downbeats_video_s)
+        self.splice_lines.set_xs(self.splices_s)
         rects = []
         for k, p in enumerate(self.pairs):
             idx = int(p.get("music_index", p.get("music_segment", k)))
             color = QColor(t.match[idx % len(t.match)])
-            color.setAlpha(170)
+            color.setAlpha(110 if updating else 170)
             rects.append((float(p["video_start_s"]), float(p["video_end_s"]), LANE_MATCH[0], LANE_MATCH[1],
                           color, t.background))
         self.match_rects.set_rects(rects)
-        self._draw_labels()
+        self.excerpt_labels.set_labels([(e["video_start_s"], e["video_end_s"],
+                                         f"{_mmss(e['music_in_s'])}–{_mmss(e['music_out_s'])}") for e in self.excerpts])
+        self.music_status.setText(self.music_note if updating else "")
+        self.music_status.setVisible(updating and bool(self.music_note))
+        self._place_status()
         self.set_sync_points(self.sync_points_s)
 
-    def _draw_labels(self) -> None:
-        pi = self.plot.getPlotItem()
-        for item in self._labels:
-            pi.removeItem(item)
-        self._labels = []
+    def _place_status(self) -> None:
+        x0, _ = self.view_range_s()
         top, bottom, _ = LANE_MUSIC
-        for e in self.excerpts:
-            label = pg.TextItem(f"{_mmss(e['music_in_s'])}–{_mmss(e['music_out_s'])}", color=self.theme.foreground,
-                                anchor=(0, 0.5))
-            label.setPos(e["video_start_s"], (top + bottom) / 2 - 0.05)
-            pi.addItem(label)
-            self._labels.append(label)
+        self.music_status.setPos(x0, (top + bottom) / 2)
+
+    def label_boxes(self) -> list:
+        """The music lane's excerpt labels as drawn now: [(QRectF in pixels, text)] (for tests)."""
+        return self.excerpt_labels.label_boxes()
 
     # -- for tests and tools -----------------------------------------------------------------------
     def summary(self) -> dict:
@@ -375,6 +679,9 @@ class Timeline(QWidget):
             "downbeats": int(self.downbeats_video_s.size),
             "pairs": len(self.pairs),
             "sync_points": len(self.sync_points_s),
+            "music_state": self.music_state,
+            "sound_wave": self.sound_wave.has_data(),
+            "music_wave": self.music_wave.has_data(),
         }
 
 

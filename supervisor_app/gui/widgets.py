@@ -10,6 +10,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, Q
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QTableView, QWidget)
 
 from .backend import Candidate
+from .session_model import fit_0_100
+from .wording import FIT_SCALE_TIP, MATCH_SCALE_TIP, plain_reasons
 
 
 def fmt_duration(t_s: Optional[float]) -> str:
@@ -141,14 +143,57 @@ class ProgressStrip(QWidget):
         self.setVisible(False)
 
 
-class CandidateTableModel(QAbstractTableModel):
-    """Rows of :class:`Candidate`: rank, title, artist, duration, BPM, content score, sync score."""
+class StageEta:
+    """The stage line of a long job: "stage — 45 % · about 1 min left", the time left estimated per stage
+    from the progress rate so far (restarted when the stage changes)."""
 
-    COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Score", "Sync")
+    def __init__(self, clock=None):
+        import time
+
+        self._clock = clock or time.monotonic
+        self._stage = None
+        self._t0 = 0.0
+        self._f0 = 0.0
+
+    def text(self, fraction: Optional[float], stage: str) -> str:
+        from ..eta import fmt_duration_s
+
+        now = self._clock()
+        if stage != self._stage:
+            self._stage, self._t0, self._f0 = stage, now, (fraction or 0.0)
+        if fraction is None or fraction < 0:
+            return stage
+        pct = f"{100 * fraction:.0f} %"
+        done, elapsed = fraction - self._f0, now - self._t0
+        if done <= 0.02 or elapsed < 1.0 or fraction >= 1.0:
+            return f"{stage} — {pct}"
+        left = elapsed / done * (1.0 - fraction)
+        return f"{stage} — {pct} · about {fmt_duration_s(left)} left"
+
+
+class CandidateTableModel(QAbstractTableModel):
+    """Rows of :class:`Candidate`: rank, title, artist, length, BPM, tags, match (content) and fit (sync, 0–100).
+
+    ``set_fit_override(key, sync_score, updating)``: the selected row shows the fit of the edit on
+    screen (after the user moved its start or added sync points), or "…" while it is rebuilt, so the
+    table agrees with the header and the reasons."""
+
+    COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Tags", "Match", "Fit")
+    TIPS = ("Rank", "Title", "Artist", "Track length (m:ss)", "Tempo, beats per minute (from the catalog's beat "
+            "analysis when the file has no tempo tag)", "Catalog tags and genre", MATCH_SCALE_TIP, FIT_SCALE_TIP)
+    SCORE_COL, FIT_COL, BPM_COL, TAGS_COL = 6, 7, 4, 5
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[Candidate] = []
+        self._override: tuple = (None, None, False)
+        self.fits_stale = False  # the sync points changed since the ranking: other rows' fits are as ranked
+
+    def set_fits_stale(self, stale: bool) -> None:
+        if stale != self.fits_stale:
+            self.fits_stale = stale
+            if self.rows:
+                self.dataChanged.emit(self.index(0, self.FIT_COL), self.index(len(self.rows) - 1, self.FIT_COL))
 
     def rowCount(self, parent=QModelIndex()):  # noqa: N802 (Qt API)
         return 0 if parent.isValid() else len(self.rows)
@@ -160,28 +205,60 @@ class CandidateTableModel(QAbstractTableModel):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
             return self.COLUMNS[section]
         if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
-            return ("Rank", "Title", "Artist", "Track length", "Tempo (beats per minute)",
-                    "Content score: how well the music matches the picture (higher is better)",
-                    "Sync score: how well the picture's cuts land on the music's downbeats and sections")[section]
+            return self.TIPS[section]
         return None
+
+    def set_fit_override(self, key, sync_score, updating: bool = False) -> None:
+        old = self._override[0]
+        self._override = (key, sync_score, bool(updating))
+        for k in {old, key}:
+            row = next((i for i, c in enumerate(self.rows) if k is not None and c.key() == k), -1)
+            if row >= 0:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
+
+    def fit_of(self, c: Candidate) -> tuple[Optional[float], bool]:
+        """(sync score shown for ``c``, whether it is being updated)."""
+        key, score, updating = self._override
+        if key is not None and c.key() == key:
+            return score, updating
+        return c.sync_score, False
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
             return None
         c, col = self.rows[index.row()], index.column()
+        sync, updating = self.fit_of(c)
+        fit = fit_0_100(sync)
         if role == Qt.DisplayRole:
             return (str(c.rank or index.row() + 1), c.title or Path(c.path).stem, c.artist or "",
                     fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}",
-                    "" if c.score is None else f"{c.score:.3f}",
-                    "" if c.sync_score is None else f"{c.sync_score:.2f}")[col]
+                    ", ".join(c.tags[:4]) if c.tags else "",
+                    "" if c.score is None else f"{c.score:.2f}",
+                    "…" if updating else ("" if fit is None else str(fit)))[col]
         if role == Qt.UserRole:  # sort key
             return (c.rank or index.row() + 1, (c.title or "").casefold(), (c.artist or "").casefold(),
-                    c.duration_s or 0.0, c.bpm or 0.0, c.score if c.score is not None else float("-inf"),
-                    c.sync_score if c.sync_score is not None else float("-inf"))[col]
-        if role == Qt.TextAlignmentRole and col in (0, 3, 4, 5, 6):
+                    c.duration_s or 0.0, c.bpm or 0.0, ", ".join(c.tags).casefold(),
+                    c.score if c.score is not None else float("-inf"),
+                    sync if sync is not None else float("-inf"))[col]
+        if role == Qt.TextAlignmentRole and col in (0, 3, 4, 6, 7):
             return int(Qt.AlignRight | Qt.AlignVCenter)
+        stale = self.fits_stale and col == self.FIT_COL and not (self._override[0] is not None and c.key() == self._override[0])
+        if role == Qt.ForegroundRole and stale:
+            from PySide6.QtGui import QPalette
+            from PySide6.QtWidgets import QApplication
+
+            return QApplication.palette().color(QPalette.Disabled, QPalette.Text)
         if role == Qt.ToolTipRole:
-            lines = [c.label, c.path] + [f"• {r}" for r in c.reasons[:6]]
+            if col == self.FIT_COL:
+                note = ("As ranked, before the sync points changed: select the track to see its fit now, "
+                        "or press Find music to rank again.\n\n" if stale else "")
+                return note + (f"Fit {fit}/100\n\n" if fit is not None else "") + FIT_SCALE_TIP
+            if col == self.SCORE_COL:
+                return MATCH_SCALE_TIP
+            lines = [c.label, c.path]
+            if c.tags:
+                lines.append("Tags: " + ", ".join(c.tags))
+            lines += [f"• {r}" for r in plain_reasons(c.reasons)]
             return "\n".join(lines)
         return None
 
@@ -235,10 +312,13 @@ class CandidateTable(QTableView):
         h = self.horizontalHeader()
         h.setHighlightSections(False)
         h.setStretchLastSection(False)
-        for col, mode in enumerate((QHeaderView.ResizeToContents, QHeaderView.Stretch, QHeaderView.Stretch,
-                                    QHeaderView.ResizeToContents, QHeaderView.ResizeToContents,
-                                    QHeaderView.ResizeToContents, QHeaderView.ResizeToContents)):
-            h.setSectionResizeMode(col, mode)
+        h.setSectionsMovable(True)
+        # every column can be resized by the user; the title takes the room that is left
+        h.setSectionResizeMode(QHeaderView.Interactive)
+        h.setSectionResizeMode(1, QHeaderView.Stretch)
+        h.setMinimumSectionSize(28)
+        self.setTextElideMode(Qt.ElideRight)
+        self._widths_set = False
         self.programmatic = False  # True while the selection is changed by code, not by the user
         self.user_picked = False  # the user chose a row (keep it when results are updated)
         self.selectionModel().currentRowChanged.connect(self._on_current)
@@ -249,11 +329,20 @@ class CandidateTable(QTableView):
         return self.proxy.mapToSource(proxy_index).row() if proxy_index.isValid() else -1
 
     def _hide_empty_columns(self) -> None:
-        """Hide the score columns no row has (e.g. no content score without a trained model)."""
+        """Hide the score columns no row has (e.g. no match score without a trained model); size the
+        columns once to their contents (the user resizes them afterwards)."""
         rows = self.source.rows
-        self.setColumnHidden(5, bool(rows) and all(c.score is None for c in rows))
-        self.setColumnHidden(6, bool(rows) and all(c.sync_score is None for c in rows))
-        self.setColumnHidden(4, bool(rows) and all(c.bpm is None for c in rows))
+        m = self.source
+        self.setColumnHidden(m.SCORE_COL, bool(rows) and all(c.score is None for c in rows))
+        self.setColumnHidden(m.FIT_COL, bool(rows) and all(c.sync_score is None for c in rows))
+        if rows and not self._widths_set:
+            self._widths_set = True
+            fm = self.fontMetrics()
+            for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (4, "000"), (5, "ambient, calm"),
+                                (6, "0.00"), (7, "100")):
+                if col < m.columnCount():
+                    head = fm.horizontalAdvance(m.COLUMNS[col]) + 28
+                    self.setColumnWidth(col, max(head, fm.horizontalAdvance(sample) + 16))
 
     def _on_current(self, current, _previous) -> None:
         if not self.programmatic:
