@@ -30,45 +30,82 @@ class MediaError(SupervisorError):
         self.path = str(path)
 
 
+def display_name(path) -> str:
+    """A file name safe to print: undecodable bytes (non-UTF-8 names) shown as \\xNN escapes."""
+    import os
+
+    name = os.path.basename(os.fspath(path))
+    if isinstance(name, bytes):
+        return name.decode("utf-8", "backslashreplace")
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def display_path(path) -> str:
+    """A full path safe to print or store as text (see :func:`display_name`)."""
+    import os
+
+    p = os.fspath(path)
+    if isinstance(p, bytes):
+        return p.decode("utf-8", "backslashreplace")
+    return p.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class FileMissingError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {Path(path).name!r} does not exist ({path}).")
+        super().__init__(path, f"The file {display_name(path)!r} does not exist ({display_path(path)}).")
 
 
 class FileUnreadableError(MediaError):
     def __init__(self, path, reason: str = "permission denied"):
-        super().__init__(path, f"The file {Path(path).name!r} cannot be read ({reason}).")
+        super().__init__(path, f"The file {display_name(path)!r} cannot be read ({reason}).")
 
 
 class NotMediaError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {Path(path).name!r} is not an audio or video file.")
+        super().__init__(path, f"The file {display_name(path)!r} is not an audio or video file.")
 
 
 class CorruptMediaError(MediaError):
     def __init__(self, path, detail: str = ""):
         extra = f" ({detail})" if detail else ""
-        super().__init__(path, f"The file {Path(path).name!r} is damaged or truncated and cannot be decoded{extra}.")
+        super().__init__(path, f"The file {display_name(path)!r} is damaged or truncated and cannot be decoded{extra}.")
 
 
 class NoAudioStreamError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {Path(path).name!r} has no audio track.")
+        super().__init__(path, f"The file {display_name(path)!r} has no audio track.")
 
 
 class NoVideoStreamError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {Path(path).name!r} has no video track (is it an audio file?).")
+        super().__init__(path, f"The file {display_name(path)!r} has no video track (is it an audio file?).")
+
+
+class NotRegularFileError(MediaError):
+    """A named pipe, a device or a socket: reading it could block for ever or never end."""
+
+    def __init__(self, path, kind: str = "special file"):
+        super().__init__(path, f"{display_path(path)} is a {kind}, not a regular file: give the path of an audio or "
+                               f"video file.")
+
+
+class TruncatedMediaError(CorruptMediaError):
+    """The file stops before its end (an interrupted copy or download)."""
+
+    def __init__(self, path, detail: str = ""):
+        extra = f" ({detail})" if detail else ""
+        MediaError.__init__(self, path, f"The file {display_name(path)!r} is truncated{extra}: copy or download it "
+                                        f"again.")
 
 
 class ZeroDurationError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {Path(path).name!r} is empty (zero duration).")
+        super().__init__(path, f"The file {display_name(path)!r} is empty (zero duration).")
 
 
 class UnsupportedCodecError(MediaError):
     def __init__(self, path, codec: str):
-        super().__init__(path, f"The file {Path(path).name!r} uses the codec {codec!r}, which this installation cannot decode.")
+        super().__init__(path, f"The file {display_name(path)!r} uses the codec {codec!r}, which this installation cannot decode.")
 
 
 # --- catalog -------------------------------------------------------------------------------
