@@ -5,6 +5,7 @@ Every exception raised for a user-caused problem derives from :class:`Supervisor
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -149,3 +150,32 @@ class CancelledError(SupervisorError):
 
     def __init__(self, what: str = "The operation"):
         super().__init__(f"{what} was cancelled.")
+
+
+# --- output files --------------------------------------------------------------------------
+class OutputError(SupervisorError):
+    """An output file cannot be written where the user asked."""
+
+    def __init__(self, path, message: str):
+        super().__init__(message)
+        self.path = str(path)
+
+
+class OutputExtensionError(OutputError):
+    def __init__(self, path, what: str, allowed):
+        ext = os.path.splitext(os.fspath(path))[1] or "(none)"
+        super().__init__(path, f"{what} {display_path(path)} has the extension {ext!r}, which cannot be written: "
+                               f"use {', '.join(sorted(allowed))}.")
+
+
+class OutputNotWritableError(OutputError):
+    def __init__(self, path, what: str, reason: str):
+        super().__init__(path, f"{what} {display_path(path)} cannot be written ({reason}): choose another place or "
+                               f"fix the folder's permissions.")
+
+
+class DiskFullError(OutputError):
+    def __init__(self, path, what: str, free_bytes: int | None = None):
+        free = "" if free_bytes is None else f", {free_bytes / 1e6:.1f} MB free"
+        super().__init__(path, f"{what} {display_path(path)} cannot be written: the disk is full{free}; free some "
+                               f"space or write elsewhere.")

@@ -45,9 +45,34 @@ def export_playlist(cat, playlist_id: int, fmt: str, out_path) -> Path:
     return px.export_json(items, out_path, playlist=name, catalog=str(cat.path))
 
 
+def _check_args(args) -> list[int]:
+    """Usage errors found before the catalog is opened; returns the track ids of ``add``."""
+    if args.action != "list" and not args.name:
+        raise UsageError(f"'playlist {args.action}' needs a playlist name (or id).")
+    if args.action == "export" and not args.out:
+        raise UsageError(f"'playlist export' needs --out FILE (.m3u8, .csv or .json), e.g. --out "
+                         f"{args.name.replace(' ', '_')}.m3u8.")
+    if args.action == "export" and not args.format:
+        fmt = Path(args.out).suffix.lstrip(".").lower()
+        if fmt not in PLAYLIST_FORMATS + ("m3u",):
+            raise UsageError(f"Cannot tell the playlist format from {args.out!r}: end it in .m3u8, .csv or .json, "
+                             f"or add --format.")
+    if args.action != "add":
+        if args.track_ids:
+            raise UsageError(f"'playlist {args.action}' takes no track ids (got {' '.join(args.track_ids)}).")
+        return []
+    if not args.track_ids:
+        raise UsageError("'playlist add' needs one or more track ids (see 'catalog list').")
+    bad = [t for t in args.track_ids if not str(t).isdigit()]
+    if bad:
+        raise UsageError(f"Track ids are numbers (see 'catalog list'); {bad[0]!r} is not one.")
+    return [int(t) for t in args.track_ids]
+
+
 def _cmd(args) -> int:
     from .recommend_cli import _catalog
 
+    track_ids = _check_args(args)
     with _catalog(args) as cat:
         if args.action == "list":
             for p in cat.playlists():
@@ -56,10 +81,12 @@ def _cmd(args) -> int:
             print(cat.create_playlist(args.name))
         elif args.action == "add":
             pid, _ = find_playlist(cat, args.name)
-            for tid in args.track_ids:
-                if cat.get_track(int(tid)) is None:
+            for tid in track_ids:  # check them all first: nothing is added when one is wrong
+                if cat.get_track(tid) is None:
                     raise UsageError(f"The catalog has no track with id {tid}.")
-                cat.add_to_playlist(pid, int(tid))
+            with cat.transaction():
+                for tid in track_ids:
+                    cat.add_to_playlist(pid, tid)
         elif args.action == "show":
             pid, _ = find_playlist(cat, args.name)
             for it in playlist_items(cat, pid):
@@ -67,6 +94,7 @@ def _cmd(args) -> int:
         elif args.action == "export":
             pid, _ = find_playlist(cat, args.name)
             fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
+            fmt = "m3u8" if fmt == "m3u" else fmt
             print(export_playlist(cat, pid, fmt, args.out))
     return 0
 

@@ -497,8 +497,11 @@ def plot_analysis(analysis: dict, out_png: str | Path, *, width_px: int = 1600) 
             axh.set_title(txt, loc="left", fontsize=9)
 
     fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.08 if has_hist else 0.11)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=dpi)
+    from ..outputs import atomic_output
+
+    fmt = out_png.suffix.lower().lstrip(".") or "png"
+    with atomic_output(out_png, "The plot") as tmp:
+        fig.savefig(tmp, dpi=dpi, format=fmt)
     return out_png
 
 
@@ -545,6 +548,12 @@ def cmd_analyze(args) -> int:
     path = Path(args.file)
     if not path.exists():
         raise errors.FileMissingError(path)
+    from ..outputs import IMAGES, JSON, check_output
+
+    if args.json and args.json != "-":
+        check_output(args.json, JSON, "The JSON file")
+    if args.plot:
+        check_output(args.plot, IMAGES, "The plot")
 
     def progress(f: float) -> None:
         if sys.stderr.isatty():
