@@ -53,33 +53,33 @@ def display_path(path) -> str:
 
 class FileMissingError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {display_name(path)!r} does not exist ({display_path(path)}).")
+        super().__init__(path, f"The file '{display_name(path)}' does not exist ({display_path(path)}).")
 
 
 class FileUnreadableError(MediaError):
     def __init__(self, path, reason: str = "permission denied"):
-        super().__init__(path, f"The file {display_name(path)!r} cannot be read ({reason}).")
+        super().__init__(path, f"The file '{display_name(path)}' cannot be read ({reason}).")
 
 
 class NotMediaError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {display_name(path)!r} is not an audio or video file.")
+        super().__init__(path, f"The file '{display_name(path)}' is not an audio or video file.")
 
 
 class CorruptMediaError(MediaError):
     def __init__(self, path, detail: str = ""):
         extra = f" ({detail})" if detail else ""
-        super().__init__(path, f"The file {display_name(path)!r} is damaged or truncated and cannot be decoded{extra}.")
+        super().__init__(path, f"The file '{display_name(path)}' is damaged or truncated and cannot be decoded{extra}.")
 
 
 class NoAudioStreamError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {display_name(path)!r} has no audio track.")
+        super().__init__(path, f"The file '{display_name(path)}' has no audio track.")
 
 
 class NoVideoStreamError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {display_name(path)!r} has no video track (is it an audio file?).")
+        super().__init__(path, f"The file '{display_name(path)}' has no video track (is it an audio file?).")
 
 
 class NotRegularFileError(MediaError):
@@ -95,18 +95,18 @@ class TruncatedMediaError(CorruptMediaError):
 
     def __init__(self, path, detail: str = ""):
         extra = f" ({detail})" if detail else ""
-        MediaError.__init__(self, path, f"The file {display_name(path)!r} is truncated{extra}: copy or download it "
+        MediaError.__init__(self, path, f"The file '{display_name(path)}' is truncated{extra}: copy or download it "
                                         f"again.")
 
 
 class ZeroDurationError(MediaError):
     def __init__(self, path):
-        super().__init__(path, f"The file {display_name(path)!r} is empty (zero duration).")
+        super().__init__(path, f"The file '{display_name(path)}' is empty (zero duration).")
 
 
 class UnsupportedCodecError(MediaError):
     def __init__(self, path, codec: str):
-        super().__init__(path, f"The file {display_name(path)!r} uses the codec {codec!r}, which this installation cannot decode.")
+        super().__init__(path, f"The file '{display_name(path)}' uses the codec {codec!r}, which this installation cannot decode.")
 
 
 # --- catalog -------------------------------------------------------------------------------
@@ -117,6 +117,25 @@ class CatalogError(SupervisorError):
 class CatalogNotFoundError(CatalogError):
     def __init__(self, path):
         super().__init__(f"No catalog at {path}: create one with 'supervisor-app catalog create --catalog {path}'.")
+        self.path = str(path)
+
+
+class CatalogReadOnlyError(CatalogError):
+    """The catalog is sound but cannot be written (a read-only disk, folder or file)."""
+
+    def __init__(self, path, doing: str = ""):
+        what = f" so {doing} cannot be saved" if doing else ""
+        super().__init__(f"The catalog {display_path(path)} is read-only (read-only disk, folder or file){what}; it is "
+                         f"not damaged: copy it somewhere writable or fix the permissions to change it.")
+        self.path = str(path)
+
+
+class CatalogLockedError(CatalogError):
+    """Another process is indexing this catalog."""
+
+    def __init__(self, path, holder: str):
+        super().__init__(f"The catalog {display_path(path)} is being indexed by {holder}: wait for it to finish "
+                         f"(or add --wait to queue behind it).")
         self.path = str(path)
 
 
