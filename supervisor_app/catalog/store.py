@@ -676,6 +676,21 @@ class Catalog:
         )
         return [int(r[0]) for r in rows]
 
+    def delete_failed_analyses(self, keys: Sequence[tuple[str, str]]) -> int:
+        """Delete the stored failures (``result IS NULL``) of these (analyzer, version) pairs; returns how many."""
+        n = 0
+        with self.transaction() as c:
+            for analyzer, version in keys:
+                n += c.execute("DELETE FROM analyses WHERE analyzer = ? AND version = ? AND result IS NULL",
+                               (str(analyzer), str(version))).rowcount
+        return n
+
+    def failed_analyses(self) -> list[tuple[int, str, str, str]]:
+        """Every stored analyzer failure as (track id, analyzer, version, message), by track."""
+        rows = self._db.execute("SELECT track_id, analyzer, version, error FROM analyses WHERE result IS NULL "
+                                "ORDER BY track_id, analyzer")
+        return [(int(r[0]), r[1], r[2], r[3] or "") for r in rows]
+
     def delete_analyses(self, analyzer: str, version: Optional[str] = None) -> int:
         """Forget an analyzer's results (one version, or all); returns the number of rows deleted."""
         with self.transaction() as c:
