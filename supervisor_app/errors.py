@@ -153,6 +153,23 @@ class ModelError(SupervisorError):
     """A model file is missing, corrupt, or does not match this installation."""
 
 
+class UnsafeWeightsError(ModelError):
+    """A weights file that holds pickled objects (code), not only tensors: never loaded."""
+
+    def __init__(self, name: str, path):
+        super().__init__(f"The weights of the model {name!r} ({display_path(path)}) hold Python objects, not only "
+                         f"tensors, so they were not loaded (that could run code): use a model saved by "
+                         f"supervisor-app, or retrain it.")
+
+
+class ModelCardError(ModelError):
+    """A model card that is not a JSON object with the expected fields."""
+
+    def __init__(self, folder, reason: str):
+        super().__init__(f"The model card {display_path(folder)}/model_card.json is not valid ({reason}): restore "
+                         f"it from the model's original folder, or retrain the model.")
+
+
 class MissingExtraError(SupervisorError):
     """An optional dependency is not installed."""
 
