@@ -99,6 +99,28 @@ class TruncatedMediaError(CorruptMediaError):
                                         f"again.")
 
 
+class PictureTooLongError(MediaError):
+    """A picture far longer than a cue: refused before minutes of shot detection."""
+
+    def __init__(self, path, duration_s: float, limit_s: float, env: str):
+        super().__init__(path, f"The picture '{display_name(path)}' is {_hms(duration_s)} long, over the "
+                               f"{_hms(limit_s)} limit for one cue: cut the scene out first, or raise the limit "
+                               f"with {env}=MINUTES.")
+
+
+class PictureTooShortError(MediaError):
+    """A picture too short to cut music to (e.g. a single frame)."""
+
+    def __init__(self, path, duration_s: float, min_s: float):
+        super().__init__(path, f"The picture '{display_name(path)}' is only {duration_s:.2f} s long; music is cut to "
+                               f"pictures of at least {min_s:g} s: give the scene's video.")
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
 class ZeroDurationError(MediaError):
     def __init__(self, path):
         super().__init__(path, f"The file '{display_name(path)}' is empty (zero duration).")

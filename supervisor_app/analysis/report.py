@@ -286,6 +286,10 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
         raise errors.UsageError(f"The shot threshold must be between 0 and 1 (got {shot_threshold}).")
     path = Path(path)
     info = probe(path)
+    if info.has_video:
+        from ..picture import check_picture
+
+        check_picture(path, info.duration_s, min_s=0.0)  # hours of picture: refused before the shot detection
     cache = _resolve_cache(cache)
     content_hash = None
     if cache is not None:
