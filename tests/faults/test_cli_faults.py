@@ -81,7 +81,7 @@ CASES: list[Case] = [
                       {k: BAD_PICTURES[k] for k in ("fifo", "truncated_mp4", "missing", "one_frame_video",
                                                     "long_static_video")}),
     Case("mockup-out-extension", lambda c, cat, w: ["mockup", c["good_mp4"], c["track"], "--out", w / "m.avi"], 2,
-         ("extension '.avi'",)),
+         ("ending in .mp4",)),
     Case("mockup-wav-readonly", lambda c, cat, w: ["mockup", c["good_mp4"], c["track"], "--out", w / "m.mp4",
                                                    "--wav", w / "ro" / "m.wav"], 2, ("read-only",),
          readonly=lambda c, w: [w / "ro"]),
