@@ -86,3 +86,48 @@ def install_termination_handlers() -> None:
                 signal.signal(sig, _raise_exit)
         except (ValueError, OSError):  # pragma: no cover
             pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def sweep_stale(folder, prefix: str, suffix: str = "", quiet_s: float = 600.0) -> int:
+    """Remove what a killed process (SIGKILL: no ``finally`` ran) left in ``folder``: entries named
+    ``{prefix}{pid}...{suffix}`` whose process is gone and which nobody touched for ``quiet_s`` seconds (a
+    live writer on another machine of a shared folder keeps its file fresh). Returns how many went."""
+    import re
+    import shutil
+    import time
+
+    n = 0
+    pattern = re.compile(re.escape(prefix) + r"(\d+)")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    now = time.time()
+    for name in names:
+        if not name.startswith(prefix) or not name.endswith(suffix):
+            continue
+        m = pattern.match(name)
+        if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            if now - os.lstat(path).st_mtime < quiet_s:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            n += 1
+        except OSError:
+            pass
+    return n

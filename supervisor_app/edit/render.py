@@ -200,7 +200,7 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
     ``progress(fraction)`` is called with 0..1 while encoding; returning False cancels
     (:class:`RenderCancelled`, nothing is left behind). Returns the path.
     """
-    from ..lifecycle import popen_kwargs, stop
+    from ..lifecycle import popen_kwargs, stop, sweep_stale
     from ..media import probe
     from ..outputs import resolve_output
 
@@ -211,8 +211,11 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
     exe = _ffmpeg()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(out_path)
+    # what an earlier render killed with SIGKILL left (its ffmpeg died with it: PDEATHSIG)
+    sweep_stale(out_path.parent, f".{out_path.stem}.tmp", out_path.suffix)
+    sweep_stale(tempfile.gettempdir(), "supervisor-render-")
     duration = float(edit.video_duration_s)
-    with tempfile.TemporaryDirectory(prefix="supervisor-render-") as td:
+    with tempfile.TemporaryDirectory(prefix=f"supervisor-render-{os.getpid()}-") as td:
         wav = Path(td) / "music.wav"
         samples = render_audio(edit, track_path, sr=sr, crossfade_s=crossfade_s, loudness_lufs=loudness_lufs,
                                end_fade_s=end_fade_s)

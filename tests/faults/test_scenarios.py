@@ -278,7 +278,16 @@ def test_killed_mockup_leaves_nothing_running(sig, warm_mockup, cli, tmp_path):
     assert not _alive(ff), "ffmpeg kept rendering after its parent died"
     assert "Traceback" not in err
     if sig == signal.SIGKILL:
-        return  # nothing can clean up after SIGKILL; the child is what matters
+        # nothing runs in a SIGKILLed process: the next render sweeps what it left (once quiet for 10 min)
+        from supervisor_app.lifecycle import sweep_stale
+
+        left = [p for p in list(work.iterdir()) + list(cli.tmpdir.iterdir())]
+        for f in left:
+            os.utime(f, (time.time() - 3600, time.time() - 3600))
+        sweep_stale(work, ".m.tmp", ".mp4")
+        sweep_stale(cli.tmpdir, "supervisor-render-")
+        assert tree(work, cli.tmpdir) == before, f"not swept: {left}"
+        return
     assert p.returncode == {signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGINT: 130}[sig], err
     assert tree(work, cli.tmpdir) == before, "temporary files were left behind"
 
