@@ -134,7 +134,7 @@ def test_corrupted_media_never_crash_or_hang(sources, worker, tmp_path_factory, 
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=mutations)
 def test_corrupted_media_many(sources, worker, tmp_path_factory, case):
     _run(sources, worker, tmp_path_factory, case)

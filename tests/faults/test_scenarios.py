@@ -82,11 +82,12 @@ def test_non_utf8_names_do_not_stop_the_scan(tmp_path, cli, corpus):
     assert r.rc == 0 and "a \\xff.ogg" in r.out, r.text
 
 
-def _hold_lock(catalog: Path, seconds: float) -> subprocess.Popen:
-    code = ("import sys, time; from supervisor_app.catalog.lock import index_lock\n"
-            "with index_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(float(sys.argv[2]))\n")
-    p = subprocess.Popen([sys.executable, "-c", code, str(catalog), str(seconds)], stdout=subprocess.PIPE, text=True,
-                         env=dict(os.environ, PYTHONPATH=str(REPO)))
+def _hold_lock(catalog: Path) -> subprocess.Popen:
+    """A process that holds the catalog's index lock until a line arrives on its stdin."""
+    code = ("import sys; from supervisor_app.catalog.lock import index_lock\n"
+            "with index_lock(sys.argv[1]):\n    print('held', flush=True); sys.stdin.readline()\n")
+    p = subprocess.Popen([sys.executable, "-c", code, str(catalog)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert p.stdout.readline().strip() == "held"
     return p
 
@@ -97,18 +98,19 @@ def test_one_indexer_per_catalog(tmp_path, cli):
     cat = tmp_path / "c.sqlite"
     with Catalog.create(cat):
         pass
-    holder = _hold_lock(cat, 4.0)
+    holder = _hold_lock(cat)
     try:
         r = cli("catalog", "index", "--catalog", cat)
         assert r.rc == 2 and f"being indexed by process {holder.pid}" in r.err, r.text
-        t0 = time.monotonic()
-        r = cli("catalog", "index", "--catalog", cat, "--wait")
-        waited = time.monotonic() - t0
+        waiter = cli.popen("catalog", "index", "--catalog", cat, "--wait")
+        first = waiter.stderr.readline()  # blocks until it says it waits
+        assert f"Waiting for process {holder.pid}" in first, first
+        assert waiter.poll() is None  # still waiting while the lock is held
     finally:
-        holder.wait(timeout=30)
+        holder.communicate("go\n", timeout=30)
+    _, err = waiter.communicate(timeout=120)
     # it waited for the holder, then did the work itself (here: finds the catalog empty)
-    assert "Waiting for process" in r.err and "no tracks" in r.err, r.text
-    assert waited > 1.0
+    assert waiter.returncode == 2 and "no tracks" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite"]  # the lock file went with its holder
 
 
@@ -117,7 +119,7 @@ def test_lock_dies_with_its_holder(tmp_path):
 
     cat = tmp_path / "c.sqlite"
     cat.touch()
-    holder = _hold_lock(cat, 60)
+    holder = _hold_lock(cat)
     holder.kill()
     holder.wait()
     with index_lock(cat):  # the kernel released it: no stale lock
