@@ -478,7 +478,8 @@ def _lost_message(e: BaseException) -> str:
 def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, model=None,
                   progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
                   engine: str = "local", address: str | None = None, frames: bool = True,
-                  retry_failed: bool = False, check_files: bool = True) -> IndexReport:
+                  retry_failed: bool = False, check_files: bool = True, wait_for_lock: bool = False,
+                  on_lock_wait: Callable[[str], None] | None = None) -> IndexReport:
     """Index every 'ok' track of ``catalog`` that lacks a result; resumable. See the module docstring.
 
     ``engine``: "local" (``workers`` processes; 1 = in this process) or "ray" (``address`` of a running
@@ -488,8 +489,24 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
     with the catalog (size, mtime, content hash; :func:`~.catalog.freshness.refresh_tracks`) so results of
     a replaced file are recomputed. ``retry_failed``: compute again what failed before (stored analyzer
     failures, tracks in error); a file that could not be reached is never stored as a failure and is
-    retried on every run.
+    retried on every run. One indexer per catalog: the run holds the catalog's index lock
+    (:mod:`.catalog.lock`); another holder makes it raise ``CatalogLockedError`` or, with ``wait_for_lock``,
+    wait (``on_lock_wait(holder)`` is called first).
     """
+    from .catalog.lock import index_lock
+
+    if getattr(catalog, "read_only", False):
+        from .errors import CatalogReadOnlyError
+
+        raise CatalogReadOnlyError(catalog.path, "the index")
+    with index_lock(catalog.path, wait=wait_for_lock, on_wait=on_lock_wait):
+        return _index_catalog(catalog, algorithms=algorithms, workers=workers, model=model, progress=progress,
+                              should_cancel=should_cancel, engine=engine, address=address, frames=frames,
+                              retry_failed=retry_failed, check_files=check_files)
+
+
+def _index_catalog(catalog, *, algorithms, workers, model, progress, should_cancel, engine, address, frames,
+                   retry_failed, check_files) -> IndexReport:
     if engine not in ENGINES:
         raise UsageError(f"Unknown indexing engine {engine!r}: use {' or '.join(ENGINES)}.")
     algorithms = tuple(dict.fromkeys(algorithms))

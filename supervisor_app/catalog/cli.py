@@ -135,25 +135,20 @@ def cmd_index(args) -> int:
 
     if args.address and args.engine != "ray":
         raise errors.UsageError("--address names a Ray cluster: add --engine ray.")
-    from .lock import index_lock
-
     algorithms = tuple(a.strip() for a in str(args.segments).split(",") if a.strip())
     model = load_active_model(args.model)
     bar = _ProgressBar()
     path = _catalog_path(args)
     with Catalog.open(path) as cat:
-        if cat.read_only:
-            raise errors.CatalogReadOnlyError(path, "the index")
-        with index_lock(path, wait=getattr(args, "wait", False),
-                        on_wait=lambda who: print(f"Waiting for {who}, which is indexing this catalog...",
-                                                  file=sys.stderr)):
-            try:
-                report = index_catalog(cat, workers=max(1, args.workers), model=model, algorithms=algorithms,
-                                       engine=args.engine, address=args.address, frames=not args.no_frames,
-                                       retry_failed=getattr(args, "retry_failed", False),
-                                       progress=lambda d, t, m: bar(d, t, m))
-            finally:
-                bar.close()
+        try:
+            report = index_catalog(cat, workers=max(1, args.workers), model=model, algorithms=algorithms,
+                                   engine=args.engine, address=args.address, frames=not args.no_frames,
+                                   retry_failed=args.retry_failed, wait_for_lock=args.wait,
+                                   on_lock_wait=lambda who: print(f"Waiting for {who}, which is indexing this "
+                                                                  f"catalog...", file=sys.stderr, flush=True),
+                                   progress=lambda d, t, m: bar(d, t, m))
+        finally:
+            bar.close()
     if args.json:
         print(json.dumps({"total": report.total, "done": report.done, "skipped": report.skipped,
                           "seconds": report.seconds, "audio_seconds": report.audio_seconds,
