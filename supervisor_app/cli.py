@@ -6,6 +6,7 @@ Every user-caused error is a :class:`SupervisorError`: printed as one sentence, 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import os
@@ -41,10 +42,13 @@ def _cmd_probe(args) -> int:
         print(json.dumps(info.to_dict(), indent=2))
         return 0
     d = info.to_dict()
+    warnings = d.pop("warnings", ())
     width = max(len(k) for k in d)
     for k, v in d.items():
         if v is not None:
             print(f"{k:<{width}}  {v}")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -77,12 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     if rest[:2] == ["evaluate", "musimnet"]:
         i = argv.index("evaluate")
         argv[i:i + 2] = ["musimnet", "evaluate"]
+    _safe_streams()
+    from .lifecycle import install_termination_handlers
+
+    install_termination_handlers()  # `kill` runs the same cleanup as Ctrl-C (temp files, child processes)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 0
+        from .outputs import check_output_args
+
+        check_output_args(args)  # a bad output path is reported before minutes of work, not after
         rc = args.func(args)
         return int(rc or 0)
     except SupervisorError as e:
@@ -96,9 +107,35 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except OSError as e:
+        if debug:
+            raise
+        print(f"error: {_os_error_sentence(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _safe_streams() -> None:
+    """File names that are not valid UTF-8 print as \\xNN escapes instead of stopping the command."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):  # pragma: no cover - replaced streams
+            pass
+
+
+def _os_error_sentence(e: OSError) -> str:
+    """One sentence for an OS error that no typed error caught (a last line of defence)."""
+    from .errors import display_path
+
+    where = f" {display_path(e.filename)}" if e.filename else ""
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return f"The disk is full (writing{where}): free some space and run the command again."
+    if isinstance(e, PermissionError):
+        return f"Permission denied for{where or ' a file'}: fix its permissions or choose another file."
+    return f"{e.strerror or type(e).__name__} ({where.strip() or 'no file named'}): check the path and run again."
 
 
 def entry() -> None:  # pragma: no cover

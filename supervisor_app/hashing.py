@@ -8,6 +8,8 @@ moved files and what the analysis cache uses as its key.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 from . import errors
@@ -28,7 +30,17 @@ def content_hash(path: str | Path) -> str:
     """
     h = _new_hasher()
     try:
-        with open(path, "rb", buffering=0) as f:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; what was opened is checked with fstat
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(path)
+            kind = "named pipe" if stat.S_ISFIFO(st.st_mode) else "device" if (
+                stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) else "special file"
+            raise errors.NotRegularFileError(path, kind)
+        with open(fd, "rb", buffering=0) as f:
             buf = bytearray(_CHUNK_BYTES)
             view = memoryview(buf)
             while True:

@@ -250,9 +250,16 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
             audio = decode_shared(path, rates)
     except SupervisorError as e:
         error = e
+    except OSError as e:  # the file went away or became unreadable mid-run
+        from .errors import FileUnreadableError
+
+        error = FileUnreadableError(path, e.strerror or str(e))
     except Exception as e:  # noqa: BLE001
         error = SupervisorError(_unexpected("Decoding the audio", e))
     cpu["decode"] = time.process_time() - t0
+    if error is not None and is_file_problem(error):
+        # Not a fact about the audio: store nothing (the next run retries), report it as the file's problem.
+        return {"records": {}, "arrays": {}, "cpu_s": cpu, "file_error": str(error)}
 
     if music:
         t0 = time.process_time()
@@ -307,6 +314,14 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
     return {"records": records, "arrays": arrays, "cpu_s": cpu}
 
 
+def is_file_problem(error: BaseException) -> bool:
+    """True for errors about reaching the file (missing, unreadable, not a regular file), which may be
+    gone on the next run, as opposed to facts about its audio (damaged, no audio track, ...)."""
+    from .errors import FileMissingError, FileUnreadableError, NotRegularFileError
+
+    return isinstance(error, (FileMissingError, FileUnreadableError, NotRegularFileError))
+
+
 _WORKER_READY = False
 
 
@@ -334,8 +349,13 @@ def worker_job(path: str, plan: TrackPlan) -> dict:
 
 # --- planning (driver) ---------------------------------------------------------------------------------
 def plan_catalog(catalog, tracks, algorithms: Sequence[str] = SEGMENT_ALGORITHMS, frames: bool = True,
-                 ) -> list[tuple[object, TrackPlan]]:
-    """(track, plan) for every 'ok' track of ``tracks`` with something left to compute (bulk queries)."""
+                 retry_failed: bool = False) -> list[tuple[object, TrackPlan]]:
+    """(track, plan) for every 'ok' track of ``tracks`` with something left to compute (bulk queries).
+
+    A stored failure counts as done (a file that defeats an analyzer is not re-analysed on every run)
+    unless ``retry_failed``."""
+    if retry_failed:
+        _retry_failed(catalog, algorithms)
     bname, bv = beats_key()
     yv = yamnet_version()
     ok = {t.id for t in tracks if t.status == "ok"}
@@ -380,6 +400,16 @@ def plan_catalog(catalog, tracks, algorithms: Sequence[str] = SEGMENT_ALGORITHMS
     return out
 
 
+def _retry_failed(catalog, algorithms: Sequence[str]) -> int:
+    """Forget the stored failures of the current analyzer versions, so the plan computes them again."""
+    bname, bv = beats_key()
+    keys = [(bname, bv), (AUTOTAGS, yamnet_version())]
+    for a in algorithms:
+        name, vs = segment_versions(a)
+        keys += [(name, v) for v in vs]
+    return catalog.delete_failed_analyses(keys)
+
+
 # --- the driver (main process: the only writer) ------------------------------------------------------
 @dataclass
 class IndexReport:
@@ -392,6 +422,7 @@ class IndexReport:
     cancelled: bool = False
     engine: str = "local"
     cpu_s: dict = field(default_factory=dict)  # stage -> CPU seconds summed over the indexed tracks
+    changed: int = 0  # tracks whose file changed since their results were computed (recomputed)
 
     def summary(self) -> str:
         s = (f"indexed {self.done} track(s), {self.skipped} already up to date, {len(self.errors)} analyzer error(s)"
@@ -451,14 +482,36 @@ def _lost_message(e: BaseException) -> str:
 
 def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, model=None,
                   progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                  engine: str = "local", address: str | None = None, frames: bool = True) -> IndexReport:
+                  engine: str = "local", address: str | None = None, frames: bool = True,
+                  retry_failed: bool = False, check_files: bool = True, wait_for_lock: bool = False,
+                  on_lock_wait: Callable[[str], None] | None = None) -> IndexReport:
     """Index every 'ok' track of ``catalog`` that lacks a result; resumable. See the module docstring.
 
     ``engine``: "local" (``workers`` processes; 1 = in this process) or "ray" (``address`` of a running
     cluster, or None for a local one with ``workers`` CPUs, all cores when ``workers`` ≤ 1).
     ``frames``: keep the YAMNet frames (False: keep segment means instead). A Seg-VM-Net ``model``'s
-    segmentation is added to ``algorithms`` when missing.
+    segmentation is added to ``algorithms`` when missing. ``check_files``: first compare every track's file
+    with the catalog (size, mtime, content hash; :func:`~.catalog.freshness.refresh_tracks`) so results of
+    a replaced file are recomputed. ``retry_failed``: compute again what failed before (stored analyzer
+    failures, tracks in error); a file that could not be reached is never stored as a failure and is
+    retried on every run. One indexer per catalog: the run holds the catalog's index lock
+    (:mod:`.catalog.lock`); another holder makes it raise ``CatalogLockedError`` or, with ``wait_for_lock``,
+    wait (``on_lock_wait(holder)`` is called first).
     """
+    from .catalog.lock import index_lock
+
+    if getattr(catalog, "read_only", False):
+        from .errors import CatalogReadOnlyError
+
+        raise CatalogReadOnlyError(catalog.path, "the index")
+    with index_lock(catalog.path, wait=wait_for_lock, on_wait=on_lock_wait):
+        return _index_catalog(catalog, algorithms=algorithms, workers=workers, model=model, progress=progress,
+                              should_cancel=should_cancel, engine=engine, address=address, frames=frames,
+                              retry_failed=retry_failed, check_files=check_files)
+
+
+def _index_catalog(catalog, *, algorithms, workers, model, progress, should_cancel, engine, address, frames,
+                   retry_failed, check_files) -> IndexReport:
     if engine not in ENGINES:
         raise UsageError(f"Unknown indexing engine {engine!r}: use {' or '.join(ENGINES)}.")
     algorithms = tuple(dict.fromkeys(algorithms))
@@ -467,13 +520,23 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
         raise UsageError(f"Unknown segmentation {unknown[0]!r}: choose from {', '.join(SEGMENT_ALGORITHMS)}.")
     if model is not None and getattr(model.card, "segmentation", None) in SEGMENT_ALGORITHMS:
         algorithms = tuple(dict.fromkeys(algorithms + (model.card.segmentation,)))
+    t0 = time.perf_counter()
+    fresh = None
+    if check_files:
+        from .catalog.freshness import refresh_tracks
+
+        fresh = refresh_tracks(catalog, retry_failed=retry_failed, should_cancel=should_cancel)
     tracks = catalog.tracks()
     if not tracks:
         raise EmptyCatalogError()
-    t0 = time.perf_counter()
-    todo = plan_catalog(catalog, tracks, algorithms, frames)
+    todo = plan_catalog(catalog, tracks, algorithms, frames, retry_failed=retry_failed)
     report = IndexReport(total=sum(1 for t in tracks if t.status == "ok"), engine=engine)
     report.skipped = report.total - len(todo)
+    if fresh is not None:
+        report.changed = fresh.changed
+        from .catalog.freshness import _transient
+
+        report.errors.extend((tid, "file" if _transient(msg) else "track", msg) for tid, msg in fresh.errors)
     if progress:
         progress(report.skipped, report.total, f"{len(todo)} track(s) to index")
 
@@ -484,8 +547,13 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
             if isinstance(result, BaseException):  # its worker kept dying: nothing stored, retried next run
                 report.errors.append((track.id, "task", _lost_message(result)))
                 continue
+            if result.get("file_error"):  # unreachable file: nothing stored, retried next run
+                report.errors.append((track.id, "file", result["file_error"]))
+                catalog.record_scan_error(track.path, result["file_error"])
+                continue
             t_store = time.process_time()
             store_result(catalog, track.id, result, report)
+            catalog.clear_scan_error(track.path)  # a problem met by an earlier run is gone
             for k, v in result.get("cpu_s", {}).items():
                 report.cpu_s[k] = report.cpu_s.get(k, 0.0) + v
             report.cpu_s["store"] = report.cpu_s.get("store", 0.0) + time.process_time() - t_store

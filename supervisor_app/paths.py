@@ -6,7 +6,6 @@ Defaults follow the platform (platformdirs); ``SUPERVISOR_APP_HOME`` overrides e
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 APP_NAME = "supervisor-app"
@@ -53,15 +52,11 @@ def default_catalog_path() -> Path:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename; a link is written
+    through; the temp file never stays; OS errors are typed :class:`~.errors.OutputError`)."""
+    from .outputs import atomic_write_bytes as _write
+
+    _write(path, data)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -71,21 +66,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write_npz(path: str | Path, **arrays) -> Path:
     """``np.savez`` streamed to a temp file in the same folder, fsynced, then renamed (for arrays too big
     to buffer in memory, e.g. a catalog's segment bank). Nothing is left behind on failure."""
-    import tempfile
-
     import numpy as np
 
+    from .outputs import atomic_output
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path

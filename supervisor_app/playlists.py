@@ -69,9 +69,31 @@ def _export_json(cat, playlist_id: int, items: list[dict], out_path, name: str) 
     return out_path
 
 
+def _check_args(args) -> list[int]:
+    """Usage errors found before the catalog is opened; returns the track ids of ``add``."""
+    if args.action != "list" and not args.name:
+        raise UsageError(f"'playlist {args.action}' needs a playlist name (or id).")
+    if args.action == "export" and not args.out:
+        raise UsageError(f"'playlist export' needs --out FILE (.m3u8, .csv, .xlsx or .json), e.g. --out "
+                         f"{args.name.replace(' ', '_')}.m3u8.")
+    if args.action == "export" and not args.format:
+        fmt = Path(args.out).suffix.lstrip(".").lower()
+        if fmt not in PLAYLIST_FORMATS + ("m3u",):
+            raise UsageError(f"Cannot tell the playlist format from {args.out!r}: end it in .m3u8, .csv, .xlsx or .json, "
+                             f"or add --format.")
+    if args.action != "add":
+        if args.track_ids:
+            raise UsageError(f"'playlist {args.action}' takes no track ids (got {' '.join(args.track_ids)}).")
+        return []
+    if not args.track_ids:
+        raise UsageError("Name the track(s) to add: catalog id, file, or title ('artist - title').")
+    return list(args.track_ids)
+
+
 def _cmd(args) -> int:
     from .recommend_cli import _catalog
 
+    track_ids = _check_args(args)
     with _catalog(args) as cat:
         if args.action == "list":
             for p in cat.playlists():
@@ -85,8 +107,10 @@ def _cmd(args) -> int:
             if not args.track_ids:
                 raise UsageError("Name the track(s) to add: catalog id, file, or title ('artist - title').")
             tracks = [resolve_track(cat, x).track for x in args.track_ids]  # all resolved before any is added
+            with cat.transaction():
+                for t in tracks:
+                    cat.add_to_playlist(pid, t.id)
             for t in tracks:
-                cat.add_to_playlist(pid, t.id)
                 print(f"added {t.id}  {t.display_name}  to {pname!r}")
         elif args.action == "show":
             pid, _ = find_playlist(cat, args.name)
@@ -101,6 +125,7 @@ def _cmd(args) -> int:
         elif args.action == "export":
             pid, _ = find_playlist(cat, args.name)
             fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
+            fmt = "m3u8" if fmt == "m3u" else fmt
             print(export_playlist(cat, pid, fmt, args.out))
     return 0
 

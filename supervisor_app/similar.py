@@ -133,6 +133,10 @@ def _resolve_query(track, catalog) -> _Query:
     same = [t for t in catalog.find_by_hash(content_hash(p)) if t.status == "ok"]
     if same:
         return _Query(same[0], str(p), same[0].title or p.stem)
+    from .media import probe
+
+    if not probe(p).has_audio:  # a bad query file is named before anything about the catalog
+        raise errors.NoAudioStreamError(p)
     return _Query(None, str(p), p.stem)
 
 

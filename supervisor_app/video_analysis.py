@@ -54,13 +54,18 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
 
         raise NoVideoStreamError(path)
     from .analysis.report import cached_shots
+    from .picture import check_picture, no_cuts_note
+
+    check_picture(path, info.duration_s)  # hours of picture: refused now, not after minutes of shot detection
 
     cache = cache or AnalysisCache()
     h = content_hash(path)
     shots = cached_shots(path, threshold, cache=cache, content_hash=h, should_cancel=should_cancel,
                          progress=(lambda f: progress(f, "shot detection")) if progress else None,
                          **({"partial": partial} if partial else {}))
-    notes = []
+    notes = list(info.warnings)
+    if no_cuts_note(len(shots.cuts_s), shots.duration_s):
+        notes.append(no_cuts_note(len(shots.cuts_s), shots.duration_s))
     seg = segmentation
     bounds = np.asarray(segments_from_shots(shots), dtype=float)
     if segmentation != "shots":

@@ -287,6 +287,10 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
         raise errors.UsageError(f"The shot threshold must be between 0 and 1 (got {shot_threshold}).")
     path = Path(path)
     info = probe(path)
+    if info.has_video:
+        from ..picture import check_picture
+
+        check_picture(path, info.duration_s, min_s=0.0)  # hours of picture: refused before the shot detection
     cache = _resolve_cache(cache)
     content_hash = None
     if cache is not None:
@@ -498,8 +502,11 @@ def plot_analysis(analysis: dict, out_png: str | Path, *, width_px: int = 1600) 
             axh.set_title(txt, loc="left", fontsize=9)
 
     fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.08 if has_hist else 0.11)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=dpi)
+    from ..outputs import atomic_output
+
+    fmt = out_png.suffix.lower().lstrip(".") or "png"
+    with atomic_output(out_png, "The plot") as tmp:
+        fig.savefig(tmp, dpi=dpi, format=fmt)
     return out_png
 
 
@@ -546,6 +553,12 @@ def cmd_analyze(args) -> int:
     path = Path(args.file)
     if not path.exists():
         raise errors.FileMissingError(path)
+    from ..outputs import IMAGES, JSON, check_output
+
+    if args.json and args.json != "-":
+        check_output(args.json, JSON, "The JSON file")
+    if args.plot:
+        check_output(args.plot, IMAGES, "The plot")
 
     def progress(f: float) -> None:
         if sys.stderr.isatty():

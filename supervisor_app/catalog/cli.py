@@ -56,6 +56,10 @@ def add_cli(subparsers) -> None:
                    help="large catalogs: keep YAMNet segment means instead of the 1 Hz frames (no excerpt search)")
     p.add_argument("--model", default=None, help="also store this Seg-VM-Net model's segment embeddings")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="compute again what failed before (analyzer failures, unreadable tracks)")
+    p.add_argument("--wait", action="store_true",
+                   help="if another process is indexing this catalog, wait for it instead of stopping")
     p.set_defaults(func=cmd_index)
 
     p = cat_sub.add_parser("show", parents=[common], help="every field of one track (id, file or 'artist - title')")
@@ -84,6 +88,10 @@ def add_cli(subparsers) -> None:
                            help="estimate key, loudness, build and tempo of tracks that lack them (catalogs indexed "
                                 "before these existed; 'catalog index' does it for new tracks)")
     p.set_defaults(func=cmd_describe)
+    p = cat_sub.add_parser("problems", parents=[common],
+                           help="what could not be added or indexed, and why (files, tracks, analyzers)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_problems)
 
     p = cat_sub.add_parser("stats", parents=[common], help="counts: tracks, duration, analyses, embeddings")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -247,10 +255,14 @@ def cmd_index(args) -> int:
     algorithms = tuple(a.strip() for a in str(args.segments).split(",") if a.strip())
     model = load_active_model(args.model)
     bar = _ProgressBar()
-    with Catalog.open(_catalog_path(args)) as cat:
+    path = _catalog_path(args)
+    with Catalog.open(path) as cat:
         try:
             report = index_catalog(cat, workers=max(1, args.workers), model=model, algorithms=algorithms,
                                    engine=args.engine, address=args.address, frames=not args.no_frames,
+                                   retry_failed=args.retry_failed, wait_for_lock=args.wait,
+                                   on_lock_wait=lambda who: print(f"Waiting for {who}, which is indexing this "
+                                                                  f"catalog...", file=sys.stderr, flush=True),
                                    progress=lambda d, t, m: bar(d, t, m))
         finally:
             bar.close()
@@ -262,6 +274,47 @@ def cmd_index(args) -> int:
         print(report.summary())
         for tid, step, msg in report.errors[:_MAX_PROBLEMS_SHOWN]:
             print(f"  track {tid} {step}: {msg}")
+        if len(report.errors) > _MAX_PROBLEMS_SHOWN:
+            print(f"  ... and {len(report.errors) - _MAX_PROBLEMS_SHOWN} more (all of them: 'catalog problems').")
+    unreachable = sum(1 for _, step, _ in report.errors if step == "file")
+    if unreachable:
+        print(f"error: {unreachable} track file(s) could not be read: fix them (see 'catalog problems') and run "
+              f"'catalog index' again; they are retried.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_problems(args) -> int:
+    """``catalog problems``: every recorded problem — files the scan could not add, tracks whose file is in
+    error, and stored analyzer failures — with its one-sentence reason."""
+    from .store import Catalog
+
+    with Catalog.open(_catalog_path(args)) as cat:
+        scan = cat.scan_errors()
+        bad_tracks = [(t.id, t.path, t.error or "") for t in cat.tracks(status="error")]
+        failed = cat.failed_analyses()
+        paths = {t.id: t.path for t in cat.tracks(include_missing=True)} if failed else {}
+    if args.json:
+        print(json.dumps({"files": [{"path": p, "error": m} for p, m in scan],
+                          "tracks": [{"track_id": i, "path": p, "error": m} for i, p, m in bad_tracks],
+                          "analyses": [{"track_id": i, "path": paths.get(i, ""), "analyzer": a, "version": v,
+                                        "error": m} for i, a, v, m in failed]}, indent=2, ensure_ascii=False))
+        return 0
+    if not (scan or bad_tracks or failed):
+        print("No problems recorded.")
+        return 0
+    if scan:
+        print(f"Files ({len(scan)}):")
+        for p, m in scan:
+            print(f"  {p}\n    {m}")
+    if bad_tracks:
+        print(f"Tracks in error ({len(bad_tracks)}; 'catalog index --retry-failed' reads them again):")
+        for i, p, m in bad_tracks:
+            print(f"  {i:>5}  {p}\n         {m}")
+    if failed:
+        print(f"Failed analyses ({len(failed)}; 'catalog index --retry-failed' computes them again):")
+        for i, a, _v, m in failed:
+            print(f"  {i:>5}  {a}: {m}  [{Path(paths.get(i, '')).name}]")
     return 0
 
 

@@ -117,6 +117,9 @@ def _list_audio_files(root: str, report: ScanReport, problems: list, cancelled: 
             full = os.path.join(dirpath, d)
             if d.startswith("."):
                 continue
+            if not _utf8_name(full):
+                problems.append((errors.display_path(full), _bad_name_message(d, folder=True), None, None))
+                continue
             if os.path.islink(full):
                 problems.append((full, f"{d!r} is a link to a folder; links to folders are not followed "
                                        f"(add the folder it points to instead).", None, None))
@@ -128,8 +131,27 @@ def _list_audio_files(root: str, report: ScanReport, problems: list, cancelled: 
             if name.startswith(".") or not is_audio_name(name) or _links_inside(full, root):
                 report.ignored += 1
                 continue
+            if not _utf8_name(full):
+                problems.append((errors.display_path(full), _bad_name_message(name), None, None))
+                continue
             out.append(full)
     return out
+
+
+def _utf8_name(path: str) -> bool:
+    """False for a path whose bytes are not valid UTF-8 (Python holds them as lone surrogates): the
+    catalog stores paths as text and playlists export them, so such a file cannot be indexed as it is."""
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _bad_name_message(name: str, folder: bool = False) -> str:
+    kind = "folder" if folder else "file"
+    return (f"The {kind} name '{errors.display_name(name)}' is not valid UTF-8, so it cannot be stored: rename it "
+            f"(e.g. 'convmv -f latin1 -t utf8 -r --notest FOLDER') and add the folder again.")
 
 
 def _links_inside(path: str, root: str) -> bool:

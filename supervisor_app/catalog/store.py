@@ -164,10 +164,13 @@ def _loads(text):
 class Catalog:
     """A catalog file. Create with :meth:`create`, open with :meth:`open`; close with :meth:`close`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, read_only: bool = False):
         self._conn = conn
         self.path = path
         self._tx_depth = 0
+        #: True when the file or its folder cannot be written (e.g. a read-only mount): reads work, writes
+        #: raise :class:`~supervisor_app.errors.CatalogReadOnlyError`.
+        self.read_only = read_only
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -198,15 +201,25 @@ class Catalog:
     @classmethod
     def _connect(cls, path: Path, create: bool) -> "Catalog":
         _check_header(path)
-        mode = "rwc" if create else "rw"
+        read_only = path.exists() and not _writable(path)
+        if read_only and create and not path.stat().st_size:
+            raise errors.CatalogReadOnlyError(path, "a new catalog")
+        # A read-only catalog is opened immutable: SQLite then needs no -wal/-shm files beside it (which a
+        # read-only folder cannot hold), and reads work as usual.
+        mode = "ro&immutable=1" if read_only else ("rwc" if create else "rw")
         try:
             conn = sqlite3.connect(
                 f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000
             )
         except sqlite3.Error as e:
+            if not path.exists() and not _writable(path):
+                raise errors.CatalogError(f"Cannot create the catalog {path}: the folder {path.parent} is read-only; "
+                                          f"give a path in a writable folder.") from None
+            if not _writable(path):
+                raise errors.CatalogReadOnlyError(path) from None
             raise errors.CatalogError(f"Cannot open the catalog {path} ({e}).") from None
         conn.row_factory = sqlite3.Row
-        cat = cls(conn, path)
+        cat = cls(conn, path, read_only=read_only)
         try:
             cat._prepare()
         except BaseException:
@@ -225,6 +238,10 @@ class Catalog:
                     f"The catalog {path} was written by a newer supervisor-app (schema {version}; this "
                     f"version reads up to {schema.SCHEMA_VERSION}): update supervisor-app to open it."
                 )
+            if self.read_only:
+                if version < schema.SCHEMA_VERSION:
+                    raise errors.CatalogReadOnlyError(path, "its update to this version's format")
+                return
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise errors.CatalogError(f"The catalog {path} cannot be switched to WAL mode (got {mode!r}).")
@@ -310,6 +327,8 @@ class Catalog:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Group writes in one transaction (nested calls join the outer one)."""
         conn = self._db
+        if self.read_only:
+            raise errors.CatalogReadOnlyError(self.path, "changes")
         if self._tx_depth:
             self._tx_depth += 1
             try:
@@ -739,6 +758,21 @@ class Catalog:
         )
         return [int(r[0]) for r in rows]
 
+    def delete_failed_analyses(self, keys: Sequence[tuple[str, str]]) -> int:
+        """Delete the stored failures (``result IS NULL``) of these (analyzer, version) pairs; returns how many."""
+        n = 0
+        with self.transaction() as c:
+            for analyzer, version in keys:
+                n += c.execute("DELETE FROM analyses WHERE analyzer = ? AND version = ? AND result IS NULL",
+                               (str(analyzer), str(version))).rowcount
+        return n
+
+    def failed_analyses(self) -> list[tuple[int, str, str, str]]:
+        """Every stored analyzer failure as (track id, analyzer, version, message), by track."""
+        rows = self._db.execute("SELECT track_id, analyzer, version, error FROM analyses WHERE result IS NULL "
+                                "ORDER BY track_id, analyzer")
+        return [(int(r[0]), r[1], r[2], r[3] or "") for r in rows]
+
     def delete_analyses(self, analyzer: str, version: Optional[str] = None) -> int:
         """Forget an analyzer's results (one version, or all); returns the number of rows deleted."""
         with self.transaction() as c:
@@ -946,8 +980,19 @@ def _user_db_error(path: Path, e: BaseException) -> Optional[errors.CatalogError
     if "disk is full" in text or "disk i/o" in text:
         return errors.CatalogError(f"The catalog {path} cannot be written: the disk is full or failing ({e}).")
     if "readonly" in text or "read-only" in text:
-        return errors.CatalogError(f"The catalog {path} is read-only: copy it somewhere writable or fix its permissions.")
+        return errors.CatalogReadOnlyError(path, "changes")
+    if "unable to open database file" in text and not _writable(path):
+        return errors.CatalogReadOnlyError(path)
     return None
+
+
+def _writable(path: Path) -> bool:
+    """Can this process write the catalog file and create the -wal/-shm files beside it? (False on a
+    read-only mount even for root: access(2) reports EROFS.)"""
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 def _track(row: sqlite3.Row) -> Track:

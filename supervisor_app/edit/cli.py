@@ -43,10 +43,16 @@ def video_events(video_path: str | Path) -> dict:
     from ..errors import NoVideoStreamError
     from ..media import probe
 
+    from ..picture import check_picture, no_cuts_note
+
     info = probe(video_path)
     if not info.has_video:
         raise NoVideoStreamError(video_path)
+    check_picture(video_path, info.duration_s)
     r = cached_shots(video_path)
+    for note in (*info.warnings, no_cuts_note(len(r.cuts_s), info.duration_s)):
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     return {"duration_s": float(info.duration_s), "cuts_s": [float(t) for t in r.cuts_s],
             "cut_probs_25hz": np.asarray(r.cut_probs_25hz, dtype=np.float32)}
 

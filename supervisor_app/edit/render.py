@@ -162,14 +162,14 @@ def render_audio(edit: Edit, track_path: str | Path, sr: int = 48000, crossfade_
 def _write_wav(samples: np.ndarray, sr: int, out_path: Path, subtype: str = "PCM_24") -> None:
     import soundfile as sf
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(out_path)
-    try:
-        sf.write(str(tmp), samples.T, sr, subtype=subtype, format="WAV")
-        os.replace(tmp, out_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from ..errors import OutputNotWritableError
+    from ..outputs import atomic_output
+
+    with atomic_output(out_path, "The WAV file") as tmp:
+        try:
+            sf.write(str(tmp), samples.T, sr, subtype=subtype, format="WAV")
+        except RuntimeError as e:  # libsndfile's errors (a full disk among them)
+            raise OutputNotWritableError(out_path, "The WAV file", str(e).splitlines()[0][:120]) from None
 
 
 def render_wav(edit: Edit, track_path: str | Path, out_path: str | Path, sr: int = 48000,
@@ -200,17 +200,22 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
     ``progress(fraction)`` is called with 0..1 while encoding; returning False cancels
     (:class:`RenderCancelled`, nothing is left behind). Returns the path.
     """
+    from ..lifecycle import popen_kwargs, stop, sweep_stale
     from ..media import probe
+    from ..outputs import resolve_output
 
-    video_path, out_path = Path(video_path), Path(out_path)
+    video_path, out_path = Path(video_path), resolve_output(out_path)  # a link is written through
     info = probe(video_path)
     if not info.has_video:
         raise NoVideoStreamError(video_path)
     exe = _ffmpeg()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(out_path)
+    # what an earlier render killed with SIGKILL left (its ffmpeg died with it: PDEATHSIG)
+    sweep_stale(out_path.parent, f".{out_path.stem}.tmp", out_path.suffix)
+    sweep_stale(tempfile.gettempdir(), "supervisor-render-")
     duration = float(edit.video_duration_s)
-    with tempfile.TemporaryDirectory(prefix="supervisor-render-") as td:
+    with tempfile.TemporaryDirectory(prefix=f"supervisor-render-{os.getpid()}-") as td:
         wav = Path(td) / "music.wav"
         samples = render_audio(edit, track_path, sr=sr, crossfade_s=crossfade_s, loudness_lufs=loudness_lufs,
                                end_fade_s=end_fade_s)
@@ -224,8 +229,9 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
                "-map", "0:v:0", "-map", "1:a:0", *vcodec, "-c:a", "aac", "-b:a", audio_bitrate,
                "-t", f"{duration:.6f}", "-movflags", "+faststart", "-f", "mp4",
                "-progress", "pipe:1", "-nostats", str(tmp)]
-        try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = None
+        try:  # ffmpeg dies with this process (PDEATHSIG) and is stopped on any early exit (finally)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kwargs())
             cancelled = False
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -246,6 +252,8 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
                 raise MediaError(video_path, f"The mockup could not be rendered (ffmpeg: {last[0]}).")
             os.replace(tmp, out_path)
         finally:
+            if proc is not None:
+                stop(proc)
             if tmp.exists():
                 tmp.unlink()
     if progress is not None:

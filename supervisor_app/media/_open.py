@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,18 +13,36 @@ from ..errors import (
     FileMissingError,
     FileUnreadableError,
     NotMediaError,
+    NotRegularFileError,
     UnsupportedCodecError,
     ZeroDurationError,
 )
 
 
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "named pipe"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device"),
+                  (stat.S_ISSOCK, "socket"))
+
+
 def check_file(path: str | Path) -> Path:
-    """Raise a typed error unless ``path`` is an existing, readable, non-empty regular file."""
+    """Raise a typed error unless ``path`` is an existing, readable, non-empty regular file.
+
+    Pipes, devices and sockets are refused at once, before anything opens them (opening a named pipe
+    blocks until a writer comes; a device never ends).
+    """
     p = Path(path)
-    if not p.exists():
-        raise FileMissingError(p)
-    if p.is_dir():
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise FileMissingError(p) from None
+    except PermissionError:
+        raise FileUnreadableError(p, "permission denied: a folder on its path cannot be entered") from None
+    except OSError as e:
+        raise FileUnreadableError(p, e.strerror or str(e)) from None
+    if stat.S_ISDIR(st.st_mode):
         raise NotMediaError(p)
+    for test, kind in _SPECIAL_KINDS:
+        if test(st.st_mode):
+            raise NotRegularFileError(p, kind)
     try:
         with open(p, "rb") as f:
             head = f.read(16)

@@ -10,12 +10,18 @@ from ..errors import CorruptMediaError, NoAudioStreamError, ZeroDurationError
 from ._open import decoder_name, ffmpeg_error, open_container
 
 
+#: ``load_audio(mono=False)`` returns at most this many channels: files with more (5.1, 7.1, 16-channel
+#: stems) are downmixed to stereo by FFmpeg's standard matrix.
+MAX_CHANNELS = 2
+
+
 def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: float = 0.0,
                duration_s: float | None = None) -> np.ndarray:
     """Decode the first audio stream of ``path``, resampled to ``sr`` Hz.
 
     Returns float32 samples in [-1, 1]: shape ``(n,)`` when ``mono`` (channels averaged),
-    else ``(channels, n)``. ``offset_s``/``duration_s`` select a window (seconds).
+    else ``(channels, n)`` with at most :data:`MAX_CHANNELS` channels (more are downmixed to stereo).
+    ``offset_s``/``duration_s`` select a window (seconds).
     Raises NoAudioStreamError, CorruptMediaError, ZeroDurationError, ... (typed, one sentence).
     """
     path = Path(path)
@@ -27,8 +33,11 @@ def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: f
         stream = c.streams.audio[0]
         decoder_name(stream, path)
         stream.thread_type = "AUTO"
-        layout = "mono" if mono else None
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
+        n_in = int(stream.codec_context.channels or 0)
+        layout = "mono" if mono else ("stereo" if n_in > MAX_CHANNELS else None)
+        # Packed samples (one plane): PyAV's planar frames of 8 or more channels read past their plane
+        # pointers (a segfault in to_ndarray), and packed is what we reshape to (channels, n) anyway.
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=sr)
         start_sample = int(round(max(0.0, offset_s) * sr))
         want = None if duration_s is None else int(round(duration_s * sr))
         chunks: list[np.ndarray] = []
@@ -47,12 +56,12 @@ def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: f
                     t0 = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
                     skip = max(0, start_sample - int(round(t0 * sr)))
                 for out in resampler.resample(frame):
-                    got, skip = _take(out.to_ndarray(), chunks, got, skip, want)
+                    got, skip = _take(_planes(out), chunks, got, skip, want)
                 if want is not None and got >= want:
                     break
             else:
                 for out in resampler.resample(None):
-                    got, skip = _take(out.to_ndarray(), chunks, got, skip, want)
+                    got, skip = _take(_planes(out), chunks, got, skip, want)
         except av.error.FFmpegError as e:
             if got == 0:
                 raise ffmpeg_error(path, e) from None
@@ -66,6 +75,12 @@ def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: f
         data = data[:, :want]
     data = np.ascontiguousarray(data, dtype=np.float32)
     return data[0] if mono else data
+
+
+def _planes(frame) -> np.ndarray:
+    """(channels, n) float32 of a packed ``flt`` frame."""
+    n_ch = len(frame.layout.channels)
+    return np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1, n_ch).T
 
 
 def _take(block: np.ndarray, chunks: list, got: int, skip: int, want: int | None):

@@ -19,7 +19,6 @@ A model folder holds ``weights.pt`` (state dict), ``model_card.json`` (a
 """
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -219,7 +218,7 @@ def save_musimnet(model: MuSimNet, out_dir: str | Path, card) -> Path:
 
 def load_musimnet(name_or_path: str | Path, device: str | torch.device | None = "cpu") -> LoadedMuSimNet:
     """Load a MuSimNet model folder (name under ``models/`` or a path), checking its sha256 (eval mode)."""
-    from ..nets.model_store import read_card, read_verified_weights, resolve_model_dir
+    from ..nets.model_store import load_state_dict_bytes, read_card, read_verified_weights, resolve_model_dir
 
     d = resolve_model_dir(name_or_path)
     card = read_card(d)
@@ -232,7 +231,7 @@ def load_musimnet(name_or_path: str | Path, device: str | torch.device | None = 
                                 f"installation computes {frontend.VERSION!r}: retrain it.")
     try:
         model = MuSimNet(cfg)
-        model.load_state_dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True), strict=True)
+        model.load_state_dict(load_state_dict_bytes(data, card, d), strict=True)
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         raise errors.ModelError(f"The weights of {card.name!r} do not fit the network its card describes ({e}).") from None
     if device is not None:

@@ -216,9 +216,37 @@ def read_card(model_dir: str | Path) -> ModelCard:
     """The model card of a model folder (raises :class:`errors.ModelError` if unreadable)."""
     d = resolve_model_dir(model_dir)
     try:
-        return ModelCard.from_dict(json.loads((d / CARD_JSON).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as e:
-        raise errors.ModelError(f"The model card of {d.name!r} cannot be read ({e}).") from None
+        doc = json.loads((d / CARD_JSON).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise errors.ModelError(f"The model card of {d.name!r} cannot be read ({e.strerror or e}).") from None
+    except ValueError as e:
+        raise errors.ModelCardError(d, f"not JSON: {str(e)[:80]}") from None
+    if not isinstance(doc, dict):
+        raise errors.ModelCardError(d, f"a JSON {type(doc).__name__} where an object with named fields is expected")
+    try:
+        card = ModelCard.from_dict(doc)
+    except (TypeError, ValueError) as e:
+        raise errors.ModelCardError(d, str(e)[:120]) from None
+    if not isinstance(card.network, dict) or not isinstance(card.extractors, dict):
+        raise errors.ModelCardError(d, "its 'network' and 'extractors' fields must be objects")
+    return card
+
+
+def load_state_dict_bytes(data: bytes, card: ModelCard, model_dir: Path) -> dict:
+    """``torch.load(weights_only=True)`` of a weights file's bytes; a pickle payload (objects, code) is refused
+    with :class:`errors.UnsafeWeightsError`, whose message never suggests turning the safety off."""
+    import pickle
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing a payload
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise errors.UnsafeWeightsError(card.name, Path(model_dir) / (card.weights_file or WEIGHTS_FILE)) from None
+    except (EOFError, RuntimeError, ValueError, OSError) as e:
+        raise errors.ModelError(f"The weights of {card.name!r} cannot be read: the file is damaged "
+                                f"({str(e).splitlines()[0][:100]}).") from None
 
 
 def check_extractors(card: ModelCard, installed: dict[str, str] | None = None) -> None:
@@ -257,7 +285,7 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = "cp
         check_extractors(card, installed)
     try:
         model = VMNet(card.network_config())
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        state = load_state_dict_bytes(data, card, d)
         model.load_state_dict(state, strict=True)
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         raise errors.ModelError(f"The weights of {card.name!r} do not fit the network its card describes ({e}).") from None
