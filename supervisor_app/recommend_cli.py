@@ -53,9 +53,20 @@ def print_table(res, out=None) -> None:
 
 
 def cmd_recommend(args) -> int:
+    sync_points = list(args.sync_point)
+    auto = None
+    if getattr(args, "auto_sync", False):
+        from .analysis.sync_suggestions import cached_sync_suggestions, strongest
+
+        auto = strongest(cached_sync_suggestions(args.video))
+        if auto is not None:
+            sync_points.append(float(auto.time_s))
     with _catalog(args) as cat:
         res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                        filters=filters_from_args(args), top_n=args.top_n, sync_points_s=args.sync_point)
+                        filters=filters_from_args(args), top_n=args.top_n, sync_points_s=sync_points)
+    if getattr(args, "auto_sync", False):
+        print(f"auto sync point: {auto.time_s:.2f} s ({auto.kind}, strength {auto.strength:.2f}): {auto.reason}"
+              if auto is not None else "auto sync point: none (nothing in the picture stands out)")
     print_table(res)
     if args.json:
         atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
@@ -75,6 +86,8 @@ def add_cli(sub) -> None:
     p.add_argument("--top-n", type=int, default=300, help="prefilter size before re-ranking")
     p.add_argument("--sync-point", type=float, action="append", default=[], metavar="SECONDS",
                    help="a video time that must land on a downbeat (repeatable)")
+    p.add_argument("--auto-sync", action="store_true",
+                   help="use the strongest picture sync-point suggestion (cut burst, motion, flash, loud hit) as a sync point")
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)
