@@ -8,17 +8,18 @@ busy one both get their salient moments):
 - ``cut_density``: cuts per second, Gaussian-smoothed (sigma ``CUT_SIGMA_S`` = 1.5 s). A peak at least
   ``CUT_RATIO_MIN`` = 1.8 times the film's mean cut rate with at least 3 cuts within two sigma is a
   *burst*; the suggestion is the burst's first cut. Strength ``1 - 1/ratio``.
-- ``motion``: mean absolute difference of consecutive small grey frames (64x36, ``ANALYSIS_FPS`` = 8 per
-  second, decoded by :func:`supervisor_app.media.read_frames`; the frame pairs that straddle a cut do not
-  count), smoothed over 0.5 s. A peak at least ``MOTION_RATIO_MIN`` = 2 times the film's median motion
+- ``motion``: mean absolute difference of consecutive small grey frames with their mean removed (so a
+  flash or a fade is not movement; 64x36, ``ANALYSIS_FPS`` = 8 per second, decoded by
+  :func:`supervisor_app.media.read_frames`; the frame pairs that straddle a cut do not count), smoothed
+  over 0.5 s. A peak at least ``MOTION_RATIO_MIN`` = 2 times the film's median motion
   (and above ``MOTION_FLOOR`` grey levels, so a still film's noise is not movement) is suggested at the
   peak. Strength ``1 - median/peak``.
 - ``brightness``: the change of the mean luma (0-255) between consecutive analysis frames. A change of
-  at least ``BRIGHTNESS_MIN`` = 25 levels (a flash, a cut to light or to black) is suggested at the first
-  frame showing it. Strength ``min(1, change / 80)``.
+  at least ``BRIGHTNESS_MIN`` = 25 levels within a shot (a flash, a fade to light or to black; frame pairs
+  across a cut are the cut's) is suggested at the first frame showing it. Strength ``min(1, change / 80)``.
 - ``loudness``: the production sound's level (RMS dB in 100 ms windows, hop 50 ms). A rise of at least
   ``LOUDNESS_RISE_DB`` = 10 dB within 0.3 s to a level above the film's median (an impact, a shout, the
-  score's hit) is suggested where the rise ends. Strength ``min(1, (rise - 6) / 18)``.
+  score's hit) is suggested at its onset (where the level crosses half of the rise). Strength ``min(1, (rise - 6) / 18)``.
 
 Candidates closer than ``min_gap_s`` (1 s) merge: the strongest keeps its time and kind, the strengths
 combine as independent evidence (``1 - (1 - a)(1 - b)``) and the reasons are joined. At most
@@ -73,15 +74,16 @@ class SyncSuggestion:
 
 @dataclass
 class PictureCurves:
-    """The measured curves: frame times ``times_s`` with ``motion`` (grey levels per frame step, NaN
-    across cuts) and ``brightness`` (mean luma); the sound level ``loudness_db`` every ``LOUDNESS_HOP_S``
-    from 0 (None without audio)."""
+    """The measured curves: frame times ``times_s`` with ``motion`` (mean absolute change of the
+    mean-removed grey frame from the previous one, grey levels; NaN across cuts) and ``brightness``
+    (mean luma); the sound level ``loudness_db`` every ``LOUDNESS_HOP_S`` from 0 (None without audio)."""
 
     duration_s: float
     times_s: np.ndarray
     motion: np.ndarray
     brightness: np.ndarray
     loudness_db: np.ndarray | None = None
+    cut_steps: np.ndarray | None = None  # (len(times_s) - 1,) True where the frame step straddles a cut
 
 
 def _fmt(t: float) -> str:
@@ -94,7 +96,7 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
                    should_cancel: Callable[[], bool] | None = None) -> PictureCurves:
     """Decode small frames (and the sound) of ``video_path`` into :class:`PictureCurves`. Frame pairs
     that straddle one of ``cuts_s`` get NaN motion (a cut is not movement); with ``cuts_s=None`` the
-    cuts are taken as the frame differences above 6 times their median (and above 30 levels)."""
+    cuts are taken as the frame differences above 6 times their median (and above 20 grey levels)."""
     from ..errors import CancelledError
     from ..media import load_audio, probe, read_frames
 
@@ -109,17 +111,20 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
     times_a = np.asarray(times, float)
     if len(grey) >= 2:
         stack = np.stack(grey)
-        diff = np.abs(np.diff(stack, axis=0)).mean(axis=(1, 2))
         bright = stack.mean(axis=(1, 2))
+        # structure change: frames with their mean removed, so a flash or a fade is not movement
+        flat = stack - bright[:, None, None]
+        diff = np.abs(np.diff(flat, axis=0)).mean(axis=(1, 2))
     else:
         diff = np.zeros(0)
         bright = np.asarray([g.mean() for g in grey], float)
     motion = np.full(len(times_a), np.nan)
+    bright_step_ok = np.ones(max(0, len(times_a) - 1), bool)
     if diff.size:
         motion[1:] = diff
         if cuts_s is None:
             med = float(np.median(diff)) if diff.size else 0.0
-            is_cut = diff > max(30.0, 6.0 * med)
+            is_cut = diff > max(20.0, 6.0 * med)
         else:
             c = np.asarray(sorted(cuts_s), float)
             # pair (k-1, k) straddles a cut when a cut lies in (t[k-1], t[k]] (+- half a native frame)
@@ -129,6 +134,7 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
                 j = np.searchsorted(c, lo + 1e-3)
                 is_cut = (j < c.size) & (c[np.minimum(j, c.size - 1)] <= hi + 0.05)
         motion[1:][is_cut] = np.nan
+        bright_step_ok = ~is_cut
     loud = None
     if audio and info.has_audio:
         x = load_audio(video_path, sr=16000, mono=True)
@@ -140,7 +146,8 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
             loud = 20 * np.log10(np.maximum(rms, 1e-5))
             # the level at window k is for its centre (k*hop + 50 ms): shift to a grid from 0
             loud = np.concatenate([loud[:1], loud])
-    return PictureCurves(float(info.duration_s), times_a, motion, np.asarray(bright, float), loud)
+    return PictureCurves(float(info.duration_s), times_a, motion, np.asarray(bright, float), loud,
+                         cut_steps=~bright_step_ok)
 
 
 # --- candidates per kind ------------------------------------------------------------------------------
@@ -214,9 +221,11 @@ def _brightness_candidates(c: PictureCurves, fps: float) -> list[SyncSuggestion]
     if b.size < 2:
         return []
     d = np.diff(b)
+    if c.cut_steps is not None and len(c.cut_steps) == d.size:
+        d = np.where(c.cut_steps, 0.0, d)  # a cut's change of brightness belongs to the cut, not to a flash
     from scipy.signal import find_peaks
 
-    peaks, _ = find_peaks(np.abs(d), height=BRIGHTNESS_MIN, distance=max(1, int(round(0.5 * fps))))
+    peaks, _ = find_peaks(np.abs(d), height=BRIGHTNESS_MIN)  # a flash on and off: the merge keeps the onset
     out = []
     for p in peaks:
         ch = float(d[p])
@@ -245,8 +254,12 @@ def _loudness_candidates(c: PictureCurves) -> list[SyncSuggestion]:
         if L[p] < med or L[p] < -60.0:
             continue
         r = float(rise[p])
-        t = p * LOUDNESS_HOP_S
-        reason = f"the sound jumps {r:.0f} dB here (an impact, a shout or a musical hit), {L[p] - med:+.0f} dB above its median"
+        k = max(0, p - w)
+        half = prior_min[p] + 0.5 * r
+        while k < p and L[k] < half:  # the onset: where the level crosses half of the rise
+            k += 1
+        t = k * LOUDNESS_HOP_S
+        reason = f"the sound jumps {r:.0f} dB within 0.3 s here (an impact, a shout or a musical hit)"
         out.append(SyncSuggestion(float(t), float(min(1.0, max(0.0, (r - 6.0) / 18.0))), "loudness", reason))
     return out
 
