@@ -232,13 +232,13 @@ def test_mockup_mp4_of_a_150_s_picture_keeps_the_narration(tmp_path, speech, tra
     got = load_audio(out, sr=SR, mono=True)
     src = load_audio(video, sr=SR, mono=True)
     assert abs(got.size - src.size) <= 0.05 * SR
-    lag = 0
     for t0 in at:  # the decoded MP4 (AAC) still carries the narration where the music is ducked
         i, j = int((t0 + 1.0) * SR), int((t0 + 8.5) * SR)
-        c = np.correlate(got[i:j], src[i - 2048 + lag:j + 2048 + lag], mode="valid")  # AAC priming delay
+        c = np.correlate(got[i:j], src[i - 2048:j + 2048], mode="valid")  # AAC priming delay
         k = int(np.argmax(c)) - 2048
         assert _corr(got[i:j], src[i + k:j + k]) > 0.9
-    assert integrated_loudness(got[None], SR) == pytest.approx(-14.0, abs=1.0)  # AAC changes it slightly
+    stereo = load_audio(out, sr=SR, mono=False)
+    assert integrated_loudness(stereo, SR) == pytest.approx(-14.0, abs=1.0)  # AAC changes it slightly
     # a picture without sound: the music alone, said so
     mute = _picture_with_speech(tmp_path, speech, 20.0, (), audio=False)
     e2 = Edit([Excerpt(0.0, probe(mute).duration_s, 0.0, probe(mute).duration_s)], probe(mute).duration_s, track_s)
