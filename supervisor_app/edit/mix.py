@@ -334,19 +334,24 @@ def _hold_release(red: np.ndarray, tau: float) -> np.ndarray:
     return y
 
 
-def normalise_loudness(x: np.ndarray, sr: int, target_lufs: float) -> tuple[np.ndarray, float, np.ndarray]:
-    """Gain to ``target_lufs``, then the peak limiter (-1 dBFS), with one correction pass for the
-    loudness the limiter took. Returns (audio, loudness reached in LUFS or -inf for silence, the gain
-    applied per sample (n,))."""
+def normalise_loudness(x: np.ndarray, sr: int, target_lufs: float,
+                       measured_lufs: float | None = None) -> tuple[np.ndarray, float, np.ndarray]:
+    """Gain to ``target_lufs``, then the peak limiter (-1 dBFS), with up to two correction passes for
+    the loudness the limiter took (a plain gain changes the loudness by exactly its dB, so only a
+    limited result is measured again). ``measured_lufs``: ``x``'s loudness when already known.
+    Returns (audio, loudness reached in LUFS or -inf for silence, the gain applied per sample (n,))."""
     x = np.atleast_2d(np.asarray(x, dtype=np.float32))
-    loud = integrated_loudness(x, sr)
+    loud = integrated_loudness(x, sr) if measured_lufs is None else float(measured_lufs)
     if not np.isfinite(loud):
         return x, loud, np.ones(x.shape[1], np.float32)
     gain_db = target_lufs - loud
-    for _ in range(2):
-        y0 = x * np.float32(10 ** (gain_db / 20))
-        env = limiter_gain(y0, sr) * np.float32(10 ** (gain_db / 20))
+    for _ in range(3):
+        g = np.float32(10 ** (gain_db / 20))
+        lim = limiter_gain(x * g, sr)
+        env = lim * g
         y = (x * env[None, :]).astype(np.float32)
+        if np.all(lim == 1.0):
+            return y, loud + gain_db, env
         reached = integrated_loudness(y, sr)
         if not np.isfinite(reached) or abs(reached - target_lufs) <= 0.2:
             break
@@ -380,7 +385,7 @@ def _finish_music_only(music: np.ndarray, sr: int, settings: MixSettings, why: s
     m = _stereo(music)
     reached = integrated_loudness(m, sr)
     if settings.loudness_lufs is not None:
-        m, reached, _ = normalise_loudness(m, sr, settings.loudness_lufs)
+        m, reached, _ = normalise_loudness(m, sr, settings.loudness_lufs, measured_lufs=reached)
     else:
         m = limit_peaks(m, sr, 0.0)
     peak = float(np.max(np.abs(m))) if m.size else 0.0
@@ -439,7 +444,7 @@ def mix_under(production: np.ndarray | None, music: np.ndarray, sr: int, setting
     mix = prod + m
     loud = integrated_loudness(mix, sr)
     if settings.loudness_lufs is not None and np.isfinite(loud):
-        out, reached, env = normalise_loudness(mix, sr, settings.loudness_lufs)
+        out, reached, env = normalise_loudness(mix, sr, settings.loudness_lufs, measured_lufs=loud)
     else:
         env = limiter_gain(mix, sr, 0.0)
         out, reached = mix * env[None, :], loud
