@@ -120,3 +120,34 @@ def test_cli_recommend_and_mockup_accept_auto_sync():
     assert p.parse_args(["recommend", "v.mp4", "--auto-sync"]).auto_sync is True
     a = p.parse_args(["mockup", "v.mp4", "t.wav", "--out", "m.mp4", "--auto-sync", "--music-only"])
     assert a.auto_sync and a.music_only and a.loudness == "web"
+
+
+def test_recommend_auto_sync_adds_the_strongest_suggestion(monkeypatch, capsys, tmp_path):
+    import supervisor_app.analysis.sync_suggestions as ss
+    import supervisor_app.recommend_cli as rc
+    from supervisor_app.cli import build_parser
+
+    sugg = [SyncSuggestion(4.0, 0.4, "motion", "a"), SyncSuggestion(21.3, 0.9, "loudness", "a loud hit")]
+    monkeypatch.setattr(ss, "cached_sync_suggestions", lambda video, **kw: sugg)
+    seen = {}
+
+    class _Res:
+        mode, model, rank_by, n_candidates, notes, results = "fit", None, "sync", 0, [], []
+
+    def fake_recommend(video, cat, **kw):
+        seen.update(kw)
+        return _Res()
+
+    class _Cat:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    monkeypatch.setattr(rc, "recommend", fake_recommend)
+    monkeypatch.setattr(rc, "_catalog", lambda args: _Cat())
+    args = build_parser().parse_args(["recommend", "v.mp4", "--auto-sync", "--sync-point", "2.5"])
+    assert rc.cmd_recommend(args) == 0
+    assert seen["sync_points_s"] == [2.5, 21.3]
+    assert "auto sync point: 21.30 s (loudness" in capsys.readouterr().out
