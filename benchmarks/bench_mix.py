@@ -17,6 +17,7 @@ Per track, in one run:
 - speech regions found by YAMNet vs the narration's true placement (onset/offset error, s).
 - integrated loudness (BS.1770) of the decoded MP4 vs the target (-14 LUFS web, -23 LUFS broadcast).
 - the narration's correlation with the production sound in the output (1 = untouched).
+- picture sync-point suggestions on the same picture: wall time vs decoding the analysis frames alone.
 
 Usage: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_mix.py``. Loaded 2-core machine: compare
 ratios of rows from the same run; the load average is printed.
@@ -159,6 +160,22 @@ def main() -> int:
                       f"narration vs production correlation {np.mean(corr):.3f}")
             print(f"report: {rep.why} anchor {rep.anchor} at {rep.production_lufs:.1f} LUFS, music gain "
                   f"{rep.music_gain_db:+.1f} dB, production music share {rep.production_music_share:.0%}")
+        # picture sync-point suggestions on the same 150 s 720p picture, against decoding its frames alone
+        from supervisor_app.analysis.sync_suggestions import FRAME_SIZE, picture_climax_s, suggest_sync_points
+        from supervisor_app.media import read_frames
+
+        t0 = time.perf_counter()
+        n = sum(1 for _ in read_frames(video, fps=8.0, size=FRAME_SIZE))
+        t_dec = time.perf_counter() - t0
+        cuts = [t + 30.0 * k for k in range(5) for t in (3.0, 8.4, 15.6, 23.0)]  # stand-in cut list
+        t0 = time.perf_counter()
+        sugg = suggest_sync_points(video, cuts_s=cuts)
+        t_sugg = time.perf_counter() - t0
+        print(f"\nsync suggestions: {len(sugg)} in {t_sugg:.2f} s ({t_sugg / dur:.3f} x picture duration); decoding "
+              f"the {n} analysis frames alone {t_dec:.2f} s (ratio {t_sugg / t_dec:.2f}); climax at "
+              f"{picture_climax_s(sugg, dur)} s; load {os.getloadavg()[0]:.1f}")
+        for x in sugg:
+            print(f"  {x.time_s:7.2f} s  {x.kind:<11} {x.strength:.2f}  {x.reason}")
     print(f"\nload average {os.getloadavg()}")
     return 0
 

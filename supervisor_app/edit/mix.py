@@ -35,6 +35,7 @@ folded to mono first (its centre channel, where dialogue lives, is kept).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -146,16 +147,24 @@ class MockupAudio:
 
 
 # --- speech -----------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _yamnet():
+    """One YAMNet ONNX session per process (loading it costs more than scoring a 3-minute film)."""
+    from ..features.yamnet import YamnetExtractor
+
+    return YamnetExtractor()
+
+
 def speech_activity(audio_16k: np.ndarray, should_cancel: Callable[[], bool] | None = None) -> SpeechActivity:
     """YAMNet speech/music probabilities of mono 16 kHz audio, one 0.96 s patch every 0.48 s."""
-    from ..features.yamnet import PATCH_FRAMES, SAMPLE_RATE, YamnetExtractor, class_names, log_mel
+    from ..features.yamnet import PATCH_FRAMES, SAMPLE_RATE, class_names, log_mel
 
     x = np.asarray(audio_16k, dtype=np.float32)
     hop = int(round(SPEECH_HOP_S * 100))
     names = class_names()
     speech_idx = [names.index(c) for c in SPEECH_CLASSES]
     music_idx = names.index(MUSIC_CLASS)
-    ex = YamnetExtractor()
+    ex = _yamnet()
     n_total = max(1, int(np.ceil(len(x) / SAMPLE_RATE / SPEECH_HOP_S)))
     sp, mu = [], []
     chunk = 128  # patches per chunk: bounded memory on long films
