@@ -57,13 +57,17 @@ def test_merging_ranking_and_climax():
 
 
 def _synthetic_video(path: Path, seconds=40.0, flash_s=12.0, hit_s=30.0, burst=(20.0, 20.5, 21.0, 21.4, 21.9)):
-    """Grey 160x90 picture at 25 fps: a white flash at ``flash_s`` (0.3 s), full-frame colour changes (cuts)
-    at ``burst``, quiet noise with a loud 0.5 s burst at ``hit_s``."""
+    """Grey 160x90 picture at 25 fps: a white flash at ``flash_s`` (0.3 s), a different block per "shot"
+    (cuts) at ``burst``; quiet noise with narration from 2 s and a loud 0.5 s tone at ``hit_s``."""
     sr = 16000
     rng = np.random.default_rng(0)
     a = 0.003 * rng.standard_normal(int(seconds * sr))
     i = int(hit_s * sr)
     a[i:i + sr // 2] += 0.5 * np.sin(2 * np.pi * 220 * np.arange(sr // 2) / sr)
+    from supervisor_app.media import load_audio
+
+    voice = load_audio(REPO / "tests" / "data" / "speech_espeak.ogg", sr=sr)  # narration from 2 s: not a "hit"
+    a[2 * sr:2 * sr + voice.size] += 0.5 * voice
     wav = path.with_suffix(".wav")
     sf.write(str(wav), a.astype(np.float32), sr)
     colours = ["0x202020", "0xC0C0C0", "0x303090", "0xE0E040", "0x106010"]
@@ -89,6 +93,7 @@ def test_flash_burst_and_hit_on_a_synthetic_video(tmp_path):
     assert any(abs(x.time_s - 12.0) <= 0.13 for x in by_kind.get("brightness", [])), s  # the flash, within a frame step
     assert any(abs(x.time_s - 20.0) <= 0.05 for x in by_kind.get("cut_density", [])), s  # the burst's first cut
     assert any(abs(x.time_s - 30.0) <= 0.1 for x in by_kind.get("loudness", [])), s  # the hit
+    assert not any(1.5 <= x.time_s <= 11.8 for x in by_kind.get("loudness", [])), s  # the narration's words are not
     assert all(0.0 <= x.time_s <= 40.1 and 0.0 < x.strength <= 1.0 and x.reason for x in s)
     # without cuts given, they come from the frame differences: the same burst
     s2 = suggest_sync_points(video, audio=False)

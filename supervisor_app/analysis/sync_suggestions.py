@@ -16,10 +16,14 @@ busy one both get their salient moments):
   peak. Strength ``1 - median/peak``.
 - ``brightness``: the change of the mean luma (0-255) between consecutive analysis frames. A change of
   at least ``BRIGHTNESS_MIN`` = 25 levels within a shot (a flash, a fade to light or to black; frame pairs
-  across a cut are the cut's) is suggested at the first frame showing it. Strength ``min(1, change / 80)``.
+  across a cut are the cut's) is suggested at the first frame showing it. Strength ``min(1, change / 128)`` (half the luma range: 1).
 - ``loudness``: the production sound's level (RMS dB in 100 ms windows, hop 50 ms). A rise of at least
   ``LOUDNESS_RISE_DB`` = 10 dB within 0.3 s to a level above the film's median (an impact, a shout, the
-  score's hit) is suggested at its onset (where the level crosses half of the rise). Strength ``min(1, (rise - 6) / 18)``.
+  score's hit) is suggested at its onset (where the level crosses half of the rise). Levels under the
+  film's median - 20 dB count as that (a rise out of silence is not 60 dB); rises inside speech (YAMNet,
+  :mod:`supervisor_app.analysis.speech`: a voice entering is not a hit) are left out. Strength
+  ``min(1, (rise - 6) / 18)`` times ``min(1, 1 + (level - p95) / 15)``, p95 the film's 95th-percentile
+  level (a hit that reaches the film's loud moments counts fully).
 
 Candidates closer than ``min_gap_s`` (1 s) merge: the strongest keeps its time and kind, the strengths
 combine as independent evidence (``1 - (1 - a)(1 - b)``) and the reasons are joined. At most
@@ -84,6 +88,7 @@ class PictureCurves:
     brightness: np.ndarray
     loudness_db: np.ndarray | None = None
     cut_steps: np.ndarray | None = None  # (len(times_s) - 1,) True where the frame step straddles a cut
+    speech_regions_s: list | None = None  # where the production sound speaks (YAMNet), None if unknown
 
 
 def _fmt(t: float) -> str:
@@ -146,8 +151,22 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
             loud = 20 * np.log10(np.maximum(rms, 1e-5))
             # the level at window k is for its centre (k*hop + 50 ms): shift to a grid from 0
             loud = np.concatenate([loud[:1], loud])
+        speech = _speech_regions(x, float(info.duration_s), should_cancel)
+    else:
+        speech = None
     return PictureCurves(float(info.duration_s), times_a, motion, np.asarray(bright, float), loud,
-                         cut_steps=~bright_step_ok)
+                         cut_steps=~bright_step_ok, speech_regions_s=speech)
+
+
+def _speech_regions(x_16k: np.ndarray, duration_s: float, should_cancel) -> list | None:
+    """YAMNet speech regions of the production sound, or None when YAMNet is not installed."""
+    from ..errors import MissingExtraError
+    from .speech import speech_activity, speech_regions
+
+    try:
+        return speech_regions(speech_activity(x_16k, should_cancel), duration_s)
+    except MissingExtraError:
+        return None
 
 
 # --- candidates per kind ------------------------------------------------------------------------------
@@ -232,7 +251,7 @@ def _brightness_candidates(c: PictureCurves, fps: float) -> list[SyncSuggestion]
         word = "brighter" if ch > 0 else "darker"
         what = "a flash or a cut to light" if ch > 0 else "a cut or fade towards black"
         reason = f"the picture turns {word} by {abs(ch) / 2.55:.0f} % of full scale ({what})"
-        out.append(SyncSuggestion(float(c.times_s[p + 1]), float(min(1.0, abs(ch) / 80.0)), "brightness", reason))
+        out.append(SyncSuggestion(float(c.times_s[p + 1]), float(min(1.0, abs(ch) / 128.0)), "brightness", reason))
     return out
 
 
@@ -241,13 +260,16 @@ def _loudness_candidates(c: PictureCurves) -> list[SyncSuggestion]:
     if L is None or len(L) < 8:
         return []
     L = np.asarray(L, float)
+    med = float(np.median(L))
+    top = float(np.percentile(L, 95))
+    L = np.maximum(L, med - 20.0)  # a rise out of silence counts from 20 dB under the film's median level
     w = max(1, int(round(0.3 / LOUDNESS_HOP_S)))
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy.signal import find_peaks
 
     prior_min = sliding_window_view(np.pad(L, (w, 0), mode="edge"), w + 1).min(axis=1)  # min over [k-w, k]
     rise = L - prior_min
-    med = float(np.median(L))
+    speech = c.speech_regions_s or []
     peaks, _ = find_peaks(rise, height=LOUDNESS_RISE_DB, distance=max(1, int(round(1.0 / LOUDNESS_HOP_S))))
     out = []
     for p in peaks:
@@ -259,8 +281,11 @@ def _loudness_candidates(c: PictureCurves) -> list[SyncSuggestion]:
         while k < p and L[k] < half:  # the onset: where the level crosses half of the rise
             k += 1
         t = k * LOUDNESS_HOP_S
+        if any(a - 0.25 <= t <= b for a, b in speech):
+            continue  # a voice entering or a word in a line of dialogue is not a hit
+        strength = min(1.0, max(0.0, (r - 6.0) / 18.0)) * min(1.0, max(0.0, 1.0 + (L[p] - top) / 15.0))
         reason = f"the sound jumps {r:.0f} dB within 0.3 s here (an impact, a shout or a musical hit)"
-        out.append(SyncSuggestion(float(t), float(min(1.0, max(0.0, (r - 6.0) / 18.0))), "loudness", reason))
+        out.append(SyncSuggestion(float(t), float(strength), "loudness", reason))
     return out
 
 
