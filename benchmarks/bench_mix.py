@@ -17,7 +17,8 @@ Per track, in one run:
 - speech regions found by YAMNet vs the narration's true placement (onset/offset error, s).
 - integrated loudness (BS.1770) of the decoded MP4 vs the target (-14 LUFS web, -23 LUFS broadcast).
 - the narration's correlation with the production sound in the output (1 = untouched).
-- picture sync-point suggestions on the same picture: wall time vs decoding the analysis frames alone.
+- picture sync-point suggestions on the same picture (cuts: TransNetV2's on the 30 s clip, repeated per
+  loop, plus the loop seams): wall time vs decoding the analysis frames alone.
 
 Usage: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_mix.py``. Loaded 2-core machine: compare
 ratios of rows from the same run; the load average is printed.
@@ -167,7 +168,10 @@ def main() -> int:
         t0 = time.perf_counter()
         n = sum(1 for _ in read_frames(video, fps=8.0, size=FRAME_SIZE))
         t_dec = time.perf_counter() - t0
-        cuts = [t + 30.0 * k for k in range(5) for t in (3.0, 8.4, 15.6, 23.0)]  # stand-in cut list
+        from supervisor_app.analysis.report import cached_shots
+
+        bbb_cuts = list(cached_shots(BBB).cuts_s)  # TransNetV2 on the 30 s clip, repeated for each loop
+        cuts = sorted([c + 30.0 * k for k in range(5) for c in bbb_cuts] + [30.0 * k for k in range(1, 5)])
         t0 = time.perf_counter()
         sugg = suggest_sync_points(video, cuts_s=cuts)
         t_sugg = time.perf_counter() - t0
