@@ -30,7 +30,7 @@ def test_a_cut_burst_is_suggested_at_its_first_cut():
     assert picture_climax_s(s, D) == pytest.approx(70.0)
 
 
-def test_merging_ranking_and_climax():
+def test_merging_ranking_and_climax(monkeypatch):
     t = np.arange(0, 60.0, 0.125)
     motion = np.full(t.size, 1.0)
     motion[(t > 40.0) & (t < 41.0)] = 9.0  # a burst of movement around 40.5 s
@@ -44,6 +44,14 @@ def test_merging_ranking_and_climax():
     assert kinds <= set(KINDS)
     near40 = [x for x in s if abs(x.time_s - 40.5) < 1.0]
     assert len(near40) == 1 and " and " in near40[0].reason  # motion and brightness merged, reasons joined
+    # two loud hits 0.5 s apart near a movement peak: one suggestion, each kind's evidence counted once
+    from supervisor_app.analysis import sync_suggestions as ss
+
+    monkeypatch.setattr(ss, "_cut_candidates", lambda cuts, D: [SyncSuggestion(20.0, 0.5, "motion", "m"),
+                                                               SyncSuggestion(20.3, 0.4, "loudness", "l1"),
+                                                               SyncSuggestion(20.6, 0.4, "loudness", "l2")])
+    (one,) = ss.suggestions_from_curves(None, [], duration_s=60.0)
+    assert one.time_s == 20.0 and one.strength == pytest.approx(1 - 0.5 * 0.6) and one.reason == "m; and l1"
     assert any(x.kind == "loudness" and x.time_s == pytest.approx(10.0, abs=0.06) for x in s)
     assert [x.time_s for x in s] == sorted(x.time_s for x in s)
     assert strongest(s) is near40[0]

@@ -300,13 +300,16 @@ def suggestions_from_curves(curves: PictureCurves | None, cuts_s: Sequence[float
     cands = [s for s in cands if 0.0 <= s.time_s <= D and s.strength > 0.0]
     cands.sort(key=lambda s: (-s.strength, s.time_s, s.kind))
     kept: list[SyncSuggestion] = []
+    kinds: list[set] = []  # the kinds merged into each kept suggestion (each kind adds evidence once)
     for s in cands:
         j = next((i for i, k in enumerate(kept) if abs(k.time_s - s.time_s) < min_gap_s), None)
         if j is None:
             kept.append(s)
+            kinds.append({s.kind})
             continue
         k = kept[j]
-        if s.kind != k.kind and s.kind not in k.reason:
+        if s.kind not in kinds[j]:
+            kinds[j].add(s.kind)
             kept[j] = SyncSuggestion(k.time_s, float(1 - (1 - k.strength) * (1 - s.strength)), k.kind,
                                      f"{k.reason}; and {s.reason}")
     n_max = max_suggestions if max_suggestions is not None else max(3, int(D // 10))
