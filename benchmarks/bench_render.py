@@ -5,7 +5,8 @@ stream-copied), under Vibe Ace (61 s). The edit is built on a synthetic bar grid
 (the analysis is not what is measured here). Rows:
 
 - ``audio``: :func:`render_audio` (decode the track, cut, crossfade) alone;
-- ``mp4 transcode <preset>``: :func:`render_mp4` from the VP8 source (audio + one H.264 encode + mux);
+- ``mp4 transcode <preset>``: :func:`render_mp4` from the VP8 source (music-only audio + one H.264 encode + mux;
+  the cost of mixing under the production sound is measured by ``bench_mix.py``);
 - ``mp4 copy``: :func:`render_mp4` from an H.264 source (the video stream is copied, not re-encoded);
 - ``build_edit + sync_score``: the edit engine and the calibrated sync score (100 random offsets).
 
@@ -81,11 +82,11 @@ def main(argv=None) -> int:
             t, _ = _timed(lambda: render_audio(edit, VIBE))
             rows.append((secs, "audio", t, dur))
             for preset in args.presets:
-                t, out = _timed(lambda: render_mp4(edit, video, VIBE, tmp / f"m{secs}_{preset}.mp4", preset=preset))
+                t, out = _timed(lambda: render_mp4(edit, video, VIBE, tmp / f"m{secs}_{preset}.mp4", preset=preset, music_only=True))
                 size_mb = out.stat().st_size / 1e6
                 rows.append((secs, f"mp4 transcode {preset} ({size_mb:.1f} MB)", t, dur))
             h264 = _h264(video, tmp)
-            t, _ = _timed(lambda: render_mp4(edit, h264, VIBE, tmp / f"c{secs}.mp4"))
+            t, _ = _timed(lambda: render_mp4(edit, h264, VIBE, tmp / f"c{secs}.mp4", music_only=True))
             rows.append((secs, "mp4 copy (H.264 source)", t, dur))
     print(f"{'media':>6}  {'step':<36} {'wall s':>8} {'ratio':>7}")
     for secs, name, t, dur in rows:

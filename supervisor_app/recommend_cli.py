@@ -72,6 +72,14 @@ def print_table(res, out=None, keys: dict | None = None) -> None:
 
 
 def cmd_recommend(args) -> int:
+    sync_points = list(args.sync_point)
+    auto = None
+    if getattr(args, "auto_sync", False):
+        from .analysis.sync_suggestions import cached_sync_suggestions, strongest
+
+        auto = strongest(cached_sync_suggestions(args.video))
+        if auto is not None:
+            sync_points.append(float(auto.time_s))
     with _catalog(args) as cat:
         filters, exclude = filters_from_args(args), []
         if getattr(args, "brief", None):  # the same brief search as `search` and the app: fit only what fits it
@@ -80,10 +88,13 @@ def cmd_recommend(args) -> int:
             exclude, filters, line = brief_candidates(cat, args.brief, filters)
             print(line, file=out_stream())
         res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                        filters=filters, top_n=args.top_n, sync_points_s=args.sync_point, exclude_track_ids=exclude)
+                        filters=filters, top_n=args.top_n, sync_points_s=sync_points, exclude_track_ids=exclude)
         from .similar_cli import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])
+    if getattr(args, "auto_sync", False):
+        print(f"auto sync point: {auto.time_s:.2f} s ({auto.kind}, strength {auto.strength:.2f}): {auto.reason}"
+              if auto is not None else "auto sync point: none (nothing in the picture stands out)")
     print_table(res, keys=keys)
     if args.json:
         atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
@@ -105,6 +116,8 @@ def add_cli(sub) -> None:
                    help="a video time that must land on a downbeat (repeatable)")
     p.add_argument("--brief", metavar="TEXT", help='fit only tracks that fit this brief (as `search` ranks it), '
                                                    'e.g. "calm piano, no vocals, one-stop"')
+    p.add_argument("--auto-sync", action="store_true",
+                   help="use the strongest picture sync-point suggestion (cut burst, motion, flash, loud hit) as a sync point")
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)

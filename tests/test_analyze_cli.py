@@ -192,6 +192,9 @@ def test_analyze_big_buck_bunny_video_with_its_soundtrack(tmp_path):
                 "shot_duration_histogram", "cut_downbeat_offsets", "S_bar_by_lag"):
         assert key in loc, key
     assert loc["delta_bar_s"] == pytest.approx(a["meter"] * 60.0 / a["tempo_bpm"])
+    sugg = a["sync_suggestions"]  # picture sync-point candidates (cut bursts, motion, flashes, loud hits)
+    assert sugg and all(set(s) == {"time_s", "strength", "kind", "reason"} for s in sugg)
+    assert all(0.0 <= s["time_s"] <= a["duration_s"] and 0.0 < s["strength"] <= 1.0 for s in sugg)
     assert 0.0 <= loc["S_bar"] <= 1.5
     png = report.plot_analysis(a, tmp_path / "bbb.png")
     assert png.stat().st_size > 10_000

@@ -28,10 +28,10 @@ def _edit(sync=(20.0,)):
 
 
 def _summary(tl):
-    """Per track kind: [(source start frame, duration frames, record start frame, media url)], and the
-    markers [(NAME, frame)], as frame numbers at the timeline's rate."""
+    """Per track ("<index> <kind>"): [(source start frame, duration frames, record start frame, media url)],
+    and the markers [(NAME, frame)], as frame numbers at the timeline's rate."""
     out = {}
-    for tr in tl.tracks:
+    for i, tr in enumerate(tl.tracks):
         clips = []
         for c in tr.find_clips():
             rate = c.source_range.start_time.rate
@@ -39,7 +39,7 @@ def _summary(tl):
             clips.append((round(c.source_range.start_time.value),
                           round(c.source_range.duration.rescaled_to(rate).value),
                           round(rec.rescaled_to(rate).value), c.media_reference.target_url))
-        out[str(tr.kind)] = clips
+        out[f"{i} {tr.kind}"] = clips
     markers = sorted((m.name.upper(), round(m.marked_range.start_time.value))
                      for tr in tl.tracks for c in tr.find_clips() for m in c.markers)
     return out, markers
@@ -53,9 +53,11 @@ def edit():
 def test_timeline_structure(edit):
     tl = build_timeline(edit, BBB, VIBE, fps=24.0, video_media_duration_s=30.003)
     clips, markers = _summary(tl)
-    assert [str(t.kind) for t in tl.tracks] == ["Video", "Audio"]
-    assert len(clips["Video"]) == 1 and clips["Video"][0][:3] == (0, 720, 0)
-    audio = clips["Audio"]
+    # V1 picture, A1 the picture's own sound (BBB has an audio track), A2 the music
+    assert [(t.name, str(t.kind)) for t in tl.tracks] == [("V1", "Video"), ("A1", "Audio"), ("A2", "Audio")]
+    assert len(clips["0 Video"]) == 1 and clips["0 Video"][0][:3] == (0, 720, 0)
+    assert clips["1 Audio"] == [(0, 720, 0, BBB.resolve().as_uri())]  # the production sound, in sync with V1
+    audio = clips["2 Audio"]
     assert len(audio) == len(edit.excerpts)
     assert sum(c[1] for c in audio) == 720  # A1 ends on V1's last frame
     for (src, dur, rec, url), e in zip(audio, edit.excerpts):
@@ -64,6 +66,32 @@ def test_timeline_structure(edit):
     n_splices = len(edit.excerpts) - 1
     assert sum(m[0].startswith("SPLICE") for m in markers) == n_splices
     assert ("SYNC 1", 480) in markers
+
+
+def test_without_production_sound_the_music_is_on_a1(edit):
+    tl = build_timeline(edit, BBB, VIBE, fps=24.0, video_media_duration_s=30.003, production_audio=False)
+    assert [(t.name, str(t.kind)) for t in tl.tracks] == [("V1", "Video"), ("A1", "Audio")]
+    clips, _ = _summary(tl)
+    assert len(clips["1 Audio"]) == len(edit.excerpts)
+    assert {c[3] for c in clips["1 Audio"]} == {VIBE.resolve().as_uri()}
+
+
+def test_edl_and_fcpxml_channels(edit, tmp_path):
+    """EDL: the production sound on channel A (A1), the music on A2; FCP XML: files state their channel
+    count (BBB and Vibe Ace are stereo), so an NLE imports each as a stereo pair."""
+    import xml.etree.ElementTree as ET
+
+    text = export_edl(edit, BBB, VIBE, tmp_path / "m.edl", fps=24.0).read_text()
+    events = [ln.split() for ln in text.splitlines() if ln[:3].isdigit()]
+    assert [e[2] for e in events] == ["V", "A"] + ["A2"] * len(edit.excerpts)
+    assert events[1][1] == events[0][1]  # A1 plays the picture's own reel
+    back = read_timeline(tmp_path / "m.edl", rate=24)
+    assert [t.name for t in back.tracks] == ["V", "A1", "A2"]
+    assert [c.media_reference.target_url for c in back.tracks[1].find_clips()] == [BBB.resolve().as_uri()]
+    assert {c.media_reference.target_url for c in back.tracks[2].find_clips()} == {VIBE.resolve().as_uri()}
+    root = ET.parse(export_fcpxml(edit, BBB, VIBE, tmp_path / "m.xml", fps=24.0)).getroot()
+    counts = {f.findtext("name"): f.findtext("./media/audio/channelcount") for f in root.iter("file") if f.find("name") is not None}
+    assert counts == {BBB.name: "2", VIBE.name: "2"}
 
 
 @pytest.mark.parametrize("exporter, suffix", [(export_otio, ".otio"), (export_fcpxml, ".xml"), (export_edl, ".edl")])
@@ -89,8 +117,9 @@ def test_probed_rate_is_used(edit, tmp_path):
     out = export_edl(edit, BBB, VIBE, tmp_path / "m.edl")  # BBB is 24 fps: 30 s = 720 frames
     text = out.read_text()
     assert "00:00:30:00" in text and " V " in text and " A " in text
+    assert " A2 " in text  # the music
     clips, _ = _summary(read_timeline(out, rate=24))
-    assert clips["Video"][0][1] == 720
+    assert clips["0 Video"][0][1] == 720
 
 
 # --- playlists ---------------------------------------------------------------------------------------

@@ -249,7 +249,8 @@ def test_open_video_recommend_preview_play_playlist_export(window, qtbot, tmp_pa
     for p in files:
         if p.suffix in (".otio", ".xml", ".edl"):
             tl = win.backend.read_timeline(p, fps=win.video.fps)
-            assert len(tl.tracks) == 2 and len(tl.tracks[1]) == len(win.preview.excerpts)
+            # V1, A1 the picture's own sound (BBB has one), A2 the music
+            assert len(tl.tracks) == 3 and len(tl.tracks[2]) == len(win.preview.excerpts)
     dlg.close()
 
 

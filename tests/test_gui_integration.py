@@ -136,7 +136,8 @@ def test_real_core_end_to_end(qtbot, tmp_path, indexed_catalog):
         assert probe(files[".wav"]).duration_s == pytest.approx(30.0, abs=0.05)
         for suffix in (".otio", ".xml", ".edl"):
             tl = backend.read_timeline(files[suffix], fps=win.video.fps)
-            assert len(tl.tracks) == 2 and len(tl.tracks[1]) == len(win.preview.excerpts), suffix
+            # V1, A1 the picture's own sound (BBB has one), A2 the music
+            assert len(tl.tracks) == 3 and len(tl.tracks[2]) == len(win.preview.excerpts), suffix
         doc = json.loads(files[".otio"].read_text())
         assert doc["OTIO_SCHEMA"].startswith("Timeline")
         dlg.close()

@@ -181,8 +181,16 @@ def test_bbb_under_vibe_ace_end_to_end(tmp_path):
     from supervisor_app.edit.cli import run_mockup, track_events
 
     res = run_mockup(BBB, VIBE, tmp_path / "m.mp4", otio_path=tmp_path / "m.otio", edl=tmp_path / "m.edl",
-                     fcpxml=tmp_path / "m.xml", wav=tmp_path / "m.wav", edit_json=tmp_path / "m.json",
-                     sync_points_s=[20.0])
+                     fcpxml=tmp_path / "m.xml", wav=tmp_path / "m.wav", music_wav=tmp_path / "music.wav",
+                     edit_json=tmp_path / "m.json", sync_points_s=[20.0])
+    # the sound: BBB's own score (no speech) kept under the music, normalised to -14 LUFS (web)
+    assert res.sound.mode == "mix" and res.sound.speech_s == 0.0 and res.sound.production_music_share >= 0.5
+    assert res.sound.loudness_lufs == pytest.approx(-14.0, abs=0.3)
+    mix, stem = load_audio(res.files["wav"], sr=SR, mono=False), load_audio(res.files["music_wav"], sr=SR, mono=False)
+    prod = load_audio(BBB, sr=SR, mono=False)[:, :mix.shape[1]]
+    rest = (mix - stem).mean(axis=0)  # the mix minus the music stem is the production sound
+    assert np.corrcoef(rest[SR:-SR], prod.mean(axis=0)[SR:-SR])[0, 1] > 0.99
+    assert mix.shape[1] == int(round(probe(BBB).duration_s * SR))
     edit = res.edit
     info = probe(res.files["mp4"])
     assert info.has_video and info.has_audio and info.duration_s == pytest.approx(probe(BBB).duration_s, abs=0.1)
@@ -195,5 +203,5 @@ def test_bbb_under_vibe_ace_end_to_end(tmp_path):
             assert np.min(np.abs(db - e.music_out_s)) <= 0.010
     assert np.min(np.abs(edit.music_to_video(db) - 20.0)) <= 0.010
     assert res.sync.n_cuts_on_downbeat >= 1
-    for key in ("otio", "edl", "fcpxml", "wav", "json"):
+    for key in ("otio", "edl", "fcpxml", "wav", "music_wav", "json"):
         assert Path(res.files[key]).stat().st_size > 0

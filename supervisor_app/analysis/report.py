@@ -272,7 +272,9 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
     """Structure analysis of a video or audio file, as a JSON-able dict.
 
     Keys: ``path``, ``duration_s``, ``has_video``, ``has_audio``; for video ``fps``, ``cuts_s``,
-    ``shots`` ([start_s, end_s] lists), ``cut_curve`` {``rate_hz``: 25, ``values``}; for audio or a
+    ``shots`` ([start_s, end_s] lists), ``cut_curve`` {``rate_hz``: 25, ``values``}, ``sync_suggestions``
+    (picture sync-point candidates: {``time_s``, ``strength``, ``kind``, ``reason``}, see
+    :mod:`supervisor_app.analysis.sync_suggestions`); for audio or a
     video's soundtrack ``beats_s``, ``beat_positions``, ``downbeats_s``, ``tempo_bpm``, ``meter``,
     ``segments`` {algo: boundaries_s}; for a video with sound ``language_of_clips`` (see
     :func:`supervisor_app.analysis.language_of_clips.language_of_clips`, on the OLDA boundaries, else
@@ -323,6 +325,21 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
             out["errors"][versions.SHOTS] = str(e)
         except Exception as e:  # noqa: BLE001
             out["errors"][versions.SHOTS] = _unexpected("Shot detection", e)
+        if shots is not None:
+            from .sync_suggestions import cached_sync_suggestions
+
+            try:
+                sugg = cached_sync_suggestions(path, shot_threshold=shot_threshold,
+                                               cache=cache if cache is not None else False,
+                                               content_hash=content_hash, should_cancel=should_cancel,
+                                               cuts_s=None if cache is not None else list(shots.cuts_s))
+                out["sync_suggestions"] = [x.to_dict() for x in sugg]
+            except errors.CancelledError:
+                raise
+            except errors.SupervisorError as e:
+                out["errors"]["sync_suggestions"] = str(e)
+            except Exception as e:  # noqa: BLE001
+                out["errors"]["sync_suggestions"] = _unexpected("Sync-point suggestion", e)
 
     beats = None
     seg_bounds: dict[str, list[float]] = {}
@@ -535,6 +552,9 @@ def _summary(a: dict) -> str:
                      f"{len(a['downbeats_s'])} downbeats")
     for name, b in (a.get("segments") or {}).items():
         lines.append(f"  segments ({name}): " + ", ".join(f"{t:.1f}" for t in b))
+    if a.get("sync_suggestions"):
+        lines.append("  sync suggestions: " + ", ".join(f"{s['time_s']:.1f} s ({s['kind']}, {s['strength']:.2f})"
+                                                         for s in a["sync_suggestions"]))
     loc = a.get("language_of_clips")
     if loc:
         def f(x):

@@ -34,6 +34,8 @@ class MockupResult:
     sync: object
     start_offset_s: float | None
     files: dict = field(default_factory=dict)
+    sound: object = None  # MixReport of the rendered sound (None when nothing was rendered)
+    auto_sync: object = None  # the SyncSuggestion used as a sync point with auto_sync
 
 
 def video_events(video_path: str | Path) -> dict:
@@ -127,23 +129,39 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
                edl: str | Path | None = None, edit_json: str | Path | None = None,
                sync_points_s: Sequence[float] = (), offset_s: float | None = None,
                path: Sequence[tuple[int, int]] | None = None, video_boundaries_s: Sequence[float] | None = None,
-               loudness_lufs: float | None = None,
+               loudness_lufs: float | str | None = "web", music_only: bool = False, music_wav: str | Path | None = None,
+               duck_db: float = 12.0, music_db: float = 0.0, auto_sync: bool = False,
                progress: Callable[[float], bool | None] | None = None) -> MockupResult:
     """Analyse, cut, score, render and export a mockup of ``track`` under ``video_path``.
 
     ``path``: ``(i_music, j_video)`` segment pairs of an alignment, ``video_boundaries_s`` the video
     segment boundaries it refers to (default: the shot cuts) and the track's OLDA sections;
     ``offset_s``: start the track near this music time; neither: the best start by sync score.
+    ``auto_sync``: add the strongest picture sync-point suggestion to ``sync_points_s``.
+    Sound (:mod:`supervisor_app.edit.mix`): the music mixed under the video's own audio track, ducked
+    ``duck_db`` under speech, ``music_db`` relative to the production's level, normalised to
+    ``loudness_lufs`` ("web" -14, "broadcast" -23, a number, or None); ``music_only`` for the music
+    alone. ``wav`` gets the mockup's sound (the mix), ``music_wav`` the music stem as it sits in it.
     Every output argument that is not None is written (atomically). Returns a :class:`MockupResult`.
     """
     from ..ranking.sync import best_start_offset, sync_score
     from .edl import build_edit
     from .export_timeline import export_edl, export_fcpxml, export_otio
-    from .render import render_mp4, render_wav
+    from .mix import MixSettings, parse_loudness, render_mockup_audio
+    from .render import render_mp4, write_wav
 
+    settings = MixSettings(duck_db=float(duck_db), music_db=float(music_db),
+                           loudness_lufs=parse_loudness(loudness_lufs))
     v = video_events(video_path)
     t = track_events(track, catalog_path)
     vb = v["cuts_s"] if video_boundaries_s is None else list(video_boundaries_s)
+    suggestion = None
+    if auto_sync:
+        from ..analysis.sync_suggestions import cached_sync_suggestions, strongest
+
+        suggestion = strongest(cached_sync_suggestions(video_path))
+        if suggestion is not None:
+            sync_points_s = tuple(sync_points_s) + (float(suggestion.time_s),)
     common = dict(sync_points_s=tuple(sync_points_s))
     start = None
     if path is not None:
@@ -160,11 +178,15 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
                                             t["downbeats_s"], t["boundaries_s"], **common)
     files = {}
     track_path = t["path"]
+    sound = None
+    if out_mp4 is not None or wav is not None or music_wav is not None:
+        sound = render_mockup_audio(edit, track_path, video_path, music_only=music_only, settings=settings)
     if out_mp4 is not None:
-        files["mp4"] = str(render_mp4(edit, video_path, track_path, out_mp4, progress=progress,
-                                      loudness_lufs=loudness_lufs))
+        files["mp4"] = str(render_mp4(edit, video_path, track_path, out_mp4, progress=progress, audio=sound))
     if wav is not None:
-        files["wav"] = str(render_wav(edit, track_path, wav, loudness_lufs=loudness_lufs))
+        files["wav"] = str(write_wav(sound.mix, sound.sr, wav))
+    if music_wav is not None:
+        files["music_wav"] = str(write_wav(sound.music, sound.sr, music_wav))
     if otio_path is not None:
         files["otio"] = str(export_otio(edit, video_path, track_path, otio_path))
     if fcpxml is not None:
@@ -175,10 +197,12 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
         from ..paths import atomic_write_text
 
         doc = {"video": str(video_path), "track": track_path, "title": t["title"], "artist": t["artist"],
-               "start_offset_s": start, "sync": sc.to_dict(), "edit": edit.to_dict()}
+               "start_offset_s": start, "sync": sc.to_dict(), "edit": edit.to_dict(),
+               "sound": sound.report.to_dict() if sound is not None else None,
+               "auto_sync": suggestion.to_dict() if suggestion is not None else None}
         atomic_write_text(edit_json, json.dumps(doc, indent=2, default=float) + "\n")
         files["json"] = str(edit_json)
-    return MockupResult(edit, sc, start, files)
+    return MockupResult(edit, sc, start, files, sound.report if sound is not None else None, suggestion)
 
 
 def add_cli(subparsers) -> None:
@@ -189,7 +213,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("track", help="an audio file; with --catalog also a catalog track id or name ('artist - title')")
     p.add_argument("--out", required=True, help="the rendered mockup (.mp4)")
     p.add_argument("--catalog", help="catalog file to find TRACK and its analyses in (TRACK may then be a name)")
-    p.add_argument("--wav", help="also write the edited music as a WAV")
+    p.add_argument("--wav", help="also write the mockup's sound (the mix, or the music with --music-only) as a WAV")
+    p.add_argument("--music-wav", help="also write the music stem (as it sits in the mix) as a WAV")
     p.add_argument("--otio", help="also write an OpenTimelineIO timeline (.otio)")
     p.add_argument("--fcpxml", help="also write a Final Cut Pro 7 XML timeline (.xml)")
     p.add_argument("--edl", help="also write a CMX 3600 EDL (.edl)")
@@ -198,7 +223,15 @@ def add_cli(subparsers) -> None:
                    help="a video time (s) that must get a downbeat, e.g. the pack shot (repeatable)")
     p.add_argument("--offset-s", type=float, help="start the track on the downbeat nearest this music time (s); "
                                                   "default: the start with the best sync score")
-    p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the music to this loudness (e.g. -16)")
+    p.add_argument("--loudness", default="web", metavar="LUFS",
+                   help="loudness of the mockup's sound: web (-14 LUFS, default), broadcast (-23), a number, or none")
+    p.add_argument("--music-only", action="store_true",
+                   help="the music alone (default: mixed under the video's own sound, ducked under speech)")
+    p.add_argument("--duck-db", type=float, default=12.0, metavar="DB", help="how far the music drops under speech (12)")
+    p.add_argument("--music-db", type=float, default=0.0, metavar="DB",
+                   help="music level relative to the video's own sound outside speech (0)")
+    p.add_argument("--auto-sync", action="store_true",
+                   help="use the strongest picture sync-point suggestion (cut burst, motion, flash, loud hit) as a sync point")
     p.add_argument("--model", default=None, help="Seg-VM-Net model: cut along its alignment, as recommend does (needs --catalog)")
     p.add_argument("--distance", default="nw-dtw", choices=("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), help="alignment distance with --model")
     dec = p.add_mutually_exclusive_group()
@@ -259,11 +292,15 @@ def cmd_mockup(args) -> int:
             if t is None:
                 raise UsageError(f"The track {args.track!r} is not in the catalog; --model needs an indexed catalog track.")
             path, vbounds = pair_alignment(args.video, cat, t.id, args.model, args.distance)
+    from .mix import parse_loudness
+
+    loudness = parse_loudness(args.loudness)  # a bad value stops here, before any analysis
     res = run_mockup(args.video, args.track, args.out, catalog_path=args.catalog, wav=args.wav,
-                     path=path, video_boundaries_s=vbounds,
+                     music_wav=args.music_wav, path=path, video_boundaries_s=vbounds,
                      otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
-                     sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
-                     progress=bar)
+                     sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=loudness,
+                     music_only=args.music_only, duck_db=args.duck_db, music_db=args.music_db,
+                     auto_sync=args.auto_sync, progress=bar)
     if getattr(args, "approve", False) or getattr(args, "reject", False):
         _record_decision(args, res.edit, approved=bool(args.approve))
     e = res.edit
@@ -274,6 +311,16 @@ def cmd_mockup(args) -> int:
     s = res.sync
     print(f"sync score {s.score:+.2f} (S above random offsets of the same edit; S_bar {s.S_bar:.3f}, S_seg {s.S_seg:.3f}, "
           f"{s.n_cuts_on_downbeat} cuts on a downbeat)")
+    if res.auto_sync is not None:
+        a = res.auto_sync
+        print(f"auto sync point: {a.time_s:.2f} s ({a.kind}, strength {a.strength:.2f}): {a.reason}")
+    elif args.auto_sync:
+        print("auto sync point: none (no cut burst, movement peak, flash or loud hit stands out in this picture)")
+    if res.sound is not None:
+        r = res.sound
+        lufs = "n/a" if r.loudness_lufs is None else f"{r.loudness_lufs:.1f} LUFS"
+        target = "" if r.loudness_target_lufs is None else f" (target {r.loudness_target_lufs:g})"
+        print(f"sound: {r.mode}, {lufs}{target}. {r.why}")
     for kind, f in res.files.items():
         print(f"wrote {kind}: {f}")
     return 0

@@ -10,7 +10,8 @@ music enters mid-bar: a head pickup); the tail fades out over
 Optional loudness normalisation to ``loudness_lufs`` (ITU-R BS.1770 integrated loudness, pyloudnorm),
 never above a -1 dBFS sample peak (the gain is lowered instead, so the result may stay quieter).
 
-MP4s are made with the ``ffmpeg`` program: the rendered music (AAC) muxed with the video, which is
+MP4s are made with the ``ffmpeg`` program: the mockup's sound (AAC: the music mixed under the video's
+own audio track, ducked under speech, see :mod:`supervisor_app.edit.mix`; or the music alone) muxed with the video, which is
 stream-copied when it already is H.264, else transcoded once to H.264 (libx264, yuv420p). The default
 x264 preset is ``ultrafast`` (CRF 22): a mockup is a draft to review, and on a 2-core CPU ``veryfast``
 took about 5 times longer for 720p (see benchmarks/bench_render.py); pass ``preset`` for smaller files. Every file is
@@ -30,7 +31,7 @@ import numpy as np
 from ..errors import MediaError, NoVideoStreamError, SupervisorError
 from .edl import Edit
 
-__all__ = ["render_audio", "render_wav", "render_mp4", "RenderCancelled", "splice_discontinuity_bound"]
+__all__ = ["render_audio", "render_wav", "render_mp4", "write_wav", "RenderCancelled", "splice_discontinuity_bound"]
 
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
 PICKUP_FADE_S = 0.25  # fade-in when the music enters mid-bar (a head pickup), s
@@ -172,6 +173,13 @@ def _write_wav(samples: np.ndarray, sr: int, out_path: Path, subtype: str = "PCM
             raise OutputNotWritableError(out_path, "The WAV file", str(e).splitlines()[0][:120]) from None
 
 
+def write_wav(samples: np.ndarray, sr: int, out_path: str | Path) -> Path:
+    """Write (channels, n) float samples as a 24-bit WAV at ``out_path`` (atomic). Returns the path."""
+    out_path = Path(out_path)
+    _write_wav(np.atleast_2d(samples), sr, out_path)
+    return out_path
+
+
 def render_wav(edit: Edit, track_path: str | Path, out_path: str | Path, sr: int = 48000,
                crossfade_s: float = 0.02, loudness_lufs: float | None = None, end_fade_s: float = 1.0) -> Path:
     """Render the edited music to a 24-bit WAV at ``out_path`` (atomic). Returns the path."""
@@ -193,9 +201,15 @@ def _ffmpeg() -> str:
 def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_path: str | Path,
                progress: Callable[[float], bool | None] | None = None, sr: int = 48000,
                crossfade_s: float = 0.02, loudness_lufs: float | None = None, end_fade_s: float = 1.0,
-               crf: int = 22, preset: str = "ultrafast", audio_bitrate: str = "192k") -> Path:
-    """Mux the edited music with the video into a playable MP4 (H.264/AAC) at ``out_path`` (atomic).
+               crf: int = 22, preset: str = "ultrafast", audio_bitrate: str = "192k", *,
+               music_only: bool = False, mix=None, audio=None) -> Path:
+    """Mux the mockup's sound with the video into a playable MP4 (H.264/AAC) at ``out_path`` (atomic).
 
+    The sound is the edited music mixed under the video's own audio track, ducked under speech and
+    normalised (:func:`supervisor_app.edit.mix.render_mockup_audio`; ``mix``: its
+    :class:`~supervisor_app.edit.mix.MixSettings`, default -14 LUFS or ``loudness_lufs`` when given),
+    or the music alone with ``music_only`` or when the video has no (or a silent) audio track.
+    ``audio``: an already rendered :class:`~supervisor_app.edit.mix.MockupAudio` to use instead.
     The video is copied when it is H.264 already, else transcoded once (libx264 ``preset``/``crf``).
     ``progress(fraction)`` is called with 0..1 while encoding; returning False cancels
     (:class:`RenderCancelled`, nothing is left behind). Returns the path.
@@ -217,9 +231,14 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
     duration = float(edit.video_duration_s)
     with tempfile.TemporaryDirectory(prefix=f"supervisor-render-{os.getpid()}-") as td:
         wav = Path(td) / "music.wav"
-        samples = render_audio(edit, track_path, sr=sr, crossfade_s=crossfade_s, loudness_lufs=loudness_lufs,
-                               end_fade_s=end_fade_s)
-        _write_wav(samples, sr, wav, subtype="FLOAT")
+        if audio is None:
+            from .mix import MixSettings, render_mockup_audio
+
+            if mix is None:
+                mix = MixSettings() if loudness_lufs is None else MixSettings(loudness_lufs=float(loudness_lufs))
+            audio = render_mockup_audio(edit, track_path, video_path, sr=sr, music_only=music_only, settings=mix,
+                                        crossfade_s=crossfade_s, end_fade_s=end_fade_s)
+        _write_wav(audio.mix, audio.sr, wav, subtype="FLOAT")
         if progress is not None and progress(0.05) is False:
             raise RenderCancelled()
         copy = (info.video_codec or "").lower() in ("h264", "avc1")
