@@ -43,19 +43,25 @@ def print_table(res, out=None) -> None:
           + f", ranked by {res.rank_by}; {res.n_candidates} candidate(s)", file=out)
     for n in res.notes:
         print(f"note: {n}", file=out)
-    head = f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'content':>8} {'sync':>6}"
+    head = (f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'content':>8} {'sync':>6} {'form':>6}"
+            f"  edit")
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in res.results:
         content = "-" if r.score is None else f"{r.score:.3f}"
+        form = r.form.get("score") if r.form else None
+        how = "; ".join(r.form.get("reasons", [])[:3]) if r.form else ""
         print(f"{r.rank:>2}  {r.title[:34]:<34} {(r.artist or '')[:20]:<20} {_fmt_time(r.duration_s):>5} "
-              f"{(r.bpm or 0):>5.0f} {content:>8} {r.sync_score:>+6.2f}", file=out)
+              f"{(r.bpm or 0):>5.0f} {content:>8} {r.sync_score:>+6.2f} "
+              f"{('-' if form is None else f'{form:+.2f}'):>6}  {how}", file=out)
 
 
 def cmd_recommend(args) -> int:
+    ratio = Filters.parse_range(args.fits_length, "length range relative to the picture") if args.fits_length else None
     with _catalog(args) as cat:
         res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                        filters=filters_from_args(args), top_n=args.top_n, sync_points_s=args.sync_point)
+                        filters=filters_from_args(args), top_n=args.top_n, sync_points_s=args.sync_point,
+                        picture_climax_s=args.climax, no_repeats=args.no_repeats, length_ratio=ratio)
     print_table(res)
     if args.json:
         atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
@@ -76,5 +82,10 @@ def add_cli(sub) -> None:
     p.add_argument("--sync-point", type=float, action="append", default=[], metavar="SECONDS",
                    help="a video time that must land on a downbeat (repeatable)")
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    p.add_argument("--climax", type=float, metavar="SECONDS",
+                   help="the picture's climax: the music's energy peak should land near it")
+    p.add_argument("--no-repeats", action="store_true", help="only tracks that cover the picture without a repeat")
+    p.add_argument("--fits-length", metavar="MIN:MAX",
+                   help="track duration as a multiple of the picture's, e.g. 1:2 (either side may be empty)")
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)

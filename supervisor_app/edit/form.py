@@ -307,8 +307,9 @@ class _Planner:
 
     def _starts(self) -> list[tuple[int, float, str]]:
         """(bar line, pickup s, kind) of each way to start: 'start' (the track's start), 'late' (a section
-        start), 'backtime' (a bar of the first section, so that the track's ending lands), 'sync' (a pickup
-        that lands a downbeat on the first sync point)."""
+        start), 'backtime' (a bar of the first section, so that the track's ending lands), 'lead-in' (up to
+        8 bars before a section, so that the section arrives on a picture cut), 'sync' (a pickup that lands
+        a downbeat on the first sync point)."""
         T = self.T
         out = [(0, float(T[0]), "start")]  # the track's start: its lead-in before the first downbeat plays
         rest = self.f.duration_s
@@ -326,6 +327,16 @@ class _Planner:
                 bar = self.f.bar_s
                 if -0.75 * bar <= pu <= float(T[k] - T[k - 1]) + _EPS:
                     out.append((k, float(pu), "backtime"))
+        if self.allow_late and self.cuts.size:
+            # lead-in: start a few bars before a section so that the section arrives on a picture cut
+            bar = self.f.bar_s
+            for k in self.f.section_idx[1:]:
+                for c in self.cuts[:12]:
+                    j = int(np.argmin(np.abs((T[k] - T[:k]) - c)))
+                    pu = c - (T[k] - T[j])  # > 0: enter before bar line j
+                    if j > 0 and -0.75 * bar <= pu <= float(T[j] - T[j - 1]) and self.D <= rest - T[j] + _EPS \
+                            and T[k] - T[j] <= 8 * bar + _EPS:
+                        out.append((j, float(pu), "lead-in"))
         if self.sync:
             # pickups that put a downbeat on the first sync point (the head may start up to a bar early)
             p = self.sync[0]
@@ -392,7 +403,7 @@ class _Planner:
 
         for s, pu, kind in self._starts():
             base = T[s] - pu
-            head = (W["late_start"] + jc(s) if s > 0 else 0.0) + (W["pickup"] if kind in ("sync", "backtime") else 0.0)
+            head = (W["late_start"] + jc(s) if s > 0 else 0.0) + (W["pickup"] if abs(pu - (T[0] if s == 0 else 0.0)) > _EPS else 0.0)
             for o in ends:
                 if o - s < min(PHRASE_BARS, n - s):
                     continue
@@ -661,6 +672,10 @@ class _Planner:
             else:
                 if c.start_kind == "backtime":
                     what.append(f"backtimed: starts at bar {a + 1} ({fmt_time(T[a])}) of the first section, {lead}")
+                elif c.start_kind == "lead-in":
+                    nxt = int(self.f.section_idx[min(sec + 1, len(self.f.section_idx) - 1)])
+                    what.append(f"late start: {nxt - a} bars before section {sec + 2} ({fmt_time(T[a])}), so that the "
+                                f"section arrives on the picture cut at {fmt_time(T[nxt] - T[a] + c.pickup_s)}")
                 else:
                     why = "the picture is shorter than the rest of the track and this section fits it best"
                     what.append(f"late start: section {sec + 1} at {fmt_time(T[a])} ({why})")
