@@ -6,10 +6,14 @@ they are there for the current analyzer versions; anything else is analysed on t
 MSAF OLDA sections, cached by content hash). The video's cuts come from the TransNetV2 shot analysis
 (cached by content hash too).
 
-Alignment: ``--offset-s`` starts the track on the downbeat nearest that music time; without it the
-default is the start downbeat whose edit has the best calibrated sync score
-(:func:`supervisor_app.ranking.sync.best_start_offset`). A path from the recommendation engine can be
-given to :func:`run_mockup` (``path=``, with the video segment boundaries it refers to).
+Alignment: without ``--offset-s`` the edit follows the track's form
+(:func:`supervisor_app.edit.form.plan_edit` with the track's audio: it starts at the track's start or a
+section, ends on its ending or a section end, drops phrases or repeats whole sections, avoids audible
+splices; ``--climax`` puts the music's energy peak near a picture time). ``--offset-s`` plays the track
+from the downbeat nearest that music time instead (the older engine,
+:func:`supervisor_app.edit.edl.build_edit`, looping when the track runs out). A path from the
+recommendation engine can be given to :func:`run_mockup` (``path=``, with the video segment boundaries
+it refers to).
 """
 from __future__ import annotations
 
@@ -121,7 +125,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
                edl: str | Path | None = None, edit_json: str | Path | None = None,
                sync_points_s: Sequence[float] = (), offset_s: float | None = None,
                path: Sequence[tuple[int, int]] | None = None, video_boundaries_s: Sequence[float] | None = None,
-               loudness_lufs: float | None = None,
+               loudness_lufs: float | None = None, picture_climax_s: float | None = None,
                progress: Callable[[float], bool | None] | None = None) -> MockupResult:
     """Analyse, cut, score, render and export a mockup of ``track`` under ``video_path``.
 
@@ -130,7 +134,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     ``offset_s``: start the track near this music time; neither: the best start by sync score.
     Every output argument that is not None is written (atomically). Returns a :class:`MockupResult`.
     """
-    from ..ranking.sync import best_start_offset, sync_score
+    from ..ranking.sync import sync_score
     from .edl import build_edit
     from .export_timeline import export_edl, export_fcpxml, export_otio
     from .render import render_mp4, render_wav
@@ -150,8 +154,16 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
                           start_offset_s=start, **common)
         sc = sync_score(edit, v["cuts_s"], v["cut_probs_25hz"], t["downbeats_s"], t["boundaries_s"])
     else:
-        start, edit, sc = best_start_offset(v["duration_s"], vb, v["cut_probs_25hz"], t["duration_s"],
-                                            t["downbeats_s"], t["boundaries_s"], **common)
+        from ..media import load_audio
+        from ..ranking.form_score import fit_to_picture
+        from .form import TrackForm
+
+        sr = 22050
+        form = TrackForm.build(t["duration_s"], t["downbeats_s"], t["boundaries_s"],
+                               audio=load_audio(t["path"], sr=sr, mono=True), sr=sr)
+        fit = fit_to_picture(v["duration_s"], vb, v["cut_probs_25hz"], form, picture_climax_s=picture_climax_s,
+                             **common)
+        start, edit, sc = fit.start_offset_s, fit.edit, fit.sync
     files = {}
     track_path = t["path"]
     if out_mp4 is not None:
@@ -193,6 +205,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--offset-s", type=float, help="start the track on the downbeat nearest this music time (s); "
                                                   "default: the start with the best sync score")
     p.add_argument("--loudness", type=float, metavar="LUFS", help="normalise the music to this loudness (e.g. -16)")
+    p.add_argument("--climax", type=float, metavar="S", help="the picture's climax (s): the music's energy peak lands near it")
     p.add_argument("--model", default=None, help="Seg-VM-Net model: cut along its alignment, as recommend does (needs --catalog)")
     p.add_argument("--distance", default="nw-dtw", choices=("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), help="alignment distance with --model")
     p.set_defaults(func=cmd_mockup)
@@ -231,7 +244,7 @@ def cmd_mockup(args) -> int:
                      path=path, video_boundaries_s=vbounds,
                      otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
                      sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
-                     progress=bar)
+                     picture_climax_s=getattr(args, "climax", None), progress=bar)
     e = res.edit
     print(f"{'video':>17}  {'music':>17}  {'snap':>7}  reason")
     for x in e.excerpts:

@@ -48,7 +48,7 @@ import numpy as np
 from ..errors import AnalysisError, UsageError
 from .edl import EDGE_EPS_S, SYNC_LANDING_S, Edit, Excerpt
 
-__all__ = ["TrackForm", "plan_edit", "EditStats", "describe_edit", "fmt_time", "FADE_MAX_S", "MIN_REPEAT_BARS",
+__all__ = ["TrackForm", "plan_edit", "EditStats", "describe_edit", "fmt_time", "FADE_MAX_S", "MIN_REPEAT_BARS", "run_length",
            "PHRASE_BARS", "WEIGHTS"]
 
 PHRASE_BARS = 4  # a phrase: the unit dropped or kept inside a section
@@ -60,6 +60,7 @@ _EPS = 1e-6
 _MAX_CANDIDATES = 20000
 _DETAILED = 24  # plans evaluated in detail (audibility, co-occurrence with the cuts)
 _PRESELECT = 400  # plans kept by their structural pre-score for the full structural cost
+_AUDITIONED = 200  # plans whose splices are listened to (with the audio)
 
 # plan costs (dimensionless; lower is better). Structure first: a repeat costs more than a drop, a drop
 # more than nothing; an ending mid-phrase costs more than anything but a clearly audible splice.
@@ -152,7 +153,11 @@ class TrackForm:
 
     @property
     def bar_s(self) -> float:
-        return float(np.median(np.diff(self.downbeats_s)))
+        b = getattr(self, "_bar", None)
+        if b is None:
+            b = float(np.median(np.diff(self.downbeats_s)))
+            object.__setattr__(self, "_bar", b)
+        return b
 
     @property
     def beat_s(self) -> float:
@@ -267,15 +272,21 @@ class _Cand:
     parts: dict = field(default_factory=dict)
 
 
-def _max_run(blocks) -> int:
-    """Longest run of the same fragment played in a row: a block that is the previous block's tail
-    (same out, starting at or after its in) makes a run of 2; each further identical block adds one."""
-    best = run = 1
-    for k in range(1, len(blocks)):
-        pa, pb = blocks[k - 1]
-        a, b = blocks[k]
-        if pb == b and pa <= a:
-            run = run + 1 if (pa == a and run >= 2) else 2
+def run_length(spans: Sequence[tuple[float, float]], bar_s: float) -> int:
+    """Longest run of the same fragment played in a row, over music spans ``(in_s, out_s)`` in play order.
+    A span that is the previous one's tail (same out, starting at or after its in), or that starts within
+    a bar of where the previous one started and is about as long (>= 60 %), repeats it: a run of 2; each
+    further repetition of the same kind adds one."""
+    run = best = 1
+    for k in range(1, len(spans)):
+        (a0, a1), (b0, b1) = spans[k - 1], spans[k]
+        la, lb = a1 - a0, b1 - b0
+        same_in = abs(a0 - b0) < bar_s and b0 < a1 and min(la, lb) >= 0.6 * max(la, lb)
+        tail = abs(a1 - b1) < 0.05 and b0 >= a0 - 0.05
+        if same_in and run >= 2:
+            run += 1
+        elif same_in or tail:
+            run = 2
         else:
             run = 1
         best = max(best, run)
@@ -284,10 +295,11 @@ def _max_run(blocks) -> int:
 
 class _Planner:
     def __init__(self, D: float, cuts: np.ndarray, form: TrackForm, sync: list[float], climax: float | None,
-                 tol: float, allow_late_start: bool, prefer_start_s: float | None):
+                 tol: float, allow_late_start: bool, prefer_start_s: float | None, forced_start: int | None = None):
         self.D, self.cuts, self.f, self.sync, self.climax, self.tol = D, cuts, form, sync, climax, tol
         self.allow_late = allow_late_start
         self.prefer_start_s = prefer_start_s
+        self.forced = forced_start  # bar line the music must start on (the rest of the picture after a hit point)
         f = form
         self.T = f.T
         self.n = f.n
@@ -296,6 +308,8 @@ class _Planner:
         self.J = f.joints()
         self.phrase = set(int(j) for j in self.J)
         self.sb = set(int(x) for x in f.section_bounds)
+        self._jc = [0.0 if k in self.sb else (JOINT_COST["phrase"] if k in self.phrase else JOINT_COST["bar"])
+                    for k in range(self.n + 1)]
         self.levels = f.audibility_levels()
 
     # --- candidate generation -------------------------------------------------------------------------
@@ -311,6 +325,8 @@ class _Planner:
         8 bars before a section, so that the section arrives on a picture cut), 'sync' (a pickup that lands
         a downbeat on the first sync point)."""
         T = self.T
+        if self.forced is not None:
+            return [(int(self.forced), 0.0, "hit")]
         out = [(0, float(T[0]), "start")]  # the track's start: its lead-in before the first downbeat plays
         rest = self.f.duration_s
         if self.allow_late:
@@ -330,8 +346,9 @@ class _Planner:
         if self.allow_late and self.cuts.size:
             # lead-in: start a few bars before a section so that the section arrives on a picture cut
             bar = self.f.bar_s
+            near_cuts = self.cuts[self.cuts <= 8 * bar + _EPS][:6]
             for k in self.f.section_idx[1:]:
-                for c in self.cuts[:12]:
+                for c in near_cuts:
                     j = int(np.argmin(np.abs((T[k] - T[:k]) - c)))
                     pu = c - (T[k] - T[j])  # > 0: enter before bar line j
                     if j > 0 and -0.75 * bar <= pu <= float(T[j] - T[j - 1]) and self.D <= rest - T[j] + _EPS \
@@ -358,14 +375,18 @@ class _Planner:
                             extra.append((k, float(pu2), "sync"))
                             break
             out += extra
-        return out
+        seen, uniq = set(), []
+        for k, pu, kind in out:
+            key = (int(k), round(pu, 3))
+            if key not in seen:
+                seen.add(key)
+                uniq.append((k, pu, kind))
+        return uniq
 
     def joint_cost(self, k: int) -> float:
         """Structural cost of a splice end at bar line ``k``: 0 on a section boundary, a little on a phrase
         bar line (every ``PHRASE_BARS`` bars from a section start), more on any other bar line."""
-        if k in self.sb:
-            return 0.0
-        return JOINT_COST["phrase"] if k in self.phrase else JOINT_COST["bar"]
+        return self._jc[k]
 
     def generate(self) -> list[_Cand]:
         """Every plan of the allowed shapes whose length lands its ending inside the ending's window,
@@ -403,7 +424,8 @@ class _Planner:
 
         for s, pu, kind in self._starts():
             base = T[s] - pu
-            head = (W["late_start"] + jc(s) if s > 0 else 0.0) + (W["pickup"] if abs(pu - (T[0] if s == 0 else 0.0)) > _EPS else 0.0)
+            head = (W["late_start"] + jc(s) if s > 0 and self.forced is None else 0.0) + \
+                (W["pickup"] if abs(pu - (T[0] if s == 0 else 0.0)) > _EPS and self.forced is None else 0.0)
             for o in ends:
                 if o - s < min(PHRASE_BARS, n - s):
                     continue
@@ -418,7 +440,7 @@ class _Planner:
                         if a - s >= PHRASE_BARS and b < o and o - b >= min(PHRASE_BARS, n - b):
                             add([(s, a), (b, o)], pu, "drop",
                                 head + end_c + W["splice"] + W["drop"] + jc(a) + jc(b))
-                    for d1, a1, b1 in drops_p:
+                    for d1, a1, b1 in (drops_p if s == 0 else ()):
                         if d1 > L0 - lo:
                             break
                         if a1 - s < PHRASE_BARS:
@@ -427,25 +449,29 @@ class _Planner:
                             if a2 - b1 >= PHRASE_BARS and b2 < o and o - b2 >= min(PHRASE_BARS, n - b2):
                                 add([(s, a1), (b1, a2), (b2, o)], pu, "drop",
                                     head + end_c + 2 * (W["splice"] + W["drop"]) + jc(a1) + jc(b1) + jc(a2) + jc(b2))
-                if L0 < hi and s == 0:  # lengthen: repeat, in the track's order
+                if L0 < hi and (s == 0 or self.forced is not None):  # lengthen: repeat, in the track's order
+                    n_one = 0
                     for rlen, a, b in pairs_in(rl, reps, lo - L0, hi - L0):
                         if a >= s and b <= o and b - s >= PHRASE_BARS:
+                            n_one += 1
                             add([(s, b), (a, o)], pu, "repeat",
                                 end_c + W["splice"] + W["repeat"] + W["repeat_share"] * rlen / D + jc(a) + jc(b))
-                    for r1, a1, b1 in reps_p:
-                        if r1 > hi - L0:
+                    n_two = 0
+                    for r1, a1, b1 in (reps_p if n_one < 3 else ()):  # two repeats only where one does not do
+                        if r1 > hi - L0 or n_two > 400:
                             break
                         if a1 < s or b1 - s < PHRASE_BARS:
                             continue
                         for r2, a2, b2 in pairs_in(rl, reps, lo - L0 - r1, hi - L0 - r1):
                             if a2 >= s and b2 >= b1 and b2 <= o and (a2, b2) != (a1, b1) and b2 - a1 >= PHRASE_BARS:
+                                n_two += 1
                                 add([(s, b1), (a1, b2), (a2, o)], pu, "repeat",
                                     end_c + 2 * (W["splice"] + W["repeat"]) + W["repeat_share"] * (r1 + r2) / D
                                     + jc(a1) + jc(b1) + jc(a2) + jc(b2))
         cands = [_Cand(item[2], item[3], item[4], start_kind=item[5]) for _, _, item in pool]
-        if not any(c.family == "repeat" for c in cands) and D > self.f.duration_s:
+        if not any(c.family == "repeat" for c in cands) and (D > self.f.duration_s or self.forced is not None):
             self._alternating(cands, lambda bl, pu: cands.append(_Cand(tuple(bl), pu, "repeat")))
-        return [c for c in cands if _max_run(c.blocks) <= 2]
+        return [c for c in cands if run_length([(T[a], T[b]) for a, b in c.blocks], self.f.bar_s) <= 2]
 
     def _end_cost(self, o: int) -> float:
         if o == self.n:
@@ -465,10 +491,11 @@ class _Planner:
             extra = [int(j) for j in self.J if MIN_REPEAT_BARS <= j < n]
             step = max(1, len(extra) // 6)
             inner_secs = sorted(set(inner_secs + extra[::step]))
-        pu = float(T[0])
+        s0 = 0 if self.forced is None else int(self.forced)
+        pu = float(T[0]) if s0 == 0 else 0.0
         ends = sorted(set([n] + [k for k in secs if k > 0]))
         found = 0
-        for b in inner_secs:
+        for b in [x for x in inner_secs if x - s0 >= PHRASE_BARS]:
             starts = sorted(set([k for k in secs if k < b] + [b - m * MIN_REPEAT_BARS for m in (1, 2)
                                                              if b - m * MIN_REPEAT_BARS >= 0]))
             last_ok = np.array([k for k in range(0, b) if k in self.sb or b - k >= MIN_REPEAT_BARS], dtype=int)
@@ -482,8 +509,8 @@ class _Planner:
                         if o < b:
                             continue
                         xlo, xhi = self._x_window(o)
-                        blocks = [(0, b)]
-                        L = T[b] - (T[0] - pu)
+                        blocks = [(s0, b)]
+                        L = T[b] - (T[s0] - pu)
                         for m in range(1, 400):
                             if L + T[o] - T[b] > D + xhi:
                                 break
@@ -539,6 +566,22 @@ class _Planner:
         else:
             c.ending = f"{kind} fade"
             c.fade_out_s = float(min(FADE_MAX_S, max(1.0, x)))
+
+    def _valid(self, c: _Cand) -> bool:
+        """A replayed block plays at least ``MIN_REPEAT_BARS`` bars, or whole sections (the last one may
+        stop inside its ending window)."""
+        lay = self._layout(c)
+        db = self.f.downbeats_s
+        used: list[tuple[float, float]] = []
+        for r, ((a, b), (v0, v1, m0, m1)) in enumerate(zip(c.blocks, lay)):
+            ov = sum(max(0.0, min(m1, u1) - max(m0, u0)) for u0, u1 in used)
+            if ov > 0.5 * self.f.bar_s:
+                bars = int(np.sum((db >= m0 - 1e-6) & (db < m1 - 1e-6)))
+                whole = a in self.sb and b in self.sb
+                if bars < MIN_REPEAT_BARS and not whole:
+                    return False
+            used.append((m0, m1))
+        return True
 
     def _quick_cost(self, c: _Cand) -> float:
         W = WEIGHTS
@@ -597,21 +640,29 @@ class _Planner:
             out.append(v0 + sel - m0)
         return np.concatenate(out) if out else np.zeros(0)
 
+    def _audible_cost(self, c: _Cand) -> float:
+        """Add the splices' audibility against the track's own bar lines (needs the audio)."""
+        W = WEIGHTS
+        if self.levels is None or "audible" in c.parts:
+            return c.cost
+        p50, p90 = self.levels
+        spread = max(p90 - p50, 1e-3)
+        costs, extra = [], 0.0
+        for k in range(1, len(c.blocks)):
+            sc = self.f.splice_cost(c.blocks[k - 1][1], c.blocks[k][0])
+            costs.append(sc)
+            extra += W["audible"] * min(3.0, max(0.0, sc - p50) / spread)
+            if sc > p90:
+                extra += W["clearly_audible"]
+        c.parts["splice_audibility"] = costs
+        c.parts["audible"] = extra
+        c.cost += extra
+        return c.cost
+
     def _detailed_cost(self, c: _Cand) -> float:
         W = WEIGHTS
+        self._audible_cost(c)
         extra = 0.0
-        if self.levels is not None:
-            p50, p90 = self.levels
-            spread = max(p90 - p50, 1e-3)
-            costs = []
-            for k in range(1, len(c.blocks)):
-                sc = self.f.splice_cost(c.blocks[k - 1][1], c.blocks[k][0])
-                costs.append(sc)
-                extra += W["audible"] * min(3.0, max(0.0, sc - p50) / spread)
-                if sc > p90:
-                    extra += W["clearly_audible"]
-            c.parts["splice_audibility"] = costs
-            c.parts["audible"] = extra
         if self.cuts.size:
             edit = self._to_edit(c, final=False)
             from ..ranking.sync import sync_score
@@ -663,7 +714,9 @@ class _Planner:
         if r == 0:
             lead = ("so that a downbeat lands on the sync point" if c.start_kind == "sync"
                     else "so that the track's own ending lands on the last frame")
-            if a == 0 and abs(c.pickup_s - T[0]) <= _EPS:
+            if c.start_kind == "hit":
+                what.append(f"plays from {fmt_time(T[a])}")
+            elif a == 0 and abs(c.pickup_s - T[0]) <= _EPS:
                 what.append("plays from the start")
             elif a == 0 and c.pickup_s >= 0:
                 what.append(f"plays from the start, entering {c.pickup_s:.2f}s before the first downbeat {lead}")
@@ -714,22 +767,73 @@ class _Planner:
         return "; ".join(what)
 
     def plan(self) -> tuple[Edit, _Cand | None]:
-        cands = self.generate()
+        cands = [c for c in self.generate() if self._valid(c)]
         if not cands:
-            return self._fallback(), None
+            return self._hit_points(self._fallback()), None
         for c in cands:
             self._quick_cost(c)
         cands.sort(key=lambda c: (c.cost, len(c.blocks), c.blocks))
+        if self.levels is not None:  # listen to the splices of many plans (cheap once the features exist)
+            for c in cands[:_AUDITIONED]:
+                self._audible_cost(c)
+            cands[:_AUDITIONED] = sorted(cands[:_AUDITIONED], key=lambda c: (c.cost, len(c.blocks), c.blocks))
         top = cands[:_DETAILED]
         for c in top:
             self._detailed_cost(c)
         top.sort(key=lambda c: (c.cost, len(c.blocks), c.blocks))
         best = top[0]
         edit = self._to_edit(best)
-        if self.sync:
-            edit = _land_sync_points(edit, self.f, self.sync)
         edit.plan = self._plan_numbers(best, len(cands))
-        return edit, best
+        return self._hit_points(edit), best
+
+    def _hit_points(self, edit: Edit) -> Edit:
+        """The first sync point still missed by every downbeat gets a hit-point splice: the music is cut
+        mid-bar on it and the rest of the picture is planned again from a bar line (the section start
+        within two bars of where the music was, else the nearest downbeat), recursively."""
+        f, T, db = self.f, self.T, self.f.downbeats_s
+        vdb = edit.music_to_video(db)
+        miss = [p for p in self.sync if not (vdb.size and np.min(np.abs(vdb - p)) <= SYNC_LANDING_S)]
+        if not miss:
+            return edit
+        p = miss[0]
+        ex = edit.excerpts
+        k = next((i for i, e in enumerate(ex) if e.video_start_s - _EPS <= p < e.video_end_s), len(ex) - 1)
+        e = ex[k]
+        n_m = e.music_in_s + (p - e.video_start_s)
+        usable = np.arange(self.n)[db < f.d_last - _EPS] if self.n > 2 else np.arange(self.n)
+        secs = np.array([i for i in f.section_idx if i in set(usable.tolist())], dtype=int)
+        near = secs[np.abs(T[secs] - n_m) <= 2 * f.bar_s + _EPS] if secs.size else secs
+        if near.size:
+            kd = int(near[np.argmin(np.abs(T[near] - n_m))])
+            what = f"section {f.section_of(kd) + 1} starts"
+        else:
+            kd = int(usable[np.argmin(np.abs(T[usable] - n_m))])
+            what = "a downbeat"
+        rest = [x - p for x in self.sync if x > p + _EPS]
+        sub = _Planner(self.D - p, self.cuts[self.cuts > p + EDGE_EPS_S] - p, f, rest,
+                       None if self.climax is None or self.climax < p else self.climax - p, self.tol,
+                       False, None, forced_start=kd)
+        sub_edit, _ = sub.plan()
+        head = list(ex[:k])
+        if p - e.video_start_s > 1e-9:
+            head.append(Excerpt(e.video_start_s, p, e.music_in_s, n_m, e.snap_offset_s,
+                                e.reason + f"; cut mid-bar at {fmt_time(n_m)} of the track so that {what} on the sync "
+                                           f"point {fmt_time(p)}", e.cut_s, e.music_segment))
+        tail = []
+        for j, x in enumerate(sub_edit.excerpts):
+            reason = (f"sync point {fmt_time(p)}: {what} on it; " + x.reason) if j == 0 else x.reason
+            tail.append(Excerpt(x.video_start_s + p, x.video_end_s + p, x.music_in_s, x.music_out_s, x.snap_offset_s,
+                                reason, None if x.cut_s is None else x.cut_s + p, x.music_segment))
+        tail[-1] = Excerpt(tail[-1].video_start_s, self.D, tail[-1].music_in_s,
+                           tail[-1].music_in_s + (self.D - tail[-1].video_start_s), tail[-1].snap_offset_s,
+                           tail[-1].reason, tail[-1].cut_s, tail[-1].music_segment)
+        plan = dict(edit.plan)
+        plan["hit_points_s"] = list(plan.get("hit_points_s", [])) + [float(p)] + \
+            [float(x + p) for x in sub_edit.plan.get("hit_points_s", [])]
+        plan["after_hit_point"] = sub_edit.plan
+        return Edit(head + tail, self.D, f.duration_s, tuple(self.sync), self.tol,
+                    list(edit.notes) + list(sub_edit.notes), sub_edit.ending, edit.head_pickup_s, sub_edit.fade_out_s,
+                    plan)
 
     def _plan_numbers(self, c: _Cand, n_cands: int) -> dict:
         p = {k: (float(v) if isinstance(v, (int, float, np.floating)) else v) for k, v in c.parts.items()}
@@ -745,7 +849,7 @@ class _Planner:
         repeat the whole track as needed (on its first and last bar lines), and fade out at the end."""
         f, T, D = self.f, self.T, self.D
         exs, v = [], 0.0
-        m_in = 0.0
+        m_in = 0.0 if self.forced is None else float(T[self.forced])
         while v < D - _EPS:
             out = f.duration_s if v + (f.duration_s - m_in) >= D - _EPS else f.d_last
             ln = min(out - m_in, D - v)
@@ -761,72 +865,8 @@ class _Planner:
         edit = Edit(exs, D, f.duration_s, tuple(self.sync), self.tol,
                     ["No plan of whole phrases and sections fits this picture: the track is played from the start "
                      "and faded out."], ending, fade_out_s=FADE_MAX_S)
-        if self.sync:
-            edit = _land_sync_points(edit, f, self.sync)
         edit.plan = {"planner": "form", "family": "fallback", "ending_kind": ending}
         return edit
-
-
-def _land_sync_points(edit: Edit, f: TrackForm, sync: list[float]) -> Edit:
-    """A sync point missed by every downbeat gets a hit-point splice: the excerpt under it is cut mid-bar
-    on it and the music goes on from the section start within two bars (else the nearest downbeat); the
-    rest of the edit keeps its music and slides by less than half a bar, its last excerpt absorbing it."""
-    db, T = f.downbeats_s, f.T
-    exs = list(edit.excerpts)
-    D = edit.video_duration_s
-    for p in sorted(sync):
-        vdb = Edit(exs, D, f.duration_s).music_to_video(db)
-        if vdb.size and np.min(np.abs(vdb - p)) <= SYNC_LANDING_S:
-            continue
-        k = next(i for i, e in enumerate(exs) if e.video_start_s - _EPS <= p < e.video_end_s or i == len(exs) - 1)
-        e = exs[k]
-        n_m = e.music_in_s + (p - e.video_start_s)
-        secs = T[f.section_idx]
-        near = secs[(np.abs(secs - n_m) <= 2 * f.bar_s + _EPS) & (secs < f.d_last - _EPS)]
-        if near.size:
-            d = float(near[np.argmin(np.abs(near - n_m))])
-            what = f"section {f.section_of(int(np.argmin(np.abs(db - d)))) + 1} starts"
-        else:
-            cand = db[db < f.d_last - _EPS] if db.size > 2 else db
-            d = float(cand[np.argmin(np.abs(cand - n_m))])
-            what = "a downbeat"
-        head = Excerpt(e.video_start_s, p, e.music_in_s, n_m, e.snap_offset_s,
-                       e.reason + f"; cut mid-bar at {fmt_time(n_m)} so that {what} on the sync point", e.cut_s,
-                       e.music_segment)
-        last = k == len(exs) - 1
-        if last:
-            end_m = min(d + (D - p), f.duration_s)
-            d = end_m - (D - p)
-            tail = [Excerpt(p, D, d, end_m, 0.0, f"sync point {fmt_time(p)}: {what} on it", p, f.section_of(int(np.searchsorted(db, d))))]
-        else:
-            # keep the out on its bar line: the excerpt gets the same bars, the rest slides
-            out_m = e.music_out_s
-            ln = max(out_m - n_m, 0.0)
-            want = d + ln
-            o = float(T[np.argmin(np.abs(T - want))])
-            if o <= d + _EPS:
-                o = want
-            new = Excerpt(p, p + (o - d), d, o, 0.0, f"sync point {fmt_time(p)}: {what} on it", p, f.section_of(int(np.searchsorted(db, d))))
-            shift = new.video_end_s - e.video_end_s
-            rest = [Excerpt(x.video_start_s + shift, x.video_end_s + shift, x.music_in_s, x.music_out_s,
-                            x.snap_offset_s, x.reason, x.cut_s, x.music_segment) for x in exs[k + 1:]]
-            # the last excerpt absorbs the slide (its out moves; keep it inside the file)
-            r_last = rest[-1]
-            ln_last = D - r_last.video_start_s
-            m_in = r_last.music_in_s
-            if m_in + ln_last > f.duration_s:
-                m_in = f.duration_s - ln_last
-            rest[-1] = Excerpt(r_last.video_start_s, D, m_in, m_in + ln_last, r_last.snap_offset_s, r_last.reason,
-                               r_last.cut_s, r_last.music_segment)
-            tail = [new] + rest
-        exs = exs[:k] + [head] + tail
-        exs = [x for x in exs if x.video_end_s - x.video_start_s > 1e-9]
-    out = Edit(exs, D, f.duration_s, tuple(sync), edit.tolerance_s, list(edit.notes), edit.ending, edit.head_pickup_s,
-               edit.fade_out_s, dict(edit.plan))
-    e = exs[-1].music_out_s
-    if e >= f.d_last - _EPS:
-        out.ending = "track ending"
-    return out
 
 
 def plan_edit(video_duration_s: float, video_cuts_s: Sequence[float], form: TrackForm, *,
@@ -877,6 +917,7 @@ class EditStats:
     n_repeats: int  # excerpts that replay music already heard (by more than a bar)
     repeated_s: float  # seconds of the picture under music heard before
     shortest_repeat_bars: float  # the shortest replayed excerpt (NaN: none)
+    n_short_repeats: int  # replayed excerpts shorter than MIN_REPEAT_BARS bars that are not whole sections
     shortest_excerpt_bars: float
     max_run: int  # the same fragment played this many times in a row
     unrepeated_coverage: float  # share of the picture under music heard for the first time
@@ -931,25 +972,22 @@ def describe_edit(edit: Edit, form: TrackForm, with_audibility: bool = True) -> 
 
             costs.append(splice_audibility(form.audio, int(form.sr), a.music_out_s, b.music_in_s))
     used: list[tuple[float, float]] = []
-    n_rep, rep_s, rep_len = 0, 0.0, []
-    for e in ex:
+    n_rep, rep_s, rep_len, n_short = 0, 0.0, [], 0
+    secs = form.T[form.section_bounds]
+    for k, e in enumerate(ex):
         ov = sum(max(0.0, min(e.music_out_s, u1) - max(e.music_in_s, u0)) for u0, u1 in used)
         if ov > bar:
             n_rep += 1
-            rep_len.append(e.duration_s / bar)
+            bars = float(np.sum((db >= e.music_in_s - 0.05) & (db < e.music_out_s - 0.05)))
+            rep_len.append(bars)
+            whole = (np.min(np.abs(secs - e.music_in_s)) <= 0.05 and
+                     (np.min(np.abs(secs - e.music_out_s)) <= 0.05 or
+                      (k == len(ex) - 1 and classify_ending(e.music_out_s, form) in ("track ending", "section end"))))
+            if bars < MIN_REPEAT_BARS and not whole:
+                n_short += 1
         rep_s += min(ov, e.duration_s)
         used.append((e.music_in_s, e.music_out_s))
-    run = best = 1
-    for k in range(1, len(ex)):
-        a, b = ex[k - 1], ex[k]
-        same = abs(a.music_out_s - b.music_out_s) < 0.05 and a.music_in_s <= b.music_in_s + 0.05
-        tail = abs(b.music_out_s - a.music_out_s) < 0.05 or (abs(a.music_out_s - b.music_out_s) < bar and
-                                                              abs(a.music_in_s - b.music_in_s) < 0.05)
-        if same or (tail and abs(a.duration_s - b.duration_s) < 0.05):
-            run = run + 1 if abs(a.music_in_s - b.music_in_s) < 0.05 and k >= 2 and run >= 2 else 2
-        else:
-            run = 1
-        best = max(best, run)
+    best = run_length([(e.music_in_s, e.music_out_s) for e in ex], bar)
     D = edit.video_duration_s
     lev = form.audibility_levels() if with_audibility else None
     med = n_clear = None
@@ -960,6 +998,7 @@ def describe_edit(edit: Edit, form: TrackForm, with_audibility: bool = True) -> 
         n_excerpts=len(ex), n_splices=len(ex) - 1, splices_per_min=60.0 * (len(ex) - 1) / D,
         share_splices_on_downbeats=float(np.mean(on)) if on else float("nan"), n_repeats=n_rep,
         repeated_s=float(rep_s), shortest_repeat_bars=float(min(rep_len)) if rep_len else float("nan"),
+        n_short_repeats=int(n_short),
         shortest_excerpt_bars=float(min(e.duration_s for e in ex) / bar),
         max_run=int(best), unrepeated_coverage=float(max(0.0, 1.0 - rep_s / D)),
         late_start_s=float(ex[0].music_in_s), ending=classify_ending(ex[-1].music_out_s, form),
