@@ -235,3 +235,38 @@ def test_random_grids_sections_and_pictures_keep_the_rules(case):
             assert s.n_repeats == 0  # a late start never needs a repeat
         if D > M + 1e-6 and not sync:
             assert e.excerpts[0].music_in_s <= f.T[0] + 1e-9  # longer pictures start at the track's start
+
+
+# ------------------------------------------------------------------------------------- real tracks
+@pytest.mark.slow
+def test_real_tracks_shorter_and_longer_than_a_two_minute_picture():
+    """Real madmom/MSAF analyses of two demo tracks under a 125 s picture (12 cuts per minute): the
+    61 s track repeats whole sections (>= 8 bars) and still ends on its ending; the 133 s track needs no
+    repeat; both cover the picture exactly when rendered; the one that fits ranks first."""
+    from fixture_paths import MUSIC
+
+    from supervisor_app.edit.cli import track_events
+    from supervisor_app.edit.render import render_from_array
+    from supervisor_app.media.audio import load_audio
+
+    D, sr = 125.0, 22050
+    cuts = np.sort(np.random.default_rng(3).uniform(1.0, D - 1.0, 25))
+    fits = {}
+    for name in ("vibe_ace.ogg", "lets_go_fishin.ogg"):
+        ev = track_events(MUSIC / name)
+        y = load_audio(MUSIC / name, sr=sr, mono=True)
+        form = TrackForm.build(ev["duration_s"], ev["downbeats_s"], ev["boundaries_s"], audio=y, sr=sr)
+        fit = fit_to_picture(D, cuts, None, form, n_random=20)
+        s = check_invariants(fit.edit, form, D)
+        assert fit.edit.ending in ("track ending", "section end")
+        # from the start, or backtimed inside the first section so that the ending lands
+        assert fit.edit.excerpts[0].music_in_s < form.T[int(form.section_idx[1])]
+        out = render_from_array(fit.edit, y, sr)
+        assert out.shape[1] == int(round(D * sr))
+        fits[name] = (fit, s)
+    short, s_short = fits["vibe_ace.ogg"]
+    long_, s_long = fits["lets_go_fishin.ogg"]
+    assert short.edit.excerpts[0].music_in_s <= 1e-9  # a longer picture starts at the track's start
+    assert s_short.n_repeats >= 1 and s_short.shortest_repeat_bars >= MIN_REPEAT_BARS and s_short.max_run <= 2
+    assert s_long.n_repeats == 0
+    assert long_.fit > short.fit

@@ -60,7 +60,7 @@ _EPS = 1e-6
 _MAX_CANDIDATES = 20000
 _DETAILED = 24  # plans evaluated in detail (audibility, co-occurrence with the cuts)
 _PRESELECT = 400  # plans kept by their structural pre-score for the full structural cost
-_AUDITIONED = 200  # plans whose splices are listened to (with the audio)
+_AUDITIONED = 400  # plans whose splices are listened to (with the audio)
 
 # plan costs (dimensionless; lower is better). Structure first: a repeat costs more than a drop, a drop
 # more than nothing; an ending mid-phrase costs more than anything but a clearly audible splice.
@@ -73,7 +73,7 @@ WEIGHTS = {
     "late_start": 0.15,  # the edit does not start at the track's start
     "pickup": 0.05,  # the music enters mid-bar (a pickup for a sync point)
     "inner_splice": 0.15,  # per splice end inside a section (no audio: the structural audibility proxy)
-    "audible": 0.30,  # per unit of splice audibility above the track's median bar line (capped at 3)
+    "audible": 0.60,  # per unit of splice audibility above the track's median bar line (capped at 3)
     "clearly_audible": 0.50,  # per splice above the 90th percentile of the track's bar lines
     "climax": 0.40,  # times min(1, |energy peak - picture climax| / 8 s)
     "sync_miss": 0.30,  # per sync point that needs a hit-point splice
