@@ -383,6 +383,13 @@ class _Planner:
                 uniq.append((k, pu, kind))
         return uniq
 
+    def _late_cost(self, s: int) -> float:
+        """Cost of starting at bar line ``s`` > 0; waived for the section the content alignment asks for
+        (``prefer_start_s``, within a bar)."""
+        if self.prefer_start_s is not None and abs(self.T[s] - self.prefer_start_s) <= self.f.bar_s + _EPS:
+            return 0.0
+        return WEIGHTS["late_start"] + self.joint_cost(s)
+
     def joint_cost(self, k: int) -> float:
         """Structural cost of a splice end at bar line ``k``: 0 on a section boundary, a little on a phrase
         bar line (every ``PHRASE_BARS`` bars from a section start), more on any other bar line."""
@@ -424,7 +431,7 @@ class _Planner:
 
         for s, pu, kind in self._starts():
             base = T[s] - pu
-            head = (W["late_start"] + jc(s) if s > 0 and self.forced is None else 0.0) + \
+            head = (self._late_cost(s) if s > 0 and self.forced is None else 0.0) + \
                 (W["pickup"] if abs(pu - (T[0] if s == 0 else 0.0)) > _EPS and self.forced is None else 0.0)
             for o in ends:
                 if o - s < min(PHRASE_BARS, n - s):
@@ -604,7 +611,7 @@ class _Planner:
         parts["repeats"] = W["repeat"] * n_rep + W["repeat_share"] * rep_s / D
         short = sum(1 for a, b in blocks[:-1] if b - a < MIN_REPEAT_BARS)
         parts["short_blocks"] = W["short_block"] * short
-        parts["late_start"] = W["late_start"] + self.joint_cost(blocks[0][0]) if blocks[0][0] > 0 else 0.0
+        parts["late_start"] = self._late_cost(blocks[0][0]) if blocks[0][0] > 0 and self.forced is None else 0.0
         pu_off = abs(c.pickup_s - (T[0] if blocks[0][0] == 0 else 0.0)) > _EPS
         parts["pickup"] = W["pickup"] if pu_off else 0.0
         parts["ending"] = ENDING_COST[c.ending]
@@ -875,7 +882,9 @@ def plan_edit(video_duration_s: float, video_cuts_s: Sequence[float], form: Trac
     """Cut the track described by ``form`` to a picture of ``video_duration_s`` with cuts ``video_cuts_s``
     following its form (see the module docstring). ``sync_points_s``: video times that must get a
     downbeat; ``picture_climax_s``: where the music's energy peak should land (needs ``form`` built with
-    audio); ``tolerance_s``: how far a splice may sit from a picture cut and still be recorded as on it.
+    audio); ``tolerance_s``: how far a splice may sit from a picture cut and still be recorded as on it;
+    ``allow_late_start``: False keeps the track's start; ``prefer_start_s``: a music time (e.g. where a
+    content alignment starts) whose section may be started on without the late-start cost.
     """
     D = float(video_duration_s)
     if not (math.isfinite(D) and D > 0):
