@@ -200,9 +200,12 @@ def main(argv=None) -> int:
                   f"{s['repeats']:>7.2f} {s['run3']:>5} {s['spm']:>7.2f} {s['on'] * 100:>5.0f}% {s['aud']:>7.2f} "
                   f"{e['track ending'] * 100:>8.0f}% {e['section end'] * 100:>7.0f}% {e['fade'] * 100:>4.0f}% "
                   f"{e['mid-phrase'] * 100:>4.0f}%")
-    print("\nTargets at 60-180 s (all tracks, both cut lists):")
+    if any(r["picture_s"] >= 60 for r in rows):
+        print("\nTargets at 60-180 s (all tracks, both cut lists):")
     for name in editors:
         sel = [r for r in rows if r["picture_s"] >= 60 and r["editor"] == name]
+        if not sel:
+            continue
         s = summary(sel)
         ends = s["end"]["track ending"] + s["end"]["section end"]
         print(f"  {name:<13} edits repeating a fragment < 8 bars: {s['short_rep']:>3} of {s['n']}; same fragment > 2x "
