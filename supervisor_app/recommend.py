@@ -9,9 +9,16 @@ Two modes, and the result says which one ran:
   calibrated sync score.
 * **fit only** (no model): no content score is claimed (no paired training data ships with the
   app, and the untrained ways we measured are at chance, see docs). Every filtered track is cut to
-  the picture from its best start offset and ranked by the calibrated sync score.
+  the picture by the form-aware planner and ranked by its fit.
 
-``rank_by``: ``content`` (model score), ``sync`` (fit), or ``fused``: ``z(content) + w·z(sync)`` with
+Every candidate is cut to the picture by the form-aware planner (:func:`supervisor_app.edit.form.plan_edit`:
+starts at the track's start or a section, ends on its ending or a section end, drops phrases or
+repeats whole sections as the picture needs) and gets a calibrated sync score and a form score
+(:mod:`supervisor_app.ranking.form_score`); its *fit* is their sum, so tracks that need repeats or end
+mid-phrase rank below tracks that fit. The best ``2k`` are re-planned with their audio (splice
+audibility against the track's own bar lines, the energy peak against ``picture_climax_s``).
+
+``rank_by``: ``content`` (model score), ``sync`` (fit: sync + form), or ``fused``: ``z(content) + w·z(fit)`` with
 z-scores over the candidates and ``w = FUSED_SYNC_WEIGHT`` (see its comment for how it was chosen).
 """
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import CancelledError, EmptyCatalogError, UsageError
+from .errors import AnalysisError, CancelledError, EmptyCatalogError, UsageError
 from .filters import Filters
 
 DISTANCES = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete")
@@ -46,7 +53,7 @@ class Recommendation:
     duration_s: float
     bpm: float | None
     score: float | None  # content score (higher is better); None in fit-only mode
-    sync_score: float  # calibrated fit: z-score vs random offsets of the same track
+    sync_score: float  # calibrated cut/downbeat sync: S above random offsets of the same edit
     fused: float | None
     alignment: list[dict]  # [{music_start_s, music_end_s, video_start_s, video_end_s}]
     matched_pairs: list[dict] = field(default_factory=list)  # best-matching segment pairs
@@ -57,9 +64,15 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
     downbeats_s: list[float] = field(default_factory=list)
     music_boundaries_s: list[float] = field(default_factory=list)
+    fit_score: float | None = None  # sync_score + form score (what the sync ranking sorts by)
+    form: dict = field(default_factory=dict)  # ranking.form_score.FormScore.to_dict()
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        edit, self.edit = self.edit, None
+        try:
+            d = asdict(self)
+        finally:
+            self.edit = edit
         d["edit"] = self.edit.to_dict() if self.edit is not None else None
         return d
 
@@ -124,6 +137,18 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / s if s > 1e-12 else np.zeros_like(x)
 
 
+def _ranking_key(results, with_model: bool, rank_by: str) -> np.ndarray:
+    """The ranking key per result (higher is better); sets ``fused`` with a model."""
+    fit_arr = np.array([r.fit_score if r.fit_score is not None else r.sync_score for r in results])
+    if not with_model:
+        return fit_arr
+    content_arr = np.array([r.score for r in results])
+    fused = _z(content_arr) + FUSED_SYNC_WEIGHT * _z(fit_arr)
+    for r, f in zip(results, fused):
+        r.fused = float(f)
+    return {"content": content_arr, "sync": fit_arr, "fused": fused}[rank_by]
+
+
 def load_active_model(model):
     """A LoadedModel from a name/path (or pass one through); None stays None."""
     if model is None or model == "" or model == "none":
@@ -139,14 +164,20 @@ def load_active_model(model):
 def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 10, rank_by: str | None = None,
               filters: Filters | None = None, top_n: int = DEFAULT_TOP_N, sync_points_s=(), segmentation: str | None = None,
               exclude_track_ids=(), progress: ProgressFn | None = None, should_cancel=None,
-              on_result: Callable[[Recommendation], None] | None = None) -> RecommendationResult:
+              on_result: Callable[[Recommendation], None] | None = None, picture_climax_s: float | None = None,
+              no_repeats: bool = False, length_ratio: tuple[float | None, float | None] | None = None,
+              audio_finalists: int | None = None) -> RecommendationResult:
     """Rank ``catalog`` for the video at ``video``. See the module docstring for the two modes.
 
     ``on_result`` is called with each finished candidate as soon as it is scored (the GUI fills its
-    list with them); the returned list is the final ranking.
+    list with them); the returned list is the final ranking. ``picture_climax_s``: the picture's climax
+    (video time) for the music's energy peak; ``no_repeats``: leave out tracks whose edit needs a repeat;
+    ``length_ratio``: ``(min, max)`` track duration as a multiple of the picture's (either may be None);
+    ``audio_finalists``: how many of the best are re-planned with their audio (default ``max(2k, k + 5)``;
+    0: none).
     """
-    from .edit.edl import build_edit
-    from .ranking.sync import best_start_offset, sync_score
+    from .edit.form import TrackForm
+    from .ranking.form_score import fit_to_picture
     from .video_analysis import analyze_video
 
     if distance not in DISTANCES:
@@ -175,6 +206,12 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
                        progress=lambda f, s: progress(0.3 * f, s))
     _check_cancel(should_cancel)
     notes = list(va.notes)
+    if picture_climax_s is not None and not (0.0 <= float(picture_climax_s) <= va.duration_s):
+        raise UsageError(f"The picture's climax {float(picture_climax_s):.1f} s lies outside the video "
+                         f"(0 to {va.duration_s:.1f} s).")
+    lo_r, hi_r = length_ratio if length_ratio is not None else (None, None)
+    if lo_r is not None and hi_r is not None and lo_r > hi_r:
+        raise UsageError("The length range relative to the picture is empty (its minimum exceeds its maximum).")
 
     events = {}
     for t in tracks:
@@ -184,6 +221,9 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         if ev is None:
             continue
         if not filters.accepts(t, bpm=(t.bpm_tag if t.bpm_tag else ev[2])):
+            continue
+        ratio = float(t.duration_s) / va.duration_s
+        if (lo_r is not None and ratio < lo_r) or (hi_r is not None and ratio > hi_r):
             continue
         events[t.id] = (t, ev)
     if not events:
@@ -220,61 +260,102 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         candidates = list(content)
     else:
         candidates = list(events)
-        notes.append("No Seg-VM-Net model is active: tracks are ranked by how well they fit the picture's cuts "
-                      "(calibrated sync score), not by content.")
+        notes.append("No Seg-VM-Net model is active: tracks are ranked by how well they fit the picture (form of "
+                      "the edit + calibrated cut/downbeat sync), not by content.")
 
     results: list[Recommendation] = []
     n = len(candidates)
-    for idx, tid in enumerate(candidates):
-        _check_cancel(should_cancel)
+    n_no_repeats = 0
+
+    def fit_one(tid, audio=None, sr=None):
         t, (downbeats, mbounds, tempo) = events[tid]
-        progress(0.5 + 0.5 * idx / max(n, 1), f"fitting {t.title or Path(t.path).name} to the picture")
+        form = TrackForm.build(float(t.duration_s), downbeats, mbounds, audio=audio, sr=sr)
+        prefer = None
+        if tid in content:
+            al = content[tid][1]
+            if len(al.path):
+                i0 = int(al.path[0][0])
+                prefer = float(mbounds[i0]) if i0 < len(mbounds) else None
+        return fit_to_picture(va.duration_s, va.cuts_s, va.cut_probs_25hz, form, sync_points_s=sync_points_s,
+                              picture_climax_s=picture_climax_s, prefer_start_s=prefer)
+
+    def make_rec(tid, fit) -> Recommendation:
+        t, (downbeats, mbounds, tempo) = events[tid]
+        sc, edit = fit.sync, fit.edit
         reasons = []
-        try:
-            if tid in content:
-                score, al, stage = content[tid]
-                edit = build_edit(va.duration_s, va.boundaries_s, float(t.duration_s), downbeats, mbounds,
-                                  path=al.path, sync_points_s=sync_points_s)
-                sc = sync_score(edit, va.cuts_s, va.cut_probs_25hz, downbeats, mbounds)
-                alignment = _alignment_times(al.path, mbounds, va.boundaries_s)
-                matched = sorted(_alignment_times(al.matches, mbounds, va.boundaries_s), key=lambda d: d["music_start_s"])
-                reasons.append(f"content: {distance} score {score:.3f} (prefilter rank {stage.get('prefilter_rank')})")
-            else:
-                score, stage, matched = None, {}, []
-                off, edit, sc = best_start_offset(va.duration_s, va.cuts_s, va.cut_probs_25hz, float(t.duration_s),
-                                                  downbeats, mbounds, sync_points_s=sync_points_s)
-                alignment = _edit_alignment(edit)
-                reasons.append(f"fit: best start at {off:.1f} s of the track")
-        except UsageError:
-            raise
-        except (ValueError, AssertionError) as e:  # a track whose events cannot be cut to this picture
-            notes.append(f"{t.title or Path(t.path).name}: could not be cut to the picture ({e}).")
-            continue
-        reasons.append(f"fit: {sc.n_cuts_on_downbeat} cut(s) on a downbeat, S_bar {sc.S_bar:.2f}, "
-                       f"{sc.score:+.2f} above random offsets of the same edit")
+        if tid in content:
+            score, al, stage = content[tid]
+            alignment = _alignment_times(al.path, mbounds, va.boundaries_s)
+            matched = sorted(_alignment_times(al.matches, mbounds, va.boundaries_s), key=lambda d: d["music_start_s"])
+            reasons.append(f"content: {distance} score {score:.3f} (prefilter rank {stage.get('prefilter_rank')})")
+        else:
+            score, stage, matched = None, {}, []
+            alignment = _edit_alignment(edit)
+        reasons.append("; ".join(fit.reasons))
+        reasons.append(f"fit {fit.fit:+.2f}: form {fit.form.score:+.2f}, sync {sc.score:+.2f} (S_bar {sc.S_bar:.2f}, "
+                       f"above random offsets of the same edit)")
         reasons.append(f"tempo {tempo:.0f} BPM (bar {4 * 60 / tempo:.2f} s) vs {len(va.cuts_s)} cut(s) in "
                        f"{va.duration_s:.0f} s")
-        rec = Recommendation(rank=0, track_id=tid, path=t.path, title=t.title or Path(t.path).stem,
-                             artist=t.artist or "", duration_s=float(t.duration_s), bpm=round(tempo, 1),
-                             score=None if score is None else float(score), sync_score=float(sc.score), fused=None,
-                             alignment=alignment, matched_pairs=matched[:5], edit=edit,
-                             start_offset_s=float(edit.excerpts[0].music_in_s), sync=sc.to_dict(),
-                             stage=stage, reasons=reasons, downbeats_s=[float(x) for x in downbeats],
-                             music_boundaries_s=[float(x) for x in mbounds])
+        return Recommendation(rank=0, track_id=tid, path=t.path, title=t.title or Path(t.path).stem,
+                              artist=t.artist or "", duration_s=float(t.duration_s), bpm=round(tempo, 1),
+                              score=None if score is None else float(score), sync_score=float(sc.score), fused=None,
+                              alignment=alignment, matched_pairs=matched[:5], edit=edit,
+                              start_offset_s=float(edit.excerpts[0].music_in_s), sync=sc.to_dict(),
+                              stage=stage, reasons=reasons, downbeats_s=[float(x) for x in downbeats],
+                              music_boundaries_s=[float(x) for x in mbounds], fit_score=float(fit.fit),
+                              form=fit.form.to_dict())
+
+    for idx, tid in enumerate(candidates):
+        _check_cancel(should_cancel)
+        t = events[tid][0]
+        progress(0.5 + 0.4 * idx / max(n, 1), f"fitting {t.title or Path(t.path).name} to the picture")
+        try:
+            fit = fit_one(tid)
+        except UsageError:
+            raise
+        except (ValueError, AssertionError, AnalysisError) as e:  # a track whose events cannot be cut to this picture
+            notes.append(f"{t.title or Path(t.path).name}: could not be cut to the picture ({e}).")
+            continue
+        if no_repeats and fit.form.stats["n_repeats"] > 0:
+            n_no_repeats += 1
+            continue
+        rec = make_rec(tid, fit)
         results.append(rec)
         if on_result:
             on_result(rec)
+    if n_no_repeats:
+        notes.append(f"{n_no_repeats} track(s) left out: they need a repeat to cover the picture (--no-repeats).")
+    # the best are re-planned with their audio: splice audibility and the energy peak
+    n_audio = max(2 * k, k + 5) if audio_finalists is None else int(audio_finalists)
+    if results and n_audio > 0:
+        from .media import load_audio
+
+        prelim = _ranking_key(results, loaded is not None, rank_by)
+        order = list(np.lexsort((np.arange(len(results)), -prelim)))[:n_audio]
+        done = 0
+        for pos, i in enumerate(order):
+            _check_cancel(should_cancel)
+            r = results[i]
+            progress(0.9 + 0.1 * pos / max(len(order), 1), f"listening to the splices of {r.title}")
+            try:
+                y = load_audio(r.path, sr=22050, mono=True)
+                fit = fit_one(r.track_id, y, 22050)
+            except (UsageError, CancelledError):
+                raise
+            except Exception as e:  # noqa: BLE001 - an undecodable file keeps its structural fit
+                notes.append(f"{r.title}: its audio could not be read for the splice check ({e}).")
+                continue
+            if no_repeats and fit.form.stats["n_repeats"] > 0:
+                continue
+            results[i] = make_rec(r.track_id, fit)
+            done += 1
+        if done:
+            notes.append(f"The best {done} were re-planned with their audio (splice audibility against the "
+                         "track's own bar lines" + (", energy peak on the picture's climax)." if picture_climax_s
+                                                    is not None else ")."))
     if not results:
         raise EmptyCatalogError("track that can be cut to this picture", "see the notes above")
-    sync_arr = np.array([r.sync_score for r in results])
-    if loaded is not None:
-        content_arr = np.array([r.score for r in results])
-        fused = _z(content_arr) + FUSED_SYNC_WEIGHT * _z(sync_arr)
-        for r, f in zip(results, fused):
-            r.fused = float(f)
-        key = {"content": content_arr, "sync": sync_arr, "fused": fused}[rank_by]
-    else:
-        key = sync_arr
+    key = _ranking_key(results, loaded is not None, rank_by)
     order = np.lexsort((np.arange(len(results)), -key))[:k]
     final = [results[i] for i in order]
     for rank, r in enumerate(final, start=1):

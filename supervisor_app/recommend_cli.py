@@ -62,24 +62,35 @@ def print_table(res, out=None, keys: dict | None = None) -> None:
           + f", ranked by {res.rank_by}; {res.n_candidates} candidate(s)", file=out)
     for n in res.notes:
         print(f"note: {n}", file=out)
-    head = f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'key':<9} {'content':>8} {'sync':>6}"
+    head = (f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'key':<9} {'content':>8} {'sync':>6} "
+            f"{'form':>6}  edit")
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in res.results:
         content = "-" if r.score is None else f"{r.score:.3f}"
+        form = r.form.get("score") if r.form else None
+        how = "; ".join(r.form.get("reasons", [])[:3]) if r.form else ""
         print(f"{r.rank:>2}  {r.title[:34]:<34} {(r.artist or '')[:20]:<20} {_fmt_time(r.duration_s):>5} "
-              f"{(r.bpm or 0):>5.0f} {(keys.get(r.track_id) or '-'):<9} {content:>8} {r.sync_score:>+6.2f}", file=out)
+              f"{(r.bpm or 0):>5.0f} {(keys.get(r.track_id) or '-'):<9} {content:>8} {r.sync_score:>+6.2f} "
+              f"{('-' if form is None else f'{form:+.2f}'):>6}  {how}", file=out)
 
 
 def cmd_recommend(args) -> int:
+    ratio = Filters.parse_range(args.fits_length, "length range relative to the picture") if args.fits_length else None
     sync_points = list(args.sync_point)
+    climax_s = args.climax
     auto = None
     if getattr(args, "auto_sync", False):
-        from .analysis.sync_suggestions import cached_sync_suggestions, strongest
+        from .analysis.sync_suggestions import cached_sync_suggestions, picture_climax_s, strongest
 
-        auto = strongest(cached_sync_suggestions(args.video))
+        suggestions = cached_sync_suggestions(args.video)
+        auto = strongest(suggestions)
         if auto is not None:
             sync_points.append(float(auto.time_s))
+        if climax_s is None:  # the picture's climax from the same suggestions
+            from .media import probe
+
+            climax_s = picture_climax_s(suggestions, float(probe(args.video).duration_s or 0.0))
     with _catalog(args) as cat:
         filters, exclude = filters_from_args(args), []
         if getattr(args, "brief", None):  # the same brief search as `search` and the app: fit only what fits it
@@ -88,7 +99,8 @@ def cmd_recommend(args) -> int:
             exclude, filters, line = brief_candidates(cat, args.brief, filters)
             print(line, file=out_stream())
         res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                        filters=filters, top_n=args.top_n, sync_points_s=sync_points, exclude_track_ids=exclude)
+                        filters=filters, top_n=args.top_n, sync_points_s=sync_points, exclude_track_ids=exclude,
+                        picture_climax_s=climax_s, no_repeats=args.no_repeats, length_ratio=ratio)
         from .similar_cli import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])
@@ -119,5 +131,10 @@ def add_cli(sub) -> None:
     p.add_argument("--auto-sync", action="store_true",
                    help="use the strongest picture sync-point suggestion (cut burst, motion, flash, loud hit) as a sync point")
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    p.add_argument("--climax", type=float, metavar="SECONDS",
+                   help="the picture's climax: the music's energy peak should land near it")
+    p.add_argument("--no-repeats", action="store_true", help="only tracks that cover the picture without a repeat")
+    p.add_argument("--fits-length", metavar="MIN:MAX",
+                   help="track duration as a multiple of the picture's, e.g. 1:2 (either side may be empty)")
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)

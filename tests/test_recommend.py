@@ -59,13 +59,16 @@ def test_fit_only_ranks_every_track_with_edits(catalog_path):
         res = recommend(BBB, cat, k=5)
     assert res.mode == "fit-only" and res.rank_by == "sync" and res.model is None
     assert [r.rank for r in res.results] == [1, 2]
-    assert res.results[0].sync_score >= res.results[1].sync_score
+    # ranked by fit = calibrated sync + form score (issue 13), no longer by the sync score alone
+    assert res.results[0].fit_score >= res.results[1].fit_score
     for r in res.results:
+        assert r.fit_score == pytest.approx(r.sync_score + r.form["score"])
         assert r.score is None and r.edit is not None
         assert abs(r.edit.excerpts[-1].video_end_s - res.video["duration_s"]) < 1e-6
         assert r.alignment and {"music_start_s", "music_end_s", "video_start_s", "video_end_s"} <= set(r.alignment[0])
         assert r.start_offset_s == pytest.approx(r.edit.excerpts[0].music_in_s)
-        assert any("fit:" in x for x in r.reasons)
+        assert any(x.startswith("fit ") for x in r.reasons)
+        assert r.edit.plan.get("planner") == "form" and r.form["stats"]["ending"]
 
 
 def test_filters_and_errors(catalog_path):

@@ -6,10 +6,14 @@ they are there for the current analyzer versions; anything else is analysed on t
 MSAF OLDA sections, cached by content hash). The video's cuts come from the TransNetV2 shot analysis
 (cached by content hash too).
 
-Alignment: ``--offset-s`` starts the track on the downbeat nearest that music time; without it the
-default is the start downbeat whose edit has the best calibrated sync score
-(:func:`supervisor_app.ranking.sync.best_start_offset`). A path from the recommendation engine can be
-given to :func:`run_mockup` (``path=``, with the video segment boundaries it refers to).
+Alignment: without ``--offset-s`` the edit follows the track's form
+(:func:`supervisor_app.edit.form.plan_edit` with the track's audio: it starts at the track's start or a
+section, ends on its ending or a section end, drops phrases or repeats whole sections, avoids audible
+splices; ``--climax`` puts the music's energy peak near a picture time). ``--offset-s`` plays the track
+from the downbeat nearest that music time instead (the older engine,
+:func:`supervisor_app.edit.edl.build_edit`, looping when the track runs out). A path from the
+recommendation engine can be given to :func:`run_mockup` (``path=``, with the video segment boundaries
+it refers to).
 """
 from __future__ import annotations
 
@@ -131,6 +135,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
                path: Sequence[tuple[int, int]] | None = None, video_boundaries_s: Sequence[float] | None = None,
                loudness_lufs: float | str | None = "web", music_only: bool = False, music_wav: str | Path | None = None,
                duck_db: float = 12.0, music_db: float = 0.0, auto_sync: bool = False,
+               picture_climax_s: float | None = None,
                progress: Callable[[float], bool | None] | None = None) -> MockupResult:
     """Analyse, cut, score, render and export a mockup of ``track`` under ``video_path``.
 
@@ -144,7 +149,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     alone. ``wav`` gets the mockup's sound (the mix), ``music_wav`` the music stem as it sits in it.
     Every output argument that is not None is written (atomically). Returns a :class:`MockupResult`.
     """
-    from ..ranking.sync import best_start_offset, sync_score
+    from ..ranking.sync import sync_score
     from .edl import build_edit
     from .export_timeline import export_edl, export_fcpxml, export_otio
     from .mix import MixSettings, parse_loudness, render_mockup_audio
@@ -159,9 +164,14 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     if auto_sync:
         from ..analysis.sync_suggestions import cached_sync_suggestions, strongest
 
-        suggestion = strongest(cached_sync_suggestions(video_path))
+        suggestions = cached_sync_suggestions(video_path)
+        suggestion = strongest(suggestions)
         if suggestion is not None:
             sync_points_s = tuple(sync_points_s) + (float(suggestion.time_s),)
+        if picture_climax_s is None:  # the picture's climax from the same suggestions
+            from ..analysis.sync_suggestions import picture_climax_s as climax_of
+
+            picture_climax_s = climax_of(suggestions, float(v["duration_s"]))
     common = dict(sync_points_s=tuple(sync_points_s))
     start = None
     if path is not None:
@@ -174,8 +184,16 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
                           start_offset_s=start, **common)
         sc = sync_score(edit, v["cuts_s"], v["cut_probs_25hz"], t["downbeats_s"], t["boundaries_s"])
     else:
-        start, edit, sc = best_start_offset(v["duration_s"], vb, v["cut_probs_25hz"], t["duration_s"],
-                                            t["downbeats_s"], t["boundaries_s"], **common)
+        from ..media import load_audio
+        from ..ranking.form_score import fit_to_picture
+        from .form import TrackForm
+
+        sr = 22050
+        form = TrackForm.build(t["duration_s"], t["downbeats_s"], t["boundaries_s"],
+                               audio=load_audio(t["path"], sr=sr, mono=True), sr=sr)
+        fit = fit_to_picture(v["duration_s"], vb, v["cut_probs_25hz"], form, picture_climax_s=picture_climax_s,
+                             **common)
+        start, edit, sc = fit.start_offset_s, fit.edit, fit.sync
     files = {}
     track_path = t["path"]
     sound = None
@@ -232,6 +250,7 @@ def add_cli(subparsers) -> None:
                    help="music level relative to the video's own sound outside speech (0)")
     p.add_argument("--auto-sync", action="store_true",
                    help="use the strongest picture sync-point suggestion (cut burst, motion, flash, loud hit) as a sync point")
+    p.add_argument("--climax", type=float, metavar="S", help="the picture's climax (s): the music's energy peak lands near it")
     p.add_argument("--model", default=None, help="Seg-VM-Net model: cut along its alignment, as recommend does (needs --catalog)")
     p.add_argument("--distance", default="nw-dtw", choices=("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), help="alignment distance with --model")
     dec = p.add_mutually_exclusive_group()
@@ -300,7 +319,7 @@ def cmd_mockup(args) -> int:
                      otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
                      sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=loudness,
                      music_only=args.music_only, duck_db=args.duck_db, music_db=args.music_db,
-                     auto_sync=args.auto_sync, progress=bar)
+                     auto_sync=args.auto_sync, picture_climax_s=getattr(args, "climax", None), progress=bar)
     if getattr(args, "approve", False) or getattr(args, "reject", False):
         _record_decision(args, res.edit, approved=bool(args.approve))
     e = res.edit

@@ -118,8 +118,10 @@ class Edit:
     sync_points_s: tuple[float, ...] = ()
     tolerance_s: float = 0.25
     notes: list[str] = field(default_factory=list)
-    ending: str = ""  # how the music ends: 'track ending', 'section boundary' or 'mid-phrase'
+    ending: str = ""  # how the music ends: 'track ending', 'section end', 'section boundary', 'fade' or 'mid-phrase'
     head_pickup_s: float = 0.0  # how far the first excerpt starts off its downbeat (s; 0: on it)
+    fade_out_s: float = 0.0  # planned fade-out at the picture's end (s; 0: the renderer's default)
+    plan: dict = field(default_factory=dict)  # the form planner's numbers (edit.form.plan_edit); {} otherwise
 
     # --- queries ---------------------------------------------------------------------------------
     def splice_times_s(self) -> np.ndarray:
@@ -162,11 +164,12 @@ class Edit:
         return out
 
     # --- (de)serialisation -----------------------------------------------------------------------
+    # version 2 adds fade_out_s and plan; a version-1 dict reads with their defaults (0.0, {})
     def to_dict(self) -> dict:
-        return {"version": 1, "video_duration_s": self.video_duration_s,
+        return {"version": 2, "video_duration_s": self.video_duration_s,
                 "music_duration_s": self.music_duration_s, "sync_points_s": list(self.sync_points_s),
                 "tolerance_s": self.tolerance_s, "notes": list(self.notes), "ending": self.ending,
-                "head_pickup_s": self.head_pickup_s,
+                "head_pickup_s": self.head_pickup_s, "fade_out_s": self.fade_out_s, "plan": dict(self.plan),
                 "excerpts": [e.to_dict() for e in self.excerpts]}
 
     @classmethod
@@ -175,7 +178,8 @@ class Edit:
                    video_duration_s=float(d["video_duration_s"]), music_duration_s=float(d["music_duration_s"]),
                    sync_points_s=tuple(float(p) for p in d.get("sync_points_s", ())),
                    tolerance_s=float(d.get("tolerance_s", 0.25)), notes=list(d.get("notes", [])),
-                   ending=str(d.get("ending", "")), head_pickup_s=float(d.get("head_pickup_s", 0.0)))
+                   ending=str(d.get("ending", "")), head_pickup_s=float(d.get("head_pickup_s", 0.0)),
+                   fade_out_s=float(d.get("fade_out_s", 0.0)), plan=dict(d.get("plan") or {}))
 
 
 # ================================================================================================

@@ -118,6 +118,8 @@ def render_from_array(edit: Edit, audio: np.ndarray, sr: int, crossfade_s: float
     fi = min(n_out, max(1, int(round(head_s * sr))))
     out[:, :fi] *= np.sin(0.5 * np.pi * (np.arange(fi) + 0.5) / fi)
     tail_s = crossfade_s if edit.ending == "track ending" else max(crossfade_s, end_fade_s)
+    if getattr(edit, "fade_out_s", 0.0) > 0:  # the form planner states its ending's fade
+        tail_s = max(crossfade_s, float(edit.fade_out_s))
     tail_s = min(tail_s, ex[-1].duration_s) if ex else tail_s
     fo = min(n_out, max(1, int(round(tail_s * sr))))
     out[:, n_out - fo:] *= np.cos(0.5 * np.pi * (np.arange(fo) + 0.5) / fo)

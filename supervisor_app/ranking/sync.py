@@ -149,44 +149,23 @@ def anchor_candidates(video_cuts_s: Sequence[float], downbeats_s: Sequence[float
 
 def best_start_offset(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs_25hz: np.ndarray | None,
                       music_duration_s: float, downbeats_s: Sequence[float], music_boundaries_s: Sequence[float],
-                      *, n_random: int = 100, max_candidates: int = 64, n_anchors: int = 3, n_finalists: int = 5,
-                      **edit_kwargs):
-    """Default alignment when there is no path.
+                      *, n_random: int = 100, picture_climax_s: float | None = None, **edit_kwargs):
+    """Default edit when there is no alignment path: the form-aware planner
+    (:func:`supervisor_app.edit.form.plan_edit`: starts at the track's start or a section, ends on the
+    track's ending or a section end, drops phrases / repeats whole sections as the picture needs, then
+    prefers the plan whose bar lines and splices meet the picture cuts) and its calibrated
+    :func:`sync_score`. ``edit_kwargs``: ``sync_points_s``, ``tolerance_s`` (others of the old
+    start-offset search, e.g. ``max_candidates``, are accepted and ignored). Returns
+    ``(start_offset_s, edit, SyncScore)``; the start offset is the first excerpt's music in point.
 
-    Candidates: every start downbeat from which the track covers the picture without looping (every
-    downbeat when none does; at most ``max_candidates``, evenly spread), each either starting on its
-    downbeat or with a head pickup that lands a downbeat on one of the ``n_anchors`` best-fitting
-    picture cuts (:func:`anchor_candidates`; not when sync points fix the phase). They are ranked by
-    raw S, and the ``n_finalists`` best by the calibrated :func:`sync_score` (ties: the earliest
-    start, on its downbeat). ``edit_kwargs`` go to :func:`~supervisor_app.edit.edl.build_edit`
-    (``sync_points_s``, ``tolerance_s``, ...). Returns ``(start_offset_s, edit, SyncScore)``.
+    Until issue 13 this searched every start downbeat (looping when the rest of the track was too short),
+    which produced edits starting late in the track and looping one fragment; that engine is still
+    :func:`supervisor_app.edit.edl.build_edit` with ``start_offset_s``.
     """
-    from ..edit.edl import build_edit
+    from ..edit.form import TrackForm, plan_edit
 
-    db = np.unique(np.asarray(downbeats_s, float))
-    usable = db[db < (db[-1] if db.size else 0.0)]
-    fits = usable[usable + float(video_duration_s) <= float(music_duration_s)]
-    if fits.size:
-        usable = fits  # the track can play under the whole picture from there without looping
-    if usable.size == 0:
-        usable = db
-    if usable.size > max_candidates:
-        usable = usable[np.linspace(0, usable.size - 1, max_candidates).round().astype(int)]
-    anchors: list = [None]
-    if not edit_kwargs.get("sync_points_s"):
-        anchors += anchor_candidates(video_cuts_s, db, k=n_anchors)
-    cands = []
-    for off in usable:
-        for a in anchors:
-            edit = build_edit(video_duration_s, video_cuts_s, music_duration_s, db, music_boundaries_s,
-                              start_offset_s=float(off), phase_anchor_s=a, **edit_kwargs)
-            raw = sync_score(edit, video_cuts_s, cut_probs_25hz, db, music_boundaries_s, n_random=0)
-            s = raw.details["S"]
-            cands.append((-(s if s == s else -1.0), len(cands), float(off), edit))
-    cands.sort(key=lambda c: (c[0], c[1]))
-    best = None
-    for _, _, off, edit in cands[:max(1, n_finalists)]:
-        sc = sync_score(edit, video_cuts_s, cut_probs_25hz, db, music_boundaries_s, n_random=n_random)
-        if best is None or sc.score > best[2].score + 1e-12:
-            best = (off, edit, sc)
-    return best
+    form = TrackForm.build(music_duration_s, downbeats_s, music_boundaries_s)
+    kw = {k: edit_kwargs[k] for k in ("sync_points_s", "tolerance_s") if k in edit_kwargs}
+    edit = plan_edit(video_duration_s, video_cuts_s, form, picture_climax_s=picture_climax_s, **kw)
+    sc = sync_score(edit, video_cuts_s, cut_probs_25hz, form.downbeats_s, music_boundaries_s, n_random=n_random)
+    return float(edit.excerpts[0].music_in_s), edit, sc
