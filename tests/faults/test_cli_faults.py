@@ -93,7 +93,7 @@ CASES: list[Case] = [
     Case("playlist-export-unknown-format", lambda c, cat, w: ["playlist", "export", "picks", "--catalog", cat,
                                                               "--out", w / "p.txt"], 2, ("extension",)),
     Case("playlist-add-not-a-number", lambda c, cat, w: ["playlist", "add", "picks", "abc", "--catalog", cat], 2,
-         ("'abc' is not one",)),
+         ("named 'abc'",)),
     Case("playlist-add-unknown-track", lambda c, cat, w: ["playlist", "add", "picks", "999", "--catalog", cat], 2,
          ("no track with id 999",)),
     Case("playlist-unknown", lambda c, cat, w: ["playlist", "show", "nope", "--catalog", cat], 2, ("no playlist",)),
