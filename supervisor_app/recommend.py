@@ -11,6 +11,14 @@ Two modes, and the result says which one ran:
   app, and the untrained ways we measured are at chance, see docs). Every filtered track is cut to
   the picture from its best start offset and ranked by the calibrated sync score.
 
+Every track is cut by the engine its music calls for (:mod:`supervisor_app.edit.planner`): on bar
+lines when the beat tracker's grid is trustworthy, in free time (phrase ends, quiet moments, onsets,
+1.5 s crossfades) when it is not, and as a *button* ending the picture when it is a short track
+(a sting, a logo) shorter than the picture; each result's ``edit_mode`` and first reason say which.
+Buttons are ranked after the tracks that can carry the whole picture. Nothing is dropped silently:
+an indexed track that passes the filters is ranked, or listed in ``excluded`` with the reason (and in
+``notes``).
+
 ``rank_by``: ``content`` (model score), ``sync`` (fit), or ``fused``: ``z(content) + w·z(sync)`` with
 z-scores over the candidates and ``w = FUSED_SYNC_WEIGHT`` (see its comment for how it was chosen).
 """
@@ -57,11 +65,28 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
     downbeats_s: list[float] = field(default_factory=list)
     music_boundaries_s: list[float] = field(default_factory=list)
+    edit_mode: str = "metric"  # 'metric' (bar lines) | 'free-time' | 'button' (supervisor_app.edit.planner)
+    beat_confidence: dict = field(default_factory=dict)  # BeatConfidence.to_dict()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["edit"] = self.edit.to_dict() if self.edit is not None else None
         return d
+
+
+@dataclass
+class Excluded:
+    """An indexed track that passed the filters but is not in the ranking, and why (one sentence)."""
+
+    track_id: int
+    title: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+MAX_EXCLUSION_NOTES = 20  # exclusions spelled out in ``notes`` (all of them are in ``excluded``)
 
 
 @dataclass
@@ -74,10 +99,12 @@ class RecommendationResult:
     results: list[Recommendation]
     notes: list[str] = field(default_factory=list)
     n_candidates: int = 0
+    excluded: list[Excluded] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"video": self.video, "mode": self.mode, "model": self.model, "distance": self.distance,
                 "rank_by": self.rank_by, "notes": self.notes, "n_candidates": self.n_candidates,
+                "excluded": [e.to_dict() for e in self.excluded],
                 "results": [r.to_dict() for r in self.results]}
 
 
@@ -87,20 +114,21 @@ def _check_cancel(should_cancel):
 
 
 def _track_music_events(catalog, track, segmentation: str):
-    """(downbeats_s, boundaries_s [0..D], tempo_bpm) of an indexed track, or None when beats are missing."""
-    from .analysis.beats import BeatResult
+    """``(TrackEvents, None)`` of an indexed track, or ``(None, reason)`` when it cannot be edited.
+
+    A failed beat tracking (no steady beat) is not a reason: such a track is cut in free time."""
+    from .edit.planner import TrackEvents
     from .indexing import beats_key, track_boundaries_s
 
+    if not track.duration_s or track.duration_s <= 0:
+        return None, "its duration is unknown (the file could not be read when it was indexed)"
     rec = catalog.get_analysis(track.id, *beats_key())
-    if rec is None or rec.result is None:
-        return None
-    br = BeatResult.from_dict(rec.result)
-    if len(br.downbeats_s) < 2:
-        return None
+    if rec is None:
+        return None, "it has not been analysed yet: index the catalog ('catalog index')"
     bounds = track_boundaries_s(catalog, track, segmentation)
-    if bounds is None or len(bounds) < 2:
-        bounds = np.array([0.0, float(track.duration_s)])
-    return np.asarray(br.downbeats_s, float), bounds, float(br.tempo_bpm)
+    ev = TrackEvents.from_analyses(track.path, float(track.duration_s), rec.result, bounds, beats_error=rec.error,
+                                   content_hash=track.content_hash, title=track.title or "", artist=track.artist or "")
+    return ev, None
 
 
 def _alignment_times(path, music_bounds, video_bounds) -> list[dict]:
@@ -136,58 +164,85 @@ def load_active_model(model):
     return load_model(model, device=select_device("auto"))
 
 
-def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 10, rank_by: str | None = None,
+def recommend(video, catalog, *, model=None, distance: str | None = None, k: int = 10, rank_by: str | None = None,
               filters: Filters | None = None, top_n: int = DEFAULT_TOP_N, sync_points_s=(), segmentation: str | None = None,
               exclude_track_ids=(), progress: ProgressFn | None = None, should_cancel=None,
               on_result: Callable[[Recommendation], None] | None = None) -> RecommendationResult:
     """Rank ``catalog`` for the video at ``video``. See the module docstring for the two modes.
 
     ``on_result`` is called with each finished candidate as soon as it is scored (the GUI fills its
-    list with them); the returned list is the final ranking.
+    list with them); the returned list is the final ranking. ``distance`` (default nw-dtw) applies
+    with a model only: given without one, it is ignored and a note says so; ``rank_by`` content or
+    fused without a model is refused (UsageError naming the option).
     """
-    from .edit.edl import build_edit
-    from .ranking.sync import best_start_offset, sync_score
+    from .edit.planner import edit_mode, fit_edit, mode_reason, plan_edit, score_edit
+    from .errors import SupervisorError
     from .video_analysis import analyze_video
 
-    if distance not in DISTANCES:
-        raise UsageError(f"Unknown distance {distance!r}; choose from {', '.join(DISTANCES)}.")
+    if distance is not None and distance not in DISTANCES:
+        raise UsageError(f"Unknown --distance {distance!r}; choose from {', '.join(DISTANCES)}.")
+    if rank_by is not None and rank_by not in RANK_BY:
+        raise UsageError(f"Unknown --rank-by {rank_by!r}; choose from {', '.join(RANK_BY)}.")
     if k < 1:
-        raise UsageError("Ask for at least one recommendation (k ≥ 1).")
+        raise UsageError("Ask for at least one recommendation (-k must be 1 or more).")
     filters = filters or Filters()
     progress = progress or (lambda f, s: None)
     loaded = load_active_model(model)
     mode = "content+fit" if loaded is not None else "fit-only"
+    if loaded is None and rank_by in ("content", "fused"):
+        raise UsageError(f"--rank-by {rank_by} needs a trained Seg-VM-Net model (--model); without one, tracks are "
+                         "ranked by how they fit the picture (--rank-by sync).")
+    option_notes = []
+    if loaded is None and distance is not None:
+        option_notes.append(f"--distance {distance} is ignored: an alignment distance needs a Seg-VM-Net model (--model).")
+    distance = distance or "nw-dtw"
     rank_by = rank_by or ("fused" if loaded is not None else "sync")
-    if rank_by not in RANK_BY:
-        raise UsageError(f"Unknown ranking {rank_by!r}; choose from {', '.join(RANK_BY)}.")
-    if loaded is None and rank_by != "sync":
-        raise UsageError("Ranking by content needs a trained Seg-VM-Net model (--model); without one, rank by sync.")
     model_seg = loaded.card.segmentation if loaded is not None else "olda"
     music_seg = model_seg if model_seg in ("olda", "foote", "sf") else "olda"
     video_seg = segmentation or (model_seg if loaded is not None else "shots")
 
-    tracks = catalog.tracks()
+    tracks = catalog.tracks(include_missing=True)
     if not tracks:
         raise EmptyCatalogError()
-    excluded = set(int(t) for t in exclude_track_ids)
+    asked_out = set(int(t) for t in exclude_track_ids)
     progress(0.0, "analysing the video")
     va = analyze_video(video, segmentation=video_seg, should_cancel=should_cancel,
                        progress=lambda f, s: progress(0.3 * f, s))
     _check_cancel(should_cancel)
-    notes = list(va.notes)
+    notes = list(option_notes) + list(va.notes)
+    excluded: list[Excluded] = []
+
+    def leave_out(t, reason: str) -> None:
+        excluded.append(Excluded(int(t.id), t.title or Path(t.path).stem, reason))
 
     events = {}
+    n_filtered = n_filtered_no_tempo = n_asked = 0
     for t in tracks:
-        if t.id in excluded:
+        if t.id in asked_out:
+            n_asked += 1
             continue
-        ev = _track_music_events(catalog, t, music_seg)
+        ev, why = _track_music_events(catalog, t, music_seg)
+        bpm = t.bpm_tag if t.bpm_tag else (ev.tempo_bpm if ev is not None and ev.confidence.metric else None)
+        if not filters.accepts(t, bpm=bpm):
+            n_filtered += 1
+            n_filtered_no_tempo += int(filters.bpm_range is not None and bpm is None)
+            continue
+        if t.status == "missing":
+            leave_out(t, f"the file is missing ({t.path})")
+            continue
         if ev is None:
-            continue
-        if not filters.accepts(t, bpm=(t.bpm_tag if t.bpm_tag else ev[2])):
+            leave_out(t, why)
             continue
         events[t.id] = (t, ev)
+    if n_asked:
+        notes.append(f"{n_asked} track(s) were left out by the request (e.g. the brief).")
+    if n_filtered:
+        notes.append(f"{n_filtered} track(s) were left out by the filters"
+                     + (f" ({n_filtered_no_tempo} of them have no steady tempo for the BPM range)" if n_filtered_no_tempo else "")
+                     + ".")
     if not events:
-        raise EmptyCatalogError("indexed track that passes the filters", "loosen the filters, or index the catalog")
+        hint = "; ".join(f"{e.title}: {e.reason}" for e in excluded[:3]) if excluded else "loosen the filters, or index the catalog"
+        raise EmptyCatalogError("indexed track that passes the filters", hint)
 
     content: dict[int, tuple[float, object, dict]] = {}
     if loaded is not None:
@@ -205,6 +260,10 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         if full is None or not any(int(t) in events for t in full.track_ids):
             raise EmptyCatalogError(f"segment embeddings for the model {loaded.card.name!r}",
                                     f"run 'catalog index --model {loaded.card.name}'")
+        embedded = {int(x) for x in full.track_ids}
+        for tid in [tid for tid in events if tid not in embedded]:
+            leave_out(events.pop(tid)[0], f"it has no segment embeddings for the model {loaded.card.name!r}: "
+                                          f"run 'catalog index --model {loaded.card.name}'")
         if all(int(t) in events for t in full.track_ids):
             bank = full  # no filter removed anything: use the persisted bank and its (ANN) prefilter
         else:
@@ -227,45 +286,71 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
     n = len(candidates)
     for idx, tid in enumerate(candidates):
         _check_cancel(should_cancel)
-        t, (downbeats, mbounds, tempo) = events[tid]
+        t, ev = events[tid]
+        downbeats, mbounds, tempo = ev.downbeats_s, ev.boundaries_s, ev.tempo_bpm
         progress(0.5 + 0.5 * idx / max(n, 1), f"fitting {t.title or Path(t.path).name} to the picture")
         reasons = []
+        emode = edit_mode(ev, va.duration_s)
         try:
             if tid in content:
                 score, al, stage = content[tid]
-                edit = build_edit(va.duration_s, va.boundaries_s, float(t.duration_s), downbeats, mbounds,
-                                  path=al.path, sync_points_s=sync_points_s)
-                sc = sync_score(edit, va.cuts_s, va.cut_probs_25hz, downbeats, mbounds)
-                alignment = _alignment_times(al.path, mbounds, va.boundaries_s)
+                # a button plays once at the end: the alignment path does not apply to it
+                apath = None if emode == "button" else al.path
+                edit = plan_edit(va.duration_s, va.boundaries_s, ev, path=apath, sync_points_s=sync_points_s, mode=emode)
+                sc = score_edit(edit, va.cuts_s, va.cut_probs_25hz, ev, emode)
+                alignment = _alignment_times(al.path, mbounds, va.boundaries_s) if apath is not None else _edit_alignment(edit)
                 matched = sorted(_alignment_times(al.matches, mbounds, va.boundaries_s), key=lambda d: d["music_start_s"])
                 reasons.append(f"content: {distance} score {score:.3f} (prefilter rank {stage.get('prefilter_rank')})")
             else:
                 score, stage, matched = None, {}, []
-                off, edit, sc = best_start_offset(va.duration_s, va.cuts_s, va.cut_probs_25hz, float(t.duration_s),
-                                                  downbeats, mbounds, sync_points_s=sync_points_s)
+                off, edit, sc = fit_edit(va.duration_s, va.cuts_s, va.cut_probs_25hz, ev, sync_points_s=sync_points_s,
+                                         mode=emode)
                 alignment = _edit_alignment(edit)
-                reasons.append(f"fit: best start at {off:.1f} s of the track")
-        except UsageError:
+                if emode != "button":
+                    reasons.append(f"fit: best start at {off:.1f} s of the track")
+        except (UsageError, CancelledError):
             raise
         except (ValueError, AssertionError) as e:  # a track whose events cannot be cut to this picture
-            notes.append(f"{t.title or Path(t.path).name}: could not be cut to the picture ({e}).")
+            leave_out(t, f"it could not be cut to the picture ({e})")
             continue
-        reasons.append(f"fit: {sc.n_cuts_on_downbeat} cut(s) on a downbeat, S_bar {sc.S_bar:.2f}, "
+        except SupervisorError as e:  # e.g. its audio cannot be decoded for free-time editing
+            leave_out(t, f"it could not be cut to the picture: {e}")
+            continue
+        reasons.insert(0, mode_reason(edit, ev))
+        events_word = "a downbeat" if emode == "metric" else "a strong onset"
+        reasons.append(f"fit: {sc.n_cuts_on_downbeat} cut(s) on {events_word}, S {sc.details.get('S', float('nan')):.2f}, "
                        f"{sc.score:+.2f} above random offsets of the same edit")
-        reasons.append(f"tempo {tempo:.0f} BPM (bar {4 * 60 / tempo:.2f} s) vs {len(va.cuts_s)} cut(s) in "
-                       f"{va.duration_s:.0f} s")
+        if emode == "metric" and tempo:
+            reasons.append(f"tempo {tempo:.0f} BPM (bar {4 * 60 / tempo:.2f} s) vs {len(va.cuts_s)} cut(s) in "
+                           f"{va.duration_s:.0f} s")
         rec = Recommendation(rank=0, track_id=tid, path=t.path, title=t.title or Path(t.path).stem,
-                             artist=t.artist or "", duration_s=float(t.duration_s), bpm=round(tempo, 1),
+                             artist=t.artist or "", duration_s=float(t.duration_s),
+                             bpm=round(tempo, 1) if tempo and ev.confidence.metric else None,
                              score=None if score is None else float(score), sync_score=float(sc.score), fused=None,
                              alignment=alignment, matched_pairs=matched[:5], edit=edit,
                              start_offset_s=float(edit.excerpts[0].music_in_s), sync=sc.to_dict(),
                              stage=stage, reasons=reasons, downbeats_s=[float(x) for x in downbeats],
-                             music_boundaries_s=[float(x) for x in mbounds])
+                             music_boundaries_s=[float(x) for x in mbounds], edit_mode=emode,
+                             beat_confidence=ev.confidence.to_dict())
         results.append(rec)
         if on_result:
             on_result(rec)
+    if excluded:
+        notes.append(f"{len(excluded)} track(s) that pass the filters are not ranked:")
+        notes.extend(f"left out {e.title}: {e.reason}." for e in excluded[:MAX_EXCLUSION_NOTES])
+        if len(excluded) > MAX_EXCLUSION_NOTES:
+            notes.append(f"... and {len(excluded) - MAX_EXCLUSION_NOTES} more (the result's 'excluded' lists them all).")
     if not results:
-        raise EmptyCatalogError("track that can be cut to this picture", "see the notes above")
+        raise EmptyCatalogError("track that can be cut to this picture",
+                                "; ".join(f"{e.title}: {e.reason}" for e in excluded[:3]) or "see the notes")
+    n_buttons = sum(r.edit_mode == "button" for r in results)
+    n_free = sum(r.edit_mode == "free-time" for r in results)
+    if n_free:
+        notes.append(f"{n_free} track(s) without a reliable bar grid are cut in free time (phrase ends, quiet "
+                     "moments and onsets, 1.5 s crossfades).")
+    if n_buttons:
+        notes.append(f"{n_buttons} short track(s) are placed as a button ending the picture and ranked after the "
+                     "tracks that carry the whole picture.")
     sync_arr = np.array([r.sync_score for r in results])
     if loaded is not None:
         content_arr = np.array([r.score for r in results])
@@ -275,14 +360,15 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
         key = {"content": content_arr, "sync": sync_arr, "fused": fused}[rank_by]
     else:
         key = sync_arr
-    order = np.lexsort((np.arange(len(results)), -key))[:k]
+    is_button = np.array([r.edit_mode == "button" for r in results], dtype=int)
+    order = np.lexsort((np.arange(len(results)), -key, is_button))[:k]
     final = [results[i] for i in order]
     for rank, r in enumerate(final, start=1):
         r.rank = rank
     progress(1.0, "done")
     return RecommendationResult(video=va.to_dict(), mode=mode, model=loaded.card.name if loaded else None,
                                 distance=distance if loaded is not None else None, rank_by=rank_by,
-                                results=final, notes=notes, n_candidates=len(candidates))
+                                results=final, notes=notes, n_candidates=len(candidates), excluded=excluded)
 
 
 def pair_alignment(video, catalog, track_id: int, model, distance: str = "nw-dtw"):

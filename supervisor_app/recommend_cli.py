@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .filters import Filters
 from .paths import atomic_write_text
-from .recommend import DISTANCES, RANK_BY, recommend
+from .recommend import DISTANCES, MAX_EXCLUSION_NOTES, RANK_BY, recommend
 
 
 def add_filter_arguments(p) -> None:
@@ -43,13 +43,17 @@ def print_table(res, out=None) -> None:
           + f", ranked by {res.rank_by}; {res.n_candidates} candidate(s)", file=out)
     for n in res.notes:
         print(f"note: {n}", file=out)
-    head = f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'content':>8} {'sync':>6}"
+    head = f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'content':>8} {'sync':>6}  edit"
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in res.results:
         content = "-" if r.score is None else f"{r.score:.3f}"
+        bpm = "-" if not r.bpm else f"{r.bpm:.0f}"
         print(f"{r.rank:>2}  {r.title[:34]:<34} {(r.artist or '')[:20]:<20} {_fmt_time(r.duration_s):>5} "
-              f"{(r.bpm or 0):>5.0f} {content:>8} {r.sync_score:>+6.2f}", file=out)
+              f"{bpm:>5} {content:>8} {r.sync_score:>+6.2f}  {getattr(r, 'edit_mode', 'metric')}", file=out)
+    if len(res.excluded) > MAX_EXCLUSION_NOTES:  # the first ones are spelled out in the notes above
+        for e in res.excluded[MAX_EXCLUSION_NOTES:]:
+            print(f"left out {e.title}: {e.reason}.", file=out)
 
 
 def cmd_recommend(args) -> int:
@@ -69,7 +73,8 @@ def add_cli(sub) -> None:
     p.add_argument("--catalog", metavar="PATH")
     p.add_argument("--model", default=None, help="Seg-VM-Net model name or folder (default: none → rank by fit)")
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
-    p.add_argument("--distance", choices=DISTANCES, default="nw-dtw")
+    p.add_argument("--distance", choices=DISTANCES, default=None,
+                   help="alignment distance with --model (default nw-dtw; ignored without a model)")
     p.add_argument("--rank-by", choices=RANK_BY, default=None,
                    help="content | sync | fused (default: fused with a model, sync without)")
     p.add_argument("--top-n", type=int, default=300, help="prefilter size before re-ranking")
