@@ -7,7 +7,8 @@ audio (mono 22.05 kHz, 2048-sample windows, hop 1024: ``RATE_HZ`` = 21.53 frames
 * ``rms_db``: loudness per frame (dBFS);
 * ``onset``: spectral-flux onset strength (librosa, on the log-mel spectrogram), scaled to [0, 1] by the
   track's 99th percentile;
-* ``mel_db``: 40-band log-mel spectrum per frame, for the spectral continuity of a splice.
+* ``mel_db``: 40-band log-mel spectrum per frame, and ``chroma``: 12 pitch classes per frame
+  (max-normalised), for the spectral and harmonic continuity of a splice.
 
 :func:`cached_envelope` computes it once per file content (the analysis cache, keyed by content hash
 and ``ENVELOPE_VERSION``), so a catalog indexed before free-time editing existed needs no re-index:
@@ -47,6 +48,7 @@ class MusicEnvelope:
     rms_db: np.ndarray  # (T,)
     onset: np.ndarray  # (T,) in [0, 1]
     mel_db: np.ndarray  # (T, N_MELS)
+    chroma: np.ndarray  # (T, 12), each frame max-normalised
     duration_s: float
     rate_hz: float = RATE_HZ
 
@@ -84,12 +86,13 @@ class MusicEnvelope:
 
     def to_arrays(self) -> dict:
         return {"rms_db": self.rms_db.astype(np.float32), "onset": self.onset.astype(np.float32),
-                "mel_db": self.mel_db.astype(np.float32), "duration_s": np.array([self.duration_s])}
+                "mel_db": self.mel_db.astype(np.float32), "chroma": self.chroma.astype(np.float32),
+                "duration_s": np.array([self.duration_s])}
 
     @classmethod
     def from_arrays(cls, a: dict) -> "MusicEnvelope":
         return cls(np.asarray(a["rms_db"], float), np.asarray(a["onset"], float), np.asarray(a["mel_db"], float),
-                   float(np.asarray(a["duration_s"]).ravel()[0]))
+                   np.asarray(a["chroma"], float), float(np.asarray(a["duration_s"]).ravel()[0]))
 
 
 def _thin(idx: np.ndarray, val: np.ndarray, gap_frames: float, prefer_low: bool) -> np.ndarray:
@@ -119,16 +122,19 @@ def music_envelope(x: np.ndarray, sr: int) -> MusicEnvelope:
     duration_s = x.size / SR
     if x.size < N_FFT:
         x = np.pad(x, (0, N_FFT - x.size))
-    S = librosa.feature.melspectrogram(y=x, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, power=2.0)
+    P = np.abs(librosa.stft(x, n_fft=N_FFT, hop_length=HOP)) ** 2
+    S = librosa.feature.melspectrogram(S=P, sr=SR, n_mels=N_MELS)
+    chroma = librosa.feature.chroma_stft(S=P, sr=SR).T
     mel_db = librosa.power_to_db(S, ref=1.0, amin=1e-10).T
     rms = librosa.feature.rms(y=x, frame_length=N_FFT, hop_length=HOP)[0]
     rms_db = 20 * np.log10(np.maximum(rms, 1e-5))
     onset = librosa.onset.onset_strength(S=librosa.power_to_db(S, ref=np.max), sr=SR, hop_length=HOP)
-    T = min(len(rms_db), len(onset), len(mel_db))
+    T = min(len(rms_db), len(onset), len(mel_db), len(chroma))
     onset = onset[:T]
     scale = float(np.percentile(onset, 99)) if T else 0.0
     onset = np.clip(onset / scale, 0, 1) if scale > 1e-9 else np.zeros_like(onset)
-    return MusicEnvelope(rms_db[:T].astype(float), onset.astype(float), mel_db[:T].astype(float), float(duration_s))
+    return MusicEnvelope(rms_db[:T].astype(float), onset.astype(float), mel_db[:T].astype(float),
+                         chroma[:T].astype(float), float(duration_s))
 
 
 def cached_envelope(path: str | Path, content_hash: str | None = None, cache=True) -> MusicEnvelope:
@@ -150,7 +156,7 @@ def cached_envelope(path: str | Path, content_hash: str | None = None, cache=Tru
         content_hash = hash_of(path)
     if store is not None:
         hit = store.get_arrays(content_hash, ENVELOPE, ENVELOPE_VERSION)
-        if hit is not None and {"rms_db", "onset", "mel_db", "duration_s"} <= set(hit):
+        if hit is not None and {"rms_db", "onset", "mel_db", "chroma", "duration_s"} <= set(hit):
             return MusicEnvelope.from_arrays(hit)
     env = music_envelope(load_audio(path, sr=SR, mono=True), SR)
     if store is not None:

@@ -53,6 +53,7 @@ FREE_TOLERANCE_S = 1.0  # how far a splice may move from its picture cut to reac
 MIN_EXCERPT_S = 4.0  # no excerpt shorter than this (s), except where a sync point forces one
 MIN_LOOP_S = 10.0  # a loop jumps back at least this far (s)
 ENDING_RANGE_S = (6.0, 45.0)  # how long the final excerpt that ends with the track may be (s)
+ENDING_SLACK_S = 3.0  # the music may stop this much before the track's end and still "end with it" (s)
 ONSET_LANDING_S = 0.05
 _EPS = 1e-6
 
@@ -103,20 +104,34 @@ def splice_points(envelope, boundaries_s: Sequence[float], music_duration_s: flo
 
 
 def splice_cost(envelope, out_s: float, in_s: float, context_s: float = FREE_CROSSFADE_S / 2) -> float:
-    """How audible a splice from music time ``out_s`` to ``in_s`` is likely to be (dB; 0 = the same
-    music): RMS log-mel difference over ``±context_s`` around the two points, plus the out point's
-    loudness above the track's median (quiet outs are safer)."""
+    """How audible a splice from music time ``out_s`` to ``in_s`` is likely to be (0 = the same music;
+    about 1 per clearly different feature): over ``±context_s`` around the two points (what would have
+    played vs what plays during the crossfade), the RMS log-mel difference / 6 dB plus twice the chroma
+    cosine distance (harmony), plus the out point's loudness above the track's median / 6 dB (quiet
+    outs are safer)."""
     e = envelope
     w = max(1, int(round(context_s * e.rate_hz)))
     T = len(e.rms_db)
     ko, ki = e.frame(out_s), e.frame(in_s)
     offs = np.arange(-w, w + 1)
-    a = e.mel_db[np.clip(ko + offs, 0, T - 1)]
-    b = e.mel_db[np.clip(ki + offs, 0, T - 1)]
-    cont = float(np.sqrt(np.mean((a - b) ** 2)))
+    io, ii = np.clip(ko + offs, 0, T - 1), np.clip(ki + offs, 0, T - 1)
+    timbre = float(np.sqrt(np.mean((e.mel_db[io] - e.mel_db[ii]) ** 2))) / 6.0
+    ca, cb = e.chroma[io].mean(axis=0), e.chroma[ii].mean(axis=0)
+    den = float(np.linalg.norm(ca) * np.linalg.norm(cb))
+    harmony = 1.0 - float(ca @ cb) / den if den > 1e-9 else 0.0
     sm = _smoothed(e)
-    loud = max(0.0, float(sm[ko] - np.median(sm)))
-    return cont + 0.3 * loud
+    loud = max(0.0, float(sm[ko] - np.median(sm))) / 6.0
+    # the step a listener hears: the half second before the out against the half second after the in
+    h = max(1, int(round(0.5 * e.rate_hz)))
+    pre, post = np.clip(np.arange(ko - h, ko), 0, T - 1), np.clip(np.arange(ki, ki + h), 0, T - 1)
+    step = _chroma_dist(e.chroma[pre].mean(axis=0), e.chroma[post].mean(axis=0)) \
+        + abs(float(e.rms_db[pre].mean() - e.rms_db[post].mean())) / 6.0
+    return timbre + 2.0 * harmony + loud + step
+
+
+def _chroma_dist(a: np.ndarray, b: np.ndarray) -> float:
+    den = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return 1.0 - float(a @ b) / den if den > 1e-9 else 0.0
 
 
 def _smoothed(e):
@@ -136,6 +151,10 @@ class _Walk:
         self.D, self.cuts, self.M, self.env = D, cuts, M, env
         self.xf, self.tol = crossfade_s, tol
         self.pts, self.kinds = splice_points(env, bounds, M)
+        # outs are phrase ends and quiet moments (cutting away at an attack would fade the note in its
+        # prime); onsets serve as ins (an attack masks the entry) and as outs only when nothing else exists
+        quiet = np.array([k != "onset" for k in self.kinds], dtype=bool)
+        self.outs = self.pts[quiet] if quiet.sum() >= 2 else self.pts
         self.bounds = np.array(sorted(b for b in np.asarray(bounds, float) if EDGE_EPS_S < b < M - EDGE_EPS_S))
         self.onsets = env.strong_onsets_s()
         self.out: list[Excerpt] = []
@@ -150,10 +169,11 @@ class _Walk:
         self.ending = "mid-phrase"
 
     def kind(self, x: float) -> str:
+        """'phrase end', 'quiet moment', 'onset' or 'mid-phrase' (not a splice point), with its article."""
         if self.pts.size == 0:
-            return "mid-phrase"
+            return "point mid-phrase"
         k = int(np.argmin(np.abs(self.pts - x)))
-        return self.kinds[k] if abs(self.pts[k] - x) < 0.05 else "mid-phrase"
+        return self.kinds[k] if abs(self.pts[k] - x) < 0.05 else "point mid-phrase"
 
     def segment_of(self, x: float) -> int:
         return int(np.searchsorted(self.bounds, x + _EPS, side="right"))
@@ -182,7 +202,7 @@ class _Walk:
                 raise UsageError("The edit could not be built: the track is too short to loop.")
             lo = max(self.m + MIN_EXCERPT_S, self.M - 60.0, self.m + self.lock_s - self.t)
             hi = self.M - self.xf / 2
-            outs = self.pts[(self.pts >= lo) & (self.pts <= hi)]
+            outs = self.outs[(self.outs >= lo) & (self.outs <= hi)]
             if outs.size == 0:
                 if hi - max(self.m, self.m + self.lock_s - self.t) < 0.5:
                     # nothing left to play from here: the open excerpt starts from the track's start instead
@@ -197,7 +217,7 @@ class _Walk:
                 ins = np.concatenate([[0.0], ins])
                 g = self.t + (o - self.m)
                 for i in ins:
-                    c = splice_cost(self.env, o, i) - 0.05 * (o - self.m) - 2.0 * self.cut_bonus(g)
+                    c = splice_cost(self.env, o, i) - 0.005 * (o - self.m) - 0.3 * self.cut_bonus(g)
                     if best is None or c < best[0] - 1e-9:
                         best = (c, float(o), float(i))
             _, o, i = best
@@ -205,7 +225,7 @@ class _Walk:
             if g >= self.D - _EPS:  # pragma: no cover - guarded by the while condition
                 break
             c = self.nearest_cut(g)
-            self.close(g, f"; out at a {self.kind(o)} ({o:.2f}s)")
+            self.close(g, f"; out at {_a(self.kind(o))} ({o:.2f}s)")
             self.open(g, i, f"loop: the track ran out, back to the {self.kind(i) if i > 0 else 'start'} at {i:.2f}s",
                       c, self.xf)
 
@@ -221,9 +241,9 @@ class _Walk:
         if self.segment_of(n) == seg or abs(n - target_s) <= self.tol:
             return  # already there: the music stays continuous
         lo, hi = n - self.tol, n + self.tol
-        cand = self.pts[(self.pts >= lo) & (self.pts <= hi)]
+        cand = self.outs[(self.outs >= lo) & (self.outs <= hi)]
         if cand.size:
-            costs = [splice_cost(self.env, o, target_s) + abs(o - n) for o in cand]
+            costs = [splice_cost(self.env, o, target_s) + 0.2 * abs(o - n) for o in cand]
             o = float(cand[int(np.argmin(costs))])
         else:
             o = n
@@ -233,7 +253,7 @@ class _Walk:
                 self.m, self.seg = target_s, seg
                 self.reason = reason + " (re-targeted: the previous splice is too close)"
             return
-        self.close(g, f"; out at a {self.kind(o)} ({o:.2f}s)")
+        self.close(g, f"; out at {_a(self.kind(o))} ({o:.2f}s)")
         self.open(g, target_s, reason + f"; splice {g - video_s:+.2f}s from the cut", video_s, self.xf)
 
     def handle_sync(self, ps: float) -> None:
@@ -261,7 +281,7 @@ class _Walk:
     def finish(self, prefer_ending: bool) -> None:
         self.advance_to(self.D, final=True)
         out_m = self.m + (self.D - self.t)
-        tail_ok = out_m >= self.M - 3.0
+        tail_ok = out_m >= self.M - ENDING_SLACK_S
         if tail_ok:
             self.ending = "track ending"
             self.close(self.D, "; ends in the track's ending")
@@ -269,29 +289,36 @@ class _Walk:
         if prefer_ending:
             best = None
             lo_g = max(self.t + MIN_EXCERPT_S, self.lock_s + _EPS)
-            for o in self.pts[(self.pts > self.m) & (self.pts < out_m)]:
+            ins = self.pts
+            for o in self.outs[(self.outs > self.m) & (self.outs < out_m)]:
                 g = self.t + (o - self.m)
                 L = self.D - g
                 if g < lo_g or not (ENDING_RANGE_S[0] <= L <= ENDING_RANGE_S[1]):
                     continue
-                i = self.M - L
-                if i <= o + 1.0:
-                    continue
-                c = splice_cost(self.env, o, i) - 2.0 * self.cut_bonus(g)
-                if best is None or c < best[0]:
-                    best = (c, float(o), float(i), g)
+                # the final excerpt [i, i + L] stops within ENDING_SLACK_S of the track's end: on a splice
+                # point when one allows it, else exactly at the end
+                cand = ins[(ins + L <= self.M + _EPS) & (ins + L >= self.M - ENDING_SLACK_S) & (ins > o + 1.0)]
+                for i in list(cand) + ([self.M - L] if self.M - L > o + 1.0 else []):
+                    c = splice_cost(self.env, o, i) - 0.3 * self.cut_bonus(g) + 0.05 * (self.M - i - L)
+                    if best is None or c < best[0]:
+                        best = (c, float(o), float(i), g)
             if best is not None:
                 _, o, i, g = best
-                self.close(g, f"; out at a {self.kind(o)} ({o:.2f}s)")
-                self.open(g, i, f"ending: the track's last {self.M - i:.1f}s from {i:.2f}s", self.nearest_cut(g), self.xf)
+                self.close(g, f"; out at {_a(self.kind(o))} ({o:.2f}s)")
+                self.open(g, i, f"ending: the track's last {self.M - i:.1f}s from {_a(self.kind(i))} at {i:.2f}s",
+                          self.nearest_cut(g), self.xf)
                 self.ending = "track ending"
                 self.close(self.D, "; ends in the track's ending")
                 return
-        q = "; ends at a " + self.kind(out_m) if self.kind(out_m) != "mid-phrase" else ""
+        q = "; ends at " + _a(self.kind(out_m)) if self.kind(out_m) != "point mid-phrase" else ""
         if not q:
             self.notes.append("The music ends mid-phrase (faded out): no splice to the track's ending fits.")
         self.ending = "mid-phrase" if not q else "section boundary"
         self.close(self.D, q)
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def _video_cuts(video_boundaries_s, D) -> np.ndarray:
