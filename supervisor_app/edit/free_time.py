@@ -179,8 +179,9 @@ class _Walk:
         return int(np.searchsorted(self.bounds, x + _EPS, side="right"))
 
     def close(self, at: float, extra: str = "") -> None:
-        self.out.append(Excerpt(self.t, at, self.m, self.m + (at - self.t), 0.0 if self.cut is None else self.t - self.cut,
-                                self.reason + extra, self.cut, self.seg))
+        t, at, m = float(self.t), float(at), float(self.m)
+        self.out.append(Excerpt(t, at, m, m + (at - t), 0.0 if self.cut is None else t - float(self.cut),
+                                self.reason + extra, None if self.cut is None else float(self.cut), int(self.seg)))
 
     def open(self, at: float, m: float, reason: str, cut: float | None, xf: float) -> None:
         self.t, self.m, self.reason, self.cut, self.seg = at, float(m), reason, cut, self.segment_of(m)

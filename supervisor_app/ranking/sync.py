@@ -209,15 +209,16 @@ def best_free_time_start(video_duration_s: float, video_cuts_s: Sequence[float],
                          music_duration_s: float, envelope, music_boundaries_s: Sequence[float], *,
                          n_random: int = 100, max_candidates: int = 48, n_finalists: int = 5, **edit_kwargs):
     """:func:`best_start_offset` for free time: candidate starts are the track's start and its splice
-    points (phrase ends, quiet moments, onsets) from which it covers the picture without looping (all of
-    them when none does; at most ``max_candidates``, evenly spread); ranked by raw S, the
+    points (phrase ends, quiet moments, onsets) from which it covers the picture without looping (those in
+    the first half of the track when none does; at most ``max_candidates``, evenly spread); ranked by raw S, the
     ``n_finalists`` best by :func:`free_time_sync_score`. Returns ``(start_offset_s, edit, SyncScore)``."""
     from ..edit.free_time import build_free_time_edit, splice_points
 
     pts, _ = splice_points(envelope, music_boundaries_s, music_duration_s)
     starts = np.concatenate([[0.0], pts])
     fits = starts[starts + float(video_duration_s) <= float(music_duration_s)]
-    usable = fits if fits.size else starts[starts < float(music_duration_s) - 1.0]
+    # when no start covers the picture, the first half of the track (a start near its end would loop at once)
+    usable = fits if fits.size else starts[starts <= 0.5 * float(music_duration_s)]
     if usable.size == 0:
         usable = np.array([0.0])
     if usable.size > max_candidates:
