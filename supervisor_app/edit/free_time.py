@@ -45,7 +45,7 @@ from ..errors import UsageError
 from .edl import EDGE_EPS_S, Edit, Excerpt
 
 __all__ = ["FreeTimeEdit", "build_free_time_edit", "build_button_edit", "splice_points", "splice_cost",
-           "FREE_CROSSFADE_S", "SYNC_CROSSFADE_S", "edit_from_dict"]
+           "splice_costs", "FREE_CROSSFADE_S", "SYNC_CROSSFADE_S", "edit_from_dict"]
 
 FREE_CROSSFADE_S = 1.5  # equal-power crossfade at a free-time splice (s)
 SYNC_CROSSFADE_S = 0.3  # shorter where an onset must land on a sync point (s)
@@ -107,37 +107,44 @@ def splice_cost(envelope, out_s: float, in_s: float, context_s: float = FREE_CRO
     """How audible a splice from music time ``out_s`` to ``in_s`` is likely to be (0 = the same music;
     about 1 per clearly different feature): over ``±context_s`` around the two points (what would have
     played vs what plays during the crossfade), the RMS log-mel difference / 6 dB plus twice the chroma
-    cosine distance (harmony), plus the out point's loudness above the track's median / 6 dB (quiet
-    outs are safer)."""
+    cosine distance (harmony); plus the out point's loudness above the track's median / 6 dB (quiet
+    outs are safer); plus the step a listener hears, the half second before the out against the half
+    second after the in (chroma distance + loudness difference / 6 dB)."""
+    return float(splice_costs(envelope, out_s, np.array([in_s]), context_s)[0])
+
+
+def splice_costs(envelope, out_s: float, ins_s: np.ndarray, context_s: float = FREE_CROSSFADE_S / 2) -> np.ndarray:
+    """:func:`splice_cost` from one out point to each of ``ins_s`` (vectorised)."""
     e = envelope
-    w = max(1, int(round(context_s * e.rate_hz)))
     T = len(e.rms_db)
-    ko, ki = e.frame(out_s), e.frame(in_s)
-    offs = np.arange(-w, w + 1)
-    io, ii = np.clip(ko + offs, 0, T - 1), np.clip(ki + offs, 0, T - 1)
-    timbre = float(np.sqrt(np.mean((e.mel_db[io] - e.mel_db[ii]) ** 2))) / 6.0
-    ca, cb = e.chroma[io].mean(axis=0), e.chroma[ii].mean(axis=0)
-    den = float(np.linalg.norm(ca) * np.linalg.norm(cb))
-    harmony = 1.0 - float(ca @ cb) / den if den > 1e-9 else 0.0
-    sm = _smoothed(e)
-    loud = max(0.0, float(sm[ko] - np.median(sm))) / 6.0
-    # the step a listener hears: the half second before the out against the half second after the in
+    w = max(1, int(round(context_s * e.rate_hz)))
     h = max(1, int(round(0.5 * e.rate_hz)))
-    pre, post = np.clip(np.arange(ko - h, ko), 0, T - 1), np.clip(np.arange(ki, ki + h), 0, T - 1)
-    step = _chroma_dist(e.chroma[pre].mean(axis=0), e.chroma[post].mean(axis=0)) \
-        + abs(float(e.rms_db[pre].mean() - e.rms_db[post].mean())) / 6.0
+    ko = e.frame(out_s)
+    ki = np.clip(np.round(np.asarray(ins_s, float).ravel() * e.rate_hz).astype(int), 0, T - 1)
+    offs = np.arange(-w, w + 1)
+    io = np.clip(ko + offs, 0, T - 1)
+    ii = np.clip(ki[:, None] + offs[None, :], 0, T - 1)
+    timbre = np.sqrt(np.mean((e.mel_db[io][None] - e.mel_db[ii]) ** 2, axis=(1, 2))) / 6.0
+    harmony = _cos_dist(e.chroma[io].mean(axis=0), e.chroma[ii].mean(axis=1))
+    sm, med = _smoothed(e)
+    loud = max(0.0, float(sm[ko] - med)) / 6.0
+    pre = np.clip(np.arange(ko - h, ko), 0, T - 1)
+    post = np.clip(ki[:, None] + np.arange(h)[None, :], 0, T - 1)
+    step = _cos_dist(e.chroma[pre].mean(axis=0), e.chroma[post].mean(axis=1)) \
+        + np.abs(float(e.rms_db[pre].mean()) - e.rms_db[post].mean(axis=1)) / 6.0
     return timbre + 2.0 * harmony + loud + step
 
 
-def _chroma_dist(a: np.ndarray, b: np.ndarray) -> float:
-    den = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return 1.0 - float(a @ b) / den if den > 1e-9 else 0.0
+def _cos_dist(a: np.ndarray, B: np.ndarray) -> np.ndarray:
+    den = np.linalg.norm(B, axis=1) * float(np.linalg.norm(a))
+    return np.where(den > 1e-9, 1.0 - (B @ a) / np.maximum(den, 1e-12), 0.0)
 
 
 def _smoothed(e):
     cached = getattr(e, "_smoothed_cache", None)
     if cached is None:
-        cached = e.smoothed_db()
+        sm = e.smoothed_db()
+        cached = (sm, float(np.median(sm)))
         try:
             e._smoothed_cache = cached
         except AttributeError:  # pragma: no cover - a frozen envelope
@@ -214,13 +221,12 @@ class _Walk:
                 outs = np.array([hi])
             best = None
             for o in outs:
-                ins = self.pts[self.pts <= o - MIN_LOOP_S]
-                ins = np.concatenate([[0.0], ins])
+                ins = np.concatenate([[0.0], self.pts[self.pts <= o - MIN_LOOP_S]])
                 g = self.t + (o - self.m)
-                for i in ins:
-                    c = splice_cost(self.env, o, i) - 0.005 * (o - self.m) - 0.3 * self.cut_bonus(g)
-                    if best is None or c < best[0] - 1e-9:
-                        best = (c, float(o), float(i))
+                c = splice_costs(self.env, o, ins) - 0.005 * (o - self.m) - 0.3 * self.cut_bonus(g)
+                k = int(np.argmin(c))
+                if best is None or c[k] < best[0] - 1e-9:
+                    best = (float(c[k]), float(o), float(ins[k]))
             _, o, i = best
             g = self.t + (o - self.m)
             if g >= self.D - _EPS:  # pragma: no cover - guarded by the while condition
@@ -299,10 +305,13 @@ class _Walk:
                 # the final excerpt [i, i + L] stops within ENDING_SLACK_S of the track's end: on a splice
                 # point when one allows it, else exactly at the end
                 cand = ins[(ins + L <= self.M + _EPS) & (ins + L >= self.M - ENDING_SLACK_S) & (ins > o + 1.0)]
-                for i in list(cand) + ([self.M - L] if self.M - L > o + 1.0 else []):
-                    c = splice_cost(self.env, o, i) - 0.3 * self.cut_bonus(g) + 0.05 * (self.M - i - L)
-                    if best is None or c < best[0]:
-                        best = (c, float(o), float(i), g)
+                cand = np.concatenate([cand, [self.M - L] if self.M - L > o + 1.0 else []])
+                if cand.size == 0:
+                    continue
+                c = splice_costs(self.env, o, cand) - 0.3 * self.cut_bonus(g) + 0.05 * (self.M - cand - L)
+                k = int(np.argmin(c))
+                if best is None or c[k] < best[0]:
+                    best = (float(c[k]), float(o), float(cand[k]), g)
             if best is not None:
                 _, o, i, g = best
                 self.close(g, f"; out at {_a(self.kind(o))} ({o:.2f}s)")
