@@ -233,13 +233,15 @@ def cmd_mockup(args) -> int:
                      sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
                      progress=bar)
     e = res.edit
+    print(f"edit: {getattr(e, 'mode', 'metric')}" + "".join(f"; {n}" for n in e.notes))
     print(f"{'video':>17}  {'music':>17}  {'snap':>7}  reason")
     for x in e.excerpts:
         print(f"{x.video_start_s:7.2f}-{x.video_end_s:7.2f}s  {x.music_in_s:7.2f}-{x.music_out_s:7.2f}s  "
               f"{x.snap_offset_s * 1000:+5.0f}ms  {x.reason}")
     s = res.sync
+    events = "a strong onset" if s.details.get("events") == "strong onsets" else "a downbeat"
     print(f"sync score {s.score:+.2f} (S above random offsets of the same edit; S_bar {s.S_bar:.3f}, S_seg {s.S_seg:.3f}, "
-          f"{s.n_cuts_on_downbeat} cuts on a downbeat)")
+          f"{s.n_cuts_on_downbeat} cuts on {events})")
     for kind, f in res.files.items():
         print(f"wrote {kind}: {f}")
     return 0

@@ -20,8 +20,9 @@ Algorithm (:func:`build_free_time_edit`), a walk over the picture as in the bar-
    ``tolerance_s`` (1 s: a long crossfade makes a splice's exact place less critical than a bar line),
    else exactly at ``c``; the incoming excerpt starts on the segment's boundary (a phrase start).
 3. *Loops* (picture longer than the music left): before the track runs out, the pair (out, in) with
-   ``in`` at least ``MIN_LOOP_S`` earlier and the lowest splice cost (minus a small bonus for playing
-   longer and for landing near a picture cut) is spliced, as often as needed.
+   ``in`` at least ``MIN_LOOP_S`` and ``LOOP_SHARE`` of the track earlier and the lowest splice cost
+   (minus a small bonus for playing longer and for landing near a picture cut, plus a penalty for an in
+   point already looped to) is spliced, as often as needed.
 4. *Sync points*: a strong onset or phrase start lands on each (a splice with a short 0.3 s crossfade,
    from the onset nearest the music that would play there) unless one already does (within 50 ms).
 5. *Ending*: if the music would stop mid-phrase, the cheapest splice 6-45 s before the end of the
@@ -51,7 +52,8 @@ FREE_CROSSFADE_S = 1.5  # equal-power crossfade at a free-time splice (s)
 SYNC_CROSSFADE_S = 0.3  # shorter where an onset must land on a sync point (s)
 FREE_TOLERANCE_S = 1.0  # how far a splice may move from its picture cut to reach a splice point (s)
 MIN_EXCERPT_S = 4.0  # no excerpt shorter than this (s), except where a sync point forces one
-MIN_LOOP_S = 10.0  # a loop jumps back at least this far (s)
+MIN_LOOP_S = 10.0  # a loop jumps back at least this far (s) ...
+LOOP_SHARE = 0.35  # ... and at least this share of the track (no short chunk repeated over and over)
 ENDING_RANGE_S = (6.0, 45.0)  # how long the final excerpt that ends with the track may be (s)
 ENDING_SLACK_S = 3.0  # the music may stop this much before the track's end and still "end with it" (s)
 ONSET_LANDING_S = 0.05
@@ -172,6 +174,7 @@ class _Walk:
         self.cut: float | None = None
         self.seg = 0
         self.lock_s = -1.0
+        self.loop_ins: list[float] = []
         self.notes: list[str] = []
         self.ending = "mid-phrase"
 
@@ -220,20 +223,25 @@ class _Walk:
                     continue
                 outs = np.array([hi])
             best = None
+            jump = max(MIN_LOOP_S, LOOP_SHARE * self.M)
             for o in outs:
-                ins = np.concatenate([[0.0], self.pts[self.pts <= o - MIN_LOOP_S]])
+                ins = np.concatenate([[0.0], self.pts[self.pts <= o - jump]])
                 g = self.t + (o - self.m)
-                c = splice_costs(self.env, o, ins) - 0.005 * (o - self.m) - 0.3 * self.cut_bonus(g)
+                # prefer playing on longer, landing near a picture cut, and music not looped to before
+                reuse = np.array([self.loop_ins.count(round(float(i), 3)) for i in ins])
+                c = (splice_costs(self.env, o, ins) - 0.005 * (o - self.m) - 0.3 * self.cut_bonus(g)
+                     + 0.5 * reuse)
                 k = int(np.argmin(c))
                 if best is None or c[k] < best[0] - 1e-9:
                     best = (float(c[k]), float(o), float(ins[k]))
             _, o, i = best
+            self.loop_ins.append(round(i, 3))
             g = self.t + (o - self.m)
             if g >= self.D - _EPS:  # pragma: no cover - guarded by the while condition
                 break
             c = self.nearest_cut(g)
             self.close(g, f"; out at {_a(self.kind(o))} ({o:.2f}s)")
-            self.open(g, i, f"loop: the track ran out, back to the {self.kind(i) if i > 0 else 'start'} at {i:.2f}s",
+            self.open(g, i, f"loop: the picture outlasts the track; back to the {self.kind(i) if i > 0 else 'start'} at {i:.2f}s",
                       c, self.xf)
 
     def nearest_cut(self, g: float) -> float | None:
