@@ -199,3 +199,25 @@ def test_envelope_roundtrip_and_points():
     assert back.duration_s == pytest.approx(40.0, abs=0.05) and back.chroma.shape[1] == 12
     q = env.low_energy_s()
     assert q.size >= 3 and all(np.min(np.abs(lows - t)) <= 0.6 for t in q)
+
+
+def test_the_apps_preview_cuts_a_beatless_track_in_free_time(tmp_path):
+    """The GUI rebuilds a candidate's edit for its preview (gui.backend._mockup_edit): a track whose beat
+    tracking failed is cut in free time there too, not refused for lack of downbeats."""
+    from types import SimpleNamespace
+
+    import soundfile as sf
+
+    from supervisor_app.gui.backend import _mockup_edit
+
+    x, sr, changes, _ = free_time_pad(45.0, seed=6)
+    wav = tmp_path / "pad.wav"
+    sf.write(str(wav), x, sr)
+    video = SimpleNamespace(duration_s=60.0, cuts_s=[7.0, 19.5, 33.0, 48.0], cut_probs_25hz=None, segments_s=[])
+    ev = {"path": str(wav), "duration_s": 45.0, "downbeats_s": np.zeros(0), "boundaries_s": np.array([0.0, 20.0, 45.0]),
+          "beats": None, "beats_error": "No steady beat was found in the audio."}
+    edit, offset, sc = _mockup_edit(video, ev, None, None, ())
+    assert edit.mode == "free-time" and abs(edit.excerpts[-1].video_end_s - 60.0) < 1e-9
+    assert sc.details["events"] == "strong onsets"
+    edit2, _, _ = _mockup_edit(video, ev, None, 10.0, (25.0,))
+    assert edit2.mode == "free-time" and edit2.sync_points_s == (25.0,)
