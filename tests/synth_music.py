@@ -54,3 +54,41 @@ def sting(duration_s: float = 6.0, sr: int = 22050, seed: int = 1):
         x[i0:i1] += 0.2 * env * tone
     x += 0.001 * rng.standard_normal(n)
     return x.astype(np.float32), sr
+
+
+def rubato_piano(duration_s: float = 60.0, sr: int = 22050, seed: int = 0, drift: float = 0.2,
+                 steady: bool = False):
+    """Plucked piano-like notes (sharp attack, exponential decay, no percussion) on a pulse whose tempo
+    drifts by ``±drift`` around 80 BPM (a slow sine plus a random walk: rubato), with notes of 1, 2 or 3
+    beats and an occasional fermata (a held note 1.5-3x longer). ``steady=True``: the same notes on a
+    strict 80 BPM grid, 4 beats a bar, accented downbeats (the metric control). Returns
+    ``(samples float32, sr, onsets_s)``."""
+    rng = np.random.default_rng(seed)
+    t, onsets, k = 0.0, [], 0
+    walk = 0.0
+    while t < duration_s - 1.0:
+        onsets.append(t)
+        if steady:
+            beats = 1
+        else:
+            beats = int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))
+            walk = float(np.clip(walk + rng.normal(0, 0.04), -drift / 2, drift / 2))
+        rate = 1.0 if steady else 1.0 + 0.5 * drift * np.sin(2 * np.pi * t / 23.0) + walk
+        dt = beats * 60.0 / 80.0 / rate
+        if not steady and rng.random() < 0.08:
+            dt *= rng.uniform(1.5, 3.0)  # fermata
+        t += dt
+        k += 1
+    n = int(duration_s * sr)
+    x = np.zeros(n)
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    for j, a in enumerate(onsets):
+        i0 = int(a * sr)
+        L = min(n - i0, int(3.0 * sr))
+        tt = np.arange(L) / sr
+        m = scale[rng.integers(len(scale))] - (12 if j % 4 == 0 else 0)
+        f = 440 * 2 ** ((m - 69) / 12)
+        amp = 0.25 if (steady and j % 4 == 0) else 0.15
+        x[i0:i0 + L] += amp * np.exp(-tt * 2.5) * sum(np.sin(2 * np.pi * f * h * tt) / h ** 1.5 for h in range(1, 5))
+    x += 0.001 * rng.standard_normal(n)
+    return x.astype(np.float32), sr, np.array(onsets)

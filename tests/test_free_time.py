@@ -61,7 +61,15 @@ def test_missing_partial_drifting_and_short_grids_are_not_trusted():
     partial = beat_confidence(_grid(duration_s=12.0), 90.0)  # a grid over 12 s of a 90 s ambient bed
     assert partial.coverage < 0.2 and not partial.metric and "spans" in partial.reason
     drifting = beat_confidence(_grid(jitter=0.15), 60.0)  # rubato: successive beats vary by ~15 %
-    assert drifting.tempo_stability < 0.3 and not drifting.metric
+    assert drifting.tempo_stability < 0.3 and not drifting.metric and "tempo keeps moving" in drifting.reason
+    quantised = _grid()
+    quantised["beats_s"] = list(np.round(np.array(quantised["beats_s"]) + 0.004, 2))  # madmom's 10 ms frames
+    assert beat_confidence(quantised, 60.0).tempo_stability == 1.0
+    two_tempi = _grid(bpm=90, duration_s=30.0)
+    later = _grid(bpm=120, duration_s=30.0, start=30.5)
+    two_tempi["beats_s"] += later["beats_s"]
+    two_tempi["downbeats_s"] += later["downbeats_s"]
+    assert beat_confidence(two_tempi, 60.0).tempo_stability > 0.9  # a tempo change is not rubato
     short = beat_confidence(_grid(bpm=90, duration_s=5.0), 5.0)  # a sting: two downbeats
     assert short.n_downbeats < 4 and not short.metric
     assert beat_confidence(_grid(jitter=0.01), 60.0).score >= METRIC_THRESHOLD
@@ -221,3 +229,19 @@ def test_the_apps_preview_cuts_a_beatless_track_in_free_time(tmp_path):
     assert sc.details["events"] == "strong onsets"
     edit2, _, _ = _mockup_edit(video, ev, None, 10.0, (25.0,))
     assert edit2.mode == "free-time" and edit2.sync_points_s == (25.0,)
+
+
+@pytest.mark.slow
+def test_madmom_on_rubato_piano_gives_an_unreliable_grid_and_on_the_same_notes_in_time_a_steady_one():
+    """Synthetic piano (plucked notes, no percussion) with a tempo drifting ±20 % around 80 BPM, and the
+    same kind of notes on a strict grid: the confidence separates them through madmom's real output."""
+    from supervisor_app.analysis.beats import track_beats
+    from synth_music import rubato_piano
+
+    x, sr, _ = rubato_piano(60.0, seed=0, steady=True)
+    steady = beat_confidence(track_beats(x, sr), 60.0)
+    assert steady.metric, steady
+    for seed in (0, 1):
+        x, sr, _ = rubato_piano(60.0, seed=seed)
+        c = beat_confidence(track_beats(x, sr), 60.0)
+        assert not c.metric and c.tempo_stability < 0.5, c
