@@ -261,7 +261,9 @@ class CoreBackend:
                 return c
 
             on_result = (lambda r: partial([cand(r)])) if partial is not None else None
-            res = recommend(video_path, cat, model=settings.model, distance=settings.distance, k=int(settings.k),
+            # the distance combo applies with a model only (recommend notes a distance given without one)
+            res = recommend(video_path, cat, model=settings.model,
+                            distance=settings.distance if settings.model else None, k=int(settings.k),
                             rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
                             sync_points_s=tuple(sync_points_s), exclude_track_ids=exclude,
                             progress=lambda f, s="": progress(f, s), should_cancel=should_cancel, on_result=on_result)
