@@ -165,7 +165,7 @@ def load_active_model(model):
 
 
 def recommend(video, catalog, *, model=None, distance: str | None = None, k: int = 10, rank_by: str | None = None,
-              filters: Filters | None = None, top_n: int = DEFAULT_TOP_N, sync_points_s=(), segmentation: str | None = None,
+              filters: Filters | None = None, top_n: int | None = None, sync_points_s=(), segmentation: str | None = None,
               exclude_track_ids=(), progress: ProgressFn | None = None, should_cancel=None,
               on_result: Callable[[Recommendation], None] | None = None) -> RecommendationResult:
     """Rank ``catalog`` for the video at ``video``. See the module docstring for the two modes.
@@ -185,6 +185,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
         raise UsageError(f"Unknown --rank-by {rank_by!r}; choose from {', '.join(RANK_BY)}.")
     if k < 1:
         raise UsageError("Ask for at least one recommendation (-k must be 1 or more).")
+    if top_n is not None and top_n < 1:
+        raise UsageError("The prefilter size (--top-n) must be 1 or more.")
     filters = filters or Filters()
     progress = progress or (lambda f, s: None)
     loaded = load_active_model(model)
@@ -195,6 +197,9 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     option_notes = []
     if loaded is None and distance is not None:
         option_notes.append(f"--distance {distance} is ignored: an alignment distance needs a Seg-VM-Net model (--model).")
+    if loaded is None and top_n is not None:
+        option_notes.append(f"--top-n {top_n} is ignored: the prefilter ranks a model's embeddings (--model).")
+    top_n = DEFAULT_TOP_N if top_n is None else int(top_n)
     distance = distance or "nw-dtw"
     rank_by = rank_by or ("fused" if loaded is not None else "sync")
     model_seg = loaded.card.segmentation if loaded is not None else "olda"

@@ -20,8 +20,8 @@ def add_filter_arguments(p) -> None:
 
 def filters_from_args(args) -> Filters:
     return Filters(exclude_artists=list(args.exclude_artist),
-                   bpm_range=Filters.parse_range(args.bpm_range, "BPM range"),
-                   duration_range_s=Filters.parse_range(args.duration_range, "duration range"),
+                   bpm_range=Filters.parse_range(args.bpm_range, "BPM range (--bpm-range)"),
+                   duration_range_s=Filters.parse_range(args.duration_range, "duration range (--duration-range)"),
                    include_tags=list(args.tag), exclude_tags=list(args.exclude_tag))
 
 
@@ -77,7 +77,7 @@ def add_cli(sub) -> None:
                    help="alignment distance with --model (default nw-dtw; ignored without a model)")
     p.add_argument("--rank-by", choices=RANK_BY, default=None,
                    help="content | sync | fused (default: fused with a model, sync without)")
-    p.add_argument("--top-n", type=int, default=300, help="prefilter size before re-ranking")
+    p.add_argument("--top-n", type=int, default=None, help="prefilter size before re-ranking with --model (default 300)")
     p.add_argument("--sync-point", type=float, action="append", default=[], metavar="SECONDS",
                    help="a video time that must land on a downbeat (repeatable)")
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")

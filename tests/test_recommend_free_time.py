@@ -94,3 +94,10 @@ def test_options_that_need_a_model_say_so(setup, capsys):
                 recommend(video, cat, rank_by=rb)
     assert main(["recommend", str(video), "--catalog", str(path), "--rank-by", "fused"]) == 2
     assert "--rank-by fused needs" in capsys.readouterr().err
+    assert main(["recommend", str(video), "--catalog", str(path), "--bpm-range", "fast"]) == 2
+    assert "(--bpm-range)" in capsys.readouterr().err
+    assert main(["recommend", str(video), "--catalog", str(path), "--top-n", "0"]) == 2
+    assert "(--top-n)" in capsys.readouterr().err
+    with Catalog.open(path) as cat:
+        res = recommend(video, cat, top_n=50, k=1)
+    assert "--top-n 50 is ignored: the prefilter ranks a model's embeddings (--model)." in res.notes
