@@ -31,6 +31,7 @@ N_FFT = 2048
 N_MELS = 40
 RATE_HZ = SR / HOP
 ENVELOPE = "envelope-librosa"
+MAX_DURATION_S = 20 * 60.0  # as MSAF's limit: longer files are mixes or albums (the STFT alone would take ~0.6 GB)
 ENVELOPE_REVISION = 1
 
 
@@ -140,8 +141,9 @@ def music_envelope(x: np.ndarray, sr: int) -> MusicEnvelope:
 def cached_envelope(path: str | Path, content_hash: str | None = None, cache=True) -> MusicEnvelope:
     """:func:`music_envelope` of a file, from the analysis cache when there (``cache``: True for the
     app's cache, an :class:`~supervisor_app.cache.AnalysisCache`, or False). Raises the media layer's
-    typed errors for files that cannot be decoded."""
-    from ..media import load_audio
+    typed errors for files that cannot be decoded, and AnalysisError for files longer than
+    ``MAX_DURATION_S``."""
+    from ..media import load_audio, probe
 
     store = None
     if cache is True:
@@ -158,6 +160,11 @@ def cached_envelope(path: str | Path, content_hash: str | None = None, cache=Tru
         hit = store.get_arrays(content_hash, ENVELOPE, ENVELOPE_VERSION)
         if hit is not None and {"rms_db", "onset", "mel_db", "chroma", "duration_s"} <= set(hit):
             return MusicEnvelope.from_arrays(hit)
+    duration_s = probe(path).duration_s
+    if duration_s and duration_s > MAX_DURATION_S:
+        from .beats import too_long_error
+
+        raise too_long_error(duration_s, MAX_DURATION_S, "free-time editing")
     env = music_envelope(load_audio(path, sr=SR, mono=True), SR)
     if store is not None:
         store.put_arrays(content_hash, ENVELOPE, ENVELOPE_VERSION, env.to_arrays())
