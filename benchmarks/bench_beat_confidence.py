@@ -33,6 +33,10 @@ def main(argv=None) -> int:
     ap.add_argument("--picture-s", type=float, default=150.0)
     ap.add_argument("--audibility", type=int, default=0, metavar="N")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--all-modes", action="store_true",
+                    help="measure the free-time engine on metric tracks too (a stress test on real music)")
+    ap.add_argument("--picture-x", type=float, default=None, metavar="X",
+                    help="for the audibility part, a picture X times each track's length (loops and an ending)")
     args = ap.parse_args(argv)
 
     from supervisor_app.catalog import Catalog
@@ -66,7 +70,8 @@ def main(argv=None) -> int:
 
     if args.audibility:
         _audibility([r for r in sorted(rows, key=lambda r: (r[0] if r[0] is not None else 9, r[1].id))
-                     if r[2] is not None and r[3] == "free-time"][: args.audibility], args)
+                     if r[2] is not None and r[3] != "button" and (args.all_modes or r[3] == "free-time")
+                     and r[2].duration_s <= 600][: args.audibility], args)
     return 0
 
 
@@ -76,22 +81,29 @@ def _audibility(rows, args) -> None:
     from supervisor_app.media import load_audio
 
     rng = np.random.default_rng(args.seed)
-    D = args.picture_s
-    cuts = np.cumsum(rng.uniform(2.0, 8.0, 200))
-    cuts = cuts[cuts < D - 1]
-    print(f"\nfree-time splices under a {D:g} s picture ({len(cuts)} synthetic cuts); audibility of a hard cut, "
-          "lower is less audible\n")
+    all_cuts = np.cumsum(rng.uniform(2.0, 8.0, 400))
+    what = f"{args.picture_x:g} x each track's length" if args.picture_x else f"{args.picture_s:g} s"
+    print(f"\nfree-time splices under a picture of {what} (synthetic cuts every 2-8 s); audibility of a hard cut "
+          "(the crossfade not credited), lower is less audible\n")
     print("| track | splices | outs on a phrase end/quiet moment | splice median | splice max | neighbours max (median over splices) | "
-          "splices <= neighbours max | random median | load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-    all_sp, all_nb, all_rand = [], [], []
-    for _, t, ev, _ in rows:
-        env = ev.envelope()
+          "splices <= neighbours max | random median | bar-line engine median (n) | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    all_sp, all_nb, all_rand, all_bar = [], [], [], []
+    from supervisor_app.errors import SupervisorError
+
+    for _, t, ev, mode in rows:
+        try:
+            env = ev.envelope()
+        except SupervisorError as e:
+            print(f"| {Path(t.path).name} | left out: {e} | | | | | | | |")
+            continue
         x = load_audio(t.path, sr=22050, mono=True)
+        D = args.picture_x * ev.duration_s if args.picture_x else args.picture_s
+        cuts = all_cuts[all_cuts < D - 1]
         e = build_free_time_edit(D, cuts, ev.duration_s, env, ev.boundaries_s)
         sp = [(a.music_out_s, b.music_in_s) for a, b in zip(e.excerpts, e.excerpts[1:])]
         if not sp:
-            print(f"| {Path(t.path).name} | 0 | - | - | - | - | - | - | {os.getloadavg()[0]:.1f} |")
+            print(f"| {Path(t.path).name} ({mode}) | 0 | - | - | - | - | - | - | {os.getloadavg()[0]:.1f} |")
             continue
         pts, kinds = splice_points(env, ev.boundaries_s, ev.duration_s)
         on_point = sum(1 for o, _ in sp if pts.size and np.min(np.abs(pts - o)) < 0.06
@@ -103,16 +115,28 @@ def _audibility(rows, args) -> None:
         M = ev.duration_s
         rand = np.array([splice_audibility(x, 22050, o, i)
                          for o, i in zip(r.uniform(min(10, M / 2), M - 1, 100), r.uniform(0, M - 1, 100))])
+        bar = "-"
+        if mode == "metric":  # the bar-line engine on the same picture, same measure: an anchor
+            from supervisor_app.edit.edl import build_edit
+
+            me = build_edit(D, cuts, ev.duration_s, ev.downbeats_s, ev.boundaries_s)
+            msp = [(a.music_out_s, b.music_in_s) for a, b in zip(me.excerpts, me.excerpts[1:])]
+            if msp:
+                ma = [splice_audibility(x, 22050, o, i) for o, i in msp]
+                all_bar += ma
+                bar = f"{np.median(ma):.2f} ({len(ma)})"
         all_sp += list(aud)
         all_nb += list(nb)
         all_rand += list(rand)
-        print(f"| {Path(t.path).name} | {len(sp)} | {on_point}/{len(sp)} | {np.median(aud):.2f} | {aud.max():.2f} | "
-              f"{np.median(nb):.2f} | {int(np.sum(aud <= nb))}/{len(sp)} | {np.median(rand):.2f} | {os.getloadavg()[0]:.1f} |")
+        print(f"| {Path(t.path).name} ({mode}, {ev.confidence.score:.2f}) | {len(sp)} | {on_point}/{len(sp)} | {np.median(aud):.2f} | {aud.max():.2f} | "
+              f"{np.median(nb):.2f} | {int(np.sum(aud <= nb))}/{len(sp)} | {np.median(rand):.2f} | {bar} | {os.getloadavg()[0]:.1f} |")
     if all_sp:
         a, n = np.array(all_sp), np.array(all_nb)
         print(f"\nall: {len(a)} splices, median {np.median(a):.2f} (random splices of the same tracks: median "
               f"{np.median(all_rand):.2f}); {int(np.sum(a <= n))}/{len(a)} no more audible than the loudest of "
-              "the track's own frames within 2 s of the out")
+              "the track's own frames within 2 s of the out"
+              + (f"; the bar-line engine's splices on the metric ones: median {np.median(all_bar):.2f} ({len(all_bar)})"
+                 if all_bar else ""))
 
 
 if __name__ == "__main__":
