@@ -37,7 +37,7 @@ silent: the music's excerpt starts after video time 0 (``Edit.excerpts[0].video_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
