@@ -141,6 +141,8 @@ def mode_reason(edit, ev: TrackEvents) -> str:
     if mode == "free-time":
         xf = sorted(set(round(x, 2) for x in getattr(edit, "crossfades_s", ()))) or [1.5]
         xs = " / ".join(f"{x:g}" for x in xf)
+        n = max(0, len(edit.excerpts) - 1)
+        count = f"{n} splice(s)" if n else "none needed here"
         return (f"free-time: splices on phrase ends, quiet moments and onsets with {xs} s crossfades "
-                f"({ev.confidence.reason})")
+                f"({count}; {ev.confidence.reason})")
     return f"metric: splices on bar lines ({ev.confidence.reason})"
