@@ -245,3 +245,28 @@ def test_madmom_on_rubato_piano_gives_an_unreliable_grid_and_on_the_same_notes_i
         x, sr, _ = rubato_piano(60.0, seed=seed)
         c = beat_confidence(track_beats(x, sr), 60.0)
         assert not c.metric and c.tempo_stability < 0.5, c
+
+
+def test_the_free_time_fit_finds_the_start_a_picture_was_cut_to(pads):
+    """A 40 s picture cut on the pad's own strong onsets from 20 s on: the fit scores the true start
+    clearly above random offsets and picks a start within a second of it; cuts at times unrelated to
+    the music meet far fewer onsets."""
+    from supervisor_app.ranking.sync import best_free_time_start
+
+    x, sr, changes, lows, env = pads[0]
+    bounds = np.concatenate([[0.0], changes[::4], [90.0]])
+    on = env.strong_onsets_s()
+    true_start = float(on[np.argmin(np.abs(on - 20.0))])
+    cuts = on[(on > true_start + 0.5) & (on < true_start + 39.5)] - true_start
+    off, e, sc = best_free_time_start(40.0, cuts, None, 90.0, env, bounds)
+    # the last third may jump to the track's ending: the cuts before it land on onsets
+    assert abs(off - true_start) <= 1.0 and sc.score > 0.2 and sc.n_cuts_on_downbeat >= 0.6 * len(cuts), (off, sc)
+    rng = np.random.default_rng(3)
+    unrelated = np.sort(rng.uniform(1, 39, len(cuts)))
+    from supervisor_app.ranking.sync import free_time_sync_score
+
+    e2 = build_free_time_edit(40.0, unrelated, 90.0, env, bounds, start_offset_s=true_start)
+    sc2 = free_time_sync_score(e2, unrelated, None, on, bounds)
+    # the onsets' co-occurrence with the cuts (S_bar) tells them apart; S_seg does not, since both edits
+    # put their splice near a cut by design
+    assert sc2.S_bar < sc.S_bar / 2 and sc2.n_cuts_on_downbeat < sc.n_cuts_on_downbeat / 2

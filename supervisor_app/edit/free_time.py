@@ -25,8 +25,8 @@ Algorithm (:func:`build_free_time_edit`), a walk over the picture as in the bar-
    point already looped to) is spliced, as often as needed.
 4. *Sync points*: a strong onset or phrase start lands on each (a splice with a short 0.3 s crossfade,
    from the onset nearest the music that would play there) unless one already does (within 50 ms).
-5. *Ending*: if the music would stop mid-phrase, the cheapest splice 6-45 s before the end of the
-   picture to the material that ends with the track is taken (``Edit.ending`` 'track ending'), else
+5. *Ending*: if the music would stop mid-phrase, the cheapest splice 6-45 s (and at most 35 % of the
+   picture) before its end to the material that ends with the track is taken (``Edit.ending`` 'track ending'), else
    the music fades out ('mid-phrase'); a track that already ends inside the picture's last seconds
    plays to its end.
 
@@ -54,7 +54,8 @@ FREE_TOLERANCE_S = 1.0  # how far a splice may move from its picture cut to reac
 MIN_EXCERPT_S = 4.0  # no excerpt shorter than this (s), except where a sync point forces one
 MIN_LOOP_S = 10.0  # a loop jumps back at least this far (s) ...
 LOOP_SHARE = 0.35  # ... and at least this share of the track (no short chunk repeated over and over)
-ENDING_RANGE_S = (6.0, 45.0)  # how long the final excerpt that ends with the track may be (s)
+ENDING_RANGE_S = (6.0, 45.0)  # how long the final excerpt that ends with the track may be (s) ...
+ENDING_SHARE = 0.35  # ... and at most this share of the picture (the ending must not replace the edit)
 ENDING_SLACK_S = 3.0  # the music may stop this much before the track's end and still "end with it" (s)
 ONSET_LANDING_S = 0.05
 _EPS = 1e-6
@@ -308,7 +309,7 @@ class _Walk:
             for o in self.outs[(self.outs > self.m) & (self.outs < out_m)]:
                 g = self.t + (o - self.m)
                 L = self.D - g
-                if g < lo_g or not (ENDING_RANGE_S[0] <= L <= ENDING_RANGE_S[1]):
+                if g < lo_g or not (ENDING_RANGE_S[0] <= L <= min(ENDING_RANGE_S[1], ENDING_SHARE * self.D)):
                     continue
                 # the final excerpt [i, i + L] stops within ENDING_SLACK_S of the track's end: on a splice
                 # point when one allows it, else exactly at the end
