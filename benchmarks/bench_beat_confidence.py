@@ -13,6 +13,7 @@ frame within 2 s of the out point (``natural_audibility``: the "neighbouring fra
 random splices of the same track (out after 10 s, in anywhere). Prints a markdown table.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_beat_confidence.py --catalog pool.sqlite --audibility 8
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_beat_confidence.py --synthetic 5
 """
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--catalog", required=True)
+    ap.add_argument("--catalog", help="an indexed catalog (its stored beats and sections)")
+    ap.add_argument("--synthetic", type=int, default=0, metavar="N",
+                    help="also: N synthetic free-time pads (tests/synth_music.py), 90 s each under a 160 s picture")
     ap.add_argument("--picture-s", type=float, default=150.0)
     ap.add_argument("--audibility", type=int, default=0, metavar="N")
     ap.add_argument("--seed", type=int, default=0)
@@ -39,6 +42,10 @@ def main(argv=None) -> int:
                     help="for the audibility part, a picture X times each track's length (loops and an ending)")
     args = ap.parse_args(argv)
 
+    if args.synthetic:
+        _synthetic(args.synthetic)
+    if not args.catalog:
+        return 0
     from supervisor_app.catalog import Catalog
     from supervisor_app.edit.planner import edit_mode
     from supervisor_app.recommend import _track_music_events
@@ -73,6 +80,41 @@ def main(argv=None) -> int:
                      if r[2] is not None and r[3] != "button" and (args.all_modes or r[3] == "free-time")
                      and r[2].duration_s <= 600][: args.audibility], args)
     return 0
+
+
+def _synthetic(n: int) -> None:
+    """Free-time splices on synthetic pads with known phrase ends (quiet overlaps of two chords)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from synth_music import free_time_pad
+
+    from supervisor_app.analysis.envelope import music_envelope
+    from supervisor_app.edit.audibility import natural_audibility, splice_audibility
+    from supervisor_app.edit.free_time import build_free_time_edit
+
+    print("synthetic free-time pads (chord changes at irregular times drifting ±20 %, no percussion), 90 s under a "
+          "160 s picture with 25 random cuts\n")
+    print("| seed | splices | outs within 0.5 s of a phrase end | splice median | neighbours max (median) | "
+          "splices <= neighbours max | random median | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    tot = [0, 0, 0]
+    for seed in range(n):
+        x, sr, changes, lows = free_time_pad(90.0, seed=seed)
+        env = music_envelope(x, sr)
+        cuts = np.sort(np.random.default_rng(7).uniform(1, 159, 25))
+        e = build_free_time_edit(160.0, cuts, 90.0, env, np.concatenate([[0.0], changes[::4], [90.0]]))
+        sp = [(a.music_out_s, b.music_in_s) for a, b in zip(e.excerpts, e.excerpts[1:])]
+        near = sum(np.min(np.abs(lows - o)) <= 0.5 for o, _ in sp)
+        aud = np.array([splice_audibility(x, sr, o, i) for o, i in sp])
+        nb = np.array([np.max(natural_audibility(x, sr, np.arange(o - 2, o + 2.01, 0.25))) for o, _ in sp])
+        r = np.random.default_rng(1)
+        rand = [splice_audibility(x, sr, o, i) for o, i in zip(r.uniform(10, 88, 100), r.uniform(0, 78, 100))]
+        tot[0] += len(sp)
+        tot[1] += int(near)
+        tot[2] += int(np.sum(aud <= nb))
+        print(f"| {seed} | {len(sp)} | {near}/{len(sp)} | {np.median(aud):.2f} | {np.median(nb):.2f} | "
+              f"{int(np.sum(aud <= nb))}/{len(sp)} | {np.median(rand):.2f} | {os.getloadavg()[0]:.1f} |")
+    print(f"\nall: {tot[0]} splices, {tot[1]} on a phrase end, {tot[2]} no more audible than the track's own "
+          "neighbouring frames\n")
 
 
 def _audibility(rows, args) -> None:
