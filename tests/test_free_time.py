@@ -270,3 +270,10 @@ def test_the_free_time_fit_finds_the_start_a_picture_was_cut_to(pads):
     # the onsets' co-occurrence with the cuts (S_bar) tells them apart; S_seg does not, since both edits
     # put their splice near a cut by design
     assert sc2.S_bar < sc.S_bar / 2 and sc2.n_cuts_on_downbeat < sc.n_cuts_on_downbeat / 2
+
+
+def test_a_sync_point_at_the_very_start_shifts_the_head_within_the_track(pads):
+    x, sr, changes, lows, env = pads[0]
+    for p in (0.0, 0.1, 0.2):
+        e = build_free_time_edit(30.0, [], 90.0, env, [0.0, 45.0, 90.0], sync_points_s=[p])
+        _check_cover(e, 30.0, 90.0)

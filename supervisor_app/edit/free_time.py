@@ -280,6 +280,8 @@ class _Walk:
             self.lock_s = ps
             return
         near = hits[(np.abs(hits - n) <= 8.0) & (hits < self.M - 1.0)]
+        if ps - self.t < 0.25:  # the open excerpt will be shifted: it may not start before the track
+            near = near[near - n + self.m >= 0.0]
         if near.size == 0:
             self.notes.append(f"No onset or phrase start could be put on the sync point {ps:.2f}s.")
             self.lock_s = ps
