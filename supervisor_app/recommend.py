@@ -342,7 +342,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             on_result(rec)
     if excluded:
         notes.append(f"{len(excluded)} track(s) that pass the filters are not ranked:")
-        notes.extend(f"left out {e.title}: {e.reason}." for e in excluded[:MAX_EXCLUSION_NOTES])
+        notes.extend(f"left out {e.title}: {e.reason.rstrip('.')}." for e in excluded[:MAX_EXCLUSION_NOTES])
         if len(excluded) > MAX_EXCLUSION_NOTES:
             notes.append(f"... and {len(excluded) - MAX_EXCLUSION_NOTES} more (the result's 'excluded' lists them all).")
     if not results:

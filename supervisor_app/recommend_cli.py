@@ -53,7 +53,7 @@ def print_table(res, out=None) -> None:
               f"{bpm:>5} {content:>8} {r.sync_score:>+6.2f}  {getattr(r, 'edit_mode', 'metric')}", file=out)
     if len(res.excluded) > MAX_EXCLUSION_NOTES:  # the first ones are spelled out in the notes above
         for e in res.excluded[MAX_EXCLUSION_NOTES:]:
-            print(f"left out {e.title}: {e.reason}.", file=out)
+            print(f"left out {e.title}: {e.reason.rstrip('.')}.", file=out)
 
 
 def cmd_recommend(args) -> int:
