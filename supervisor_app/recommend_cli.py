@@ -6,7 +6,7 @@ import sys
 
 from .filters import Filters
 from .paths import atomic_write_text
-from .recommend import DISTANCES, RANK_BY, recommend
+from .recommend import DISTANCES, MAX_EXCLUSION_NOTES, RANK_BY, recommend
 
 
 def add_filter_arguments(p) -> None:
@@ -25,8 +25,8 @@ def add_filter_arguments(p) -> None:
 
 def filters_from_args(args) -> Filters:
     return Filters(exclude_artists=list(args.exclude_artist),
-                   bpm_range=Filters.parse_range(args.bpm_range, "BPM range"),
-                   duration_range_s=Filters.parse_range(args.duration_range, "duration range"),
+                   bpm_range=Filters.parse_range(args.bpm_range, "BPM range (--bpm-range)"),
+                   duration_range_s=Filters.parse_range(args.duration_range, "duration range (--duration-range)"),
                    include_tags=list(args.tag), exclude_tags=list(args.exclude_tag),
                    one_stop_only=bool(getattr(args, "one_stop", False)), territory=getattr(args, "territory", None),
                    cleared_for=list(getattr(args, "cleared_for", []) or []),
@@ -63,16 +63,20 @@ def print_table(res, out=None, keys: dict | None = None) -> None:
     for n in res.notes:
         print(f"note: {n}", file=out)
     head = (f"{'#':>2}  {'title':<34} {'artist':<20} {'dur':>5} {'BPM':>5} {'key':<9} {'content':>8} {'sync':>6} "
-            f"{'form':>6}  edit")
+            f"{'form':>6}  {'cut':<9} edit")
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in res.results:
         content = "-" if r.score is None else f"{r.score:.3f}"
         form = r.form.get("score") if r.form else None
         how = "; ".join(r.form.get("reasons", [])[:3]) if r.form else ""
+        bpm = "-" if not r.bpm else f"{r.bpm:.0f}"
         print(f"{r.rank:>2}  {r.title[:34]:<34} {(r.artist or '')[:20]:<20} {_fmt_time(r.duration_s):>5} "
-              f"{(r.bpm or 0):>5.0f} {(keys.get(r.track_id) or '-'):<9} {content:>8} {r.sync_score:>+6.2f} "
-              f"{('-' if form is None else f'{form:+.2f}'):>6}  {how}", file=out)
+              f"{bpm:>5} {(keys.get(r.track_id) or '-'):<9} {content:>8} {r.sync_score:>+6.2f} "
+              f"{('-' if form is None else f'{form:+.2f}'):>6}  {getattr(r, 'edit_mode', 'metric'):<9} {how}", file=out)
+    if len(res.excluded) > MAX_EXCLUSION_NOTES:  # the first ones are spelled out in the notes above
+        for e in res.excluded[MAX_EXCLUSION_NOTES:]:
+            print(f"left out {e.title}: {e.reason.rstrip('.')}.", file=out)
 
 
 def cmd_recommend(args) -> int:
@@ -120,10 +124,11 @@ def add_cli(sub) -> None:
     p.add_argument("--catalog", metavar="PATH", help=_catalog_help())
     p.add_argument("--model", default=None, help="Seg-VM-Net model name or folder (default: none → rank by fit)")
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
-    p.add_argument("--distance", choices=DISTANCES, default="nw-dtw")
+    p.add_argument("--distance", choices=DISTANCES, default=None,
+                   help="alignment distance with --model (default nw-dtw; ignored without a model)")
     p.add_argument("--rank-by", choices=RANK_BY, default=None,
                    help="content | sync | fused (default: fused with a model, sync without)")
-    p.add_argument("--top-n", type=int, default=300, help="prefilter size before re-ranking")
+    p.add_argument("--top-n", type=int, default=None, help="prefilter size before re-ranking with --model (default 300)")
     p.add_argument("--sync-point", type=float, action="append", default=[], metavar="SECONDS",
                    help="a video time that must land on a downbeat (repeatable)")
     p.add_argument("--brief", metavar="TEXT", help='fit only tracks that fit this brief (as `search` ranks it), '

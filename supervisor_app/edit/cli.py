@@ -64,7 +64,7 @@ def video_events(video_path: str | Path) -> dict:
 
 
 def _from_catalog(track: str, catalog_path: str | Path):
-    """(path, beats dict | None, boundaries list | None, title, artist) of a catalog track, or None."""
+    """(path, beats record | None, boundaries list | None, title, artist) of a catalog track, or None."""
     from ..analysis import versions
     from ..analysis.report import segments_analyzer
     from ..catalog.store import Catalog
@@ -88,43 +88,48 @@ def _from_catalog(track: str, catalog_path: str | Path):
         beats = cat.get_analysis(t.id, versions.BEATS, bv)
         seg = cat.get_analysis(t.id, segments_analyzer("olda"), versions.segments_version("olda", bv))
         path = t.path if Path(t.path).exists() else track
-        return (path, beats.result if beats else None,
-                seg.result["boundaries_s"] if seg and seg.result else None, t.title or "", t.artist or "")
+        return (path, beats, seg.result["boundaries_s"] if seg and seg.result else None, t.title or "", t.artist or "")
     finally:
         cat.close()
 
 
 def track_events(track: str | Path, catalog_path: str | Path | None = None) -> dict:
-    """``{"path", "duration_s", "downbeats_s", "boundaries_s", "title", "artist"}`` of a track
-    (catalog analyses when available, else madmom + MSAF OLDA on the fly, cached by content hash)."""
+    """``{"path", "duration_s", "downbeats_s", "boundaries_s", "title", "artist", "beats", "beats_error"}``
+    of a track (catalog analyses when available, else madmom + MSAF OLDA on the fly, cached by content
+    hash). A track without a steady beat is no error: ``beats`` is then None, ``beats_error`` says why,
+    ``downbeats_s`` is empty, and :mod:`supervisor_app.edit.planner` cuts it in free time."""
     from ..analysis import versions
     from ..analysis.report import analyze_track, segments_analyzer
     from ..media import probe
 
     track = str(track)
-    beats = bounds = None
+    beats = bounds = beats_error = None
+    have_beats = False
     title = artist = ""
     path = track
     if catalog_path is not None:
         found = _from_catalog(track, catalog_path)
         if found is not None:
-            path, beats, bounds, title, artist = found
+            path, brec, bounds, title, artist = found
+            if brec is not None:
+                have_beats, beats, beats_error = True, brec.result, brec.error
     if not Path(path).exists():
         from ..errors import FileMissingError
 
         raise FileMissingError(path)
     info = probe(path)
-    if beats is None or bounds is None:
+    if not have_beats or bounds is None:
         records = analyze_track(path, cache=True, segment_algorithms=("olda",))
         brec = records[versions.BEATS]
-        if brec["result"] is None:
-            raise AnalysisError(brec["error"] or "The track's beats could not be found.")
-        beats = brec["result"]
+        beats, beats_error = brec["result"], brec["error"]
         srec = records.get(segments_analyzer("olda"), {})
         bounds = (srec.get("result") or {}).get("boundaries_s", [])
+        if beats is None and brec["error"] and "silent" in brec["error"]:
+            raise AnalysisError(brec["error"])
     return {"path": str(path), "duration_s": float(info.duration_s),
-            "downbeats_s": np.asarray(beats["downbeats_s"], float), "boundaries_s": np.asarray(bounds, float),
-            "title": title or Path(path).stem, "artist": artist}
+            "downbeats_s": np.asarray(beats["downbeats_s"] if beats else [], float),
+            "boundaries_s": np.asarray(bounds, float), "title": title or Path(path).stem, "artist": artist,
+            "beats": beats, "beats_error": beats_error}
 
 
 def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | None = None, *,
@@ -149,16 +154,17 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     alone. ``wav`` gets the mockup's sound (the mix), ``music_wav`` the music stem as it sits in it.
     Every output argument that is not None is written (atomically). Returns a :class:`MockupResult`.
     """
-    from ..ranking.sync import sync_score
-    from .edl import build_edit
     from .export_timeline import export_edl, export_fcpxml, export_otio
     from .mix import MixSettings, parse_loudness, render_mockup_audio
+    from .planner import TrackEvents, edit_mode, fit_edit, plan_edit, score_edit
     from .render import render_mp4, write_wav
 
     settings = MixSettings(duck_db=float(duck_db), music_db=float(music_db),
                            loudness_lufs=parse_loudness(loudness_lufs))
     v = video_events(video_path)
     t = track_events(track, catalog_path)
+    ev = TrackEvents.from_analyses(t["path"], t["duration_s"], t["beats"], t["boundaries_s"],
+                                   beats_error=t["beats_error"], title=t["title"], artist=t["artist"])
     vb = v["cuts_s"] if video_boundaries_s is None else list(video_boundaries_s)
     suggestion = None
     if auto_sync:
@@ -174,26 +180,25 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
             picture_climax_s = climax_of(suggestions, float(v["duration_s"]))
     common = dict(sync_points_s=tuple(sync_points_s))
     start = None
-    if path is not None:
-        edit = build_edit(v["duration_s"], vb, t["duration_s"], t["downbeats_s"], t["boundaries_s"],
-                          path=path, start_offset_s=offset_s, **common)
-        sc = sync_score(edit, v["cuts_s"], v["cut_probs_25hz"], t["downbeats_s"], t["boundaries_s"])
-    elif offset_s is not None:
-        start = float(offset_s)
-        edit = build_edit(v["duration_s"], vb, t["duration_s"], t["downbeats_s"], t["boundaries_s"],
-                          start_offset_s=start, **common)
-        sc = sync_score(edit, v["cuts_s"], v["cut_probs_25hz"], t["downbeats_s"], t["boundaries_s"])
+    if path is not None or offset_s is not None:
+        start = None if offset_s is None else float(offset_s)
+        edit = plan_edit(v["duration_s"], vb, ev, path=path, start_offset_s=start, **common)
+        sc = score_edit(edit, v["cuts_s"], v["cut_probs_25hz"], ev)
     else:
-        from ..media import load_audio
-        from ..ranking.form_score import fit_to_picture
-        from .form import TrackForm
+        emode = edit_mode(ev, v["duration_s"])
+        if emode == "metric":  # the form-aware planner, listening to its splices
+            from ..media import load_audio
+            from ..ranking.form_score import fit_to_picture
+            from .form import TrackForm
 
-        sr = 22050
-        form = TrackForm.build(t["duration_s"], t["downbeats_s"], t["boundaries_s"],
-                               audio=load_audio(t["path"], sr=sr, mono=True), sr=sr)
-        fit = fit_to_picture(v["duration_s"], vb, v["cut_probs_25hz"], form, picture_climax_s=picture_climax_s,
-                             **common)
-        start, edit, sc = fit.start_offset_s, fit.edit, fit.sync
+            sr = 22050
+            form = TrackForm.build(t["duration_s"], t["downbeats_s"], t["boundaries_s"],
+                                   audio=load_audio(t["path"], sr=sr, mono=True), sr=sr)
+            fit = fit_to_picture(v["duration_s"], vb, v["cut_probs_25hz"], form, picture_climax_s=picture_climax_s,
+                                 **common)
+            start, edit, sc = fit.start_offset_s, fit.edit, fit.sync
+        else:  # free time or a button (edit.planner)
+            start, edit, sc = fit_edit(v["duration_s"], vb, v["cut_probs_25hz"], ev, mode=emode, **common)
     files = {}
     track_path = t["path"]
     sound = None
@@ -323,13 +328,15 @@ def cmd_mockup(args) -> int:
     if getattr(args, "approve", False) or getattr(args, "reject", False):
         _record_decision(args, res.edit, approved=bool(args.approve))
     e = res.edit
+    print(f"edit: {getattr(e, 'mode', 'metric')}" + "".join(f"; {n}" for n in e.notes))
     print(f"{'video':>17}  {'music':>17}  {'snap':>7}  reason")
     for x in e.excerpts:
         print(f"{x.video_start_s:7.2f}-{x.video_end_s:7.2f}s  {x.music_in_s:7.2f}-{x.music_out_s:7.2f}s  "
               f"{x.snap_offset_s * 1000:+5.0f}ms  {x.reason}")
     s = res.sync
+    events = "a strong onset" if s.details.get("events") == "strong onsets" else "a downbeat"
     print(f"sync score {s.score:+.2f} (S above random offsets of the same edit; S_bar {s.S_bar:.3f}, S_seg {s.S_seg:.3f}, "
-          f"{s.n_cuts_on_downbeat} cuts on a downbeat)")
+          f"{s.n_cuts_on_downbeat} cuts on {events})")
     if res.auto_sync is not None:
         a = res.auto_sync
         print(f"auto sync point: {a.time_s:.2f} s ({a.kind}, strength {a.strength:.2f}): {a.reason}")

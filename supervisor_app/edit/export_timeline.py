@@ -112,6 +112,8 @@ def build_timeline(edit: Edit, video_path: str | Path, track_path: str | Path, *
 
     music_frames = fr(edit.music_duration_s)
     starts = [fr(e.video_start_s) for e in edit.excerpts] + [end]
+    if edit.excerpts and starts[0] > 0:  # a button: the music enters after the picture starts
+        a1.append(otio.schema.Gap(source_range=ot.TimeRange(rt(0), rt(starts[0]))))
     for k, e in enumerate(edit.excerpts):
         dur = starts[k + 1] - starts[k]
         if dur <= 0:

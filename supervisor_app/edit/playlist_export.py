@@ -152,6 +152,8 @@ def read_json(path: str | Path) -> list[PlaylistEntry]:
     for d in doc["entries"]:
         e = as_entry(d)
         if isinstance(e.edit, dict):
-            e.edit = Edit.from_dict(e.edit)
+            from .free_time import edit_from_dict
+
+            e.edit = edit_from_dict(e.edit)  # a free-time edit keeps its crossfades and mode
         out.append(e)
     return out

@@ -1,6 +1,7 @@
 """Render an :class:`~supervisor_app.edit.edl.Edit`: the edited music as samples, a WAV, or an MP4 with the video.
 
-Splices get equal-power crossfades: over ``crossfade_s`` centred on the splice (shifted to one side
+Splices get equal-power crossfades: over ``crossfade_s`` (or the edit's own ``crossfades_s``, one per
+splice, when it has them: a free-time edit's 1.5 s) centred on the splice (shifted to one side
 when the file has no material before an in at its very start, or after an out at its very end) the
 outgoing excerpt (played on past its out) fades with ``cos(pi/2 x)`` while the incoming one (started
 before its in) rises with ``sin(pi/2 x)``, so ``gain_out^2 + gain_in^2 = 1`` (constant power for uncorrelated music)
@@ -67,8 +68,11 @@ def _layout(edit: Edit, sr: int, crossfade_s: float, n_src: int) -> tuple[list[i
     ex = edit.excerpts
     bounds = [int(round(e.video_start_s * sr)) for e in ex] + [n_out]
     h0 = max(1, int(round(crossfade_s * sr / 2)))
+    per_splice = tuple(getattr(edit, "crossfades_s", ()) or ())  # a free-time edit's own lengths (s)
     xf = [(0, 0)]
     for k in range(1, len(ex)):
+        if len(per_splice) == len(ex) - 1:
+            h0 = max(1, int(round(float(per_splice[k - 1]) * sr / 2)))
         before, after = (bounds[k] - bounds[k - 1]) // 2, (bounds[k + 1] - bounds[k]) // 2
         h = max(0, min(h0, before, after))
         lead = lag = h

@@ -288,7 +288,9 @@ class CoreBackend:
                 return c
 
             on_result = (lambda r: partial([cand(r)])) if partial is not None else None
-            res = recommend(video_path, cat, model=settings.model, distance=settings.distance, k=int(settings.k),
+            # the distance combo applies with a model only (recommend notes a distance given without one)
+            res = recommend(video_path, cat, model=settings.model,
+                            distance=settings.distance if settings.model else None, k=int(settings.k),
                             rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
                             sync_points_s=tuple(sync_points_s), exclude_track_ids=exclude,
                             progress=lambda f, s="": progress(f, s), should_cancel=should_cancel, on_result=on_result)
@@ -425,7 +427,8 @@ class CoreBackend:
         db, mb = getattr(raw, "downbeats_s", None), getattr(raw, "music_boundaries_s", None)
         if db is not None and mb is not None and len(db) >= 2 and len(mb) >= 2:
             return {"path": candidate.path, "duration_s": float(candidate.duration_s or mb[-1]),
-                    "downbeats_s": np.asarray(db, float), "boundaries_s": np.asarray(mb, float)}
+                    "downbeats_s": np.asarray(db, float), "boundaries_s": np.asarray(mb, float),
+                    "edit_mode": getattr(raw, "edit_mode", None)}
         if candidate.track_id is not None and catalog_path:
             from ..analysis.beats import BeatResult
             from ..catalog import Catalog
@@ -434,14 +437,16 @@ class CoreBackend:
             with Catalog.open(catalog_path) as cat:
                 t = cat.get_track(int(candidate.track_id))
                 rec = cat.get_analysis(t.id, *beats_key()) if t is not None else None
-                if t is not None and rec is not None and rec.result is not None and t.duration_s:
-                    beats = BeatResult.from_dict(rec.result)
+                if t is not None and rec is not None and t.duration_s:
+                    # a track without a steady beat (result None) is cut in free time by the planner
+                    downbeats = BeatResult.from_dict(rec.result).downbeats_s if rec.result is not None else []
                     bounds = track_boundaries_s(cat, t, DEFAULT_SEGMENTATION)
                     if bounds is None or len(bounds) < 2:
                         bounds = np.array([0.0, float(t.duration_s)])
-                    if len(beats.downbeats_s) >= 2:
-                        return {"path": t.path, "duration_s": float(t.duration_s),
-                                "downbeats_s": np.asarray(beats.downbeats_s, float), "boundaries_s": np.asarray(bounds, float)}
+                    return {"path": t.path, "duration_s": float(t.duration_s),
+                            "downbeats_s": np.asarray(downbeats, float), "boundaries_s": np.asarray(bounds, float),
+                            "beats": rec.result, "beats_error": rec.error, "content_hash": t.content_hash,
+                            "edit_mode": getattr(raw, "edit_mode", None)}
         from ..edit.cli import track_events
 
         return track_events(candidate.path)
@@ -693,23 +698,20 @@ def _mockup_edit(video: VideoAnalysis, track_ev: dict, path, start_offset_s, syn
     """The edit ``supervisor-app mockup`` makes (see :func:`supervisor_app.edit.cli.run_mockup`), from the
     video structure the window already holds: along ``path`` when there is one, else from
     ``start_offset_s``, else from the best start by sync score. Returns (edit, start_offset_s, SyncScore)."""
-    from ..edit.edl import build_edit
-    from ..ranking.sync import best_start_offset, sync_score
+    from ..edit.planner import TrackEvents, fit_edit, plan_edit, score_edit
 
-    t = track_ev
-    common = dict(sync_points_s=tuple(sync_points_s))
+    ev = TrackEvents.from_event_dict(track_ev)  # metric, free-time or button: as recommend chose
+    mode = track_ev.get("edit_mode") or None
+    common = dict(sync_points_s=tuple(sync_points_s), mode=mode)
     if path is not None:
         bounds = [a for a, _ in video.segments_s] + [video.segments_s[-1][1]] if video.segments_s else list(video.cuts_s)
-        edit = build_edit(video.duration_s, bounds, t["duration_s"], t["downbeats_s"], t["boundaries_s"], path=path,
-                          start_offset_s=start_offset_s, **common)
+        edit = plan_edit(video.duration_s, bounds, ev, path=path, start_offset_s=start_offset_s, **common)
     elif start_offset_s is not None:
-        edit = build_edit(video.duration_s, list(video.cuts_s), t["duration_s"], t["downbeats_s"], t["boundaries_s"],
-                          start_offset_s=float(start_offset_s), **common)
+        edit = plan_edit(video.duration_s, list(video.cuts_s), ev, start_offset_s=float(start_offset_s), **common)
     else:
-        start_offset_s, edit, sc = best_start_offset(video.duration_s, list(video.cuts_s), video.cut_probs_25hz,
-                                                     t["duration_s"], t["downbeats_s"], t["boundaries_s"], **common)
+        start_offset_s, edit, sc = fit_edit(video.duration_s, list(video.cuts_s), video.cut_probs_25hz, ev, **common)
         return edit, start_offset_s, sc
-    sc = sync_score(edit, list(video.cuts_s), video.cut_probs_25hz, t["downbeats_s"], t["boundaries_s"])
+    sc = score_edit(edit, list(video.cuts_s), video.cut_probs_25hz, ev)
     return edit, start_offset_s, sc
 
 

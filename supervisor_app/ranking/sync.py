@@ -27,7 +27,8 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["SyncScore", "sync_score", "cut_curve_from_times", "best_start_offset", "anchor_candidates"]
+__all__ = ["SyncScore", "sync_score", "cut_curve_from_times", "best_start_offset", "anchor_candidates",
+           "free_time_sync_score", "best_free_time_start"]
 
 RATE_HZ = 25.0  # the thesis's shot-curve rate (frames per second)
 SIGMA_FRAMES = 2.0  # the thesis's Gaussian window (frames at 25 Hz)
@@ -169,3 +170,49 @@ def best_start_offset(video_duration_s: float, video_cuts_s: Sequence[float], cu
     edit = plan_edit(video_duration_s, video_cuts_s, form, picture_climax_s=picture_climax_s, **kw)
     sc = sync_score(edit, video_cuts_s, cut_probs_25hz, form.downbeats_s, music_boundaries_s, n_random=n_random)
     return float(edit.excerpts[0].music_in_s), edit, sc
+
+
+def free_time_sync_score(edit, video_cuts_s: Sequence[float], cut_probs_25hz: np.ndarray | None,
+                         music_onsets_s: Sequence[float], music_boundaries_s: Sequence[float], **kwargs) -> SyncScore:
+    """The fit of music without a bar grid: :func:`sync_score` with the track's strong onsets (note
+    attacks, :meth:`~supervisor_app.analysis.envelope.MusicEnvelope.strong_onsets_s`) in place of its
+    downbeats, and its section changes and splices as the boundaries; calibrated the same way (excess S
+    over random offsets of the same edit), so it ranks beside the bar-line fit. ``S_bar`` and
+    ``n_cuts_on_downbeat`` then count onsets (``details['events']`` says so)."""
+    sc = sync_score(edit, video_cuts_s, cut_probs_25hz, music_onsets_s, music_boundaries_s, **kwargs)
+    sc.details["events"] = "strong onsets"
+    return sc
+
+
+def best_free_time_start(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs_25hz: np.ndarray | None,
+                         music_duration_s: float, envelope, music_boundaries_s: Sequence[float], *,
+                         n_random: int = 100, max_candidates: int = 48, n_finalists: int = 5, **edit_kwargs):
+    """:func:`best_start_offset` for free time: candidate starts are the track's start and its splice
+    points (phrase ends, quiet moments, onsets) from which it covers the picture without looping (those in
+    the first half of the track when none does; at most ``max_candidates``, evenly spread); ranked by raw S, the
+    ``n_finalists`` best by :func:`free_time_sync_score`. Returns ``(start_offset_s, edit, SyncScore)``."""
+    from ..edit.free_time import build_free_time_edit, splice_points
+
+    pts, _ = splice_points(envelope, music_boundaries_s, music_duration_s)
+    starts = np.concatenate([[0.0], pts])
+    fits = starts[starts + float(video_duration_s) <= float(music_duration_s)]
+    # when no start covers the picture, the first half of the track (a start near its end would loop at once)
+    usable = fits if fits.size else starts[starts <= 0.5 * float(music_duration_s)]
+    if usable.size == 0:
+        usable = np.array([0.0])
+    if usable.size > max_candidates:
+        usable = usable[np.linspace(0, usable.size - 1, max_candidates).round().astype(int)]
+    onsets = envelope.strong_onsets_s()
+    cands = []
+    for off in usable:
+        edit = build_free_time_edit(video_duration_s, video_cuts_s, music_duration_s, envelope, music_boundaries_s,
+                                    start_offset_s=float(off), **edit_kwargs)
+        s = free_time_sync_score(edit, video_cuts_s, cut_probs_25hz, onsets, music_boundaries_s, n_random=0).details["S"]
+        cands.append((-(s if s == s else -1.0), len(cands), float(edit.excerpts[0].music_in_s), edit))
+    cands.sort(key=lambda c: (c[0], c[1]))
+    best = None
+    for _, _, off, edit in cands[:max(1, n_finalists)]:
+        sc = free_time_sync_score(edit, video_cuts_s, cut_probs_25hz, onsets, music_boundaries_s, n_random=n_random)
+        if best is None or sc.score > best[2].score + 1e-12:
+            best = (off, edit, sc)
+    return best
