@@ -325,7 +325,7 @@ def test_vlc_set_music_keeps_the_paused_time(qtbot):
             qtbot.wait(200)
             # paused on a frame just after 12 s (the muted pre-roll stops a few frames late), and the
             # position reported is that frame's time by VLC's own clock (not 0:00, not a stale time)
-            assert 12.0 - 0.05 <= player.position_s() < 12.0 + 0.4
+            assert 12.0 - 0.05 <= player.position_s() < 12.0 + 0.8  # VLC adopts the frame it shows: ~0.2 s later per re-render on a loaded machine
             assert player._mp.get_time() / 1000.0 == pytest.approx(player.position_s(), abs=0.15)
             assert not player.is_playing()
     finally:

@@ -420,7 +420,7 @@ def build_free_time_edit(video_duration_s: float, video_boundaries_s: Sequence[f
     notes = list(w.notes)
     notes.insert(0, f"free-time: splices on phrase ends, quiet moments and onsets with {crossfade_s:g} s crossfades"
                  + (f" ({n} splice(s))" if n else " (no splice needed)"))
-    return FreeTimeEdit(excerpts, D, M, tuple(sync), float(tolerance_s), notes, w.ending, 0.0, xfs, "free-time")
+    return FreeTimeEdit(excerpts, D, M, tuple(sync), float(tolerance_s), notes, w.ending, 0.0, crossfades_s=xfs, mode="free-time")
 
 
 def build_button_edit(video_duration_s: float, music_duration_s: float, envelope=None,
@@ -433,7 +433,7 @@ def build_button_edit(video_duration_s: float, music_duration_s: float, envelope
     if M >= D:
         e = Excerpt(0.0, D, 0.0, D, 0.0, "button: the track plays from its start", None, 0)
         return FreeTimeEdit([e], D, M, tuple(sync), 0.25, [f"button: a {M:.1f} s track under a {D:.1f} s picture"],
-                            "track ending" if M - D < 0.5 else "mid-phrase", 0.0, (), "button")
+                            "track ending" if M - D < 0.5 else "mid-phrase", 0.0, crossfades_s=(), mode="button")
     start = D - M
     why = f"button: the {M:.1f} s track ends with the picture (enters at {start:.2f}s)"
     if sync:
@@ -447,7 +447,7 @@ def build_button_edit(video_duration_s: float, music_duration_s: float, envelope
             why = f"button: its first hit ({hit:.2f}s into it) on the sync point {sync[-1]:.2f}s"
     e = Excerpt(start, D, 0.0, D - start, 0.0, why, None, 0)
     ending = "track ending" if (D - start) >= M - 0.5 else "mid-phrase"
-    return FreeTimeEdit([e], D, M, tuple(sync), 0.25, [why], ending, 0.0, (), "button")
+    return FreeTimeEdit([e], D, M, tuple(sync), 0.25, [why], ending, 0.0, crossfades_s=(), mode="button")
 
 
 def _check(excerpts: list[Excerpt], D: float, M: float) -> None:
