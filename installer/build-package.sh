@@ -4,7 +4,7 @@
 #   macOS   -> dist/Supervisor.app + .dmg                 (installer/macos/build-app.sh; UNTESTED)
 #   Windows -> run installer\windows\build-installer.ps1 in PowerShell (UNTESTED)
 #
-#   usage: installer/build-package.sh [--venv DIR] [--out DIR] [--version V] [--compress zstd:19|zstd:1|xz:6|none] [--keep-stage]
+#   usage: installer/build-package.sh [--venv DIR] [--out DIR] [--version V] [--compress zstd:9|zstd:19|zstd:1|xz:6|none] [--keep-stage]
 #
 # The package is made from the environment that installer/install.sh builds (run first unless --venv is
 # given); nothing is downloaded beyond what install.sh fetches. See installer/PACKAGING.md.

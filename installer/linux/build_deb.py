@@ -345,16 +345,18 @@ def system_libs() -> dict[str, str]:
 
 
 def owning_packages(paths: list[str]) -> dict[str, str]:
-    owners: dict[str, str] = {}
+    """{library path: Debian package} with one dpkg-query call (merged /usr: try both spellings)."""
+    variants: dict[str, str] = {}
     for path in paths:
-        cands = [path, os.path.realpath(path)]
-        for c in list(cands):
-            cands.append(c[4:] if c.startswith("/usr/") else "/usr" + c)
-        for c in cands:
-            r = subprocess.run(["dpkg-query", "-S", c], capture_output=True, text=True)
-            if r.returncode == 0:
-                owners[path] = r.stdout.split(":")[0].split(",")[0].strip()
-                break
+        for c in (path, os.path.realpath(path)):
+            for v in (c, c[4:] if c.startswith("/usr/") else "/usr" + c):
+                variants.setdefault(v, path)
+    r = subprocess.run(["dpkg-query", "-S", *variants], capture_output=True, text=True)
+    owners: dict[str, str] = {}
+    for line in r.stdout.splitlines():
+        pkgs, sep, found = line.partition(": ")
+        if sep and found.strip() in variants and "diversion" not in pkgs:
+            owners.setdefault(variants[found.strip()], pkgs.split(",")[0].split(":")[0].strip())
     return owners
 
 
@@ -532,8 +534,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(REPO / "dist"), help="folder for the .deb (default: dist/)")
     p.add_argument("--work", help="staging folder (default: OUT/build; removed afterwards)")
     p.add_argument("--version", help="package version (default: supervisor_app.__version__)")
-    p.add_argument("--compress", default="zstd:19",
-                   help="dpkg-deb compressor[:level]: zstd:19 (release, default), zstd:1 (fast, tests), xz:6, none")
+    p.add_argument("--compress", default="zstd:9",
+                   help="dpkg-deb compressor[:level]: zstd:9 (default), zstd:19 (smaller, slow), zstd:1 (fast, tests), xz:6, none")
     p.add_argument("--keep-stage", action="store_true", help="keep the staged tree")
     args = p.parse_args(argv)
     if not sys.platform.startswith("linux"):
