@@ -137,13 +137,15 @@ def test_installed_cli_runs_from_the_package_alone(root, tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr and "does not exist" in r.stderr
     # Everything imported comes from the installed tree, byte-compiled there (no recompilation at start).
     py = root / "opt" / PKG / "bin" / "python3"
-    code = ("import sys, supervisor_app, torch, PySide6, madmom, numba, onnxruntime; "
-            "print('\\n'.join([sys.prefix, supervisor_app.__file__, torch.__file__, PySide6.__file__, str(sys.dont_write_bytecode)]))")
+    code = ("import sys, supervisor_app, torch, PySide6, numba, onnxruntime; "
+            "from supervisor_app.analysis.madmom_compat import import_madmom; import_madmom(); "
+            "libpython = next((l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l), sys.prefix); "
+            "print('\\n'.join([sys.prefix, supervisor_app.__file__, torch.__file__, PySide6.__file__, libpython]))")
     pycs = sorted((root / "opt" / PKG).rglob("supervisor_app/__pycache__/cli.*.pyc"))
     assert pycs, "the app ships byte-compiled"
     before = pycs[0].stat().st_mtime_ns
     out = _run([py, "-I", "-c", code], env=env).stdout.splitlines()
-    for line in out[:4]:
+    for line in out[:5]:  # the interpreter's prefix, the app, the heavy packages, libpython itself
         assert line.startswith(str(root / "opt" / PKG)), out
     _run([root / "usr" / "bin" / PKG, "--version"], env=env)
     assert pycs[0].stat().st_mtime_ns == before, "shipped .pyc files were stale and got rewritten"

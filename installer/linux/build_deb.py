@@ -63,7 +63,7 @@ STDLIB_SKIP = ["test", "idlelib", "tkinter", "turtledemo", "site-packages", "con
                "lib2to3/tests", "distutils/tests", "ctypes/test", "sqlite3/test", "unittest/test", "turtle.py"]
 # Venv parts left out: the editable install of the repository (the package carries its own copy) and
 # Qt WebEngine (a Chromium, 260 MB, never imported by the app).
-SITE_SKIP = ["__editable__*", "supervisor_app-*.dist-info", "supervisor_app", "*.egg-link",
+SITE_SKIP = ["__editable__*", "__pycache__/__editable__*", "supervisor_app-*.dist-info", "supervisor_app", "*.egg-link",
              "PySide6/Qt/lib/libQt6WebEngine*", "PySide6/Qt/libexec/QtWebEngineProcess",
              "PySide6/Qt/resources/qtwebengine*", "PySide6/Qt/translations/qtwebengine_locales",
              "PySide6/QtWebEngine*", "PySide6/Qt/qml/QtWebEngine", "PySide6/Qt/plugins/designer",

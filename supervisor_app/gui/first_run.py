@@ -81,7 +81,7 @@ class FirstRunDialog(QDialog):
                     "already scanned and analysed is kept.")
         else:
             text = ("Supervisor recommends music from <i>your</i> catalog. Choose a folder of music to build one "
-                    "(the files stay where they are; the analysis takes about a minute of computer time per hour "
+                    "(the files stay where they are; the analysis takes about three minutes of computer time per hour "
                     "of music and can be cancelled and resumed), or start with the demo: a short film and a few "
                     "tracks shipped with the app.")
         body = QLabel(text)
@@ -212,9 +212,10 @@ def offer(win, settings: QSettings, choose_folder=None) -> FirstRunDialog:
 
 
 def on_app_started(win, video: Optional[str] = None, catalog: Optional[str] = None) -> Optional[FirstRunDialog]:
-    """Called once by ``run_app`` after the main window is shown: names the desktop entry (so docks and
-    Wayland compositors match the window to the menu entry and its icon) and, on a first start, offers
-    :class:`FirstRunDialog`. Returns the dialog when it was offered."""
+    """Called once by ``run_app`` after the main window is shown: names the desktop entry for the windows
+    and portals that come next (the main window is matched to the menu entry by its X11 class,
+    ``StartupWMClass=Supervisor`` in the entry) and, on a first start, offers :class:`FirstRunDialog`.
+    Returns the dialog when it was offered."""
     QGuiApplication.setDesktopFileName(DESKTOP_FILE)
     settings = getattr(win, "settings", None) or QSettings()
     if not should_offer(settings, video=video, catalog=catalog):
