@@ -228,8 +228,10 @@ def test_upgrade_keeps_catalogs_and_removal_leaves_them(root, work, tmp_path):
     catalog = home / ".local" / "share" / PKG / "catalog.sqlite"  # the platform data folder of a fresh HOME
     _run([exe, "catalog", "create", "--catalog", catalog], env=env)
     _run([exe, "catalog", "add", music, "--catalog", catalog], env=env)
-    listed = _run([exe, "catalog", "list", "--catalog", catalog], env=env).stdout
-    assert "solo_trumpet_90bpm" in listed and "hungarian_dance_5" in listed
+    listed = _run([exe, "catalog", "list", "--json", "--catalog", catalog], env=env).stdout
+    import json
+
+    assert sorted(Path(t["path"]).name for t in json.loads(listed)) == ["hungarian_dance_5.ogg", "solo_trumpet_90bpm.ogg"]
     assert _status(root).startswith(f"{V1} install ok installed")
 
     deb2 = _build(work / "dist2", V2)
@@ -237,7 +239,7 @@ def test_upgrade_keeps_catalogs_and_removal_leaves_them(root, work, tmp_path):
     deb2.unlink()
     assert _status(root).startswith(f"{V2} install ok installed")
     assert (root / "opt" / PKG / "VERSION").read_text().strip() == V2
-    after = _run([exe, "catalog", "list", "--catalog", catalog], env=env).stdout
+    after = _run([exe, "catalog", "list", "--json", "--catalog", catalog], env=env).stdout
     assert after == listed, "the upgrade changed the catalog"
 
     _dpkg(root, "--purge", PKG)

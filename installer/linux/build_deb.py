@@ -401,7 +401,7 @@ def depends_field(auto: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------------
 # control files and the archive
 
-def write_control(root: Path, version: str, depends: str, installed_kb: int) -> None:
+def write_control(root: Path, version: str, depends: str, installed_kb: int, python_version: str) -> None:
     deb = root / "DEBIAN"
     deb.mkdir(parents=True, exist_ok=True)
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip() or "amd64"
@@ -414,13 +414,12 @@ Depends: {depends}
 Recommends: {", ".join(RECOMMENDS)}
 Section: video
 Priority: optional
-Homepage: https://supervisor-app.invalid/
 Description: video-to-music recommendation for music supervisors
  Finds music in your catalog for a piece of picture and cuts it to the
  picture: shot and beat analysis, Seg-VM-Net / MuSimNet models, a desktop
  app with a timeline and mockup exports (MP4, WAV, OTIO, FCP XML, EDL).
  .
- Self-contained: ships its own Python {{py}} and libraries under
+ Self-contained: ships its own Python {python_version} and libraries under
  /opt/supervisor-app (PyTorch CPU build; see the README for CUDA).
 """
     (deb / "control").write_text(control)
@@ -494,9 +493,7 @@ def build(args) -> Path:
     report["depends"] = depends
     installed_kb = int(subprocess.run(["du", "-sk", "--apparent-size", str(root)], capture_output=True,
                                       text=True, check=True).stdout.split()[0])
-    write_control(root, version, depends, installed_kb)
-    ctrl = root / "DEBIAN" / "control"
-    ctrl.write_text(ctrl.read_text().replace("{py}", facts["full"]))
+    write_control(root, version, depends, installed_kb, facts["full"])
     write_md5sums(root)
     out_dir.mkdir(parents=True, exist_ok=True)
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip() or "amd64"
