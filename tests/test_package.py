@@ -193,6 +193,25 @@ print(win.windowTitle(), '|', dlg.windowTitle(), '|', win.backend.__class__.__na
     assert shot.stat().st_size > 10_000
 
 
+def test_cuda_overlay_switch(root, tmp_path):
+    """The CUDA switch's mechanism (the CUDA download itself needs a GPU machine: untested): a torch in the
+    overlay folder wins over the packaged one only while ENABLED exists, and SUPERVISOR_CUDA=0 ignores it."""
+    overlay = tmp_path / "cuda"
+    (overlay / "torch").mkdir(parents=True)
+    (overlay / "torch" / "__init__.py").write_text("__version__ = 'overlay'\n")
+    env = dict(_user_env(tmp_path / "home"), SUPERVISOR_CUDA_DIR=str(overlay))
+    py = [root / "opt" / PKG / "bin" / "python3", "-I", "-c", "import torch; print(torch.__version__)"]
+    packaged = _run(py, env=env).stdout.strip()
+    assert packaged.startswith("2."), "not enabled: the packaged build"
+    (overlay / "ENABLED").touch()
+    assert _run(py, env=env).stdout.strip() == "overlay"
+    assert _run(py, env=dict(env, SUPERVISOR_CUDA="0")).stdout.strip() == packaged
+    _run([root / "usr" / "bin" / f"{PKG}-cuda", "disable"], env=env)
+    assert not (overlay / "ENABLED").exists()
+    out = _run([root / "usr" / "bin" / f"{PKG}-cuda", "status"], env=env).stdout
+    assert f"torch {packaged}" in out and "CUDA not available" in out
+
+
 def test_desktop_entry_icon_and_mime(root):
     share = root / "usr" / "share"
     desktop = share / "applications" / f"{PKG}.desktop"
