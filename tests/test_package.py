@@ -52,7 +52,9 @@ def _arch() -> str:
 def _dpkg(root: Path, *args) -> subprocess.CompletedProcess:
     # --force-depends: the fresh root's database knows no other package; the declared dependencies are
     # checked against this machine instead (test_declared_dependencies_are_satisfied_here).
-    return _run(["dpkg", f"--root={root}", "--force-depends", "--force-script-chrootless", "--log=/dev/null", *args])
+    # --force-unsafe-io: no fsync per file (the test checks what dpkg does, not crash safety): minutes less.
+    return _run(["dpkg", f"--root={root}", "--force-depends", "--force-script-chrootless", "--force-unsafe-io",
+                 "--log=/dev/null", *args])
 
 
 def _fresh_root(root: Path) -> Path:
