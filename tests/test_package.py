@@ -9,7 +9,7 @@ so nothing of the repository or the build machine's Python can leak in. A few mi
 """
 from __future__ import annotations
 
-import os
+import json
 import re
 import shutil
 import subprocess
@@ -131,8 +131,6 @@ def test_installed_cli_runs_from_the_package_alone(root, tmp_path):
     r = _run([exe, "--version"], env=env)
     assert r.stdout.strip() == "supervisor-app 0.1.0"
     r = _run([exe, "probe", DEMO / "video" / "big_buck_bunny_0_30.webm", "--json"], env=env)
-    import json
-
     info = json.loads(r.stdout)
     assert abs(info["duration_s"] - 30.0) < 0.5 and info["has_video"] and info["has_audio"]
     r = _run([exe, "probe", tmp_path / "missing.mp4"], env=env, check=False)
@@ -250,8 +248,6 @@ def test_upgrade_keeps_catalogs_and_removal_leaves_them(root, work, tmp_path):
     _run([exe, "catalog", "create", "--catalog", catalog], env=env)
     _run([exe, "catalog", "add", music, "--catalog", catalog], env=env)
     listed = _run([exe, "catalog", "list", "--json", "--catalog", catalog], env=env).stdout
-    import json
-
     assert sorted(Path(t["path"]).name for t in json.loads(listed)) == ["hungarian_dance_5.ogg", "solo_trumpet_90bpm.ogg"]
     assert _status(root).startswith(f"{V1} install ok installed")
 
