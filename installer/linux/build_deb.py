@@ -155,9 +155,10 @@ def stage_python(facts: dict, opt: Path) -> None:
     std = Path(facts["stdlib"])
     if not (std / "os.py").exists():
         raise BuildError(f"No standard library at {std}.")
-    if std != base / "lib" / f"python{ver}":
-        # e.g. Debian's /usr/bin/python3.11: its stdlib is spread over /usr/lib/python3 and dist-packages.
-        raise BuildError(f"The venv's Python ({base_exe}) keeps its standard library at {std}, not under its prefix: "
+    if std != base / "lib" / f"python{ver}" or str(base) == "/usr":
+        # e.g. Debian's /usr/bin/python3.11: its site.py looks for dist-packages, never for a copied
+        # site-packages, and its stdlib is patched for /usr: it is not relocatable.
+        raise BuildError(f"The venv's Python ({base_exe}, standard library {std}) is the system's, which cannot be moved: "
                          "build the venv on a self-contained Python (python.org / pyenv build), e.g. "
                          "PYTHON=/path/to/python3.11 installer/install.sh.")
     (opt / "bin").mkdir(parents=True, exist_ok=True)
@@ -465,25 +466,46 @@ def fix_modes(root: Path) -> None:
 
 
 def build(args) -> Path:
+    """Stage, scan, write the control files and the archive; the staging tree is removed afterwards (also on
+    failure, unless ``--keep-stage``) and the .deb appears only when complete (written aside, then renamed)."""
     t0 = time.perf_counter()
     venv = Path(args.venv).resolve() if args.venv else REPO / ".venv"
     facts = venv_facts(venv)
-    ver = facts["version"]
     version = args.version or _app_version()
     out_dir = Path(args.out).resolve()
     work = Path(args.work).resolve() if args.work else out_dir / "build"
+    for tool in ("patchelf", "dpkg-deb", "readelf"):
+        if not shutil.which(tool):
+            raise BuildError(f"{tool} is missing: apt-get install patchelf dpkg-dev binutils")
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip() or "amd64"
+    deb = out_dir / f"{PKG}_{version}_{arch}.deb"
+    part = deb.with_name(deb.name + ".part")
+    try:
+        report = _stage_and_pack(args, facts, venv, version, work, part, t0)
+        os.replace(part, deb)
+    finally:
+        if part.exists():
+            part.unlink()
+        if not args.keep_stage:
+            shutil.rmtree(work, ignore_errors=True)
+    (out_dir / f"{PKG}_{version}_{arch}.deps.json").write_text(json.dumps(report, indent=1))
+    if report["unresolved"]:
+        log(f"note: {len(report['unresolved'])} libraries needed only by optional Qt/Python modules are not on this "
+            f"machine (listed in {PKG}_{version}_{arch}.deps.json); the app does not load them")
+    log(f"{deb} ({deb.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
+    return deb
+
+
+def _stage_and_pack(args, facts: dict, venv: Path, version: str, work: Path, part: Path, t0: float) -> dict:
     root = work / "root"
     if root.exists():
         shutil.rmtree(root)
     opt = root / PREFIX
     opt.mkdir(parents=True)
-    for tool in ("patchelf", "dpkg-deb", "readelf"):
-        if not shutil.which(tool):
-            raise BuildError(f"{tool} is missing: apt-get install patchelf dpkg-dev binutils")
     stage_python(facts, opt)
     stage_site_packages(facts, opt)
     stage_app(opt, str(venv / "bin" / "python"))
-    write_pth(opt, ver)
+    write_pth(opt, facts["version"])
     stage_desktop(root, opt, version, str(venv / "bin" / "python"))
     (opt / "VERSION").write_text(f"{version}\n")
     fix_modes(root)
@@ -495,12 +517,9 @@ def build(args) -> Path:
                                       text=True, check=True).stdout.split()[0])
     write_control(root, version, depends, installed_kb, facts["full"])
     write_md5sums(root)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip() or "amd64"
-    deb = out_dir / f"{PKG}_{version}_{arch}.deb"
-    (out_dir / f"{PKG}_{version}_{arch}.deps.json").write_text(json.dumps(report, indent=1))
+    part.parent.mkdir(parents=True, exist_ok=True)
     comp, _, level = args.compress.partition(":")
-    cmd = ["dpkg-deb", "--root-owner-group", f"-Z{comp}"] + ([f"-z{level}"] if level else []) + ["--build", str(root), str(deb)]
+    cmd = ["dpkg-deb", "--root-owner-group", f"-Z{comp}"] + ([f"-z{level}"] if level else []) + ["--build", str(root), str(part)]
     t1 = time.perf_counter()
     log(f"dpkg-deb -Z{comp}{' -z' + level if level else ''} ({installed_kb / 1e6:.2f} GB installed)")
     # No SOURCE_DATE_EPOCH here: dpkg-deb would clamp file times to it, and the shipped .pyc files
@@ -508,13 +527,7 @@ def build(args) -> Path:
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     log(f"archive in {time.perf_counter() - t1:.1f} s")
-    if not args.keep_stage:
-        shutil.rmtree(work)
-    if report["unresolved"]:
-        log(f"note: {len(report['unresolved'])} libraries needed only by optional Qt/Python modules are not on this "
-            f"machine (listed in {deb.with_suffix('.deps.json').name}); the app does not load them")
-    log(f"{deb} ({deb.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
-    return deb
+    return report
 
 
 def _app_version() -> str:
@@ -542,6 +555,9 @@ def main(argv=None) -> int:
         deb = build(args)
     except BuildError as e:
         print(f"build-package: {e}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as e:
+        print(f"build-package: {Path(str(e.cmd[0])).name} failed (exit {e.returncode}); its messages are above.", file=sys.stderr)
         return 2
     print(deb)
     return 0
