@@ -13,7 +13,8 @@ venv=$root/.venv
 py=${PYTHON:-python3.11}
 command -v "$py" >/dev/null || py=python3
 
-apt_packages=(ffmpeg libvlc5 vlc-plugin-base vlc-plugin-video-output libxcb-icccm4 libxcb-cursor0 xvfb xauth libsndfile1)
+apt_packages=(ffmpeg libvlc5 vlc-plugin-base vlc-plugin-video-output libxcb-icccm4 libxcb-cursor0 xvfb xauth libsndfile1
+              patchelf desktop-file-utils)  # the last two: installer/build-package.sh and its test
 
 log() { printf '[install] %s\n' "$*" >&2; }
 

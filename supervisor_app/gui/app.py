@@ -167,6 +167,8 @@ def run_app(video: Optional[str] = None, catalog: Optional[str] = None, brief: O
     app = get_app()
     win = create_window(video=str(video) if video else None, catalog=str(catalog) if catalog else None, brief=brief)
     win.show()
+    from .first_run import on_app_started  # installer (issue 18): first start offers a catalog or the demo
+    on_app_started(win, video=video, catalog=catalog)
     code = int(app.exec())
     from .workers import live_jobs, shutdown_jobs
 
