@@ -133,7 +133,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     from ..ranking.sync import best_start_offset, sync_score
     from .edl import build_edit
     from .export_timeline import export_edl, export_fcpxml, export_otio
-    from .render import render_mp4, render_wav
+    from .render_cache import render_mp4_cached as render_mp4, render_wav_cached as render_wav
 
     v = video_events(video_path)
     t = track_events(track, catalog_path)
