@@ -79,8 +79,12 @@ def cmd_recommend(args) -> int:
 
             exclude, filters, line = brief_candidates(cat, args.brief, filters)
             print(line, file=out_stream())
-        res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                        filters=filters, top_n=args.top_n, sync_points_s=args.sync_point, exclude_track_ids=exclude)
+        from .progress_line import ProgressLine
+
+        with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
+            res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
+                            filters=filters, top_n=args.top_n, sync_points_s=args.sync_point, exclude_track_ids=exclude,
+                            progress=line, on_result=line.result)
         from .similar_cli import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])
@@ -106,5 +110,8 @@ def add_cli(sub) -> None:
     p.add_argument("--brief", metavar="TEXT", help='fit only tracks that fit this brief (as `search` ranks it), '
                                                    'e.g. "calm piano, no vocals, one-stop"')
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    from .progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)

@@ -56,6 +56,9 @@ def add_cli(subparsers) -> None:
                    help="large catalogs: keep YAMNet segment means instead of the 1 Hz frames (no excerpt search)")
     p.add_argument("--model", default=None, help="also store this Seg-VM-Net model's segment embeddings")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    from ..progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     p.set_defaults(func=cmd_index)
 
     p = cat_sub.add_parser("show", parents=[common], help="every field of one track (id, file or 'artist - title')")
@@ -246,7 +249,7 @@ def cmd_index(args) -> int:
         raise errors.UsageError("--address names a Ray cluster: add --engine ray.")
     algorithms = tuple(a.strip() for a in str(args.segments).split(",") if a.strip())
     model = load_active_model(args.model)
-    bar = _ProgressBar()
+    bar = _ProgressBar(quiet=getattr(args, "quiet", False))
     with Catalog.open(_catalog_path(args)) as cat:
         try:
             report = index_catalog(cat, workers=max(1, args.workers), model=model, algorithms=algorithms,
@@ -348,10 +351,21 @@ def _clip(text: str, n: int) -> str:
 class _ProgressBar:
     """tqdm bar on stderr driven by ``progress(done, total, path)``; silent when stderr is not a terminal."""
 
-    def __init__(self):
+    def __init__(self, quiet: bool = False):
         self._bar = None
+        self._log = None
+        self._quiet = quiet
+        if not quiet and not sys.stderr.isatty():  # logs and pipes get timestamped stage lines instead
+            from ..progress_line import ProgressLine
+
+            self._log = ProgressLine("indexing")
 
     def __call__(self, done: int, total: int, path: str) -> None:
+        if self._log is not None:
+            self._log(done, total, Path(path).name)
+            return
+        if self._quiet:
+            return
         if self._bar is None:
             from tqdm import tqdm
 
@@ -361,6 +375,8 @@ class _ProgressBar:
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -14,7 +14,6 @@ given to :func:`run_mockup` (``path=``, with the video segment boundaries it ref
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -200,6 +199,9 @@ def add_cli(subparsers) -> None:
                      help="record this mockup as approved in the catalog's archive (a training pair; needs --catalog)")
     dec.add_argument("--reject", action="store_true",
                      help="record it as rejected (kept as a negative for evaluation; needs --catalog)")
+    from ..progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     p.set_defaults(func=cmd_mockup)
 
 
@@ -221,17 +223,16 @@ def cmd_mockup(args) -> int:
     if not str(args.out).lower().endswith((".mp4", ".m4v", ".mov")):
         raise UsageError(f"The mockup is an MP4 file: give --out a name ending in .mp4 (got {args.out}).")
 
-    done = []
+    from ..progress_line import ProgressLine
+
+    line = ProgressLine(quiet=getattr(args, "quiet", False))
+    line(0.0, "analysing the picture and the track")
+    render_progress = line.fraction_only("rendering")
 
     def bar(frac: float) -> None:
-        if done:
-            return
-        n = int(frac * 30)
-        sys.stderr.write(f"\rrendering [{'#' * n}{'.' * (30 - n)}] {frac * 100:3.0f}%")
+        render_progress(frac)
         if frac >= 1.0:
-            sys.stderr.write("\n")
-            done.append(True)
-        sys.stderr.flush()
+            line.close()
 
     if args.catalog:  # TRACK may be a catalog id, a path, or a name ('artist - title')
         from ..catalog.resolve import open_catalog, resolve_track
@@ -253,11 +254,14 @@ def cmd_mockup(args) -> int:
             if t is None:
                 raise UsageError(f"The track {args.track!r} is not in the catalog; --model needs an indexed catalog track.")
             path, vbounds = pair_alignment(args.video, cat, t.id, args.model, args.distance)
-    res = run_mockup(args.video, args.track, args.out, catalog_path=args.catalog, wav=args.wav,
-                     path=path, video_boundaries_s=vbounds,
-                     otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
-                     sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
-                     progress=bar)
+    try:
+        res = run_mockup(args.video, args.track, args.out, catalog_path=args.catalog, wav=args.wav,
+                         path=path, video_boundaries_s=vbounds,
+                         otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
+                         sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=args.loudness,
+                         progress=bar)
+    finally:
+        line.close()
     if getattr(args, "approve", False) or getattr(args, "reject", False):
         _record_decision(args, res.edit, approved=bool(args.approve))
     e = res.edit
