@@ -175,6 +175,7 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
                        progress=lambda f, s: progress(0.3 * f, s))
     _check_cancel(should_cancel)
     notes = list(va.notes)
+    progress(0.3, f"reading the analyses of {len(tracks)} tracks")
 
     events = {}
     for t in tracks:
