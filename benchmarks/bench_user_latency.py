@@ -17,6 +17,7 @@ by this process as it arrives), the child's CPU time (user + system) and its pea
 
 The catalog is built once and kept under the app's data folder (``<data>/bench/user-latency/``):
 
+0. a copy of ``--catalog PATH`` when given;
 1. a copy of the shared indexed pool catalog when ``--pool-catalog`` (default /work/pool-catalog) holds
    ``READY``;
 2. else a copy of the demo catalog when ``supervisor-app demo`` built one;
@@ -84,7 +85,8 @@ def fresh_copy(base: Path, folder: Path) -> Path:
 
 def _indexed_count(cat_path: Path) -> int:
     with sqlite3.connect(f"file:{cat_path}?mode=ro", uri=True) as con:
-        return int(con.execute("SELECT COUNT(DISTINCT track_id) FROM analyses").fetchone()[0])
+        return int(con.execute("SELECT COUNT(DISTINCT track_id) FROM analyses "
+                               "WHERE analyzer LIKE 'beats%' AND result IS NOT NULL").fetchone()[0])
 
 
 def _copy_sqlite(src: Path, dst: Path) -> None:
@@ -104,7 +106,10 @@ def build_catalog(args, folder: Path) -> tuple[Path, str]:
         return cat, note.read_text().strip()
     pool_cat = Path(args.pool_catalog) / "pool.sqlite"
     demo_cat = paths.data_dir() / "demo" / "catalog.sqlite"
-    if (Path(args.pool_catalog) / "READY").exists() and pool_cat.exists():
+    if args.catalog:
+        _copy_sqlite(Path(args.catalog), cat)
+        source = f"copy of {args.catalog}"
+    elif (Path(args.pool_catalog) / "READY").exists() and pool_cat.exists():
         _copy_sqlite(pool_cat, cat)
         source = f"copy of the shared pool catalog {pool_cat}"
     elif demo_cat.exists() and _indexed_count(demo_cat) > 0 and not args.index_pool:
@@ -171,6 +176,7 @@ def run_cli(picture: Path, cat: Path, k: int, extra=()) -> dict:
             continue
         kind = body.split(" (")[0]
         kind = "fitting candidates" if kind.startswith("fitting") else kind
+        kind = "ranking done → results printed, exit" if kind.startswith("done") else kind
         if not stages or stages[-1][0] != kind:
             stages.append((kind, t))
     breakdown = []
@@ -192,6 +198,7 @@ def main(argv=None) -> int:
     ap.add_argument("--lengths", default="15,60,180", help="picture lengths in seconds (comma-separated)")
     ap.add_argument("--repeats", type=int, default=1, help="cold and warm runs per length")
     ap.add_argument("-k", type=int, default=10)
+    ap.add_argument("--catalog", default=None, help="copy this catalog (e.g. a snapshot of one being indexed)")
     ap.add_argument("--pool-catalog", default="/work/pool-catalog", help="folder of the shared indexed catalog")
     ap.add_argument("--pool", default="/work/pool", help="the music pool (manifest.csv) to index from")
     ap.add_argument("--tracks", type=int, default=10, help="pool tracks to index when no catalog can be copied")
