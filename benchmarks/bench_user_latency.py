@@ -8,7 +8,10 @@ Buck Bunny clip looped with ffmpeg, 720p H.264 as a user's export would be) it t
 * **cold**: a picture the app has never seen. The looped picture gets a fresh ``comment`` metadata tag
   (stream copy, so the frames are the same but the file's bytes, hence its content hash, are new): shot
   detection and everything keyed on the picture runs again, as for a new cut of a film;
-* **warm**: the same file again (its analysis is in the cache).
+* **warm, fits cleared**: the same file again with its analysis cached but the stored fits
+  (``<cache>/fits``, :mod:`supervisor_app.fit_cache`) deleted: every candidate is fitted again, as
+  every warm run did before fits were stored (the before/after of that change, in one run);
+* **warm**: the same file again (analysis and fits cached).
 
 Per run: drop → first result (the time the CLI's progress line logs "first result", i.e. the first
 candidate fitted and scored: what the app shows first), drop → all results (process exit, the table
@@ -221,7 +224,9 @@ def main(argv=None) -> int:
         for rep in range(args.repeats):
             cold_pic = fresh_copy(base, pics)
             try:
-                for kind in ("cold", "warm"):
+                for kind in ("cold", "warm, fits cleared", "warm"):
+                    if kind == "warm, fits cleared":  # what a warm run cost before fits were stored
+                        shutil.rmtree(paths.cache_dir() / "fits", ignore_errors=True)
                     r = run_cli(cold_pic, cat, args.k)
                     r.update(length_s=length, kind=kind, rep=rep)
                     runs.append(r)

@@ -146,7 +146,8 @@ def recommend(video, catalog, *, model=None, distance: str = "nw-dtw", k: int = 
     list with them); the returned list is the final ranking.
     """
     from .edit.edl import build_edit
-    from .ranking.sync import best_start_offset, sync_score
+    from .fit_cache import best_start_offset  # the ranking.sync fit, memoised on disk (issue 21)
+    from .ranking.sync import sync_score
     from .video_analysis import analyze_video
 
     if distance not in DISTANCES:
