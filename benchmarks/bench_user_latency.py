@@ -7,7 +7,8 @@ Buck Bunny clip looped with ffmpeg, 720p H.264 as a user's export would be) it t
 
 * **cold**: a picture the app has never seen. The looped picture gets a fresh ``comment`` metadata tag
   (stream copy, so the frames are the same but the file's bytes, hence its content hash, are new): shot
-  detection and everything keyed on the picture runs again, as for a new cut of a film;
+  detection and everything keyed on the picture runs again, as for a new cut of a film (the stored
+  fits are cleared too: they are keyed on the cuts, which the copy shares with earlier runs);
 * **warm, fits cleared**: the same file again with its analysis cached but the stored fits
   (``<cache>/fits``, :mod:`supervisor_app.fit_cache`) deleted: every candidate is fitted again, as
   every warm run did before fits were stored (the before/after of that change, in one run);
@@ -225,7 +226,9 @@ def main(argv=None) -> int:
             cold_pic = fresh_copy(base, pics)
             try:
                 for kind in ("cold", "warm, fits cleared", "warm"):
-                    if kind == "warm, fits cleared":  # what a warm run cost before fits were stored
+                    if kind != "warm":  # fits are keyed on the cuts, which a re-tagged copy shares: a
+                        # truly new picture has none stored; "warm, fits cleared" = a warm run before fits
+                        # were stored
                         shutil.rmtree(paths.cache_dir() / "fits", ignore_errors=True)
                     r = run_cli(cold_pic, cat, args.k)
                     r.update(length_s=length, kind=kind, rep=rep)
