@@ -1,14 +1,17 @@
-"""Per-query latency of every ranking distance over synthetic catalogs, against plain per-track loops.
+"""Per-query latency of every ranking distance over synthetic catalogs, against the numpy backend.
 
 Synthetic catalogs look like real ones in shape: 8–20 segments per track (uniform), 512-d
 L2-normalised segment embeddings drawn around 64 "genre" directions (so an IVF index has clusters to
 find), a video query of ``--kq`` segments. For each catalog size it times, in the same process:
 
 * ``batched``: :func:`supervisor_app.ranking.catalog_scores` over the whole catalog (median of repeats);
-* ``align loop``: :func:`supervisor_app.ranking.align` called per track (numba per pair), timed on a
-  subsample and extrapolated to the catalog (labelled);
-* ``reference loop``: tests/reference_distances.py, the thesis's pseudo-code in plain Python, timed on
-  a smaller subsample and extrapolated (labelled);
+* the anchor, ``numpy backend``: the same call with ``backend="numpy"`` over the whole catalog (BLAS
+  similarity products and the DTW recursions vectorised over the tracks of a chunk in numpy), timed the
+  same way, for every distance whose computation it changes (the two DTWs, single and complete
+  linkage; trace and best trace have one implementation, so no anchor row);
+* with ``--loops`` only: :func:`supervisor_app.ranking.align` called per track and the thesis's
+  pseudo-code in plain Python (tests/reference_distances.py), each timed on a subsample and
+  extrapolated to the catalog (labelled; a weak anchor, kept for reference);
 * the centroid prefilter (exact scan; FAISS IVF from 100k tracks) and a full two-stage query
   (prefilter top 500, then NW-DTW on those 500).
 
@@ -16,7 +19,7 @@ With ``--million``, a 1M-track catalog is built with float16 segment rows in a d
 (14M × 512 × 2 B ≈ 14 GB on disk, not in RAM) and float32 centroids in RAM (2 GB); only the prefilter
 and the two-stage query are timed there.
 
-    .venv/bin/python benchmarks/bench_distances.py --quick          # 1k and 10k, a few seconds
+    .venv/bin/python benchmarks/bench_distances.py --quick          # 1k and 10k, under a minute
     .venv/bin/python benchmarks/bench_distances.py                  # 1k, 10k, 100k
     .venv/bin/python benchmarks/bench_distances.py --million        # and 1M (minutes, ~16 GB disk)
 
@@ -51,6 +54,8 @@ TARGETS_MS = {  # issue 5: (distance, catalog size) -> target per query
     ("trace", 100_000): 200, ("best-trace", 100_000): 200,
 }
 GENRES = 64
+# Distances whose computation backend="numpy" changes (similarities by BLAS, DTW recursions in numpy).
+NUMPY_ANCHORED = ("nw-dtw", "sw-dtw", "single", "complete")
 
 
 def synthetic_bank(n: int, dim: int, rng: np.random.Generator, dtype=np.float32, out_path: Path | None = None,
@@ -137,23 +142,23 @@ def bench_size(n, args, rng, genres, rows_out: list, pf_out: list) -> None:
     small = sample[: min(len(sample), args.loop_sample)]
     for dist in DISTANCES:
         wall, cpu = timed(lambda: catalog_scores(q, bank, dist), args.repeats)
-        if args.skip_loops:
+        np_wall = np_cpu = None
+        if dist in NUMPY_ANCHORED:
+            np_wall, np_cpu = timed(lambda: catalog_scores(q, bank, dist, backend="numpy"), args.repeats)
+        if not args.loops:
             al = rf = None
         else:
             al = per_track_ms(lambda p: align(bank.segments(p), q, dist), sample) * n
             rf = per_track_ms(lambda p: ref.score(bank.segments(p), q, dist), small) * n
         target = TARGETS_MS.get((dist, n))
-        rows_out.append(dict(n=n, distance=dist, batched_ms=wall, batched_cpu_ms=cpu, align_loop_ms=al,
-                             reference_loop_ms=rf, align_sample=len(sample), reference_sample=len(small),
-                             target_ms=target))
+        rows_out.append(dict(n=n, distance=dist, batched_ms=wall, batched_cpu_ms=cpu, numpy_ms=np_wall,
+                             numpy_cpu_ms=np_cpu, align_loop_ms=al, reference_loop_ms=rf,
+                             align_sample=len(sample) if al is not None else None,
+                             reference_sample=len(small) if rf is not None else None, target_ms=target))
+        anchor = "" if np_wall is None else f"  numpy backend {fmt_ms(np_wall)} (cpu {fmt_ms(np_cpu)})"
         loops = "" if al is None else f"  align loop ~{fmt_ms(al)}  reference ~{fmt_ms(rf)}"
-        print(f"  {dist:10s} batched {fmt_ms(wall):>11} (cpu {fmt_ms(cpu)}){loops}"
+        print(f"  {dist:10s} batched {fmt_ms(wall):>11} (cpu {fmt_ms(cpu)}){anchor}{loops}"
               + (f"  target < {target} ms" if target else ""), flush=True)
-    for dist in ("nw-dtw", "sw-dtw"):
-        wall, cpu = timed(lambda: catalog_scores(q, bank, dist, backend="numpy"), args.repeats)
-        rows_out.append(dict(n=n, distance=dist + " (numpy backend)", batched_ms=wall, batched_cpu_ms=cpu,
-                             align_loop_ms=None, reference_loop_ms=None, target_ms=None))
-        print(f"  {dist:10s} numpy backend {fmt_ms(wall)} (cpu {fmt_ms(cpu)})", flush=True)
     bench_prefilter(bank, n, args, rng, genres, pf_out)
     del bank
 
@@ -219,23 +224,27 @@ def bench_million(args, rng, genres, pf_out: list, notes: list) -> None:
 def print_tables(rows, pf_rows, notes, args) -> None:
     print(f"\n### Ranking distances, per query (Kq = {args.kq} video segments, d = {args.dim}, "
           f"8–20 segments per track, {args.dtype} rows)\n")
-    print("| tracks | distance | batched | batched CPU | per-track align() loop (extrapolated) "
-          "| reference loop (extrapolated) | × vs align loop | × vs reference | target |")
+    print("| tracks | distance | batched (numba) | batched CPU | numpy backend | numpy CPU "
+          "| × vs numpy (wall) | × vs numpy (CPU) | target |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        al, rf = r["align_loop_ms"], r["reference_loop_ms"]
         tgt = r.get("target_ms")
-        b = r["batched_ms"]
+        b, nw = r["batched_ms"], r.get("numpy_ms")
         ok = "" if tgt is None else f"< {tgt} ms: " + ("met" if b < tgt else "MISSED")
-        al_s = "" if al is None else fmt_ms(al)
-        rf_s = "" if rf is None else fmt_ms(rf)
-        x_al = "" if al is None else f"{al / b:,.0f}"
-        x_rf = "" if rf is None else f"{rf / b:,.0f}"
-        print(f"| {r['n']:,} | {r['distance']} | {fmt_ms(b)} | {fmt_ms(r['batched_cpu_ms'])} | "
-              f"{al_s} | {rf_s} | {x_al} | {x_rf} | {ok} |")
-    samples = {(r.get("align_sample"), r.get("reference_sample")) for r in rows if r.get("align_sample")}
-    for a, s in sorted(samples):
-        print(f"\nLoops timed on {a} (align) and {s} (reference) random tracks and multiplied by the catalog size.")
+        anchor = ("— | — | — | —" if nw is None else
+                  f"{fmt_ms(nw)} | {fmt_ms(r['numpy_cpu_ms'])} | {nw / b:,.1f} | "
+                  f"{r['numpy_cpu_ms'] / max(r['batched_cpu_ms'], 1e-9):,.1f}")
+        print(f"| {r['n']:,} | {r['distance']} | {fmt_ms(b)} | {fmt_ms(r['batched_cpu_ms'])} | {anchor} | {ok} |")
+    print("\n(— : trace and best trace have one implementation; the numpy backend changes nothing there.)")
+    loop_rows = [r for r in rows if r.get("align_loop_ms") is not None]
+    if loop_rows:
+        print("\n| tracks | distance | per-track align() loop (extrapolated) | reference loop (extrapolated) |")
+        print("|---:|---|---:|---:|")
+        for r in loop_rows:
+            print(f"| {r['n']:,} | {r['distance']} | {fmt_ms(r['align_loop_ms'])} | "
+                  f"{fmt_ms(r['reference_loop_ms'])} |")
+        a, s_ = loop_rows[0]["align_sample"], loop_rows[0]["reference_sample"]
+        print(f"\nLoops timed on {a} (align) and {s_} (reference) random tracks and multiplied by the catalog size.")
     print("\n### Prefilter and two-stage query (prefilter top 500 → NW-DTW on 500 → top 10)\n")
     print("| tracks | prefilter | build | top-500 search | recall@300 vs exact | two-stage query "
           "| two-stage CPU | target |")
@@ -265,7 +274,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tmpdir", default=None, help="where the 1M memory map goes (default: system temp)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float16"],
                     help="storage of the segment rows for the 1k–100k catalogs (1M always uses float16)")
-    ap.add_argument("--skip-loops", action="store_true", help="time only the batched functions")
+    ap.add_argument("--loops", action="store_true",
+                    help="also time per-track align() and plain-Python reference loops (extrapolated)")
+    ap.add_argument("--skip-loops", action="store_true", help="(default now; kept for old command lines)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="also write the measurements to this JSON file")
     args = ap.parse_args(argv)

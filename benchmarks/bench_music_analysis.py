@@ -3,8 +3,11 @@
 For each fixture it times, side by side in the same process:
 
 * madmom beats + downbeats: the package's own call (``RNNDownBeatProcessor`` on the path, then
-  ``DBNDownBeatTrackingProcessor``, madmom decoding the file itself) vs
-  :func:`supervisor_app.analysis.beats.track_beats_file` (media-layer decode + the same network);
+  ``DBNDownBeatTrackingProcessor`` at OUR tempo range, ``DEFAULT_MIN_BPM``–``DEFAULT_MAX_BPM`` of
+  supervisor_app/analysis/beats.py, madmom decoding the file itself) vs
+  :func:`supervisor_app.analysis.beats.track_beats_file` (media-layer decode + the fast network
+  evaluation + the same DBN); the outputs are compared, not thrown away: beat and downbeat
+  F-measure of ours against the package's (±70 ms, madmom's BeatEvaluation), 1.000 = the same beats;
 * MSAF, each of foote / sf / olda *cold* (features computed for that algorithm alone): the package's
   own ``msaf.process(path, boundaries_id=algo)`` (run on a copy of the file inside a temporary
   working directory, because it writes there and next to the file; the files it wrote are listed)
@@ -62,7 +65,19 @@ def madmom_package(path: Path):
         _PKG_RNN = RNNDownBeatProcessor()
     act = _PKG_RNN(str(path))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100)(act)
+        return DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100, min_bpm=beats_mod.DEFAULT_MIN_BPM,
+                                            max_bpm=beats_mod.DEFAULT_MAX_BPM)(act)
+
+
+def fmeasure(detected_s: np.ndarray, reference_s: np.ndarray) -> float:
+    """Beat F-measure (±70 ms) of ``detected_s`` against ``reference_s`` (madmom's evaluation)."""
+    import warnings
+
+    from madmom.evaluation.beats import BeatEvaluation
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "not enough annotations for histogram bins" (other metrics)
+        return float(BeatEvaluation(np.asarray(detected_s, float), np.asarray(reference_s, float)).fmeasure)
 
 
 def msaf_package(path: Path, algo: str) -> tuple[float, list[str]]:
@@ -102,12 +117,18 @@ def main() -> int:
     music_segments(warm, 44100, algorithms=ALGOS)  # imports + numba JIT of librosa's beat tracker
 
     rows = []
+    agreement = []
+    load0 = os.getloadavg()
     written_by_msaf: set[str] = set()
     for f in files:
         dur = probe(f).duration_s
         print(f"{f.name} ({dur:.0f} s) ...", file=sys.stderr, flush=True)
-        t_pkg, _ = timed(lambda: madmom_package(f))
+        t_pkg, pkg = timed(lambda: madmom_package(f))
         t_ours, beats = timed(lambda: beats_mod.track_beats_file(f))
+        pkg = np.asarray(pkg, dtype=np.float64).reshape(-1, 2)
+        pkg_beats_s, pkg_down_s = pkg[:, 0], pkg[pkg[:, 1] == 1, 0]
+        agreement.append((f.name, len(beats.beats_s), len(pkg_beats_s), fmeasure(beats.beats_s, pkg_beats_s),
+                          len(beats.downbeats_s), len(pkg_down_s), fmeasure(beats.downbeats_s, pkg_down_s)))
         rows.append(("madmom beats+downbeats", f.name, dur, t_pkg, t_ours))
         for algo in ALGOS:
             t_pkg, written = msaf_package(f, algo)
@@ -137,9 +158,16 @@ def main() -> int:
     for name, (dur, t_pkg, t_ours) in total.items():
         print(f"| {name} | {t_pkg / dur:.3f} | {t_ours / dur:.3f} |" if t_pkg else
               f"| {name} | — | {t_ours / dur:.3f} |")
+    print(f"\n### Beats / downbeats of ours vs the package's, both at {beats_mod.DEFAULT_MIN_BPM:g}–"
+          f"{beats_mod.DEFAULT_MAX_BPM:g} BPM (F-measure ±70 ms; 1.000 = identical)\n")
+    print("| file | beats ours / package | beat F | downbeats ours / package | downbeat F |")
+    print("|---|---:|---:|---:|---:|")
+    for name, nb, nbp, fb, nd, ndp, fd in agreement:
+        print(f"| {name} | {nb} / {nbp} | {fb:.3f} | {nd} / {ndp} | {fd:.3f} |")
     print(f"\nfiles msaf.process wrote (relative to its temporary root: the working directory is "
           f"cwd/, the track lies in data/audio/): {sorted(written_by_msaf)}")
-    print(f"CPU: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"CPU: {os.cpu_count()} cores; load average {load0[0]:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end (a loaded machine slows both sides; compare ratios)")
     return 0
 
 

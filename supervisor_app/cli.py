@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     # `evaluate musimnet ...` is the issue's spelling of `musimnet evaluate ...` (the flat `evaluate`
     # command evaluates Seg-VM-Net/VM-Net on a folder of clips)
     rest = [a for a in argv if a != "--debug"]
+    if rest[:1] == ["--version"]:  # answered before the sub-commands are imported (issue 21: ≤ 0.3 s CPU)
+        print(f"supervisor-app {__version__}")
+        return 0
     if rest[:2] == ["evaluate", "musimnet"]:
         i = argv.index("evaluate")
         argv[i:i + 2] = ["musimnet", "evaluate"]

@@ -88,7 +88,7 @@ def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say) -> dict:
     """Brief → candidates → fit → mockup of the first; writes files into the demo output folder."""
     from .brief import brief_candidates, rank_brief
     from .edit.export_timeline import export_edl, export_fcpxml, export_otio
-    from .edit.render import render_mp4, render_wav
+    from .edit.render_cache import render_mp4_cached as render_mp4, render_wav_cached as render_wav
     from .recommend import recommend
 
     out = demo_out_dir()

@@ -247,6 +247,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
                        progress=lambda f, s: progress(0.3 * f, s))
     _check_cancel(should_cancel)
     notes = list(option_notes) + list(va.notes)
+    progress(0.3, f"reading the analyses of {len(tracks)} tracks")
     if picture_climax_s is not None and not (0.0 <= float(picture_climax_s) <= va.duration_s):
         raise UsageError(f"The picture's climax {float(picture_climax_s):.1f} s lies outside the video "
                          f"(0 to {va.duration_s:.1f} s).")

@@ -102,9 +102,13 @@ def cmd_recommend(args) -> int:
 
             exclude, filters, line = brief_candidates(cat, args.brief, filters)
             print(line, file=out_stream())
-        res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                        filters=filters, top_n=args.top_n, sync_points_s=sync_points, exclude_track_ids=exclude,
-                        picture_climax_s=climax_s, no_repeats=args.no_repeats, length_ratio=ratio)
+        from .progress_line import ProgressLine
+
+        with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
+            res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
+                            filters=filters, top_n=args.top_n, sync_points_s=sync_points, exclude_track_ids=exclude,
+                            picture_climax_s=climax_s, no_repeats=args.no_repeats, length_ratio=ratio,
+                            progress=line, on_result=line.result)
         from .similar_cli import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])
@@ -141,5 +145,8 @@ def add_cli(sub) -> None:
     p.add_argument("--no-repeats", action="store_true", help="only tracks that cover the picture without a repeat")
     p.add_argument("--fits-length", metavar="MIN:MAX",
                    help="track duration as a multiple of the picture's, e.g. 1:2 (either side may be empty)")
+    from .progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)

@@ -76,20 +76,18 @@ def cmd_similar(args) -> int:
             set_similarity_model(cat, None if args.model in (None, "none") else args.model)
         found = resolve_track(cat, args.track, allow_file=True)
         query = found.track.id if found.track is not None and found.path == found.track.path else found.path
-        res = similar(query, cat, k=args.k, filters=filters, model=args.model, excerpt_s=excerpt,
-                      exclude_query_artist=exclude_query_artist, include_self=args.include_self,
-                      progress=_progress if sys.stderr.isatty() else None)
+        from .progress_line import ProgressLine
+
+        with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
+            res = similar(query, cat, k=args.k, filters=filters, model=args.model, excerpt_s=excerpt,
+                          exclude_query_artist=exclude_query_artist, include_self=args.include_self,
+                          progress=line)
         keys = track_keys(cat, [r.track_id for r in res.results])
     print_table(res, keys=keys)
     if args.json:
         atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
         print(f"wrote {args.json}")
     return 0
-
-
-def _progress(fraction, stage=""):
-    print(f"\r{100 * (fraction or 0):3.0f} % {stage[:60]:<60}", end="\n" if fraction and fraction >= 1 else "",
-          file=sys.stderr, flush=True)
 
 
 def add_cli(sub) -> None:
@@ -111,6 +109,9 @@ def add_cli(sub) -> None:
                    help="end of the excerpt in seconds (default: --from + 12)")
     p.add_argument("--include-self", action="store_true", help="keep the query track itself in the results")
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    from .progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     add_filter_arguments(p)
     # a bare --exclude-artist leaves out the query's own artist; with a NAME it leaves out that artist
     p.add_argument("--exclude-artist", action="append", nargs="?", const=_QUERY_ARTIST, default=[], metavar="NAME",

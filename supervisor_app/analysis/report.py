@@ -540,6 +540,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--segments", default=",".join(DEFAULT_ALGORITHMS),
                    help="MSAF algorithms, comma-separated (default: foote,sf,olda)")
     p.add_argument("--no-cache", action="store_true", help="recompute everything (ignore and skip the cache)")
+    from ..progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     p.set_defaults(func=cmd_analyze)
 
 
@@ -580,14 +583,11 @@ def cmd_analyze(args) -> int:
     if args.plot:
         check_output(args.plot, IMAGES, "The plot")
 
-    def progress(f: float) -> None:
-        if sys.stderr.isatty():
-            print(f"\ranalyzing {path.name}: {100 * f:3.0f} %", end="", file=sys.stderr, flush=True)
+    from ..progress_line import ProgressLine
 
-    a = analyze_file(path, segment_algorithms=algos, shot_threshold=args.threshold, progress=progress,
-                     cache=not args.no_cache)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
+        a = analyze_file(path, segment_algorithms=algos, shot_threshold=args.threshold,
+                         progress=line.fraction_only(f"analysing {path.name}"), cache=not args.no_cache)
     if args.json == "-":
         print(json.dumps(a, indent=1))
     else:

@@ -60,6 +60,10 @@ def add_cli(subparsers) -> None:
                    help="compute again what failed before (analyzer failures, unreadable tracks)")
     p.add_argument("--wait", action="store_true",
                    help="if another process is indexing this catalog, wait for it instead of stopping")
+
+    from ..progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     p.set_defaults(func=cmd_index)
 
     p = cat_sub.add_parser("show", parents=[common], help="every field of one track (id, file or 'artist - title')")
@@ -254,7 +258,7 @@ def cmd_index(args) -> int:
         raise errors.UsageError("--address names a Ray cluster: add --engine ray.")
     algorithms = tuple(a.strip() for a in str(args.segments).split(",") if a.strip())
     model = load_active_model(args.model)
-    bar = _ProgressBar()
+    bar = _ProgressBar(quiet=getattr(args, "quiet", False))
     path = _catalog_path(args)
     with Catalog.open(path) as cat:
         try:
@@ -401,10 +405,21 @@ def _clip(text: str, n: int) -> str:
 class _ProgressBar:
     """tqdm bar on stderr driven by ``progress(done, total, path)``; silent when stderr is not a terminal."""
 
-    def __init__(self):
+    def __init__(self, quiet: bool = False):
         self._bar = None
+        self._log = None
+        self._quiet = quiet
+        if not quiet and not sys.stderr.isatty():  # logs and pipes get timestamped stage lines instead
+            from ..progress_line import ProgressLine
+
+            self._log = ProgressLine("indexing")
 
     def __call__(self, done: int, total: int, path: str) -> None:
+        if self._log is not None:
+            self._log(done, total, Path(path).name)
+            return
+        if self._quiet:
+            return
         if self._bar is None:
             from tqdm import tqdm
 
@@ -414,6 +429,8 @@ class _ProgressBar:
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -158,6 +158,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     from .mix import MixSettings, parse_loudness, render_mockup_audio
     from .planner import TrackEvents, edit_mode, fit_edit, plan_edit, score_edit
     from .render import render_mp4, write_wav
+    from .render_cache import cached_render
 
     settings = MixSettings(duck_db=float(duck_db), music_db=float(music_db),
                            loudness_lufs=parse_loudness(loudness_lufs))
@@ -205,7 +206,11 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     if out_mp4 is not None or wav is not None or music_wav is not None:
         sound = render_mockup_audio(edit, track_path, video_path, music_only=music_only, settings=settings)
     if out_mp4 is not None:
-        files["mp4"] = str(render_mp4(edit, video_path, track_path, out_mp4, progress=progress, audio=sound))
+        mix_options = {"music_only": bool(music_only), "duck_db": float(duck_db), "music_db": float(music_db),
+                       "loudness_lufs": settings.loudness_lufs}  # the transcode is served from the render cache
+        files["mp4"] = str(cached_render(
+            "mp4", lambda out: render_mp4(edit, video_path, track_path, out, progress=progress, audio=sound),
+            out_mp4, edit, track_path, video_path, mix_options, progress))
     if wav is not None:
         files["wav"] = str(write_wav(sound.mix, sound.sr, wav))
     if music_wav is not None:
@@ -263,6 +268,9 @@ def add_cli(subparsers) -> None:
                      help="record this mockup as approved in the catalog's archive (a training pair; needs --catalog)")
     dec.add_argument("--reject", action="store_true",
                      help="record it as rejected (kept as a negative for evaluation; needs --catalog)")
+    from ..progress_line import add_quiet_argument
+
+    add_quiet_argument(p)
     p.set_defaults(func=cmd_mockup)
 
 
@@ -284,17 +292,16 @@ def cmd_mockup(args) -> int:
     if not str(args.out).lower().endswith((".mp4", ".m4v", ".mov")):
         raise UsageError(f"The mockup is an MP4 file: give --out a name ending in .mp4 (got {args.out}).")
 
-    done = []
+    from ..progress_line import ProgressLine
+
+    line = ProgressLine(quiet=getattr(args, "quiet", False))
+    line(0.0, "analysing the picture and the track")
+    render_progress = line.fraction_only("rendering")
 
     def bar(frac: float) -> None:
-        if done:
-            return
-        n = int(frac * 30)
-        sys.stderr.write(f"\rrendering [{'#' * n}{'.' * (30 - n)}] {frac * 100:3.0f}%")
+        render_progress(frac)
         if frac >= 1.0:
-            sys.stderr.write("\n")
-            done.append(True)
-        sys.stderr.flush()
+            line.close()
 
     if args.catalog:  # TRACK may be a catalog id, a path, or a name ('artist - title')
         from ..catalog.resolve import open_catalog, resolve_track
@@ -319,12 +326,15 @@ def cmd_mockup(args) -> int:
     from .mix import parse_loudness
 
     loudness = parse_loudness(args.loudness)  # a bad value stops here, before any analysis
-    res = run_mockup(args.video, args.track, args.out, catalog_path=args.catalog, wav=args.wav,
-                     music_wav=args.music_wav, path=path, video_boundaries_s=vbounds,
-                     otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
-                     sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=loudness,
-                     music_only=args.music_only, duck_db=args.duck_db, music_db=args.music_db,
-                     auto_sync=args.auto_sync, picture_climax_s=getattr(args, "climax", None), progress=bar)
+    try:
+        res = run_mockup(args.video, args.track, args.out, catalog_path=args.catalog, wav=args.wav,
+                         music_wav=args.music_wav, path=path, video_boundaries_s=vbounds,
+                         otio_path=args.otio, fcpxml=args.fcpxml, edl=args.edl, edit_json=args.edit_json,
+                         sync_points_s=args.sync_point, offset_s=args.offset_s, loudness_lufs=loudness,
+                         music_only=args.music_only, duck_db=args.duck_db, music_db=args.music_db,
+                         auto_sync=args.auto_sync, picture_climax_s=getattr(args, "climax", None), progress=bar)
+    finally:
+        line.close()
     if getattr(args, "approve", False) or getattr(args, "reject", False):
         _record_decision(args, res.edit, approved=bool(args.approve))
     e = res.edit

@@ -476,7 +476,7 @@ class CoreBackend:
         wav = None
         if render:
             progress(0.6, "Rendering the mockup music")
-            from ..edit.render import render_wav
+            from ..edit.render_cache import render_wav_cached as render_wav  # served from the render cache
 
             self._n_renders += 1
             wav = str(render_wav(edit, candidate.path, self.work_dir / f"preview-{_slug(candidate)}-{self._n_renders}.wav"))
@@ -509,7 +509,8 @@ class CoreBackend:
         out_path = Path(out_path)
         edit, track = preview.edit, preview.candidate.path
         if fmt == "mp4":
-            from ..edit.render import RenderCancelled, render_mp4
+            from ..edit.render import RenderCancelled
+            from ..edit.render_cache import render_mp4_cached as render_mp4  # served from the render cache
 
             def cb(f):
                 progress(f, "Rendering the MP4")
@@ -520,7 +521,7 @@ class CoreBackend:
             except RenderCancelled:
                 raise CancelledError("The MP4 export") from None
         if fmt == "wav":
-            from ..edit.render import render_wav
+            from ..edit.render_cache import render_wav_cached as render_wav  # served from the render cache
 
             progress(None, "Rendering the WAV")
             return render_wav(edit, track, out_path)

@@ -137,9 +137,9 @@ def compute_boundaries(path: str | Path, segmentation: str, duration_s: float) -
     if segmentation == "none":
         return normalize_boundaries([], duration_s)
     if segmentation == "shots":
-        from ..analysis.shots import detect_shots
+        from ..analysis.report import cached_shots  # by content hash, like every other path
 
-        return normalize_boundaries(detect_shots(path).cuts_s, duration_s)
+        return normalize_boundaries(cached_shots(path).cuts_s, duration_s)
     if segmentation in MUSIC_SEGMENTATIONS:
         from ..analysis.segments import music_segments
 

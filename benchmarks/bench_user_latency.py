@@ -1,0 +1,260 @@
+"""What a user waits for: drop a picture on ``recommend`` → first result → all results, as a user runs it.
+
+Every measurement is a separate CLI process (``python -m supervisor_app.cli recommend PICTURE --catalog
+CAT``), started from a working directory outside the repository with ``PYTHONPATH`` pointing at it, the
+way a user's shell runs the installed app. For each picture length (default 15, 60 and 180 s: the Big
+Buck Bunny clip looped with ffmpeg, 720p H.264 as a user's export would be) it times:
+
+* **cold**: a picture the app has never seen. The looped picture gets a fresh ``comment`` metadata tag
+  (stream copy, so the frames are the same but the file's bytes, hence its content hash, are new): shot
+  detection and everything keyed on the picture runs again, as for a new cut of a film (the stored
+  fits are cleared too: they are keyed on the cuts, which the copy shares with earlier runs);
+* **warm, fits cleared**: the same file again with its analysis cached but the stored fits
+  (``<cache>/fits``, :mod:`supervisor_app.fit_cache`) deleted: every candidate is fitted again, as
+  every warm run did before fits were stored (the before/after of that change, in one run);
+* **warm**: the same file again (analysis and fits cached).
+
+Per run: drop → first result (the time the CLI's progress line logs "first result", i.e. the first
+candidate fitted and scored: what the app shows first), drop → all results (process exit, the table
+printed), the stage breakdown read from the progress lines on stderr (each stage's first line, timed
+by this process as it arrives), the child's CPU time (user + system) and its peak RSS (``wait4``).
+
+The catalog is built once and kept under the app's data folder (``<data>/bench/user-latency/``):
+
+0. a copy of ``--catalog PATH`` when given;
+1. a copy of the shared indexed pool catalog when ``--pool-catalog`` (default /work/pool-catalog) holds
+   ``READY``;
+2. else a copy of the demo catalog when ``supervisor-app demo`` built one;
+3. else a new catalog of ``--tracks`` files of the music pool (``<pool>/manifest.csv``), indexed with
+   the CLI (slow: about 0.1 CPU s per audio-second).
+The report states which, and how many indexed tracks it holds.
+
+    .venv/bin/python benchmarks/bench_user_latency.py                    # 15, 60, 180 s; cold + warm
+    .venv/bin/python benchmarks/bench_user_latency.py --lengths 15,60 --repeats 2
+
+The machine may be shared: the load average is printed beside every run; compare runs of one
+invocation (same load) rather than absolute seconds across invocations. Prints markdown tables.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from supervisor_app import paths  # noqa: E402
+
+BBB = ROOT / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"
+_LINE_RE = re.compile(r"^\s*(?P<t>[0-9.]+) s (?:\[\s*(?P<pct>\d+)%\] )?(?P<text>.*)$")
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", *args], check=True)
+
+
+def base_picture(length_s: float, folder: Path) -> Path:
+    """BBB looped to ``length_s`` seconds, 720p H.264 + AAC (built once per length)."""
+    out = folder / f"bbb_{int(length_s)}s.mp4"
+    if not out.exists():
+        tmp = out.with_name(out.stem + ".tmp.mp4")
+        _ffmpeg("-stream_loop", "-1", "-i", str(BBB), "-t", f"{length_s}", "-c:v", "libx264", "-preset", "veryfast",
+                "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", str(tmp))
+        os.replace(tmp, out)
+    return out
+
+
+def fresh_copy(base: Path, folder: Path) -> Path:
+    """Same frames, new bytes (a new comment tag, stream copy): a picture the cache has never seen."""
+    nonce = uuid.uuid4().hex[:12]
+    out = folder / f"{base.stem}_{nonce}.mp4"
+    _ffmpeg("-i", str(base), "-map", "0", "-c", "copy", "-metadata", f"comment=bench {nonce}", str(out))
+    return out
+
+
+def _indexed_count(cat_path: Path) -> int:
+    with sqlite3.connect(f"file:{cat_path}?mode=ro", uri=True) as con:
+        return int(con.execute("SELECT COUNT(DISTINCT track_id) FROM analyses "
+                               "WHERE analyzer LIKE 'beats%' AND result IS NOT NULL").fetchone()[0])
+
+
+def _copy_sqlite(src: Path, dst: Path) -> None:
+    """A consistent copy of a (possibly WAL-mode) catalog through SQLite's backup API."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    if tmp.exists():
+        tmp.unlink()
+    with sqlite3.connect(f"file:{src}?mode=ro", uri=True) as s, sqlite3.connect(tmp) as d:
+        s.backup(d)
+    os.replace(tmp, dst)
+
+
+def build_catalog(args, folder: Path) -> tuple[Path, str]:
+    cat = folder / "catalog.sqlite"
+    note = folder / "catalog.txt"
+    if cat.exists() and note.exists() and not args.rebuild:
+        return cat, note.read_text().strip()
+    pool_cat = Path(args.pool_catalog) / "pool.sqlite"
+    demo_cat = paths.data_dir() / "demo" / "catalog.sqlite"
+    if args.catalog:
+        _copy_sqlite(Path(args.catalog), cat)
+        source = f"copy of {args.catalog}"
+    elif (Path(args.pool_catalog) / "READY").exists() and pool_cat.exists():
+        _copy_sqlite(pool_cat, cat)
+        source = f"copy of the shared pool catalog {pool_cat}"
+    elif demo_cat.exists() and _indexed_count(demo_cat) > 0 and not args.index_pool:
+        _copy_sqlite(demo_cat, cat)
+        source = f"copy of the demo catalog {demo_cat} (the pool catalog was not READY)"
+    else:
+        pool = Path(args.pool)
+        import csv
+
+        rows = list(csv.DictReader(open(pool / "manifest.csv", newline="")))[: args.tracks]
+        music = folder / "music"
+        music.mkdir(exist_ok=True)
+        for r in rows:
+            src = pool / r["path"]
+            link = music / src.name
+            if not link.exists():
+                link.symlink_to(src)
+        env = _env()
+        for cmd in (["catalog", "create", str(cat)], ["catalog", "add", str(music), "--catalog", str(cat)],
+                    ["catalog", "index", "--catalog", str(cat), "-q"]):
+            subprocess.run(["nice", "-n", "10", sys.executable, "-m", "supervisor_app.cli", *cmd], check=True,
+                           env=env, cwd=tempfile.gettempdir())
+        source = f"{len(rows)} files of the music pool {pool}, indexed here"
+    text = f"{source}; {_indexed_count(cat)} indexed tracks"
+    note.write_text(text + "\n")
+    return cat, text
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_cli(picture: Path, cat: Path, k: int, extra=()) -> dict:
+    """One ``recommend`` process; stderr lines timed as they arrive; CPU and peak RSS from wait4."""
+    cmd = [sys.executable, "-m", "supervisor_app.cli", "recommend", str(picture), "--catalog", str(cat),
+           "-k", str(k), *extra]
+    load = _load()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+                            cwd=tempfile.gettempdir())
+    lines: list[tuple[float, str]] = []
+    out_chunks: list[str] = []
+    reader = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    for raw in proc.stderr:
+        lines.append((time.perf_counter() - t0, raw.rstrip("\n")))
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    reader.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "\n".join(t for _, t in lines[-10:]))
+    stages: list[tuple[str, float]] = []
+    first = None
+    for t, text in lines:
+        m = _LINE_RE.match(text)
+        if not m:
+            continue
+        body = m.group("text")
+        if body.startswith("first result"):
+            first = t
+            continue
+        kind = body.split(" (")[0]
+        kind = "fitting candidates" if kind.startswith("fitting") else kind
+        kind = "ranking done → results printed, exit" if kind.startswith("done") else kind
+        if not stages or stages[-1][0] != kind:
+            stages.append((kind, t))
+    breakdown = []
+    for i, (kind, t) in enumerate(stages):
+        end = stages[i + 1][1] if i + 1 < len(stages) else wall
+        breakdown.append((kind, end - t))
+    startup = stages[0][1] if stages else None
+    return dict(wall_s=wall, first_s=first, cpu_s=ru.ru_utime + ru.ru_stime, rss_mb=ru.ru_maxrss / 1024,
+                startup_s=startup, stages=breakdown, load=load,
+                n_results=sum(1 for ln in "".join(out_chunks).splitlines() if re.match(r"^\s*\d+\s{2}", ln)))
+
+
+def fmt(x) -> str:
+    return "—" if x is None else f"{x:.1f}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lengths", default="15,60,180", help="picture lengths in seconds (comma-separated)")
+    ap.add_argument("--repeats", type=int, default=1, help="cold and warm runs per length")
+    ap.add_argument("-k", type=int, default=10)
+    ap.add_argument("--catalog", default=None, help="copy this catalog (e.g. a snapshot of one being indexed)")
+    ap.add_argument("--pool-catalog", default="/work/pool-catalog", help="folder of the shared indexed catalog")
+    ap.add_argument("--pool", default="/work/pool", help="the music pool (manifest.csv) to index from")
+    ap.add_argument("--tracks", type=int, default=10, help="pool tracks to index when no catalog can be copied")
+    ap.add_argument("--index-pool", action="store_true", help="index --tracks pool files even if a demo catalog exists")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached catalog")
+    ap.add_argument("--json", default=None, help="also write the runs to this JSON file")
+    args = ap.parse_args(argv)
+
+    folder = paths.data_dir() / "bench" / "user-latency"
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} CPUs; data folder {paths.data_dir()}",
+          flush=True)
+    cat, source = build_catalog(args, folder)
+    print(f"catalog: {source}", flush=True)
+    pics = folder / "pictures"
+    pics.mkdir(exist_ok=True)
+    runs = []
+    for length in [float(x) for x in args.lengths.split(",") if x.strip()]:
+        base = base_picture(length, pics)
+        for rep in range(args.repeats):
+            cold_pic = fresh_copy(base, pics)
+            try:
+                for kind in ("cold", "warm, fits cleared", "warm"):
+                    if kind != "warm":  # fits are keyed on the cuts, which a re-tagged copy shares: a
+                        # truly new picture has none stored; "warm, fits cleared" = a warm run before fits
+                        # were stored
+                        shutil.rmtree(paths.cache_dir() / "fits", ignore_errors=True)
+                    r = run_cli(cold_pic, cat, args.k)
+                    r.update(length_s=length, kind=kind, rep=rep)
+                    runs.append(r)
+                    print(f"{length:5.0f} s {kind}: first {fmt(r['first_s'])} s, all {r['wall_s']:.1f} s, "
+                          f"CPU {r['cpu_s']:.1f} s, peak RSS {r['rss_mb']:.0f} MB, load {r['load']}; "
+                          + ", ".join(f"{k} {v:.1f}" for k, v in r["stages"]), flush=True)
+            finally:
+                cold_pic.unlink(missing_ok=True)
+
+    print(f"\n### recommend as a user runs it (catalog: {source}; k = {args.k})\n")
+    print("| picture | run | drop → first result (s) | drop → all results (s) | CPU (s) | peak RSS (MB) "
+          "| startup until the first stage (s) | load (1/5/15) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    for r in runs:
+        print(f"| {r['length_s']:.0f} s | {r['kind']} | {fmt(r['first_s'])} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+              f"{r['rss_mb']:.0f} | {fmt(r['startup_s'])} | {r['load']} |")
+    print("\n### Stage breakdown (s; each stage from its first progress line to the next stage's)\n")
+    for r in runs:
+        print(f"- {r['length_s']:.0f} s {r['kind']}: startup {fmt(r['startup_s'])}; "
+              + "; ".join(f"{k} {v:.1f}" for k, v in r["stages"]))
+    print(f"\nload average at the end {_load()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(dict(catalog=source, runs=runs), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

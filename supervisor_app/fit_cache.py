@@ -1,0 +1,133 @@
+"""The fit of a track to a picture, computed once: :func:`best_start_offset` memoised on disk.
+
+``recommend`` without a model fits every candidate to the picture (:func:`supervisor_app.ranking.sync.
+best_start_offset`: hundreds of candidate edits and sync scores per track); measured on the pool
+catalog, that loop is nearly all of a warm run (issue 21). Its result depends only on its inputs (the
+picture's cuts and cut curve, the track's duration, downbeats and section boundaries, the options) and on
+the code, so :func:`best_start_offset` here returns the stored result when exactly those were fitted
+before, and fits (and stores) otherwise:
+
+    key = sha256(json([inputs, with every array as dtype + shape + sha256 of its bytes], code hash))
+
+The code hash covers the sources of ``supervisor_app.ranking``, ``supervisor_app.edit`` and
+``analysis/language_of_clips.py``: any change to the fit, the edit builder or the score drops every
+stored fit. Entries are small JSON files under ``<cache>/fits/<key[:2]>/<key>.json``, written with a
+temp file + rename and without fsync (a recomputable cache: an entry lost or truncated by a crash is an
+unreadable entry, i.e. a miss, never a wrong fit). A read that fails, or an entry that does not
+rebuild, is a miss; a write that fails is ignored.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import paths
+from .hashing import bytes_hash
+
+__all__ = ["best_start_offset", "fit_key", "fits_dir"]
+
+_PKG = Path(__file__).resolve().parent
+_CODE = ("ranking", "edit", "analysis/language_of_clips.py")
+
+
+def fits_dir() -> Path:
+    return paths.cache_dir() / "fits"
+
+
+@lru_cache(maxsize=1)
+def _code_hash() -> str:
+    files = []
+    for part in _CODE:
+        p = _PKG / part
+        files += sorted(p.rglob("*.py")) if p.is_dir() else [p]
+    return bytes_hash(b"\1".join(f.relative_to(_PKG).as_posix().encode() + b"\0" + f.read_bytes()
+                                  for f in files if f.is_file()))
+
+
+def _norm(x):
+    """A JSON-able, exact stand-in for an argument (arrays by content hash)."""
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    if isinstance(x, float):
+        return repr(x)  # exact, and NaN-safe
+    if isinstance(x, np.generic):
+        return _norm(x.item())
+    if isinstance(x, np.ndarray):
+        a = np.ascontiguousarray(x)
+        return {"array": str(a.dtype), "shape": list(a.shape), "sha256": bytes_hash(a.tobytes())}
+    if isinstance(x, (list, tuple)):
+        try:
+            arr = np.asarray(x, dtype=np.float64)
+            if arr.dtype == np.float64 and arr.ndim >= 1:
+                return {"seq": type(x).__name__, "f8": _norm(arr)}
+        except (TypeError, ValueError):
+            pass
+        return [_norm(v) for v in x]
+    if isinstance(x, dict):
+        return {str(k): _norm(v) for k, v in sorted(x.items())}
+    raise TypeError(f"cannot key a fit on {type(x).__name__}")
+
+
+def fit_key(*args, **kwargs) -> str:
+    """The cache key of ``best_start_offset(*args, **kwargs)`` under the current code."""
+    doc = {"fn": "best_start_offset", "code": _code_hash(), "args": _norm(list(args)), "kwargs": _norm(kwargs)}
+    return bytes_hash(json.dumps(doc, sort_keys=True).encode("utf-8"))
+
+
+def _nan(v):
+    return float("nan") if v is None else v
+
+
+def _load(path: Path):
+    from .edit.edl import Edit
+    from .ranking.sync import SyncScore
+
+    d = json.loads(path.read_text(encoding="utf-8"))
+    s = d["sync"]
+    sc = SyncScore(score=float(_nan(s["score"])), S_bar=float(_nan(s["S_bar"])), S_seg=float(_nan(s["S_seg"])),
+                   n_cuts_on_downbeat=int(s["n_cuts_on_downbeat"]), details=dict(s.get("details") or {}))
+    return float(d["start_offset_s"]), Edit.from_dict(d["edit"]), sc
+
+
+def _store(path: Path, off: float, edit, sc) -> None:
+    doc = {"start_offset_s": off, "edit": edit.to_dict(), "sync": sc.to_dict()}
+    text = json.dumps(doc, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def best_start_offset(*args, **kwargs):
+    """:func:`supervisor_app.ranking.sync.best_start_offset`, same arguments and result, computed once
+    per (inputs, code) and then read back from the app's cache folder."""
+    from .ranking import sync
+
+    try:
+        key = fit_key(*args, **kwargs)
+    except TypeError:
+        return sync.best_start_offset(*args, **kwargs)
+    path = fits_dir() / key[:2] / f"{key}.json"
+    try:
+        return _load(path)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # unreadable or from an incompatible build: fit again
+    off, edit, sc = sync.best_start_offset(*args, **kwargs)
+    if not (isinstance(off, float) and math.isnan(off)):
+        try:
+            _store(path, float(off), edit, sc)
+        except (OSError, TypeError, ValueError):
+            pass  # the cache is a bonus
+    return off, edit, sc

@@ -1,0 +1,78 @@
+"""The CLI progress line: stages, percent and time left on stderr; one line per stage in logs; -q silences."""
+from __future__ import annotations
+
+import io
+
+from supervisor_app.progress_line import ProgressLine
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_log_mode_one_line_per_stage_with_time_left():
+    out, clock = io.StringIO(), Clock()
+    line = ProgressLine(stream=out, clock=clock, log_interval_s=5.0)
+    line(0.0, "analysing the video")
+    clock.t = 2.0
+    line(0.25, "shot detection")
+    for i in range(10):  # ten candidates in 1 s: one stage, one line
+        clock.t = 4.0 + 0.1 * i
+        line(0.5 + 0.05 * i, f"fitting track {i} to the picture")
+        line.result()
+    clock.t = 8.0
+    line.close()
+    rows = out.getvalue().splitlines()
+    assert len(rows) == 5, rows  # analysing, shot, fitting, first result, done
+    assert "[ 25%] shot detection" in rows[1] and "about 6 s left" in rows[1]  # 2 s for 25 % -> 6 s more
+    assert rows[2].strip().startswith("4.0 s") and "fitting track 0" in rows[2]
+    assert "first result after 4.0 s" in rows[3]
+    assert rows[4].strip() == "8.0 s done (8 s)"
+
+
+def test_log_mode_repeats_a_long_stage_every_interval():
+    out, clock = io.StringIO(), Clock()
+    line = ProgressLine(stream=out, clock=clock, log_interval_s=5.0)
+    for i in range(21):
+        clock.t = float(i)
+        line(i, 20, f"track{i}.ogg")  # indexing's (done, total, name) counter
+    rows = out.getvalue().splitlines()
+    assert len(rows) == 5 and "[100%] 20/20 track20.ogg" in rows[-1]
+
+
+def test_quiet_prints_nothing():
+    out = io.StringIO()
+    with ProgressLine(stream=out, quiet=True) as line:
+        line(0.5, "stage")
+        line.result()
+    assert out.getvalue() == ""
+
+
+def test_terminal_redraws_in_place_and_clears():
+    out, clock = Tty(), Clock()
+    with ProgressLine(stream=out, clock=clock, interval_s=0.2) as line:
+        line(0.1, "a")
+        clock.t = 0.05
+        line(0.2, "a")  # too soon, same stage: not redrawn
+        clock.t = 1.5
+        line(0.5, "a")
+    text = out.getvalue()
+    assert text.count("\r") == 4 and "\n" not in text  # two draws + the clearing (\r blanks \r)
+    assert "[ 50%] a (2 s elapsed, about 2 s left)" in text
+    assert text.endswith("\r")
+
+
+def test_fraction_only_callback_reports_under_its_stage():
+    out = io.StringIO()
+    line = ProgressLine(stream=out)
+    line.fraction_only("rendering")(0.5)
+    assert "[ 50%] rendering" in out.getvalue()
