@@ -30,7 +30,7 @@ import numpy as np
 from . import paths
 from .hashing import bytes_hash
 
-__all__ = ["best_start_offset", "fit_key", "fits_dir"]
+__all__ = ["best_start_offset", "fit_to_picture", "fit_key", "fits_dir"]
 
 _PKG = Path(__file__).resolve().parent
 _CODE = ("ranking", "edit", "analysis/language_of_clips.py")
@@ -74,9 +74,9 @@ def _norm(x):
     raise TypeError(f"cannot key a fit on {type(x).__name__}")
 
 
-def fit_key(*args, **kwargs) -> str:
-    """The cache key of ``best_start_offset(*args, **kwargs)`` under the current code."""
-    doc = {"fn": "best_start_offset", "code": _code_hash(), "args": _norm(list(args)), "kwargs": _norm(kwargs)}
+def fit_key(*args, fn: str = "best_start_offset", **kwargs) -> str:
+    """The cache key of ``fn(*args, **kwargs)`` under the current code."""
+    doc = {"fn": fn, "code": _code_hash(), "args": _norm(list(args)), "kwargs": _norm(kwargs)}
     return bytes_hash(json.dumps(doc, sort_keys=True).encode("utf-8"))
 
 
@@ -96,7 +96,10 @@ def _load(path: Path):
 
 
 def _store(path: Path, off: float, edit, sc) -> None:
-    doc = {"start_offset_s": off, "edit": edit.to_dict(), "sync": sc.to_dict()}
+    _write(path, {"start_offset_s": off, "edit": edit.to_dict(), "sync": sc.to_dict()})
+
+
+def _write(path: Path, doc: dict) -> None:
     text = json.dumps(doc, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
@@ -131,3 +134,42 @@ def best_start_offset(*args, **kwargs):
         except (OSError, TypeError, ValueError):
             pass  # the cache is a bonus
     return off, edit, sc
+
+
+def _form_identity(form) -> dict:
+    """What a :class:`supervisor_app.edit.form.TrackForm` is made of (its audio by content hash)."""
+    return {"duration_s": float(form.duration_s), "downbeats_s": np.asarray(form.downbeats_s, np.float64),
+            "section_idx": np.asarray(form.section_idx), "section_energy": form.section_energy,
+            "audio": form.audio, "sr": form.sr}
+
+
+def fit_to_picture(video_duration_s, video_cuts_s, cut_probs_25hz, form, **kwargs):
+    """:func:`supervisor_app.ranking.form_score.fit_to_picture`, same arguments and result, computed
+    once per (picture cuts and curve, track form incl. its audio when given, options, code) and then
+    read back from the app's cache folder (the fit loop is nearly all of a warm ``recommend``)."""
+    from .edit.edl import Edit
+    from .ranking import form_score as fs
+    from .ranking.sync import SyncScore
+
+    try:
+        key = fit_key(video_duration_s, video_cuts_s, cut_probs_25hz, _form_identity(form), fn="fit_to_picture",
+                      **kwargs)
+    except TypeError:
+        return fs.fit_to_picture(video_duration_s, video_cuts_s, cut_probs_25hz, form, **kwargs)
+    path = fits_dir() / key[:2] / f"{key}.json"
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        s = d["sync"]
+        sc = SyncScore(score=float(_nan(s["score"])), S_bar=float(_nan(s["S_bar"])), S_seg=float(_nan(s["S_seg"])),
+                       n_cuts_on_downbeat=int(s["n_cuts_on_downbeat"]), details=dict(s.get("details") or {}))
+        return fs.Fit(edit=Edit.from_dict(d["edit"]), sync=sc, form=fs.FormScore(**d["form"]), fit=float(d["fit"]),
+                      start_offset_s=float(d["start_offset_s"]), reasons=list(d.get("reasons") or []))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing, unreadable or from an incompatible build: fit again
+    fit = fs.fit_to_picture(video_duration_s, video_cuts_s, cut_probs_25hz, form, **kwargs)
+    try:
+        _write(path, {"edit": fit.edit.to_dict(), "sync": fit.sync.to_dict(), "form": fit.form.to_dict(),
+                      "fit": float(fit.fit), "start_offset_s": float(fit.start_offset_s), "reasons": list(fit.reasons)})
+    except (OSError, TypeError, ValueError):
+        pass  # the cache is a bonus
+    return fit

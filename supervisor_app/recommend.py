@@ -208,7 +208,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     from .edit.form import TrackForm
     from .edit.planner import edit_mode, fit_edit, mode_reason, plan_edit, score_edit
     from .errors import SupervisorError
-    from .ranking.form_score import fit_to_picture
+    from .fit_cache import fit_to_picture  # ranking.form_score's fit, memoised on disk (issue 21)
     from .video_analysis import analyze_video
 
     if distance is not None and distance not in DISTANCES:
