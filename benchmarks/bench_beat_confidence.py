@@ -59,7 +59,7 @@ def main(argv=None) -> int:
                 continue
             rows.append((ev.confidence.score, t, ev, edit_mode(ev, args.picture_s)))
     print(f"load average {os.getloadavg()} (loaded machine)\n")
-    print(f"| confidence | coverage | stability | bar regularity | downbeats | mode | duration | track |")
+    print("| confidence | coverage | stability | bar regularity | downbeats | mode | duration | track |")
     print("|---:|---:|---:|---:|---:|---|---:|---|")
     for score, t, ev, mode in sorted(rows, key=lambda r: (-1 if r[0] is None else r[0], r[1].id)):
         name = Path(t.path).name

@@ -141,10 +141,10 @@ def bench_size(n, args, rng, genres, rows_out: list, pf_out: list) -> None:
     sample = rng.choice(n, size=min(n, args.align_sample), replace=False)
     small = sample[: min(len(sample), args.loop_sample)]
     for dist in DISTANCES:
-        wall, cpu = timed(lambda: catalog_scores(q, bank, dist), args.repeats)
+        wall, cpu = timed(lambda bank=bank, dist=dist: catalog_scores(q, bank, dist), args.repeats)
         np_wall = np_cpu = None
         if dist in NUMPY_ANCHORED:
-            np_wall, np_cpu = timed(lambda: catalog_scores(q, bank, dist, backend="numpy"), args.repeats)
+            np_wall, np_cpu = timed(lambda bank=bank, dist=dist: catalog_scores(q, bank, dist, backend="numpy"), args.repeats)
         if not args.loops:
             al = rf = None
         else:

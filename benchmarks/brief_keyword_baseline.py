@@ -14,7 +14,6 @@ count 1.0), so tracks that match more of the brief, more strongly, come first.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
 
 from supervisor_app.filters import Filters

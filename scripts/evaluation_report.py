@@ -688,7 +688,7 @@ def md_fit(sec: dict | None) -> list[str]:
            f"S_bar {s['diagnosis']['true_S_bar']:.2f}, S_seg {s['diagnosis']['true_S_seg']:.2f}, z {s['diagnosis']['true_z']:.1f}; "
            f"the calibrated top-1 track S_bar {s['diagnosis']['top1_S_bar']:.2f}, S_seg {s['diagnosis']['top1_S_seg']:.2f}, "
            f"z {s['diagnosis']['top1_z']:.1f}.", ""] if "diagnosis" in s else []),
-        *([f"The calibrated winners put their *section boundaries* on the cuts (S_seg) more than the true track does, "
+        *(["The calibrated winners put their *section boundaries* on the cuts (S_seg) more than the true track does, "
            "while their bar lines miss them (S_bar). `sync_score` counts every splice of the edit as a heard section "
            "boundary, and the edit engine places splices on picture cuts by design, so part of S_seg is made by the "
            "edit, not by the music; and the z-score against circular shifts rewards a near-perfect S_seg on few events. "

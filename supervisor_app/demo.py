@@ -140,11 +140,11 @@ def cmd_demo(args) -> int:
             print(f"note: no screenshot ({e})", file=sys.stderr)
             shot = None
         _say(f"\nNo display: ran headless. Results are in {out}:")
-        _say(f"  recommendations.json  ranked candidates with scores, alignment and edit")
-        _say(f"  mockup.mp4 / mockup.wav  the first candidate cut to the picture")
-        _say(f"  mockup.otio / mockup.xml / mockup.edl  the same edit for editing software")
+        _say("  recommendations.json  ranked candidates with scores, alignment and edit")
+        _say("  mockup.mp4 / mockup.wav  the first candidate cut to the picture")
+        _say("  mockup.otio / mockup.xml / mockup.edl  the same edit for editing software")
         if shot:
-            _say(f"  screenshot.png  the app's main window on this demo")
+            _say("  screenshot.png  the app's main window on this demo")
         return 0
     _say(f"\nResults are in {out}; opening the app…")
     from .gui.app import run_app

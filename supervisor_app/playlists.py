@@ -93,7 +93,7 @@ def _check_args(args) -> list[int]:
 def _cmd(args) -> int:
     from .recommend_cli import _catalog
 
-    track_ids = _check_args(args)
+    _check_args(args)  # usage errors before the catalog is opened
     with _catalog(args) as cat:
         if args.action == "list":
             for p in cat.playlists():

@@ -135,5 +135,5 @@ def add_cli(sub) -> None:
     p = sub.add_parser("pool", help="the optional real music pool (Debian game music, ~230 tracks)")
     s = p.add_subparsers(dest="pool_command", metavar="ACTION", required=True)
     f = s.add_parser("fetch", help="download and unpack the pool (about 1 GB of packages, a few minutes)")
-    f.add_argument("dest", nargs="?", help=f"destination folder (default: the app's data folder)")
+    f.add_argument("dest", nargs="?", help="destination folder (default: the app's data folder)")
     f.set_defaults(func=_cmd_fetch)

@@ -47,7 +47,6 @@ def test_shim_imports_madmom_without_leaking_aliases():
     assert not hasattr(collections, "MutableSequence")
     assert ("pkg_resources" in sys.modules) == had_pkg_resources
     import madmom.features.beats_hmm as bh
-    import madmom.features.downbeats as db
 
     assert bh.np.float is float and bh.np.int is int
     assert bh.np.zeros is np.zeros and bh.np.float64 is np.float64  # everything else is numpy's own

@@ -3,7 +3,6 @@ any change to one of them renders afresh, cancelled renders store nothing."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -403,7 +403,6 @@ class _Planner:
         T, n, D = self.T, self.n, self.D
         W = WEIGHTS
         jc = self.joint_cost
-        phr = sorted(int(j) for j in self.J if j < n)
         allb = list(range(0, n))
         # drops [a, b): at least a phrase long; repeats [a, b): whole sections or >= MIN_REPEAT_BARS bars
         drops = sorted((float(T[b] - T[a]), a, b) for a in allb[1:] for b in allb if b - a >= PHRASE_BARS)

@@ -40,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..analysis.speech import (MUSIC_CLASS, SPEECH_CLASSES, SPEECH_HOP_S, SpeechActivity, speech_activity,
+from ..analysis.speech import (SPEECH_CLASSES, SpeechActivity, speech_activity,
                                speech_regions)
 
 __all__ = ["MixSettings", "MixReport", "MockupAudio", "SpeechActivity", "LOUDNESS_TARGETS", "SPEECH_CLASSES",

@@ -23,7 +23,6 @@ All times are seconds.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 

@@ -123,7 +123,7 @@ def probe(path: str | Path) -> MediaInfo:
                     v_end, a_end = ends[video], ends[audio]
                     if (v_end is None or v_end < reached - _TRUNCATION_TOLERANCE_S) and _single_picture(c, video):
                         info.update(has_video=False, video_codec=None, fps=None, width=None, height=None)
-                        warnings.append(f"Its only picture is a still image (cover art); it is used as an audio file.")
+                        warnings.append("Its only picture is a still image (cover art); it is used as an audio file.")
                     elif v_end is not None and v_end < reached - _TRUNCATION_TOLERANCE_S:
                         warnings.append(f"Its audio runs {reached - v_end:.1f} s past the end of its picture "
                                         f"({v_end:.1f} s).")

@@ -16,7 +16,7 @@ to them exactly (mean and max shift and scale, variance scales by 1/σ²).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch

@@ -8,7 +8,7 @@ corpus is the same before and after). The totals are printed at the end of the r
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
