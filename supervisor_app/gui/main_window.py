@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.similar_slot = JobSlot(self)
         self.preview_slot = JobSlot(self)
 
-        self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "qt")))
+        self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "vlc")))
         self.player.setParent(self)
         self._build_center()
         self._build_docks()

@@ -10,11 +10,13 @@ and after every seek, ``state_changed(state)`` with state in {"stopped", "playin
 ``duration_changed(d_s)`` and ``error(sentence)``.
 
 :func:`create_player` picks the backend the caller prefers, else the other one, else a
-:class:`NullPlayer` that says why nothing can be previewed. The app prefers Qt Multimedia (setting
-``player/backend``, View › Preview player): its video widget always shows the frame at the current
-time (after seeks while paused, resizes and music changes), which libvlc 3's embedded X11 output did
-not (a stale or black picture after a paused seek or a resize, reproduced under Xvfb); VLC keeps the
-music on the picture's clock and stays available. Without an audio output device (probed once,
+:class:`NullPlayer` that says why nothing can be previewed. The app prefers VLC (setting
+``player/backend``, View › Preview player): it keeps the music on the picture's clock, and this module
+works around libvlc 3's embedded X11 output (a stale or black picture after a paused seek, a music
+change or a resize: a muted pre-roll to the new frame, a redraw after a resize). Qt Multimedia always
+shows the frame at the current time, but its FFmpeg backend deadlocked once when the window closed
+(PySide's GIL against Qt's connection mutex, an FFmpeg thread destroying a wrapped object while
+``QMediaPlayer.stop()`` ran): it stays available from the View menu, not the default. Without an audio output device (probed once,
 :func:`audio_output_available`) previews play silently with one status message.
 """
 from __future__ import annotations
