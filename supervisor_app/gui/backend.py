@@ -350,7 +350,32 @@ class CoreBackend:
                              "downbeats": len(r.get("downbeats_s") or []), "beats": len(r.get("beats_s") or [])}
         elif rec is not None:
             d["analysis_error"] = rec.error or "failed"
+        from ..catalog.tracks_view import track_facts
+
+        d["facts"] = track_facts(catalog, t)  # every field, tempo, key and auto-tags (as ``catalog show``)
         return d
+
+    def set_track_metadata(self, catalog, track_id: int, texts: dict) -> dict:
+        """Save fields the user typed ({field: text}; '' clears) as ``catalog edit --set`` does (the core's
+        ``parse_value`` and ``Catalog.set_metadata``, all or nothing); returns :meth:`track_details` after.
+        ``UsageError`` names the value that cannot be read."""
+        from ..catalog.fields import canonical_field, parse_value
+
+        values = {}
+        for key, text in texts.items():
+            name = canonical_field(key)
+            values[name] = parse_value(name, text)
+        catalog.set_metadata(int(track_id), values)
+        return self.track_details(catalog, track_id)
+
+    def refresh_candidates(self, catalog, cands) -> None:
+        """Re-read the tags and tempo of catalog candidates after their tracks changed (GUI thread)."""
+        for c in cands:
+            if c.track_id is not None:
+                c.tags = []
+                if c.bpm_source in ("tag", "analysis") and c.source != "recommend":
+                    c.bpm, c.bpm_source = None, ""
+        enrich_candidates(cands, catalog)
 
     def similar(self, seed: Candidate, catalog_path, k: int = 10, filters: Optional[dict] = None,
                 progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,

@@ -328,6 +328,7 @@ class MainWindow(QMainWindow):
         ev.status.connect(self._on_session_status)
         ev.sync_points.connect(self._on_sync_points)
         ev.candidate.connect(lambda candidate: self._show_details(candidate))
+        self.details.metadata_edited.connect(self.save_track_metadata)
         ev.message.connect(lambda text: self.notify(text))
         self.sync_panel.edit_requested.connect(self._sync_point_edit)
         self.sync_panel.undo_requested.connect(self.undo)
@@ -490,6 +491,37 @@ class MainWindow(QMainWindow):
             info = {}
             log.info("no track details: %s", e)
         self.details.show_candidate(c, info)
+
+    def save_track_metadata(self, track_id: int, texts: dict) -> bool:
+        """Save the details pane's edits in the catalog; every view that shows the track follows."""
+        if self.catalog is None:
+            return False
+        try:
+            info = self.backend.set_track_metadata(self.catalog, int(track_id), texts)
+        except SupervisorError as e:
+            self.details.show_error(str(e))
+            self.notify(str(e))
+            return False
+        shown = [c for c in (*self.recommendations.table.source.rows, *self.similar_panel.table.source.rows)
+                 if c.track_id is not None and int(c.track_id) == int(track_id)]
+        sel = self.session.candidate
+        if sel is not None and sel.track_id is not None and int(sel.track_id) == int(track_id) and sel not in shown:
+            shown.append(sel)
+        try:
+            self.backend.refresh_candidates(self.catalog, shown)
+        except SupervisorError as e:
+            log.info("candidates not refreshed: %s", e)
+        self.recommendations.table.source.refresh()
+        self.similar_panel.table.source.refresh()
+        if self.catalog_window.catalog is not None:
+            self.catalog_window.refresh()
+        self.playlist_panel.refresh()
+        if sel is not None and sel.track_id is not None and int(sel.track_id) == int(track_id):
+            self.details.show_candidate(sel, info)
+            self._refresh_candidate_views()
+        names = ", ".join(k.replace("_", " ") for k in texts)
+        self.notify(f"Saved {names} of {info.get('title') or 'the track'}.", error=False)
+        return True
 
     def _video_failed(self, sentence: str) -> None:
         self.notify(sentence)

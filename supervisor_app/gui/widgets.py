@@ -262,6 +262,11 @@ class CandidateTableModel(QAbstractTableModel):
             return "\n".join(lines)
         return None
 
+    def refresh(self) -> None:
+        """Redraw every row (the candidates' fields changed in place, e.g. after a metadata edit)."""
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(self.COLUMNS) - 1))
+
     def set_rows(self, rows: Sequence[Candidate]) -> None:
         self.beginResetModel()
         self.rows = list(rows)

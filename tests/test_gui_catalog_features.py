@@ -1,0 +1,110 @@
+"""The window's catalog features (issues 16 and 19 wired into the app): the details pane edits library
+metadata and rights, rights filters, the brief's explanation, BPM/key columns, XLSX playlists, the
+shared default catalog, mockup decisions, honest model summaries and the metadata import dialog.
+
+pytest-qt, offscreen, on a real catalog of demo tracks; the slow analysers are faked (test_gui_app)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from supervisor_app.catalog import Catalog  # noqa: E402
+from supervisor_app.gui.backend import Candidate  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+MUSIC = Path(__file__).resolve().parent.parent / "resources" / "demo" / "music"
+
+
+@pytest.fixture
+def catalog_path(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ("hungarian_dance_5.ogg", "vibe_ace.ogg", "solo_trumpet_90bpm.ogg"):
+        shutil.copy(MUSIC / name, music / name)
+    cat = tmp_path / "catalog.sqlite"
+    with Catalog.create(cat) as c:
+        c.add_folder(music)
+    return cat
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, catalog_path):
+    from test_gui_app import FakeBackend
+
+    from supervisor_app.gui.app import create_window
+
+    w = create_window(backend=FakeBackend(tmp_path / "work"), catalog=str(catalog_path),
+                      settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), theme="dark",
+                      auto_recommend=False)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _cands(catalog_path) -> list[Candidate]:
+    with Catalog.open(catalog_path) as cat:
+        return [Candidate(track_id=t.id, path=t.path, title=t.title or Path(t.path).stem, artist=t.artist or "",
+                          duration_s=t.duration_s, rank=i + 1, sync_score=0.5 - 0.1 * i)
+                for i, t in enumerate(cat.tracks())]
+
+
+def test_details_pane_edits_metadata_and_rights_and_every_view_follows(win, qtbot, catalog_path):
+    from supervisor_app.catalog.tracks_view import track_facts
+
+    rows = _cands(catalog_path)
+    win.recommendations.set_results(rows)
+    c = rows[1]
+    win.select_candidate(c)
+    d = win.details
+    assert d.track_id == c.track_id and d.edit_box.isVisibleTo(win.details)
+    shown = dict(d.rows())
+    assert shown["Title"] == c.title and "Key" in shown
+    assert not d.save_button.isEnabled()  # nothing changed yet
+    d.set_value("composer", "Johannes Brahms")
+    d.set_value("one_stop", "yes")
+    d.set_value("territories", "Worldwide excl. DE")
+    d.set_value("cleared_for", "TV, online")
+    d.set_value("restrictions", "no alcohol brands")
+    d.set_value("tags", "dance, orchestral")
+    d.set_value("isrc", "us-rc1-76-07839")
+    assert d.save_button.isEnabled()
+    d.save_button.click()
+    with Catalog.open(catalog_path) as cat:
+        t = cat.get_track(c.track_id)
+        facts = track_facts(cat, t)
+    assert (t.composer, t.one_stop, t.territories, t.cleared_for) == ("Johannes Brahms", True, "Worldwide excl. DE",
+                                                                      "TV, online")
+    assert t.tags == ["dance", "orchestral"] and t.isrc == "USRC17607839"  # parsed by the core, as the CLI does
+    # the pane shows the saved (normalised) values, the table's tags cell and the catalog window follow
+    assert d.values()["isrc"] == "USRC17607839" and not d.save_button.isEnabled()
+    m = win.recommendations.table.source
+    row = next(i for i, r in enumerate(m.rows) if r.track_id == c.track_id)
+    assert m.index(row, m.TAGS_COL).data().startswith("dance, orchestral")
+    assert "Saved" in win.status_message()
+    assert facts["composer"] == "Johannes Brahms"
+    # a value the core cannot read: one sentence in the pane, nothing saved, the user's text kept
+    d.set_value("isrc", "not an isrc")
+    d.save_button.click()
+    assert d.error_label.isVisibleTo(d) and "ISRC" in d.error_label.text()
+    assert d.values()["isrc"] == "not an isrc"
+    with Catalog.open(catalog_path) as cat:
+        assert cat.get_track(c.track_id).isrc == "USRC17607839"
+    # clearing a field ('' clears) and another track: no stale text from the first
+    d.revert()
+    d.set_value("composer", "")
+    d.save_button.click()
+    with Catalog.open(catalog_path) as cat:
+        assert cat.get_track(c.track_id).composer is None
+    win.select_candidate(rows[0])
+    assert d.track_id == rows[0].track_id and d.values()["territories"] == "" and d.values()["one_stop"] == ""
