@@ -108,3 +108,46 @@ def test_details_pane_edits_metadata_and_rights_and_every_view_follows(win, qtbo
         assert cat.get_track(c.track_id).composer is None
     win.select_candidate(rows[0])
     assert d.track_id == rows[0].track_id and d.values()["territories"] == "" and d.values()["one_stop"] == ""
+
+
+def test_rights_filters_are_the_clis(win, catalog_path):
+    """The app's rights filters give the same core Filters as the CLI's flags, and leave out what they should."""
+    import argparse
+
+    from supervisor_app.filters import Filters
+    from supervisor_app.recommend_cli import add_filter_arguments, filters_from_args
+
+    with Catalog.open(catalog_path) as cat:
+        a, b, c = cat.tracks()
+        cat.set_metadata(a.id, {"one_stop": True, "territories": "Worldwide", "cleared_for": "TV, online",
+                                "restrictions": "no alcohol brands"})
+        cat.set_metadata(b.id, {"one_stop": True, "territories": "Worldwide excl. DE, AT", "cleared_for": "all media"})
+        cat.set_metadata(c.id, {"one_stop": False, "territories": "Germany", "cleared_for": "TV"})
+        tracks = cat.tracks()
+    form = win.recommendations.filters
+    assert form.is_empty()
+    form.one_stop.setChecked(True)
+    form.territory.setText("Germany")
+    assert not form.is_empty()
+    p = argparse.ArgumentParser()
+    add_filter_arguments(p)
+
+    def ids(f):
+        return [t.id for t in tracks if f.accepts(t)]
+
+    app_f = Filters.from_dict(form.value())
+    cli_f = filters_from_args(p.parse_args(["--one-stop", "--territory", "Germany"]))
+    assert app_f == cli_f and ids(app_f) == [a.id]  # b excludes DE, c is not one-stop
+    form.set_value({})
+    form.cleared_for.setText("TV, online")
+    form.not_restricted_for.setText("alcohol")
+    app_f = Filters.from_dict(form.value())
+    cli_f = filters_from_args(p.parse_args(["--cleared-for", "TV", "--cleared-for", "online",
+                                            "--not-restricted-for", "alcohol"]))
+    assert app_f == cli_f and ids(app_f) == [b.id]  # a is restricted for alcohol, c is TV only
+    # the recommendations' settings carry them to the backend, and they survive a restart (settings)
+    s = win.recommendations.settings()
+    assert Filters.from_dict(s.filters) == cli_f
+    win.recommendations.filters.set_value({})
+    win.recommendations.set_settings({"filters": s.filters})
+    assert Filters.from_dict(win.recommendations.filters.value()) == cli_f

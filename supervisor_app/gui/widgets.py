@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QTableView, QWidget)
 
 from .backend import Candidate
@@ -62,7 +62,9 @@ def _split(text: str) -> list[str]:
 
 
 class FiltersForm(QWidget):
-    """Filters applied before ranking (names as :class:`supervisor_app.filters.Filters`)."""
+    """Filters applied before ranking (names as :class:`supervisor_app.filters.Filters`, the CLI's
+    ``--one-stop``, ``--territory``, ``--cleared-for`` and ``--not-restricted-for`` included: the core's
+    ``Filters.accepts`` applies them; a track whose rights are not stated never passes a rights filter)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -77,21 +79,42 @@ class FiltersForm(QWidget):
         self.include_tags.setPlaceholderText("tags that must be there")
         self.exclude_tags = QLineEdit()
         self.exclude_tags.setPlaceholderText("tags to leave out")
+        self.one_stop = QCheckBox("One-stop only")
+        self.one_stop.setToolTip("Only tracks whose master and publishing are cleared through one source "
+                                 "(as the library states it)")
+        self.territory = QLineEdit()
+        self.territory.setPlaceholderText("cleared in, e.g. US, Germany, worldwide")
+        self.territory.setToolTip("Only tracks whose territories cover this one (\"Worldwide excl. DE\" does not "
+                                  "cover Germany); tracks without stated territories are left out")
+        self.cleared_for = QLineEdit()
+        self.cleared_for.setPlaceholderText("media, e.g. TV, online, film")
+        self.cleared_for.setToolTip("Only tracks cleared for every medium named here (comma-separated)")
+        self.not_restricted_for = QLineEdit()
+        self.not_restricted_for.setPlaceholderText("uses, e.g. alcohol, political")
+        self.not_restricted_for.setToolTip("Leave out tracks whose restrictions name one of these uses")
         form.addRow("Tempo", self.bpm)
         form.addRow("Duration", self.duration)
         form.addRow("Exclude artists", self.exclude_artists)
         form.addRow("Tags", self.include_tags)
         form.addRow("Not tags", self.exclude_tags)
+        form.addRow("Rights", self.one_stop)
+        form.addRow("Territory", self.territory)
+        form.addRow("Cleared for", self.cleared_for)
+        form.addRow("Not restricted for", self.not_restricted_for)
 
     def value(self) -> dict:
         return {"exclude_artists": _split(self.exclude_artists.text()), "bpm_range": self.bpm.value(),
                 "duration_range_s": self.duration.value(), "include_tags": _split(self.include_tags.text()),
-                "exclude_tags": _split(self.exclude_tags.text()), "rights": {}}
+                "exclude_tags": _split(self.exclude_tags.text()), "rights": {},
+                "one_stop_only": self.one_stop.isChecked(), "territory": self.territory.text().strip() or None,
+                "cleared_for": _split(self.cleared_for.text()),
+                "not_restricted_for": _split(self.not_restricted_for.text())}
 
     def is_empty(self) -> bool:
         """No filter set."""
-        v = self.value()
-        return not any(v[k] for k in ("exclude_artists", "bpm_range", "duration_range_s", "include_tags", "exclude_tags"))
+        from ..filters import Filters
+
+        return Filters.from_dict(self.value()).is_empty()
 
     def set_value(self, d: dict) -> None:
         d = d or {}
@@ -100,6 +123,10 @@ class FiltersForm(QWidget):
         self.exclude_artists.setText(", ".join(d.get("exclude_artists") or []))
         self.include_tags.setText(", ".join(d.get("include_tags") or []))
         self.exclude_tags.setText(", ".join(d.get("exclude_tags") or []))
+        self.one_stop.setChecked(bool(d.get("one_stop_only")))
+        self.territory.setText(d.get("territory") or "")
+        self.cleared_for.setText(", ".join(d.get("cleared_for") or []))
+        self.not_restricted_for.setText(", ".join(d.get("not_restricted_for") or []))
 
 
 class ProgressStrip(QWidget):
