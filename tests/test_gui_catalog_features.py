@@ -151,3 +151,39 @@ def test_rights_filters_are_the_clis(win, catalog_path):
     win.recommendations.filters.set_value({})
     win.recommendations.set_settings({"filters": s.filters})
     assert Filters.from_dict(win.recommendations.filters.value()) == cli_f
+
+
+def test_brief_recommend_uses_brief_candidates_and_the_field_says_what_was_understood(win, qtbot, catalog_path,
+                                                                                       tmp_path, monkeypatch):
+    import supervisor_app.recommend as rec_mod
+    from supervisor_app.brief import brief_candidates
+    from supervisor_app.filters import Filters
+    from supervisor_app.gui.backend import CoreBackend, RecommendSettings
+
+    brief = "calm piano, no vocals, one-stop, zorblax"
+    with Catalog.open(catalog_path) as cat:
+        a = cat.tracks()[0]
+        cat.set_metadata(a.id, {"one_stop": True})
+        want_exclude, want_filters, want_line = brief_candidates(cat, brief, Filters())
+    seen = {}
+
+    def fake_recommend(video, cat, **kw):
+        seen.update(kw)
+        from types import SimpleNamespace
+
+        return SimpleNamespace(results=[], notes=[])
+
+    monkeypatch.setattr(rec_mod, "recommend", fake_recommend)
+    CoreBackend(tmp_path / "w").recommend("v.mp4", str(catalog_path), RecommendSettings(brief=brief))
+    # the same candidates and rights as `recommend --brief` (one-stop from the brief: only track a)
+    assert seen["exclude_track_ids"] == want_exclude and seen["filters"] == want_filters
+    assert want_filters.one_stop_only
+    # under the brief field: what was understood and what was not, in plain words (after a pause in typing)
+    r = win.recommendations
+    r.brief_edit.setText(brief)
+    qtbot.waitUntil(lambda: r.brief_note.isVisibleTo(r) and bool(r.brief_note.text()), timeout=20000)
+    text = r.brief_note.text()
+    assert text.startswith("Understood: ") and "calm" in text and "piano" in text and "no vocals" in text
+    assert "one-stop" in text and "Not understood: “zorblax”" in text and "→" not in text
+    r.brief_edit.setText("")
+    qtbot.waitUntil(lambda: not r.brief_note.isVisibleTo(r), timeout=5000)

@@ -264,26 +264,17 @@ class CoreBackend:
 
         filters = Filters.from_dict(settings.filters)
         with Catalog.open(catalog_path) as cat:
-            exclude, brief_reasons, brief_note = [], {}, None
-            if settings.brief.strip():
-                from ..brief import search_brief
+            exclude, brief_note = [], None
+            if settings.brief.strip():  # the same candidates as `recommend --brief` and the demo
+                from ..brief import brief_candidates
 
                 progress(None, "searching the brief")
-                matches = search_brief(cat, settings.brief, filters=filters, limit=10**9)
-                if matches:
-                    keep = {m.track_id for m in matches}
-                    exclude = [t.id for t in cat.tracks() if t.id not in keep]
-                    brief_reasons = {m.track_id: "brief: " + ", ".join(f"{k!r} ~ {tag} ({w:.2f})" for k, (tag, w) in m.matched.items())
-                                     for m in matches}
-                else:
-                    brief_note = f"Nothing in the catalog matched the brief {settings.brief!r}: every track was fitted."
+                exclude, filters, brief_note = brief_candidates(cat, settings.brief, filters)
 
             known: dict = {}
 
             def cand(r):
                 c = self._candidate(r, "recommend")
-                if c.track_id in brief_reasons:
-                    c.reasons = [brief_reasons[c.track_id]] + c.reasons
                 enrich_candidates([c], cat, known)
                 return c
 
@@ -297,6 +288,22 @@ class CoreBackend:
         for c in out:
             c.reasons = c.reasons + [n for n in notes if n not in c.reasons][:2]
         return out
+
+    def explain_brief(self, catalog_path, brief: str, filters: Optional[dict] = None,
+                      should_cancel: CancelFn = _never) -> dict:
+        """What the brief search understands of ``brief`` (job; ``search``'s first lines): {"understood":
+        ``rank_brief(...).explain_query()``, "not_understood": words, "notes": [...]}."""
+        from ..brief import rank_brief
+        from ..catalog import Catalog
+        from ..filters import Filters
+
+        if not brief.strip():
+            return {"understood": "", "not_understood": [], "notes": []}
+        with Catalog.open(catalog_path) as cat:
+            res = rank_brief(cat, brief, filters=Filters.from_dict(filters or {}), limit=0)
+        _check_cancel(should_cancel)
+        return {"understood": res.explain_query(), "not_understood": list(res.not_understood),
+                "notes": list(res.notes)}
 
     def _candidate(self, r, source: str) -> Candidate:
         g = (lambda k, d=None: r.get(k, d)) if isinstance(r, dict) else (lambda k, d=None: getattr(r, k, d))

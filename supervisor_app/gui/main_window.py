@@ -31,7 +31,7 @@ from ..errors import SupervisorError
 from .backend import Candidate, Preview, RecommendSettings, VideoAnalysis
 from .session_model import SessionModel, SyncPointError, fit_0_100
 from .sync_points_panel import SyncPointsPanel
-from .wording import FIT_SCALE_TIP, plain_message, plain_reasons
+from .wording import FIT_SCALE_TIP, brief_explanation, plain_message, plain_reasons
 from .catalog_window import CatalogWindow
 from .export_dialog import ExportDialog
 from .player import Player, create_player
@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.recommend_slot = JobSlot(self)
         self.similar_slot = JobSlot(self)
         self.preview_slot = JobSlot(self)
+        self.brief_slot = JobSlot(self)
 
         self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "qt")))
         self.player.setParent(self)
@@ -351,6 +352,7 @@ class MainWindow(QMainWindow):
         self.zoom_fit.clicked.connect(self.timeline.reset_zoom)
         r = self.recommendations
         r.run_requested.connect(self.run_recommendations)
+        r.brief_changed.connect(lambda _t: self.explain_brief())
         r.cancel_requested.connect(self.recommend_slot.cancel)
         r.candidate_selected.connect(self.select_candidate)
         r.preview_requested.connect(self.preview_candidate)
@@ -566,6 +568,7 @@ class MainWindow(QMainWindow):
         self.playlist_panel.set_catalog(cat)
         self.catalog_window.set_catalog(cat)
         self._catalog_modified()
+        self.explain_brief()
         if self.video is not None and self.auto_recommend:
             QTimer.singleShot(0, lambda: self.run_recommendations())
         return True
@@ -619,6 +622,27 @@ class MainWindow(QMainWindow):
         self.recommendations.clear("Ranking the catalog…")
         self.rec_dock.raise_()
         self.recommend_slot.start(job)
+        return job
+
+    def explain_brief(self) -> Optional[Job]:
+        """Say under the brief field what the brief search understands of it (a background job)."""
+        r = self.recommendations
+        brief = r.brief_edit.text().strip()
+        if not brief or self.catalog is None:
+            self.brief_slot.cancel()
+            r.set_brief_explanation("")
+            return None
+        cat_path, backend, filters = str(self.catalog.path), self.backend, r.filters.value()
+        job = Job(lambda ctx: backend.explain_brief(cat_path, brief, filters, should_cancel=ctx.should_cancel),
+                  name="brief")
+
+        def done(info):
+            if r.brief_edit.text().strip() == brief:  # never show the explanation of an older text
+                r.set_brief_explanation(brief_explanation(info["understood"], info["not_understood"], info["notes"]))
+
+        job.succeeded.connect(done)
+        job.failed.connect(lambda sentence: r.set_brief_explanation(sentence))
+        self.brief_slot.start(job)
         return job
 
     def _recommendation_partial(self, item) -> None:
@@ -1130,7 +1154,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev):  # noqa: N802 (Qt API)
         self.save_settings()
-        for slot in (self.analysis_slot, self.recommend_slot, self.similar_slot, self.preview_slot, self.envelope_slot):
+        for slot in (self.analysis_slot, self.recommend_slot, self.similar_slot, self.preview_slot, self.envelope_slot,
+                     self.brief_slot):
             slot.cancel()
         self.catalog_window.slot.cancel()
         if self._export_dialog is not None:
