@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from supervisor_app.catalog import Catalog  # noqa: E402
 from supervisor_app.gui.backend import Candidate  # noqa: E402
@@ -187,3 +187,55 @@ def test_brief_recommend_uses_brief_candidates_and_the_field_says_what_was_under
     assert "one-stop" in text and "Not understood: “zorblax”" in text and "→" not in text
     r.brief_edit.setText("")
     qtbot.waitUntil(lambda: not r.brief_note.isVisibleTo(r), timeout=5000)
+
+
+def test_bpm_and_key_columns_and_xlsx_playlist(win, qtbot, catalog_path, tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
+    from supervisor_app.catalog.tracks_view import tempo_and_key
+
+    with Catalog.open(catalog_path) as cat:
+        a, b, c = cat.tracks()
+        cat.put_analysis(a.id, DESCRIPTORS, DESCRIPTORS_VERSION, {"key": "A minor", "tempo_bpm": 97.4})
+        cat.put_analysis(b.id, DESCRIPTORS, DESCRIPTORS_VERSION, {"key": "E major", "key_uncertain": True})
+        cat.set_metadata(b.id, {"bpm_tag": 120.0, "composer": "Ada Lovelace", "one_stop": True})
+        want = {t.id: tempo_and_key(cat, t) for t in cat.tracks()}
+    assert want[a.id] == (97.4, "A minor") and want[b.id] == (120.0, "E major?")
+    # recommendations and similar tracks (the core's rankings replaced by fixed lists) show the CLI's BPM and key
+    import supervisor_app.recommend as rec_mod
+    import supervisor_app.similar as sim_mod
+    from types import SimpleNamespace
+
+    from supervisor_app.gui.backend import CoreBackend, RecommendSettings
+
+    def rows_of(ids):
+        return [{"track_id": i, "path": f"/x/{i}.ogg", "title": f"t{i}", "rank": n + 1, "sync_score": 0.1}
+                for n, i in enumerate(ids)]
+
+    monkeypatch.setattr(rec_mod, "recommend", lambda *a_, **k: SimpleNamespace(results=rows_of([a.id, b.id, c.id]),
+                                                                               notes=[]))
+    monkeypatch.setattr(sim_mod, "similar", lambda *a_, **k: SimpleNamespace(results=rows_of([b.id, c.id]), notes=[],
+                                                                             space_note="sound"))
+    core = CoreBackend(tmp_path / "w")
+    recs = core.recommend("v.mp4", str(catalog_path), RecommendSettings())
+    sims = core.similar(recs[0], str(catalog_path))
+    win.recommendations.set_results(recs)
+    win.similar_panel.set_results(sims)
+    for table in (win.recommendations.table, win.similar_panel.table):
+        m = table.source
+        got = {r.track_id: (m.index(i, m.BPM_COL).data(), m.index(i, m.KEY_COL).data()) for i, r in enumerate(m.rows)}
+        assert got[b.id] == ("120", "E major?") and got[c.id][1] == ""
+        if a.id in got:
+            assert got[a.id] == ("97", "A minor")  # the descriptors' tempo when nothing better is known
+        assert m.headerData(m.KEY_COL, Qt.Horizontal) == "Key"
+    assert win.similar_panel.table.source.headerData(m.SCORE_COL, Qt.Horizontal) == "Similarity"
+    # the playlist's Export menu offers XLSX: the core's sheet, with metadata and rights
+    assert "xlsx" in win.playlist_panel.export_actions
+    assert win.add_to_playlist(next(r for r in win.recommendations.table.source.rows if r.track_id == b.id))
+    pid = win.playlist_panel.current_playlist_id()
+    out = win.export_playlist(pid, "xlsx", tmp_path / "shortlist.xlsx")
+    ws = load_workbook(out).active
+    header = [c.value for c in ws[1]]
+    row = dict(zip(header, [c.value for c in ws[2]]))
+    assert row["Composer"] == "Ada Lovelace" and str(row["Key"]) == "E major?"

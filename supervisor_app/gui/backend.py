@@ -68,6 +68,7 @@ class Candidate:
     raw: Any = None  # the core's own result object
     tags: list = field(default_factory=list)  # catalog tags and genre (filled from the catalog)
     bpm_source: str = ""  # "tag" | "analysis" | "" (where ``bpm`` came from)
+    music_key: Optional[str] = None  # musical key from the catalog's analysis, e.g. "A minor" ("?" appended: uncertain)
 
     @property
     def label(self) -> str:
@@ -666,14 +667,11 @@ def _block_peaks(y: np.ndarray, hop: int) -> np.ndarray:
 
 
 def enrich_candidates(cands, catalog, cache: Optional[dict] = None) -> None:
-    """Fill each catalog candidate's tags (user tags and genre) and, when it has none, its tempo: the
-    file's tempo tag, else the catalog's beat analysis (so BPM is shown whenever it is known)."""
-    try:
-        from ..indexing import beats_key
+    """Fill each catalog candidate's tags (user tags and genre), key and, when it has none, its tempo, as
+    the CLI's listings show them (``catalog.tracks_view.tempo_and_key``: the file's or the user's tempo,
+    else the beat analysis, else the descriptors' estimate), so BPM and key are shown whenever known."""
+    from ..catalog.tracks_view import tempo_and_key
 
-        bkey = beats_key()
-    except ImportError:
-        bkey = None
     cache = {} if cache is None else cache
     for c in cands:
         if c.track_id is None:
@@ -685,23 +683,22 @@ def enrich_candidates(cands, catalog, cache: Optional[dict] = None) -> None:
                 cache[tid] = None
                 continue
             tags = list(dict.fromkeys([*(t.tags or []), *([t.genre] if t.genre else [])]))
-            bpm, src = (float(t.bpm_tag), "tag") if t.bpm_tag else (None, "")
-            if bpm is None and bkey is not None:
-                rec = catalog.get_analysis(tid, *bkey)
-                tempo = (rec.result or {}).get("tempo_bpm") if rec is not None else None
-                if tempo:
-                    bpm, src = float(tempo), "analysis"
-            cache[tid] = (tags, bpm, src)
+            try:
+                bpm, key = tempo_and_key(catalog, t)
+            except (ImportError, SupervisorError):
+                bpm, key = (float(t.bpm_tag) if t.bpm_tag else None), None
+            src = "tag" if t.bpm_tag else ("analysis" if bpm is not None else "")
+            cache[tid] = (tags, bpm, src, key)
         info = cache[tid]
         if info is None:
             continue
-        tags, bpm, src = info
+        tags, bpm, src, key = info
         c.tags = tags
+        c.music_key = key
         if c.bpm is None or c.bpm <= 0:
             c.bpm, c.bpm_source = bpm, src
         elif not c.bpm_source:
             c.bpm_source = "analysis" if c.source == "recommend" else "tag"
-
 
 
 def _check_cancel(should_cancel: CancelFn) -> None:

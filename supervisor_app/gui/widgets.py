@@ -199,16 +199,17 @@ class StageEta:
 
 
 class CandidateTableModel(QAbstractTableModel):
-    """Rows of :class:`Candidate`: rank, title, artist, length, BPM, tags, match (content) and fit (sync, 0–100).
+    """Rows of :class:`Candidate`: rank, title, artist, length, BPM, key, tags, match (content), fit (sync, 0–100).
 
     ``set_fit_override(key, sync_score, updating)``: the selected row shows the fit of the edit on
     screen (after the user moved its start or added sync points), or "…" while it is rebuilt, so the
     table agrees with the header and the reasons."""
 
-    COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Tags", "Match", "Fit")
+    COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Key", "Tags", "Match", "Fit")
     TIPS = ("Rank", "Title", "Artist", "Track length (m:ss)", "Tempo, beats per minute (from the catalog's beat "
-            "analysis when the file has no tempo tag)", "Catalog tags and genre", MATCH_SCALE_TIP, FIT_SCALE_TIP)
-    SCORE_COL, FIT_COL, BPM_COL, TAGS_COL = 6, 7, 4, 5
+            "analysis when the file has no tempo tag)", "Musical key estimated by the catalog's analysis "
+            "(“?” when uncertain)", "Catalog tags and genre", MATCH_SCALE_TIP, FIT_SCALE_TIP)
+    BPM_COL, KEY_COL, TAGS_COL, SCORE_COL, FIT_COL = 4, 5, 6, 7, 8
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -258,16 +259,16 @@ class CandidateTableModel(QAbstractTableModel):
         fit = fit_0_100(sync)
         if role == Qt.DisplayRole:
             return (str(c.rank or index.row() + 1), c.title or Path(c.path).stem, c.artist or "",
-                    fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}",
+                    fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}", c.music_key or "",
                     ", ".join(c.tags[:4]) if c.tags else "",
                     "" if c.score is None else f"{c.score:.2f}",
                     "…" if updating else ("" if fit is None else str(fit)))[col]
         if role == Qt.UserRole:  # sort key
             return (c.rank or index.row() + 1, (c.title or "").casefold(), (c.artist or "").casefold(),
-                    c.duration_s or 0.0, c.bpm or 0.0, ", ".join(c.tags).casefold(),
+                    c.duration_s or 0.0, c.bpm or 0.0, c.music_key or "", ", ".join(c.tags).casefold(),
                     c.score if c.score is not None else float("-inf"),
                     sync if sync is not None else float("-inf"))[col]
-        if role == Qt.TextAlignmentRole and col in (0, 3, 4, 6, 7):
+        if role == Qt.TextAlignmentRole and col in (0, 3, 4, self.SCORE_COL, self.FIT_COL):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         stale = self.fits_stale and col == self.FIT_COL and not (self._override[0] is not None and c.key() == self._override[0])
         if role == Qt.ForegroundRole and stale:
@@ -370,8 +371,9 @@ class CandidateTable(QTableView):
         if rows and not self._widths_set:
             self._widths_set = True
             fm = self.fontMetrics()
-            for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (4, "000"), (5, "ambient, calm"),
-                                (6, "0.00"), (7, "100")):
+            for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (m.BPM_COL, "000"),
+                                (m.KEY_COL, "C# minor?"), (m.TAGS_COL, "ambient, calm"), (m.SCORE_COL, "0.00"),
+                                (m.FIT_COL, "100")):
                 if col < m.columnCount():
                     head = fm.horizontalAdvance(m.COLUMNS[col]) + 28
                     self.setColumnWidth(col, max(head, fm.horizontalAdvance(sample) + 16))
