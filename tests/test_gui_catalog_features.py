@@ -239,3 +239,26 @@ def test_bpm_and_key_columns_and_xlsx_playlist(win, qtbot, catalog_path, tmp_pat
     header = [c.value for c in ws[1]]
     row = dict(zip(header, [c.value for c in ws[2]]))
     assert row["Composer"] == "Ada Lovelace" and str(row["Key"]) == "E major?"
+
+
+def test_the_default_catalog_is_the_clis(qtbot, tmp_path, catalog_path, monkeypatch):
+    """The app opens the CLI's default catalog, and a catalog opened in the app becomes the CLI's default."""
+    from test_gui_app import FakeBackend
+
+    from supervisor_app.gui.app import create_window
+    from supervisor_app.paths import default_catalog_path
+    from supervisor_app.settings import remember_catalog
+
+    monkeypatch.setenv("SUPERVISOR_APP_HOME", str(tmp_path / "home"))
+    remember_catalog(catalog_path)  # e.g. by `supervisor-app catalog create` or the demo
+    w = create_window(backend=FakeBackend(tmp_path / "work"), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                      auto_recommend=False)
+    qtbot.addWidget(w)
+    try:
+        assert w.catalog is not None and Path(w.catalog.path) == catalog_path
+        other = tmp_path / "other.sqlite"
+        Catalog.create(other).close()
+        assert w.open_catalog(other)
+        assert default_catalog_path() == other  # the CLI's commands now use it without --catalog
+    finally:
+        w.close()

@@ -565,6 +565,12 @@ class MainWindow(QMainWindow):
             self.catalog.close()
         self.catalog = cat
         self.settings.setValue("catalog/path", str(cat.path))
+        try:  # the CLI's default catalog too: `supervisor-app recommend` without --catalog uses this one
+            from ..settings import remember_catalog
+
+            remember_catalog(cat.path)
+        except (OSError, SupervisorError) as e:
+            log.info("catalog not remembered: %s", e)
         self.playlist_panel.set_catalog(cat)
         self.catalog_window.set_catalog(cat)
         self._catalog_modified()
