@@ -262,3 +262,52 @@ def test_the_default_catalog_is_the_clis(qtbot, tmp_path, catalog_path, monkeypa
         assert default_catalog_path() == other  # the CLI's commands now use it without --catalog
     finally:
         w.close()
+
+
+@pytest.fixture(scope="module")
+def long_picture(tmp_path_factory):
+    """A 2.5-minute picture (Big Buck Bunny looped 5x), tiny and at 10 fps so that tests stay quick."""
+    import subprocess
+
+    from fixture_paths import BBB
+
+    out = tmp_path_factory.mktemp("pic") / "bbb_150s.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "4", "-i", str(BBB), "-vf", "scale=160:90,fps=10",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "48k", str(out)], check=True)
+    return out
+
+
+@pytest.mark.slow
+def test_approve_and_reject_the_mockup_on_a_long_picture(win, qtbot, long_picture, catalog_path):
+    from supervisor_app.archive import store
+
+    win.auto_recommend = True
+    with qtbot.waitSignal(win.recommendations_ready, timeout=60000):
+        win.open_video(long_picture)
+    assert win.video.duration_s == pytest.approx(150.0, abs=1.0)
+    qtbot.waitUntil(lambda: win.preview is not None, timeout=60000)
+    assert win.act_approve.isEnabled() and win.act_reject.isEnabled()
+    p = win.preview
+    # exporting offers to mark the mockup approved
+    dlg = win.show_export_dialog()
+    dlg.set_formats({"edl"})
+    dlg.dir_edit.setText(str(catalog_path.parent / "exports"))
+    dlg.approve_check.setChecked(True)
+    with qtbot.waitSignal(win.mockup_decided, timeout=60000) as sig:
+        dlg.start()
+    d = sig.args[0]
+    assert d.decision == "approved" and d.created and d.track_id == p.candidate.track_id
+    assert "Mockup approved" in win.status_message()
+    with Catalog.open(catalog_path) as cat:
+        (pair,) = store.pairs(cat, origin="mockup")
+    assert pair.decision == "approved" and pair.track_id == p.candidate.track_id
+    dlg.close()
+    # Reject (Ctrl+Shift+R in the Edit menu): the same edit's decision changes, no second pair
+    with qtbot.waitSignal(win.mockup_decided, timeout=60000) as sig:
+        win.act_reject.trigger()
+    assert sig.args[0].decision == "rejected" and not sig.args[0].created
+    assert "Mockup rejected" in win.status_message() and "earlier decision" in win.status_message()
+    with Catalog.open(catalog_path) as cat:
+        (pair,) = store.pairs(cat, origin="mockup")
+    assert pair.decision == "rejected"
+    assert win.act_reject.shortcut().toString() == "Ctrl+Shift+R"

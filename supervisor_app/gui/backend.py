@@ -560,6 +560,16 @@ class CoreBackend:
         progress(None, f"Writing the {fmt.upper()} timeline")
         return writers[fmt](edit, video_path, track, out_path)
 
+    def record_mockup_decision(self, catalog_path, video_path, preview: Preview, approved: bool):
+        """Keep the user's choice on a mockup in the catalog's archive (job; ``mockup --approve``): the core's
+        ``archive.record_mockup_decision``. Returns its ``MockupDecision``."""
+        from ..archive import record_mockup_decision
+
+        c = preview.candidate
+        if c.track_id is None:
+            raise UsageError("Only catalog tracks can be approved or rejected: add the file's folder to the catalog first.")
+        return record_mockup_decision(str(catalog_path), video_path, int(c.track_id), preview.edit, bool(approved))
+
     def read_timeline(self, path, fps: Optional[float] = None):
         """Re-open an exported timeline with OpenTimelineIO (EDLs need the video's frame rate)."""
         from ..edit.export_timeline import read_timeline, timecode_rate

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
     recommendations_ready = Signal(list)
     preview_ready = Signal(object)  # Preview
     message_shown = Signal(str)
+    mockup_decided = Signal(object)  # archive.MockupDecision
 
     def __init__(self, backend, settings: Optional[QSettings] = None, player: Optional[Player] = None,
                  auto_recommend: bool = True, parent: Optional[QWidget] = None):
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.similar_slot = JobSlot(self)
         self.preview_slot = JobSlot(self)
         self.brief_slot = JobSlot(self)
+        self.decision_slot = JobSlot(self)
 
         self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "qt")))
         self.player.setParent(self)
@@ -301,6 +303,13 @@ class MainWindow(QMainWindow):
         self.act_redo = self._action("Redo sync point change", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], e)
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
+        e.addSeparator()
+        self.act_approve = self._action("Approve this mockup", lambda: self.decide_mockup(True), "Ctrl+Shift+A", e,
+                                        "Keep the mockup on screen in your archive as an approved pair of picture "
+                                        "and music (it trains Seg-VM-Net on your choices)")
+        self.act_reject = self._action("Reject this mockup", lambda: self.decide_mockup(False), "Ctrl+Shift+R", e,
+                                       "Keep the mockup on screen in your archive as rejected (a counter-example "
+                                       "used when models are measured)")
         self.act_nudge_back = self._action("Music starts a bar earlier", lambda: self.nudge_start(-1), "[", p)
         self.act_nudge_fwd = self._action("Music starts a bar later", lambda: self.nudge_start(+1), "]", p)
         v = mb.addMenu("&View")
@@ -966,6 +975,34 @@ class MainWindow(QMainWindow):
         return out
 
     # ================================================================================================
+    # mockup decisions (the archive's pairs)
+    def decide_mockup(self, approved: bool, preview: Optional[Preview] = None) -> Optional[Job]:
+        """Approve or reject the mockup on screen (or ``preview``): stored in the catalog's archive."""
+        p = preview if preview is not None else self.preview
+        if p is None or self.video_path is None:
+            self.notify("Select a candidate and let its edit build first: the decision is about that mockup.")
+            return None
+        if self.catalog is None:
+            self.notify("Open a catalog first (File › Catalog…): the archive lives in it.")
+            return None
+        backend, cat_path, video = self.backend, str(self.catalog.path), self.video_path
+        job = Job(lambda ctx: backend.record_mockup_decision(cat_path, video, p, approved), name="mockup decision")
+        label = p.candidate.label
+
+        def done(d):
+            word = "approved" if approved else "rejected"
+            use = ("it is a training pair for “Train on your archive”" if approved else
+                   "it is kept as a counter-example when models are measured")
+            again = "" if getattr(d, "created", True) else " (your earlier decision on this edit was changed)"
+            self.notify(f"Mockup {word}: {label} under {Path(video).name}; {use}{again}.", error=False)
+            self.mockup_decided.emit(d)
+
+        job.succeeded.connect(done)
+        job.failed.connect(self.notify)
+        self.decision_slot.start(job)
+        return job
+
+    # ================================================================================================
     # export
     def show_export_dialog(self) -> Optional[ExportDialog]:
         if self.preview is None or self.video_path is None:
@@ -975,6 +1012,8 @@ class MainWindow(QMainWindow):
         dlg = ExportDialog(self.backend, self.preview, self.video_path, out_dir, self)
         dlg.finished_files.connect(lambda files: files and self.settings.setValue("paths/export_dir", str(Path(files[0]).parent)))
         dlg.finished_files.connect(lambda files: self.notify(f"Exported {len(files)} file(s).", error=False))
+        dlg.finished_files.connect(lambda files, p=self.preview: files and dlg.approve_check.isChecked()
+                                   and self.decide_mockup(True, p))
         self._export_dialog = dlg
         dlg.show()
         return dlg
@@ -1073,6 +1112,8 @@ class MainWindow(QMainWindow):
         has_video = self.video_path is not None
         has_preview = self.preview is not None
         self.act_export.setEnabled(has_preview)
+        for a in (self.act_approve, self.act_reject):
+            a.setEnabled(has_preview and self.catalog is not None)
         for w in (self.play_button, self.stop_button, self.sync_button):
             w.setEnabled(has_video)
         for w in (self.nudge_back, self.nudge_fwd):
