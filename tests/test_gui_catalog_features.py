@@ -311,3 +311,51 @@ def test_approve_and_reject_the_mockup_on_a_long_picture(win, qtbot, long_pictur
         (pair,) = store.pairs(cat, origin="mockup")
     assert pair.decision == "rejected"
     assert win.act_reject.shortcut().toString() == "Ctrl+Shift+R"
+
+
+def _summary(name, path, active=False, archive=True):
+    from supervisor_app.archive.training import ModelSummary
+
+    return ModelSummary(name=name, path=str(path), segmentation="olda", trained_on="archive" if archive else "clips",
+                        n_training_pairs=42, n_held_out_pairs=12, held_out_is_test=archive, held_out_mean_rank=3.5,
+                        held_out_r10=75.0, chance_mean_rank=6.5, chance_r10=50.0, fit_only_mean_rank=5.9,
+                        fit_only_r10=58.0, active=active)
+
+
+def test_model_selector_and_train_dialog_show_measured_numbers(win, qtbot, catalog_path, tmp_path, monkeypatch):
+    import supervisor_app.archive.training as training
+
+    from supervisor_app.gui.train_dialog import TrainDialog
+
+    sums = [_summary("archive-olda-1234", tmp_path / "models" / "archive-olda-1234", active=True)]
+    seen = {}
+    monkeypatch.setattr(training, "model_summaries", lambda catalog=None: seen.setdefault("cat", catalog) and sums or sums)
+    assert win.backend.model_summaries(win.catalog) == sums and seen["cat"] is win.catalog  # the core's, with the catalog
+    combo = win.recommendations.model_combo
+    combo.addItem("archive-olda-1234 (segvmnet)", "archive-olda-1234")
+    win.refresh_model_summaries()
+    i = combo.findData("archive-olda-1234")
+    label = combo.itemText(i)
+    assert "75 %" in label and "chance 50 %" in label and "fit only 58 %" in label and "42" in label and "active" in label
+    assert combo.itemData(i, Qt.ToolTipRole) == sums[0].text() and "mean rank 3.5 (chance 6.5, fit-only 5.9)" in sums[0].text()
+    # "Train on your archive": without pairs, the clips folder; with pairs, the archive (train_from_archive)
+    win.show_train_dialog()
+    dlg = win._train_dialog
+    assert isinstance(dlg, TrainDialog) and dlg.source() == "clips" and sums[0].text() in dlg.models_label.text()
+    calls = []
+
+    def fake_train(cat_path, seg="olda", progress=None, should_cancel=None, log=None):
+        calls.append((cat_path, seg))
+        progress(0.5, "epoch 1: validation mean rank 4.0; about 1 min left")
+        return sums[0].text() + ". It is now the active model: no active model yet."
+
+    monkeypatch.setattr(win.backend, "train_from_archive", fake_train)
+    monkeypatch.setattr(win.backend, "archive_pair_count", lambda cat: 7)
+    win.show_train_dialog()
+    assert dlg.source() == "archive" and "7 pairs" in dlg.source_combo.currentText()
+    assert not dlg.folder_edit.isEnabled()
+    with qtbot.waitSignal(dlg.model_trained, timeout=20000) as sig:
+        dlg.start()
+    assert calls == [(str(catalog_path), "olda")] and "active model" in sig.args[1]
+    assert "active model" in win.status_message()
+    dlg.close()

@@ -155,6 +155,16 @@ class CoreBackend:
                 model_info[d.name] = _card_summary(card)
         except ImportError:
             pass
+        try:  # the measured numbers, where the models list them (issue 19: honest selector)
+            from .wording import model_choice_label
+
+            for m in self.model_summaries(None):
+                name = Path(m.path).name
+                if name in model_info:
+                    models = [(v, model_choice_label(m) if v == name else lab) for v, lab in models]
+                    model_info[name] = m.text() + "\n\n" + model_info[name]
+        except (ImportError, SupervisorError):
+            pass
         distances, rank_by = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), ("content", "sync", "fused")
         try:
             rec = importlib.import_module("supervisor_app.recommend")
@@ -608,6 +618,53 @@ class CoreBackend:
         v = result.val_metrics["V2M"]
         return (f"Model {name!r} trained on {result.n_val_clips} validation clips: V2M mean rank "
                 f"{v['mean_rank']:.1f} (chance {(result.n_val_clips + 1) / 2:.1f}), R@1 {v['recall']['R@1']:.1f} %.")
+
+    # -- models and the archive ----------------------------------------------------------------------
+    def model_summaries(self, catalog=None) -> list:
+        """Every installed Seg-VM-Net model's measured numbers (``archive.training.model_summaries``: held-out
+        mean rank and R@10 beside chance and the fit-only ranking, training pairs; the active one marked)."""
+        try:
+            from ..archive.training import model_summaries
+        except ImportError:
+            return []
+        return model_summaries(catalog)
+
+    def archive_pair_count(self, catalog) -> int:
+        """How many pairs the catalog's archive can train on (timeline pairs and approved mockups)."""
+        from ..archive import store
+
+        return len(store.training_pairs(catalog))
+
+    def train_from_archive(self, catalog_path, segmentation: str = "olda", progress=None, should_cancel=None,
+                           log=None) -> str:
+        """Train Seg-VM-Net on the catalog's archive (``train segvmnet --archive``): split by commercial, measured
+        on held-out pairs, activated only when it beats the active model. Returns the sentences to show."""
+        from ..archive.training import train_from_archive
+        from ..eta import Eta, training_eta_text
+        from ..training.train import PRESETS, TrainConfig
+
+        preset = PRESETS["small-data"]  # the core's default for archive training, spelled out for the time left
+        cfg = TrainConfig(kind="segvmnet", lr=preset["lr"], batch_size=preset["batch_size"])
+        eta = Eta()
+        history: list = []
+
+        def on_files(done, total, name_, status):
+            if progress:
+                progress(0.5 * done / max(total, 1), f"pairs analysed {done}/{total}: {eta.text(done, total)}")
+
+        def on_epoch(rec):
+            history.append(rec)
+            best = min(range(len(history)), key=lambda i: history[i]["val_v2m_mean_rank"])
+            text = training_eta_text(rec["epoch"], cfg.epochs, rec["seconds"] / max(1, rec["epoch"]), cfg.patience,
+                                     len(history) - 1 - best)
+            if progress:
+                progress(0.5 + 0.5 * min(1.0, rec["epoch"] / cfg.epochs),
+                         f"epoch {rec['epoch']}: validation mean rank {rec['val_v2m_mean_rank']:.1f}; {text}")
+
+        out = train_from_archive(str(catalog_path), config=cfg, segmentation=segmentation, progress=on_files,
+                                 on_epoch=on_epoch, log=log, should_stop=should_cancel)
+        verdict = "It is now the active model" if out.activated else "It was kept beside the active model"
+        return f"{out.summary.text()}. {verdict}: {out.reason}."
 
     def export_playlist(self, catalog_path, playlist_id: int, fmt: str, out_path) -> Path:
         """Write a catalog playlist as M3U8 / CSV / JSON (the core's ``playlist export``)."""

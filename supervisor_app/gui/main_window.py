@@ -31,7 +31,7 @@ from ..errors import SupervisorError
 from .backend import Candidate, Preview, RecommendSettings, VideoAnalysis
 from .session_model import SessionModel, SyncPointError, fit_0_100
 from .sync_points_panel import SyncPointsPanel
-from .wording import FIT_SCALE_TIP, brief_explanation, plain_message, plain_reasons
+from .wording import FIT_SCALE_TIP, brief_explanation, model_choice_label, plain_message, plain_reasons
 from .catalog_window import CatalogWindow
 from .export_dialog import ExportDialog
 from .player import Player, create_player
@@ -542,20 +542,46 @@ class MainWindow(QMainWindow):
 
     # ================================================================================================
     # catalog
+    def refresh_model_summaries(self) -> None:
+        """The model menu's measured numbers, with the catalog's active model marked."""
+        try:
+            sums = self.backend.model_summaries(self.catalog)
+        except (SupervisorError, AttributeError) as e:
+            log.info("no model summaries: %s", e)
+            return
+        labels = {Path(m.path).name: model_choice_label(m) for m in sums}
+        info = {Path(m.path).name: m.text() for m in sums}
+        self.recommendations.set_model_summaries(labels, info)
+        if getattr(self, "_train_dialog", None) is not None:
+            self._train_dialog.set_models(sums)
+
     def show_train_dialog(self) -> None:
         from .train_dialog import TrainDialog
 
         if getattr(self, "_train_dialog", None) is None:
             self._train_dialog = TrainDialog(self.backend, self)
             self._train_dialog.model_trained.connect(self._model_trained)
+        n_pairs = 0
+        if self.catalog is not None:
+            try:
+                n_pairs = self.backend.archive_pair_count(self.catalog)
+            except (SupervisorError, ImportError) as e:
+                log.info("no archive pairs: %s", e)
+        self._train_dialog.set_catalog(str(self.catalog.path) if self.catalog is not None else None, n_pairs)
+        self.refresh_model_summaries()
         self._train_dialog.show()
         self._train_dialog.raise_()
 
     def _model_trained(self, name: str, summary: str) -> None:
+        """A model was trained: list it with its numbers (archive models are named by the core: re-read)."""
         combo = self.recommendations.model_combo
-        if combo.findData(name) < 0:
-            combo.addItem(f"{name} (segvmnet, trained here)", name)
-        combo.setCurrentIndex(combo.findData(name))
+        names = [name] if name else [Path(m.path).name for m in self.backend.model_summaries(self.catalog)
+                                     if m.active]
+        for n in names:
+            if combo.findData(n) < 0:
+                combo.addItem(f"{n} (segvmnet, trained here)", n)
+            combo.setCurrentIndex(combo.findData(n))
+        self.refresh_model_summaries()
         self.notify(summary, error=False)
 
     def show_catalog_window(self) -> None:
@@ -584,6 +610,7 @@ class MainWindow(QMainWindow):
         self.catalog_window.set_catalog(cat)
         self._catalog_modified()
         self.explain_brief()
+        self.refresh_model_summaries()
         if self.video is not None and self.auto_recommend:
             QTimer.singleShot(0, lambda: self.run_recommendations())
         return True

@@ -243,6 +243,17 @@ class RecommendationsPanel(QWidget):
                 self.table.source.set_fit_override(*fit_override)
         self._update_buttons()
 
+    def set_model_summaries(self, labels: dict, info: dict) -> None:
+        """Update the model menu's labels and tooltips ({model value: text}) with measured numbers."""
+        self._model_info.update(info)
+        for i in range(self.model_combo.count()):
+            v = self.model_combo.itemData(i)
+            if v in labels:
+                self.model_combo.setItemText(i, labels[v])
+            if v in info:
+                self.model_combo.setItemData(i, info[v], Qt.ToolTipRole)
+        self.model_combo.setToolTip(self._model_info.get(self.model_combo.currentData(), ""))
+
     def set_brief_explanation(self, text: str) -> None:
         """Show what the brief search understood ('' hides the line)."""
         self.brief_note.setText(text)

@@ -169,3 +169,17 @@ def plain_message(sentence: str) -> str:
     for pattern, repl in _MESSAGE_RULES:
         t = pattern.sub(repl, t)
     return t
+
+
+def model_choice_label(summary) -> str:
+    """A Seg-VM-Net model in a menu, with its measured numbers (``archive.training.ModelSummary``): R@10 on
+    held-out pairs beside chance and the fit-only ranking, and how many pairs it learned from."""
+    s = summary
+    if s.held_out_r10 is None:
+        return f"{s.name} — not measured"
+    where = "held-out" if s.held_out_is_test else "validation"
+    base = f"chance {s.chance_r10:.0f} %" if s.chance_r10 is not None else ""
+    if s.fit_only_r10 is not None:
+        base += f", fit only {s.fit_only_r10:.0f} %"
+    return (f"{s.name} — finds the music in the top 10 {s.held_out_r10:.0f} % ({base}) on {s.n_held_out_pairs} "
+            f"{where} pairs; learned from {s.n_training_pairs}" + (" · active" if s.active else ""))
