@@ -359,3 +359,37 @@ def test_model_selector_and_train_dialog_show_measured_numbers(win, qtbot, catal
     assert calls == [(str(catalog_path), "olda")] and "active model" in sig.args[1]
     assert "active model" in win.status_message()
     dlg.close()
+
+
+def test_import_metadata_dialog_checks_then_imports(win, qtbot, catalog_path, tmp_path):
+    rows = _cands(catalog_path)
+    win.recommendations.set_results(rows)
+    win.select_candidate(rows[0])
+    name0 = Path(rows[0].path).name
+    csv_file = tmp_path / "library export.csv"
+    csv_file.write_text("File Name;Composer(s);ISRC;One Stop;Territories;Keywords\n"
+                        f"{name0};Jöhannes Brahms;US-RC1-76-07839;Y;Worldwide;dance, orchestral\n"
+                        "not_in_the_catalog.wav;Nobody;;N;;\n", encoding="cp1252")
+    assert win.act_import_metadata.text() == "Import metadata…"
+    dlg = win.show_import_dialog()
+    assert dlg is not None and not dlg.import_button.isEnabled()
+    dlg.file_edit.setText(str(csv_file))
+    with qtbot.waitSignal(dlg.slot.busy_changed, timeout=20000, check_params_cb=lambda b: not b):
+        dlg.check()
+    assert dlg.report.dry_run and "1 of 2 rows match a catalog track, 1 match none" in dlg.summary.text()
+    assert "not_in_the_catalog.wav" in dlg.details.toPlainText() and "Composer(s) → composer" in dlg.details.toPlainText()
+    with Catalog.open(catalog_path) as cat:
+        assert cat.get_track(rows[0].track_id).composer is None  # the check wrote nothing
+    assert dlg.import_button.isEnabled()
+    with qtbot.waitSignal(dlg.imported, timeout=20000):
+        dlg.import_button.click()
+    with Catalog.open(catalog_path) as cat:
+        t = cat.get_track(rows[0].track_id)
+    assert (t.composer, t.isrc, t.one_stop, t.territories) == ("Jöhannes Brahms", "USRC17607839", True, "Worldwide")
+    assert "Imported" in dlg.summary.text() and not dlg.import_button.isEnabled()  # check again before another import
+    # the details pane and the table show the imported values at once
+    assert win.details.values()["composer"] == "Jöhannes Brahms" and win.details.values()["one_stop"] == "yes"
+    m = win.recommendations.table.source
+    assert "dance" in m.index(0, m.TAGS_COL).data()
+    assert "Imported metadata for 1 track" in win.status_message()
+    dlg.close()

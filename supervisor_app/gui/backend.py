@@ -619,6 +619,15 @@ class CoreBackend:
         return (f"Model {name!r} trained on {result.n_val_clips} validation clips: V2M mean rank "
                 f"{v['mean_rank']:.1f} (chance {(result.n_val_clips + 1) / 2:.1f}), R@1 {v['recall']['R@1']:.1f} %.")
 
+    def import_metadata(self, catalog_path, file, dry_run: bool = True):
+        """A library's CSV/XLSX into the catalog (job; ``catalog import-metadata [--dry-run]``): the core's
+        ``import_metadata``; returns its ``ImportReport``."""
+        from ..catalog import Catalog
+        from ..catalog.import_metadata import import_metadata
+
+        with Catalog.open(catalog_path) as cat:
+            return import_metadata(cat, file, dry_run=dry_run)
+
     # -- models and the archive ----------------------------------------------------------------------
     def model_summaries(self, catalog=None) -> list:
         """Every installed Seg-VM-Net model's measured numbers (``archive.training.model_summaries``: held-out

@@ -279,6 +279,9 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("Open video…", self._choose_video, QKeySequence.Open, f)
         self.act_catalog = self._action("Catalog…", self.show_catalog_window, "Ctrl+Shift+C", f,
                                         "Create or open a catalog, add music folders")
+        self.act_import_metadata = self._action("Import metadata…", self.show_import_dialog, None, f,
+                                                "Read a library's CSV/XLSX export (composer, publisher, ISRC, rights, "
+                                                "tags) into the catalog")
         self.act_train = self._action("Train on your archive…", self.show_train_dialog, None, f,
                                       "Train Seg-VM-Net on your own music videos / past commercials")
         f.addSeparator()
@@ -554,6 +557,38 @@ class MainWindow(QMainWindow):
         self.recommendations.set_model_summaries(labels, info)
         if getattr(self, "_train_dialog", None) is not None:
             self._train_dialog.set_models(sums)
+
+    def show_import_dialog(self):
+        """File › Import metadata…: check a library's spreadsheet against the catalog, then import it."""
+        from .import_dialog import ImportMetadataDialog
+
+        if self.catalog is None:
+            self.notify("Open a catalog first (File › Catalog…): the metadata goes into it.")
+            return None
+        dlg = getattr(self, "_import_dialog", None)
+        if dlg is None or dlg.catalog_path != str(self.catalog.path):
+            start = str(self.settings.value("paths/metadata_dir", str(Path.home())))
+            dlg = ImportMetadataDialog(self.backend, str(self.catalog.path), self, start_dir=start)
+            dlg.imported.connect(self._metadata_imported)
+            self._import_dialog = dlg
+        dlg.show()
+        dlg.raise_()
+        return dlg
+
+    def _metadata_imported(self, report) -> None:
+        """The catalog's metadata changed: every view that shows tracks reads it again."""
+        self.settings.setValue("paths/metadata_dir", str(Path(report.file).parent))
+        cands = [*self.recommendations.table.source.rows, *self.similar_panel.table.source.rows]
+        try:
+            self.backend.refresh_candidates(self.catalog, cands)
+        except SupervisorError as e:
+            log.info("candidates not refreshed: %s", e)
+        self.recommendations.table.source.refresh()
+        self.similar_panel.table.source.refresh()
+        self.catalog_window.refresh()
+        self.playlist_panel.refresh()
+        self._show_details(self.session.candidate)
+        self.notify(f"Imported metadata for {len(report.matched)} track(s) from {Path(report.file).name}.", error=False)
 
     def show_train_dialog(self) -> None:
         from .train_dialog import TrainDialog
