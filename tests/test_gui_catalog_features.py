@@ -106,8 +106,13 @@ def test_details_pane_edits_metadata_and_rights_and_every_view_follows(win, qtbo
     d.save_button.click()
     with Catalog.open(catalog_path) as cat:
         assert cat.get_track(c.track_id).composer is None
+    # the same track shown again (e.g. final results replacing partial ones) keeps what the user is typing
+    d.set_value("publisher", "Half typed")
+    win.select_candidate(c)
+    assert d.values()["publisher"] == "Half typed" and d.save_button.isEnabled()
     win.select_candidate(rows[0])
     assert d.track_id == rows[0].track_id and d.values()["territories"] == "" and d.values()["one_stop"] == ""
+    assert d.values()["publisher"] == "" and not d.save_button.isEnabled()
 
 
 def test_rights_filters_are_the_clis(win, catalog_path):

@@ -531,7 +531,7 @@ class MainWindow(QMainWindow):
             self.catalog_window.refresh()
         self.playlist_panel.refresh()
         if sel is not None and sel.track_id is not None and int(sel.track_id) == int(track_id):
-            self.details.show_candidate(sel, info)
+            self.details.show_candidate(sel, info, keep_edits=False)
             self._refresh_candidate_views()
         names = ", ".join(k.replace("_", " ") for k in texts)
         self.notify(f"Saved {names} of {info.get('title') or 'the track'}.", error=False)

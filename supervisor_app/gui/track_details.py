@@ -151,8 +151,11 @@ class TrackDetails(QWidget):
         """The fields whose text differs from the saved values."""
         return {k: v for k, v in self.values().items() if v != self._saved.get(k, "")}
 
-    def show_candidate(self, c, info: dict) -> None:
-        """Show ``c`` (``info`` from the backend; empty for a file outside the catalog)."""
+    def show_candidate(self, c, info: dict, keep_edits: bool = True) -> None:
+        """Show ``c`` (``info`` from the backend; empty for a file outside the catalog). The same track shown
+        again (results refreshed) keeps what the user is typing unless ``keep_edits`` is False (after a save)."""
+        pending = self.changed() if keep_edits and c is not None and self.track_id is not None \
+            and c.track_id is not None and int(c.track_id) == self.track_id else {}
         self.error_label.setVisible(False)
         if c is None:
             self._rows, self.track_id = [], None
@@ -220,6 +223,9 @@ class TrackDetails(QWidget):
         self._saved = {name: field_text(name, (info.get("tags") if name == "tags" else source.get(name)))
                        for name, _, _ in EDIT_FIELDS}
         self.revert()
+        for name, text in pending.items():
+            self.set_value(name, text)
+        self._update_buttons()
 
     # -- editing --------------------------------------------------------------------------------------
     def revert(self) -> None:
@@ -244,6 +250,6 @@ class TrackDetails(QWidget):
         self.error_label.setVisible(True)
 
     def _update_buttons(self, *_a) -> None:
-        dirty = bool(self.changed()) if self._saved or self.track_id is not None else False
+        dirty = self.track_id is not None and bool(self.changed())
         self.save_button.setEnabled(dirty)
         self.revert_button.setEnabled(dirty)
