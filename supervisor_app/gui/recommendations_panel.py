@@ -246,6 +246,9 @@ class RecommendationsPanel(QWidget):
     def set_model_summaries(self, labels: dict, info: dict) -> None:
         """Update the model menu's labels and tooltips ({model value: text}) with measured numbers."""
         self._model_info.update(info)
+        # measured labels are long: the menu shows them in full, the closed box elides instead of widening the dock
+        self.model_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(24)
         for i in range(self.model_combo.count()):
             v = self.model_combo.itemData(i)
             if v in labels:
