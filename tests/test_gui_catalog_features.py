@@ -67,7 +67,7 @@ def test_details_pane_edits_metadata_and_rights_and_every_view_follows(win, qtbo
     c = rows[1]
     win.select_candidate(c)
     d = win.details
-    assert d.track_id == c.track_id and d.edit_box.isVisibleTo(win.details)
+    assert d.track_id == c.track_id and d.editable()
     shown = dict(d.rows())
     assert shown["Title"] == c.title and "Key" in shown
     assert not d.save_button.isEnabled()  # nothing changed yet
@@ -96,7 +96,7 @@ def test_details_pane_edits_metadata_and_rights_and_every_view_follows(win, qtbo
     # a value the core cannot read: one sentence in the pane, nothing saved, the user's text kept
     d.set_value("isrc", "not an isrc")
     d.save_button.click()
-    assert d.error_label.isVisibleTo(d) and "ISRC" in d.error_label.text()
+    assert not d.error_label.isHidden() and "ISRC" in d.error_label.text() and d.tabs.currentIndex() == 1
     assert d.values()["isrc"] == "not an isrc"
     with Catalog.open(catalog_path) as cat:
         assert cat.get_track(c.track_id).isrc == "USRC17607839"
@@ -230,9 +230,11 @@ def test_bpm_and_key_columns_and_xlsx_playlist(win, qtbot, catalog_path, tmp_pat
     for table in (win.recommendations.table, win.similar_panel.table):
         m = table.source
         got = {r.track_id: (m.index(i, m.BPM_COL).data(), m.index(i, m.KEY_COL).data()) for i, r in enumerate(m.rows)}
-        assert got[b.id] == ("120", "E major?") and got[c.id][1] == ""
+        assert got[b.id] == ("120", "E?") and got[c.id][1] == ""  # E major, uncertain: in full on hover
+        row_b = next(i for i, r in enumerate(m.rows) if r.track_id == b.id)
+        assert m.index(row_b, m.KEY_COL).data(Qt.ToolTipRole) == "E major (uncertain)"
         if a.id in got:
-            assert got[a.id] == ("97", "A minor")  # the descriptors' tempo when nothing better is known
+            assert got[a.id] == ("97", "Am")  # the descriptors' tempo when nothing better is known
         assert m.headerData(m.KEY_COL, Qt.Horizontal) == "Key"
     assert win.similar_panel.table.source.headerData(m.SCORE_COL, Qt.Horizontal) == "Similarity"
     # the playlist's Export menu offers XLSX: the core's sheet, with metadata and rights

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QScrollArea, QVBoxLayout, QWidget)
+                               QScrollArea, QTabWidget, QVBoxLayout, QWidget)
 
 from .widgets import fmt_duration
 
@@ -75,7 +76,7 @@ class TrackDetails(QWidget):
         self.label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
-        self.edit_box = QGroupBox("Library metadata and rights")
+        self.edit_box = QGroupBox()
         form = QFormLayout(self.edit_box)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.editors: dict[str, QWidget] = {}
@@ -109,24 +110,43 @@ class TrackDetails(QWidget):
         buttons.addWidget(self.save_button)
         form.addRow(buttons)
 
-        inner = QWidget()
-        v = QVBoxLayout(inner)
+        # two tabs: what is known about the track, and the library metadata and rights the user edits
+        facts_area = QScrollArea()
+        facts_area.setWidgetResizable(True)
+        facts_area.setWidget(self.label)
+        facts_area.setFrameShape(QScrollArea.NoFrame)
+        form_page = QWidget()
+        v = QVBoxLayout(form_page)
         v.setContentsMargins(0, 0, 0, 0)
-        v.addWidget(self.label)
         v.addWidget(self.edit_box)
         v.addStretch(1)
-        area = QScrollArea()
-        area.setWidgetResizable(True)
-        area.setWidget(inner)
-        area.setFrameShape(QScrollArea.NoFrame)
+        form_area = QScrollArea()
+        form_area.setWidgetResizable(True)
+        form_area.setWidget(form_page)
+        form_area.setFrameShape(QScrollArea.NoFrame)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(facts_area, "Track")
+        self.tabs.addTab(form_area, "Metadata and rights")
+        self.tabs.setTabToolTip(1, "Composer, publisher, ISRC, one-stop, territories, restrictions, cleared-for "
+                                   "media, description and tags: edit and Save")
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 8, 8, 8)
-        lay.addWidget(area)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.tabs)
         self._rows: list[tuple[str, str]] = []
         self._saved: dict[str, str] = {}
         self.track_id: Optional[int] = None
-        self.edit_box.setVisible(False)
+        self._set_editable(False)
         self._update_buttons()
+
+    def editable(self) -> bool:
+        """Whether the shown track's metadata can be edited (a catalog track)."""
+        return self.tabs.isTabEnabled(1)
+
+    def _set_editable(self, on: bool) -> None:
+        self.tabs.setTabEnabled(1, on)
+        if not on:
+            self.tabs.setCurrentIndex(0)
 
     # -- what is shown --------------------------------------------------------------------------------
     def rows(self) -> list[tuple[str, str]]:
@@ -160,7 +180,7 @@ class TrackDetails(QWidget):
         if c is None:
             self._rows, self.track_id = [], None
             self.label.setText("Select a track to see its details.")
-            self.edit_box.setVisible(False)
+            self._set_editable(False)
             return
         info = info or {}
         facts = info.get("facts") or {}
@@ -212,13 +232,15 @@ class TrackDetails(QWidget):
         if info.get("status") and info["status"] != "ok":
             rows.append(("Status", f"{info['status']}: {info.get('error', '')}".strip(": ")))
         self._rows = rows
+        pal = self.palette()
+        key_colour = pal.color(QPalette.PlaceholderText).name()  # dimmer than the text, readable in both themes
         html = "<table cellspacing='3'>" + "".join(
-            f"<tr><td valign='top' style='color:palette(mid)'><b>{_esc(k)}</b></td><td>{_esc(v)}</td></tr>"
+            f"<tr><td valign='top' style='color:{key_colour}'><b>{_esc(k)}</b></td><td>{_esc(v)}</td></tr>"
             for k, v in rows) + "</table>"
         self.label.setText(html)
         # the editable fields: only catalog tracks have them
         self.track_id = int(c.track_id) if c.track_id is not None and info.get("path") else None
-        self.edit_box.setVisible(self.track_id is not None)
+        self._set_editable(self.track_id is not None)
         source = facts if facts else info
         self._saved = {name: field_text(name, (info.get("tags") if name == "tags" else source.get(name)))
                        for name, _, _ in EDIT_FIELDS}
@@ -248,6 +270,7 @@ class TrackDetails(QWidget):
         """A value could not be saved: say why, keep the user's text."""
         self.error_label.setText(sentence)
         self.error_label.setVisible(True)
+        self.tabs.setCurrentIndex(1)
 
     def _update_buttons(self, *_a) -> None:
         dirty = self.track_id is not None and bool(self.changed())

@@ -22,6 +22,22 @@ def fmt_duration(t_s: Optional[float]) -> str:
     return f"{m}:{s:02d}"
 
 
+def short_key(key: Optional[str]) -> str:
+    """'A minor' → 'Am', 'Eb major?' → 'Eb?' (the shorthand of DJ and library tools; '' when unknown)."""
+    if not key:
+        return ""
+    unsure = key.endswith("?")
+    parts = key.rstrip("?").split()
+    if len(parts) != 2 or parts[1] not in ("major", "minor"):
+        return key
+    return parts[0] + ("m" if parts[1] == "minor" else "") + ("?" if unsure else "")
+
+
+def full_key(key: Optional[str]) -> str:
+    """'Eb major?' → 'Eb major (uncertain)'."""
+    return "" if not key else (key[:-1] + " (uncertain)" if key.endswith("?") else key)
+
+
 def fmt_time(t_s: float) -> str:
     """m:ss.s for a position in seconds."""
     m, s = divmod(max(0.0, float(t_s)), 60.0)
@@ -207,8 +223,8 @@ class CandidateTableModel(QAbstractTableModel):
 
     COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Key", "Tags", "Match", "Fit")
     TIPS = ("Rank", "Title", "Artist", "Track length (m:ss)", "Tempo, beats per minute (from the catalog's beat "
-            "analysis when the file has no tempo tag)", "Musical key estimated by the catalog's analysis "
-            "(“?” when uncertain)", "Catalog tags and genre", MATCH_SCALE_TIP, FIT_SCALE_TIP)
+            "analysis when the file has no tempo tag)", "Musical key estimated by the catalog's analysis: "
+            "Am = A minor, Eb = E-flat major, “?” when uncertain (hover a cell for the full name)", "Catalog tags and genre", MATCH_SCALE_TIP, FIT_SCALE_TIP)
     BPM_COL, KEY_COL, TAGS_COL, SCORE_COL, FIT_COL = 4, 5, 6, 7, 8
 
     def __init__(self, parent=None):
@@ -259,7 +275,7 @@ class CandidateTableModel(QAbstractTableModel):
         fit = fit_0_100(sync)
         if role == Qt.DisplayRole:
             return (str(c.rank or index.row() + 1), c.title or Path(c.path).stem, c.artist or "",
-                    fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}", c.music_key or "",
+                    fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}", short_key(c.music_key),
                     ", ".join(c.tags[:4]) if c.tags else "",
                     "" if c.score is None else f"{c.score:.2f}",
                     "…" if updating else ("" if fit is None else str(fit)))[col]
@@ -283,6 +299,8 @@ class CandidateTableModel(QAbstractTableModel):
                 return note + (f"Fit {fit}/100\n\n" if fit is not None else "") + FIT_SCALE_TIP
             if col == self.SCORE_COL:
                 return MATCH_SCALE_TIP
+            if col == self.KEY_COL:
+                return full_key(c.music_key) or "Key not estimated yet"
             lines = [c.label, c.path]
             if c.tags:
                 lines.append("Tags: " + ", ".join(c.tags))
@@ -372,7 +390,7 @@ class CandidateTable(QTableView):
             self._widths_set = True
             fm = self.fontMetrics()
             for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (m.BPM_COL, "000"),
-                                (m.KEY_COL, "C# minor?"), (m.TAGS_COL, "ambient, calm"), (m.SCORE_COL, "0.00"),
+                                (m.KEY_COL, "C#m?"), (m.TAGS_COL, "ambient, calm"), (m.SCORE_COL, "0.00"),
                                 (m.FIT_COL, "100")):
                 if col < m.columnCount():
                     head = fm.horizontalAdvance(m.COLUMNS[col]) + 28
