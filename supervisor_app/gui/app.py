@@ -152,13 +152,27 @@ def create_window(backend=None, video: Optional[str] = None, catalog: Optional[s
             pass
     if brief is not None:
         win.recommendations.brief_edit.setText(brief)
-    cat = catalog or settings.value("catalog/path")
+    cat = catalog or default_catalog(settings)
     if cat:
-        if catalog or Path(str(cat)).exists():
-            win.open_catalog(str(cat), create=False)
+        win.open_catalog(str(cat), create=False)
     if video:
         win.open_video(video)
     return win
+
+
+def default_catalog(settings: Optional[QSettings] = None) -> Optional[str]:
+    """The catalog the app opens without one named: the CLI's default (the last catalog used by either,
+    ``paths.default_catalog_path``) when it exists, else the app's own last one (older settings)."""
+    from ..paths import default_catalog_path
+
+    try:
+        shared = default_catalog_path()
+    except OSError:
+        shared = None
+    if shared is not None and Path(shared).exists():
+        return str(shared)
+    legacy = settings.value("catalog/path") if settings is not None else None
+    return str(legacy) if legacy and Path(str(legacy)).exists() else None
 
 
 def run_app(video: Optional[str] = None, catalog: Optional[str] = None, brief: Optional[str] = None) -> int:

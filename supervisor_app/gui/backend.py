@@ -68,6 +68,7 @@ class Candidate:
     raw: Any = None  # the core's own result object
     tags: list = field(default_factory=list)  # catalog tags and genre (filled from the catalog)
     bpm_source: str = ""  # "tag" | "analysis" | "" (where ``bpm`` came from)
+    music_key: Optional[str] = None  # musical key from the catalog's analysis, e.g. "A minor" ("?" appended: uncertain)
 
     @property
     def label(self) -> str:
@@ -153,6 +154,16 @@ class CoreBackend:
                 models.append((d.name, f"{card.name} ({card.kind}, {card.segmentation} segments)"))
                 model_info[d.name] = _card_summary(card)
         except ImportError:
+            pass
+        try:  # the measured numbers, where the models list them (issue 19: honest selector)
+            from .wording import model_choice_label
+
+            for m in self.model_summaries(None):
+                name = Path(m.path).name
+                if name in model_info:
+                    models = [(v, model_choice_label(m) if v == name else lab) for v, lab in models]
+                    model_info[name] = m.text() + "\n\n" + model_info[name]
+        except (ImportError, SupervisorError):
             pass
         distances, rank_by = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), ("content", "sync", "fused")
         try:
@@ -264,26 +275,17 @@ class CoreBackend:
 
         filters = Filters.from_dict(settings.filters)
         with Catalog.open(catalog_path) as cat:
-            exclude, brief_reasons, brief_note = [], {}, None
-            if settings.brief.strip():
-                from ..brief import search_brief
+            exclude, brief_note = [], None
+            if settings.brief.strip():  # the same candidates as `recommend --brief` and the demo
+                from ..brief import brief_candidates
 
                 progress(None, "searching the brief")
-                matches = search_brief(cat, settings.brief, filters=filters, limit=10**9)
-                if matches:
-                    keep = {m.track_id for m in matches}
-                    exclude = [t.id for t in cat.tracks() if t.id not in keep]
-                    brief_reasons = {m.track_id: "brief: " + ", ".join(f"{k!r} ~ {tag} ({w:.2f})" for k, (tag, w) in m.matched.items())
-                                     for m in matches}
-                else:
-                    brief_note = f"Nothing in the catalog matched the brief {settings.brief!r}: every track was fitted."
+                exclude, filters, brief_note = brief_candidates(cat, settings.brief, filters)
 
             known: dict = {}
 
             def cand(r):
                 c = self._candidate(r, "recommend")
-                if c.track_id in brief_reasons:
-                    c.reasons = [brief_reasons[c.track_id]] + c.reasons
                 enrich_candidates([c], cat, known)
                 return c
 
@@ -299,6 +301,22 @@ class CoreBackend:
         for c in out:
             c.reasons = c.reasons + [n for n in notes if n not in c.reasons][:2]
         return out
+
+    def explain_brief(self, catalog_path, brief: str, filters: Optional[dict] = None,
+                      should_cancel: CancelFn = _never) -> dict:
+        """What the brief search understands of ``brief`` (job; ``search``'s first lines): {"understood":
+        ``rank_brief(...).explain_query()``, "not_understood": words, "notes": [...]}."""
+        from ..brief import rank_brief
+        from ..catalog import Catalog
+        from ..filters import Filters
+
+        if not brief.strip():
+            return {"understood": "", "not_understood": [], "notes": []}
+        with Catalog.open(catalog_path) as cat:
+            res = rank_brief(cat, brief, filters=Filters.from_dict(filters or {}), limit=0)
+        _check_cancel(should_cancel)
+        return {"understood": res.explain_query(), "not_understood": list(res.not_understood),
+                "notes": list(res.notes)}
 
     def _candidate(self, r, source: str) -> Candidate:
         g = (lambda k, d=None: r.get(k, d)) if isinstance(r, dict) else (lambda k, d=None: getattr(r, k, d))
@@ -352,7 +370,32 @@ class CoreBackend:
                              "downbeats": len(r.get("downbeats_s") or []), "beats": len(r.get("beats_s") or [])}
         elif rec is not None:
             d["analysis_error"] = rec.error or "failed"
+        from ..catalog.tracks_view import track_facts
+
+        d["facts"] = track_facts(catalog, t)  # every field, tempo, key and auto-tags (as ``catalog show``)
         return d
+
+    def set_track_metadata(self, catalog, track_id: int, texts: dict) -> dict:
+        """Save fields the user typed ({field: text}; '' clears) as ``catalog edit --set`` does (the core's
+        ``parse_value`` and ``Catalog.set_metadata``, all or nothing); returns :meth:`track_details` after.
+        ``UsageError`` names the value that cannot be read."""
+        from ..catalog.fields import canonical_field, parse_value
+
+        values = {}
+        for key, text in texts.items():
+            name = canonical_field(key)
+            values[name] = parse_value(name, text)
+        catalog.set_metadata(int(track_id), values)
+        return self.track_details(catalog, track_id)
+
+    def refresh_candidates(self, catalog, cands) -> None:
+        """Re-read the tags and tempo of catalog candidates after their tracks changed (GUI thread)."""
+        for c in cands:
+            if c.track_id is not None:
+                c.tags = []
+                if c.bpm_source in ("tag", "analysis") and c.source != "recommend":
+                    c.bpm, c.bpm_source = None, ""
+        enrich_candidates(cands, catalog)
 
     def similar(self, seed: Candidate, catalog_path, k: int = 10, filters: Optional[dict] = None,
                 progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
@@ -533,6 +576,16 @@ class CoreBackend:
         progress(None, f"Writing the {fmt.upper()} timeline")
         return writers[fmt](edit, video_path, track, out_path)
 
+    def record_mockup_decision(self, catalog_path, video_path, preview: Preview, approved: bool):
+        """Keep the user's choice on a mockup in the catalog's archive (job; ``mockup --approve``): the core's
+        ``archive.record_mockup_decision``. Returns its ``MockupDecision``."""
+        from ..archive import record_mockup_decision
+
+        c = preview.candidate
+        if c.track_id is None:
+            raise UsageError("Only catalog tracks can be approved or rejected: add the file's folder to the catalog first.")
+        return record_mockup_decision(str(catalog_path), video_path, int(c.track_id), preview.edit, bool(approved))
+
     def read_timeline(self, path, fps: Optional[float] = None):
         """Re-open an exported timeline with OpenTimelineIO (EDLs need the video's frame rate)."""
         from ..edit.export_timeline import read_timeline, timecode_rate
@@ -571,6 +624,62 @@ class CoreBackend:
         v = result.val_metrics["V2M"]
         return (f"Model {name!r} trained on {result.n_val_clips} validation clips: V2M mean rank "
                 f"{v['mean_rank']:.1f} (chance {(result.n_val_clips + 1) / 2:.1f}), R@1 {v['recall']['R@1']:.1f} %.")
+
+    def import_metadata(self, catalog_path, file, dry_run: bool = True):
+        """A library's CSV/XLSX into the catalog (job; ``catalog import-metadata [--dry-run]``): the core's
+        ``import_metadata``; returns its ``ImportReport``."""
+        from ..catalog import Catalog
+        from ..catalog.import_metadata import import_metadata
+
+        with Catalog.open(catalog_path) as cat:
+            return import_metadata(cat, file, dry_run=dry_run)
+
+    # -- models and the archive ----------------------------------------------------------------------
+    def model_summaries(self, catalog=None) -> list:
+        """Every installed Seg-VM-Net model's measured numbers (``archive.training.model_summaries``: held-out
+        mean rank and R@10 beside chance and the fit-only ranking, training pairs; the active one marked)."""
+        try:
+            from ..archive.training import model_summaries
+        except ImportError:
+            return []
+        return model_summaries(catalog)
+
+    def archive_pair_count(self, catalog) -> int:
+        """How many pairs the catalog's archive can train on (timeline pairs and approved mockups)."""
+        from ..archive import store
+
+        return len(store.training_pairs(catalog))
+
+    def train_from_archive(self, catalog_path, segmentation: str = "olda", progress=None, should_cancel=None,
+                           log=None) -> str:
+        """Train Seg-VM-Net on the catalog's archive (``train segvmnet --archive``): split by commercial, measured
+        on held-out pairs, activated only when it beats the active model. Returns the sentences to show."""
+        from ..archive.training import train_from_archive
+        from ..eta import Eta, training_eta_text
+        from ..training.train import PRESETS, TrainConfig
+
+        preset = PRESETS["small-data"]  # the core's default for archive training, spelled out for the time left
+        cfg = TrainConfig(kind="segvmnet", lr=preset["lr"], batch_size=preset["batch_size"])
+        eta = Eta()
+        history: list = []
+
+        def on_files(done, total, name_, status):
+            if progress:
+                progress(0.5 * done / max(total, 1), f"pairs analysed {done}/{total}: {eta.text(done, total)}")
+
+        def on_epoch(rec):
+            history.append(rec)
+            best = min(range(len(history)), key=lambda i: history[i]["val_v2m_mean_rank"])
+            text = training_eta_text(rec["epoch"], cfg.epochs, rec["seconds"] / max(1, rec["epoch"]), cfg.patience,
+                                     len(history) - 1 - best)
+            if progress:
+                progress(0.5 + 0.5 * min(1.0, rec["epoch"] / cfg.epochs),
+                         f"epoch {rec['epoch']}: validation mean rank {rec['val_v2m_mean_rank']:.1f}; {text}")
+
+        out = train_from_archive(str(catalog_path), config=cfg, segmentation=segmentation, progress=on_files,
+                                 on_epoch=on_epoch, log=log, should_stop=should_cancel)
+        verdict = "It is now the active model" if out.activated else "It was kept beside the active model"
+        return f"{out.summary.text()}. {verdict}: {out.reason}."
 
     def export_playlist(self, catalog_path, playlist_id: int, fmt: str, out_path) -> Path:
         """Write a catalog playlist as M3U8 / CSV / JSON (the core's ``playlist export``)."""
@@ -640,14 +749,11 @@ def _block_peaks(y: np.ndarray, hop: int) -> np.ndarray:
 
 
 def enrich_candidates(cands, catalog, cache: Optional[dict] = None) -> None:
-    """Fill each catalog candidate's tags (user tags and genre) and, when it has none, its tempo: the
-    file's tempo tag, else the catalog's beat analysis (so BPM is shown whenever it is known)."""
-    try:
-        from ..indexing import beats_key
+    """Fill each catalog candidate's tags (user tags and genre), key and, when it has none, its tempo, as
+    the CLI's listings show them (``catalog.tracks_view.tempo_and_key``: the file's or the user's tempo,
+    else the beat analysis, else the descriptors' estimate), so BPM and key are shown whenever known."""
+    from ..catalog.tracks_view import tempo_and_key
 
-        bkey = beats_key()
-    except ImportError:
-        bkey = None
     cache = {} if cache is None else cache
     for c in cands:
         if c.track_id is None:
@@ -659,23 +765,22 @@ def enrich_candidates(cands, catalog, cache: Optional[dict] = None) -> None:
                 cache[tid] = None
                 continue
             tags = list(dict.fromkeys([*(t.tags or []), *([t.genre] if t.genre else [])]))
-            bpm, src = (float(t.bpm_tag), "tag") if t.bpm_tag else (None, "")
-            if bpm is None and bkey is not None:
-                rec = catalog.get_analysis(tid, *bkey)
-                tempo = (rec.result or {}).get("tempo_bpm") if rec is not None else None
-                if tempo:
-                    bpm, src = float(tempo), "analysis"
-            cache[tid] = (tags, bpm, src)
+            try:
+                bpm, key = tempo_and_key(catalog, t)
+            except (ImportError, SupervisorError):
+                bpm, key = (float(t.bpm_tag) if t.bpm_tag else None), None
+            src = "tag" if t.bpm_tag else ("analysis" if bpm is not None else "")
+            cache[tid] = (tags, bpm, src, key)
         info = cache[tid]
         if info is None:
             continue
-        tags, bpm, src = info
+        tags, bpm, src, key = info
         c.tags = tags
+        c.music_key = key
         if c.bpm is None or c.bpm <= 0:
             c.bpm, c.bpm_source = bpm, src
         elif not c.bpm_source:
             c.bpm_source = "analysis" if c.source == "recommend" else "tag"
-
 
 
 def _check_cancel(should_cancel: CancelFn) -> None:

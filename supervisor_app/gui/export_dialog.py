@@ -2,7 +2,8 @@
 
 A non-modal dialog: pick the formats, the folder and the base name; Export runs one background job
 that writes each file in turn (the core writes atomically: a cancelled export leaves nothing
-half-written). ``finished_files(list[str])`` when done.
+half-written). ``finished_files(list[str])`` when done; "Mark this mockup approved" (``approve_check``)
+asks the window to record the mockup as an approved archive pair once the files are written.
 """
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ class ExportDialog(QDialog):
         form.addRow("Folder", row)
         form.addRow("Name", self.name_edit)
         lay.addLayout(form)
+        self.approve_check = QCheckBox("Mark this mockup approved (your archive keeps it as a training pair)")
+        self.approve_check.setToolTip("Approved mockups teach “Train on your archive” which music you choose for "
+                                      "which picture; you can also approve or reject from the Edit menu")
+        lay.addWidget(self.approve_check)
         self.progress = ProgressStrip()
         self.progress.cancel_clicked.connect(self.slot.cancel)
         lay.addWidget(self.progress)

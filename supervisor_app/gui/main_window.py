@@ -31,7 +31,7 @@ from ..errors import SupervisorError
 from .backend import Candidate, Preview, RecommendSettings, VideoAnalysis
 from .session_model import SessionModel, SyncPointError, fit_0_100
 from .sync_points_panel import SyncPointsPanel
-from .wording import FIT_SCALE_TIP, plain_message, plain_reasons
+from .wording import FIT_SCALE_TIP, brief_explanation, model_choice_label, plain_message, plain_reasons
 from .catalog_window import CatalogWindow
 from .export_dialog import ExportDialog
 from .player import Player, create_player
@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
     recommendations_ready = Signal(list)
     preview_ready = Signal(object)  # Preview
     message_shown = Signal(str)
+    mockup_decided = Signal(object)  # archive.MockupDecision
 
     def __init__(self, backend, settings: Optional[QSettings] = None, player: Optional[Player] = None,
                  auto_recommend: bool = True, parent: Optional[QWidget] = None):
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self.recommend_slot = JobSlot(self)
         self.similar_slot = JobSlot(self)
         self.preview_slot = JobSlot(self)
+        self.brief_slot = JobSlot(self)
+        self.decision_slot = JobSlot(self)
 
         self.player = player if player is not None else create_player(prefer=str(self.settings.value("player/backend", "vlc")))
         self.player.setParent(self)
@@ -276,6 +279,9 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("Open video…", self._choose_video, QKeySequence.Open, f)
         self.act_catalog = self._action("Catalog…", self.show_catalog_window, "Ctrl+Shift+C", f,
                                         "Create or open a catalog, add music folders")
+        self.act_import_metadata = self._action("Import metadata…", self.show_import_dialog, None, f,
+                                                "Read a library's CSV/XLSX export (composer, publisher, ISRC, rights, "
+                                                "tags) into the catalog")
         self.act_train = self._action("Train on your archive…", self.show_train_dialog, None, f,
                                       "Train Seg-VM-Net on your own music videos / past commercials")
         f.addSeparator()
@@ -300,6 +306,13 @@ class MainWindow(QMainWindow):
         self.act_redo = self._action("Redo sync point change", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], e)
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
+        e.addSeparator()
+        self.act_approve = self._action("Approve this mockup", lambda: self.decide_mockup(True), "Ctrl+Shift+A", e,
+                                        "Keep the mockup on screen in your archive as an approved pair of picture "
+                                        "and music (it trains Seg-VM-Net on your choices)")
+        self.act_reject = self._action("Reject this mockup", lambda: self.decide_mockup(False), "Ctrl+Shift+R", e,
+                                       "Keep the mockup on screen in your archive as rejected (a counter-example "
+                                       "used when models are measured)")
         self.act_nudge_back = self._action("Music starts a bar earlier", lambda: self.nudge_start(-1), "[", p)
         self.act_nudge_fwd = self._action("Music starts a bar later", lambda: self.nudge_start(+1), "]", p)
         v = mb.addMenu("&View")
@@ -328,6 +341,7 @@ class MainWindow(QMainWindow):
         ev.status.connect(self._on_session_status)
         ev.sync_points.connect(self._on_sync_points)
         ev.candidate.connect(lambda candidate: self._show_details(candidate))
+        self.details.metadata_edited.connect(self.save_track_metadata)
         ev.message.connect(lambda text: self.notify(text))
         self.sync_panel.edit_requested.connect(self._sync_point_edit)
         self.sync_panel.undo_requested.connect(self.undo)
@@ -350,6 +364,7 @@ class MainWindow(QMainWindow):
         self.zoom_fit.clicked.connect(self.timeline.reset_zoom)
         r = self.recommendations
         r.run_requested.connect(self.run_recommendations)
+        r.brief_changed.connect(lambda _t: self.explain_brief())
         r.cancel_requested.connect(self.recommend_slot.cancel)
         r.candidate_selected.connect(self.select_candidate)
         r.preview_requested.connect(self.preview_candidate)
@@ -491,6 +506,37 @@ class MainWindow(QMainWindow):
             log.info("no track details: %s", e)
         self.details.show_candidate(c, info)
 
+    def save_track_metadata(self, track_id: int, texts: dict) -> bool:
+        """Save the details pane's edits in the catalog; every view that shows the track follows."""
+        if self.catalog is None:
+            return False
+        try:
+            info = self.backend.set_track_metadata(self.catalog, int(track_id), texts)
+        except SupervisorError as e:
+            self.details.show_error(str(e))
+            self.notify(str(e))
+            return False
+        shown = [c for c in (*self.recommendations.table.source.rows, *self.similar_panel.table.source.rows)
+                 if c.track_id is not None and int(c.track_id) == int(track_id)]
+        sel = self.session.candidate
+        if sel is not None and sel.track_id is not None and int(sel.track_id) == int(track_id) and sel not in shown:
+            shown.append(sel)
+        try:
+            self.backend.refresh_candidates(self.catalog, shown)
+        except SupervisorError as e:
+            log.info("candidates not refreshed: %s", e)
+        self.recommendations.table.source.refresh()
+        self.similar_panel.table.source.refresh()
+        if self.catalog_window.catalog is not None:
+            self.catalog_window.refresh()
+        self.playlist_panel.refresh()
+        if sel is not None and sel.track_id is not None and int(sel.track_id) == int(track_id):
+            self.details.show_candidate(sel, info, keep_edits=False)
+            self._refresh_candidate_views()
+        names = ", ".join(k.replace("_", " ") for k in texts)
+        self.notify(f"Saved {names} of {info.get('title') or 'the track'}.", error=False)
+        return True
+
     def _video_failed(self, sentence: str) -> None:
         self.notify(sentence)
         self.job_strip.stop()
@@ -499,20 +545,78 @@ class MainWindow(QMainWindow):
 
     # ================================================================================================
     # catalog
+    def refresh_model_summaries(self) -> None:
+        """The model menu's measured numbers, with the catalog's active model marked."""
+        try:
+            sums = self.backend.model_summaries(self.catalog)
+        except (SupervisorError, AttributeError) as e:
+            log.info("no model summaries: %s", e)
+            return
+        labels = {Path(m.path).name: model_choice_label(m) for m in sums}
+        info = {Path(m.path).name: m.text() for m in sums}
+        self.recommendations.set_model_summaries(labels, info)
+        if getattr(self, "_train_dialog", None) is not None:
+            self._train_dialog.set_models(sums)
+
+    def show_import_dialog(self):
+        """File › Import metadata…: check a library's spreadsheet against the catalog, then import it."""
+        from .import_dialog import ImportMetadataDialog
+
+        if self.catalog is None:
+            self.notify("Open a catalog first (File › Catalog…): the metadata goes into it.")
+            return None
+        dlg = getattr(self, "_import_dialog", None)
+        if dlg is None or dlg.catalog_path != str(self.catalog.path):
+            start = str(self.settings.value("paths/metadata_dir", str(Path.home())))
+            dlg = ImportMetadataDialog(self.backend, str(self.catalog.path), self, start_dir=start)
+            dlg.imported.connect(self._metadata_imported)
+            self._import_dialog = dlg
+        dlg.show()
+        dlg.raise_()
+        return dlg
+
+    def _metadata_imported(self, report) -> None:
+        """The catalog's metadata changed: every view that shows tracks reads it again."""
+        self.settings.setValue("paths/metadata_dir", str(Path(report.file).parent))
+        cands = [*self.recommendations.table.source.rows, *self.similar_panel.table.source.rows]
+        try:
+            self.backend.refresh_candidates(self.catalog, cands)
+        except SupervisorError as e:
+            log.info("candidates not refreshed: %s", e)
+        self.recommendations.table.source.refresh()
+        self.similar_panel.table.source.refresh()
+        self.catalog_window.refresh()
+        self.playlist_panel.refresh()
+        self._show_details(self.session.candidate)
+        self.notify(f"Imported metadata for {len(report.matched)} track(s) from {Path(report.file).name}.", error=False)
+
     def show_train_dialog(self) -> None:
         from .train_dialog import TrainDialog
 
         if getattr(self, "_train_dialog", None) is None:
             self._train_dialog = TrainDialog(self.backend, self)
             self._train_dialog.model_trained.connect(self._model_trained)
+        n_pairs = 0
+        if self.catalog is not None:
+            try:
+                n_pairs = self.backend.archive_pair_count(self.catalog)
+            except (SupervisorError, ImportError) as e:
+                log.info("no archive pairs: %s", e)
+        self._train_dialog.set_catalog(str(self.catalog.path) if self.catalog is not None else None, n_pairs)
+        self.refresh_model_summaries()
         self._train_dialog.show()
         self._train_dialog.raise_()
 
     def _model_trained(self, name: str, summary: str) -> None:
+        """A model was trained: list it with its numbers (archive models are named by the core: re-read)."""
         combo = self.recommendations.model_combo
-        if combo.findData(name) < 0:
-            combo.addItem(f"{name} (segvmnet, trained here)", name)
-        combo.setCurrentIndex(combo.findData(name))
+        names = [name] if name else [Path(m.path).name for m in self.backend.model_summaries(self.catalog)
+                                     if m.active]
+        for n in names:
+            if combo.findData(n) < 0:
+                combo.addItem(f"{n} (segvmnet, trained here)", n)
+            combo.setCurrentIndex(combo.findData(n))
+        self.refresh_model_summaries()
         self.notify(summary, error=False)
 
     def show_catalog_window(self) -> None:
@@ -531,9 +635,17 @@ class MainWindow(QMainWindow):
             self.catalog.close()
         self.catalog = cat
         self.settings.setValue("catalog/path", str(cat.path))
+        try:  # the CLI's default catalog too: `supervisor-app recommend` without --catalog uses this one
+            from ..settings import remember_catalog
+
+            remember_catalog(cat.path)
+        except (OSError, SupervisorError) as e:
+            log.info("catalog not remembered: %s", e)
         self.playlist_panel.set_catalog(cat)
         self.catalog_window.set_catalog(cat)
         self._catalog_modified()
+        self.explain_brief()
+        self.refresh_model_summaries()
         if self.video is not None and self.auto_recommend:
             QTimer.singleShot(0, lambda: self.run_recommendations())
         return True
@@ -587,6 +699,27 @@ class MainWindow(QMainWindow):
         self.recommendations.clear("Ranking the catalog…")
         self.rec_dock.raise_()
         self.recommend_slot.start(job)
+        return job
+
+    def explain_brief(self) -> Optional[Job]:
+        """Say under the brief field what the brief search understands of it (a background job)."""
+        r = self.recommendations
+        brief = r.brief_edit.text().strip()
+        if not brief or self.catalog is None:
+            self.brief_slot.cancel()
+            r.set_brief_explanation("")
+            return None
+        cat_path, backend, filters = str(self.catalog.path), self.backend, r.filters.value()
+        job = Job(lambda ctx: backend.explain_brief(cat_path, brief, filters, should_cancel=ctx.should_cancel),
+                  name="brief")
+
+        def done(info):
+            if r.brief_edit.text().strip() == brief:  # never show the explanation of an older text
+                r.set_brief_explanation(brief_explanation(info["understood"], info["not_understood"], info["notes"]))
+
+        job.succeeded.connect(done)
+        job.failed.connect(lambda sentence: r.set_brief_explanation(sentence))
+        self.brief_slot.start(job)
         return job
 
     def _recommendation_partial(self, item) -> None:
@@ -904,6 +1037,34 @@ class MainWindow(QMainWindow):
         return out
 
     # ================================================================================================
+    # mockup decisions (the archive's pairs)
+    def decide_mockup(self, approved: bool, preview: Optional[Preview] = None) -> Optional[Job]:
+        """Approve or reject the mockup on screen (or ``preview``): stored in the catalog's archive."""
+        p = preview if preview is not None else self.preview
+        if p is None or self.video_path is None:
+            self.notify("Select a candidate and let its edit build first: the decision is about that mockup.")
+            return None
+        if self.catalog is None:
+            self.notify("Open a catalog first (File › Catalog…): the archive lives in it.")
+            return None
+        backend, cat_path, video = self.backend, str(self.catalog.path), self.video_path
+        job = Job(lambda ctx: backend.record_mockup_decision(cat_path, video, p, approved), name="mockup decision")
+        label = p.candidate.label
+
+        def done(d):
+            word = "approved" if approved else "rejected"
+            use = ("it is a training pair for “Train on your archive”" if approved else
+                   "it is kept as a counter-example when models are measured")
+            again = "" if getattr(d, "created", True) else " (your earlier decision on this edit was changed)"
+            self.notify(f"Mockup {word}: {label} under {Path(video).name}; {use}{again}.", error=False)
+            self.mockup_decided.emit(d)
+
+        job.succeeded.connect(done)
+        job.failed.connect(self.notify)
+        self.decision_slot.start(job)
+        return job
+
+    # ================================================================================================
     # export
     def show_export_dialog(self) -> Optional[ExportDialog]:
         if self.preview is None or self.video_path is None:
@@ -913,6 +1074,8 @@ class MainWindow(QMainWindow):
         dlg = ExportDialog(self.backend, self.preview, self.video_path, out_dir, self)
         dlg.finished_files.connect(lambda files: files and self.settings.setValue("paths/export_dir", str(Path(files[0]).parent)))
         dlg.finished_files.connect(lambda files: self.notify(f"Exported {len(files)} file(s).", error=False))
+        dlg.finished_files.connect(lambda files, p=self.preview: files and dlg.approve_check.isChecked()
+                                   and self.decide_mockup(True, p))
         self._export_dialog = dlg
         dlg.show()
         return dlg
@@ -1011,6 +1174,8 @@ class MainWindow(QMainWindow):
         has_video = self.video_path is not None
         has_preview = self.preview is not None
         self.act_export.setEnabled(has_preview)
+        for a in (self.act_approve, self.act_reject):
+            a.setEnabled(has_preview and self.catalog is not None)
         for w in (self.play_button, self.stop_button, self.sync_button):
             w.setEnabled(has_video)
         for w in (self.nudge_back, self.nudge_fwd):
@@ -1098,7 +1263,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev):  # noqa: N802 (Qt API)
         self.save_settings()
-        for slot in (self.analysis_slot, self.recommend_slot, self.similar_slot, self.preview_slot, self.envelope_slot):
+        for slot in (self.analysis_slot, self.recommend_slot, self.similar_slot, self.preview_slot, self.envelope_slot,
+                     self.brief_slot):
             slot.cancel()
         self.catalog_window.slot.cancel()
         if self._export_dialog is not None:

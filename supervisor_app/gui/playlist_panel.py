@@ -1,4 +1,4 @@
-"""Playlists: pick / create / rename / delete, the entries (remove, reorder), export M3U8 / CSV / JSON.
+"""Playlists: pick / create / rename / delete, the entries (remove, reorder), export M3U8 / CSV / XLSX / JSON.
 
 Works on the GUI thread's catalog connection (each edit is one short SQLite transaction). Errors from
 the catalog (a duplicate name, ...) go out as ``message(sentence)``; ``export_requested(playlist_id,
@@ -70,9 +70,11 @@ class PlaylistPanel(QWidget):
         self.remove_button = QPushButton("Remove")
         self.export_button = QPushButton("Export")
         menu = QMenu(self.export_button)
+        self.export_actions = {}
         for fmt, label in (("m3u8", "M3U8 playlist (VLC, players)…"), ("csv", "CSV with scores…"),
+                           ("xlsx", "XLSX spreadsheet (metadata, rights, scores)…"),
                            ("json", "JSON with scores and edits…")):
-            menu.addAction(label, lambda f=fmt: self._export(f))
+            self.export_actions[fmt] = menu.addAction(label, lambda f=fmt: self._export(f))
         self.export_button.setMenu(menu)
         self.up_button.clicked.connect(lambda: self._move(-1))
         self.down_button.clicked.connect(lambda: self._move(+1))

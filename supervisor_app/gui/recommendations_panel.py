@@ -2,13 +2,14 @@
 
 The panel only shows things and asks for things; the main window runs the jobs. Signals:
 ``run_requested(RecommendSettings)``, ``cancel_requested()``, ``candidate_selected(Candidate)``,
-``preview_requested(Candidate)``, ``similar_requested(Candidate)``, ``add_to_playlist_requested(Candidate)``.
+``preview_requested(Candidate)``, ``similar_requested(Candidate)``, ``add_to_playlist_requested(Candidate)``,
+``brief_changed(text)`` (after a pause in typing; the window answers with :meth:`set_brief_explanation`).
 """
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QFrame, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -23,6 +24,7 @@ class RecommendationsPanel(QWidget):
     preview_requested = Signal(object)
     similar_requested = Signal(object)
     add_to_playlist_requested = Signal(object)
+    brief_changed = Signal(str)  # the brief's text, after a pause in typing
 
     def __init__(self, options: dict, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -75,8 +77,20 @@ class RecommendationsPanel(QWidget):
         self.brief_edit = QLineEdit()
         self.brief_edit.setPlaceholderText("Brief: keywords such as “upbeat jazz brass” (optional)")
         self.brief_edit.setClearButtonEnabled(True)
-        self.brief_edit.setToolTip("Only catalog tracks whose tags, title or artist match these words are fitted "
-                                   "to the picture; leave empty to fit the whole catalog")
+        self.brief_edit.setToolTip("Moods, styles, instruments, tempo and rights, e.g. “calm, hopeful piano, no vocals, "
+                                   "90-110 bpm, one-stop”: only the tracks that fit the brief best are fitted to the "
+                                   "picture; leave empty to fit the whole catalog")
+        self.brief_edit.setPlaceholderText("Brief: e.g. “calm, hopeful piano, no vocals, one-stop” (optional)")
+        # what the brief search understood, in plain words (filled by the window, after a short pause in typing)
+        self.brief_note = QLabel()
+        self.brief_note.setWordWrap(True)
+        self.brief_note.setObjectName("briefNote")
+        self.brief_note.setVisible(False)
+        self._brief_timer = QTimer(self)
+        self._brief_timer.setSingleShot(True)
+        self._brief_timer.setInterval(450)
+        self._brief_timer.timeout.connect(lambda: self.brief_changed.emit(self.brief_edit.text().strip()))
+        self.brief_edit.textChanged.connect(lambda _t: self._brief_timer.start())
 
         # run / cancel / progress
         row = QHBoxLayout()
@@ -120,6 +134,7 @@ class RecommendationsPanel(QWidget):
             actions.addWidget(b)
 
         lay.addWidget(self.brief_edit)
+        lay.addWidget(self.brief_note)
         lay.addLayout(row)
         lay.addWidget(self.settings_scroll)
         lay.addWidget(self.progress)
@@ -227,6 +242,26 @@ class RecommendationsPanel(QWidget):
             if fit_override is not None:
                 self.table.source.set_fit_override(*fit_override)
         self._update_buttons()
+
+    def set_model_summaries(self, labels: dict, info: dict) -> None:
+        """Update the model menu's labels and tooltips ({model value: text}) with measured numbers."""
+        self._model_info.update(info)
+        # measured labels are long: the menu shows them in full, the closed box elides instead of widening the dock
+        self.model_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(24)
+        for i in range(self.model_combo.count()):
+            v = self.model_combo.itemData(i)
+            if v in labels:
+                self.model_combo.setItemText(i, labels[v])
+            if v in info:
+                self.model_combo.setItemData(i, info[v], Qt.ToolTipRole)
+        self.model_combo.setToolTip(self._model_info.get(self.model_combo.currentData(), ""))
+
+    def set_brief_explanation(self, text: str) -> None:
+        """Show what the brief search understood ('' hides the line)."""
+        self.brief_note.setText(text)
+        self.brief_note.setToolTip(text)
+        self.brief_note.setVisible(bool(text))
 
     def reasons_text(self) -> str:
         """The reasons panel as plain text (for tests)."""

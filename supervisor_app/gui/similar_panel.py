@@ -64,9 +64,11 @@ class SimilarPanel(QWidget):
         self.progress = ProgressStrip(compact=True)
         self.progress.cancel_clicked.connect(self.cancel_requested)
         self.table = CandidateTable()
-        self.table.source.COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Tags", "Similarity", "Fit")
+        cols = list(self.table.source.COLUMNS)
+        cols[self.table.source.SCORE_COL] = "Similarity"
+        self.table.source.COLUMNS = tuple(cols)
         tips = list(self.table.source.TIPS)
-        tips[6] = "Similarity to the seed track in the chosen similarity model (higher is closer)"
+        tips[self.table.source.SCORE_COL] = "Similarity to the seed track in the chosen similarity model (higher is closer)"
         self.table.source.TIPS = tuple(tips)
         self.table.current_changed.connect(self.candidate_selected)
         self.table.current_changed.connect(self._show_reasons)

@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QTableView, QWidget)
 
 from .backend import Candidate
@@ -20,6 +20,22 @@ def fmt_duration(t_s: Optional[float]) -> str:
         return ""
     m, s = divmod(int(round(float(t_s))), 60)
     return f"{m}:{s:02d}"
+
+
+def short_key(key: Optional[str]) -> str:
+    """'A minor' → 'Am', 'Eb major?' → 'Eb?' (the shorthand of DJ and library tools; '' when unknown)."""
+    if not key:
+        return ""
+    unsure = key.endswith("?")
+    parts = key.rstrip("?").split()
+    if len(parts) != 2 or parts[1] not in ("major", "minor"):
+        return key
+    return parts[0] + ("m" if parts[1] == "minor" else "") + ("?" if unsure else "")
+
+
+def full_key(key: Optional[str]) -> str:
+    """'Eb major?' → 'Eb major (uncertain)'."""
+    return "" if not key else (key[:-1] + " (uncertain)" if key.endswith("?") else key)
 
 
 def fmt_time(t_s: float) -> str:
@@ -62,7 +78,9 @@ def _split(text: str) -> list[str]:
 
 
 class FiltersForm(QWidget):
-    """Filters applied before ranking (names as :class:`supervisor_app.filters.Filters`)."""
+    """Filters applied before ranking (names as :class:`supervisor_app.filters.Filters`, the CLI's
+    ``--one-stop``, ``--territory``, ``--cleared-for`` and ``--not-restricted-for`` included: the core's
+    ``Filters.accepts`` applies them; a track whose rights are not stated never passes a rights filter)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -77,21 +95,42 @@ class FiltersForm(QWidget):
         self.include_tags.setPlaceholderText("tags that must be there")
         self.exclude_tags = QLineEdit()
         self.exclude_tags.setPlaceholderText("tags to leave out")
+        self.one_stop = QCheckBox("One-stop only")
+        self.one_stop.setToolTip("Only tracks whose master and publishing are cleared through one source "
+                                 "(as the library states it)")
+        self.territory = QLineEdit()
+        self.territory.setPlaceholderText("cleared in, e.g. US, Germany, worldwide")
+        self.territory.setToolTip("Only tracks whose territories cover this one (\"Worldwide excl. DE\" does not "
+                                  "cover Germany); tracks without stated territories are left out")
+        self.cleared_for = QLineEdit()
+        self.cleared_for.setPlaceholderText("media, e.g. TV, online, film")
+        self.cleared_for.setToolTip("Only tracks cleared for every medium named here (comma-separated)")
+        self.not_restricted_for = QLineEdit()
+        self.not_restricted_for.setPlaceholderText("uses, e.g. alcohol, political")
+        self.not_restricted_for.setToolTip("Leave out tracks whose restrictions name one of these uses")
         form.addRow("Tempo", self.bpm)
         form.addRow("Duration", self.duration)
         form.addRow("Exclude artists", self.exclude_artists)
         form.addRow("Tags", self.include_tags)
         form.addRow("Not tags", self.exclude_tags)
+        form.addRow("Rights", self.one_stop)
+        form.addRow("Territory", self.territory)
+        form.addRow("Cleared for", self.cleared_for)
+        form.addRow("Not restricted for", self.not_restricted_for)
 
     def value(self) -> dict:
         return {"exclude_artists": _split(self.exclude_artists.text()), "bpm_range": self.bpm.value(),
                 "duration_range_s": self.duration.value(), "include_tags": _split(self.include_tags.text()),
-                "exclude_tags": _split(self.exclude_tags.text()), "rights": {}}
+                "exclude_tags": _split(self.exclude_tags.text()), "rights": {},
+                "one_stop_only": self.one_stop.isChecked(), "territory": self.territory.text().strip() or None,
+                "cleared_for": _split(self.cleared_for.text()),
+                "not_restricted_for": _split(self.not_restricted_for.text())}
 
     def is_empty(self) -> bool:
         """No filter set."""
-        v = self.value()
-        return not any(v[k] for k in ("exclude_artists", "bpm_range", "duration_range_s", "include_tags", "exclude_tags"))
+        from ..filters import Filters
+
+        return Filters.from_dict(self.value()).is_empty()
 
     def set_value(self, d: dict) -> None:
         d = d or {}
@@ -100,6 +139,10 @@ class FiltersForm(QWidget):
         self.exclude_artists.setText(", ".join(d.get("exclude_artists") or []))
         self.include_tags.setText(", ".join(d.get("include_tags") or []))
         self.exclude_tags.setText(", ".join(d.get("exclude_tags") or []))
+        self.one_stop.setChecked(bool(d.get("one_stop_only")))
+        self.territory.setText(d.get("territory") or "")
+        self.cleared_for.setText(", ".join(d.get("cleared_for") or []))
+        self.not_restricted_for.setText(", ".join(d.get("not_restricted_for") or []))
 
 
 class ProgressStrip(QWidget):
@@ -172,16 +215,17 @@ class StageEta:
 
 
 class CandidateTableModel(QAbstractTableModel):
-    """Rows of :class:`Candidate`: rank, title, artist, length, BPM, tags, match (content) and fit (sync, 0–100).
+    """Rows of :class:`Candidate`: rank, title, artist, length, BPM, key, tags, match (content), fit (sync, 0–100).
 
     ``set_fit_override(key, sync_score, updating)``: the selected row shows the fit of the edit on
     screen (after the user moved its start or added sync points), or "…" while it is rebuilt, so the
     table agrees with the header and the reasons."""
 
-    COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Tags", "Match", "Fit")
+    COLUMNS = ("#", "Title", "Artist", "Length", "BPM", "Key", "Tags", "Match", "Fit")
     TIPS = ("Rank", "Title", "Artist", "Track length (m:ss)", "Tempo, beats per minute (from the catalog's beat "
-            "analysis when the file has no tempo tag)", "Catalog tags and genre", MATCH_SCALE_TIP, FIT_SCALE_TIP)
-    SCORE_COL, FIT_COL, BPM_COL, TAGS_COL = 6, 7, 4, 5
+            "analysis when the file has no tempo tag)", "Musical key estimated by the catalog's analysis: "
+            "Am = A minor, Eb = E-flat major, “?” when uncertain (hover a cell for the full name)", "Catalog tags and genre", MATCH_SCALE_TIP, FIT_SCALE_TIP)
+    BPM_COL, KEY_COL, TAGS_COL, SCORE_COL, FIT_COL = 4, 5, 6, 7, 8
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -231,16 +275,16 @@ class CandidateTableModel(QAbstractTableModel):
         fit = fit_0_100(sync)
         if role == Qt.DisplayRole:
             return (str(c.rank or index.row() + 1), c.title or Path(c.path).stem, c.artist or "",
-                    fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}",
+                    fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}", short_key(c.music_key),
                     ", ".join(c.tags[:4]) if c.tags else "",
                     "" if c.score is None else f"{c.score:.2f}",
                     "…" if updating else ("" if fit is None else str(fit)))[col]
         if role == Qt.UserRole:  # sort key
             return (c.rank or index.row() + 1, (c.title or "").casefold(), (c.artist or "").casefold(),
-                    c.duration_s or 0.0, c.bpm or 0.0, ", ".join(c.tags).casefold(),
+                    c.duration_s or 0.0, c.bpm or 0.0, c.music_key or "", ", ".join(c.tags).casefold(),
                     c.score if c.score is not None else float("-inf"),
                     sync if sync is not None else float("-inf"))[col]
-        if role == Qt.TextAlignmentRole and col in (0, 3, 4, 6, 7):
+        if role == Qt.TextAlignmentRole and col in (0, 3, 4, self.SCORE_COL, self.FIT_COL):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         stale = self.fits_stale and col == self.FIT_COL and not (self._override[0] is not None and c.key() == self._override[0])
         if role == Qt.ForegroundRole and stale:
@@ -255,12 +299,19 @@ class CandidateTableModel(QAbstractTableModel):
                 return note + (f"Fit {fit}/100\n\n" if fit is not None else "") + FIT_SCALE_TIP
             if col == self.SCORE_COL:
                 return MATCH_SCALE_TIP
+            if col == self.KEY_COL:
+                return full_key(c.music_key) or "Key not estimated yet"
             lines = [c.label, c.path]
             if c.tags:
                 lines.append("Tags: " + ", ".join(c.tags))
             lines += [f"• {r}" for r in plain_reasons(c.reasons)]
             return "\n".join(lines)
         return None
+
+    def refresh(self) -> None:
+        """Redraw every row (the candidates' fields changed in place, e.g. after a metadata edit)."""
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(self.COLUMNS) - 1))
 
     def set_rows(self, rows: Sequence[Candidate]) -> None:
         self.beginResetModel()
@@ -338,8 +389,9 @@ class CandidateTable(QTableView):
         if rows and not self._widths_set:
             self._widths_set = True
             fm = self.fontMetrics()
-            for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (4, "000"), (5, "ambient, calm"),
-                                (6, "0.00"), (7, "100")):
+            for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (m.BPM_COL, "000"),
+                                (m.KEY_COL, "C#m?"), (m.TAGS_COL, "ambient, calm"), (m.SCORE_COL, "0.00"),
+                                (m.FIT_COL, "100")):
                 if col < m.columnCount():
                     head = fm.horizontalAdvance(m.COLUMNS[col]) + 28
                     self.setColumnWidth(col, max(head, fm.horizontalAdvance(sample) + 16))

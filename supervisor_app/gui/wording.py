@@ -67,8 +67,51 @@ _RULES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^content: \S+ score (?P<s>[+-]?\d+(?:\.\d+)?)", re.I), _content_sentence),
     (re.compile(r"^tempo (?P<bpm>\d+(?:\.\d+)?) BPM \(bar (?P<bar>\d+(?:\.\d+)?) s\) vs (?P<n>\d+) cut\(s\) in "
                 r"(?P<d>\d+(?:\.\d+)?) s", re.I), _tempo_sentence),
+    (re.compile(r"^brief \((?P<u>.*)\): (?P<how>.*)$", re.I), lambda m: _brief_line(m.group("u"), m.group("how"))),
+    (re.compile(r"^brief: nothing understood", re.I),
+     lambda m: "Nothing in the brief was understood, so every track was fitted to the picture."),
     (re.compile(r"^brief: (?P<rest>.*)$", re.I), _brief_sentence),
 ]
+
+
+def _plain_terms(understood: str) -> str:
+    """explain_query()'s 'quiet→calm, not vocals, artist:X' as 'quiet (as calm), no vocals, artist X'."""
+    out = []
+    for part in [p.strip() for p in understood.split(",") if p.strip()]:
+        part = re.sub(r"^not ", "no ", part)
+        part = re.sub(r"^(.+?)→(.+)$", r"\1 (as \2)", part)
+        part = re.sub(r"^(\w+):(.+)$", lambda m: f"{m.group(1).replace('_', ' ')} “{m.group(2)}”", part)
+        out.append(part)
+    return ", ".join(out)
+
+
+def _brief_line(understood: str, how: str) -> str:
+    how, _, rest = how.partition("; not understood: ")
+    how = how.replace("fit it well, the best", "fit it well; the best").replace(" kept", " are fitted")
+    text = f"Brief ({_plain_terms(understood)}): {how}."
+    return text + (f" Not understood: {rest}." if rest else "")
+
+
+def brief_explanation(understood: str, not_understood, notes=()) -> str:
+    """Under the brief field: what the brief search understood and what it did not, in plain words."""
+    nu = [w for w in (not_understood or []) if w]
+    if not understood and not nu:
+        return ""
+    if understood:
+        text = f"Understood: {_plain_terms(understood)}."
+    else:
+        text = ("Nothing understood yet: every track will be fitted. Try moods, styles, instruments, tempo or rights, "
+                "e.g. “calm piano, no vocals, one-stop”.")
+    if nu:
+        quoted = ", ".join(f"“{w}”" for w in nu)
+        text += (f" Not understood: {quoted} (no mood, style or instrument the search knows, and none of "
+                 "your tags or descriptions)." if len(nu) > 1 else
+                 f" Not understood: {quoted} (not a mood, style or instrument the search knows, nor in your tags "
+                 "or descriptions).")
+    for n in notes or ():
+        if "no audio profile" in n:
+            text += " Some tracks are not analysed yet: they match on their tags only."
+    return text
 
 _SOFTEN: list[tuple[re.Pattern, str]] = [
     (re.compile(r"select a trained MuSimNet with --model NAME", re.I),
@@ -126,3 +169,17 @@ def plain_message(sentence: str) -> str:
     for pattern, repl in _MESSAGE_RULES:
         t = pattern.sub(repl, t)
     return t
+
+
+def model_choice_label(summary) -> str:
+    """A Seg-VM-Net model in a menu, with its measured numbers (``archive.training.ModelSummary``): R@10 on
+    held-out pairs beside chance and the fit-only ranking, and how many pairs it learned from."""
+    s = summary
+    if s.held_out_r10 is None:
+        return f"{s.name} — not measured"
+    where = "held-out" if s.held_out_is_test else "validation"
+    base = f"chance {s.chance_r10:.0f} %" if s.chance_r10 is not None else ""
+    if s.fit_only_r10 is not None:
+        base += f", fit only {s.fit_only_r10:.0f} %"
+    return (f"{s.name} — finds the music in the top 10 {s.held_out_r10:.0f} % ({base}) on {s.n_held_out_pairs} "
+            f"{where} pairs; learned from {s.n_training_pairs}" + (" · active" if s.active else ""))
