@@ -164,7 +164,7 @@ _OUTPUT_ARGS = {
 #: ``--out`` means different things per command (a folder for ``train``): only these are files.
 _OUT_BY_COMMAND = {
     "mockup": (None, "The mockup", 32 << 20),  # its extension is checked by the command (MP4 family)
-    "playlist": ((".m3u8", ".m3u", ".csv", ".json"), "The playlist file", MIN_FREE_BYTES),
+    "playlist": ((".m3u8", ".m3u", ".csv", ".xlsx", ".json"), "The playlist file", MIN_FREE_BYTES),
 }
 #: Commands whose output options are all files written at the end of the work.
 _COMMANDS = ("analyze", "recommend", "similar", "search", "mockup", "playlist")

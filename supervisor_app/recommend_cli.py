@@ -92,9 +92,14 @@ def cmd_recommend(args) -> int:
         if auto is not None:
             sync_points.append(float(auto.time_s))
         if climax_s is None:  # the picture's climax from the same suggestions
+            from .errors import SupervisorError
             from .media import probe
 
-            climax_s = picture_climax_s(suggestions, float(probe(args.video).duration_s or 0.0))
+            try:
+                duration_s = float(probe(args.video).duration_s or 0.0)
+            except SupervisorError:  # recommend() reports an unreadable picture in its own words
+                duration_s = 0.0
+            climax_s = picture_climax_s(suggestions, duration_s) if duration_s > 0 else None
     with _catalog(args) as cat:
         filters, exclude = filters_from_args(args), []
         if getattr(args, "brief", None):  # the same brief search as `search` and the app: fit only what fits it

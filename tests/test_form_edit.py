@@ -165,6 +165,8 @@ def test_edit_round_trips_and_reads_version_1():
     (dict(downbeats_s=[1.0]), AnalysisError),
     (dict(video_duration_s=0.0), UsageError),
     (dict(sync_points_s=[99.0]), UsageError),
+    (dict(sync_points_s=[0.0]), UsageError),  # the first frame: refused, as the app refuses a sync point at 0:00
+    (dict(sync_points_s=[30.0]), UsageError),
     (dict(picture_climax_s=-1.0), UsageError),
 ])
 def test_bad_inputs_raise_typed_errors(kw, exc):
@@ -216,7 +218,7 @@ def cases(draw):
     D = draw(st.floats(5.0, 400.0))
     n_cuts = draw(st.integers(0, 40))
     cuts = sorted(draw(st.lists(st.floats(0.1, D - 0.1), min_size=n_cuts, max_size=n_cuts)))
-    sync = sorted(draw(st.lists(st.floats(0.0, D), max_size=2))) if draw(st.booleans()) else []
+    sync = sorted(draw(st.lists(st.floats(0.5, D - 0.5), max_size=2))) if draw(st.booleans()) else []  # SYNC_EDGE_S
     return db, M, sections, D, cuts, sync
 
 

@@ -145,7 +145,7 @@ def test_recommend_auto_sync_adds_the_strongest_suggestion(monkeypatch, capsys, 
     seen = {}
 
     class _Res:
-        mode, model, rank_by, n_candidates, notes, results = "fit", None, "sync", 0, [], []
+        mode, model, rank_by, n_candidates, notes, results, excluded = "fit", None, "sync", 0, [], [], []
 
     def fake_recommend(video, cat, **kw):
         seen.update(kw)

@@ -46,6 +46,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import AnalysisError, UsageError
+
+SYNC_EDGE_S = 0.5  # sync points must lie this far inside the picture (its first and last frames are the edit's own)
 from .edl import EDGE_EPS_S, SYNC_LANDING_S, Edit, Excerpt
 
 __all__ = ["TrackForm", "plan_edit", "EditStats", "describe_edit", "fmt_time", "FADE_MAX_S", "MIN_REPEAT_BARS", "run_length",
@@ -892,6 +894,9 @@ def plan_edit(video_duration_s: float, video_cuts_s: Sequence[float], form: Trac
     for s in sync:
         if not (0.0 <= s <= D):
             raise UsageError(f"The sync point {s:.2f}s lies outside the video (0 to {D:.2f}s).")
+        if not (SYNC_EDGE_S <= s <= D - SYNC_EDGE_S):  # the first and last frames: the start and the ending own them
+            raise UsageError(f"The sync point {s:.2f}s is on the picture's first or last {SYNC_EDGE_S:g} s: the "
+                             f"music's start and ending land there anyway; put sync points inside the picture.")
     if picture_climax_s is not None and not (0.0 <= float(picture_climax_s) <= D):
         raise UsageError(f"The picture's climax {float(picture_climax_s):.2f}s lies outside the video (0 to {D:.2f}s).")
     vb = np.unique(np.asarray(video_cuts_s if video_cuts_s is not None else [], float).ravel())

@@ -384,6 +384,11 @@ class VlcPlayer(Player):
         return self._rate
 
     def close(self) -> None:
+        # idempotent: a window closed twice (explicitly, then by its owner) must not stop a released
+        # libvlc player (that blocks for ever on the freed player's lock)
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         self._timer.stop()
         try:
             self._mp.stop()
@@ -618,6 +623,9 @@ class QtMultimediaPlayer(Player):
         return self._rate
 
     def close(self) -> None:
+        if getattr(self, "_closed", False):  # idempotent, as VlcPlayer.close
+            return
+        self._closed = True
         self._timer.stop()
         self._video_player.stop()
         self._music_player.stop()

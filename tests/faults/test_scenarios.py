@@ -262,7 +262,8 @@ def test_killed_mockup_leaves_nothing_running(sig, warm_mockup, cli, tmp_path):
     work = tmp_path / "w"
     work.mkdir()
     before = tree(work, cli.tmpdir)
-    p = cli.popen("mockup", video, track, "--out", work / "m.mp4")
+    # a mix setting of its own per case: the render cache (issue 21) must not serve this render
+    p = cli.popen("mockup", video, track, "--out", work / "m.mp4", "--music-db", f"-{int(sig) / 100:.2f}")
     ff = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and p.poll() is None:
