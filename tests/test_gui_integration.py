@@ -89,7 +89,11 @@ def test_real_core_end_to_end(qtbot, tmp_path, indexed_catalog):
         win.seek(20.0)
         win.mark_sync_point()
         qtbot.waitUntil(lambda: win.preview is not None and win.preview.sync_points_s == (20.0,) and not win.preview_slot.is_busy(), timeout=60_000)
-        assert np.min(np.abs(win.preview.downbeats_video_s - 20.0)) < 0.011
+        # a metric edit lands a downbeat within one 10 ms frame; a free-time edit (the rubato Hungarian
+        # Dance, issue 20) lands its nearest strong onset, which sits within a couple of frames of the
+        # tracker's downbeat here
+        free = getattr(win.preview.edit, "mode", "metric") != "metric"
+        assert np.min(np.abs(win.preview.downbeats_video_s - 20.0)) < (0.03 if free else 0.011)
         # one bar later: the music starts one bar further into the track
         before = win.preview.start_offset_s
         win.nudge_start(+1)

@@ -61,7 +61,11 @@ def grab_main_window(video: str | Path, catalog: str | Path, out: str | Path, *,
         env = dict(os.environ, **{_CHILD_ENV: "1"})
         env.pop("QT_QPA_PLATFORM", None)
         cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1200x24", sys.executable, "-m", "supervisor_app.gui.screenshot", *args]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        try:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                                  timeout=float(getattr(_parse(args), "timeout", 300) or 300) + 120)
+        except subprocess.TimeoutExpired:
+            raise SupervisorError("The screenshot could not be taken under Xvfb: the app did not finish in time.") from None
         for line in proc.stdout.splitlines():
             log(line)
         if proc.returncode != 0 or not out.exists():
@@ -90,7 +94,7 @@ def _parse(argv) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _grab_here(args: argparse.Namespace, log=print) -> Path:
+def _grab_here(args: argparse.Namespace, log=print, close: bool = True) -> Path:
     if not _has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ.setdefault("SUPERVISOR_VLC_ARGS", "--aout=dummy")  # no sound card needed for a picture
@@ -156,17 +160,22 @@ def _grab_here(args: argparse.Namespace, log=print) -> Path:
             raise SupervisorError(f"The screenshot could not be written to {out}.")
         log(f"screenshot: {out} ({image.width()}x{image.height()}, theme {theme}, zoom {zoom}, "
             f"platform {app.platformName()})")
-    win.close()
+    if close:  # the one-shot child process skips it: see main()
+        win.close()
     return Path(args.out)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     try:
-        _grab_here(_parse(sys.argv[1:] if argv is None else argv))
+        _grab_here(_parse(sys.argv[1:] if argv is None else argv), close=False)
     except SupervisorError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0
+    # The PNG is written: end this one-shot process now, without tearing the window down (Qt
+    # Multimedia's FFmpeg backend can deadlock when its player stops: GIL against Qt's connection mutex).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
