@@ -596,28 +596,10 @@ class CoreBackend:
                        should_cancel=None, log=None) -> str:
         """Train Seg-VM-Net on a folder of the user's clips (the CLI's ``train segvmnet --preset small-data``)
         into the app's models folder; ``progress(fraction, stage)`` carries an estimated time left."""
-        from ..eta import Eta, training_eta_text
         from ..nets.model_store import user_models_dir
-        from ..training.train import PRESETS, TrainConfig, train_from_folder
+        from ..training.train import train_from_folder
 
-        preset = PRESETS["small-data"]
-        cfg = TrainConfig(kind="segvmnet", lr=preset["lr"], batch_size=preset["batch_size"])
-        eta = Eta()
-        history: list = []
-
-        def on_files(done, total, name_, status):
-            if progress:
-                progress(0.5 * done / max(total, 1), f"features {done}/{total}: {eta.text(done, total)}")
-
-        def on_epoch(rec):
-            history.append(rec)
-            best = min(range(len(history)), key=lambda i: history[i]["val_v2m_mean_rank"])
-            text = training_eta_text(rec["epoch"], cfg.epochs, rec["seconds"] / max(1, rec["epoch"]), cfg.patience,
-                                     len(history) - 1 - best)
-            if progress:
-                progress(0.5 + 0.5 * min(1.0, rec["epoch"] / cfg.epochs),
-                         f"epoch {rec['epoch']}: validation mean rank {rec['val_v2m_mean_rank']:.1f}; {text}")
-
+        cfg, on_files, on_epoch = _training_progress(progress, "features")
         out = user_models_dir() / name
         result, folder = train_from_folder(clips_dir, out, cfg, segmentation=segmentation, progress=on_files,
                                            on_epoch=on_epoch, log=log, should_stop=should_cancel)
@@ -655,27 +637,8 @@ class CoreBackend:
         """Train Seg-VM-Net on the catalog's archive (``train segvmnet --archive``): split by commercial, measured
         on held-out pairs, activated only when it beats the active model. Returns the sentences to show."""
         from ..archive.training import train_from_archive
-        from ..eta import Eta, training_eta_text
-        from ..training.train import PRESETS, TrainConfig
 
-        preset = PRESETS["small-data"]  # the core's default for archive training, spelled out for the time left
-        cfg = TrainConfig(kind="segvmnet", lr=preset["lr"], batch_size=preset["batch_size"])
-        eta = Eta()
-        history: list = []
-
-        def on_files(done, total, name_, status):
-            if progress:
-                progress(0.5 * done / max(total, 1), f"pairs analysed {done}/{total}: {eta.text(done, total)}")
-
-        def on_epoch(rec):
-            history.append(rec)
-            best = min(range(len(history)), key=lambda i: history[i]["val_v2m_mean_rank"])
-            text = training_eta_text(rec["epoch"], cfg.epochs, rec["seconds"] / max(1, rec["epoch"]), cfg.patience,
-                                     len(history) - 1 - best)
-            if progress:
-                progress(0.5 + 0.5 * min(1.0, rec["epoch"] / cfg.epochs),
-                         f"epoch {rec['epoch']}: validation mean rank {rec['val_v2m_mean_rank']:.1f}; {text}")
-
+        cfg, on_files, on_epoch = _training_progress(progress, "pairs analysed")
         out = train_from_archive(str(catalog_path), config=cfg, segmentation=segmentation, progress=on_files,
                                  on_epoch=on_epoch, log=log, should_stop=should_cancel)
         verdict = "It is now the active model" if out.activated else "It was kept beside the active model"
@@ -840,3 +803,30 @@ def _edit_pairs(edit) -> list:
 
 def _slug(c: Candidate) -> str:
     return str(c.track_id) if c.track_id is not None else "".join(ch for ch in Path(c.path).stem if ch.isalnum())[:24]
+
+
+def _training_progress(progress, files_word: str):
+    """(TrainConfig of the small-data preset, on_files, on_epoch) for a training job: features or pairs
+    take the first half of the bar, epochs the second, each with an estimated time left."""
+    from ..eta import Eta, training_eta_text
+    from ..training.train import PRESETS, TrainConfig
+
+    preset = PRESETS["small-data"]
+    cfg = TrainConfig(kind="segvmnet", lr=preset["lr"], batch_size=preset["batch_size"])
+    eta = Eta()
+    history: list = []
+
+    def on_files(done, total, name_, status):
+        if progress:
+            progress(0.5 * done / max(total, 1), f"{files_word} {done}/{total}: {eta.text(done, total)}")
+
+    def on_epoch(rec):
+        history.append(rec)
+        best = min(range(len(history)), key=lambda i: history[i]["val_v2m_mean_rank"])
+        text = training_eta_text(rec["epoch"], cfg.epochs, rec["seconds"] / max(1, rec["epoch"]), cfg.patience,
+                                 len(history) - 1 - best)
+        if progress:
+            progress(0.5 + 0.5 * min(1.0, rec["epoch"] / cfg.epochs),
+                     f"epoch {rec['epoch']}: validation mean rank {rec['val_v2m_mean_rank']:.1f}; {text}")
+
+    return cfg, on_files, on_epoch
