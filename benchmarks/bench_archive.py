@@ -42,7 +42,7 @@ def bench_import(n: int, work: Path) -> None:
     from fixture_paths import MUSIC
     from supervisor_app.archive.importer import import_project
     from supervisor_app.catalog import Catalog
-    from supervisor_app.hashing import content_hash
+    from supervisor_app.infra.hashing import content_hash
 
     pic = long_picture(work / "picture_720p.mp4", 150.0, size="1280:720", fps=24)
     files = []
@@ -99,7 +99,7 @@ def bench_pair_features(work: Path) -> None:
     from supervisor_app.archive.features import pair_clip
     from supervisor_app.archive.importer import import_project
     from supervisor_app.catalog import Catalog
-    from supervisor_app.training.dataset import extract_clip
+    from supervisor_app.segvmnet.dataset import extract_clip
 
     pic = work / "picture_720p.mp4"
     sugar = MUSIC / "sugar_plum_fairy.ogg"
@@ -132,8 +132,8 @@ def bench_pair_features(work: Path) -> None:
 def bench_training(n_pairs: int, device: str) -> None:
     import torch
 
-    from supervisor_app.training.dataset import ClipData
-    from supervisor_app.training.train import TrainConfig, train_model
+    from supervisor_app.segvmnet.dataset import ClipData
+    from supervisor_app.segvmnet.train import TrainConfig, train_model
 
     rng = np.random.default_rng(0)
 

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         return 0
     from supervisor_app.catalog import Catalog
     from supervisor_app.edit.planner import edit_mode
-    from supervisor_app.recommend import _track_music_events
+    from supervisor_app.services.recommend import _track_music_events
 
     rows = []
     with Catalog.open(args.catalog) as cat:
@@ -131,7 +131,7 @@ def _audibility(rows, args) -> None:
           "splices <= neighbours max | random median | bar-line engine median (n) | load |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     all_sp, all_nb, all_rand, all_bar = [], [], [], []
-    from supervisor_app.errors import SupervisorError
+    from supervisor_app.infra.errors import SupervisorError
 
     for _, t, ev, mode in rows:
         try:

@@ -43,9 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from supervisor_app.ranking import (  # noqa: E402
-    DISTANCES, Prefilter, SegmentBank, align, catalog_scores, two_stage,
-)
+from supervisor_app.ranking import DISTANCES, Prefilter, SegmentBank, align, catalog_scores, two_stage
 from supervisor_app.ranking.prefilter import _faiss  # noqa: E402
 import reference_distances as ref  # noqa: E402
 

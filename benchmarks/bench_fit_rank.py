@@ -38,8 +38,13 @@ def main(argv=None) -> int:
 
     from supervisor_app.catalog import Catalog
     from supervisor_app.edit.form import TrackForm
-    from supervisor_app.evaluation.fit_calibration import (EditorStyle, choose_queries, covering_offsets,
-                                                           make_editor_cuts, track_events_from_catalog)
+    from supervisor_app.evaluation.fit_calibration import (
+        EditorStyle,
+        choose_queries,
+        covering_offsets,
+        make_editor_cuts,
+        track_events_from_catalog,
+    )
     from supervisor_app.ranking.form_score import fit_to_picture
 
     with Catalog.open(args.catalog) as cat:

@@ -7,7 +7,7 @@ On a fixed sample of the real music pool (every ~15th track of 30–240 s, sorte
   (its spectrogram pre-processing, then its 8 BLSTMs in madmom's own numpy code) and the DBN; MSAF
   olda + foote + sf on one shared feature computation (scipy's median filter inside HPSS); YAMNet's
   ``extract(path)`` (which decodes the file again at 16 kHz); storing frames + mean + tags + records.
-* **after** (:mod:`supervisor_app.indexing`): one decode feeding 44.1 kHz and 16 kHz resamplers;
+* **after** (:mod:`supervisor_app.indexing.pipeline`): one decode feeding 44.1 kHz and 16 kHz resamplers;
   the same pre-processing with a batched STFT and the same 8 networks, both from
   :mod:`supervisor_app.analysis.madmom_fast`;
   the same DBN; MSAF with the exact sliding median (:mod:`supervisor_app.analysis.fast_median`);
@@ -101,8 +101,8 @@ def downbeats(b: np.ndarray) -> np.ndarray:
 
 
 def records_and_arrays(beats, segs, frames, scores, frames_mode: bool):
-    """What the indexer stores for one track (versions as in supervisor_app.indexing)."""
-    from supervisor_app import indexing as ix
+    """What the indexer stores for one track (versions as in supervisor_app.indexing.pipeline)."""
+    from supervisor_app.indexing.pipeline import pipeline as ix
     from supervisor_app.analysis import versions
     from supervisor_app.analysis.beats import BeatResult
     from supervisor_app.analysis.report import segments_analyzer
@@ -157,7 +157,7 @@ def measure(sample: list[tuple[Path, float]], verbose: bool = True) -> dict:
     from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()  # before any ``from madmom...`` import
-    from supervisor_app import indexing as ix
+    from supervisor_app.indexing.pipeline import pipeline as ix
     from supervisor_app.analysis import beats as bm
     from supervisor_app.analysis.fast_median import fast_hpss
     from supervisor_app.analysis.segments import segment_each

@@ -1,7 +1,7 @@
 """``catalog index`` as users run it: a fresh CLI process, default threading, cold catalog.
 
 For each source tree given (``--tree``, default: this checkout) and each round, a new catalog of the
-same files is created and indexed by ``python -m supervisor_app.cli catalog index`` in a fresh process
+same files is created and indexed by ``python -m supervisor_app.cli.main catalog index`` in a fresh process
 with ``PYTHONPATH`` set to that tree. Reported per run: CPU seconds per audio-second (user + system,
 from the child's rusage, so imports and start-up are included as a user pays them), wall seconds and
 the peak resident set size. Trees are interleaved round by round so a changing machine load hits
@@ -96,7 +96,7 @@ def main() -> int:
                 env = dict(os.environ, PYTHONPATH=str(tree), SUPERVISOR_APP_HOME=str(Path(tmp) / "home"))
                 os.makedirs(env["SUPERVISOR_APP_HOME"])
                 cat = str(Path(tmp) / "c.sqlite")
-                cli = [sys.executable, "-m", "supervisor_app.cli"]
+                cli = [sys.executable, "-m", "supervisor_app.cli.main"]
                 for step in (["catalog", "create"], ["catalog", "add", str(lib)]):
                     subprocess.run(cli + step + ["--catalog", cat], env=env, check=True, capture_output=True,
                                    cwd=env["SUPERVISOR_APP_HOME"])

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     from supervisor_app.musimnet import frontend
     from supervisor_app.musimnet.mining import mine_triplets
     from supervisor_app.musimnet.nets import load_musimnet
-    from supervisor_app.similar import musimnet_patch_embeddings
+    from supervisor_app.services.similar import musimnet_patch_embeddings
 
     ya = get_extractor("yamnet")
     ya.extract(a.track)  # warm up (model load)

@@ -84,7 +84,7 @@ def main(argv=None) -> int:
                "XDG_RUNTIME_DIR": str(home / "run"), "SUPERVISOR_NO_FIRST_RUN": "1"}
         pkg_exe = [str(root / "usr/bin/supervisor-app")]
         pkg_py = [str(root / "opt/supervisor-app/bin/python3"), "-I"]
-        dev_exe = [sys.executable, "-m", "supervisor_app.cli"]
+        dev_exe = [sys.executable, "-m", "supervisor_app.cli.main"]
         dev_env = dict(env, PYTHONPATH=str(REPO))
         first = timed(pkg_exe + ["--version"], env, 1)[0]
         print(f"first start ever, --version: {first:.2f} s   {load()}")

@@ -19,8 +19,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from supervisor_app.training.dataset import ClipData  # noqa: E402
-from supervisor_app.training.train import TrainConfig, train_model  # noqa: E402
+from supervisor_app.segvmnet.dataset import ClipData  # noqa: E402
+from supervisor_app.segvmnet.train import TrainConfig, train_model  # noqa: E402
 
 
 def synthetic_clips(n: int, seed: int, d_music: int = 1024, d_video: int = 1280) -> list[ClipData]:

@@ -1,6 +1,6 @@
 """What a user waits for: drop a picture on ``recommend`` → first result → all results, as a user runs it.
 
-Every measurement is a separate CLI process (``python -m supervisor_app.cli recommend PICTURE --catalog
+Every measurement is a separate CLI process (``python -m supervisor_app.cli.main recommend PICTURE --catalog
 CAT``), started from a working directory outside the repository with ``PYTHONPATH`` pointing at it, the
 way a user's shell runs the installed app. For each picture length (default 15, 60 and 180 s: the Big
 Buck Bunny clip looped with ffmpeg, 720p H.264 as a user's export would be) it times:
@@ -10,7 +10,7 @@ Buck Bunny clip looped with ffmpeg, 720p H.264 as a user's export would be) it t
   detection and everything keyed on the picture runs again, as for a new cut of a film (the stored
   fits are cleared too: they are keyed on the cuts, which the copy shares with earlier runs);
 * **warm, fits cleared**: the same file again with its analysis cached but the stored fits
-  (``<cache>/fits``, :mod:`supervisor_app.fit_cache`) deleted: every candidate is fitted again, as
+  (``<cache>/fits``, :mod:`supervisor_app.ranking.fit_cache`) deleted: every candidate is fitted again, as
   every warm run did before fits were stored (the before/after of that change, in one run);
 * **warm**: the same file again (analysis and fits cached).
 
@@ -54,7 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from supervisor_app import paths  # noqa: E402
+from supervisor_app.infra import paths  # noqa: E402
 
 BBB = ROOT / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"
 _LINE_RE = re.compile(r"^\s*(?P<t>[0-9.]+) s (?:\[\s*(?P<pct>\d+)%\] )?(?P<text>.*)$")
@@ -134,7 +134,7 @@ def build_catalog(args, folder: Path) -> tuple[Path, str]:
         env = _env()
         for cmd in (["catalog", "create", str(cat)], ["catalog", "add", str(music), "--catalog", str(cat)],
                     ["catalog", "index", "--catalog", str(cat), "-q"]):
-            subprocess.run(["nice", "-n", "10", sys.executable, "-m", "supervisor_app.cli", *cmd], check=True,
+            subprocess.run(["nice", "-n", "10", sys.executable, "-m", "supervisor_app.cli.main", *cmd], check=True,
                            env=env, cwd=tempfile.gettempdir())
         source = f"{len(rows)} files of the music pool {pool}, indexed here"
     text = f"{source}; {_indexed_count(cat)} indexed tracks"
@@ -150,7 +150,7 @@ def _env() -> dict:
 
 def run_cli(picture: Path, cat: Path, k: int, extra=()) -> dict:
     """One ``recommend`` process; stderr lines timed as they arrive; CPU and peak RSS from wait4."""
-    cmd = [sys.executable, "-m", "supervisor_app.cli", "recommend", str(picture), "--catalog", str(cat),
+    cmd = [sys.executable, "-m", "supervisor_app.cli.main", "recommend", str(picture), "--catalog", str(cat),
            "-k", str(k), *extra]
     load = _load()
     t0 = time.perf_counter()

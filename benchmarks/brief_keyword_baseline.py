@@ -1,4 +1,4 @@
-"""The keyword matcher that `search` used before issue 16 (verbatim copy of supervisor_app/brief.py at
+"""The keyword matcher that `search` used before issue 16 (verbatim copy of supervisor_app/briefs/search.py at
 commit f4dace9), kept as the baseline of benchmarks/brief_search.py.
 
 Brief → candidates: search the catalog by keywords before any training.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from supervisor_app.filters import Filters
+from supervisor_app.catalog.filters import Filters
 
 # supervisor's word -> AudioSet class names (or fragments) that mean it
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -68,7 +68,7 @@ class BriefMatch:
 
 def track_tag_weights(catalog, track) -> dict[str, float]:
     """Every searchable tag of a track with its weight (auto-tags: probability; the rest: 1.0)."""
-    from supervisor_app.indexing import AUTOTAGS
+    from supervisor_app.indexing.pipeline import AUTOTAGS
     from supervisor_app.features import get_extractor
 
     out: dict[str, float] = {}

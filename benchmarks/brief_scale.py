@@ -26,7 +26,7 @@ def main() -> int:
     sys.path.insert(0, str(HERE))
     import brief_keyword_baseline as kw
 
-    from supervisor_app.brief import rank_brief
+    from supervisor_app.briefs.search import rank_brief
     from supervisor_app.catalog import Catalog
 
     with tempfile.TemporaryDirectory() as tmp:

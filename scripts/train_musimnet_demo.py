@@ -97,13 +97,13 @@ def _log(msg: str) -> None:
 
 # --- prepare (CPU; needs the project's venv) -------------------------------------------------------------
 def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
-    from supervisor_app import indexing
-    from supervisor_app.cache import AnalysisCache
+    from supervisor_app.indexing.pipeline import pipeline as indexing
+    from supervisor_app.infra.cache import AnalysisCache
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import get_extractor
     from supervisor_app.musimnet.oracle import write_tags_csv
     from supervisor_app.musimnet.train import build_bank, track_group
-    from supervisor_app.paths import atomic_write_text
+    from supervisor_app.infra.paths import atomic_write_text
 
     work.mkdir(parents=True, exist_ok=True)
     cat = Catalog.create(work / "pool.sqlite")
@@ -156,8 +156,14 @@ def train(dataset: Path, out: Path, results: Path | None, budget_s: float, steps
     from supervisor_app.musimnet import metrics
     from supervisor_app.musimnet.nets import save_musimnet
     from supervisor_app.musimnet.oracle import Oracle
-    from supervisor_app.musimnet.train import (PatchBank, TrainConfig, artist_disjoint_split, baseline_metrics,
-                                               evaluate_model, train_musimnet)
+    from supervisor_app.musimnet.train import (
+        PatchBank,
+        TrainConfig,
+        artist_disjoint_split,
+        baseline_metrics,
+        evaluate_model,
+        train_musimnet,
+    )
     from supervisor_app.nets.model_store import ModelCard
 
     with np.load(dataset) as z:

@@ -10,8 +10,8 @@ import soundfile as sf
 from fixture_paths import BBB
 from supervisor_app.analysis import report, versions
 from supervisor_app.analysis.report import analyze_file, analyze_track, segments_analyzer
-from supervisor_app.cache import AnalysisCache
-from supervisor_app.cli import main
+from supervisor_app.infra.cache import AnalysisCache
+from supervisor_app.cli.main import main
 
 SR = 22050
 MUSIC_ANALYZERS = {versions.BEATS} | {segments_analyzer(a) for a in ("foote", "sf", "olda")}
@@ -117,7 +117,7 @@ def test_an_unexpected_crash_in_one_analyzer_is_recorded_and_the_others_run(aba_
 
 
 def test_cancellation_is_the_one_thing_that_raises(aba_wav):
-    from supervisor_app.errors import CancelledError
+    from supervisor_app.infra.errors import CancelledError
 
     with pytest.raises(CancelledError):
         analyze_track(aba_wav, should_cancel=lambda: True)

@@ -14,7 +14,7 @@ from fixture_paths import MUSIC
 from supervisor_app.archive import store
 from supervisor_app.archive.importer import import_project, import_projects
 from supervisor_app.catalog import Catalog
-from supervisor_app.cli import main
+from supervisor_app.cli.main import main
 
 FRAME = 1.0 / RATE
 SUFFIX = {"otio_json": ".otio", "fcp_xml": ".xml", "fcpx_xml": ".fcpxml", "kdenlive": ".kdenlive", "cmx_3600": ".edl"}

@@ -10,7 +10,7 @@ import torch
 
 from archive_projects import MusicPiece, ProjectSpec, long_picture, picture_variant, write_project
 from fixture_paths import MUSIC
-from supervisor_app import errors
+from supervisor_app.infra import errors
 from supervisor_app.archive import store
 from supervisor_app.archive.importer import import_project
 from supervisor_app.archive.mockups import record_mockup_decision
@@ -116,7 +116,7 @@ def test_mockup_decisions_are_pairs_and_rejections_are_kept_apart(tmp_path):
 def test_training_resumes_after_interruption(tmp_path):
     """A run cancelled after epoch 2 and started again ends with the same weights as one uninterrupted run."""
     from test_training_synthetic import make_corpus
-    from supervisor_app.training.train import TrainConfig, train_model
+    from supervisor_app.segvmnet.train import TrainConfig, train_model
 
     torch.set_num_threads(1)
     train, val = make_corpus(24, 1), make_corpus(8, 2)
@@ -144,9 +144,9 @@ def test_train_from_archive_end_to_end(tmp_path, pictures, monkeypatch):
     the held-out numbers beside chance and fit-only; a second, worse-or-equal model is kept beside the
     first with the reason; the CLI prints the honest line."""
     from supervisor_app.archive.training import model_summary, train_from_archive
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
     from supervisor_app.nets.model_store import read_card
-    from supervisor_app.training.train import TrainConfig
+    from supervisor_app.segvmnet.train import TrainConfig
 
     torch.set_num_threads(2)
     cat_path = _archive(tmp_path, pictures)
@@ -198,7 +198,7 @@ def test_mockup_approve_cli_stores_the_pair(tmp_path):
     import shutil
 
     from fixture_paths import BBB
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
 
     lib = tmp_path / "lib"
     lib.mkdir()

@@ -11,7 +11,7 @@ import pytest
 from fixture_paths import DATA
 from supervisor_app.analysis import madmom_compat
 from supervisor_app.analysis.beats import BeatResult, track_beats, track_beats_file
-from supervisor_app.errors import AnalysisError
+from supervisor_app.infra.errors import AnalysisError
 
 SR = 44100
 

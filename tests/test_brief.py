@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from supervisor_app import track_profile
-from supervisor_app.brief import parse_brief, rank_brief, search_brief
-from supervisor_app.brief_query import parse_brief_query
-from supervisor_app.brief_vocab import CONCEPTS, WORDS
+from supervisor_app.briefs import track_profile
+from supervisor_app.briefs.search import parse_brief, rank_brief, search_brief
+from supervisor_app.briefs.query import parse_brief_query
+from supervisor_app.briefs.vocab import CONCEPTS, WORDS
 from supervisor_app.catalog import Catalog
-from supervisor_app.filters import Filters
-from supervisor_app.indexing import AUTOTAGS, yamnet_version
+from supervisor_app.catalog.filters import Filters
+from supervisor_app.indexing.pipeline import AUTOTAGS, yamnet_version
 
 from fixture_paths import MUSIC
 
@@ -124,7 +124,7 @@ def test_cli_search_and_recommend_brief_option(tmp_path, raw_scores, capsys, mon
     cat, ids = _catalog(tmp_path)
     path = str(cat.path)
     cat.close()
-    from supervisor_app.cli import build_parser, main
+    from supervisor_app.cli.main import build_parser, main
 
     assert main(["search", "orchestral, no vocals, frobnicate", "--catalog", path, "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
@@ -142,7 +142,7 @@ def test_real_audio_briefs(tmp_path):
     pool calibration: the brief's words find the track a person would pick."""
     from supervisor_app.catalog.tracks_view import ensure_descriptors
     from supervisor_app.features import get_extractor
-    from supervisor_app.indexing import YAMNET_FRAMES, YAMNET_MEAN
+    from supervisor_app.indexing.pipeline import YAMNET_FRAMES, YAMNET_MEAN
 
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -167,7 +167,7 @@ def test_real_audio_briefs(tmp_path):
 
 
 def test_brief_candidates_for_recommend(tmp_path, raw_scores):
-    from supervisor_app.brief import brief_candidates
+    from supervisor_app.briefs.search import brief_candidates
 
     cat, ids = _catalog(tmp_path)
     exclude, f, line = brief_candidates(cat, "orchestral strings, one-stop")
@@ -176,7 +176,7 @@ def test_brief_candidates_for_recommend(tmp_path, raw_scores):
     assert exclude == [] and "the best 4 kept" in line  # at least the best 10 (all 4 here), in rank order
     exclude, _, line = brief_candidates(cat, "frobnicate")
     assert exclude == [] and "fitting every track" in line and "frobnicate" in line
-    from supervisor_app import brief as brief_mod
+    from supervisor_app.briefs import search as brief_mod
 
     cat.set_user_fields(ids["a"], tags=["Orchestral"])  # the user's own tag: a full match
     brief_mod.MIN_CANDIDATES, old = 1, brief_mod.MIN_CANDIDATES
@@ -189,7 +189,7 @@ def test_brief_candidates_for_recommend(tmp_path, raw_scores):
 
 def test_auto_tags_need_audible_evidence(tmp_path):
     """Pool-calibrated auto-tags: a concept above the pool's 80th percentile *and* audible."""
-    from supervisor_app.track_profile import auto_tags, load_calibration
+    from supervisor_app.briefs.track_profile import auto_tags, load_calibration
 
     cal = load_calibration()
     assert cal and cal["pool"]["matrix"], "resources/brief/calibration.json ships with the app"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from supervisor_app import paths
-from supervisor_app.cache import AnalysisCache
-from supervisor_app.hashing import bytes_hash
+from supervisor_app.infra import paths
+from supervisor_app.infra.cache import AnalysisCache
+from supervisor_app.infra.hashing import bytes_hash
 
 H1 = bytes_hash(b"video one")
 H2 = bytes_hash(b"video two")

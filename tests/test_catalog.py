@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from supervisor_app import errors, media
+from supervisor_app.infra import errors
+from supervisor_app import media
 from supervisor_app.catalog import Catalog, schema
-from supervisor_app.catalog import cli as catalog_cli
+from supervisor_app.cli.main import catalog as catalog_cli
 from supervisor_app.catalog import scan as scan_mod
 from supervisor_app.catalog.metadata import parse_bpm, read_tags
-from supervisor_app.hashing import bytes_hash, content_hash
+from supervisor_app.infra.hashing import bytes_hash, content_hash
 
 REPO = Path(__file__).resolve().parent.parent
 MUSIC = REPO / "resources" / "demo" / "music"

@@ -9,12 +9,12 @@ import shutil
 
 import pytest
 
-from supervisor_app import errors
+from supervisor_app.infra import errors
 from supervisor_app.catalog import Catalog
 from supervisor_app.catalog.import_metadata import column_mapping, import_metadata, read_table
 from supervisor_app.catalog.rights import cleared_for_ok, restricted_for, territory_ok
-from supervisor_app.cli import main
-from supervisor_app.filters import Filters
+from supervisor_app.cli.main import main
+from supervisor_app.catalog.filters import Filters
 
 from fixture_paths import MUSIC
 

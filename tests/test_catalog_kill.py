@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from supervisor_app.catalog import Catalog
-from supervisor_app.hashing import content_hash
+from supervisor_app.infra.hashing import content_hash
 
 REPO = Path(__file__).resolve().parent.parent
 N_FILES = 30
@@ -73,7 +73,7 @@ def _check_consistent(path: Path, folder: Path) -> int:
 
 def _finish_with_cli(path: Path, folder: Path, env: dict, n_before: int) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "supervisor_app.cli", "catalog", "add", str(folder), "--catalog", str(path), "--json"],
+        [sys.executable, "-m", "supervisor_app.cli.main", "catalog", "add", str(folder), "--catalog", str(path), "--json"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
@@ -112,7 +112,7 @@ def test_sigkill_cli_at_several_moments_then_resume(tmp_path, tones):
     env = _env(tmp_path)
     for wait_for in (0, 5, 12):
         child = subprocess.Popen(
-            [sys.executable, "-m", "supervisor_app.cli", "catalog", "add", str(tones), "--catalog", str(path)],
+            [sys.executable, "-m", "supervisor_app.cli.main", "catalog", "add", str(tones), "--catalog", str(path)],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from supervisor_app import errors
+from supervisor_app.infra import errors
 from supervisor_app.catalog import Catalog
 from supervisor_app.catalog.fields import fold, normalize_isrc, parse_value
 from supervisor_app.catalog.resolve import AmbiguousTrackError, match_names, resolve_track
-from supervisor_app.cli import main
+from supervisor_app.cli.main import main
 
 from fixture_paths import MUSIC
 
@@ -167,19 +167,19 @@ def test_cli_edit_show_and_remembered_default_catalog(tmp_path, monkeypatch, cap
     assert main(["playlist", "add", "Spot", "Vibe Ace", "hungarian dance"]) == 0
     assert main(["playlist", "add", "Spot", "Nope Nope"]) == 2
     assert "No track" in capsys.readouterr().err
-    from supervisor_app.settings import last_catalog
+    from supervisor_app.infra.settings import last_catalog
     assert last_catalog() == path
 
 
 def test_help_names_the_default_catalog(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SUPERVISOR_APP_HOME", str(tmp_path / "home"))
-    from supervisor_app.settings import remember_catalog
+    from supervisor_app.infra.settings import remember_catalog
     p = tmp_path / "x.sqlite"
     Catalog.create(p).close()
     remember_catalog(p)
     from supervisor_app.catalog.resolve import catalog_help
     assert str(p) in catalog_help()
-    from supervisor_app.paths import default_catalog_path
+    from supervisor_app.infra.paths import default_catalog_path
     assert default_catalog_path() == p
     p.unlink()  # a remembered catalog that is gone: back to the data folder's
     assert default_catalog_path() == tmp_path / "home" / "data" / "catalog.sqlite"
@@ -205,7 +205,7 @@ def test_old_catalog_gains_the_metadata_columns(tmp_path, monkeypatch):
 
 
 def test_demo_catalog_holds_only_real_music(tmp_path):
-    from supervisor_app.demo import TEST_CLIPS, add_demo_music
+    from supervisor_app.services.demo import TEST_CLIPS, add_demo_music
 
     with Catalog.create(tmp_path / "demo.sqlite") as cat:
         cat.add_folder(MUSIC)  # a demo catalog built by an older version: the test clip is in it
@@ -235,7 +235,7 @@ def test_mockup_names_a_catalog_track(tmp_path, capsys, monkeypatch):
 
 def test_index_estimates_key_and_descriptors(tmp_path, monkeypatch):
     """`catalog index` ends with the descriptors (key, loudness, build, ...) of tracks that lack them."""
-    from supervisor_app import indexing
+    from supervisor_app.indexing.pipeline import pipeline as indexing
     from supervisor_app.catalog.tracks_view import descriptors, tempo_and_key
 
     lib = tmp_path / "lib"

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_version_imports_no_command_module():
-    code = ("import sys; from supervisor_app.cli import main; rc = main(['--version']); "
+    code = ("import sys; from supervisor_app.cli.main import main; rc = main(['--version']); "
             "heavy = [m for m in ('numpy', 'av', 'supervisor_app.media', 'supervisor_app.catalog', 'torch') "
             "if m in sys.modules]; print('HEAVY', heavy, rc)")
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -22,7 +22,7 @@ def test_version_imports_no_command_module():
 
 
 def test_version_after_debug_and_in_help_still_work(capsys):
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
 
     assert main(["--debug", "--version"]) == 0
     assert capsys.readouterr().out.strip() == f"supervisor-app {__version__}"

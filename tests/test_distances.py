@@ -11,10 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from supervisor_app.errors import UsageError
+from supervisor_app.infra.errors import UsageError
 from supervisor_app.ranking import (
-    DISTANCES, SCENARIOS, SegmentBank, align, apply_scenario, catalog_scores, crop_query,
-    distance_name, similarity_matrix, stretch_target,
+    DISTANCES,
+    SCENARIOS,
+    SegmentBank,
+    align,
+    apply_scenario,
+    catalog_scores,
+    crop_query,
+    distance_name,
+    similarity_matrix,
+    stretch_target,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from supervisor_app.catalog import Catalog
-from supervisor_app.indexing import index_catalog
+from supervisor_app.indexing.pipeline import index_catalog
 
 from fixture_paths import MUSIC, REPO
 
@@ -58,7 +58,7 @@ def _content(cat: Catalog) -> dict:
 
 
 def test_a_killed_worker_is_retried_by_ray(cluster, tmp_path):
-    from supervisor_app.distributed import map_unordered
+    from supervisor_app.indexing.ray_engine import map_unordered
 
     marker = str(tmp_path / "killed-once")
 
@@ -76,7 +76,7 @@ def test_a_killed_worker_is_retried_by_ray(cluster, tmp_path):
 
 
 def test_a_task_that_keeps_dying_is_reported_not_fatal(cluster):
-    from supervisor_app.distributed import map_unordered
+    from supervisor_app.indexing.ray_engine import map_unordered
 
     def always_crash(x):
         import os as _os
@@ -114,7 +114,7 @@ def test_cli_index_with_its_own_local_ray_cluster(three_tracks, tmp_path):
     with Catalog.create(path) as cat:
         cat.add_folder(three_tracks)
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "supervisor_app.cli", "catalog", "index", "--catalog", str(path),
+    cmd = [sys.executable, "-m", "supervisor_app.cli.main", "catalog", "index", "--catalog", str(path),
            "--engine", "ray", "--workers", "2", "--segments", "olda", "--no-frames", "--json"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -128,7 +128,7 @@ def test_cli_index_with_its_own_local_ray_cluster(three_tracks, tmp_path):
 def test_cli_address_without_ray_engine_is_a_usage_error(tmp_path):
     path = tmp_path / "x.sqlite"
     Catalog.create(path).close()
-    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli", "catalog", "index", "--catalog", str(path),
+    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli.main", "catalog", "index", "--catalog", str(path),
                         "--address", "auto"], capture_output=True, text=True, cwd=tmp_path,
                        env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert r.returncode == 2 and "--engine ray" in r.stderr and "Traceback" not in r.stderr

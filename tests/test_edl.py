@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from supervisor_app.edit.edl import Edit, Excerpt, build_edit
-from supervisor_app.errors import AnalysisError, UsageError
+from supervisor_app.infra.errors import AnalysisError, UsageError
 
 BAR = 2.0
 DOWNBEATS = np.arange(0.0, 60.0, BAR)  # 0, 2, ..., 58: 120 bpm 4/4, a 60 s track

@@ -1,4 +1,4 @@
-from supervisor_app.eta import Eta, fmt_duration_s, training_eta_text
+from supervisor_app.infra.eta import Eta, fmt_duration_s, training_eta_text
 
 
 def test_eta_from_average_item_cost():

@@ -8,13 +8,23 @@ import pytest
 import torch
 from scipy import stats
 
-from supervisor_app import errors
+from supervisor_app.infra import errors
 from supervisor_app.evaluation import metrics as M
-from supervisor_app.evaluation.protocol import (CHANCE, TRIVIAL_DURATION, TRIVIAL_SEGMENTS, VANILLA_NOTE,
-                                                evaluate_model, format_report, prepare_clips, scenario_indices,
-                                                scenario_name, window_clip, window_start)
-from supervisor_app.nets.vmnet import VMNet, VMNetConfig
-from supervisor_app.training.dataset import ClipData, normalize_boundaries, segment_means
+from supervisor_app.evaluation.protocol import (
+    CHANCE,
+    TRIVIAL_DURATION,
+    TRIVIAL_SEGMENTS,
+    VANILLA_NOTE,
+    evaluate_model,
+    format_report,
+    prepare_clips,
+    scenario_indices,
+    scenario_name,
+    window_clip,
+    window_start,
+)
+from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
+from supervisor_app.segvmnet.dataset import ClipData, normalize_boundaries, segment_means
 
 
 # --- metrics --------------------------------------------------------------------------------

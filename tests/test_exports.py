@@ -10,10 +10,23 @@ import numpy as np
 import pytest
 
 from supervisor_app.edit.edl import Edit, build_edit
-from supervisor_app.edit.export_timeline import (build_timeline, export_edl, export_fcpxml, export_otio, read_timeline,
-                                                 timecode_rate)
-from supervisor_app.edit.playlist_export import (CSV_COLUMNS, PlaylistEntry, as_entry, export_csv, export_json,
-                                                 export_m3u8, read_json)
+from supervisor_app.edit.export_timeline import (
+    build_timeline,
+    export_edl,
+    export_fcpxml,
+    export_otio,
+    read_timeline,
+    timecode_rate,
+)
+from supervisor_app.edit.playlist_export import (
+    CSV_COLUMNS,
+    PlaylistEntry,
+    as_entry,
+    export_csv,
+    export_json,
+    export_m3u8,
+    read_json,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 BBB = REPO / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"

@@ -7,12 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from supervisor_app import errors, media
-from supervisor_app.cache import AnalysisCache
-from supervisor_app.features import (DEFAULT_AUDIO, DEFAULT_VIDEO, FeatureResult, extract_cached, frame_count,
-                                     get_extractor, list_extractors, register)
+from supervisor_app.infra import errors
+from supervisor_app import media
+from supervisor_app.infra.cache import AnalysisCache
+from supervisor_app.features import (
+    DEFAULT_AUDIO,
+    DEFAULT_VIDEO,
+    FeatureResult,
+    extract_cached,
+    frame_count,
+    get_extractor,
+    list_extractors,
+    register,
+)
 from supervisor_app.features import handcrafted, image_nets, registry, yamnet
-from supervisor_app.features.cli import add_cli
+from supervisor_app.cli.features import add_cli
 
 REPO = Path(__file__).resolve().parent.parent
 MUSIC = REPO / "resources" / "demo" / "music"

@@ -2,8 +2,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from supervisor_app.errors import UsageError
-from supervisor_app.filters import Filters
+from supervisor_app.infra.errors import UsageError
+from supervisor_app.catalog.filters import Filters
 
 
 @dataclass

@@ -18,7 +18,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from supervisor_app.catalog import Catalog  # noqa: E402
-from supervisor_app.errors import CancelledError  # noqa: E402
+from supervisor_app.infra.errors import CancelledError  # noqa: E402
 from supervisor_app.gui import first_run  # noqa: E402
 from supervisor_app.gui.app import create_window  # noqa: E402
 from supervisor_app.gui.backend import CoreBackend  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from supervisor_app import fit_cache
+from supervisor_app.ranking import fit_cache
 from supervisor_app.ranking import sync
 
 

@@ -8,8 +8,18 @@ import numpy as np
 import pytest
 
 from supervisor_app.evaluation.fit_calibration import (
-    EditorStyle, TrackEvents, auc, covering_offsets, fit_track, make_editor_cuts, offset_test, rank_true_track,
-    run_calibration, score_at_offset, spearman, track_events_from_catalog,
+    EditorStyle,
+    TrackEvents,
+    auc,
+    covering_offsets,
+    fit_track,
+    make_editor_cuts,
+    offset_test,
+    rank_true_track,
+    run_calibration,
+    score_at_offset,
+    spearman,
+    track_events_from_catalog,
 )
 
 
@@ -120,7 +130,7 @@ def test_run_calibration_summarises_queries():
 
 def test_track_events_from_catalog(tmp_path):
     from supervisor_app.catalog import Catalog
-    from supervisor_app.indexing import beats_key, segment_versions
+    from supervisor_app.indexing.pipeline import beats_key, segment_versions
 
     cat = Catalog.create(tmp_path / "c.sqlite")
     try:

@@ -10,9 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from supervisor_app.edit.edl import Edit
-from supervisor_app.edit.form import (FADE_MAX_S, MIN_REPEAT_BARS, TrackForm, classify_ending, run_length,
-                                      describe_edit, plan_edit)
-from supervisor_app.errors import AnalysisError, UsageError
+from supervisor_app.edit.form import (
+    FADE_MAX_S,
+    MIN_REPEAT_BARS,
+    TrackForm,
+    classify_ending,
+    run_length,
+    describe_edit,
+    plan_edit,
+)
+from supervisor_app.infra.errors import AnalysisError, UsageError
 from supervisor_app.ranking.form_score import fit_to_picture, form_score
 
 BAR = 2.0
@@ -247,7 +254,7 @@ def test_real_tracks_shorter_and_longer_than_a_two_minute_picture():
     repeat; both cover the picture exactly when rendered; the one that fits ranks first."""
     from fixture_paths import MUSIC
 
-    from supervisor_app.edit.cli import track_events
+    from supervisor_app.cli.mockup import track_events
     from supervisor_app.edit.render import render_from_array
     from supervisor_app.media.audio import load_audio
 

@@ -16,11 +16,16 @@ from supervisor_app.analysis.beat_confidence import METRIC_THRESHOLD, beat_confi
 from supervisor_app.analysis.envelope import MusicEnvelope, music_envelope
 from supervisor_app.edit.audibility import natural_audibility, splice_audibility
 from supervisor_app.edit.edl import Edit
-from supervisor_app.edit.free_time import (FREE_CROSSFADE_S, FreeTimeEdit, build_button_edit, build_free_time_edit,
-                                           edit_from_dict)
+from supervisor_app.edit.free_time import (
+    FREE_CROSSFADE_S,
+    FreeTimeEdit,
+    build_button_edit,
+    build_free_time_edit,
+    edit_from_dict,
+)
 from supervisor_app.edit.planner import TrackEvents, edit_mode, fit_edit, mode_reason, plan_edit
 from supervisor_app.edit.render import render_from_array
-from supervisor_app.errors import UsageError
+from supervisor_app.infra.errors import UsageError
 
 from fixture_paths import BBB
 from synth_music import free_time_pad, sting

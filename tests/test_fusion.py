@@ -6,8 +6,17 @@ import pytest
 import torch
 
 from supervisor_app.evaluation.fusion import (
-    WorldConfig, choose_weight, content_scores, fused_scores, make_av_corpus, mix_rows, row_z, run_fusion,
-    sync_scores, weight_sweep, window_av,
+    WorldConfig,
+    choose_weight,
+    content_scores,
+    fused_scores,
+    make_av_corpus,
+    mix_rows,
+    row_z,
+    run_fusion,
+    sync_scores,
+    weight_sweep,
+    window_av,
 )
 
 
@@ -74,7 +83,7 @@ def test_mix_rows():
 
 
 def test_content_and_sync_scores_of_a_tiny_corpus():
-    from supervisor_app.training.train import TrainConfig, build_model
+    from supervisor_app.segvmnet.train import TrainConfig, build_model
 
     clips = [w for w in (window_av(c, 30.0) for c in make_av_corpus(5, seed=11)) if w is not None]
     model = build_model([c.clip for c in clips], TrainConfig(kind="segvmnet"))

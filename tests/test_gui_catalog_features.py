@@ -119,8 +119,8 @@ def test_rights_filters_are_the_clis(win, catalog_path):
     """The app's rights filters give the same core Filters as the CLI's flags, and leave out what they should."""
     import argparse
 
-    from supervisor_app.filters import Filters
-    from supervisor_app.recommend_cli import add_filter_arguments, filters_from_args
+    from supervisor_app.catalog.filters import Filters
+    from supervisor_app.cli.recommend import add_filter_arguments, filters_from_args
 
     with Catalog.open(catalog_path) as cat:
         a, b, c = cat.tracks()
@@ -160,9 +160,9 @@ def test_rights_filters_are_the_clis(win, catalog_path):
 
 def test_brief_recommend_uses_brief_candidates_and_the_field_says_what_was_understood(win, qtbot, catalog_path,
                                                                                        tmp_path, monkeypatch):
-    import supervisor_app.recommend as rec_mod
-    from supervisor_app.brief import brief_candidates
-    from supervisor_app.filters import Filters
+    import supervisor_app.services.recommend as rec_mod
+    from supervisor_app.briefs.search import brief_candidates
+    from supervisor_app.catalog.filters import Filters
     from supervisor_app.gui.backend import CoreBackend, RecommendSettings
 
     brief = "calm piano, no vocals, one-stop, zorblax"
@@ -208,8 +208,8 @@ def test_bpm_and_key_columns_and_xlsx_playlist(win, qtbot, catalog_path, tmp_pat
         want = {t.id: tempo_and_key(cat, t) for t in cat.tracks()}
     assert want[a.id] == (97.4, "A minor") and want[b.id] == (120.0, "E major?")
     # recommendations and similar tracks (the core's rankings replaced by fixed lists) show the CLI's BPM and key
-    import supervisor_app.recommend as rec_mod
-    import supervisor_app.similar as sim_mod
+    import supervisor_app.services.recommend as rec_mod
+    import supervisor_app.services.similar as sim_mod
     from types import SimpleNamespace
 
     from supervisor_app.gui.backend import CoreBackend, RecommendSettings
@@ -253,8 +253,8 @@ def test_the_default_catalog_is_the_clis(qtbot, tmp_path, catalog_path, monkeypa
     from test_gui_app import FakeBackend
 
     from supervisor_app.gui.app import create_window
-    from supervisor_app.paths import default_catalog_path
-    from supervisor_app.settings import remember_catalog
+    from supervisor_app.infra.paths import default_catalog_path
+    from supervisor_app.infra.settings import remember_catalog
 
     monkeypatch.setenv("SUPERVISOR_APP_HOME", str(tmp_path / "home"))
     remember_catalog(catalog_path)  # e.g. by `supervisor-app catalog create` or the demo

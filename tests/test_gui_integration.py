@@ -33,7 +33,7 @@ TRACKS = ("hungarian_dance_5.ogg", "vibe_ace.ogg")
 
 @pytest.fixture(scope="module")
 def indexed_catalog(tmp_path_factory) -> Path:
-    from supervisor_app.indexing import index_catalog
+    from supervisor_app.indexing.pipeline import index_catalog
 
     root = tmp_path_factory.mktemp("gui-real")
     (root / "music").mkdir()

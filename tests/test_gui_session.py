@@ -97,7 +97,7 @@ def test_fit_scale_and_plain_reasons():
         assert jargon not in text
     assert "Similar by" in out[5] and out[7].startswith("A sentence the GUI has never seen")
     assert plain_reason("") == ""
-    from supervisor_app.errors import CatalogNotFoundError
+    from supervisor_app.infra.errors import CatalogNotFoundError
     from supervisor_app.gui.wording import plain_message
 
     for core_sentence in (str(CatalogNotFoundError("/x/c.sqlite")),
@@ -338,7 +338,7 @@ def test_bpm_and_tags_from_the_catalog_and_the_details_pane(tmp_path, qtbot):
     from supervisor_app.catalog import Catalog
     from supervisor_app.gui.backend import Candidate, CoreBackend, enrich_candidates
     from supervisor_app.gui.track_details import TrackDetails
-    from supervisor_app.indexing import beats_key
+    from supervisor_app.indexing.pipeline import beats_key
 
     from test_gui_app import MUSIC
 

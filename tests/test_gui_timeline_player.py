@@ -12,8 +12,14 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
-from supervisor_app.gui.player import (NullPlayer, QtMultimediaPlayer, VlcPlayer, _load_qtmultimedia,  # noqa: E402
-                                       _load_vlc, create_player)
+from supervisor_app.gui.player import (
+    NullPlayer,
+    QtMultimediaPlayer,
+    VlcPlayer,
+    _load_qtmultimedia,
+    _load_vlc,
+    create_player,
+)
 from supervisor_app.gui.timeline import LANE_MUSIC, Timeline, TimelineTheme  # noqa: E402
 
 pytestmark = pytest.mark.gui

@@ -12,7 +12,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QObject, QTimer, Signal  # noqa: E402
 
-from supervisor_app.errors import NoAudioStreamError  # noqa: E402
+from supervisor_app.infra.errors import NoAudioStreamError  # noqa: E402
 from supervisor_app.gui._qt_compat import emit_leaks_bool_reference, ensure_safe_signal_emit  # noqa: E402
 from supervisor_app.gui.workers import Job, JobSlot, Progress, live_jobs, shutdown_jobs  # noqa: E402
 

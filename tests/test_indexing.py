@@ -10,8 +10,15 @@ import pytest
 import soundfile as sf
 
 from supervisor_app.catalog import Catalog
-from supervisor_app.indexing import (AUTOTAGS, YAMNET_FRAMES, YAMNET_MEAN, beats_key, get_segments,
-                                     index_catalog, yamnet_version)
+from supervisor_app.indexing.pipeline import (
+    AUTOTAGS,
+    YAMNET_FRAMES,
+    YAMNET_MEAN,
+    beats_key,
+    get_segments,
+    index_catalog,
+    yamnet_version,
+)
 
 from fixture_paths import MUSIC
 
@@ -81,14 +88,23 @@ def test_two_workers_write_the_same_catalog(folder, tmp_path):
 
 def test_index_cli_on_empty_catalog_is_a_clear_error(tmp_path):
     Catalog.create(tmp_path / "e.sqlite").close()
-    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli", "catalog", "index", "--catalog", str(tmp_path / "e.sqlite")],
+    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli.main", "catalog", "index", "--catalog", str(tmp_path / "e.sqlite")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "no tracks" in r.stderr and "Traceback" not in r.stderr
 
 
 # --- issue 10: one decode, exact fast paths, lazy segmentations, compact storage, resume -----------------
-from supervisor_app.indexing import (TrackPlan, decode_shared, index_track_job, music_records, plan_catalog,  # noqa: E402
-                                     segment_means_of, segmeans_key, track_segment_means, yamnet_frames)
+from supervisor_app.indexing.pipeline import (
+    TrackPlan,
+    decode_shared,
+    index_track_job,
+    music_records,
+    plan_catalog,
+    segment_means_of,
+    segmeans_key,
+    track_segment_means,
+    yamnet_frames,
+)
 
 
 def _catalog_content(cat: Catalog) -> dict:
@@ -115,7 +131,7 @@ def test_decode_shared_equals_load_audio_at_each_rate(folder, name):
 
 
 def test_decode_shared_mp3_and_errors(tmp_path):
-    from supervisor_app.errors import MediaError
+    from supervisor_app.infra.errors import MediaError
     from supervisor_app.media import load_audio
 
     mp3 = MUSIC / "mindless_cut.mp3"
@@ -210,7 +226,7 @@ def test_compact_storage_keeps_segment_means_equal_to_the_frames_path(folder, tm
 
 
 def test_unknown_engine_or_segmentation_is_a_usage_error(folder, tmp_path):
-    from supervisor_app.errors import UsageError
+    from supervisor_app.infra.errors import UsageError
 
     cat = Catalog.create(tmp_path / "u.sqlite")
     cat.add_folder(folder)
@@ -224,7 +240,7 @@ def test_unknown_engine_or_segmentation_is_a_usage_error(folder, tmp_path):
 _SLOW_INDEX = """
 import sys, time
 from supervisor_app.catalog import Catalog
-from supervisor_app.indexing import index_catalog
+from supervisor_app.indexing.pipeline import index_catalog
 def progress(done, total, msg):
     print(done, flush=True)
 with Catalog.open(sys.argv[1]) as cat:

@@ -5,11 +5,22 @@ import numpy as np
 import pytest
 import torch
 
-from supervisor_app.nets.losses import (SEGVMNET_DEFAULTS, VMNET_DEFAULTS, VMNetLoss, bce_loss,
-                                        inter_modal_triplet_loss, squared_distances, triplet_loss)
-from supervisor_app.nets.mining import (hardest_negatives, mine_intra_modal_triplets, negative_mask,
-                                        sample_bce_pairs)
-from supervisor_app.nets.vmnet import VMNet, VMNetConfig
+from supervisor_app.nets.losses import (
+    SEGVMNET_DEFAULTS,
+    VMNET_DEFAULTS,
+    VMNetLoss,
+    bce_loss,
+    inter_modal_triplet_loss,
+    squared_distances,
+    triplet_loss,
+)
+from supervisor_app.nets.mining import (
+    hardest_negatives,
+    mine_intra_modal_triplets,
+    negative_mask,
+    sample_bce_pairs,
+)
+from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
 
 T = torch.tensor
 

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from supervisor_app import errors
-from supervisor_app.cli import main as cli_main
+from supervisor_app.infra import errors
+from supervisor_app.cli.main import main as cli_main
 from supervisor_app.media import load_audio, probe, read_frames, thumbnail
 
 from fixture_paths import MUSIC, VIDEO, DATA
@@ -188,17 +188,17 @@ def test_cli_probe_ok_and_errors_exit_2(bad, capsys):
 
 
 def test_cli_subprocess_no_traceback(bad):
-    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli", "probe", str(bad["truncated_mp4"])],
+    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli.main", "probe", str(bad["truncated_mp4"])],
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "damaged" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli", "--debug", "probe", str(bad["truncated_mp4"])],
+    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli.main", "--debug", "probe", str(bad["truncated_mp4"])],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
 def test_version():
-    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli", "--version"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "supervisor_app.cli.main", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and "supervisor-app" in r.stdout
 
 

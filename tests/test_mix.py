@@ -13,10 +13,21 @@ import pytest
 import soundfile as sf
 
 from supervisor_app.edit.edl import Edit, Excerpt, build_edit
-from supervisor_app.edit.mix import (LOUDNESS_TARGETS, MixSettings, SpeechActivity, duck_envelope, integrated_loudness,
-                                     limit_peaks, mix_under, normalise_loudness, parse_loudness, render_mockup_audio,
-                                     speech_activity, speech_regions)
-from supervisor_app.errors import UsageError
+from supervisor_app.edit.mix import (
+    LOUDNESS_TARGETS,
+    MixSettings,
+    SpeechActivity,
+    duck_envelope,
+    integrated_loudness,
+    limit_peaks,
+    mix_under,
+    normalise_loudness,
+    parse_loudness,
+    render_mockup_audio,
+    speech_activity,
+    speech_regions,
+)
+from supervisor_app.infra.errors import UsageError
 from supervisor_app.media import load_audio, probe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -247,7 +258,7 @@ def test_mockup_mp4_of_a_150_s_picture_keeps_the_narration(tmp_path, speech, tra
 
 
 def test_cli_mockup_mix_options_are_checked(capsys):
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
 
     assert main(["mockup", str(BBB), str(VIBE), "--out", "m.mp4", "--loudness", "loud"]) == 2
     assert "'web' (-14 LUFS)" in capsys.readouterr().err

@@ -3,9 +3,16 @@ import numpy as np
 import pytest
 
 from supervisor_app.catalog import Catalog
-from supervisor_app.errors import UsageError
-from supervisor_app.musimnet.oracle import (Oracle, expand, read_relations_csv, read_tags_csv, tags_from_catalog,
-                                            weighted_jaccard, write_tags_csv)
+from supervisor_app.infra.errors import UsageError
+from supervisor_app.musimnet.oracle import (
+    Oracle,
+    expand,
+    read_relations_csv,
+    read_tags_csv,
+    tags_from_catalog,
+    weighted_jaccard,
+    write_tags_csv,
+)
 
 
 @pytest.fixture

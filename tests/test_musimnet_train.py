@@ -10,14 +10,26 @@ import numpy as np
 import pytest
 import torch
 
-from supervisor_app.errors import ModelError, UsageError
+from supervisor_app.infra.errors import ModelError, UsageError
 from supervisor_app.musimnet import frontend as fe
 from supervisor_app.musimnet import metrics
-from supervisor_app.musimnet.nets import (AutoPool, MuSimNet, MuSimNetConfig, embed_patches, load_musimnet,
-                                          n_parameters, save_musimnet)
+from supervisor_app.musimnet.nets import (
+    AutoPool,
+    MuSimNet,
+    MuSimNetConfig,
+    embed_patches,
+    load_musimnet,
+    n_parameters,
+    save_musimnet,
+)
 from supervisor_app.musimnet.oracle import Oracle
-from supervisor_app.musimnet.train import (PatchBank, TrainConfig, artist_disjoint_split, evaluate_model,
-                                           train_musimnet)
+from supervisor_app.musimnet.train import (
+    PatchBank,
+    TrainConfig,
+    artist_disjoint_split,
+    evaluate_model,
+    train_musimnet,
+)
 
 SR = fe.SAMPLE_RATE
 COMBOS = [(a, b, c) for a in ("sine", "square", "noise") for b in ("slow", "fast") for c in ("low", "high")]
@@ -177,7 +189,7 @@ def test_cli_train_and_evaluate_on_a_catalog(tmp_path, capsys):
     import soundfile as sf
 
     from supervisor_app.catalog import Catalog
-    from supervisor_app.musimnet import cli
+    from supervisor_app.cli.main import musimnet as cli
     from supervisor_app.musimnet.oracle import write_tags_csv
 
     rng = np.random.default_rng(1)

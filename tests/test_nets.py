@@ -8,12 +8,18 @@ import pytest
 import torch
 from torch import nn
 
-from supervisor_app import errors
+from supervisor_app.infra import errors
 from supervisor_app.nets import aggregation as agg
 from supervisor_app.nets.device import available_devices, select_device
 from supervisor_app.nets.model_store import ModelCard, load_model, read_card, save_model
-from supervisor_app.nets.vmnet import (Branch, VMNet, VMNetConfig, count_parameters, embed_frame_sequences,
-                                       embed_vectors)
+from supervisor_app.segvmnet.vmnet import (
+    Branch,
+    VMNet,
+    VMNetConfig,
+    count_parameters,
+    embed_frame_sequences,
+    embed_vectors,
+)
 
 
 # --- branches -------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import pytest
 
 from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
 from supervisor_app.catalog import Catalog
-from supervisor_app.cli import main
-from supervisor_app.playlist_sheet import timecode
-from supervisor_app.playlists import export_playlist
+from supervisor_app.cli.main import main
+from supervisor_app.edit.playlist_sheet import timecode
+from supervisor_app.services.playlists import export_playlist
 
 from fixture_paths import BBB, MUSIC
 

@@ -5,7 +5,7 @@ import numpy as np
 import soundfile as sf
 
 from supervisor_app.catalog import Catalog
-from supervisor_app.cli import main
+from supervisor_app.cli.main import main
 
 
 def test_playlist_cli_roundtrip(tmp_path, capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from supervisor_app.errors import MissingExtraError, UsageError
+from supervisor_app.infra.errors import MissingExtraError, UsageError
 from supervisor_app.ranking import Prefilter, SegmentBank, align, catalog_scores, two_stage
 from supervisor_app.ranking import prefilter as pmod
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from supervisor_app.progress_line import ProgressLine
+from supervisor_app.cli.progress_line import ProgressLine
 
 
 class Clock:

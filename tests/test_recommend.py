@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from supervisor_app import errors
+from supervisor_app.infra import errors
 from supervisor_app.catalog import Catalog
-from supervisor_app.cli import main
-from supervisor_app.filters import Filters
-from supervisor_app.indexing import embed_catalog, index_catalog
-from supervisor_app.recommend import recommend
+from supervisor_app.cli.main import main
+from supervisor_app.catalog.filters import Filters
+from supervisor_app.indexing.pipeline import embed_catalog, index_catalog
+from supervisor_app.services.recommend import recommend
 
 from fixture_paths import BBB, MUSIC
 
@@ -42,7 +42,7 @@ def catalog_path(tmp_path_factory):
 def random_model(tmp_path_factory):
     from supervisor_app.features import get_extractor
     from supervisor_app.nets.model_store import ModelCard, save_model
-    from supervisor_app.nets.vmnet import VMNet, VMNetConfig
+    from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
 
     torch.manual_seed(0)
     cfg = VMNetConfig(music_frame_dim=1024, video_frame_dim=1280)
@@ -126,7 +126,7 @@ def test_content_and_fit_with_a_model(catalog_path, random_model, tmp_path):
 
 
 def test_catalog_bank_is_persisted_and_follows_the_catalog(catalog_path, random_model):
-    from supervisor_app.indexing import model_embedding_key
+    from supervisor_app.indexing.pipeline import model_embedding_key
     from supervisor_app.nets.model_store import load_model
     from supervisor_app.ranking import catalog_bank as cb
 

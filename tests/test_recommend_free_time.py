@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from supervisor_app import errors
+from supervisor_app.infra import errors
 from supervisor_app.catalog import Catalog
-from supervisor_app.cli import main
-from supervisor_app.indexing import index_catalog
-from supervisor_app.recommend import recommend
+from supervisor_app.cli.main import main
+from supervisor_app.indexing.pipeline import index_catalog
+from supervisor_app.services.recommend import recommend
 
 from fixture_paths import BBB, MUSIC
 from synth_music import free_time_pad, sting

@@ -9,8 +9,15 @@ import pytest
 import soundfile as sf
 
 from supervisor_app.edit.edl import Edit, Excerpt, build_edit
-from supervisor_app.edit.render import (PEAK_CEILING, RenderCancelled, render_audio, render_from_array, render_mp4,
-                                        render_wav, splice_discontinuity_bound)
+from supervisor_app.edit.render import (
+    PEAK_CEILING,
+    RenderCancelled,
+    render_audio,
+    render_from_array,
+    render_mp4,
+    render_wav,
+    splice_discontinuity_bound,
+)
 from supervisor_app.media import load_audio, probe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -159,7 +166,7 @@ def test_render_mp4_cancel_leaves_nothing(tone, tmp_path):
 
 
 def test_render_mp4_refuses_an_audio_file_as_video(tone, tmp_path):
-    from supervisor_app.errors import NoVideoStreamError
+    from supervisor_app.infra.errors import NoVideoStreamError
 
     path, _ = tone
     edit = Edit([Excerpt(0.0, 2.0, 0.0, 2.0)], 2.0, 40.0)
@@ -168,7 +175,7 @@ def test_render_mp4_refuses_an_audio_file_as_video(tone, tmp_path):
 
 
 def test_cli_refuses_a_non_mp4_output(capsys):
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
 
     assert main(["mockup", str(BBB), str(VIBE), "--out", "mockup.avi"]) == 2
     assert "give --out a name ending in .mp4" in capsys.readouterr().err
@@ -178,7 +185,7 @@ def test_cli_refuses_a_non_mp4_output(capsys):
 def test_bbb_under_vibe_ace_end_to_end(tmp_path):
     """The real fixtures through the whole pipeline: TransNet cuts, madmom downbeats, MSAF sections,
     the default alignment, the MP4 and the three timelines."""
-    from supervisor_app.edit.cli import run_mockup, track_events
+    from supervisor_app.cli.mockup import run_mockup, track_events
 
     res = run_mockup(BBB, VIBE, tmp_path / "m.mp4", otio_path=tmp_path / "m.otio", edl=tmp_path / "m.edl",
                      fcpxml=tmp_path / "m.xml", wav=tmp_path / "m.wav", music_wav=tmp_path / "music.wav",

@@ -10,7 +10,7 @@ import pytest
 
 from fixture_paths import DATA, MUSIC
 from supervisor_app.analysis.segments import SegmentResult, clean_boundaries, music_segments, segment_each
-from supervisor_app.errors import AnalysisError
+from supervisor_app.infra.errors import AnalysisError
 
 SR = 22050
 

@@ -12,11 +12,20 @@ import numpy as np
 import pytest
 
 from supervisor_app.analysis import shots as shots_mod
-from supervisor_app.analysis.shots import (Cancelled, ShotResult, curve_at_rate, cuts_from_probs,
-                                           detect_shots, shots_from_cuts)
-from supervisor_app.analysis.video_segments import (merge_short_segments, segments_from_boundaries,
-                                                    segments_from_shots)
-from supervisor_app.errors import UsageError
+from supervisor_app.analysis.shots import (
+    Cancelled,
+    ShotResult,
+    curve_at_rate,
+    cuts_from_probs,
+    detect_shots,
+    shots_from_cuts,
+)
+from supervisor_app.analysis.video_segments import (
+    merge_short_segments,
+    segments_from_boundaries,
+    segments_from_shots,
+)
+from supervisor_app.infra.errors import UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 BBB = REPO / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"
@@ -167,7 +176,7 @@ def _decode_threads_alive():
 
 def test_decode_errors_reach_the_caller_and_stop_the_decode_thread(synthetic, monkeypatch):
     import supervisor_app.media as media
-    from supervisor_app.errors import CorruptMediaError
+    from supervisor_app.infra.errors import CorruptMediaError
 
     real = media.read_frames
 
@@ -185,7 +194,7 @@ def test_decode_errors_reach_the_caller_and_stop_the_decode_thread(synthetic, mo
 
 
 def test_audio_file_is_rejected_with_a_typed_error():
-    from supervisor_app.errors import NoVideoStreamError
+    from supervisor_app.infra.errors import NoVideoStreamError
 
     with pytest.raises(NoVideoStreamError):
         detect_shots(REPO / "resources" / "demo" / "music" / "solo_trumpet_90bpm.ogg")

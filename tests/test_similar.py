@@ -7,12 +7,13 @@ import pytest
 import soundfile as sf
 
 from fixture_paths import MUSIC, REPO
-from supervisor_app import indexing, media
+from supervisor_app.indexing.pipeline import pipeline as indexing
+from supervisor_app import media
 from supervisor_app.catalog import Catalog
-from supervisor_app.errors import EmptyCatalogError, FileMissingError, UsageError
-from supervisor_app.filters import Filters
-from supervisor_app.hashing import content_hash
-from supervisor_app.similar import set_similarity_model, similar, similarity_model, window_means
+from supervisor_app.infra.errors import EmptyCatalogError, FileMissingError, UsageError
+from supervisor_app.catalog.filters import Filters
+from supervisor_app.infra.hashing import content_hash
+from supervisor_app.services.similar import set_similarity_model, similar, similarity_model, window_means
 
 TRACKS = [  # file, artist, BPM tag
     ("vibe_ace.ogg", "Kevin MacLeod", 120.0),
@@ -161,7 +162,7 @@ def test_an_at_model_is_refused(cat, tmp_path):
 
 
 def test_cli_prints_the_space_and_writes_json(cat, tmp_path, capsys):
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
 
     out = tmp_path / "similar.json"
     rc = main(["similar", str(cat.ids["vibe_ace.ogg"]), "--catalog", str(cat.path), "-k", "2", "--exclude-artist",
@@ -182,7 +183,7 @@ def test_cli_prints_the_space_and_writes_json(cat, tmp_path, capsys):
 
 def test_cli_names_the_query_track_by_title(cat, capsys):
     """`similar "Vibe Ace"` (issue 16: it used to say the *file* does not exist)."""
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
 
     rc = main(["similar", "Kevin MacLeod - vibe ace", "--catalog", str(cat.path), "-k", "2"])
     out = capsys.readouterr().out

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from supervisor_app.analysis.sync_suggestions import (KINDS, PictureCurves, SyncSuggestion, picture_climax_s,
-                                                      strongest, suggest_sync_points, suggestions_from_curves)
+from supervisor_app.analysis.sync_suggestions import (
+    KINDS,
+    PictureCurves,
+    SyncSuggestion,
+    picture_climax_s,
+    strongest,
+    suggest_sync_points,
+    suggestions_from_curves,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 BBB = REPO / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"
@@ -127,7 +134,7 @@ def test_a_150_s_looped_picture(tmp_path):
 
 
 def test_cli_recommend_and_mockup_accept_auto_sync():
-    from supervisor_app.cli import build_parser
+    from supervisor_app.cli.main import build_parser
 
     p = build_parser()
     assert p.parse_args(["recommend", "v.mp4", "--auto-sync"]).auto_sync is True
@@ -137,8 +144,8 @@ def test_cli_recommend_and_mockup_accept_auto_sync():
 
 def test_recommend_auto_sync_adds_the_strongest_suggestion(monkeypatch, capsys, tmp_path):
     import supervisor_app.analysis.sync_suggestions as ss
-    import supervisor_app.recommend_cli as rc
-    from supervisor_app.cli import build_parser
+    import supervisor_app.cli.recommend as rc
+    from supervisor_app.cli.main import build_parser
 
     sugg = [SyncSuggestion(4.0, 0.4, "motion", "a"), SyncSuggestion(21.3, 0.9, "loudness", "a loud hit")]
     monkeypatch.setattr(ss, "cached_sync_suggestions", lambda video, **kw: sugg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from supervisor_app.analysis import shots as shots_mod
-from supervisor_app.training.dataset import compute_boundaries
+from supervisor_app.segvmnet.dataset import compute_boundaries
 
 
 def test_shots_segmentation_is_cached_by_content(tmp_path, monkeypatch):

@@ -24,8 +24,8 @@ import torch
 
 from fixture_paths import BBB
 from supervisor_app.evaluation.protocol import evaluate_model
-from supervisor_app.training.dataset import ClipData
-from supervisor_app.training.train import TrainConfig, build_model, train_model, validation_metrics
+from supervisor_app.segvmnet.dataset import ClipData
+from supervisor_app.segvmnet.train import TrainConfig, build_model, train_model, validation_metrics
 
 DIM_MUSIC, DIM_VIDEO, DIM_HIDDEN = 24, 32, 16
 
@@ -122,7 +122,7 @@ def test_bce_variant_trains():
 
 
 def test_config_is_checked():
-    from supervisor_app import errors
+    from supervisor_app.infra import errors
 
     with pytest.raises(errors.UsageError):
         TrainConfig(kind="segvmnet", aggregation="attention").validate()
@@ -135,8 +135,8 @@ def test_config_is_checked():
 # --- real media, end to end (slow) ---------------------------------------------------------------
 @pytest.mark.slow
 def test_big_buck_bunny_extraction_segmentation_embedding():
-    from supervisor_app.nets.vmnet import embed_vectors
-    from supervisor_app.training.dataset import extract_clip
+    from supervisor_app.segvmnet.vmnet import embed_vectors
+    from supervisor_app.segvmnet.dataset import extract_clip
 
     clip = extract_clip(BBB, "olda", "yamnet", "efficientnet-lite0")
     assert 28 <= clip.duration_s <= 31 and len(clip.times_s) >= 28
@@ -159,7 +159,7 @@ def _cut(src: Path, dst: Path, start_s: float, dur_s: float) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary to cut the fixture")
 def test_cli_train_and_evaluate_on_real_clips(tmp_path, capsys):
-    from supervisor_app.cli import main
+    from supervisor_app.cli.main import main
 
     clips = tmp_path / "clips"
     clips.mkdir()
@@ -204,7 +204,7 @@ def stand_in_extractors():
     """Two cheap registered extractors (audio 6-d, video 5-d) whose frames depend on the file's bytes."""
     from supervisor_app.features import registry
     from supervisor_app.features.registry import Extractor, FeatureResult
-    from supervisor_app.hashing import content_hash
+    from supervisor_app.infra.hashing import content_hash
     from supervisor_app.media import probe
 
     def make(name, modality, dim):
@@ -227,11 +227,11 @@ def stand_in_extractors():
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary to make test clips")
 def test_folder_pipeline_caches_reports_and_writes_a_model(tmp_path, stand_in_extractors):
-    from supervisor_app import errors
+    from supervisor_app.infra import errors
     from supervisor_app.evaluation.protocol import evaluate_folder
     from supervisor_app.nets.model_store import load_model
-    from supervisor_app.training.dataset import build_dataset
-    from supervisor_app.training.train import train_from_folder
+    from supervisor_app.segvmnet.dataset import build_dataset
+    from supervisor_app.segvmnet.train import train_from_folder
 
     clips = tmp_path / "clips"
     (clips / "sub").mkdir(parents=True)

@@ -17,7 +17,7 @@ def _bundled_ffmpeg_on_path() -> None:
     except ImportError:
         return
     exe = imageio_ffmpeg.get_ffmpeg_exe()
-    from supervisor_app.paths import cache_dir
+    from supervisor_app.infra.paths import cache_dir
 
     bin_dir = cache_dir() / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def main() -> int:
     if len(sys.argv) == 1 or (sys.platform == "darwin" and sys.argv[1].startswith("-psn_")):
         sys.argv[1:] = ["gui"]
     _bundled_ffmpeg_on_path()
-    from supervisor_app.cli import entry
+    from supervisor_app.cli.main import entry
 
     return entry()
 

@@ -9,7 +9,7 @@ loads (``madmom/models/downbeats/2016/*.pkl``) are licensed **CC BY-NC-SA 4.0: n
 only**. Commercial use of the beat/downbeat analysis needs a licence from the model authors (CPJKU,
 Johannes Kepler University Linz) or another beat tracker.
 
-Input limits (each raises :class:`supervisor_app.errors.AnalysisError` with one sentence):
+Input limits (each raises :class:`supervisor_app.infra.errors.AnalysisError` with one sentence):
 
 - silence (peak below ``SILENCE_PEAK``, about -80 dBFS);
 - shorter than ``MIN_DURATION_S`` (2 s: madmom's own annotated example is 2.8 s and 4 beats long);
@@ -40,7 +40,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import AnalysisError
+from supervisor_app.infra.errors import AnalysisError
 
 SAMPLE_RATE_HZ = 44100  # what madmom's models were trained on
 FPS = 100  # madmom activation frame rate (frames per second)
@@ -108,7 +108,7 @@ _FAST: dict = {}  # n_nets -> FastDownbeatRNN
 def _rnn_processor():
     global _RNN
     if _RNN is None:
-        from .madmom_compat import import_madmom
+        from supervisor_app.analysis.madmom_compat import import_madmom
 
         import_madmom()
         from madmom.features.downbeats import RNNDownBeatProcessor
@@ -121,7 +121,7 @@ def _fast_rnn(n_nets: int = DOWNBEAT_NETS):
     """The compiled evaluation of madmom's networks (:class:`~.madmom_fast.FastDownbeatRNN`), one per process."""
     fast = _FAST.get(n_nets)
     if fast is None:
-        from .madmom_fast import FastDownbeatRNN
+        from supervisor_app.analysis.madmom_fast import FastDownbeatRNN
 
         fast = _FAST[n_nets] = FastDownbeatRNN(_rnn_processor(), n_nets=n_nets)
     return fast
@@ -198,7 +198,7 @@ def track_beats(audio: np.ndarray, sr: int, beats_per_bar: Sequence[int] = (3, 4
     dbn = DBNDownBeatTrackingProcessor(beats_per_bar=list(beats_per_bar), fps=FPS,
                                        min_bpm=min_bpm, max_bpm=max_bpm)
     if engine == "fast":  # the same decoding with 4x smaller back-pointers (see analysis.fast_viterbi)
-        from .fast_viterbi import compact_dbn_map
+        from supervisor_app.analysis.fast_viterbi import compact_dbn_map
 
         dbn.map = compact_dbn_map
     # madmom's observation model takes log(1 - beat - downbeat), which is -inf/NaN-warned when the two
@@ -221,7 +221,7 @@ def track_beats(audio: np.ndarray, sr: int, beats_per_bar: Sequence[int] = (3, 4
 
 def track_beats_file(path: str | Path, **kwargs) -> BeatResult:
     """:func:`track_beats` on the (first) audio track of a file, decoded at 44.1 kHz mono."""
-    from ..media import load_audio, probe
+    from supervisor_app.media import load_audio, probe
 
     max_duration_s = kwargs.get("max_duration_s", MAX_DURATION_S)
     duration_s = probe(path).duration_s

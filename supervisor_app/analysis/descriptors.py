@@ -90,6 +90,6 @@ def descriptors_of(x: np.ndarray, sr: int = SAMPLE_RATE_HZ) -> dict:
 
 def describe_file(path: str | Path) -> dict:
     """Descriptors of an audio file (at most its first :data:`MAX_ANALYSED_S` seconds)."""
-    from ..media.audio import load_audio
+    from supervisor_app.media.audio import load_audio
 
     return descriptors_of(load_audio(path, sr=SAMPLE_RATE_HZ, mono=True, duration_s=MAX_ANALYSED_S))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import versions
+from supervisor_app.analysis import versions
 
 __all__ = ["MusicEnvelope", "music_envelope", "cached_envelope", "ENVELOPE", "ENVELOPE_VERSION", "RATE_HZ"]
 
@@ -140,20 +140,20 @@ def music_envelope(x: np.ndarray, sr: int) -> MusicEnvelope:
 
 def cached_envelope(path: str | Path, content_hash: str | None = None, cache=True) -> MusicEnvelope:
     """:func:`music_envelope` of a file, from the analysis cache when there (``cache``: True for the
-    app's cache, an :class:`~supervisor_app.cache.AnalysisCache`, or False). Raises the media layer's
+    app's cache, an :class:`~supervisor_app.infra.cache.AnalysisCache`, or False). Raises the media layer's
     typed errors for files that cannot be decoded, and AnalysisError for files longer than
     ``MAX_DURATION_S``."""
-    from ..media import load_audio, probe
+    from supervisor_app.media import load_audio, probe
 
     store = None
     if cache is True:
-        from ..cache import AnalysisCache
+        from supervisor_app.infra.cache import AnalysisCache
 
         store = AnalysisCache()
     elif cache:
         store = cache
     if store is not None and content_hash is None:
-        from ..hashing import content_hash as hash_of
+        from supervisor_app.infra.hashing import content_hash as hash_of
 
         content_hash = hash_of(path)
     if store is not None:
@@ -162,7 +162,7 @@ def cached_envelope(path: str | Path, content_hash: str | None = None, cache=Tru
             return MusicEnvelope.from_arrays(hit)
     duration_s = probe(path).duration_s
     if duration_s and duration_s > MAX_DURATION_S:
-        from .beats import too_long_error
+        from supervisor_app.analysis.beats import too_long_error
 
         raise too_long_error(duration_s, MAX_DURATION_S, "free-time editing")
     env = music_envelope(load_audio(path, sr=SR, mono=True), SR)

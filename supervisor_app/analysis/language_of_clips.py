@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .beats import BeatResult
+from supervisor_app.analysis.beats import BeatResult
 
 F_SHOT_RATE_HZ = 25.0
 SIGMA_FRAMES = 2.0

@@ -73,7 +73,7 @@ def _direction(lstm) -> _Direction:
 
 
 def _check_lstm(lstm) -> None:
-    from .madmom_compat import import_madmom
+    from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()
     from madmom.ml.nn.activations import sigmoid, tanh
@@ -86,7 +86,7 @@ def _check_lstm(lstm) -> None:
 
 def nets_from_madmom(ensemble) -> list[_Net]:
     """The weights of each network of a madmom ``NeuralNetworkEnsemble`` of BLSTMs + softmax layer."""
-    from .madmom_compat import import_madmom
+    from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()
     from madmom.ml.nn.activations import softmax
@@ -239,7 +239,7 @@ def batched_stft():
     of madmom's complex FFT of the real frames: the same spectrum in float64, stored as madmom stores it
     (complex64), where the two agree to the last bit on the pool tracks and fixtures tried
     (``benchmarks/bench_indexing.py`` counts it); ~2.5x less CPU for the pre-processing."""
-    from .madmom_compat import import_madmom
+    from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()
     import madmom.audio.stft as mstft
@@ -266,7 +266,7 @@ def streamed_pre_processing(pre, signal, chunk_frames: int = _STFT_CHUNK_FRAMES)
     (zeros for the first ``diff_frames``, ``max(spec[t] - spec[t - d], 0)``) and stacked beside it.
     Peak memory falls from ~1.2 GB to the size of one block (tests compare with ``pre(signal)``).
     Falls back to ``pre(signal)`` for a chain of another shape."""
-    from .madmom_compat import import_madmom
+    from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()
     from madmom.audio.spectrogram import _diff_frames

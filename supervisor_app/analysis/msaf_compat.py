@@ -22,7 +22,7 @@ import warnings
 
 import numpy
 
-from .madmom_compat import AliasModule, _temporary_attrs
+from supervisor_app.analysis.madmom_compat import AliasModule, _temporary_attrs
 
 __all__ = ["import_msaf"]
 

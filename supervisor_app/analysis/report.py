@@ -5,7 +5,7 @@
   jingle, a 40-minute mix) never stops the run.
 - :func:`analyze_file` — a video or audio file: shots and the 25 Hz cut curve (video), beats and
   segments (audio or the video's soundtrack) and, for a video with sound, the "language of clips"
-  report. Results are cached by content hash + analyzer version (:mod:`supervisor_app.cache`), so a
+  report. Results are cached by content hash + analyzer version (:mod:`supervisor_app.infra.cache`), so a
   second analysis of the same file is read back instead of recomputed.
 - :func:`plot_analysis` — one PNG: the cut curve, cuts, downbeats and music segments on one time
   axis, and the shot-duration histogram with Δbeat / Δbar marked.
@@ -27,9 +27,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import errors
-from . import versions
-from .segments import DEFAULT_ALGORITHMS
+from supervisor_app.infra import errors
+from supervisor_app.analysis import versions
+from supervisor_app.analysis.segments import DEFAULT_ALGORITHMS
 
 ProgressFn = Callable[[float], None]  # fraction done in [0, 1]
 CancelFn = Callable[[], bool]  # True: stop as soon as possible
@@ -63,7 +63,7 @@ def _resolve_cache(cache):
     if cache is None or cache is False:
         return None
     if cache is True:
-        from ..cache import AnalysisCache
+        from supervisor_app.infra.cache import AnalysisCache
 
         return AnalysisCache()
     return cache
@@ -102,11 +102,11 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
     each of ``segment_algorithms`` (result = :meth:`SegmentResult.to_dict`); exactly one of result and
     error is set, the error being one sentence. Segments use the madmom beats when beat tracking
     succeeded (MSAF's own beats otherwise; the version string says which). ``cache``: an
-    :class:`~supervisor_app.cache.AnalysisCache` (or True for the default one) to read and store
+    :class:`~supervisor_app.infra.cache.AnalysisCache` (or True for the default one) to read and store
     successful results by content hash. Only a cancellation (:class:`errors.CancelledError`) raises.
     """
-    from . import beats as beats_mod
-    from .segments import MAX_DURATION_S as SEG_MAX_S
+    from supervisor_app.analysis import beats as beats_mod
+    from supervisor_app.analysis.segments import MAX_DURATION_S as SEG_MAX_S
 
     cache = _resolve_cache(cache)
     prog = _Progress(progress)
@@ -125,7 +125,7 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
 
     if cache is not None and content_hash is None:
         try:
-            from ..hashing import content_hash as _hash
+            from supervisor_app.infra.hashing import content_hash as _hash
 
             content_hash = _hash(path)
         except errors.SupervisorError:
@@ -144,7 +144,7 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
     if beat_hit is None or missing:
         _check_cancel(should_cancel)
         x, duration_s, error = None, 0.0, None
-        from ..media import load_audio, probe
+        from supervisor_app.media import load_audio, probe
 
         try:  # decoded once at madmom's 44.1 kHz (MSAF resamples from it); a 40-minute mix is never decoded
             info = probe(path)
@@ -177,10 +177,10 @@ def music_records(x_44k: np.ndarray | None, duration_s: float, algorithms: Seque
     (or None after a failed beat tracking) feed the segmentations. ``error``: the file could not be
     decoded; every requested analyzer records that sentence.
     """
-    from . import beats as beats_mod
-    from .fast_median import fast_hpss
-    from .segments import MAX_DURATION_S as SEG_MAX_S
-    from .segments import segment_each
+    from supervisor_app.analysis import beats as beats_mod
+    from supervisor_app.analysis.fast_median import fast_hpss
+    from supervisor_app.analysis.segments import MAX_DURATION_S as SEG_MAX_S
+    from supervisor_app.analysis.segments import segment_each
 
     records: dict[str, dict] = {}
     bv = versions.beats_version()
@@ -233,12 +233,12 @@ def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, conten
     hash + version: the one place every command (analyze, recommend, mockup, the app) gets shots from.
     ``progress(fraction)``; raises CancelledError when ``should_cancel`` says so; ``partial(result)``
     gets the analysis so far while it runs (not called on a cache hit)."""
-    from . import shots as shots_mod
+    from supervisor_app.analysis import shots as shots_mod
 
     path = Path(path)
     cache = _resolve_cache(cache)
     if cache is not None and content_hash is None:
-        from ..hashing import content_hash as _hash
+        from supervisor_app.infra.hashing import content_hash as _hash
 
         content_hash = _hash(path)
 
@@ -283,20 +283,20 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
     ``cache``: True (default cache), False/None, or an AnalysisCache. Raises a MediaError only when
     the file itself cannot be read; CancelledError when ``should_cancel`` says so.
     """
-    from ..media import probe
+    from supervisor_app.media import probe
 
     if not 0.0 < float(shot_threshold) < 1.0:
         raise errors.UsageError(f"The shot threshold must be between 0 and 1 (got {shot_threshold}).")
     path = Path(path)
     info = probe(path)
     if info.has_video:
-        from ..picture import check_picture
+        from supervisor_app.media.picture import check_picture
 
         check_picture(path, info.duration_s, min_s=0.0)  # hours of picture: refused before the shot detection
     cache = _resolve_cache(cache)
     content_hash = None
     if cache is not None:
-        from ..hashing import content_hash as _hash
+        from supervisor_app.infra.hashing import content_hash as _hash
 
         content_hash = _hash(path)
     prog = _Progress(progress)
@@ -326,7 +326,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
         except Exception as e:  # noqa: BLE001
             out["errors"][versions.SHOTS] = _unexpected("Shot detection", e)
         if shots is not None:
-            from .sync_suggestions import cached_sync_suggestions
+            from supervisor_app.analysis.sync_suggestions import cached_sync_suggestions
 
             try:
                 sugg = cached_sync_suggestions(path, shot_threshold=shot_threshold,
@@ -353,7 +353,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
                 out["errors"][name] = rec["error"]
         brec = records.get(versions.BEATS)
         if brec and brec["result"] is not None:
-            from .beats import BeatResult
+            from supervisor_app.analysis.beats import BeatResult
 
             beats = BeatResult.from_dict(brec["result"])
             out.update(brec["result"])
@@ -365,7 +365,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
             out["segments"] = seg_bounds
 
     if shots is not None and beats is not None:
-        from .language_of_clips import language_of_clips
+        from supervisor_app.analysis.language_of_clips import language_of_clips
 
         algo = "olda" if "olda" in seg_bounds else next(iter(seg_bounds), None)
         report = language_of_clips(shots.shots, shots.cuts_s, shots.cut_probs_25hz, beats,
@@ -487,7 +487,7 @@ def plot_analysis(analysis: dict, out_png: str | Path, *, width_px: int = 1600) 
             edges = np.asarray(h["bin_edges_s"])
             counts = np.asarray(h["counts"])
         else:
-            from .language_of_clips import shot_duration_histogram
+            from supervisor_app.analysis.language_of_clips import shot_duration_histogram
 
             h = shot_duration_histogram(analysis["shots"])
             edges, counts = np.asarray(h["bin_edges_s"]), np.asarray(h["counts"])
@@ -519,7 +519,7 @@ def plot_analysis(analysis: dict, out_png: str | Path, *, width_px: int = 1600) 
             axh.set_title(txt, loc="left", fontsize=9)
 
     fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.08 if has_hist else 0.11)
-    from ..outputs import atomic_output
+    from supervisor_app.infra.outputs import atomic_output
 
     fmt = out_png.suffix.lower().lstrip(".") or "png"
     with atomic_output(out_png, "The plot") as tmp:
@@ -540,7 +540,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--segments", default=",".join(DEFAULT_ALGORITHMS),
                    help="MSAF algorithms, comma-separated (default: foote,sf,olda)")
     p.add_argument("--no-cache", action="store_true", help="recompute everything (ignore and skip the cache)")
-    from ..progress_line import add_quiet_argument
+    from supervisor_app.cli.progress_line import add_quiet_argument
 
     add_quiet_argument(p)
     p.set_defaults(func=cmd_analyze)
@@ -576,14 +576,14 @@ def cmd_analyze(args) -> int:
     path = Path(args.file)
     if not path.exists():
         raise errors.FileMissingError(path)
-    from ..outputs import IMAGES, JSON, check_output
+    from supervisor_app.infra.outputs import IMAGES, JSON, check_output
 
     if args.json and args.json != "-":
         check_output(args.json, JSON, "The JSON file")
     if args.plot:
         check_output(args.plot, IMAGES, "The plot")
 
-    from ..progress_line import ProgressLine
+    from supervisor_app.cli.progress_line import ProgressLine
 
     with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
         a = analyze_file(path, segment_algorithms=algos, shot_threshold=args.threshold,
@@ -592,7 +592,7 @@ def cmd_analyze(args) -> int:
         print(json.dumps(a, indent=1))
     else:
         if args.json:
-            from ..paths import atomic_write_text
+            from supervisor_app.infra.paths import atomic_write_text
 
             atomic_write_text(Path(args.json), json.dumps(a, indent=1))
         print(_summary(a))

@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import AnalysisError, CancelledError
+from supervisor_app.infra.errors import AnalysisError, CancelledError
 
 MSAF_SAMPLE_RATE_HZ = 22050  # msaf.config.sample_rate
 MSAF_HOP = 1024  # msaf.config.hop_size (samples)
@@ -137,11 +137,11 @@ def _write_wav(audio: np.ndarray, sr: int, path: Path) -> None:
 
 def _load_input(path_or_audio, sr: int | None, max_duration_s: float) -> tuple[np.ndarray, int]:
     if isinstance(path_or_audio, (str, os.PathLike)):
-        from ..media import load_audio, probe
+        from supervisor_app.media import load_audio, probe
 
         duration_s = probe(path_or_audio).duration_s
         if duration_s and duration_s > max_duration_s + 1.0:
-            from .beats import too_long_error
+            from supervisor_app.analysis.beats import too_long_error
 
             raise too_long_error(duration_s, max_duration_s, "music segmentation")
         return load_audio(path_or_audio, sr=MSAF_SAMPLE_RATE_HZ, mono=True), MSAF_SAMPLE_RATE_HZ
@@ -191,8 +191,8 @@ def segment_each(path_or_audio, sr: int | None = None,
     """
     from threadpoolctl import threadpool_limits
 
-    from .beats import check_audio
-    from .msaf_compat import import_msaf
+    from supervisor_app.analysis.beats import check_audio
+    from supervisor_app.analysis.msaf_compat import import_msaf
 
     unknown = [a for a in algorithms if a not in BOUNDARY_ALGORITHMS]
     if unknown:

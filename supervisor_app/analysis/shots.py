@@ -36,7 +36,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from ..errors import AnalysisError, NoVideoStreamError, UsageError
+from supervisor_app.infra.errors import AnalysisError, NoVideoStreamError, UsageError
 
 CURVE_RATE_HZ = 25.0  # f_shot sampling rate in the thesis
 DEFAULT_THRESHOLD = 0.5
@@ -223,7 +223,7 @@ def detect_shots_in_frames(frames: Sequence[np.ndarray] | np.ndarray, fps: float
                            threshold: float = DEFAULT_THRESHOLD, device=None,
                            precision: str = "auto") -> ShotResult:
     """Same analysis on frames already in memory: ``(n, 27, 48, 3)`` uint8 RGB at ``fps``."""
-    from . import transnet_model as tm
+    from supervisor_app.analysis import transnet_model as tm
 
     threshold = _check_threshold(threshold)
     frames = np.asarray(frames, dtype=np.uint8)
@@ -250,8 +250,8 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     ``partial(result_so_far)`` (optional) gets the analysis of the frames done so far after each
     network pass (its ``duration_s`` is the time analysed), for a display that fills in.
     """
-    from ..media import probe, read_frames
-    from . import transnet_model as tm
+    from supervisor_app.media import probe, read_frames
+    from supervisor_app.analysis import transnet_model as tm
 
     threshold = _check_threshold(threshold)
     path = Path(path)

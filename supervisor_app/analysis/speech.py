@@ -38,14 +38,14 @@ class SpeechActivity:
 @lru_cache(maxsize=1)
 def _yamnet():
     """One YAMNet ONNX session per process (loading it costs more than scoring a 3-minute film)."""
-    from ..features.yamnet import YamnetExtractor
+    from supervisor_app.features.yamnet import YamnetExtractor
 
     return YamnetExtractor()
 
 
 def speech_activity(audio_16k: np.ndarray, should_cancel: Callable[[], bool] | None = None) -> SpeechActivity:
     """YAMNet speech/music probabilities of mono 16 kHz audio, one 0.96 s patch every 0.48 s."""
-    from ..features.yamnet import PATCH_FRAMES, SAMPLE_RATE, class_names, log_mel
+    from supervisor_app.features.yamnet import PATCH_FRAMES, SAMPLE_RATE, class_names, log_mel
 
     x = np.asarray(audio_16k, dtype=np.float32)
     hop = int(round(SPEECH_HOP_S * 100))

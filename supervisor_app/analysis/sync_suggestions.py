@@ -102,8 +102,8 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
     """Decode small frames (and the sound) of ``video_path`` into :class:`PictureCurves`. Frame pairs
     that straddle one of ``cuts_s`` get NaN motion (a cut is not movement); with ``cuts_s=None`` the
     cuts are taken as the frame differences above 6 times their median (and above 20 grey levels)."""
-    from ..errors import CancelledError
-    from ..media import load_audio, probe, read_frames
+    from supervisor_app.infra.errors import CancelledError
+    from supervisor_app.media import load_audio, probe, read_frames
 
     info = probe(video_path)
     times, grey = [], []
@@ -160,8 +160,8 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
 
 def _speech_regions(x_16k: np.ndarray, duration_s: float, should_cancel) -> list | None:
     """YAMNet speech regions of the production sound, or None when YAMNet is not installed."""
-    from ..errors import MissingExtraError
-    from .speech import speech_activity, speech_regions
+    from supervisor_app.infra.errors import MissingExtraError
+    from supervisor_app.analysis.speech import speech_activity, speech_regions
 
     try:
         return speech_regions(speech_activity(x_16k, should_cancel), duration_s)
@@ -373,12 +373,12 @@ def cached_sync_suggestions(video_path: str | Path, *, shot_threshold: float = 0
     """:func:`suggest_sync_points` with the TransNetV2 cuts (:func:`supervisor_app.analysis.report.cached_shots`,
     unless ``cuts_s`` is given), cached by content hash + version like every other analysis.
     ``cache``: True (default cache), False/None, or an AnalysisCache."""
-    from . import versions
-    from .report import _resolve_cache, cached_shots
+    from supervisor_app.analysis import versions
+    from supervisor_app.analysis.report import _resolve_cache, cached_shots
 
     cache = _resolve_cache(cache)
     if cache is not None and content_hash is None:
-        from ..hashing import content_hash as _hash
+        from supervisor_app.infra.hashing import content_hash as _hash
 
         content_hash = _hash(video_path)
     version = f"{SUGGESTIONS_VERSION}+{versions.shots_version(shot_threshold)}" if cuts_s is None else None

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import MissingExtraError, ModelError
+from supervisor_app.infra.errors import MissingExtraError, ModelError
 
 INPUT_HEIGHT = 27
 INPUT_WIDTH = 48

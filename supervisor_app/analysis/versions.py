@@ -37,7 +37,7 @@ def _fmt(x: float) -> str:
 def beats_version(beats_per_bar: Sequence[int] = (3, 4), min_bpm: float | None = None,
                   max_bpm: float | None = None) -> str:
     """Version string of :func:`supervisor_app.analysis.beats.track_beats` with these parameters."""
-    from . import beats
+    from supervisor_app.analysis import beats
 
     lo = beats.DEFAULT_MIN_BPM if min_bpm is None else min_bpm
     hi = beats.DEFAULT_MAX_BPM if max_bpm is None else max_bpm
@@ -58,6 +58,6 @@ def segments_version(algorithm: str, beats_version_used: str | None = None,
 def shots_version(threshold: float = 0.5) -> str:
     """Version string of the TransNetV2 shot analysis (cut curve + shots at ``threshold``): the shot
     module's own ``ANALYZER_VERSION`` (network, weights, post-processing) plus the threshold."""
-    from .shots import ANALYZER_VERSION
+    from supervisor_app.analysis.shots import ANALYZER_VERSION
 
     return f"r{SHOTS_REVISION}_{ANALYZER_VERSION}_thr{_fmt(threshold)}"

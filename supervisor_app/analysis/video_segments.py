@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import UsageError
+from supervisor_app.infra.errors import UsageError
 
 DEFAULT_MIN_LEN_S = 1.0
 

@@ -9,9 +9,9 @@ same functions:
 - :func:`train_from_archive` (``train segvmnet --archive``, the app's "Train on your archive"),
 - :func:`model_summary` (the app's model selector: held-out numbers beside chance and fit-only).
 """
-from .importer import ImportReport, import_project, import_projects
-from .inspect import ProjectSummary, export_dataset, project_summary, summaries
-from .mockups import MockupDecision, record_mockup_decision
+from supervisor_app.archive.importer import ImportReport, import_project, import_projects
+from supervisor_app.archive.inspect import ProjectSummary, export_dataset, project_summary, summaries
+from supervisor_app.archive.mockups import MockupDecision, record_mockup_decision
 
 __all__ = ["ImportReport", "import_project", "import_projects", "ProjectSummary", "export_dataset", "project_summary",
            "summaries", "MockupDecision", "record_mockup_decision"]

@@ -1,4 +1,4 @@
-"""Archive pairs → training clips (:class:`~supervisor_app.training.dataset.ClipData`).
+"""Archive pairs → training clips (:class:`~supervisor_app.segvmnet.dataset.ClipData`).
 
 Music: the pair's clean music stem is rendered from the music file exactly as the timeline plays it
 (each piece from its source in point, at its speed, in its place; silence in gaps), and the audio
@@ -25,9 +25,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import errors, paths
-from . import store
-from .timeline import Piece
+from supervisor_app.infra import errors, paths
+from supervisor_app.archive import store
+from supervisor_app.archive.timeline import Piece
 
 STEM_SR = 22050
 STEM_FORMAT = 1
@@ -38,7 +38,7 @@ def render_music_stem(music_path: str | Path, pieces: Sequence[Piece], start_s: 
                       out_path: str | Path | None = None, sr: int = STEM_SR) -> np.ndarray:
     """The music of ``pieces`` over ``[start_s, start_s + duration_s]`` of the timeline, mono float32 at
     ``sr``; written as a 16-bit WAV to ``out_path`` (atomic) when given."""
-    from ..media import load_audio
+    from supervisor_app.media import load_audio
 
     n_total = int(round(duration_s * sr))
     out = np.zeros(n_total, dtype=np.float32)
@@ -109,7 +109,7 @@ def picture_edit_points(pair: store.ArchivePair) -> list[float]:
 
 def picture_cuts(cat, pair: store.ArchivePair, media: dict, should_cancel=None) -> list[float]:
     """The picture's cuts (s from the pair start): timeline edit points plus TransNetV2 shots in each clip."""
-    from ..analysis.report import cached_shots
+    from supervisor_app.analysis.report import cached_shots
 
     cuts = list(picture_edit_points(pair))
     for p in pair.picture:
@@ -142,8 +142,8 @@ def _check_media(m: store.ArchiveMedia) -> None:
 def pair_clip(cat, pair: store.ArchivePair, media: dict, segmentation: str, audio_extractor: str,
               video_extractor: str, should_cancel=None):
     """One pair's :class:`ClipData` (features of both modalities at 1 Hz and boundaries of S)."""
-    from ..features import extract_cached
-    from ..training.dataset import ClipData, normalize_boundaries
+    from supervisor_app.features import extract_cached
+    from supervisor_app.segvmnet.dataset import ClipData, normalize_boundaries
 
     m = media[pair.music_media_id]
     _check_media(m)
@@ -177,7 +177,7 @@ def pair_clip(cat, pair: store.ArchivePair, media: dict, segmentation: str, audi
         elif segmentation == "shots":
             cuts = picture_cuts(cat, pair, media, should_cancel)
         else:
-            from ..analysis.segments import music_segments
+            from supervisor_app.analysis.segments import music_segments
 
             res = music_segments(str(stem), algorithms=(segmentation,))
             cuts = list(res[segmentation].boundaries_s)
@@ -192,9 +192,15 @@ def build_pair_dataset(cat, pairs: Sequence[store.ArchivePair], segmentation: st
                        progress: ProgressFn | None = None, should_cancel=None) -> PairDataset:
     """Clips of ``pairs`` (cached per pair; resumable). A pair whose media are missing or cannot be
     analysed is reported in ``failures`` and skipped."""
-    from ..features import DEFAULT_AUDIO, DEFAULT_VIDEO
-    from ..training.dataset import (SEGMENTATIONS, _cache_path, default_cache_dir, extractor_spec, load_clip,
-                                    save_clip)
+    from supervisor_app.features import DEFAULT_AUDIO, DEFAULT_VIDEO
+    from supervisor_app.segvmnet.dataset import (
+        SEGMENTATIONS,
+        _cache_path,
+        default_cache_dir,
+        extractor_spec,
+        load_clip,
+        save_clip,
+    )
 
     audio_extractor = audio_extractor or DEFAULT_AUDIO
     video_extractor = video_extractor or DEFAULT_VIDEO

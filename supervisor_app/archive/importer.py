@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .. import errors
-from . import store
-from .relink import MediaResolver
-from .timeline import Piece, plan_timeline, read_timeline_file
+from supervisor_app.infra import errors
+from supervisor_app.archive import store
+from supervisor_app.archive.relink import MediaResolver
+from supervisor_app.archive.timeline import Piece, plan_timeline, read_timeline_file
 
 
 @dataclass
@@ -57,8 +57,8 @@ class ImportReport:
 
 def _media_info(path: Path, kind: str, cache: dict) -> tuple[str, float | None]:
     """(content hash, duration_s) of a medium, checked to have the stream its role needs."""
-    from ..hashing import content_hash
-    from ..media import probe
+    from supervisor_app.infra.hashing import content_hash
+    from supervisor_app.media import probe
 
     key = (str(path), kind)
     if key not in cache:
@@ -74,7 +74,7 @@ def _media_info(path: Path, kind: str, cache: dict) -> tuple[str, float | None]:
 def import_project(cat, timeline_path: str | Path, search_dirs: Iterable[str | Path] = (), rate: float | None = None,
                    music_tracks: Sequence[str] = (), name: str | None = None) -> ImportReport:
     """Import one timeline file into the archive of ``cat`` (see the module docstring)."""
-    from ..hashing import content_hash
+    from supervisor_app.infra.hashing import content_hash
 
     t0 = time.perf_counter()
     path = Path(timeline_path)
@@ -164,7 +164,7 @@ def import_projects(cat, paths: Sequence[str | Path], search_dirs: Iterable[str 
                     progress: Callable[[int, int, ImportReport], None] | None = None) -> list[ImportReport]:
     """Import several timelines; a file that cannot be read is reported (status ``failed``), not fatal.
     A folder is searched for timeline files (recursive)."""
-    from .timeline import FORMATS
+    from supervisor_app.archive.timeline import FORMATS
 
     files: list[Path] = []
     for p in map(Path, paths):

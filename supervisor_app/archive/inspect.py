@@ -10,8 +10,8 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import errors, paths
-from . import store
+from supervisor_app.infra import errors, paths
+from supervisor_app.archive import store
 
 
 @dataclass
@@ -94,7 +94,7 @@ def project_summary(cat, project_id: int | None) -> ProjectSummary:
 
 def pair_thumbnail(cat, pair: store.ArchivePair, out_path: str | Path, size=(320, 180)) -> Path | None:
     """A JPEG/PNG still of the picture at the middle of the pair (None if its picture file is missing)."""
-    from ..media import thumbnail
+    from supervisor_app.media import thumbnail
 
     mid = pair.start_s + pair.duration_s / 2
     piece = next((p for p in pair.picture if p.record_start_s <= mid < p.record_end_s), pair.picture[0])
@@ -136,8 +136,8 @@ def export_dataset(cat, out_dir: str | Path, copy_media: bool = False, stems: bo
     ``pairs.csv``. ``copy_media`` copies the media into ``media/`` (named by hash; the manifest then
     points there); ``stems`` renders each pair's music as ``stems/pair-ID.wav`` (the music exactly as
     it plays under the picture). Nothing else is copied."""
-    from .features import render_music_stem
-    from .split import commercial_groups
+    from supervisor_app.archive.features import render_music_stem
+    from supervisor_app.archive.split import commercial_groups
 
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import errors
-from . import store
-from .timeline import Piece
+from supervisor_app.infra import errors
+from supervisor_app.archive import store
+from supervisor_app.archive.timeline import Piece
 
 
 @dataclass
@@ -41,13 +41,13 @@ def record_mockup_decision(catalog, video_path: str | Path, track_id: int, edit,
     ``edit``: the :class:`~supervisor_app.edit.edl.Edit` (or its ``to_dict()``); ``approved``: the choice
     (False = rejected: a negative, kept for evaluation). Typed errors for a missing video or track.
     """
-    from ..catalog import Catalog
+    from supervisor_app.catalog import Catalog
 
     if isinstance(catalog, (str, Path)):
         with Catalog.open(catalog) as cat:
             return record_mockup_decision(cat, video_path, track_id, edit, approved)
-    from ..hashing import content_hash
-    from ..media import probe
+    from supervisor_app.infra.hashing import content_hash
+    from supervisor_app.media import probe
 
     cat = catalog
     video_path = Path(video_path)

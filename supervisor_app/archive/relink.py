@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..media import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
-from .timeline import url_to_path
+from supervisor_app.media import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
+from supervisor_app.archive.timeline import url_to_path
 
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 MAX_INDEXED_FILES = 200_000

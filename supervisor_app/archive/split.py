@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
-from .. import errors
+from supervisor_app.infra import errors
 
 
 def commercial_groups(pairs, media: dict) -> dict[int, str]:

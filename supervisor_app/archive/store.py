@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .. import errors
-from .timeline import Piece
+from supervisor_app.infra import errors
+from supervisor_app.archive.timeline import Piece
 
 ACTIVE_MODEL_KEY = "archive.active_segvmnet_model"
 
@@ -245,8 +245,8 @@ class RelinkReport:
 def relink(cat, search_dirs: Iterable[str | Path] = (), verify_hash: bool = True) -> RelinkReport:
     """Check every archive medium's path; find moved ones by name under ``search_dirs`` (same content
     hash required) and record the new path; mark the rest missing."""
-    from ..hashing import content_hash
-    from .relink import MediaResolver
+    from supervisor_app.infra.hashing import content_hash
+    from supervisor_app.archive.relink import MediaResolver
 
     resolver = MediaResolver(None, search_dirs)
     rep = RelinkReport()

@@ -33,7 +33,7 @@ import urllib.parse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import errors
+from supervisor_app.infra import errors
 
 __all__ = ["Piece", "Cue", "TimelinePlan", "FORMATS", "adapter_for", "read_timeline_file", "plan_timeline",
            "MAX_CUE_GAP_S", "MIN_CUE_S"]
@@ -269,7 +269,7 @@ def _paint(layers: list[list[Piece]]) -> list[Piece]:
 
 
 def _is_audio_file(key: str) -> bool:
-    from ..media import AUDIO_EXTENSIONS
+    from supervisor_app.media import AUDIO_EXTENSIONS
 
     return Path(urllib.parse.urlparse(key).path if "://" in key else key).suffix.lower() in AUDIO_EXTENSIONS
 

@@ -4,7 +4,7 @@
 2. Split by commercial (:mod:`.split`): train / validation (early stopping) / test (held out), so no
    commercial is on two sides and the held-out numbers were not used to choose anything.
 3. Features per pair (:mod:`.features`: the clean music stem, the picture as the timeline shows it;
-   cached, so an interrupted run resumes), then :func:`~supervisor_app.training.train.train_model` with
+   cached, so an interrupted run resumes), then :func:`~supervisor_app.segvmnet.train.train_model` with
    a per-epoch checkpoint in the model folder (an interrupted training resumes after its last epoch).
 4. On the held-out test pairs: V2M retrieval of the new model (normalised trace), chance, the fit-only
    ranking (the calibrated sync score the app uses without a model: the picture's cuts against each
@@ -24,8 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from .. import errors, paths
-from . import store
+from supervisor_app.infra import errors, paths
+from supervisor_app.archive import store
 
 LogFn = Callable[[str], None]
 
@@ -89,9 +89,9 @@ def _music_events(cat, pair, media) -> dict:
     import shutil
     import tempfile
 
-    from ..analysis import versions
-    from ..analysis.report import analyze_track, segments_analyzer
-    from .features import render_music_stem, stem_key
+    from supervisor_app.analysis import versions
+    from supervisor_app.analysis.report import analyze_track, segments_analyzer
+    from supervisor_app.archive.features import render_music_stem, stem_key
 
     m = media[pair.music_media_id]
     key = stem_key(m.content_hash, pair)
@@ -111,8 +111,8 @@ def _music_events(cat, pair, media) -> dict:
 def fit_only_scores(cat, test_pairs, media, log: LogFn | None = None, should_cancel=None) -> np.ndarray:
     """(Q, C) calibrated sync scores: picture of test pair q against the music stem of pair c, at the
     best start (what the app ranks by without a model)."""
-    from ..ranking.sync import best_start_offset
-    from .features import picture_cuts
+    from supervisor_app.ranking.sync import best_start_offset
+    from supervisor_app.archive.features import picture_cuts
 
     log = log or (lambda m: None)
     ev = [_music_events(cat, p, media) for p in test_pairs]
@@ -137,7 +137,7 @@ def fit_only_scores(cat, test_pairs, media, log: LogFn | None = None, should_can
 
 def _trained_keys(model_dir) -> set[str]:
     """Clip ids (pair keys or clip hashes) a model was trained or validated on (not its test lines)."""
-    from ..training.train import TRAINING_CLIPS_FILE
+    from supervisor_app.segvmnet.train import TRAINING_CLIPS_FILE
 
     f = Path(model_dir) / TRAINING_CLIPS_FILE
     if not f.is_file():
@@ -153,7 +153,7 @@ def _trained_keys(model_dir) -> set[str]:
 # --------------------------------------------------------------------------- rejected mockups
 def own_pair_scores(model, clips) -> np.ndarray:
     """The model's score of each clip's picture with its own music (normalised trace; higher = better fit)."""
-    from ..training.train import _segment_embeddings, normalized_trace_scores
+    from supervisor_app.segvmnet.train import _segment_embeddings, normalized_trace_scores
 
     em, ev = _segment_embeddings(model, clips)
     return np.array([normalized_trace_scores([ev[i]], [em[i]])[0, 0] for i in range(len(clips))])
@@ -165,7 +165,7 @@ def rejected_mockup_check(cat, model, test_pairs, test_clips, rejected, media, s
     (timeline cue or approved mockup) on the same picture file, does the model score the kept music
     above the rejected one? Chance is 50 %. Rejected mockups on pictures the model trained on are not
     counted (the model has seen the kept pair)."""
-    from .features import build_pair_dataset
+    from supervisor_app.archive.features import build_pair_dataset
 
     out = {"n_rejected_held_out": len(rejected), "n_comparisons": 0, "model_prefers_kept_pct": None,
            "chance_pct": 50.0}
@@ -199,7 +199,7 @@ def _fingerprint(keys, config, segmentation, audio, video) -> str:
 
 
 def _held_out_metrics(model, clips) -> dict:
-    from ..training.train import validation_metrics
+    from supervisor_app.segvmnet.train import validation_metrics
 
     return validation_metrics(model, clips, "segvmnet")
 
@@ -216,12 +216,12 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     pairs and settings, so re-running an interrupted training finds its checkpoint). ``progress(done,
     total, name, status)`` reports feature extraction; ``on_epoch(record)`` each epoch.
     """
-    from ..catalog import Catalog
-    from ..features import DEFAULT_AUDIO, DEFAULT_VIDEO
-    from ..nets.model_store import CARD_JSON, ModelCard, save_model, user_models_dir
-    from ..training.train import PRESETS, TRAINING_CLIPS_FILE, TrainConfig, train_model
-    from .features import build_pair_dataset
-    from .split import commercial_groups, split_by_commercial
+    from supervisor_app.catalog import Catalog
+    from supervisor_app.features import DEFAULT_AUDIO, DEFAULT_VIDEO
+    from supervisor_app.nets.model_store import CARD_JSON, ModelCard, save_model, user_models_dir
+    from supervisor_app.segvmnet.train import PRESETS, TRAINING_CLIPS_FILE, TrainConfig, train_model
+    from supervisor_app.archive.features import build_pair_dataset
+    from supervisor_app.archive.split import commercial_groups, split_by_commercial
 
     if isinstance(catalog, (str, Path)):
         with Catalog.open(catalog) as cat:
@@ -280,13 +280,13 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     negatives = rejected_mockup_check(cat, model, [by_id[ds.pair_of_clip[c.clip_id]] for c in test], test,
                                       [r for r in rejected if groups[r.id] in test_groups], media, segmentation,
                                       audio_extractor, video_extractor, cache_dir, should_stop)
-    from ..evaluation.protocol import evaluate_model
+    from supervisor_app.evaluation.protocol import evaluate_model
 
     window = next((w for w in (30.0, 15.0, 8.0) if sum(c.duration_s >= w for c in test) >= 2), None)
     protocol = evaluate_model(model, "segvmnet", test, out.name, segmentation, window_s=window, seed=config.seed)
     fit = None
     if fit_baseline:
-        from ..evaluation.metrics import retrieval_metrics
+        from supervisor_app.evaluation.metrics import retrieval_metrics
 
         test_pairs = [by_id[ds.pair_of_clip[c.clip_id]] for c in test]
         try:
@@ -303,8 +303,8 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     activated, reason = True, "no active model yet"
     if prev_dir and Path(prev_dir).resolve() != out.resolve():
         try:
-            from ..nets.device import select_device
-            from ..nets.model_store import load_model
+            from supervisor_app.nets.device import select_device
+            from supervisor_app.nets.model_store import load_model
 
             prev = load_model(prev_dir, device=select_device(config.device))
             if prev.card.kind != "segvmnet":
@@ -374,7 +374,7 @@ def model_summary(model, catalog=None) -> ModelSummary:
     """The selector's numbers for a model (name or folder): held-out mean rank and R@10 beside chance
     and the fit-only ranking on the same pairs, and the number of training pairs. Models trained on a
     folder of clips (``train --clips``) have only their validation split (``held_out_is_test`` False)."""
-    from ..nets.model_store import read_card, resolve_model_dir
+    from supervisor_app.nets.model_store import read_card, resolve_model_dir
 
     d = resolve_model_dir(model)
     card = read_card(d)
@@ -387,7 +387,7 @@ def model_summary(model, catalog=None) -> ModelSummary:
     fit = ((m.get("fit_only") or {}).get("V2M")) or {}
     active = False
     if catalog is not None:
-        from ..catalog import Catalog
+        from supervisor_app.catalog import Catalog
 
         if isinstance(catalog, (str, Path)):
             with Catalog.open(catalog) as cat:
@@ -408,8 +408,8 @@ def model_summary(model, catalog=None) -> ModelSummary:
 
 def model_summaries(catalog=None) -> list[ModelSummary]:
     """Summaries of every Seg-VM-Net model in the project's and the user's model folders."""
-    from ..nets.model_store import read_card, user_models_dir
-    from ..paths import MODELS_DIR
+    from supervisor_app.nets.model_store import read_card, user_models_dir
+    from supervisor_app.infra.paths import MODELS_DIR
 
     out = []
     for root in (MODELS_DIR, user_models_dir()):

@@ -4,8 +4,8 @@
 >>> with Catalog.create("/tmp/my.sqlite") as cat:          # doctest: +SKIP
 ...     report = cat.add_folder("~/Music")
 """
-from .metadata import TrackTags, read_tags
-from .store import AnalysisRecord, Catalog, Playlist, PlaylistEntry, ScanReport, Track
+from supervisor_app.catalog.metadata import TrackTags, read_tags
+from supervisor_app.catalog.store import AnalysisRecord, Catalog, Playlist, PlaylistEntry, ScanReport, Track
 
 __all__ = [
     "AnalysisRecord",

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from typing import Any, Optional
 
-from ..errors import UsageError
+from supervisor_app.infra.errors import UsageError
 
 #: fields a rescan re-reads from the file's tags (user values for them are locked against rescans)
 TAG_FIELDS = ("title", "artist", "album", "genre", "bpm_tag")

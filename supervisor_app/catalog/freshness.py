@@ -20,7 +20,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .. import errors
+from supervisor_app.infra import errors
 
 
 @dataclass
@@ -36,7 +36,7 @@ class FreshnessReport:
 def refresh_tracks(catalog, tracks=None, retry_failed: bool = False,
                    should_cancel: Optional[Callable[[], bool]] = None) -> FreshnessReport:
     """Bring the catalog's record of each track's file up to date (see the module docstring)."""
-    from .scan import _read_file
+    from supervisor_app.catalog.scan import _read_file
 
     rep = FreshnessReport()
     for t in (catalog.tracks(include_missing=True) if tracks is None else tracks):

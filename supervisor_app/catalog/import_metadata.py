@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .. import errors
-from .fields import EDITABLE_FIELDS, canonical_field, fold, parse_value
+from supervisor_app.infra import errors
+from supervisor_app.catalog.fields import EDITABLE_FIELDS, canonical_field, fold, parse_value
 
 #: compact folded header (letters and digits only) -> track field
 HEADER_ALIASES: dict[str, str] = {}
@@ -353,7 +353,7 @@ class _CatalogIndex:
 
 
 def _match(index: _CatalogIndex, catalog, raw: dict, values: dict, n: int, report: ImportReport):
-    from .resolve import match_names
+    from supervisor_app.catalog.resolve import match_names
 
     file = raw.get("path")
     if file:

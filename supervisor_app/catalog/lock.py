@@ -1,7 +1,7 @@
 """One indexer per catalog at a time: an advisory lock (``fcntl.flock``) on a small file beside it.
 
 ``index_lock(catalog_path)`` is held for the whole of ``catalog index``. A second indexer either stops at
-once with :class:`~supervisor_app.errors.CatalogLockedError` naming the holder (process id, host, when it
+once with :class:`~supervisor_app.infra.errors.CatalogLockedError` naming the holder (process id, host, when it
 started) or, with ``wait=True``, waits for it and then finds the work done (no duplicated work). The
 kernel drops the lock when its holder dies, even on SIGKILL, so a crashed run never blocks the next.
 
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from ..errors import CatalogLockedError, CatalogReadOnlyError
+from supervisor_app.infra.errors import CatalogLockedError, CatalogReadOnlyError
 
 try:
     import fcntl

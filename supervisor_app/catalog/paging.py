@@ -21,7 +21,7 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
-from .store import Track, _check_status, _track
+from supervisor_app.catalog.store import Track, _check_status, _track
 
 DEFAULT_PAGE = 1000
 

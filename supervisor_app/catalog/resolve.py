@@ -16,8 +16,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Optional
 
-from .. import errors
-from .fields import fold
+from supervisor_app.infra import errors
+from supervisor_app.catalog.fields import fold
 
 #: a fuzzy score below this is no match at all
 MIN_SCORE = 0.72
@@ -64,7 +64,7 @@ def looks_like_path(text: str) -> bool:
 def resolve_track(catalog, text, *, allow_file: bool = False, include_missing: bool = True) -> ResolvedTrack:
     """The track ``text`` names (id, path or name). ``allow_file``: an existing file that is not in the
     catalog comes back as ``ResolvedTrack(None, path)`` instead of an error."""
-    from ..hashing import content_hash
+    from supervisor_app.infra.hashing import content_hash
 
     if isinstance(text, int) and not isinstance(text, bool):
         text = str(text)
@@ -179,7 +179,7 @@ def _score(q: str, q_tokens: list[str], keys: list[str]) -> float:
 def catalog_help() -> str:
     """Help text for ``--catalog`` naming the current default."""
     try:
-        from ..paths import default_catalog_path
+        from supervisor_app.infra.paths import default_catalog_path
 
         return f"catalog file (default: the last one used, now {default_catalog_path()})"
     except Exception:  # help must never fail
@@ -187,15 +187,15 @@ def catalog_help() -> str:
 
 
 def catalog_path_from(arg) -> Path:
-    from ..paths import default_catalog_path
+    from supervisor_app.infra.paths import default_catalog_path
 
     return Path(arg).expanduser() if arg else default_catalog_path()
 
 
 def open_catalog(arg=None, *, create: bool = False):
     """Open the catalog ``arg`` (``--catalog``), or the last one used; remember it as the default."""
-    from ..settings import remember_catalog
-    from .store import Catalog
+    from supervisor_app.infra.settings import remember_catalog
+    from supervisor_app.catalog.store import Catalog
 
     path = catalog_path_from(arg)
     cat = Catalog.create(path) if create else Catalog.open(path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from .fields import fold
+from supervisor_app.catalog.fields import fold
 
 # names of one territory, and the regions that contain it
 _TERRITORIES = [

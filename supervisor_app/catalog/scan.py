@@ -27,10 +27,11 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from .. import errors, media
-from ..hashing import content_hash
-from .metadata import read_tags
-from .store import Catalog, ScanReport, Track
+from supervisor_app.infra import errors
+from supervisor_app import media
+from supervisor_app.infra.hashing import content_hash
+from supervisor_app.catalog.metadata import read_tags
+from supervisor_app.catalog.store import Catalog, ScanReport, Track
 
 #: File extensions (lower case, with dot) that the scanner treats as audio tracks (the media layer's
 #: list). Video files are not catalog tracks.

@@ -24,8 +24,9 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from .. import __version__, errors
-from . import schema
+from supervisor_app import __version__
+from supervisor_app.infra import errors
+from supervisor_app.catalog import schema
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BUSY_TIMEOUT_MS = 30_000
@@ -169,7 +170,7 @@ class Catalog:
         self.path = path
         self._tx_depth = 0
         #: True when the file or its folder cannot be written (e.g. a read-only mount): reads work, writes
-        #: raise :class:`~supervisor_app.errors.CatalogReadOnlyError`.
+        #: raise :class:`~supervisor_app.infra.errors.CatalogReadOnlyError`.
         self.read_only = read_only
 
     # -- opening ----------------------------------------------------------------------------
@@ -376,7 +377,7 @@ class Catalog:
         skip: Optional[Callable[[str], bool]] = None,
     ) -> ScanReport:
         """Index the audio files under ``folder`` (see :func:`supervisor_app.catalog.scan.scan_folder`)."""
-        from .scan import scan_folder
+        from supervisor_app.catalog.scan import scan_folder
 
         return scan_folder(self, folder, progress=progress, should_cancel=should_cancel, skip=skip)
 
@@ -570,7 +571,7 @@ class Catalog:
         """Set named track fields (see :mod:`supervisor_app.catalog.fields`; values already parsed with
         :func:`~supervisor_app.catalog.fields.parse_value`, ``None`` clears). File-tag fields set here are
         locked: rescans keep them. Returns the updated track."""
-        from .fields import EDITABLE_FIELDS, TAG_FIELDS
+        from supervisor_app.catalog.fields import EDITABLE_FIELDS, TAG_FIELDS
 
         values = dict(values)
         unknown = [k for k in values if k not in EDITABLE_FIELDS]

@@ -12,7 +12,7 @@ from typing import Callable, Optional
 
 
 def analysed_tempo(catalog, track) -> Optional[float]:
-    from ..indexing import beats_key
+    from supervisor_app.indexing.pipeline import beats_key
 
     rec = catalog.get_analysis(track.id, *beats_key())
     if rec is None or not rec.result or not rec.result.get("tempo_bpm"):
@@ -21,7 +21,7 @@ def analysed_tempo(catalog, track) -> Optional[float]:
 
 
 def descriptors(catalog, track) -> Optional[dict]:
-    from ..analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
+    from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
 
     rec = catalog.get_analysis(track.id, DESCRIPTORS, DESCRIPTORS_VERSION)
     return rec.result if rec is not None and rec.result else None
@@ -40,8 +40,8 @@ def tempo_and_key(catalog, track) -> tuple[Optional[float], Optional[str]]:
 def ensure_descriptors(catalog, track_ids=None, progress: Optional[Callable[[int, int, str], None]] = None,
                        should_cancel=None) -> int:
     """Compute and store the descriptors (key, loudness, ...) of 'ok' tracks that have none; returns how many."""
-    from ..analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION, describe_file
-    from ..errors import SupervisorError
+    from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION, describe_file
+    from supervisor_app.infra.errors import SupervisorError
 
     todo = catalog.analyses_missing(DESCRIPTORS, DESCRIPTORS_VERSION)
     if track_ids is not None:
@@ -66,7 +66,7 @@ def track_facts(catalog, track) -> dict:
     d = track.to_dict()
     d.pop("locked", None)
     try:
-        from ..track_profile import auto_tags
+        from supervisor_app.briefs.track_profile import auto_tags
 
         heard = [w for w, _ in auto_tags(catalog, track)[:8]]
     except Exception:  # noqa: BLE001  (auto-tags need the YAMNet extra; the facts do not)

@@ -62,7 +62,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..errors import AnalysisError, UsageError
+from supervisor_app.infra.errors import AnalysisError, UsageError
 
 __all__ = ["Excerpt", "Splice", "Edit", "build_edit", "SYNC_LANDING_S", "EDGE_EPS_S"]
 

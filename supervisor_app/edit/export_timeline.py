@@ -21,8 +21,8 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from ..paths import atomic_write_text
-from .edl import Edit
+from supervisor_app.infra.paths import atomic_write_text
+from supervisor_app.edit.edl import Edit
 
 __all__ = ["build_timeline", "export_otio", "export_fcpxml", "export_edl", "read_timeline", "timecode_rate",
            "STANDARD_RATES"]
@@ -57,7 +57,7 @@ def build_timeline(edit: Edit, video_path: str | Path, track_path: str | Path, *
 
     video_path, track_path = Path(video_path), Path(track_path)
     if fps is None or video_media_duration_s is None or production_audio is None:
-        from ..media import probe
+        from supervisor_app.media import probe
 
         info = probe(video_path)
         fps = info.fps if fps is None else fps
@@ -163,8 +163,8 @@ def _with_channel_counts(xml_text: str, paths) -> str:
     that NLEs import a stereo file as a stereo pair. Files that cannot be probed are left as they are."""
     import xml.etree.ElementTree as ET
 
-    from ..errors import SupervisorError
-    from ..media import probe
+    from supervisor_app.infra.errors import SupervisorError
+    from supervisor_app.media import probe
 
     counts = {}
     for p in paths:

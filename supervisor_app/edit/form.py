@@ -45,10 +45,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import AnalysisError, UsageError
+from supervisor_app.infra.errors import AnalysisError, UsageError
 
 SYNC_EDGE_S = 0.5  # sync points must lie this far inside the picture (its first and last frames are the edit's own)
-from .edl import EDGE_EPS_S, SYNC_LANDING_S, Edit, Excerpt
+from supervisor_app.edit.edl import EDGE_EPS_S, SYNC_LANDING_S, Edit, Excerpt
 
 __all__ = ["TrackForm", "plan_edit", "EditStats", "describe_edit", "fmt_time", "FADE_MAX_S", "MIN_REPEAT_BARS", "run_length",
            "PHRASE_BARS", "WEIGHTS"]
@@ -204,7 +204,7 @@ class TrackForm:
     def _energy(self) -> np.ndarray:
         import librosa
 
-        from .audibility import _mono
+        from supervisor_app.edit.audibility import _mono
 
         y = _mono(self.audio)
         sr = int(self.sr)
@@ -233,7 +233,7 @@ class TrackForm:
         if self.audio is None:
             return None
         if self._natural is None:
-            from .audibility import natural_audibility
+            from supervisor_app.edit.audibility import natural_audibility
 
             inner = self.downbeats_s[1:]
             self._natural = natural_audibility(self.audio, int(self.sr), inner if inner.size else self.downbeats_s)
@@ -246,7 +246,7 @@ class TrackForm:
         key = (int(k_out), int(k_in))
         c = self._splice_cache.get(key)
         if c is None:
-            from .audibility import splice_audibility
+            from supervisor_app.edit.audibility import splice_audibility
 
             c = splice_audibility(self.audio, int(self.sr), float(self.T[k_out]), float(self.T[k_in]))
             self._splice_cache[key] = c
@@ -673,7 +673,7 @@ class _Planner:
         extra = 0.0
         if self.cuts.size:
             edit = self._to_edit(c, final=False)
-            from ..ranking.sync import sync_score
+            from supervisor_app.ranking.sync import sync_score
 
             s = sync_score(edit, self.cuts, None, self.f.downbeats_s, self.T[self.f.section_idx[1:]], n_random=0)
             S = s.details["S"]
@@ -981,7 +981,7 @@ def describe_edit(edit: Edit, form: TrackForm, with_audibility: bool = True) -> 
         ok = (np.min(np.abs(db - a.music_out_s)) <= 0.05) and (np.min(np.abs(db - b.music_in_s)) <= 0.05)
         on.append(ok)
         if with_audibility and form.audio is not None:
-            from .audibility import splice_audibility
+            from supervisor_app.edit.audibility import splice_audibility
 
             costs.append(splice_audibility(form.audio, int(form.sr), a.music_out_s, b.music_in_s))
     used: list[tuple[float, float]] = []

@@ -42,8 +42,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import UsageError
-from .edl import EDGE_EPS_S, Edit, Excerpt
+from supervisor_app.infra.errors import UsageError
+from supervisor_app.edit.edl import EDGE_EPS_S, Edit, Excerpt
 
 __all__ = ["FreeTimeEdit", "build_free_time_edit", "build_button_edit", "splice_points", "splice_cost",
            "splice_costs", "FREE_CROSSFADE_S", "SYNC_CROSSFADE_S", "edit_from_dict"]

@@ -40,8 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..analysis.speech import (SPEECH_CLASSES, SpeechActivity, speech_activity,
-                               speech_regions)
+from supervisor_app.analysis.speech import SPEECH_CLASSES, SpeechActivity, speech_activity, speech_regions
 
 __all__ = ["MixSettings", "MixReport", "MockupAudio", "SpeechActivity", "LOUDNESS_TARGETS", "SPEECH_CLASSES",
            "speech_activity", "speech_regions", "duck_envelope", "limiter_gain", "limit_peaks", "normalise_loudness",
@@ -67,7 +66,7 @@ class MixSettings:
     speech_off: float = 0.3
 
     def __post_init__(self):
-        from ..errors import UsageError
+        from supervisor_app.infra.errors import UsageError
 
         if not 0.0 <= self.duck_db <= 60.0:
             raise UsageError(f"The ducking depth must be between 0 and 60 dB (got {self.duck_db}).")
@@ -81,7 +80,7 @@ class MixSettings:
 
 def parse_loudness(text: str | float | None) -> float | None:
     """``"web"`` -> -14, ``"broadcast"`` -> -23, ``"none"`` -> None, or a number of LUFS (UsageError otherwise)."""
-    from ..errors import UsageError
+    from supervisor_app.infra.errors import UsageError
 
     if text is None or isinstance(text, (int, float)):
         return None if text is None else float(text)
@@ -392,8 +391,8 @@ def render_mockup_audio(edit, track_path: str | Path, video_path: str | Path | N
                         end_fade_s: float = 1.0, should_cancel: Callable[[], bool] | None = None) -> MockupAudio:
     """The mockup's sound for ``edit``: the rendered music mixed under ``video_path``'s audio track
     (see :func:`mix_under`), or the music alone (``music_only``, no video, no or silent audio track)."""
-    from ..media import load_audio, probe
-    from .render import render_audio
+    from supervisor_app.media import load_audio, probe
+    from supervisor_app.edit.render import render_audio
 
     music = render_audio(edit, track_path, sr=sr, crossfade_s=crossfade_s, end_fade_s=end_fade_s)
     production = None

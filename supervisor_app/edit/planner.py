@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..analysis.beat_confidence import BeatConfidence, beat_confidence
+from supervisor_app.analysis.beat_confidence import BeatConfidence, beat_confidence
 
 __all__ = ["TrackEvents", "edit_mode", "plan_edit", "fit_edit", "score_edit", "mode_reason", "SHORT_TRACK_S",
            "MODES"]
@@ -72,7 +72,7 @@ class TrackEvents:
 
     def envelope(self):
         if self._envelope is None:
-            from ..analysis.envelope import cached_envelope
+            from supervisor_app.analysis.envelope import cached_envelope
 
             self._envelope = cached_envelope(self.path, self.content_hash)
         return self._envelope
@@ -91,16 +91,16 @@ def plan_edit(video_duration_s: float, video_boundaries_s: Sequence[float], ev: 
     """The edit of ``ev`` under the picture by the engine :func:`edit_mode` picks (or ``mode``)."""
     mode = mode or edit_mode(ev, video_duration_s)
     if mode == "button":
-        from .free_time import build_button_edit
+        from supervisor_app.edit.free_time import build_button_edit
 
         env = ev.envelope() if sync_points_s else None
         return build_button_edit(video_duration_s, ev.duration_s, env, sync_points_s)
     if mode == "free-time":
-        from .free_time import build_free_time_edit
+        from supervisor_app.edit.free_time import build_free_time_edit
 
         return build_free_time_edit(video_duration_s, video_boundaries_s, ev.duration_s, ev.envelope(), ev.boundaries_s,
                                     path=path, start_offset_s=start_offset_s, sync_points_s=sync_points_s)
-    from .edl import build_edit
+    from supervisor_app.edit.edl import build_edit
 
     return build_edit(video_duration_s, video_boundaries_s, ev.duration_s, ev.downbeats_s, ev.boundaries_s,
                       path=path, start_offset_s=start_offset_s, sync_points_s=sync_points_s, **kwargs)
@@ -108,7 +108,7 @@ def plan_edit(video_duration_s: float, video_boundaries_s: Sequence[float], ev: 
 
 def score_edit(edit, video_cuts_s: Sequence[float], cut_probs_25hz, ev: TrackEvents, mode: str | None = None, **kwargs):
     """The calibrated fit of ``edit``: against bar lines (metric) or onsets (free time, button)."""
-    from ..ranking.sync import free_time_sync_score, sync_score
+    from supervisor_app.ranking.sync import free_time_sync_score, sync_score
 
     mode = mode or getattr(edit, "mode", "metric")
     if mode == "metric":
@@ -120,7 +120,7 @@ def score_edit(edit, video_cuts_s: Sequence[float], cut_probs_25hz, ev: TrackEve
 def fit_edit(video_duration_s: float, video_boundaries_s: Sequence[float], cut_probs_25hz, ev: TrackEvents, *,
              sync_points_s: Sequence[float] = (), mode: str | None = None):
     """The best start when there is no alignment path: ``(start_offset_s, edit, SyncScore)``."""
-    from ..ranking.sync import best_free_time_start, best_start_offset
+    from supervisor_app.ranking.sync import best_free_time_start, best_start_offset
 
     mode = mode or edit_mode(ev, video_duration_s)
     if mode == "button":

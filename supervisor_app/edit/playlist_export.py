@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..paths import atomic_write_text
-from .edl import Edit
+from supervisor_app.infra.paths import atomic_write_text
+from supervisor_app.edit.edl import Edit
 
 __all__ = ["PlaylistEntry", "as_entry", "export_m3u8", "export_csv", "export_json", "read_json",
            "CSV_COLUMNS"]
@@ -152,7 +152,7 @@ def read_json(path: str | Path) -> list[PlaylistEntry]:
     for d in doc["entries"]:
         e = as_entry(d)
         if isinstance(e.edit, dict):
-            from .free_time import edit_from_dict
+            from supervisor_app.edit.free_time import edit_from_dict
 
             e.edit = edit_from_dict(e.edit)  # a free-time edit keeps its crossfades and mode
         out.append(e)

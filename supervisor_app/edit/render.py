@@ -29,8 +29,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import MediaError, NoVideoStreamError, SupervisorError
-from .edl import Edit
+from supervisor_app.infra.errors import MediaError, NoVideoStreamError, SupervisorError
+from supervisor_app.edit.edl import Edit
 
 __all__ = ["render_audio", "render_wav", "render_mp4", "write_wav", "RenderCancelled", "splice_discontinuity_bound"]
 
@@ -159,7 +159,7 @@ def render_audio(edit: Edit, track_path: str | Path, sr: int = 48000, crossfade_
     target (LUFS, e.g. -16 for web, -23 for EBU R128 broadcast) or None; ``end_fade_s``: fade-out when
     the music ends mid-phrase (s). The track is decoded through :func:`supervisor_app.media.load_audio`.
     """
-    from ..media import load_audio
+    from supervisor_app.media import load_audio
 
     audio = load_audio(track_path, sr=sr, mono=False)
     return render_from_array(edit, audio, sr, crossfade_s=crossfade_s, loudness_lufs=loudness_lufs,
@@ -169,8 +169,8 @@ def render_audio(edit: Edit, track_path: str | Path, sr: int = 48000, crossfade_
 def _write_wav(samples: np.ndarray, sr: int, out_path: Path, subtype: str = "PCM_24") -> None:
     import soundfile as sf
 
-    from ..errors import OutputNotWritableError
-    from ..outputs import atomic_output
+    from supervisor_app.infra.errors import OutputNotWritableError
+    from supervisor_app.infra.outputs import atomic_output
 
     with atomic_output(out_path, "The WAV file") as tmp:
         try:
@@ -220,9 +220,9 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
     ``progress(fraction)`` is called with 0..1 while encoding; returning False cancels
     (:class:`RenderCancelled`, nothing is left behind). Returns the path.
     """
-    from ..lifecycle import popen_kwargs, stop, sweep_stale
-    from ..media import probe
-    from ..outputs import resolve_output
+    from supervisor_app.infra.lifecycle import popen_kwargs, stop, sweep_stale
+    from supervisor_app.media import probe
+    from supervisor_app.infra.outputs import resolve_output
 
     video_path, out_path = Path(video_path), resolve_output(out_path)  # a link is written through
     info = probe(video_path)
@@ -238,7 +238,7 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
     with tempfile.TemporaryDirectory(prefix=f"supervisor-render-{os.getpid()}-") as td:
         wav = Path(td) / "music.wav"
         if audio is None:
-            from .mix import MixSettings, render_mockup_audio
+            from supervisor_app.edit.mix import MixSettings, render_mockup_audio
 
             if mix is None:
                 mix = MixSettings() if loudness_lufs is None else MixSettings(loudness_lufs=float(loudness_lufs))

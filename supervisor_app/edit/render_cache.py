@@ -7,7 +7,7 @@ edit (its JSON), the render options and the render code. :func:`render_mp4_cache
     sha256(json([kind, picture content hash, track content hash, edit.to_dict(), options, code hash]))
 
 and keep one copy under ``<cache>/renders/<key[:2]>/<key>.<ext>`` in the app's cache folder
-(:func:`supervisor_app.paths.cache_dir`, recomputable, safe to delete). A hit copies the file to the
+(:func:`supervisor_app.infra.paths.cache_dir`, recomputable, safe to delete). A hit copies the file to the
 requested path (atomically: temp file + rename) instead of decoding, mixing and encoding again; a miss
 renders with :mod:`supervisor_app.edit.render` and stores the result (atomically too: an interrupted
 store leaves no entry, never half a file). The code hash covers every module of ``supervisor_app.edit``,
@@ -26,8 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import paths
-from ..hashing import bytes_hash, content_hash
+from supervisor_app.infra import paths
+from supervisor_app.infra.hashing import bytes_hash, content_hash
 
 __all__ = ["render_mp4_cached", "render_wav_cached", "render_key", "renders_dir", "RENDER_CACHE_VERSION"]
 
@@ -116,7 +116,7 @@ def render_mp4_cached(edit, video_path: str | Path, track_path: str | Path, out_
                       progress: Callable[[float], bool | None] | None = None, **options) -> Path:
     """:func:`supervisor_app.edit.render.render_mp4`, served from the render cache when the same
     (picture, track, edit, options) was rendered before. Same arguments, same result, same errors."""
-    from .render import render_mp4
+    from supervisor_app.edit.render import render_mp4
 
     return _cached("mp4", "mp4",
                    lambda out: render_mp4(edit, video_path, track_path, out, progress=progress, **options),
@@ -125,7 +125,7 @@ def render_mp4_cached(edit, video_path: str | Path, track_path: str | Path, out_
 
 def render_wav_cached(edit, track_path: str | Path, out_path: str | Path, **options) -> Path:
     """:func:`supervisor_app.edit.render.render_wav` through the render cache (see the module doc)."""
-    from .render import render_wav
+    from supervisor_app.edit.render import render_wav
 
     return _cached("wav", "wav", lambda out: render_wav(edit, track_path, out, **options),
                    out_path, edit, track_path, None, options)

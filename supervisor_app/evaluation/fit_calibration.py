@@ -80,8 +80,8 @@ class SyntheticEdit:
 def track_events_from_catalog(catalog, segmentation: str = "olda", tracks=None) -> list[TrackEvents]:
     """Events of every indexed track (madmom downbeats, stored ``segmentation`` boundaries); tracks
     with fewer than 4 downbeats are left out. ``key`` is the track id as a string."""
-    from ..analysis.beats import BeatResult
-    from ..indexing import beats_key, track_boundaries_s
+    from supervisor_app.analysis.beats import BeatResult
+    from supervisor_app.indexing.pipeline import beats_key, track_boundaries_s
 
     out = []
     for t in (tracks if tracks is not None else catalog.tracks()):
@@ -157,8 +157,8 @@ def score_at_offset(track: TrackEvents, cuts_s: Sequence[float], video_duration_
                     n_random: int = 100) -> tuple[float, float]:
     """(calibrated score z, raw S) of the edit playing ``track`` from the downbeat nearest
     ``start_offset_s`` under the picture (no splice except the app's usual ending)."""
-    from ..edit.edl import build_edit
-    from ..ranking.sync import sync_score
+    from supervisor_app.edit.edl import build_edit
+    from supervisor_app.ranking.sync import sync_score
 
     edit = build_edit(video_duration_s, cuts_s, track.duration_s, track.downbeats_s, track.boundaries_s,
                       start_offset_s=float(start_offset_s))
@@ -231,7 +231,7 @@ class TrackFit:
 def fit_track(track: TrackEvents, cuts_s: Sequence[float], video_duration_s: float, n_random: int = 100) -> TrackFit:
     """Fit ``track`` to a picture with cuts ``cuts_s`` the way fit-only recommendation does, and also
     pick its best edit by raw S (``n_finalists=1, n_random=0``: the uncalibrated choice)."""
-    from ..ranking.sync import best_start_offset, sync_score
+    from supervisor_app.ranking.sync import best_start_offset, sync_score
 
     off, _, sc = best_start_offset(video_duration_s, cuts_s, None, track.duration_s, track.downbeats_s,
                                    track.boundaries_s, n_random=n_random)
@@ -247,7 +247,7 @@ def fit_track(track: TrackEvents, cuts_s: Sequence[float], video_duration_s: flo
 
 def _rank_and_recalls(scores: np.ndarray, i: int, ks=(1, 5)) -> tuple[float, dict]:
     """Expected 1-based rank of item ``i`` and P(i in the top k) for each k (ties by expectation)."""
-    from .metrics import ranks_from_scores, recall_at_k
+    from supervisor_app.evaluation.metrics import ranks_from_scores, recall_at_k
 
     s = np.asarray(scores, float)[None, :]
     t = np.array([i])
@@ -347,7 +347,7 @@ def _mean(xs) -> float:
 
 
 def _ci95(xs) -> float:
-    from .metrics import mean_confidence_interval
+    from supervisor_app.evaluation.metrics import mean_confidence_interval
 
     a = np.asarray([x for x in xs if x == x], float)
     return mean_confidence_interval(a)[1] if a.size else float("nan")

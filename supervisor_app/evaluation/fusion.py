@@ -30,9 +30,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..training.dataset import ClipData
-from .fit_calibration import EditorStyle, TrackEvents, make_editor_cuts
-from .metrics import retrieval_metrics
+from supervisor_app.segvmnet.dataset import ClipData
+from supervisor_app.evaluation.fit_calibration import EditorStyle, TrackEvents, make_editor_cuts
+from supervisor_app.evaluation.metrics import retrieval_metrics
 
 __all__ = ["WorldConfig", "AVClip", "make_av_corpus", "window_av", "content_scores", "sync_scores", "row_z",
            "fused_scores", "weight_sweep", "choose_weight", "mix_rows", "DEFAULT_WEIGHTS", "FusionReport", "train_content_model",
@@ -130,7 +130,7 @@ def make_av_corpus(n_clips: int, seed: int, world: WorldConfig = WorldConfig(), 
 
 def window_av(av: AVClip, window_s: float, seed: int = 0) -> AVClip | None:
     """The protocol's ``window_s`` window of a clip (starting on a section boundary), events re-based."""
-    from .protocol import window_clip, window_start
+    from supervisor_app.evaluation.protocol import window_clip, window_start
 
     t0 = window_start(av.clip, window_s, seed)
     w = window_clip(av.clip, window_s, seed)
@@ -145,7 +145,7 @@ def window_av(av: AVClip, window_s: float, seed: int = 0) -> AVClip | None:
 
 
 def _embed(model, clips: Sequence[AVClip]):
-    from ..nets.vmnet import embed_vectors
+    from supervisor_app.segvmnet.vmnet import embed_vectors
 
     feats = [c.clip.segment_features() for c in clips]
     lens = np.array([len(m) for m, _ in feats])
@@ -158,7 +158,7 @@ def _embed(model, clips: Sequence[AVClip]):
 def content_scores(model, clips: Sequence[AVClip], distance: str = "nw-dtw"):
     """V2M content scores (Q × C, higher is better) of every clip's video against every clip's music,
     and the alignment path of each pair (``paths[q][c]``: (i_music, j_video) pairs)."""
-    from ..ranking import SegmentBank, align, catalog_scores
+    from supervisor_app.ranking import SegmentBank, align, catalog_scores
 
     seg_m, seg_v = _embed(model, clips)
     ids = np.arange(len(clips))
@@ -170,9 +170,9 @@ def content_scores(model, clips: Sequence[AVClip], distance: str = "nw-dtw"):
 
 
 def _sync_row(v: AVClip, items: Sequence[AVClip], paths_row, on_beat: bool, n_random: int) -> np.ndarray:
-    from ..edit.edl import build_edit
-    from ..errors import AnalysisError
-    from ..ranking.sync import sync_score
+    from supervisor_app.edit.edl import build_edit
+    from supervisor_app.infra.errors import AnalysisError
+    from supervisor_app.ranking.sync import sync_score
 
     cuts = v.cuts(on_beat)
     row = np.zeros(len(items))
@@ -286,7 +286,7 @@ def train_content_model(train: Sequence[AVClip], val: Sequence[AVClip], seed: in
                         epochs: int = 15):
     """A Seg-VM-Net trained on the clips' shared section segments (small-data settings: Adam lr 1e-3,
     batch 64, early stopping on the validation clips' V2M mean rank, patience 4)."""
-    from ..training.train import TrainConfig, train_model
+    from supervisor_app.segvmnet.train import TrainConfig, train_model
 
     cfg = TrainConfig(kind="segvmnet", lr=1e-3, batch_size=64, epochs=epochs, patience=4, device=device, seed=seed)
     return train_model([c.clip for c in train], [c.clip for c in val], cfg)

@@ -32,9 +32,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import errors
-from ..training.dataset import ClipData, normalize_boundaries
-from .metrics import chance_metrics, retrieval_metrics
+from supervisor_app.infra import errors
+from supervisor_app.segvmnet.dataset import ClipData, normalize_boundaries
+from supervisor_app.evaluation.metrics import chance_metrics, retrieval_metrics
 
 SCENARIOS = ("vanilla", "crop-query", "stretch-targets", "crop-stretch")
 _SCENARIO_ALIASES = {"crop": "crop-query", "stretch": "stretch-targets", "crop+stretch": "crop-stretch",
@@ -60,7 +60,7 @@ def scenario_name(name: str) -> str:
 
 def scenario_indices(scenario: str, n_segments: int, role: str) -> np.ndarray:
     """Segment indices of a ``role`` ('query' or 'target') sequence of ``n_segments`` under ``scenario``."""
-    from ..ranking import crop_query, stretch_target
+    from supervisor_app.ranking import crop_query, stretch_target
 
     idx = np.arange(n_segments)
     sc = scenario_name(scenario)
@@ -138,7 +138,7 @@ def _view_duration(clip: ClipData, idx: np.ndarray) -> float:
 
 
 def _segment_level_scores(q_seqs, t_seqs, distances, clip_seconds) -> dict:
-    from ..ranking import SegmentBank, catalog_scores
+    from supervisor_app.ranking import SegmentBank, catalog_scores
 
     ids = np.arange(len(t_seqs))
     bank = SegmentBank.from_arrays(ids, t_seqs)
@@ -156,8 +156,8 @@ def evaluate_embeddings_protocol(model, kind: str, clips: Sequence[ClipData], sc
                                  distances: Sequence[str] | None = None, seed: int = 0,
                                  log: Callable[[str], None] | None = None) -> tuple[dict, dict, list[str]]:
     """Scores and metrics for prepared clips. Returns (results, seconds, rankers)."""
-    from ..nets.vmnet import embed_frame_sequences, embed_vectors
-    from ..ranking import DISTANCES, distance_name
+    from supervisor_app.segvmnet.vmnet import embed_frame_sequences, embed_vectors
+    from supervisor_app.ranking import DISTANCES, distance_name
 
     log = log or (lambda m: None)
     n = len(clips)
@@ -203,11 +203,11 @@ def evaluate_embeddings_protocol(model, kind: str, clips: Sequence[ClipData], sc
                 eq = embed_frame_sequences(model, q_frames, q_mod, rng)
                 et = embed_frame_sequences(model, t_frames, t_mod, rng)
                 if model.fusion is not None:
-                    from ..training.train import fusion_scores
+                    from supervisor_app.segvmnet.train import fusion_scores
 
                     s = fusion_scores(model, eq, et) if direction == "V2M" else fusion_scores(model, et, eq).T
                 else:
-                    from ..training.train import euclidean_scores
+                    from supervisor_app.segvmnet.train import euclidean_scores
 
                     s = euclidean_scores(eq, et)
                 seconds[sc][dists[0]] = seconds[sc].get(dists[0], 0.0) + time.perf_counter() - t
@@ -298,10 +298,10 @@ def evaluate_folder(clips_dir, model: str, scenarios=SCENARIOS, distances: Seque
                     progress=None, log: Callable[[str], None] | None = None) -> EvaluationReport:
     """Extract (cached) the clips of ``clips_dir`` with the model's extractors and segmentation, then
     run :func:`evaluate_model`. Clips the model was trained or validated on are reported in the notes."""
-    from ..nets.device import select_device
-    from ..nets.model_store import load_model
-    from ..training.dataset import build_dataset
-    from ..training.train import read_training_clip_ids
+    from supervisor_app.nets.device import select_device
+    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.segvmnet.dataset import build_dataset
+    from supervisor_app.segvmnet.train import read_training_clip_ids
 
     log = log or (lambda m: None)
     loaded = load_model(model, device=select_device(device))

@@ -1,6 +1,6 @@
 """Per-file feature cache: :func:`extract_cached` = extract once per (content hash, extractor, version).
 
-Stored through :class:`supervisor_app.cache.AnalysisCache` under the analyzer name
+Stored through :class:`supervisor_app.infra.cache.AnalysisCache` under the analyzer name
 ``features-<extractor name>`` and the extractor's version, as one .npz holding ``frames``,
 ``times_s`` and every ``extra`` array (prefixed ``extra__``).
 """
@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cache import AnalysisCache
-from ..hashing import content_hash as _content_hash
-from .registry import CancelFn, FeatureResult, ProgressFn, get_extractor
+from supervisor_app.infra.cache import AnalysisCache
+from supervisor_app.infra.hashing import content_hash as _content_hash
+from supervisor_app.features.registry import CancelFn, FeatureResult, ProgressFn, get_extractor
 
 _EXTRA_PREFIX = "extra__"
 
 
 def feature_cache() -> AnalysisCache:
-    """The default cache (under :func:`supervisor_app.paths.cache_dir`)."""
+    """The default cache (under :func:`supervisor_app.infra.paths.cache_dir`)."""
     return AnalysisCache()
 
 
@@ -39,7 +39,7 @@ def extract_cached(name: str, path: str | Path, progress: ProgressFn | None = No
                    content_hash: str | None = None) -> FeatureResult:
     """Features of ``path`` by extractor ``name``, computed once and then read from the cache.
 
-    ``content_hash`` (the file's :func:`supervisor_app.hashing.content_hash`) may be passed when
+    ``content_hash`` (the file's :func:`supervisor_app.infra.hashing.content_hash`) may be passed when
     the caller already knows it (the catalog does), to skip hashing the file again.
     """
     cache = cache or feature_cache()

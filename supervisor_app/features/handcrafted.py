@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import errors
-from .registry import Extractor, FeatureResult, check_cancel, frame_count
+from supervisor_app.infra import errors
+from supervisor_app.features.registry import Extractor, FeatureResult, check_cancel, frame_count
 
 SAMPLE_RATE = 12000
 N_FFT = 512
@@ -174,7 +174,7 @@ class HandcraftedExtractor(Extractor):
         return np.concatenate(rows, axis=0)
 
     def extract(self, path, progress=None, should_cancel=None) -> FeatureResult:
-        from .. import media
+        from supervisor_app import media
 
         self.require()
         y = media.load_audio(path, sr=SAMPLE_RATE, mono=True)

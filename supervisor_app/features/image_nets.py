@@ -38,8 +38,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import errors, paths
-from .registry import Extractor, FeatureResult, check_cancel, frame_count
+from supervisor_app.infra import errors, paths
+from supervisor_app.features.registry import Extractor, FeatureResult, check_cancel, frame_count
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +321,7 @@ class ImageNetExtractor(Extractor):
         return np.concatenate(feats) if feats else np.zeros((0, self.dim), np.float32)
 
     def extract(self, path, progress=None, should_cancel=None) -> FeatureResult:
-        from .. import media
+        from supervisor_app import media
 
         self.require()
         info = media.probe(path)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .. import errors
+from supervisor_app.infra import errors
 
 ProgressFn = Callable[[float], None]  # fraction done in [0, 1]
 CancelFn = Callable[[], bool]  # True: stop as soon as possible

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from .. import errors
-from .registry import Extractor, FeatureResult, check_cancel, frame_count
+from supervisor_app.infra import errors
+from supervisor_app.features.registry import Extractor, FeatureResult, check_cancel, frame_count
 
 SAMPLE_RATE = 16000
 WIN_LENGTH = 400
@@ -204,7 +204,7 @@ class YamnetExtractor(Extractor):
         return emb, expit(logits).astype(np.float32)
 
     def extract(self, path, progress=None, should_cancel=None) -> FeatureResult:
-        from .. import media
+        from supervisor_app import media
 
         self.require()
         audio = media.load_audio(path, sr=SAMPLE_RATE, mono=True)

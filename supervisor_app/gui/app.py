@@ -17,7 +17,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from ._qt_compat import ensure_safe_signal_emit
+from supervisor_app.gui._qt_compat import ensure_safe_signal_emit
 
 ORG, APP = "supervisor-app", "Supervisor"
 log = logging.getLogger(__name__)
@@ -132,8 +132,8 @@ def create_window(backend=None, video: Optional[str] = None, catalog: Optional[s
                   brief: Optional[str] = None):
     """Build the main window (app, theme, backend, last catalog); ``video``/``catalog`` open at once,
     ``brief`` (keywords) fills the recommendation brief before the first search."""
-    from .backend import CoreBackend
-    from .main_window import MainWindow
+    from supervisor_app.gui.backend import CoreBackend
+    from supervisor_app.gui.main_window import MainWindow
 
     app = get_app()
     settings = settings if settings is not None else QSettings(ORG, APP)
@@ -163,7 +163,7 @@ def create_window(backend=None, video: Optional[str] = None, catalog: Optional[s
 def default_catalog(settings: Optional[QSettings] = None) -> Optional[str]:
     """The catalog the app opens without one named: the CLI's default (the last catalog used by either,
     ``paths.default_catalog_path``) when it exists, else the app's own last one (older settings)."""
-    from ..paths import default_catalog_path
+    from supervisor_app.infra.paths import default_catalog_path
 
     try:
         shared = default_catalog_path()
@@ -181,10 +181,10 @@ def run_app(video: Optional[str] = None, catalog: Optional[str] = None, brief: O
     app = get_app()
     win = create_window(video=str(video) if video else None, catalog=str(catalog) if catalog else None, brief=brief)
     win.show()
-    from .first_run import on_app_started  # installer (issue 18): first start offers a catalog or the demo
+    from supervisor_app.gui.first_run import on_app_started  # installer (issue 18): first start offers a catalog or the demo
     on_app_started(win, video=video, catalog=catalog)
     code = int(app.exec())
-    from .workers import live_jobs, shutdown_jobs
+    from supervisor_app.gui.workers import live_jobs, shutdown_jobs
 
     if not shutdown_jobs(timeout_s=10.0):
         # A job stuck in a long library call: leave now rather than keep the user waiting; the catalog

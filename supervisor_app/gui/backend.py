@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import CancelledError, SupervisorError, UsageError
+from supervisor_app.infra.errors import CancelledError, SupervisorError, UsageError
 
 ProgressFn = Callable[[Optional[float], str], None]
 CancelFn = Callable[[], bool]
@@ -87,8 +87,8 @@ class RecommendSettings:
     distance: str = "nw-dtw"
     rank_by: str = "fused"
     k: int = 10
-    filters: dict = field(default_factory=dict)  # supervisor_app.filters.Filters.to_dict()
-    brief: str = ""  # keywords: only tracks matching them are fitted (supervisor_app.brief)
+    filters: dict = field(default_factory=dict)  # supervisor_app.catalog.filters.Filters.to_dict()
+    brief: str = ""  # keywords: only tracks matching them are fitted (supervisor_app.briefs.search)
 
 
 @dataclass
@@ -122,7 +122,7 @@ class CoreBackend:
 
     name = "core"
     MOCKUP_FORMATS = ("mp4", "wav", "otio", "fcpxml", "edl")
-    from ..playlists import PLAYLIST_FORMATS  # noqa: E402  (class attribute, shared with the CLI)
+    from supervisor_app.services.playlists import PLAYLIST_FORMATS  # noqa: E402  (class attribute, shared with the CLI)
 
     def __init__(self, work_dir: Optional[str | Path] = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="supervisor-gui-") if work_dir is None else None
@@ -133,15 +133,15 @@ class CoreBackend:
     # -- settings the panels offer ------------------------------------------------------------------
     def settings_options(self) -> dict:
         """Choices for the recommendation settings: {field: [(value, label), ...]}."""
-        from ..paths import MODELS_DIR
+        from supervisor_app.infra.paths import MODELS_DIR
 
         models = [(None, "None — rank by fit to the picture")]
         model_info = {None: "No trained model: candidates are ranked by how well their beats and sections fit the "
                             "picture's cuts (calibrated sync score), not by content."}
         try:
-            from ..nets.model_store import read_card
+            from supervisor_app.nets.model_store import read_card
 
-            from ..nets.model_store import user_models_dir
+            from supervisor_app.nets.model_store import user_models_dir
 
             dirs = [r for r in (MODELS_DIR, user_models_dir()) if r.is_dir()]
             for d in sorted((p for r in dirs for p in r.iterdir() if p.is_dir()), key=lambda p: p.name):
@@ -156,7 +156,7 @@ class CoreBackend:
         except ImportError:
             pass
         try:  # the measured numbers, where the models list them (issue 19: honest selector)
-            from .wording import model_choice_label
+            from supervisor_app.gui.wording import model_choice_label
 
             for m in self.model_summaries(None):
                 name = Path(m.path).name
@@ -167,7 +167,7 @@ class CoreBackend:
             pass
         distances, rank_by = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), ("content", "sync", "fused")
         try:
-            rec = importlib.import_module("supervisor_app.recommend")
+            rec = importlib.import_module("supervisor_app.services.recommend")
             distances, rank_by = rec.DISTANCES, rec.RANK_BY
         except ModuleNotFoundError:
             pass
@@ -184,7 +184,7 @@ class CoreBackend:
     def device_name(self) -> str:
         """"GPU (name)" when CUDA is there, else "CPU"."""
         try:
-            from ..nets.device import select_device
+            from supervisor_app.nets.device import select_device
 
             dev = select_device("auto")
             kind = getattr(dev, "type", str(dev))
@@ -200,13 +200,13 @@ class CoreBackend:
 
     # -- media (quick) --------------------------------------------------------------------------------
     def probe(self, path):
-        from ..media import probe
+        from supervisor_app.media import probe
 
         return probe(path)
 
     # -- catalog (GUI-thread connection) ------------------------------------------------------------
     def open_catalog(self, path, create: bool = False):
-        from ..catalog import Catalog
+        from supervisor_app.catalog import Catalog
 
         return Catalog.create(path) if create else Catalog.open(path)
 
@@ -217,7 +217,7 @@ class CoreBackend:
         by = s.get("by_status", {})
         analysed = ""
         try:
-            from ..indexing import beats_key
+            from supervisor_app.indexing.pipeline import beats_key
 
             name, version = beats_key()
             analysed = f"{s.get('analyses', {}).get(name, {}).get(version, 0)} analysed for recommendation · "
@@ -236,7 +236,7 @@ class CoreBackend:
         the cut curve, cuts and shots of the part analysed, for a timeline that fills in."""
         import time
 
-        from ..video_analysis import analyze_video
+        from supervisor_app.services.video_analysis import analyze_video
 
         info = self.probe(path)
         last = [0.0]
@@ -269,15 +269,15 @@ class CoreBackend:
                   should_cancel: CancelFn = _never, partial: Optional[Callable[[list], None]] = None,
                   sync_points_s: Sequence[float] = ()) -> list[Candidate]:
         """Rank the catalog for the video (``supervisor-app recommend``); each scored track goes to ``partial``."""
-        from ..catalog import Catalog
-        from ..filters import Filters
-        from ..recommend import recommend
+        from supervisor_app.catalog import Catalog
+        from supervisor_app.catalog.filters import Filters
+        from supervisor_app.services.recommend import recommend
 
         filters = Filters.from_dict(settings.filters)
         with Catalog.open(catalog_path) as cat:
             exclude, brief_note = [], None
             if settings.brief.strip():  # the same candidates as `recommend --brief` and the demo
-                from ..brief import brief_candidates
+                from supervisor_app.briefs.search import brief_candidates
 
                 progress(None, "searching the brief")
                 exclude, filters, brief_note = brief_candidates(cat, settings.brief, filters)
@@ -306,9 +306,9 @@ class CoreBackend:
                       should_cancel: CancelFn = _never) -> dict:
         """What the brief search understands of ``brief`` (job; ``search``'s first lines): {"understood":
         ``rank_brief(...).explain_query()``, "not_understood": words, "notes": [...]}."""
-        from ..brief import rank_brief
-        from ..catalog import Catalog
-        from ..filters import Filters
+        from supervisor_app.briefs.search import rank_brief
+        from supervisor_app.catalog import Catalog
+        from supervisor_app.catalog.filters import Filters
 
         if not brief.strip():
             return {"understood": "", "not_understood": [], "notes": []}
@@ -333,8 +333,8 @@ class CoreBackend:
         choice, "none" = the general-purpose sound model, then every installed trained MuSimNet."""
         out: list[tuple[Optional[str], str]] = [(None, "Catalog default"), ("none", "General sound similarity (YAMNet)")]
         try:
-            from ..nets.model_store import read_card, user_models_dir
-            from ..paths import MODELS_DIR
+            from supervisor_app.nets.model_store import read_card, user_models_dir
+            from supervisor_app.infra.paths import MODELS_DIR
 
             dirs = [r for r in (MODELS_DIR, user_models_dir()) if r.is_dir()]
             for d in sorted((p for r in dirs for p in r.iterdir() if p.is_dir()), key=lambda p: p.name):
@@ -359,7 +359,7 @@ class CoreBackend:
              "rights": dict(t.rights or {}), "notes": t.notes or "", "path": t.path, "size_bytes": t.size_bytes,
              "status": t.status, "error": t.error or ""}
         try:
-            from ..indexing import beats_key
+            from supervisor_app.indexing.pipeline import beats_key
 
             rec = catalog.get_analysis(t.id, *beats_key())
         except (ImportError, SupervisorError):
@@ -370,7 +370,7 @@ class CoreBackend:
                              "downbeats": len(r.get("downbeats_s") or []), "beats": len(r.get("beats_s") or [])}
         elif rec is not None:
             d["analysis_error"] = rec.error or "failed"
-        from ..catalog.tracks_view import track_facts
+        from supervisor_app.catalog.tracks_view import track_facts
 
         d["facts"] = track_facts(catalog, t)  # every field, tempo, key and auto-tags (as ``catalog show``)
         return d
@@ -379,7 +379,7 @@ class CoreBackend:
         """Save fields the user typed ({field: text}; '' clears) as ``catalog edit --set`` does (the core's
         ``parse_value`` and ``Catalog.set_metadata``, all or nothing); returns :meth:`track_details` after.
         ``UsageError`` names the value that cannot be read."""
-        from ..catalog.fields import canonical_field, parse_value
+        from supervisor_app.catalog.fields import canonical_field, parse_value
 
         values = {}
         for key, text in texts.items():
@@ -403,9 +403,9 @@ class CoreBackend:
         """Tracks like ``seed`` (``supervisor-app similar``): by catalog id, else by file, in the similarity
         space ``model`` (see :meth:`similarity_models`). Each result's last reason says what "similar"
         means here (the similarity space used)."""
-        from ..catalog import Catalog
-        from ..filters import Filters
-        from ..similar import similar
+        from supervisor_app.catalog import Catalog
+        from supervisor_app.catalog.filters import Filters
+        from supervisor_app.services.similar import similar
 
         progress(None, "Searching similar tracks")
         with Catalog.open(catalog_path) as cat:
@@ -424,7 +424,7 @@ class CoreBackend:
     # -- catalog jobs -------------------------------------------------------------------------------
     def add_folder(self, catalog_path, folder, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never):
         """Scan a folder into the catalog (``catalog add``); returns the ScanReport (per-file errors inside)."""
-        from ..catalog import Catalog
+        from supervisor_app.catalog import Catalog
 
         def cb(done, total, path):
             progress(done / total if total else None, f"Scanning {Path(str(path)).name}" if path else "Scanning")
@@ -435,9 +435,9 @@ class CoreBackend:
     def index_catalog(self, catalog_path, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
                       model: Optional[str] = None) -> str:
         """Analyse every track for recommendation (``catalog index``; resumable); returns a one-line summary."""
-        from ..catalog import Catalog
-        from ..indexing import index_catalog
-        from ..recommend import load_active_model
+        from supervisor_app.catalog import Catalog
+        from supervisor_app.indexing.pipeline import index_catalog
+        from supervisor_app.services.recommend import load_active_model
 
         loaded = load_active_model(model)
 
@@ -452,8 +452,8 @@ class CoreBackend:
     def sound_envelope(self, video_path, should_cancel: CancelFn = _never) -> Optional[np.ndarray]:
         """The video's production sound as a waveform envelope (peaks 0..1 at ENVELOPE_RATE_HZ), or None
         when it has no sound."""
-        from ..errors import NoAudioStreamError
-        from ..media import load_audio
+        from supervisor_app.infra.errors import NoAudioStreamError
+        from supervisor_app.media import load_audio
 
         try:
             y = load_audio(video_path, sr=ENVELOPE_SR)
@@ -473,9 +473,9 @@ class CoreBackend:
                     "downbeats_s": np.asarray(db, float), "boundaries_s": np.asarray(mb, float),
                     "edit_mode": getattr(raw, "edit_mode", None)}
         if candidate.track_id is not None and catalog_path:
-            from ..analysis.beats import BeatResult
-            from ..catalog import Catalog
-            from ..indexing import DEFAULT_SEGMENTATION, beats_key, track_boundaries_s
+            from supervisor_app.analysis.beats import BeatResult
+            from supervisor_app.catalog import Catalog
+            from supervisor_app.indexing.pipeline import DEFAULT_SEGMENTATION, beats_key, track_boundaries_s
 
             with Catalog.open(catalog_path) as cat:
                 t = cat.get_track(int(candidate.track_id))
@@ -490,7 +490,7 @@ class CoreBackend:
                             "downbeats_s": np.asarray(downbeats, float), "boundaries_s": np.asarray(bounds, float),
                             "beats": rec.result, "beats_error": rec.error, "content_hash": t.content_hash,
                             "edit_mode": getattr(raw, "edit_mode", None)}
-        from ..edit.cli import track_events
+        from supervisor_app.cli.mockup import track_events
 
         return track_events(candidate.path)
 
@@ -519,7 +519,7 @@ class CoreBackend:
         wav = None
         if render:
             progress(0.6, "Rendering the mockup music")
-            from ..edit.render_cache import render_wav_cached as render_wav  # served from the render cache
+            from supervisor_app.edit.render_cache import render_wav_cached as render_wav  # served from the render cache
 
             self._n_renders += 1
             wav = str(render_wav(edit, candidate.path, self.work_dir / f"preview-{_slug(candidate)}-{self._n_renders}.wav"))
@@ -552,8 +552,8 @@ class CoreBackend:
         out_path = Path(out_path)
         edit, track = preview.edit, preview.candidate.path
         if fmt == "mp4":
-            from ..edit.render import RenderCancelled
-            from ..edit.render_cache import render_mp4_cached as render_mp4  # served from the render cache
+            from supervisor_app.edit.render import RenderCancelled
+            from supervisor_app.edit.render_cache import render_mp4_cached as render_mp4  # served from the render cache
 
             def cb(f):
                 progress(f, "Rendering the MP4")
@@ -564,11 +564,11 @@ class CoreBackend:
             except RenderCancelled:
                 raise CancelledError("The MP4 export") from None
         if fmt == "wav":
-            from ..edit.render_cache import render_wav_cached as render_wav  # served from the render cache
+            from supervisor_app.edit.render_cache import render_wav_cached as render_wav  # served from the render cache
 
             progress(None, "Rendering the WAV")
             return render_wav(edit, track, out_path)
-        from ..edit import export_timeline as ex
+        from supervisor_app.edit import export_timeline as ex
 
         writers = {"otio": ex.export_otio, "fcpxml": ex.export_fcpxml, "edl": ex.export_edl}
         if fmt not in writers:
@@ -579,7 +579,7 @@ class CoreBackend:
     def record_mockup_decision(self, catalog_path, video_path, preview: Preview, approved: bool):
         """Keep the user's choice on a mockup in the catalog's archive (job; ``mockup --approve``): the core's
         ``archive.record_mockup_decision``. Returns its ``MockupDecision``."""
-        from ..archive import record_mockup_decision
+        from supervisor_app.archive import record_mockup_decision
 
         c = preview.candidate
         if c.track_id is None:
@@ -588,7 +588,7 @@ class CoreBackend:
 
     def read_timeline(self, path, fps: Optional[float] = None):
         """Re-open an exported timeline with OpenTimelineIO (EDLs need the video's frame rate)."""
-        from ..edit.export_timeline import read_timeline, timecode_rate
+        from supervisor_app.edit.export_timeline import read_timeline, timecode_rate
 
         return read_timeline(path, rate=timecode_rate(fps) if fps else None)
 
@@ -596,8 +596,8 @@ class CoreBackend:
                        should_cancel=None, log=None) -> str:
         """Train Seg-VM-Net on a folder of the user's clips (the CLI's ``train segvmnet --preset small-data``)
         into the app's models folder; ``progress(fraction, stage)`` carries an estimated time left."""
-        from ..nets.model_store import user_models_dir
-        from ..training.train import train_from_folder
+        from supervisor_app.nets.model_store import user_models_dir
+        from supervisor_app.segvmnet.train import train_from_folder
 
         cfg, on_files, on_epoch = _training_progress(progress, "features")
         out = user_models_dir() / name
@@ -610,8 +610,8 @@ class CoreBackend:
     def import_metadata(self, catalog_path, file, dry_run: bool = True):
         """A library's CSV/XLSX into the catalog (job; ``catalog import-metadata [--dry-run]``): the core's
         ``import_metadata``; returns its ``ImportReport``."""
-        from ..catalog import Catalog
-        from ..catalog.import_metadata import import_metadata
+        from supervisor_app.catalog import Catalog
+        from supervisor_app.catalog.import_metadata import import_metadata
 
         with Catalog.open(catalog_path) as cat:
             return import_metadata(cat, file, dry_run=dry_run)
@@ -621,14 +621,14 @@ class CoreBackend:
         """Every installed Seg-VM-Net model's measured numbers (``archive.training.model_summaries``: held-out
         mean rank and R@10 beside chance and the fit-only ranking, training pairs; the active one marked)."""
         try:
-            from ..archive.training import model_summaries
+            from supervisor_app.archive.training import model_summaries
         except ImportError:
             return []
         return model_summaries(catalog)
 
     def archive_pair_count(self, catalog) -> int:
         """How many pairs the catalog's archive can train on (timeline pairs and approved mockups)."""
-        from ..archive import store
+        from supervisor_app.archive import store
 
         return len(store.training_pairs(catalog))
 
@@ -636,7 +636,7 @@ class CoreBackend:
                            log=None) -> str:
         """Train Seg-VM-Net on the catalog's archive (``train segvmnet --archive``): split by commercial, measured
         on held-out pairs, activated only when it beats the active model. Returns the sentences to show."""
-        from ..archive.training import train_from_archive
+        from supervisor_app.archive.training import train_from_archive
 
         cfg, on_files, on_epoch = _training_progress(progress, "pairs analysed")
         out = train_from_archive(str(catalog_path), config=cfg, segmentation=segmentation, progress=on_files,
@@ -646,8 +646,8 @@ class CoreBackend:
 
     def export_playlist(self, catalog_path, playlist_id: int, fmt: str, out_path) -> Path:
         """Write a catalog playlist as M3U8 / CSV / JSON (the core's ``playlist export``)."""
-        from ..catalog import Catalog
-        from ..playlists import export_playlist
+        from supervisor_app.catalog import Catalog
+        from supervisor_app.services.playlists import export_playlist
 
         with Catalog.open(catalog_path) as cat:
             return export_playlist(cat, playlist_id, fmt, out_path)
@@ -715,7 +715,7 @@ def enrich_candidates(cands, catalog, cache: Optional[dict] = None) -> None:
     """Fill each catalog candidate's tags (user tags and genre), key and, when it has none, its tempo, as
     the CLI's listings show them (``catalog.tracks_view.tempo_and_key``: the file's or the user's tempo,
     else the beat analysis, else the descriptors' estimate), so BPM and key are shown whenever known."""
-    from ..catalog.tracks_view import tempo_and_key
+    from supervisor_app.catalog.tracks_view import tempo_and_key
 
     cache = {} if cache is None else cache
     for c in cands:
@@ -764,10 +764,10 @@ def _excerpt_dict(e) -> dict:
 
 
 def _mockup_edit(video: VideoAnalysis, track_ev: dict, path, start_offset_s, sync_points_s):
-    """The edit ``supervisor-app mockup`` makes (see :func:`supervisor_app.edit.cli.run_mockup`), from the
+    """The edit ``supervisor-app mockup`` makes (see :func:`supervisor_app.cli.mockup.run_mockup`), from the
     video structure the window already holds: along ``path`` when there is one, else from
     ``start_offset_s``, else from the best start by sync score. Returns (edit, start_offset_s, SyncScore)."""
-    from ..edit.planner import TrackEvents, fit_edit, plan_edit, score_edit
+    from supervisor_app.edit.planner import TrackEvents, fit_edit, plan_edit, score_edit
 
     ev = TrackEvents.from_event_dict(track_ev)  # metric, free-time or button: as recommend chose
     mode = track_ev.get("edit_mode") or None
@@ -808,8 +808,8 @@ def _slug(c: Candidate) -> str:
 def _training_progress(progress, files_word: str):
     """(TrainConfig of the small-data preset, on_files, on_epoch) for a training job: features or pairs
     take the first half of the bar, epochs the second, each with an estimated time left."""
-    from ..eta import Eta, training_eta_text
-    from ..training.train import PRESETS, TrainConfig
+    from supervisor_app.infra.eta import Eta, training_eta_text
+    from supervisor_app.segvmnet.train import PRESETS, TrainConfig
 
     preset = PRESETS["small-data"]
     cfg = TrainConfig(kind="segvmnet", lr=preset["lr"], batch_size=preset["batch_size"])

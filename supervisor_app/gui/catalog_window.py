@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QListWidget, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from ..errors import SupervisorError
-from .backend import Candidate
-from .widgets import ProgressStrip, fmt_duration, heading
-from .workers import Job, JobSlot
+from supervisor_app.infra.errors import SupervisorError
+from supervisor_app.gui.backend import Candidate
+from supervisor_app.gui.widgets import ProgressStrip, fmt_duration, heading
+from supervisor_app.gui.workers import Job, JobSlot
 
 
 class CatalogWindow(QWidget):

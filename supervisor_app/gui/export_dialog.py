@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QPushButton, QVBoxLayout, QWidget)
 
-from .widgets import ProgressStrip
-from .workers import Job, JobSlot
+from supervisor_app.gui.widgets import ProgressStrip
+from supervisor_app.gui.workers import Job, JobSlot
 
 FORMATS = (("mp4", "MP4 video with the mockup music (H.264/AAC)", True),
            ("wav", "WAV of the edited music", True),

@@ -166,15 +166,15 @@ class FirstRunFlow(QObject):
 
 
 def demo_plan() -> dict:
-    from ..demo import DEMO_BRIEF, DEMO_VIDEO, demo_catalog_path
-    from ..paths import DEMO_DIR
+    from supervisor_app.services.demo import DEMO_BRIEF, DEMO_VIDEO, demo_catalog_path
+    from supervisor_app.infra.paths import DEMO_DIR
 
     return {"folder": str(DEMO_DIR / "music"), "catalog": str(demo_catalog_path()), "video": str(DEMO_VIDEO),
             "brief": DEMO_BRIEF}
 
 
 def folder_plan(folder: str) -> dict:
-    from ..paths import default_catalog_path
+    from supervisor_app.infra.paths import default_catalog_path
 
     return {"folder": str(folder), "catalog": str(default_catalog_path()), "video": None, "brief": None}
 
@@ -184,7 +184,7 @@ def offer(win, settings: QSettings, choose_folder=None) -> FirstRunDialog:
 
     ``choose_folder()`` returns the music folder or "" (default: a folder dialog on ``win``).
     """
-    from ..paths import data_dir
+    from supervisor_app.infra.paths import data_dir
 
     resume = pending_plan(settings)
     dlg = FirstRunDialog(win, data_folder=str(data_dir()), resume=resume)

@@ -15,8 +15,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
-from .widgets import ProgressStrip
-from .workers import Job, JobSlot
+from supervisor_app.gui.widgets import ProgressStrip
+from supervisor_app.gui.workers import Job, JobSlot
 
 _MAX_LISTED = 30  # rows listed per kind of problem (the counts are always complete)
 

@@ -27,21 +27,27 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
                                QHBoxLayout, QLabel, QLineEdit, QMainWindow, QPushButton, QSplitter, QStackedWidget,
                                QStyle, QToolButton, QVBoxLayout, QWidget)
 
-from ..errors import SupervisorError
-from .backend import Candidate, Preview, RecommendSettings, VideoAnalysis
-from .session_model import SessionModel, SyncPointError, fit_0_100
-from .sync_points_panel import SyncPointsPanel
-from .wording import FIT_SCALE_TIP, brief_explanation, model_choice_label, plain_message, plain_reasons
-from .catalog_window import CatalogWindow
-from .export_dialog import ExportDialog
-from .player import Player, create_player
-from .playlist_panel import PlaylistPanel
-from .recommendations_panel import RecommendationsPanel
-from .similar_panel import SimilarPanel
-from .timeline import Timeline, TimelineTheme
-from .track_details import TrackDetails
-from .widgets import ElidedLabel, ProgressStrip, StageEta, fmt_time
-from .workers import Job, JobSlot, shutdown_jobs
+from supervisor_app.infra.errors import SupervisorError
+from supervisor_app.gui.backend import Candidate, Preview, RecommendSettings, VideoAnalysis
+from supervisor_app.gui.session_model import SessionModel, SyncPointError, fit_0_100
+from supervisor_app.gui.sync_points_panel import SyncPointsPanel
+from supervisor_app.gui.wording import (
+    FIT_SCALE_TIP,
+    brief_explanation,
+    model_choice_label,
+    plain_message,
+    plain_reasons,
+)
+from supervisor_app.gui.catalog_window import CatalogWindow
+from supervisor_app.gui.export_dialog import ExportDialog
+from supervisor_app.gui.player import Player, create_player
+from supervisor_app.gui.playlist_panel import PlaylistPanel
+from supervisor_app.gui.recommendations_panel import RecommendationsPanel
+from supervisor_app.gui.similar_panel import SimilarPanel
+from supervisor_app.gui.timeline import Timeline, TimelineTheme
+from supervisor_app.gui.track_details import TrackDetails
+from supervisor_app.gui.widgets import ElidedLabel, ProgressStrip, StageEta, fmt_time
+from supervisor_app.gui.workers import Job, JobSlot, shutdown_jobs
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +419,7 @@ class MainWindow(QMainWindow):
             ctx.progress(None, "Reading the video")
             info = backend.probe(path)
             if not info.has_video:
-                from ..errors import NoVideoStreamError
+                from supervisor_app.infra.errors import NoVideoStreamError
 
                 raise NoVideoStreamError(path)
             ctx.partial(("probed", info))
@@ -487,7 +493,7 @@ class MainWindow(QMainWindow):
         def done(result):
             p, env = result
             if p == self.video_path and env is not None:
-                from .backend import ENVELOPE_RATE_HZ
+                from supervisor_app.gui.backend import ENVELOPE_RATE_HZ
 
                 self.timeline.set_sound_envelope(env, ENVELOPE_RATE_HZ)
 
@@ -560,7 +566,7 @@ class MainWindow(QMainWindow):
 
     def show_import_dialog(self):
         """File › Import metadata…: check a library's spreadsheet against the catalog, then import it."""
-        from .import_dialog import ImportMetadataDialog
+        from supervisor_app.gui.import_dialog import ImportMetadataDialog
 
         if self.catalog is None:
             self.notify("Open a catalog first (File › Catalog…): the metadata goes into it.")
@@ -591,7 +597,7 @@ class MainWindow(QMainWindow):
         self.notify(f"Imported metadata for {len(report.matched)} track(s) from {Path(report.file).name}.", error=False)
 
     def show_train_dialog(self) -> None:
-        from .train_dialog import TrainDialog
+        from supervisor_app.gui.train_dialog import TrainDialog
 
         if getattr(self, "_train_dialog", None) is None:
             self._train_dialog = TrainDialog(self.backend, self)
@@ -636,7 +642,7 @@ class MainWindow(QMainWindow):
         self.catalog = cat
         self.settings.setValue("catalog/path", str(cat.path))
         try:  # the CLI's default catalog too: `supervisor-app recommend` without --catalog uses this one
-            from ..settings import remember_catalog
+            from supervisor_app.infra.settings import remember_catalog
 
             remember_catalog(cat.path)
         except (OSError, SupervisorError) as e:
@@ -1156,7 +1162,7 @@ class MainWindow(QMainWindow):
         d = self.video.duration_s if self.video is not None else (self.video_info.duration_s if self.video_info else 0.0)
         fps = self._fps() if self.act_frames.isChecked() else None
         if fps:
-            from .timeline import timecode
+            from supervisor_app.gui.timeline import timecode
 
             self.time_label.setText(f"{timecode(t_s, fps)} / {timecode(d, fps)}")
         else:
@@ -1217,7 +1223,7 @@ class MainWindow(QMainWindow):
 
     def _is_audio(self, path: str) -> bool:
         try:
-            from ..media import AUDIO_EXTENSIONS  # the extension list only, no decoding
+            from supervisor_app.media import AUDIO_EXTENSIONS  # the extension list only, no decoding
 
             return Path(path).suffix.lower() in AUDIO_EXTENSIONS
         except ImportError:

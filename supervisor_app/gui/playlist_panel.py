@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                                QMenu, QPushButton, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
-from ..errors import SupervisorError
-from .widgets import fmt_duration
+from supervisor_app.infra.errors import SupervisorError
+from supervisor_app.gui.widgets import fmt_duration
 
 
 class PlaylistPanel(QWidget):

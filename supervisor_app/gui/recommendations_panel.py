@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QFrame, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QToolButton, QVBoxLayout, QWidget)
 
-from .backend import Candidate, RecommendSettings
-from .widgets import CandidateTable, FiltersForm, ProgressStrip
+from supervisor_app.gui.backend import Candidate, RecommendSettings
+from supervisor_app.gui.widgets import CandidateTable, FiltersForm, ProgressStrip
 
 
 class RecommendationsPanel(QWidget):

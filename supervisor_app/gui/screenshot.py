@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..errors import SupervisorError
+from supervisor_app.infra.errors import SupervisorError
 
 _CHILD_ENV = "SUPERVISOR_SCREENSHOT_CHILD"
 
@@ -100,7 +100,7 @@ def _grab_here(args: argparse.Namespace, log=print, close: bool = True) -> Path:
     os.environ.setdefault("SUPERVISOR_VLC_ARGS", "--aout=dummy")  # no sound card needed for a picture
     from PySide6.QtCore import QSettings
 
-    from .app import create_window, get_app, wait_until
+    from supervisor_app.gui.app import create_window, get_app, wait_until
 
     app = get_app()
     settings = QSettings(str(Path(tempfile.mkdtemp(prefix="supervisor-screenshot-")) / "settings.ini"), QSettings.IniFormat)
@@ -137,7 +137,7 @@ def _grab_here(args: argparse.Namespace, log=print, close: bool = True) -> Path:
     wait_until(lambda: False, 0.8)
     shots = ([(Path(args.out) / name, theme, size, zoom) for name, theme, size, zoom in SERIES] if args.series
              else [(Path(args.out), args.theme, (w, h), args.zoom)])
-    from .app import apply_theme
+    from supervisor_app.gui.app import apply_theme
 
     for out, theme, (sw, sh), zoom in shots:
         dark = apply_theme(app, theme)

@@ -10,9 +10,9 @@ from typing import Optional, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
-from .backend import Candidate
-from .widgets import CandidateTable, FiltersForm, ProgressStrip
-from .wording import plain_reasons
+from supervisor_app.gui.backend import Candidate
+from supervisor_app.gui.widgets import CandidateTable, FiltersForm, ProgressStrip
+from supervisor_app.gui.wording import plain_reasons
 
 
 class SimilarPanel(QWidget):

@@ -17,7 +17,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QScrollArea, QTabWidget, QVBoxLayout, QWidget)
 
-from .widgets import fmt_duration
+from supervisor_app.gui.widgets import fmt_duration
 
 #: (field, label, placeholder) of the library metadata and rights the pane edits
 EDIT_FIELDS = (

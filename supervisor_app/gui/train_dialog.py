@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
-from .widgets import ProgressStrip
-from .workers import Job, JobSlot
+from supervisor_app.gui.widgets import ProgressStrip
+from supervisor_app.gui.workers import Job, JobSlot
 
 SEGMENTATIONS = (("olda", "Music sections (OLDA), as the thesis's best model"), ("shots", "Shots (TransNetV2)"),
                  ("foote", "Music sections (Foote)"), ("sf", "Music sections (structural features)"))

@@ -9,9 +9,9 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QTableView, QWidget)
 
-from .backend import Candidate
-from .session_model import fit_0_100
-from .wording import FIT_SCALE_TIP, MATCH_SCALE_TIP, plain_reasons
+from supervisor_app.gui.backend import Candidate
+from supervisor_app.gui.session_model import fit_0_100
+from supervisor_app.gui.wording import FIT_SCALE_TIP, MATCH_SCALE_TIP, plain_reasons
 
 
 def fmt_duration(t_s: Optional[float]) -> str:
@@ -78,7 +78,7 @@ def _split(text: str) -> list[str]:
 
 
 class FiltersForm(QWidget):
-    """Filters applied before ranking (names as :class:`supervisor_app.filters.Filters`, the CLI's
+    """Filters applied before ranking (names as :class:`supervisor_app.catalog.filters.Filters`, the CLI's
     ``--one-stop``, ``--territory``, ``--cleared-for`` and ``--not-restricted-for`` included: the core's
     ``Filters.accepts`` applies them; a track whose rights are not stated never passes a rights filter)."""
 
@@ -128,7 +128,7 @@ class FiltersForm(QWidget):
 
     def is_empty(self) -> bool:
         """No filter set."""
-        from ..filters import Filters
+        from supervisor_app.catalog.filters import Filters
 
         return Filters.from_dict(self.value()).is_empty()
 
@@ -199,7 +199,7 @@ class StageEta:
         self._f0 = 0.0
 
     def text(self, fraction: Optional[float], stage: str) -> str:
-        from ..eta import fmt_duration_s
+        from supervisor_app.infra.eta import fmt_duration_s
 
         now = self._clock()
         if stage != self._stage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from .session_model import fit_0_100
+from supervisor_app.gui.session_model import fit_0_100
 
 FIT_SCALE_TIP = ("Fit, 0–100: how well the picture's cuts land on this music's downbeats and section changes, "
                  "compared with the same music started at random points. 50 = no better than a random start, "

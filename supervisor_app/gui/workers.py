@@ -9,7 +9,7 @@ A job function receives a :class:`JobContext` first. It reports progress with
 killed, so a job must report often.
 
 The window sees ``cancelled`` at once (results that arrive later are dropped), and ``finished`` only
-when the thread has really stopped. Errors: a :class:`~supervisor_app.errors.SupervisorError` arrives as
+when the thread has really stopped. Errors: a :class:`~supervisor_app.infra.errors.SupervisorError` arrives as
 its one-sentence message; anything else as a one-sentence summary (the traceback goes to the log).
 
 Rules (from napari/superqt and Orange): one job per panel (:class:`JobSlot` cancels the previous
@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from ..errors import SupervisorError
+from supervisor_app.infra.errors import SupervisorError
 
 log = logging.getLogger(__name__)
 

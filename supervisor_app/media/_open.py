@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import (
+from supervisor_app.infra.errors import (
     CorruptMediaError,
     FileMissingError,
     FileUnreadableError,

@@ -6,8 +6,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import CorruptMediaError, NoAudioStreamError, ZeroDurationError
-from ._open import decoder_name, ffmpeg_error, open_container
+from supervisor_app.infra.errors import CorruptMediaError, NoAudioStreamError, ZeroDurationError
+from supervisor_app.media._open import decoder_name, ffmpeg_error, open_container
 
 
 #: ``load_audio(mono=False)`` returns at most this many channels: files with more (5.1, 7.1, 16-channel

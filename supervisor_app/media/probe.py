@@ -7,8 +7,19 @@ from pathlib import Path
 
 import av
 
-from ..errors import CorruptMediaError, NotMediaError, TruncatedMediaError, ZeroDurationError
-from ._open import decoder_name, ffmpeg_error, file_size, is_attached_picture, open_container
+from supervisor_app.infra.errors import (
+    CorruptMediaError,
+    NotMediaError,
+    TruncatedMediaError,
+    ZeroDurationError,
+)
+from supervisor_app.media._open import (
+    decoder_name,
+    ffmpeg_error,
+    file_size,
+    is_attached_picture,
+    open_container,
+)
 
 # A file whose last decodable packet ends this long before its declared duration is truncated.
 _TRUNCATION_TOLERANCE_S = 1.0

@@ -7,8 +7,8 @@ from typing import Iterator
 import av
 import numpy as np
 
-from ..errors import CorruptMediaError, NoVideoStreamError
-from ._open import decoder_name, ffmpeg_error, is_attached_picture, open_container
+from supervisor_app.infra.errors import CorruptMediaError, NoVideoStreamError
+from supervisor_app.media._open import decoder_name, ffmpeg_error, is_attached_picture, open_container
 
 
 def _video_stream(container, path):

@@ -8,7 +8,7 @@
 - :mod:`.metrics` — MAP@20, Recall@20, RR@20, nDCG@20 (Appendix C) with 95 % CIs;
 - :mod:`.cli` — ``train musimnet`` / ``evaluate musimnet`` (also ``musimnet train|evaluate``).
 
-Search with a trained model lives in :mod:`supervisor_app.similar`.
+Search with a trained model lives in :mod:`supervisor_app.services.similar`.
 """
 
 # The MuSimNet architectures of Table 4.1 (here so the CLI can list them without importing torch).

@@ -54,7 +54,7 @@ def cqt_db(audio_44k: np.ndarray) -> np.ndarray:
 
 def file_cqt_db(path: str | Path, offset_s: float = 0.0, duration_s: float | None = None) -> np.ndarray:
     """(96, T) dB CQT of a file (or of the window ``offset_s`` … ``offset_s + duration_s``)."""
-    from .. import media
+    from supervisor_app import media
 
     audio = media.load_audio(path, sr=SAMPLE_RATE, mono=True, offset_s=offset_s, duration_s=duration_s)
     return cqt_db(audio)
@@ -125,7 +125,7 @@ def track_chunks(path: str | Path, n_chunks: int = 8, chunk_frames: int = 640,
 
     Each chunk is decoded on its own (offset seek), so a long track costs only what is kept.
     """
-    from .. import media
+    from supervisor_app import media
 
     if duration_s is None:
         duration_s = media.probe(path).duration_s or 0.0

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..evaluation.metrics import mean_confidence_interval
+from supervisor_app.evaluation.metrics import mean_confidence_interval
 
 K = 20
 N_RELEVANT = 5
@@ -97,7 +97,7 @@ def per_query_metrics(relevant: Sequence[int], predicted: Sequence[int], k: int 
 
 def oracle_relevant(sim: np.ndarray, n_rel: int = N_RELEVANT) -> list[list[int] | None]:
     """Per query, the first ``n_rel`` items of R_S (stable ties), or None when fewer have S > 0."""
-    from .mining import ranked_lists
+    from supervisor_app.musimnet.mining import ranked_lists
 
     s = np.asarray(sim, dtype=np.float64)
     ranked = ranked_lists(s)

@@ -27,10 +27,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .. import errors
-from . import frontend
+from supervisor_app.infra import errors
+from supervisor_app.musimnet import frontend
 
-from . import ARCHS  # noqa: E402,F401 (defined once, in the package)
+from supervisor_app.musimnet import ARCHS  # noqa: E402,F401 (defined once, in the package)
 KIND = "musimnet"
 FCN5_WIDTHS = (128, 256, 512, 1024, 2048)
 FCN5_POOLS = ((2, 4), (2, 4), (2, 4), (3, 3), (4, 2))
@@ -210,7 +210,7 @@ def render_markdown(card) -> str:
 
 def save_musimnet(model: MuSimNet, out_dir: str | Path, card) -> Path:
     """Write weights.pt, model_card.json and MODEL_CARD.md (atomically, file by file); fills sha256 etc."""
-    from ..nets.model_store import write_model_folder
+    from supervisor_app.nets.model_store import write_model_folder
 
     card.kind = KIND
     return write_model_folder(model, out_dir, card, render=render_markdown)
@@ -218,7 +218,12 @@ def save_musimnet(model: MuSimNet, out_dir: str | Path, card) -> Path:
 
 def load_musimnet(name_or_path: str | Path, device: str | torch.device | None = "cpu") -> LoadedMuSimNet:
     """Load a MuSimNet model folder (name under ``models/`` or a path), checking its sha256 (eval mode)."""
-    from ..nets.model_store import load_state_dict_bytes, read_card, read_verified_weights, resolve_model_dir
+    from supervisor_app.nets.model_store import (
+        load_state_dict_bytes,
+        read_card,
+        read_verified_weights,
+        resolve_model_dir,
+    )
 
     d = resolve_model_dir(name_or_path)
     card = read_card(d)
@@ -235,7 +240,7 @@ def load_musimnet(name_or_path: str | Path, device: str | torch.device | None = 
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         raise errors.ModelError(f"The weights of {card.name!r} do not fit the network its card describes ({e}).") from None
     if device is not None:
-        from ..nets.device import select_device
+        from supervisor_app.nets.device import select_device
 
         model.to(device if isinstance(device, torch.device) else select_device(str(device)))
     model.eval()
@@ -244,7 +249,7 @@ def load_musimnet(name_or_path: str | Path, device: str | torch.device | None = 
 
 def is_musimnet(name_or_path: str | Path) -> bool:
     """Whether a model name/folder is a MuSimNet (without loading its weights)."""
-    from ..nets.model_store import read_card
+    from supervisor_app.nets.model_store import read_card
 
     try:
         return read_card(name_or_path).kind == KIND

@@ -16,7 +16,7 @@ The similarity, documented here once:
    two expanded sets: 1 for identical sets, 0 for disjoint ones, symmetric, in [0, 1]. A track with
    no tags has S = 0 with every track.
 
-Errors in the files raise :class:`supervisor_app.errors.UsageError` naming the file and the line.
+Errors in the files raise :class:`supervisor_app.infra.errors.UsageError` naming the file and the line.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
+from supervisor_app.infra.errors import UsageError
 
 MAX_EXPANSION_DEPTH = 4
 TagSet = dict  # {tag name: weight > 0}
@@ -179,7 +179,7 @@ def tags_from_catalog(catalog, track_ids: Iterable[int] | None = None) -> dict[i
 
 def write_tags_csv(path: str | Path, tags: Mapping[int | str, Mapping[str, float]]) -> None:
     """Write ``{track (id or path): {tag: weight}}`` as a tags CSV (with a header)."""
-    from ..paths import atomic_write_text
+    from supervisor_app.infra.paths import atomic_write_text
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

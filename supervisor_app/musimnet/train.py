@@ -29,11 +29,11 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .. import errors
-from . import frontend, metrics
-from . import mining as _mining
-from .nets import ARCHS, MuSimNet, MuSimNetConfig, n_parameters
-from .oracle import Oracle
+from supervisor_app.infra import errors
+from supervisor_app.musimnet import frontend, metrics
+from supervisor_app.musimnet import mining as _mining
+from supervisor_app.musimnet.nets import ARCHS, MuSimNet, MuSimNetConfig, n_parameters
+from supervisor_app.musimnet.oracle import Oracle
 
 LogFn = Callable[[str], None]
 DEFAULT_LR = {"at": 1e-4, "tl": 1e-6, "tl-autopool": 1e-6}  # the thesis's (§4.2.4)
@@ -65,7 +65,7 @@ class PatchBank:
         return PatchBank(self.chunks[idx], [self.keys[i] for i in idx])
 
     def save(self, path: str | Path) -> None:
-        from ..paths import atomic_write_bytes
+        from supervisor_app.infra.paths import atomic_write_bytes
         import io
 
         buf = io.BytesIO()
@@ -84,7 +84,7 @@ def build_bank(paths_: Sequence[str | Path], keys: Sequence, n_chunks: int = 8, 
                should_cancel: Callable[[], bool] | None = None) -> PatchBank:
     """CQT excerpts of audio files (``n_chunks`` windows of ``chunk_frames`` spread over each file).
 
-    With ``cache`` (an :class:`supervisor_app.cache.AnalysisCache`) and ``content_hashes``, each file's
+    With ``cache`` (an :class:`supervisor_app.infra.cache.AnalysisCache`) and ``content_hashes``, each file's
     excerpts are computed once and then read back.
     """
     version = f"{frontend.VERSION}-{n_chunks}x{chunk_frames}"
@@ -299,7 +299,7 @@ def train_musimnet(bank: PatchBank, tag_sets: Sequence[Mapping[str, float]], ora
                    should_cancel: Callable[[], bool] | None = None, time_budget_s: float | None = None
                    ) -> TrainResult:
     """Train one MuSimNet on the ``train_idx`` tracks of ``bank``, early-stopped on ``val_idx``."""
-    from ..nets.device import select_device
+    from supervisor_app.nets.device import select_device
 
     t_start = time.perf_counter()
     log = log or (lambda m: None)
@@ -443,7 +443,7 @@ def track_group(track, group_by: str = "artist") -> str:
 def catalog_data(catalog, tags_path: str | Path | None = None, relations_path: str | Path | None = None,
                  group_by: str = "artist") -> CatalogData:
     """Read the tags (CSV, else the catalog's own tags) and relations, keep tagged 'ok' tracks."""
-    from .oracle import read_relations_csv, read_tags_csv, tags_from_catalog
+    from supervisor_app.musimnet.oracle import read_relations_csv, read_tags_csv, tags_from_catalog
 
     if tags_path is not None:
         tags = read_tags_csv(tags_path, catalog)
@@ -471,7 +471,7 @@ def catalog_data(catalog, tags_path: str | Path | None = None, relations_path: s
 def catalog_bank(catalog_data_: CatalogData, n_chunks: int = 8, chunk_frames: int = 640, cache=None,
                  progress=None, should_cancel=None) -> PatchBank:
     """The CQT excerpts of the data's tracks (cached by content hash in the app's cache folder)."""
-    from ..cache import AnalysisCache
+    from supervisor_app.infra.cache import AnalysisCache
 
     ts = catalog_data_.tracks
     return build_bank([t.path for t in ts], [t.id for t in ts], n_chunks, chunk_frames,
@@ -482,8 +482,8 @@ def catalog_bank(catalog_data_: CatalogData, n_chunks: int = 8, chunk_frames: in
 
 def yamnet_mean_outputs(catalog, tracks) -> np.ndarray | None:
     """(N, 1024) stored frozen YAMNet track means of ``tracks``, or None if any is missing."""
-    from ..features import get_extractor
-    from ..indexing import YAMNET_MEAN
+    from supervisor_app.features import get_extractor
+    from supervisor_app.indexing.pipeline import YAMNET_MEAN
 
     try:
         yv = get_extractor("yamnet").version
@@ -511,7 +511,7 @@ def baseline_metrics(oracle: Oracle, tag_sets: Sequence[Mapping[str, float]], ya
 def make_card(name: str, result: TrainResult, data: CatalogData, split: tuple, test_rows: dict,
               extra_data: dict | None = None, data_licence: str = "not stated"):
     """The model card (a :class:`supervisor_app.nets.model_store.ModelCard`) of a trained MuSimNet."""
-    from ..nets.model_store import ModelCard
+    from supervisor_app.nets.model_store import ModelCard
 
     tr, va, te = split
     cfg = result.config
@@ -548,7 +548,7 @@ def train_from_catalog(catalog, data: CatalogData, config: TrainConfig, out_dir:
 
     Returns (TrainResult, {row name: RankingMetrics on the test split}, model folder).
     """
-    from .nets import save_musimnet
+    from supervisor_app.musimnet.nets import save_musimnet
 
     out = Path(out_dir)
     if (out / "model_card.json").exists() and not force:
@@ -587,7 +587,7 @@ def evaluate_on_catalog(catalog, data: CatalogData, models: Sequence[str], split
     ``split``: "test" / "validation" / "train" (the first model's recorded split, tracks matched by content
     hash) or "all" (every tagged track).
     """
-    from .nets import load_musimnet
+    from supervisor_app.musimnet.nets import load_musimnet
 
     log = log or (lambda m: None)
     loaded = [load_musimnet(m, device="auto") for m in models]

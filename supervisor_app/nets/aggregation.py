@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import AGGREGATIONS  # noqa: E402,F401 (defined once, in the package)
+from supervisor_app.nets import AGGREGATIONS  # noqa: E402,F401 (defined once, in the package)
 LEARNED_AGGREGATIONS = ("autopool", "attention")
 DEFAULT_N_FRAMES = 100
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from supervisor_app.infra.errors import UsageError
 
 if TYPE_CHECKING:  # torch is imported when a device is asked for, not when the CLI lists its options
     import torch

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from .mining import hardest_negatives, mine_intra_modal_triplets, negative_mask, sample_bce_pairs
+from supervisor_app.nets.mining import (
+    hardest_negatives,
+    mine_intra_modal_triplets,
+    negative_mask,
+    sample_bce_pairs,
+)
 
 # Original VM-Net training script (csehong/VM-NET, whose hyper-parameters the thesis says it kept):
 # music-anchored term weighted 3, video-anchored 1, structure terms 0.2, margin 0.1, 100 hardest negatives.

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__, errors, paths
-from .vmnet import VMNet, VMNetConfig
+from supervisor_app import __version__
+from supervisor_app.infra import errors, paths
+from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
 
 WEIGHTS_FILE = "weights.pt"
 CARD_JSON = "model_card.json"
@@ -262,7 +263,7 @@ def check_extractors(card: ModelCard, installed: dict[str, str] | None = None) -
                 raise errors.ModelError(
                     f"The model {card.name!r} needs the {role} feature extractor {name!r}, which this installation lacks.")
         else:
-            from ..features import get_extractor
+            from supervisor_app.features import get_extractor
 
             try:
                 have = get_extractor(name).version
@@ -290,7 +291,7 @@ def load_model(name_or_path: str | Path, device: str | torch.device | None = "cp
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         raise errors.ModelError(f"The weights of {card.name!r} do not fit the network its card describes ({e}).") from None
     if device is not None:
-        from .device import select_device
+        from supervisor_app.nets.device import select_device
 
         model.to(select_device(str(device)) if not isinstance(device, torch.device) else device)
     model.eval()

@@ -7,8 +7,19 @@
 """
 from supervisor_app.ranking.bank import SegmentBank, l2_normalize_rows
 from supervisor_app.ranking.distances import (
-    DISTANCES, NW_INDEL, SCENARIOS, SW_INDEL, Alignment, align, apply_scenario, catalog_scores,
-    crop_query, distance_name, pair_score, similarity_matrix, stretch_target,
+    DISTANCES,
+    NW_INDEL,
+    SCENARIOS,
+    SW_INDEL,
+    Alignment,
+    align,
+    apply_scenario,
+    catalog_scores,
+    crop_query,
+    distance_name,
+    pair_score,
+    similarity_matrix,
+    stretch_target,
 )
 from supervisor_app.ranking.prefilter import Prefilter, PrefilterResult, Ranked, StageInfo, two_stage
 

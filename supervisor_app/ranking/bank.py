@@ -20,8 +20,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from numba import njit
 
-from supervisor_app.errors import UsageError
-from supervisor_app.paths import atomic_write_npz
+from supervisor_app.infra.errors import UsageError
+from supervisor_app.infra.paths import atomic_write_npz
 
 BANK_FORMAT_VERSION = 1
 _ALLOWED_DTYPES = (np.float16, np.float32, np.float64)

@@ -14,9 +14,9 @@ import json
 import threading
 from pathlib import Path
 
-from ..paths import atomic_write_text, cache_dir
-from .bank import SegmentBank
-from .prefilter import Prefilter
+from supervisor_app.infra.paths import atomic_write_text, cache_dir
+from supervisor_app.ranking.bank import SegmentBank
+from supervisor_app.ranking.prefilter import Prefilter
 
 _LOCK = threading.Lock()
 _MEMO: dict[tuple, tuple[str, SegmentBank, Prefilter]] = {}

@@ -63,7 +63,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from numba import njit
 
-from supervisor_app.errors import UsageError
+from supervisor_app.infra.errors import UsageError
 from supervisor_app.ranking.bank import SegmentBank, as_work_rows, l2_normalize_rows
 
 DISTANCES = ("centroid", "single", "complete", "nw-dtw", "sw-dtw", "trace", "best-trace")

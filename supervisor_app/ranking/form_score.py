@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..edit.form import ENDING_COST, TrackForm, describe_edit, fmt_time, plan_edit
+from supervisor_app.edit.form import ENDING_COST, TrackForm, describe_edit, fmt_time, plan_edit
 
 __all__ = ["FormScore", "form_score", "Fit", "fit_to_picture", "PENALTY"]
 
@@ -138,7 +138,7 @@ def fit_to_picture(video_duration_s: float, video_cuts_s: Sequence[float], cut_p
                    form: TrackForm, *, sync_points_s: Sequence[float] = (), picture_climax_s: float | None = None,
                    tolerance_s: float = 0.25, n_random: int = 100, prefer_start_s: float | None = None) -> Fit:
     """Cut the track to the picture with the form planner and score the result (see the module docstring)."""
-    from .sync import sync_score
+    from supervisor_app.ranking.sync import sync_score
 
     edit = plan_edit(video_duration_s, video_cuts_s, form, sync_points_s=sync_points_s,
                      picture_climax_s=picture_climax_s, tolerance_s=tolerance_s, prefer_start_s=prefer_start_s)

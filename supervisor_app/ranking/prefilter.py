@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from supervisor_app.errors import MissingExtraError, UsageError
-from supervisor_app.paths import atomic_write_npz
+from supervisor_app.infra.errors import MissingExtraError, UsageError
+from supervisor_app.infra.paths import atomic_write_npz
 from supervisor_app.ranking.bank import SegmentBank, l2_normalize_rows
 from supervisor_app.ranking.distances import _centroid_scores, catalog_scores, distance_name
 

@@ -64,7 +64,7 @@ def cut_curve_from_times(cuts_s: Sequence[float], duration_s: float, rate_hz: fl
 
 
 def _S(times_s: np.ndarray, curve: np.ndarray, rate_hz: float, sigma_frames: float) -> float:
-    from ..analysis.language_of_clips import cooccurrence_score
+    from supervisor_app.analysis.language_of_clips import cooccurrence_score
 
     if times_s.size == 0:
         return float("nan")
@@ -163,7 +163,7 @@ def best_start_offset(video_duration_s: float, video_cuts_s: Sequence[float], cu
     which produced edits starting late in the track and looping one fragment; that engine is still
     :func:`supervisor_app.edit.edl.build_edit` with ``start_offset_s``.
     """
-    from ..edit.form import TrackForm, plan_edit
+    from supervisor_app.edit.form import TrackForm, plan_edit
 
     form = TrackForm.build(music_duration_s, downbeats_s, music_boundaries_s)
     kw = {k: edit_kwargs[k] for k in ("sync_points_s", "tolerance_s") if k in edit_kwargs}
@@ -191,7 +191,7 @@ def best_free_time_start(video_duration_s: float, video_cuts_s: Sequence[float],
     points (phrase ends, quiet moments, onsets) from which it covers the picture without looping (those in
     the first half of the track when none does; at most ``max_candidates``, evenly spread); ranked by raw S, the
     ``n_finalists`` best by :func:`free_time_sync_score`. Returns ``(start_offset_s, edit, SyncScore)``."""
-    from ..edit.free_time import build_free_time_edit, splice_points
+    from supervisor_app.edit.free_time import build_free_time_edit, splice_points
 
     pts, _ = splice_points(envelope, music_boundaries_s, music_duration_s)
     starts = np.concatenate([[0.0], pts])

@@ -68,7 +68,7 @@ def tree(*roots: Path) -> set:
 
 
 class Cli:
-    """Runs ``python -m supervisor_app.cli`` in a subprocess (a segfault or a hang cannot take the tests
+    """Runs ``python -m supervisor_app.cli.main`` in a subprocess (a segfault or a hang cannot take the tests
     down), with its own app data folder and TMPDIR."""
 
     def __init__(self, home: Path, tmpdir: Path):
@@ -82,7 +82,7 @@ class Cli:
         return env
 
     def argv(self, args, readonly=()) -> list[str]:
-        cmd = [sys.executable, "-m", "supervisor_app.cli", *[os.fsdecode(a) if isinstance(a, bytes) else str(a)
+        cmd = [sys.executable, "-m", "supervisor_app.cli.main", *[os.fsdecode(a) if isinstance(a, bytes) else str(a)
                                                               for a in args]]
         return readonly_prefix(readonly) + cmd if readonly else cmd
 

@@ -13,7 +13,7 @@ import traceback
 
 
 def outcome(fn):
-    from supervisor_app.errors import SupervisorError
+    from supervisor_app.infra.errors import SupervisorError
 
     try:
         return {"ok": True, **(fn() or {})}

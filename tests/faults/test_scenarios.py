@@ -21,8 +21,8 @@ from faults.corpus import ffmpeg
 
 # --- outputs ------------------------------------------------------------------------------------------
 def test_atomic_write_on_a_full_disk_leaves_nothing(tmp_path):
-    from supervisor_app import outputs
-    from supervisor_app.errors import DiskFullError
+    from supervisor_app.infra import outputs
+    from supervisor_app.infra.errors import DiskFullError
 
     target = tmp_path / "out.json"
     with pytest.raises(DiskFullError) as e:
@@ -39,8 +39,8 @@ def test_atomic_write_on_a_full_disk_leaves_nothing(tmp_path):
 
 
 def test_check_output_refuses_before_work(tmp_path):
-    from supervisor_app.errors import DiskFullError, OutputExtensionError, OutputNotWritableError
-    from supervisor_app.outputs import check_output
+    from supervisor_app.infra.errors import DiskFullError, OutputExtensionError, OutputNotWritableError
+    from supervisor_app.infra.outputs import check_output
 
     with pytest.raises(OutputExtensionError):
         check_output(tmp_path / "a.xyz", (".png",), "The plot")
@@ -141,9 +141,9 @@ def one_track_catalog(tmp_path):
 
 @pytest.mark.slow
 def test_index_recomputes_a_replaced_file_and_retries_an_unreadable_one(one_track_catalog, monkeypatch):
-    from supervisor_app import indexing
-    from supervisor_app.errors import FileUnreadableError
-    from supervisor_app.indexing import beats_key, index_catalog
+    from supervisor_app.indexing.pipeline import pipeline as indexing
+    from supervisor_app.infra.errors import FileUnreadableError
+    from supervisor_app.indexing.pipeline import beats_key, index_catalog
 
     cat, path = one_track_catalog
     (tid,) = [t.id for t in cat.tracks()]
@@ -282,7 +282,7 @@ def test_killed_mockup_leaves_nothing_running(sig, warm_mockup, cli, tmp_path):
     assert "Traceback" not in err
     if sig == signal.SIGKILL:
         # nothing runs in a SIGKILLed process: the next render sweeps what it left (once quiet for 10 min)
-        from supervisor_app.lifecycle import sweep_stale
+        from supervisor_app.infra.lifecycle import sweep_stale
 
         left = [p for p in list(work.iterdir()) + list(cli.tmpdir.iterdir())]
         for f in left:
@@ -327,7 +327,7 @@ def test_load_audio_many_channels(corpus):
 
 
 def test_probe_truncated_ogg_is_named_truncated_and_a_whole_one_is_not(corpus):
-    from supervisor_app.errors import TruncatedMediaError
+    from supervisor_app.infra.errors import TruncatedMediaError
     from supervisor_app.media import probe
 
     with pytest.raises(TruncatedMediaError):
@@ -387,7 +387,7 @@ def _unreadable_folder_scenario(tmp_path: Path, corpus, prefix: list) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO), SUPERVISOR_APP_HOME=str(home), TMPDIR=str(tmp), HOME=str(home))
 
     def run(*args):
-        p = subprocess.run(prefix + [sys.executable, "-m", "supervisor_app.cli", *map(str, args), "--catalog",
+        p = subprocess.run(prefix + [sys.executable, "-m", "supervisor_app.cli.main", *map(str, args), "--catalog",
                                      str(cat)], capture_output=True, text=True, env=env, timeout=300)
         assert "Traceback" not in p.stdout + p.stderr, p.stderr
         return p

@@ -1,0 +1,98 @@
+"""Analysis of a query video, cached by content hash: shots and cut curve, and (for a trained model)
+its segment features. Query videos are not catalog tracks, so results live in the app's cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from supervisor_app.infra.cache import AnalysisCache
+from supervisor_app.infra.hashing import content_hash
+from supervisor_app.media import probe
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class VideoAnalysis:
+    path: str
+    content_hash: str
+    duration_s: float
+    fps: float
+    cuts_s: list[float]
+    shots: list[tuple[float, float]]
+    cut_probs_25hz: np.ndarray
+    boundaries_s: np.ndarray  # the video segments used for matching: [0, ..., duration]
+    segmentation: str = "shots"
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "duration_s": self.duration_s, "fps": self.fps, "cuts_s": list(self.cuts_s),
+                "shots": [list(s) for s in self.shots], "segmentation": self.segmentation,
+                "boundaries_s": [float(b) for b in self.boundaries_s],
+                "cut_curve": {"rate_hz": 25.0, "values": [round(float(v), 4) for v in self.cut_probs_25hz]}}
+
+
+def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str = "shots",
+                  progress: ProgressFn | None = None, should_cancel=None, cache: AnalysisCache | None = None,
+                  partial=None) -> VideoAnalysis:
+    """Shots (TransNetV2, cached) and the matching segments of a query video.
+
+    ``segmentation``: ``shots`` (default, works for any cut) or an MSAF algorithm (olda|foote|sf) run on
+    the video's own soundtrack, as the thesis did for music videos; without a soundtrack the shots are
+    used and a note says so. ``partial(shot_result_so_far)`` (optional) follows the shot detection.
+    """
+    from supervisor_app.analysis import versions
+    from supervisor_app.analysis.video_segments import segments_from_boundaries, segments_from_shots
+
+    path = Path(path)
+    info = probe(path)
+    if not info.has_video:
+        from supervisor_app.infra.errors import NoVideoStreamError
+
+        raise NoVideoStreamError(path)
+    from supervisor_app.analysis.report import cached_shots
+    from supervisor_app.media.picture import check_picture, no_cuts_note
+
+    check_picture(path, info.duration_s)  # hours of picture: refused now, not after minutes of shot detection
+
+    cache = cache or AnalysisCache()
+    h = content_hash(path)
+    shots = cached_shots(path, threshold, cache=cache, content_hash=h, should_cancel=should_cancel,
+                         progress=(lambda f: progress(f, "shot detection")) if progress else None,
+                         **({"partial": partial} if partial else {}))
+    notes = list(info.warnings)
+    if no_cuts_note(len(shots.cuts_s), shots.duration_s):
+        notes.append(no_cuts_note(len(shots.cuts_s), shots.duration_s))
+    seg = segmentation
+    bounds = np.asarray(segments_from_shots(shots), dtype=float)
+    if segmentation != "shots":
+        if not info.has_audio:
+            notes.append(f"The video has no soundtrack, so its shots were used instead of {segmentation}.")
+            seg = "shots"
+        else:
+            from supervisor_app.analysis.segments import music_segments
+
+            skey = (versions.SEGMENTS, versions.segments_version(segmentation))
+            got = cache.get(h, *skey)
+            if got is None:
+                res = music_segments(path, algorithms=(segmentation,))[segmentation]
+                got = res.to_dict()
+                cache.put(h, *skey, got)
+            bounds = np.asarray(segments_from_boundaries(got["boundaries_s"], shots.duration_s), dtype=float)
+    return VideoAnalysis(path=str(path), content_hash=h, duration_s=float(shots.duration_s), fps=float(shots.fps),
+                         cuts_s=[float(c) for c in shots.cuts_s], shots=[(float(a), float(b)) for a, b in shots.shots],
+                         cut_probs_25hz=np.asarray(shots.cut_probs_25hz, dtype=np.float32), boundaries_s=bounds,
+                         segmentation=seg, notes=notes)
+
+
+def video_segment_features(analysis: VideoAnalysis, extractor: str) -> np.ndarray:
+    """(K, d) mean of the video's 1 Hz frame features inside each matching segment."""
+    from supervisor_app.features import extract_cached
+    from supervisor_app.segvmnet.dataset import segment_means
+
+    fr = extract_cached(extractor, analysis.path)
+    b = analysis.boundaries_s
+    return segment_means(fr.frames, fr.times_s, list(zip(b[:-1], b[1:])))
