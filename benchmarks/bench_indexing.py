@@ -102,7 +102,7 @@ def downbeats(b: np.ndarray) -> np.ndarray:
 
 def records_and_arrays(beats, segs, frames, scores, frames_mode: bool):
     """What the indexer stores for one track (versions as in supervisor_app.indexing.pipeline)."""
-    from supervisor_app.indexing.pipeline import pipeline as ix
+    from supervisor_app.indexing import pipeline as ix
     from supervisor_app.analysis import versions
     from supervisor_app.analysis.beats import BeatResult
     from supervisor_app.analysis.report import segments_analyzer
@@ -157,7 +157,7 @@ def measure(sample: list[tuple[Path, float]], verbose: bool = True) -> dict:
     from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()  # before any ``from madmom...`` import
-    from supervisor_app.indexing.pipeline import pipeline as ix
+    from supervisor_app.indexing import pipeline as ix
     from supervisor_app.analysis import beats as bm
     from supervisor_app.analysis.fast_median import fast_hpss
     from supervisor_app.analysis.segments import segment_each

@@ -97,7 +97,7 @@ def _log(msg: str) -> None:
 
 # --- prepare (CPU; needs the project's venv) -------------------------------------------------------------
 def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
-    from supervisor_app.indexing.pipeline import pipeline as indexing
+    from supervisor_app.indexing import pipeline as indexing
     from supervisor_app.infra.cache import AnalysisCache
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import get_extractor

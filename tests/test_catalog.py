@@ -15,7 +15,7 @@ import pytest
 from supervisor_app.infra import errors
 from supervisor_app import media
 from supervisor_app.catalog import Catalog, schema
-from supervisor_app.cli.main import catalog as catalog_cli
+from supervisor_app.cli import catalog as catalog_cli
 from supervisor_app.catalog import scan as scan_mod
 from supervisor_app.catalog.metadata import parse_bpm, read_tags
 from supervisor_app.infra.hashing import bytes_hash, content_hash

@@ -235,7 +235,7 @@ def test_mockup_names_a_catalog_track(tmp_path, capsys, monkeypatch):
 
 def test_index_estimates_key_and_descriptors(tmp_path, monkeypatch):
     """`catalog index` ends with the descriptors (key, loudness, build, ...) of tracks that lack them."""
-    from supervisor_app.indexing.pipeline import pipeline as indexing
+    from supervisor_app.indexing import pipeline as indexing
     from supervisor_app.catalog.tracks_view import descriptors, tempo_and_key
 
     lib = tmp_path / "lib"

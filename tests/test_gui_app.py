@@ -25,7 +25,7 @@ from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from supervisor_app.catalog import Catalog  # noqa: E402
 from supervisor_app.infra.errors import CancelledError, EmptyCatalogError, UsageError  # noqa: E402
-from supervisor_app.cli.main import app as gui_cli  # noqa: E402
+from supervisor_app.cli import app as gui_cli  # noqa: E402
 from supervisor_app.gui.app import create_window  # noqa: E402
 from supervisor_app.gui.backend import Candidate, CoreBackend, VideoAnalysis  # noqa: E402
 

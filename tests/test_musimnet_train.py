@@ -189,7 +189,7 @@ def test_cli_train_and_evaluate_on_a_catalog(tmp_path, capsys):
     import soundfile as sf
 
     from supervisor_app.catalog import Catalog
-    from supervisor_app.cli.main import musimnet as cli
+    from supervisor_app.cli import musimnet as cli
     from supervisor_app.musimnet.oracle import write_tags_csv
 
     rng = np.random.default_rng(1)

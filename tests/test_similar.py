@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from fixture_paths import MUSIC, REPO
-from supervisor_app.indexing.pipeline import pipeline as indexing
+from supervisor_app.indexing import pipeline as indexing
 from supervisor_app import media
 from supervisor_app.catalog import Catalog
 from supervisor_app.infra.errors import EmptyCatalogError, FileMissingError, UsageError

@@ -141,7 +141,7 @@ def one_track_catalog(tmp_path):
 
 @pytest.mark.slow
 def test_index_recomputes_a_replaced_file_and_retries_an_unreadable_one(one_track_catalog, monkeypatch):
-    from supervisor_app.indexing.pipeline import pipeline as indexing
+    from supervisor_app.indexing import pipeline as indexing
     from supervisor_app.infra.errors import FileUnreadableError
     from supervisor_app.indexing.pipeline import beats_key, index_catalog
 
