@@ -29,16 +29,13 @@ def _cmd_extract(args) -> int:
     from supervisor_app.features.cache import extract_cached
     from supervisor_app.features.registry import get_extractor
 
-    def progress(frac: float) -> None:
-        if not args.quiet:
-            print(f"\r{args.name}: {100 * frac:5.1f} %", end="", file=sys.stderr, flush=True)
+    from supervisor_app.cli.progress_line import ProgressLine
 
-    if args.no_cache:
-        result = get_extractor(args.name).extract(args.file, progress=progress)
-    else:
-        result = extract_cached(args.name, args.file, progress=progress)
-    if not args.quiet:
-        print(file=sys.stderr)
+    with ProgressLine(quiet=args.quiet) as progress:
+        if args.no_cache:
+            result = get_extractor(args.name).extract(args.file, progress=progress)
+        else:
+            result = extract_cached(args.name, args.file, progress=progress)
     print(f"{args.name}: {result.frames.shape[0]} frames x {result.frames.shape[1]} dims at 1 Hz "
           f"({result.times_s[0]:.1f}–{result.times_s[-1]:.1f} s); extra: {sorted(result.extra) or 'none'}")
     if args.out:
