@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Optional, TextIO
 
-from supervisor_app.infra.eta import fmt_duration_s
+from supervisor_app.infra.eta import Eta, fmt_duration_s
 
 __all__ = ["ProgressLine", "add_quiet_argument"]
 
@@ -35,8 +35,10 @@ class ProgressLine:
     """Callable progress sink; see the module doc. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, label: str = "", *, quiet: bool = False, stream: Optional[TextIO] = None,
-                 interval_s: float = 0.2, log_interval_s: float = 5.0, clock=time.monotonic):
+                 interval_s: float = 0.2, log_interval_s: float = 5.0, clock=time.monotonic,
+                 close_when_done: bool = False):
         self.label = label
+        self.close_when_done = close_when_done  # close (clear the line) once the fraction reaches 1
         self.quiet = quiet
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -44,6 +46,7 @@ class ProgressLine:
         self.log_interval_s = log_interval_s
         self._clock = clock
         self._t0 = clock()
+        self._eta = Eta(clock)  # the time left, from the fraction done (infra/eta.py)
         self._last_draw = -1e9
         self._last_stage: Optional[str] = None
         self._fraction = 0.0
@@ -59,6 +62,8 @@ class ProgressLine:
         """``progress(fraction, stage)`` (see :mod:`supervisor_app.infra.jobs`)."""
         self._known = fraction is not None
         self.update(self._fraction if fraction is None else float(fraction), str(stage or ""))
+        if self.close_when_done and fraction is not None and fraction >= 1.0:
+            self.close()
 
     def result(self, *_args) -> None:
         """Count a streamed result (e.g. recommend's ``on_result``); the first one is logged with its time."""
@@ -76,7 +81,7 @@ class ProgressLine:
         e, f = self.elapsed_s(), self._fraction
         if not self._known or f < 0.02 or e < 1.0 or f >= 1.0:
             return None
-        return e / f * (1.0 - f)
+        return self._eta.remaining_at_s(f)
 
     def text(self) -> str:
         bits = [f"[{100 * min(1.0, max(0.0, self._fraction)):3.0f}%]"]
