@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -50,6 +49,8 @@ def _cmd_extract(args) -> int:
 
 def add_cli(subparsers) -> None:
     """Register ``features list`` and ``features extract NAME FILE [--out F.npz] [--no-cache]``."""
+    from supervisor_app.cli.progress_line import add_quiet_argument
+
     p = subparsers.add_parser("features", help="frozen feature extractors (YAMNet, ImageNet CNNs, ...)")
     sub = p.add_subparsers(dest="features_command", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="list the extractors and whether they can run here")
@@ -60,5 +61,5 @@ def add_cli(subparsers) -> None:
     ex.add_argument("file")
     ex.add_argument("--out", help="write frames, times_s and extras to this .npz")
     ex.add_argument("--no-cache", action="store_true", help="recompute and do not store")
-    ex.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet_argument(ex)
     ex.set_defaults(func=_cmd_extract)

@@ -499,7 +499,9 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
     failures, tracks in error); a file that could not be reached is never stored as a failure and is
     retried on every run. One indexer per catalog: the run holds the catalog's index lock
     (:mod:`.catalog.lock`); another holder makes it raise ``CatalogLockedError`` or, with ``wait_for_lock``,
-    wait (``on_lock_wait(holder)`` is called first).
+    wait (``on_lock_wait(holder)`` is called first). ``progress(fraction, stage)`` and ``should_cancel`` follow
+    :mod:`supervisor_app.infra.jobs`: a cancel raises ``Cancelled`` once the track(s) in flight are
+    analysed (polled between tracks; every 0.25 s with workers or Ray), keeping every track stored so far.
     """
     from supervisor_app.catalog.lock import index_lock
 
@@ -569,6 +571,7 @@ def _index_catalog(catalog, *, algorithms, workers, model, progress, should_canc
             check_cancelled(should_cancel, "The indexing")
     except Cancelled:
         report.cancelled = True
+        raise  # what was stored stays: the next run resumes after the last stored track
     finally:
         jobs.close()
     if model is not None and not report.cancelled:
