@@ -293,5 +293,5 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     video_end = float(t[-1] + 1.0 / fps)
     duration = max(float(info.duration_s or 0.0), video_end) if info.duration_s else video_end
     result = _result(t, probs, fps, duration, threshold, model.compute_dtype)
-    report(1.0, "done")
+    report(1.0, "shots detected")
     return result
