@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from supervisor_app.infra.errors import SupervisorError, UsageError
-from supervisor_app.infra.jobs import ProgressFn, check_cancelled
+from supervisor_app.infra.jobs import ProgressFn, check_cancelled, never_cancel, no_progress
 from supervisor_app.infra.jobs import ShouldCancel as CancelFn
 
 
@@ -108,12 +108,8 @@ class Preview:
     envelope_rate_hz: float = 100.0
 
 
-def _progress_noop(fraction, stage=""):
-    pass
-
-
-def _never():
-    return False
+_progress_noop = no_progress  # the jobs contract's defaults (infra.jobs)
+_never = never_cancel
 
 
 class CoreBackend:
