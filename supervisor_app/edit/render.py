@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
 import numpy as np
 
 from supervisor_app.infra.errors import MediaError, NoVideoStreamError, SupervisorError
