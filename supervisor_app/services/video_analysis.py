@@ -33,8 +33,8 @@ class VideoAnalysis:
 
 
 def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str = "shots",
-                  progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None, cache: AnalysisCache | None = None,
-                  partial=None) -> VideoAnalysis:
+                  progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
+                  cache: AnalysisCache | None = None, partial=None) -> VideoAnalysis:
     """Shots (TransNetV2, cached) and the matching segments of a query video.
 
     ``segmentation``: ``shots`` (default, works for any cut) or an MSAF algorithm (olda|foote|sf) run on
@@ -81,6 +81,7 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
                 got = res.to_dict()
                 cache.put(h, *skey, got)
             bounds = np.asarray(segments_from_boundaries(got["boundaries_s"], shots.duration_s), dtype=float)
+            as_progress(progress)(1.0, "video analysed")
     return VideoAnalysis(path=str(path), content_hash=h, duration_s=float(shots.duration_s), fps=float(shots.fps),
                          cuts_s=[float(c) for c in shots.cuts_s], shots=[(float(a), float(b)) for a, b in shots.shots],
                          cut_probs_25hz=np.asarray(shots.cut_probs_25hz, dtype=np.float32), boundaries_s=bounds,
