@@ -66,7 +66,8 @@ def test_second_render_is_served_from_the_cache(home, media, tmp_path, monkeypat
     edit = _edit(video)
     a = render_cache.render_mp4_cached(edit, video, track, tmp_path / "a" / "m.mp4")
     seen = []
-    b = render_cache.render_mp4_cached(edit, video, track, tmp_path / "b" / "m.mp4", progress=lambda f, s: seen.append(f))
+    b = render_cache.render_mp4_cached(edit, video, track, tmp_path / "b" / "m.mp4",
+                                       progress=lambda f, s: seen.append(f))
     assert calls == ["mp4"]
     assert a.read_bytes() == b.read_bytes() and probe(b).has_audio
     assert seen == [1.0]

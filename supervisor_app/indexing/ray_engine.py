@@ -70,7 +70,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
 
 def map_unordered(fn: Callable, items: Sequence[tuple], *, address: str | None = None,
                   num_cpus: int | None = None, max_retries: int = DEFAULT_MAX_RETRIES,
-                  max_in_flight: int | None = None, should_cancel: ShouldCancel | None = None) -> Iterator[tuple[int, Any]]:
+                  max_in_flight: int | None = None,
+                  should_cancel: ShouldCancel | None = None) -> Iterator[tuple[int, Any]]:
     """Yield ``(i, fn(*items[i]))`` in completion order, each call a Ray task with one CPU.
 
     ``fn`` must be importable by the workers (a module-level function of an installed package) or

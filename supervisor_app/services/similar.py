@@ -28,7 +28,8 @@ from typing import Optional
 import numpy as np
 
 from supervisor_app.infra import errors
-from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, as_progress, check_cancelled, count_progress, sub_progress
+from supervisor_app.infra.jobs import (ProgressFn, ShouldCancel, as_progress, check_cancelled, count_progress,
+                                      sub_progress)
 from supervisor_app.catalog.filters import Filters
 
 EXCERPT_S = 12.0  # default length of an excerpt query
