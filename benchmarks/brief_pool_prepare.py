@@ -46,7 +46,7 @@ def main() -> int:
             cat.put_embedding(tid, YAMNET_FRAMES, yv, r.frames.astype("float16"))
             cat.put_embedding(tid, YAMNET_MEAN, yv, r.frames.mean(axis=0).astype("float32"))
             print(f"yamnet {n}/{len(todo)} {Path(t.path).name}", flush=True)
-        ensure_descriptors(cat, progress=lambda d, n, name: print(f"descriptors {d}/{n} {name}", flush=True))
+        ensure_descriptors(cat, progress=lambda f, stage: print(f"{100 * (f or 0):.0f} % {stage}", flush=True))
         _autotags(cat, yv)
     print(f"done in {time.perf_counter() - t0:.0f} s (loadavg {os.getloadavg()})")
     return 0

@@ -162,10 +162,10 @@ def section_index(args) -> dict:
         log(f"indexing {len(tracks)} tracks ({n_pool} from the pool) with {args.workers} worker(s)")
         last = [0.0]
 
-        def progress(d, t, m):
+        def progress(fraction, stage):
             if time.perf_counter() - last[0] > 30:
                 last[0] = time.perf_counter()
-                log(f"  {d}/{t} {m}")
+                log(f"  {100 * (fraction or 0):.0f} % {stage}")
 
         t0 = time.perf_counter()
         rep = index_catalog(cat, workers=args.workers, progress=progress)
@@ -273,10 +273,10 @@ def section_fit(args) -> dict:
     log(f"fit calibration: {len(events)} tracks with downbeats, {args.fit_queries} queries")
     last = [0.0]
 
-    def progress(d, n):
-        if time.perf_counter() - last[0] > 30 or d == n:
+    def progress(fraction, stage):
+        if time.perf_counter() - last[0] > 30 or fraction == 1.0:
             last[0] = time.perf_counter()
-            log(f"  {d}/{n} queries")
+            log(f"  {100 * (fraction or 0):.0f} % of the {stage}")
 
     style = EditorStyle()
     rep = run_calibration(events, n_queries=args.fit_queries, video_duration_s=args.fit_video_s, style=style,

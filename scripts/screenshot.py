@@ -33,8 +33,8 @@ def ensure_demo_catalog(path: Path) -> Path:
         if report.added:
             print(f"catalog {path}: {report.summary()}", flush=True)
         t0 = time.monotonic()
-        summary = index_catalog(cat, progress=lambda done, total, label="": print(
-            f"  indexing {done}/{total} {label}", flush=True)).summary()
+        summary = index_catalog(cat, progress=lambda fraction, stage: print(
+            f"  indexing {100 * (fraction or 0):.0f} % {stage}", flush=True)).summary()
         if time.monotonic() - t0 > 1.0:
             print(f"catalog {path}: {summary}", flush=True)
     return path

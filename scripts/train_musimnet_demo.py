@@ -134,7 +134,7 @@ def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
     _log(f"stand-in oracle: {len(tags)} tagged tracks → {oracle_dir}")
     bank = build_bank([t.path for t in tracks], [t.id for t in tracks], 8, 640, [t.duration_s for t in tracks],
                       [t.content_hash for t in tracks], cache=AnalysisCache(work / "cache"),
-                      progress=lambda d, n, s: _log(f"CQT {d}/{n} {s}") if d % 20 == 0 or d == n else None)
+                      progress=lambda fraction, stage: _log(f"{100 * (fraction or 0):.0f} % {stage}"))
     means = np.stack([cat.get_embedding(t.id, indexing.YAMNET_MEAN, yv) for t in tracks]).astype(np.float32)
     meta = {"tags": list(tags.values()), "groups": [track_group(t, "folder") for t in tracks],
             "packages": [Path(t.path).parent.name for t in tracks], "paths": list(tags.keys()),

@@ -117,9 +117,9 @@ def test_an_unexpected_crash_in_one_analyzer_is_recorded_and_the_others_run(aba_
 
 
 def test_cancellation_is_the_one_thing_that_raises(aba_wav):
-    from supervisor_app.infra.errors import CancelledError
+    from supervisor_app.infra.jobs import Cancelled
 
-    with pytest.raises(CancelledError):
+    with pytest.raises(Cancelled):
         analyze_track(aba_wav, should_cancel=lambda: True)
 
 
@@ -127,7 +127,7 @@ def test_cancellation_is_the_one_thing_that_raises(aba_wav):
 def test_results_are_cached_by_content_and_version(aba_wav, tmp_path, monkeypatch):
     cache = AnalysisCache(tmp_path / "cache")
     seen = []
-    first = analyze_track(aba_wav, cache=cache, progress=seen.append)
+    first = analyze_track(aba_wav, cache=cache, progress=lambda f, s: seen.append(f))
     assert_records_well_formed(first)
     assert all(rec["result"] is not None for rec in first.values())
     assert seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen)

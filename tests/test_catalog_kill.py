@@ -24,8 +24,10 @@ N_FILES = 30
 _SLOW_DRIVER = """
 import sys, time
 from supervisor_app.catalog import Catalog
-def progress(done, total, path):
-    print(done, flush=True)
+done = [0]
+def progress(fraction, stage):
+    done[0] += 1
+    print(done[0], flush=True)
     time.sleep(0.05)
 with Catalog.create(sys.argv[1]) as cat:
     cat.add_folder(sys.argv[2], progress=progress)

@@ -10,6 +10,7 @@ import pytest
 from supervisor_app.infra import errors
 from supervisor_app import media
 from supervisor_app.infra.cache import AnalysisCache
+from supervisor_app.infra.jobs import Cancelled
 from supervisor_app.features import (
     DEFAULT_AUDIO,
     DEFAULT_VIDEO,
@@ -289,8 +290,8 @@ def test_cache_hit_returns_same_arrays_without_recomputing(tmp_path, monkeypatch
 
 def test_cancel_and_progress():
     ex = get_extractor("yamnet")
-    with pytest.raises(errors.CancelledError):
+    with pytest.raises(Cancelled):
         ex.extract(MUSIC / "solo_trumpet_90bpm.ogg", should_cancel=lambda: True)
     seen = []
-    ex.extract(MUSIC / "solo_trumpet_90bpm.ogg", progress=seen.append)
+    ex.extract(MUSIC / "solo_trumpet_90bpm.ogg", progress=lambda f, s: seen.append(f))
     assert seen and seen[-1] == 1.0 and all(0.0 <= p <= 1.0 for p in seen)

@@ -18,7 +18,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from supervisor_app.catalog import Catalog  # noqa: E402
-from supervisor_app.infra.errors import CancelledError  # noqa: E402
+from supervisor_app.infra.jobs import Cancelled  # noqa: E402
 from supervisor_app.gui import first_run  # noqa: E402
 from supervisor_app.gui.app import create_window  # noqa: E402
 from supervisor_app.gui.backend import CoreBackend  # noqa: E402
@@ -41,7 +41,7 @@ class SlowIndexBackend(CoreBackend):
         self.index_calls += 1
         for i in range(self.steps):
             if should_cancel():
-                raise CancelledError("The catalog analysis")
+                raise Cancelled("The catalog analysis")
             progress((i + 1) / self.steps, "analysing")
             time.sleep(self.step_s)
         with Catalog.open(catalog_path) as cat:
@@ -49,7 +49,7 @@ class SlowIndexBackend(CoreBackend):
 
     def analyze_video(self, path, *a, **k):  # the demo's video: record it, analysis is not under test here
         self.opened_videos.append(str(path))
-        raise CancelledError("The video analysis")
+        raise Cancelled("The video analysis")
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl  # no
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from supervisor_app.catalog import Catalog  # noqa: E402
-from supervisor_app.infra.errors import CancelledError, EmptyCatalogError, UsageError  # noqa: E402
+from supervisor_app.infra.errors import EmptyCatalogError, UsageError  # noqa: E402
+from supervisor_app.infra.jobs import Cancelled  # noqa: E402
 from supervisor_app.cli import app as gui_cli  # noqa: E402
 from supervisor_app.gui.app import create_window  # noqa: E402
 from supervisor_app.gui.backend import Candidate, CoreBackend, VideoAnalysis  # noqa: E402
@@ -55,7 +56,7 @@ class FakeBackend(CoreBackend):
         curve[np.round(cuts * 25).astype(int)] = 0.97
         for i in range(4):
             if should_cancel():
-                raise CancelledError("The video analysis")
+                raise Cancelled("The video analysis")
             progress((i + 1) / 4, "detecting shots")
             if partial is not None and i < 3:  # the part analysed so far, as the real backend sends it
                 upto = d * (i + 1) / 4
@@ -82,7 +83,7 @@ class FakeBackend(CoreBackend):
         if self.slow_recommend:  # a long ranking that checks for Cancel every 10 ms
             for _ in range(6000):
                 if should_cancel():
-                    raise CancelledError("The recommendation")
+                    raise Cancelled("The recommendation")
                 progress(None, "ranking a very large catalog")
                 time.sleep(0.01)
         with Catalog.open(catalog_path) as cat:

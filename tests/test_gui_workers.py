@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal  # noqa: E402
 
 from supervisor_app.infra.errors import NoAudioStreamError  # noqa: E402
 from supervisor_app.gui._qt_compat import emit_leaks_bool_reference, ensure_safe_signal_emit  # noqa: E402
-from supervisor_app.gui.workers import Job, JobSlot, Progress, live_jobs, shutdown_jobs  # noqa: E402
+from supervisor_app.gui.workers import Job, JobSlot, ProgressUpdate, live_jobs, shutdown_jobs  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -55,9 +55,9 @@ def test_job_runs_off_the_gui_thread_with_progress_partial_and_result(qtbot):
 
 def test_generator_job_reports_by_yield(qtbot):
     def gen(ctx):
-        yield Progress(0.5, "half")
+        yield ProgressUpdate(0.5, "half")
         yield "partial-a"
-        yield Progress(None, "unknown")
+        yield ProgressUpdate(None, "unknown")
         return "done"
 
     job = Job(gen, name="gen")
@@ -117,7 +117,7 @@ def test_progress_after_cancel_raises_inside_the_job(qtbot):
 
     def job_fn(ctx):
         while True:
-            ctx.progress(None, "spinning")  # raises JobCancelled once cancelled
+            ctx.progress(None, "spinning")  # raises Cancelled once cancelled
             reached.append(1)
             time.sleep(0.005)
 

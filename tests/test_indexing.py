@@ -48,9 +48,11 @@ def test_index_records_errors_and_resumes(folder, tmp_path):
     cat = Catalog.create(tmp_path / "c.sqlite")
     cat.add_folder(folder)
     seen = []
-    rep = index_catalog(cat, progress=lambda d, t, m: seen.append((d, t)))
+    rep = index_catalog(cat, progress=lambda f, s: seen.append((f, s)))
     assert rep.done == 3 and not rep.cancelled
-    assert seen[-1] == (3, 3)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and seen[-1] == (1.0, "catalog indexed")
+    assert sum(1 for _, s in seen if s.startswith("analysed ")) == 3
     by_title = {Path(t.path).stem: t for t in cat.tracks()}
     vibe = by_title["vibe_excerpt"]
     beats = cat.get_analysis(vibe.id, *beats_key())
@@ -241,8 +243,8 @@ _SLOW_INDEX = """
 import sys, time
 from supervisor_app.catalog import Catalog
 from supervisor_app.indexing.pipeline import index_catalog
-def progress(done, total, msg):
-    print(done, flush=True)
+def progress(fraction, stage):  # prints how many tracks are done (3 tracks: 0.95 of the bar)
+    print(round(fraction * 3 / 0.95) if fraction < 0.95 else stage, flush=True)
 with Catalog.open(sys.argv[1]) as cat:
     index_catalog(cat, algorithms=("olda",), progress=progress)
 print("finished", flush=True)

@@ -44,9 +44,9 @@ def test_log_mode_repeats_a_long_stage_every_interval():
     line = ProgressLine(stream=out, clock=clock, log_interval_s=5.0)
     for i in range(21):
         clock.t = float(i)
-        line(i, 20, f"track{i}.ogg")  # indexing's (done, total, name) counter
+        line(i / 20, f"analysed track{i}.ogg")  # one stage ("analysed ...") for 20 s
     rows = out.getvalue().splitlines()
-    assert len(rows) == 5 and "[100%] 20/20 track20.ogg" in rows[-1]
+    assert len(rows) == 5 and "[100%] analysed track20.ogg" in rows[-1]
 
 
 def test_quiet_prints_nothing():
@@ -71,8 +71,21 @@ def test_terminal_redraws_in_place_and_clears():
     assert text.endswith("\r")
 
 
-def test_fraction_only_callback_reports_under_its_stage():
-    out = io.StringIO()
-    line = ProgressLine(stream=out)
-    line.fraction_only("rendering")(0.5)
-    assert "[ 50%] rendering" in out.getvalue()
+def test_unknown_fraction_keeps_the_last_one_and_gives_no_time_left():
+    out, clock = io.StringIO(), Clock()
+    line = ProgressLine(stream=out, clock=clock)
+    clock.t = 2.0
+    line(0.5, "shot detection")
+    clock.t = 3.0
+    line(None, "searching the brief")
+    rows = out.getvalue().splitlines()
+    assert "about 2 s left" in rows[0]
+    assert "[ 50%] searching the brief (3 s elapsed)" in rows[1] and "left" not in rows[1]
+
+
+def test_close_when_done_clears_the_terminal_line_at_the_end():
+    out, clock = Tty(), Clock()
+    line = ProgressLine("features", stream=out, clock=clock, close_when_done=True)
+    line(0.5, "a.mp4 (done)")
+    line(1.0, "b.mp4 (cached)")
+    assert out.getvalue().endswith("\r") and line._closed

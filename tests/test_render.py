@@ -11,13 +11,13 @@ import soundfile as sf
 from supervisor_app.edit.edl import Edit, Excerpt, build_edit
 from supervisor_app.edit.render import (
     PEAK_CEILING,
-    RenderCancelled,
     render_audio,
     render_from_array,
     render_mp4,
     render_wav,
     splice_discontinuity_bound,
 )
+from supervisor_app.infra.jobs import Cancelled
 from supervisor_app.media import load_audio, probe
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,7 +144,7 @@ def test_render_mp4_plays(tone, tmp_path, codec, suffix):
     db = np.arange(0.0, 39.0, BAR)
     edit = build_edit(dur, [1.5], 40.0, db, [7 * BAR], path=[(0, 0), (1, 1)])
     seen = []
-    out = render_mp4(edit, video, path, tmp_path / "out" / "mockup.mp4", progress=seen.append)
+    out = render_mp4(edit, video, path, tmp_path / "out" / "mockup.mp4", progress=lambda f, s: seen.append(f))
     info = probe(out)
     assert info.has_video and info.has_audio
     assert info.video_codec == "h264" and info.audio_codec == "aac"
@@ -160,8 +160,10 @@ def test_render_mp4_cancel_leaves_nothing(tone, tmp_path):
     video = _make_video(tmp_path / "in.mp4", "h264")
     edit = Edit([Excerpt(0.0, probe(video).duration_s, 0.0, probe(video).duration_s)], probe(video).duration_s, 40.0)
     out_dir = tmp_path / "out"
-    with pytest.raises(RenderCancelled):
-        render_mp4(edit, video, path, out_dir / "m.mp4", progress=lambda f: False)
+    encoding = []  # cancelled once ffmpeg runs (its first progress report)
+    with pytest.raises(Cancelled):
+        render_mp4(edit, video, path, out_dir / "m.mp4", progress=lambda f, s: encoding.append(f) if f > 0.05 else None,
+                   should_cancel=lambda: bool(encoding))
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
 
 

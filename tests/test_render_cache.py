@@ -11,7 +11,7 @@ import soundfile as sf
 from supervisor_app.edit import render as render_mod
 from supervisor_app.edit import render_cache
 from supervisor_app.edit.edl import build_edit
-from supervisor_app.edit.render import RenderCancelled
+from supervisor_app.infra.jobs import Cancelled
 from supervisor_app.media import probe
 
 SR = 48000
@@ -66,7 +66,8 @@ def test_second_render_is_served_from_the_cache(home, media, tmp_path, monkeypat
     edit = _edit(video)
     a = render_cache.render_mp4_cached(edit, video, track, tmp_path / "a" / "m.mp4")
     seen = []
-    b = render_cache.render_mp4_cached(edit, video, track, tmp_path / "b" / "m.mp4", progress=seen.append)
+    b = render_cache.render_mp4_cached(edit, video, track, tmp_path / "b" / "m.mp4",
+                                       progress=lambda f, s: seen.append(f))
     assert calls == ["mp4"]
     assert a.read_bytes() == b.read_bytes() and probe(b).has_audio
     assert seen == [1.0]
@@ -96,7 +97,7 @@ def test_any_change_renders_afresh(home, media, tmp_path, monkeypatch):
 
 def test_cancelled_render_stores_nothing(home, media, tmp_path):
     video, track = media
-    with pytest.raises(RenderCancelled):
-        render_cache.render_mp4_cached(_edit(video), video, track, tmp_path / "m.mp4", progress=lambda f: False)
+    with pytest.raises(Cancelled):
+        render_cache.render_mp4_cached(_edit(video), video, track, tmp_path / "m.mp4", should_cancel=lambda: True)
     assert not (home / "cache" / "renders").exists() or not list((home / "cache" / "renders").rglob("*.mp4"))
     assert not (tmp_path / "m.mp4").exists()

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from supervisor_app.infra.jobs import Cancelled
 from supervisor_app.analysis import shots as shots_mod
 from supervisor_app.analysis.shots import (
-    Cancelled,
     ShotResult,
     curve_at_rate,
     cuts_from_probs,

@@ -24,6 +24,7 @@ import torch
 
 from fixture_paths import BBB
 from supervisor_app.evaluation.protocol import evaluate_model
+from supervisor_app.infra.jobs import Cancelled
 from supervisor_app.segvmnet.dataset import ClipData
 from supervisor_app.segvmnet.train import TrainConfig, build_model, train_model, validation_metrics
 
@@ -241,16 +242,17 @@ def test_folder_pipeline_caches_reports_and_writes_a_model(tmp_path, stand_in_ex
     cache = tmp_path / "cache"
     seen = []
     ds = build_dataset(clips, "none", "test-audio", "test-video", workers=1, cache_dir=cache,
-                       progress=lambda d, t, n, s: seen.append((d, t, n, s)))
+                       progress=lambda f, s: seen.append((f, s)))
     assert len(ds.clips) == 5 and ds.n_from_cache == 0
     assert [c.name for c in ds.clips] == ["c0.mp4", "c1.mp4", "c2.mp4", "c3.mp4", "c4.mp4"]
     assert ds.clips[2].music_frames.shape == (8, 6) and ds.clips[2].video_frames.shape == (8, 5)
     assert len(ds.failures) == 1 and "no audio track" in ds.failures[0][1]
-    assert seen[-1][:2] == (6, 6) and {s for *_, s in seen} == {"done", "failed"}
+    assert seen[-1][0] == 1.0 and [f for f, _ in seen] == [k / 6 for k in range(1, 7)]
+    assert {s.rsplit(" (", 1)[-1] for _, s in seen} == {"done)", "failed)"}
     again = build_dataset(clips, "none", "test-audio", "test-video", workers=1, cache_dir=cache)
     assert again.n_from_cache == 5  # resumable: nothing recomputed
     assert np.array_equal(again.clips[0].music_frames, ds.clips[0].music_frames)
-    with pytest.raises(errors.CancelledError):
+    with pytest.raises(Cancelled):
         build_dataset(clips, "none", "test-audio", "test-video", cache_dir=tmp_path / "other",
                       should_cancel=lambda: True)
 

@@ -23,16 +23,15 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from supervisor_app.infra import errors
+from supervisor_app.infra.jobs import Cancelled, ProgressFn, as_progress, check_cancelled, sub_progress
+from supervisor_app.infra.jobs import ShouldCancel as CancelFn
 from supervisor_app.analysis import versions
 from supervisor_app.analysis.segments import DEFAULT_ALGORITHMS
-
-ProgressFn = Callable[[float], None]  # fraction done in [0, 1]
-CancelFn = Callable[[], bool]  # True: stop as soon as possible
 
 _log = logging.getLogger(__name__)
 
@@ -70,24 +69,7 @@ def _resolve_cache(cache):
 
 
 def _check_cancel(should_cancel: CancelFn | None, what: str = "The analysis") -> None:
-    if should_cancel is not None and should_cancel():
-        raise errors.CancelledError(what)
-
-
-class _Progress:
-    """Maps each stage's own 0..1 progress onto a slice of the overall 0..1."""
-
-    def __init__(self, fn: ProgressFn | None):
-        self.fn = fn
-
-    def at(self, x: float) -> None:
-        if self.fn is not None:
-            self.fn(float(min(1.0, max(0.0, x))))
-
-    def slice(self, lo: float, hi: float) -> ProgressFn | None:
-        if self.fn is None:
-            return None
-        return lambda f: self.at(lo + (hi - lo) * float(f))
+    check_cancelled(should_cancel, what)
 
 
 # --- music: one track of an indexing run ---------------------------------------------------------
@@ -103,13 +85,13 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
     error is set, the error being one sentence. Segments use the madmom beats when beat tracking
     succeeded (MSAF's own beats otherwise; the version string says which). ``cache``: an
     :class:`~supervisor_app.infra.cache.AnalysisCache` (or True for the default one) to read and store
-    successful results by content hash. Only a cancellation (:class:`errors.CancelledError`) raises.
+    successful results by content hash. Only a cancellation (:class:`~supervisor_app.infra.jobs.Cancelled`) raises.
     """
     from supervisor_app.analysis import beats as beats_mod
     from supervisor_app.analysis.segments import MAX_DURATION_S as SEG_MAX_S
 
     cache = _resolve_cache(cache)
-    prog = _Progress(progress)
+    prog = as_progress(progress)
     path = Path(path)
     records: dict[str, dict] = {}
     bv = versions.beats_version()
@@ -155,14 +137,14 @@ def analyze_track(path: str | Path, *, content_hash: str | None = None, cache=No
                 x = load_audio(path, sr=beats_mod.SAMPLE_RATE_HZ, mono=True)
         except errors.SupervisorError as e:
             error = e
-        prog.at(0.1)
+        prog(0.1, "beats and sections")
         fresh = music_records(x, duration_s, missing, beats=beat_hit is None, stored_beats_s=stored_beats_s,
                               error=error, should_cancel=should_cancel)
         for name, rec in fresh.items():
             records[name] = rec
             if rec["result"] is not None:
                 store(name, rec["version"], rec["result"])
-    prog.at(1.0)
+    prog(1.0, "music analysed")
     return records
 
 
@@ -195,7 +177,7 @@ def music_records(x_44k: np.ndarray | None, duration_s: float, algorithms: Seque
             br = beats_mod.track_beats(x_44k, beats_mod.SAMPLE_RATE_HZ)
             records[versions.BEATS] = _ok(bv, br.to_dict())
             beats_s = br.beats_s
-        except errors.CancelledError:
+        except Cancelled:
             raise
         except errors.SupervisorError as e:
             records[versions.BEATS] = _failed(bv, str(e))
@@ -217,7 +199,7 @@ def music_records(x_44k: np.ndarray | None, duration_s: float, algorithms: Seque
             name = segments_analyzer(a)
             records[name] = (_ok(seg_v[a], results[a].to_dict()) if a in results
                              else _failed(seg_v[a], str(failures[a])))
-    except errors.CancelledError:
+    except Cancelled:
         raise
     except Exception as e:  # noqa: BLE001
         msg = str(e) if isinstance(e, errors.SupervisorError) else _unexpected("Music segmentation", e)
@@ -231,7 +213,7 @@ def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, conten
                  progress: ProgressFn | None = None, should_cancel: CancelFn | None = None, partial=None):
     """TransNetV2 shot analysis (:class:`supervisor_app.analysis.shots.ShotResult`), cached by content
     hash + version: the one place every command (analyze, recommend, mockup, the app) gets shots from.
-    ``progress(fraction)``; raises CancelledError when ``should_cancel`` says so; ``partial(result)``
+    ``progress(fraction, stage)``; raises Cancelled when ``should_cancel`` says so; ``partial(result)``
     gets the analysis so far while it runs (not called on a cache hit)."""
     from supervisor_app.analysis import shots as shots_mod
 
@@ -250,12 +232,8 @@ def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, conten
                 return shots_mod.ShotResult.from_dict(hit)
             except (KeyError, TypeError, ValueError):
                 pass  # an entry from an incompatible build: recompute
-    try:
-        r = shots_mod.detect_shots(path, threshold=threshold,
-                                   progress=(lambda f, stage="": progress(f)) if progress else None,
-                                   should_cancel=should_cancel, **({"partial": partial} if partial else {}))
-    except shots_mod.Cancelled:
-        raise errors.CancelledError("Shot detection") from None
+    r = shots_mod.detect_shots(path, threshold=threshold, progress=progress,
+                               should_cancel=should_cancel, **({"partial": partial} if partial else {}))
     if cache is not None and content_hash is not None:
         cache.put(content_hash, versions.SHOTS, version, r.to_dict())
     return r
@@ -281,7 +259,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
     the first algorithm that succeeded). ``errors`` {analyzer: sentence} lists analyzers that failed
     (their keys are then absent); ``versions`` {analyzer: version}.
     ``cache``: True (default cache), False/None, or an AnalysisCache. Raises a MediaError only when
-    the file itself cannot be read; CancelledError when ``should_cancel`` says so.
+    the file itself cannot be read; Cancelled when ``should_cancel`` says so.
     """
     from supervisor_app.media import probe
 
@@ -299,7 +277,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
         from supervisor_app.infra.hashing import content_hash as _hash
 
         content_hash = _hash(path)
-    prog = _Progress(progress)
+    prog = as_progress(progress)
     out: dict = {"path": str(path), "duration_s": float(info.duration_s), "has_video": bool(info.has_video),
                  "has_audio": bool(info.has_audio), "errors": {}, "versions": {}}
 
@@ -313,13 +291,13 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
         _check_cancel(should_cancel)
         try:
             shots = _run_shots(path, shot_threshold, cache, content_hash,
-                               prog.slice(0.0, 1.0 - music_share), should_cancel)
+                               sub_progress(prog, 0.0, 1.0 - music_share), should_cancel)
             out["fps"] = float(shots.fps)
             out["cuts_s"] = [float(c) for c in shots.cuts_s]
             out["shots"] = [[float(a), float(b)] for a, b in shots.shots]
             out["cut_curve"] = {"rate_hz": float(shots.curve_rate_hz),
                                 "values": [round(float(v), 6) for v in shots.cut_probs_25hz]}
-        except errors.CancelledError:
+        except Cancelled:
             raise
         except errors.SupervisorError as e:
             out["errors"][versions.SHOTS] = str(e)
@@ -334,7 +312,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
                                                content_hash=content_hash, should_cancel=should_cancel,
                                                cuts_s=None if cache is not None else list(shots.cuts_s))
                 out["sync_suggestions"] = [x.to_dict() for x in sugg]
-            except errors.CancelledError:
+            except Cancelled:
                 raise
             except errors.SupervisorError as e:
                 out["errors"]["sync_suggestions"] = str(e)
@@ -346,7 +324,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
     if info.has_audio:
         records = analyze_track(path, content_hash=content_hash, cache=cache,
                                 segment_algorithms=segment_algorithms,
-                                progress=prog.slice(1.0 - music_share, 1.0), should_cancel=should_cancel)
+                                progress=sub_progress(prog, 1.0 - music_share, 1.0), should_cancel=should_cancel)
         for name, rec in records.items():
             out["versions"][name] = rec["version"]
             if rec["error"] is not None:
@@ -372,7 +350,7 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
                                    seg_bounds.get(algo, []), rate_hz=float(shots.curve_rate_hz))
         report["segments_algorithm"] = algo
         out["language_of_clips"] = report
-    prog.at(1.0)
+    prog(1.0, "done")
     return out
 
 
@@ -585,9 +563,9 @@ def cmd_analyze(args) -> int:
 
     from supervisor_app.cli.progress_line import ProgressLine
 
-    with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
+    with ProgressLine(f"analysing {path.name}", quiet=getattr(args, "quiet", False)) as line:
         a = analyze_file(path, segment_algorithms=algos, shot_threshold=args.threshold,
-                         progress=line.fraction_only(f"analysing {path.name}"), cache=not args.no_cache)
+                         progress=line, cache=not args.no_cache)
     if args.json == "-":
         print(json.dumps(a, indent=1))
     else:

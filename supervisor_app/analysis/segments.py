@@ -32,7 +32,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from supervisor_app.infra.errors import AnalysisError, CancelledError
+from supervisor_app.infra.errors import AnalysisError
+from supervisor_app.infra.jobs import check_cancelled
 
 MSAF_SAMPLE_RATE_HZ = 22050  # msaf.config.sample_rate
 MSAF_HOP = 1024  # msaf.config.hop_size (samples)
@@ -187,7 +188,7 @@ def segment_each(path_or_audio, sr: int | None = None,
 
     Input problems (silence, too short/long, unknown algorithm) still raise AnalysisError; an algorithm
     that fails on this audio is returned in the second dict as an AnalysisError with its sentence.
-    ``should_cancel`` is polled between algorithms (raises :class:`errors.CancelledError`).
+    ``should_cancel`` is polled between algorithms (raises :class:`~supervisor_app.infra.jobs.Cancelled`).
     """
     from threadpoolctl import threadpool_limits
 
@@ -230,8 +231,7 @@ def segment_each(path_or_audio, sr: int | None = None,
                 raise AnalysisError(f"Only {n_frames} beats were found in the audio; music segmentation "
                                     f"needs more than {msaf.config.minimum_frames}.")
             for algo in algorithms:
-                if should_cancel is not None and should_cancel():
-                    raise CancelledError("Music segmentation")
+                check_cancelled(should_cancel, "Music segmentation")
                 config = msaf_io.get_configuration(feature, False, False, algo, labels_algorithm)
                 config["features"] = features
                 config["hier"] = False

@@ -37,6 +37,7 @@ from typing import Callable, Iterator, Optional, Sequence
 import numpy as np
 
 from supervisor_app.infra.errors import AnalysisError, NoVideoStreamError, UsageError
+from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, as_progress, check_cancelled
 
 CURVE_RATE_HZ = 25.0  # f_shot sampling rate in the thesis
 DEFAULT_THRESHOLD = 0.5
@@ -44,12 +45,8 @@ PREFETCH_FRAMES = 512  # decoded 48x27 frames the decode thread may run ahead (~
 ANALYZER_VERSION = "transnetv2-1.0.5/fast-1"  # bump when the results would change (for caches);
 # a result's ``analyzer_version`` adds the precision it ran in ("/float32" or "/bfloat16")
 
-__all__ = ["ShotResult", "Cancelled", "detect_shots", "detect_shots_in_frames", "cuts_from_probs",
+__all__ = ["ShotResult", "detect_shots", "detect_shots_in_frames", "cuts_from_probs",
            "shots_from_cuts", "curve_at_rate", "CURVE_RATE_HZ", "ANALYZER_VERSION"]
-
-
-class Cancelled(Exception):
-    """The caller's ``should_cancel()`` returned True; nothing was produced."""
 
 
 @dataclass
@@ -236,15 +233,15 @@ def detect_shots_in_frames(frames: Sequence[np.ndarray] | np.ndarray, fps: float
 
 
 def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
-                 progress: Optional[Callable[[float, str], None]] = None,
-                 should_cancel: Optional[Callable[[], bool]] = None,
+                 progress: Optional[ProgressFn] = None,
+                 should_cancel: Optional[ShouldCancel] = None,
                  device=None, precision: str = "auto",
                  partial: Optional[Callable[["ShotResult"], None]] = None) -> ShotResult:
     """Shot boundaries of the video at ``path`` (see the module docstring).
 
     ``progress(fraction, stage)`` is called with 0..1; ``should_cancel()`` is polled before the
     first frame and between network batches (every 250 frames, ~0.5 s of work on 2 cores) and
-    raises :class:`Cancelled`. ``device``: ``None`` = CUDA when available, else CPU.
+    raises :class:`~supervisor_app.infra.jobs.Cancelled`. ``device``: ``None`` = CUDA when available, else CPU.
     ``precision``: ``"auto"`` (bfloat16 where the CPU has native bf16, else float32),
     ``"float32"`` or ``"bfloat16"``. Media problems raise the media layer's typed errors.
     ``partial(result_so_far)`` (optional) gets the analysis of the frames done so far after each
@@ -258,10 +255,8 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     info = probe(path)
     if not info.has_video:
         raise NoVideoStreamError(path)
-    cancelled = should_cancel or (lambda: False)
-    report = progress or (lambda f, s: None)
-    if cancelled():
-        raise Cancelled()
+    report = as_progress(progress)
+    check_cancelled(should_cancel, "Shot detection")
     report(0.0, "loading the shot-detection model")
     model = tm.get_model(device, precision)
     fps = float(info.fps or 0.0)
@@ -275,8 +270,7 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
 
     def on_chunk(done: int) -> None:
         report(min(0.99, done / expected), "detecting shots")
-        if cancelled():
-            raise Cancelled()
+        check_cancelled(should_cancel, "Shot detection")
 
     def on_probs(p: np.ndarray) -> None:
         n = min(len(p), len(times))
@@ -299,5 +293,5 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     video_end = float(t[-1] + 1.0 / fps)
     duration = max(float(info.duration_s or 0.0), video_end) if info.duration_s else video_end
     result = _result(t, probs, fps, duration, threshold, model.compute_dtype)
-    report(1.0, "done")
+    report(1.0, "shots detected")
     return result

@@ -102,14 +102,14 @@ def picture_curves(video_path: str | Path, *, cuts_s: Sequence[float] | None = N
     """Decode small frames (and the sound) of ``video_path`` into :class:`PictureCurves`. Frame pairs
     that straddle one of ``cuts_s`` get NaN motion (a cut is not movement); with ``cuts_s=None`` the
     cuts are taken as the frame differences above 6 times their median (and above 20 grey levels)."""
-    from supervisor_app.infra.errors import CancelledError
+    from supervisor_app.infra.jobs import check_cancelled
     from supervisor_app.media import load_audio, probe, read_frames
 
     info = probe(video_path)
     times, grey = [], []
     for k, (t, fr) in enumerate(read_frames(video_path, fps=fps, size=size)):
-        if should_cancel is not None and k % 64 == 0 and should_cancel():
-            raise CancelledError("The sync-point analysis")
+        if k % 64 == 0:
+            check_cancelled(should_cancel, "The sync-point analysis")
         g = fr.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
         times.append(t)
         grey.append(g)

@@ -21,17 +21,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from supervisor_app.infra import errors, paths
+from supervisor_app.infra.jobs import Cancelled, ProgressFn, count_progress
 from supervisor_app.archive import store
 from supervisor_app.archive.timeline import Piece
 
 STEM_SR = 22050
 STEM_FORMAT = 1
-ProgressFn = Callable[[int, int, str, str], None]
 
 
 def render_music_stem(music_path: str | Path, pieces: Sequence[Piece], start_s: float, duration_s: float,
@@ -213,7 +213,7 @@ def build_pair_dataset(cat, pairs: Sequence[store.ArchivePair], segmentation: st
     ds = PairDataset([], {}, [], a_spec, v_spec, segmentation)
     for k, p in enumerate(pairs):
         if should_cancel is not None and should_cancel():
-            raise errors.CancelledError("Preparing the archive")
+            raise Cancelled("Preparing the archive")
         cfile = _cache_path(cache, p.pair_key, segmentation, a_spec, v_spec)
         clip = load_clip(cfile)
         status = "cached"
@@ -222,7 +222,7 @@ def build_pair_dataset(cat, pairs: Sequence[store.ArchivePair], segmentation: st
                 clip = pair_clip(cat, p, media, segmentation, audio_extractor, video_extractor, should_cancel)
                 save_clip(cfile, clip)
                 status = "done"
-            except errors.CancelledError:
+            except Cancelled:
                 raise
             except Exception as e:  # one bad pair must not stop a long run; it is reported
                 msg = str(e) if isinstance(e, errors.SupervisorError) else f"{type(e).__name__}: {e}"
@@ -234,6 +234,5 @@ def build_pair_dataset(cat, pairs: Sequence[store.ArchivePair], segmentation: st
             clip.name = p.label or clip.name
             ds.clips.append(clip)
             ds.pair_of_clip[clip.clip_id] = p.id
-        if progress:
-            progress(k + 1, len(pairs), p.label or str(p.id), status)
+        count_progress(progress, k + 1, len(pairs), f"{p.label or p.id} ({status})")
     return ds

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from supervisor_app.infra import errors
+from supervisor_app.infra.jobs import ProgressFn, count_progress
 from supervisor_app.archive import store
 from supervisor_app.archive.relink import MediaResolver
 from supervisor_app.archive.timeline import Piece, plan_timeline, read_timeline_file
@@ -161,9 +162,10 @@ def import_project(cat, timeline_path: str | Path, search_dirs: Iterable[str | P
 
 def import_projects(cat, paths: Sequence[str | Path], search_dirs: Iterable[str | Path] = (), rate: float | None = None,
                     music_tracks: Sequence[str] = (),
-                    progress: Callable[[int, int, ImportReport], None] | None = None) -> list[ImportReport]:
+                    progress: ProgressFn | None = None) -> list[ImportReport]:
     """Import several timelines; a file that cannot be read is reported (status ``failed``), not fatal.
-    A folder is searched for timeline files (recursive)."""
+    A folder is searched for timeline files (recursive). ``progress(fraction, stage)`` after each file
+    (the stage is its report's summary)."""
     from supervisor_app.archive.timeline import FORMATS
 
     files: list[Path] = []
@@ -182,6 +184,5 @@ def import_projects(cat, paths: Sequence[str | Path], search_dirs: Iterable[str 
         except errors.SupervisorError as e:
             rep = ImportReport(str(f), status="failed", error=str(e))
         out.append(rep)
-        if progress:
-            progress(i + 1, len(files), rep)
+        count_progress(progress, i + 1, len(files), rep.summary())
     return out

@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from supervisor_app.infra import errors, paths
+from supervisor_app.infra.jobs import Cancelled
 from supervisor_app.archive import store
 
 LogFn = Callable[[str], None]
@@ -121,7 +122,7 @@ def fit_only_scores(cat, test_pairs, media, log: LogFn | None = None, should_can
     s = np.full((n, n), -np.inf)
     for q in range(n):
         if should_cancel is not None and should_cancel():
-            raise errors.CancelledError("The fit-only baseline")
+            raise Cancelled("The fit-only baseline")
         for c in range(n):
             db = ev[c]["downbeats_s"]
             if db.size < 2:
@@ -213,8 +214,9 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     """Train Seg-VM-Net on the archive of ``catalog`` (a Catalog or its path); see the module docstring.
 
     ``out_dir`` default: ``<data>/models/archive-<segmentation>-<fingerprint>`` (the fingerprint of the
-    pairs and settings, so re-running an interrupted training finds its checkpoint). ``progress(done,
-    total, name, status)`` reports feature extraction; ``on_epoch(record)`` each epoch.
+    pairs and settings, so re-running an interrupted training finds its checkpoint). ``progress(fraction,
+    stage)`` reports feature extraction; ``on_epoch(record)`` each epoch; ``should_stop`` (a CancelToken or
+    any ``() -> bool``) stops it, keeping the checkpoint, and raises ``Cancelled``.
     """
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import DEFAULT_AUDIO, DEFAULT_VIDEO
@@ -273,7 +275,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     result = train_model(train, val, config, on_epoch=on_epoch, log=log, should_stop=should_stop,
                          checkpoint_path=out / "checkpoint.pt")
     if result.stopped == "cancelled":
-        raise errors.CancelledError("Training (it resumes from its last epoch when started again)")
+        raise Cancelled("Training (it resumes from its last epoch when started again)")
     model = result.model
     held = _held_out_metrics(model, test)
     test_groups = {groups[ds.pair_of_clip[c.clip_id]] for c in test}
@@ -293,7 +295,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
             s = fit_only_scores(cat, test_pairs, media, log, should_stop)
             fit = {"V2M": retrieval_metrics(s, np.arange(len(test))).to_dict(),
                    "ranking": "calibrated sync score at the best start (no model)"}
-        except errors.CancelledError:
+        except Cancelled:
             raise
         except errors.SupervisorError as e:
             log(f"fit-only baseline not computed: {e}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supervisor_app.infra.errors import SupervisorError
+from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, check_cancelled, count_progress
 from supervisor_app.infra.paths import atomic_write_text, data_dir
 
 # package -> licence, as each package's Debian copyright file states it
@@ -64,8 +65,11 @@ def _duration(path: Path) -> float:
         return 0.0
 
 
-def fetch_pool(dest: Path | None = None, deb_cache: Path | None = None, log=print) -> list[PoolTrack]:
-    """Build (or complete) the pool in ``dest``; returns its tracks. Needs apt-get and dpkg-deb."""
+def fetch_pool(dest: Path | None = None, deb_cache: Path | None = None, log=print, progress: ProgressFn | None = None,
+               should_cancel: ShouldCancel | None = None) -> list[PoolTrack]:
+    """Build (or complete) the pool in ``dest``; returns its tracks. Needs apt-get and dpkg-deb.
+    ``progress(fraction, stage)`` per package; ``should_cancel`` is polled between packages (a package
+    half unpacked has no ``.done`` mark and is unpacked again next time)."""
     dest = Path(dest or default_pool_dir())
     deb_cache = Path(deb_cache or dest / ".debs")
     for tool in ("apt-get", "dpkg-deb"):
@@ -74,7 +78,9 @@ def fetch_pool(dest: Path | None = None, deb_cache: Path | None = None, log=prin
     dest.mkdir(parents=True, exist_ok=True)
     deb_cache.mkdir(parents=True, exist_ok=True)
     tracks: list[PoolTrack] = []
-    for pkg, licence in POOL_PACKAGES.items():
+    for k, (pkg, licence) in enumerate(POOL_PACKAGES.items()):
+        check_cancelled(should_cancel, "Fetching the music pool")
+        count_progress(progress, k, len(POOL_PACKAGES), f"fetching {pkg}")
         out = dest / pkg
         if not (out / ".done").exists():
             debs = sorted(deb_cache.glob(f"{pkg}_*.deb"))
@@ -113,6 +119,7 @@ def fetch_pool(dest: Path | None = None, deb_cache: Path | None = None, log=prin
     for t in tracks:
         w.writerow([t.package, t.path, t.duration_s, t.license])
     atomic_write_text(dest / "manifest.csv", buf.getvalue())
+    count_progress(progress, 1, 1, "music pool ready")
     log(f"{len(tracks)} tracks in {dest} (manifest.csv)")
     return tracks
 

@@ -30,6 +30,7 @@ from typing import Callable, Optional
 from supervisor_app.infra import errors
 from supervisor_app import media
 from supervisor_app.infra.hashing import content_hash
+from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, count_progress
 from supervisor_app.catalog.metadata import read_tags
 from supervisor_app.catalog.store import Catalog, ScanReport, Track
 
@@ -46,15 +47,15 @@ def is_audio_name(name: str | Path) -> bool:
 def scan_folder(
     catalog: Catalog,
     folder: str | Path,
-    progress: Optional[Callable[[int, int, str], None]] = None,
-    should_cancel: Optional[Callable[[], bool]] = None,
+    progress: Optional[ProgressFn] = None,
+    should_cancel: Optional[ShouldCancel] = None,
     skip: Optional[Callable[[str], bool]] = None,
 ) -> ScanReport:
     """Add or update every audio file under ``folder``; returns what changed.
 
     ``skip(path)``: files it returns True for are left out (counted as ignored; never marked missing).
 
-    ``progress(done, total, path)`` is called after each file; ``should_cancel()`` is polled between
+    ``progress(fraction, stage)`` is called after each file; ``should_cancel()`` is polled between
     files (a cancelled scan keeps what it did and marks nothing missing).
     Raises :class:`errors.UsageError` only if ``folder`` itself is not a folder.
     """
@@ -91,8 +92,7 @@ def scan_folder(
             return report
         seen.add(path)
         _scan_file(catalog, path, known.get(path), report, started_at)
-        if progress is not None:
-            progress(done, len(files), path)
+        count_progress(progress, done, len(files), f"scanning {errors.display_name(path)}")
 
     _mark_missing(catalog, root, seen, report)
     catalog.prune_scan_errors(root, seen_before=started_at)

@@ -372,7 +372,7 @@ class Catalog:
     def add_folder(
         self,
         folder: str | Path,
-        progress: Optional[Callable[[int, int, str], None]] = None,
+        progress: Optional[Callable[[Optional[float], str], None]] = None,  # infra.jobs.ProgressFn
         should_cancel: Optional[Callable[[], bool]] = None,
         skip: Optional[Callable[[str], bool]] = None,
     ) -> ScanReport:

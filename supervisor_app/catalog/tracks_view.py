@@ -8,7 +8,9 @@ catalogs indexed before it existed (``catalog describe``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
+
+from supervisor_app.infra.jobs import ProgressFn, count_progress
 
 
 def analysed_tempo(catalog, track) -> Optional[float]:
@@ -37,7 +39,7 @@ def tempo_and_key(catalog, track) -> tuple[Optional[float], Optional[str]]:
     return (None if bpm is None else round(float(bpm), 1)), key
 
 
-def ensure_descriptors(catalog, track_ids=None, progress: Optional[Callable[[int, int, str], None]] = None,
+def ensure_descriptors(catalog, track_ids=None, progress: Optional[ProgressFn] = None,
                        should_cancel=None) -> int:
     """Compute and store the descriptors (key, loudness, ...) of 'ok' tracks that have none; returns how many."""
     from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION, describe_file
@@ -55,8 +57,7 @@ def ensure_descriptors(catalog, track_ids=None, progress: Optional[Callable[[int
             catalog.put_analysis(tid, DESCRIPTORS, DESCRIPTORS_VERSION, describe_file(t.path))
         except SupervisorError as e:
             catalog.put_analysis(tid, DESCRIPTORS, DESCRIPTORS_VERSION, None, str(e))
-        if progress is not None:
-            progress(n, len(todo), Path(t.path).name)
+        count_progress(progress, n, len(todo), f"describing {Path(t.path).name}")
     return len(todo)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import sys
 from pathlib import Path
 
 from supervisor_app.infra import errors
@@ -21,10 +20,9 @@ def _open(args, create: bool = False):
 def cmd_import(args) -> int:
     from supervisor_app.archive.importer import import_projects
 
-    def show(i, n, rep):
-        print(f"[{i}/{n}] {rep.summary()}  ({rep.seconds:.1f} s)", file=sys.stderr, flush=True)
+    from supervisor_app.cli.progress_line import ProgressLine
 
-    with _open(args, create=True) as cat:
+    with _open(args, create=True) as cat, ProgressLine("importing timelines") as show:
         reps = import_projects(cat, args.projects, args.search or (), args.fps, tuple(args.music_track or ()),
                                progress=show)
     if args.json:

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from supervisor_app.cli.progress_line import ProgressLine
 from supervisor_app.infra import errors
 
 _MAX_PROBLEMS_SHOWN = 20
@@ -128,7 +129,7 @@ def cmd_describe(args) -> int:
     from supervisor_app.catalog.resolve import open_catalog
     from supervisor_app.catalog.tracks_view import ensure_descriptors
 
-    bar = _ProgressBar()
+    bar = ProgressLine("describing")
     with open_catalog(args.catalog) as cat:
         try:
             n = ensure_descriptors(cat, progress=bar)
@@ -223,7 +224,7 @@ def cmd_add(args) -> int:
     path = _catalog_path(args)
     if not path.exists():
         print(f"Creating a new catalog at {path}.", file=sys.stderr)
-    bar = _ProgressBar()
+    bar = ProgressLine("adding the folder")
     try:
         with Catalog.create(path) as cat:
             report = cat.add_folder(folder, progress=bar)
@@ -258,7 +259,7 @@ def cmd_index(args) -> int:
         raise errors.UsageError("--address names a Ray cluster: add --engine ray.")
     algorithms = tuple(a.strip() for a in str(args.segments).split(",") if a.strip())
     model = load_active_model(args.model)
-    bar = _ProgressBar(quiet=getattr(args, "quiet", False))
+    bar = ProgressLine("indexing", quiet=getattr(args, "quiet", False))
     path = _catalog_path(args)
     with Catalog.open(path) as cat:
         try:
@@ -267,7 +268,7 @@ def cmd_index(args) -> int:
                                    retry_failed=args.retry_failed, wait_for_lock=args.wait,
                                    on_lock_wait=lambda who: print(f"Waiting for {who}, which is indexing this "
                                                                   f"catalog...", file=sys.stderr, flush=True),
-                                   progress=lambda d, t, m: bar(d, t, m))
+                                   progress=bar)
         finally:
             bar.close()
     if args.json:
@@ -402,35 +403,3 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-class _ProgressBar:
-    """tqdm bar on stderr driven by ``progress(done, total, path)``; silent when stderr is not a terminal."""
-
-    def __init__(self, quiet: bool = False):
-        self._bar = None
-        self._log = None
-        self._quiet = quiet
-        if not quiet and not sys.stderr.isatty():  # logs and pipes get timestamped stage lines instead
-            from supervisor_app.cli.progress_line import ProgressLine
-
-            self._log = ProgressLine("indexing")
-
-    def __call__(self, done: int, total: int, path: str) -> None:
-        if self._log is not None:
-            self._log(done, total, Path(path).name)
-            return
-        if self._quiet:
-            return
-        if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit="file", file=sys.stderr, disable=not sys.stderr.isatty(),
-                             dynamic_ncols=True)
-        self._bar.set_postfix_str(_clip(Path(path).name, 30), refresh=False)
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,16 +28,13 @@ def _cmd_extract(args) -> int:
     from supervisor_app.features.cache import extract_cached
     from supervisor_app.features.registry import get_extractor
 
-    def progress(frac: float) -> None:
-        if not args.quiet:
-            print(f"\r{args.name}: {100 * frac:5.1f} %", end="", file=sys.stderr, flush=True)
+    from supervisor_app.cli.progress_line import ProgressLine
 
-    if args.no_cache:
-        result = get_extractor(args.name).extract(args.file, progress=progress)
-    else:
-        result = extract_cached(args.name, args.file, progress=progress)
-    if not args.quiet:
-        print(file=sys.stderr)
+    with ProgressLine(quiet=args.quiet) as progress:
+        if args.no_cache:
+            result = get_extractor(args.name).extract(args.file, progress=progress)
+        else:
+            result = extract_cached(args.name, args.file, progress=progress)
     print(f"{args.name}: {result.frames.shape[0]} frames x {result.frames.shape[1]} dims at 1 Hz "
           f"({result.times_s[0]:.1f}–{result.times_s[-1]:.1f} s); extra: {sorted(result.extra) or 'none'}")
     if args.out:
@@ -53,6 +49,8 @@ def _cmd_extract(args) -> int:
 
 def add_cli(subparsers) -> None:
     """Register ``features list`` and ``features extract NAME FILE [--out F.npz] [--no-cache]``."""
+    from supervisor_app.cli.progress_line import add_quiet_argument
+
     p = subparsers.add_parser("features", help="frozen feature extractors (YAMNet, ImageNet CNNs, ...)")
     sub = p.add_subparsers(dest="features_command", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="list the extractors and whether they can run here")
@@ -63,5 +61,5 @@ def add_cli(subparsers) -> None:
     ex.add_argument("file")
     ex.add_argument("--out", help="write frames, times_s and extras to this .npz")
     ex.add_argument("--no-cache", action="store_true", help="recompute and do not store")
-    ex.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_quiet_argument(ex)
     ex.set_defaults(func=_cmd_extract)

@@ -21,11 +21,12 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from supervisor_app.infra.errors import AnalysisError, UsageError
+from supervisor_app.infra.jobs import ProgressFn
 
 __all__ = ["add_cli", "cmd_mockup", "run_mockup", "MockupResult", "track_events", "video_events"]
 
@@ -141,7 +142,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
                loudness_lufs: float | str | None = "web", music_only: bool = False, music_wav: str | Path | None = None,
                duck_db: float = 12.0, music_db: float = 0.0, auto_sync: bool = False,
                picture_climax_s: float | None = None,
-               progress: Callable[[float], bool | None] | None = None) -> MockupResult:
+               progress: ProgressFn | None = None) -> MockupResult:
     """Analyse, cut, score, render and export a mockup of ``track`` under ``video_path``.
 
     ``path``: ``(i_music, j_video)`` segment pairs of an alignment, ``video_boundaries_s`` the video
@@ -296,11 +297,10 @@ def cmd_mockup(args) -> int:
 
     line = ProgressLine(quiet=getattr(args, "quiet", False))
     line(0.0, "analysing the picture and the track")
-    render_progress = line.fraction_only("rendering")
 
-    def bar(frac: float) -> None:
-        render_progress(frac)
-        if frac >= 1.0:
+    def bar(frac: float | None, stage: str) -> None:
+        line(frac, stage)
+        if frac is not None and frac >= 1.0:
             line.close()
 
     if args.catalog:  # TRACK may be a catalog id, a path, or a name ('artist - title')

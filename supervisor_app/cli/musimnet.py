@@ -22,10 +22,9 @@ def _log(msg: str) -> None:
 
 
 def _progress(prefix: str):
-    def show(done: int, total: int, name: str) -> None:
-        if done == total or done % 10 == 0:
-            _log(f"{prefix} [{done}/{total}] {name}")
-    return show
+    from supervisor_app.cli.progress_line import ProgressLine
+
+    return ProgressLine(prefix, close_when_done=True)
 
 
 def _catalog(args):

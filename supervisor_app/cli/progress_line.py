@@ -1,8 +1,8 @@
 """One progress line on stderr for long CLI commands: stage, percent, elapsed and time left.
 
-The core reports progress through callbacks (``progress(fraction, stage)`` in recommend/similar/the
-video analysis, ``progress(fraction)`` in analyze/render, ``progress(done, total, name)`` in indexing);
-:class:`ProgressLine` turns any of them into a line a user can read, and nothing else:
+Every long job in the core reports through the one contract of :mod:`supervisor_app.infra.jobs`,
+``progress(fraction, stage)`` (fraction in [0, 1] or None when unknown); a :class:`ProgressLine` is such a
+callable, the CLI's only adapter of it, and turns the calls into a line a user can read, and nothing else:
 
 * on a terminal, one line redrawn in place (``\\r``) at most every ``interval_s``, cleared when done;
 * otherwise (a log file, a pipe, a CI job), one timestamped line per stage change, at most one per
@@ -11,7 +11,8 @@ video analysis, ``progress(fraction)`` in analyze/render, ``progress(done, total
 * silent with ``quiet=True`` (the commands' ``-q/--quiet``).
 
 Time left is extrapolated from the fraction done (shown once 2 % is done and a second has passed),
-which is what a user can act on; it is an estimate and says "about".
+which is what a user can act on; it is an estimate and says "about". An unknown fraction (None) keeps
+the last one shown and gives no time left.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import sys
 import time
 from typing import Optional, TextIO
 
-from supervisor_app.infra.eta import fmt_duration_s
+from supervisor_app.infra.eta import Eta, fmt_duration_s
 
 __all__ = ["ProgressLine", "add_quiet_argument"]
 
@@ -34,8 +35,10 @@ class ProgressLine:
     """Callable progress sink; see the module doc. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, label: str = "", *, quiet: bool = False, stream: Optional[TextIO] = None,
-                 interval_s: float = 0.2, log_interval_s: float = 5.0, clock=time.monotonic):
+                 interval_s: float = 0.2, log_interval_s: float = 5.0, clock=time.monotonic,
+                 close_when_done: bool = False):
         self.label = label
+        self.close_when_done = close_when_done  # close (clear the line) once the fraction reaches 1
         self.quiet = quiet
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -43,29 +46,24 @@ class ProgressLine:
         self.log_interval_s = log_interval_s
         self._clock = clock
         self._t0 = clock()
+        self._eta = Eta(clock)  # the time left, from the fraction done (infra/eta.py)
         self._last_draw = -1e9
         self._last_stage: Optional[str] = None
         self._fraction = 0.0
+        self._known = True  # False while the job cannot tell how far it is (fraction None)
         self._stage = ""
         self._width = 0
         self._closed = False
         self.results = 0
         self.first_result_s: Optional[float] = None
 
-    # -- the callbacks ------------------------------------------------------------------------
-    def __call__(self, fraction: float | int | None = None, stage: str | int = "", name: str | None = None) -> None:
-        """``(fraction, stage)``, ``(fraction)``, or ``(done, total, name)`` (indexing's counter)."""
-        if isinstance(stage, int) and not isinstance(stage, bool):  # (done, total, name)
-            done, total = int(fraction or 0), int(stage)
-            fraction = done / total if total > 0 else 0.0
-            stage = f"{done}/{total}" + (f" {name}" if name else "")
-        self.update(float(fraction or 0.0), str(stage or ""))
-
-    def fraction_only(self, stage: str):
-        """A ``progress(fraction)`` callback that reports under ``stage`` (e.g. rendering)."""
-        def cb(fraction: float):
-            self.update(float(fraction or 0.0), stage)
-        return cb
+    # -- the contract ---------------------------------------------------------------------------
+    def __call__(self, fraction: Optional[float], stage: str = "") -> None:
+        """``progress(fraction, stage)`` (see :mod:`supervisor_app.infra.jobs`)."""
+        self._known = fraction is not None
+        self.update(self._fraction if fraction is None else float(fraction), str(stage or ""))
+        if self.close_when_done and fraction is not None and fraction >= 1.0:
+            self.close()
 
     def result(self, *_args) -> None:
         """Count a streamed result (e.g. recommend's ``on_result``); the first one is logged with its time."""
@@ -81,9 +79,9 @@ class ProgressLine:
 
     def left_s(self) -> Optional[float]:
         e, f = self.elapsed_s(), self._fraction
-        if f < 0.02 or e < 1.0 or f >= 1.0:
+        if not self._known or f < 0.02 or e < 1.0 or f >= 1.0:
             return None
-        return e / f * (1.0 - f)
+        return self._eta.remaining_at_s(f)
 
     def text(self) -> str:
         bits = [f"[{100 * min(1.0, max(0.0, self._fraction)):3.0f}%]"]

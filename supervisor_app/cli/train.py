@@ -8,13 +8,9 @@ from supervisor_app.infra import errors, paths
 
 
 def _progress_printer(prefix: str):
-    from supervisor_app.infra.eta import Eta
+    from supervisor_app.cli.progress_line import ProgressLine
 
-    eta = Eta()
-
-    def show(done: int, total: int, name: str, status: str) -> None:
-        print(f"{prefix} [{done}/{total}] {status:<6} {name}  ({eta.text(done, total)})", file=sys.stderr, flush=True)
-    return show
+    return ProgressLine(prefix, close_when_done=True)
 
 
 def _log(msg: str) -> None:

@@ -25,21 +25,17 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from supervisor_app.infra.errors import MediaError, NoVideoStreamError, SupervisorError
+from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, as_progress, check_cancelled
 from supervisor_app.edit.edl import Edit
 
-__all__ = ["render_audio", "render_wav", "render_mp4", "write_wav", "RenderCancelled", "splice_discontinuity_bound"]
+__all__ = ["render_audio", "render_wav", "render_mp4", "write_wav", "splice_discontinuity_bound"]
 
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
 PICKUP_FADE_S = 0.25  # fade-in when the music enters mid-bar (a head pickup), s
-
-
-class RenderCancelled(Exception):
-    """Raised when the ``progress`` callback of :func:`render_mp4` returns False (not an error)."""
 
 
 def _tmp_name(path: Path) -> Path:
@@ -205,10 +201,10 @@ def _ffmpeg() -> str:
 
 
 def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_path: str | Path,
-               progress: Callable[[float], bool | None] | None = None, sr: int = 48000,
+               progress: ProgressFn | None = None, sr: int = 48000,
                crossfade_s: float = 0.02, loudness_lufs: float | None = None, end_fade_s: float = 1.0,
                crf: int = 22, preset: str = "ultrafast", audio_bitrate: str = "192k", *,
-               music_only: bool = False, mix=None, audio=None) -> Path:
+               music_only: bool = False, mix=None, audio=None, should_cancel: ShouldCancel | None = None) -> Path:
     """Mux the mockup's sound with the video into a playable MP4 (H.264/AAC) at ``out_path`` (atomic).
 
     The sound is the edited music mixed under the video's own audio track, ducked under speech and
@@ -217,13 +213,15 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
     or the music alone with ``music_only`` or when the video has no (or a silent) audio track.
     ``audio``: an already rendered :class:`~supervisor_app.edit.mix.MockupAudio` to use instead.
     The video is copied when it is H.264 already, else transcoded once (libx264 ``preset``/``crf``).
-    ``progress(fraction)`` is called with 0..1 while encoding; returning False cancels
-    (:class:`RenderCancelled`, nothing is left behind). Returns the path.
+    ``progress(fraction, stage)`` follows the mix and the encoding; ``should_cancel()`` is polled while
+    ffmpeg runs and stops it (:class:`~supervisor_app.infra.jobs.Cancelled`, nothing is left behind).
+    Returns the path.
     """
     from supervisor_app.infra.lifecycle import popen_kwargs, stop, sweep_stale
     from supervisor_app.media import probe
     from supervisor_app.infra.outputs import resolve_output
 
+    report = as_progress(progress)
     video_path, out_path = Path(video_path), resolve_output(out_path)  # a link is written through
     info = probe(video_path)
     if not info.has_video:
@@ -242,11 +240,12 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
 
             if mix is None:
                 mix = MixSettings() if loudness_lufs is None else MixSettings(loudness_lufs=float(loudness_lufs))
+            report(0.0, "mixing the music under the picture's sound")
             audio = render_mockup_audio(edit, track_path, video_path, sr=sr, music_only=music_only, settings=mix,
-                                        crossfade_s=crossfade_s, end_fade_s=end_fade_s)
+                                        crossfade_s=crossfade_s, end_fade_s=end_fade_s, should_cancel=should_cancel)
         _write_wav(audio.mix, audio.sr, wav, subtype="FLOAT")
-        if progress is not None and progress(0.05) is False:
-            raise RenderCancelled()
+        check_cancelled(should_cancel, "The MP4 render")
+        report(0.05, "encoding the MP4")
         copy = (info.video_codec or "").lower() in ("h264", "avc1")
         vcodec = ["-c:v", "copy"] if copy else ["-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)),
                                                 "-pix_fmt", "yuv420p"]
@@ -257,21 +256,13 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
         proc = None
         try:  # ffmpeg dies with this process (PDEATHSIG) and is stopped on any early exit (finally)
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kwargs())
-            cancelled = False
             assert proc.stdout is not None
-            for line in proc.stdout:
-                if progress is None:
-                    continue
+            for line in proc.stdout:  # ffmpeg writes a progress block about twice a second
+                check_cancelled(should_cancel, "The MP4 render")  # the finally below stops ffmpeg
                 key, _, val = line.strip().partition("=")
                 if key == "out_time_us" and val.strip().lstrip("-").isdigit():
-                    frac = 0.05 + 0.95 * min(1.0, max(0.0, int(val) / 1e6 / duration))
-                    if progress(frac) is False:
-                        cancelled = True
-                        proc.terminate()
-                        break
+                    report(0.05 + 0.95 * min(1.0, max(0.0, int(val) / 1e6 / duration)), "encoding the MP4")
             _, err = proc.communicate()
-            if cancelled:
-                raise RenderCancelled()
             if proc.returncode != 0:
                 last = (err or "").strip().splitlines()[-1:] or ["unknown error"]
                 raise MediaError(video_path, f"The mockup could not be rendered (ffmpeg: {last[0]}).")
@@ -281,8 +272,7 @@ def render_mp4(edit: Edit, video_path: str | Path, track_path: str | Path, out_p
                 stop(proc)
             if tmp.exists():
                 tmp.unlink()
-    if progress is not None:
-        progress(1.0)
+    report(1.0, "MP4 written")
     return out_path
 
 

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from supervisor_app.infra import paths
 from supervisor_app.infra.hashing import bytes_hash, content_hash
+from supervisor_app.infra.jobs import ProgressFn, ShouldCancel
 
 __all__ = ["render_mp4_cached", "render_wav_cached", "render_key", "renders_dir", "RENDER_CACHE_VERSION"]
 
@@ -100,7 +101,7 @@ def _cached(kind: str, ext: str, render: Callable[[Path], Path], out_path: str |
         try:
             _copy_atomic(entry, out_path)
             if progress is not None:
-                progress(1.0)
+                progress(1.0, "served from the render cache")
             return out_path
         except OSError:
             pass  # unreadable entry or full disk on the copy: render afresh below
@@ -113,13 +114,15 @@ def _cached(kind: str, ext: str, render: Callable[[Path], Path], out_path: str |
 
 
 def render_mp4_cached(edit, video_path: str | Path, track_path: str | Path, out_path: str | Path,
-                      progress: Callable[[float], bool | None] | None = None, **options) -> Path:
+                      progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
+                      **options) -> Path:
     """:func:`supervisor_app.edit.render.render_mp4`, served from the render cache when the same
     (picture, track, edit, options) was rendered before. Same arguments, same result, same errors."""
     from supervisor_app.edit.render import render_mp4
 
     return _cached("mp4", "mp4",
-                   lambda out: render_mp4(edit, video_path, track_path, out, progress=progress, **options),
+                   lambda out: render_mp4(edit, video_path, track_path, out, progress=progress,
+                                          should_cancel=should_cancel, **options),
                    out_path, edit, track_path, video_path, options, progress)
 
 

@@ -24,9 +24,11 @@ All times are seconds.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
+
+from supervisor_app.infra.jobs import ProgressFn, count_progress
 
 __all__ = ["TrackEvents", "EditorStyle", "SyntheticEdit", "track_events_from_catalog", "covering_offsets",
            "make_editor_cuts", "score_at_offset", "auc", "offset_test", "OffsetTest", "fit_track", "TrackFit",
@@ -412,7 +414,7 @@ def choose_queries(tracks: Sequence[TrackEvents], n_queries: int, video_duration
 
 def run_calibration(tracks: Sequence[TrackEvents], n_queries: int = 24, video_duration_s: float = 30.0,
                     style: EditorStyle = EditorStyle(), seed: int = 0, n_offsets: int = 30, n_random: int = 100,
-                    workers: int = 1, progress: Callable[[int, int], None] | None = None) -> CalibrationReport:
+                    workers: int = 1, progress: ProgressFn | None = None) -> CalibrationReport:
     """Make one synthetic edit per query track and measure 1–3 of the module doc on ``tracks``.
 
     Query ``i`` uses the seed ``seed * 1000 + i`` (reproducible, independent of ``workers``).
@@ -428,8 +430,7 @@ def run_calibration(tracks: Sequence[TrackEvents], n_queries: int = 24, video_du
     if workers <= 1:
         for i, j in enumerate(jobs):
             out[i] = _query_job(*j)
-            if progress:
-                progress(i + 1, len(jobs))
+            count_progress(progress, i + 1, len(jobs), "calibration queries")
     else:
         import concurrent.futures as cf
         import multiprocessing as mp
@@ -438,7 +439,6 @@ def run_calibration(tracks: Sequence[TrackEvents], n_queries: int = 24, video_du
             futs = {pool.submit(_query_job, *j): i for i, j in enumerate(jobs)}
             for k, f in enumerate(cf.as_completed(futs), 1):
                 out[futs[f]] = f.result()
-                if progress:
-                    progress(k, len(jobs))
+                count_progress(progress, k, len(jobs), "calibration queries")
     qs = [q for q in out if q is not None]
     return CalibrationReport(len(tracks), len(qs), float(video_duration_s), style.to_dict(), qs, summarize(qs, tracks))

@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from supervisor_app.infra.jobs import ProgressFn, count_progress
 from supervisor_app.segvmnet.dataset import ClipData
 from supervisor_app.evaluation.fit_calibration import EditorStyle, TrackEvents, make_editor_cuts
 from supervisor_app.evaluation.metrics import retrieval_metrics
@@ -187,7 +188,7 @@ def _sync_row(v: AVClip, items: Sequence[AVClip], paths_row, on_beat: bool, n_ra
 
 
 def sync_scores(clips: Sequence[AVClip], paths, on_beat: bool, n_random: int = 100, workers: int = 1,
-                progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                progress: ProgressFn | None = None) -> np.ndarray:
     """Calibrated sync scores (Q × C) of each clip's music cut along ``paths[q][c]`` to each clip's
     picture (the cuts of the on-beat or the free editor), as ``recommend`` computes them.
     ``workers`` > 1 spreads the query rows over processes (same numbers)."""
@@ -196,8 +197,7 @@ def sync_scores(clips: Sequence[AVClip], paths, on_beat: bool, n_random: int = 1
     if workers <= 1:
         for q in range(n):
             out[q] = _sync_row(clips[q], clips, paths[q], on_beat, n_random)
-            if progress:
-                progress(q + 1, n)
+            count_progress(progress, q + 1, n, "sync scores")
         return out
     import concurrent.futures as cf
     import multiprocessing as mp
@@ -206,8 +206,7 @@ def sync_scores(clips: Sequence[AVClip], paths, on_beat: bool, n_random: int = 1
         futs = {pool.submit(_sync_row, clips[q], clips, paths[q], on_beat, n_random): q for q in range(n)}
         for k, f in enumerate(cf.as_completed(futs), 1):
             out[futs[f]] = f.result()
-            if progress:
-                progress(k, n)
+            count_progress(progress, k, n, "sync scores")
     return out
 
 

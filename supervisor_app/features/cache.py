@@ -48,7 +48,7 @@ def extract_cached(name: str, path: str | Path, progress: ProgressFn | None = No
     hit = load_cached(name, h, cache)
     if hit is not None:
         if progress:
-            progress(1.0)
+            progress(1.0, f"{name} features (cached)")
         return hit
     result = ex.extract(path, progress=progress, should_cancel=should_cancel)
     arrays = {"frames": result.frames, "times_s": result.times_s}

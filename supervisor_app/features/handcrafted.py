@@ -155,7 +155,7 @@ class HandcraftedExtractor(Extractor):
             seg = y[a * SAMPLE_RATE:(k0 + m + CONTEXT_S) * SAMPLE_RATE]
             out[k0:k0 + m] = window_stats(self._frame_rows(seg, should_cancel), m, k0 - a)
             if progress:
-                progress((k0 + m) / n_windows)
+                progress((k0 + m) / n_windows, f"{self.name} features")
         return out
 
     def _frame_rows(self, y: np.ndarray, should_cancel=None) -> np.ndarray:
@@ -182,5 +182,5 @@ class HandcraftedExtractor(Extractor):
             raise errors.ZeroDurationError(path)
         frames = self.features_of(y, should_cancel, progress)
         if progress:
-            progress(1.0)
+            progress(1.0, f"{self.name} features")
         return FeatureResult(frames=frames, times_s=np.arange(len(frames)) + 0.5)

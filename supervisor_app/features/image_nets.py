@@ -347,13 +347,13 @@ class ImageNetExtractor(Extractor):
             if len(batch) == BATCH_FRAMES:
                 flush()
                 if progress:
-                    progress(len(times) / n_frames)
+                    progress(len(times) / n_frames, f"{self.name} features")
         if batch:
             flush()
         if not times:
             raise errors.AnalysisError(f"No video frame could be decoded from {Path(path).name!r}.")
         if progress:
-            progress(1.0)
+            progress(1.0, f"{self.name} features")
         frames = np.concatenate(pooled).astype(np.float32)
         lg = np.concatenate(logits)
         return FeatureResult(

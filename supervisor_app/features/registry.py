@@ -17,9 +17,8 @@ from typing import Callable
 import numpy as np
 
 from supervisor_app.infra import errors
-
-ProgressFn = Callable[[float], None]  # fraction done in [0, 1]
-CancelFn = Callable[[], bool]  # True: stop as soon as possible
+from supervisor_app.infra.jobs import ProgressFn, check_cancelled
+from supervisor_app.infra.jobs import ShouldCancel as CancelFn
 
 DEFAULT_AUDIO = "yamnet"
 DEFAULT_VIDEO = "efficientnet-lite0"  # see image_nets: more discriminative, 1.3x MobileNetV2 in onnxruntime
@@ -101,8 +100,7 @@ def frame_count(duration_s: float, rate_hz: float = 1.0) -> int:
 
 
 def check_cancel(should_cancel: CancelFn | None) -> None:
-    if should_cancel is not None and should_cancel():
-        raise errors.CancelledError()
+    check_cancelled(should_cancel, "The feature extraction")
 
 
 # name -> "module:factory" (lazy: importing the registry imports no model code)

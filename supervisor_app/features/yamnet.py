@@ -219,6 +219,6 @@ class YamnetExtractor(Extractor):
             embs.append(e)
             probs.append(p)
             if progress:
-                progress((k0 + m) / n)
+                progress((k0 + m) / n, f"{self.name} features")
         return FeatureResult(frames=np.concatenate(embs), times_s=np.arange(n) + 0.5,
                              extra={"class_scores": np.concatenate(probs)})

@@ -23,10 +23,9 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from supervisor_app.infra.errors import CancelledError, SupervisorError, UsageError
-
-ProgressFn = Callable[[Optional[float], str], None]
-CancelFn = Callable[[], bool]
+from supervisor_app.infra.errors import SupervisorError, UsageError
+from supervisor_app.infra.jobs import ProgressFn, check_cancelled, never_cancel, no_progress
+from supervisor_app.infra.jobs import ShouldCancel as CancelFn
 
 
 # --- records the widgets draw ------------------------------------------------------------------
@@ -109,12 +108,8 @@ class Preview:
     envelope_rate_hz: float = 100.0
 
 
-def _progress_noop(fraction, stage=""):
-    pass
-
-
-def _never():
-    return False
+_progress_noop = no_progress  # the jobs contract's defaults (infra.jobs)
+_never = never_cancel
 
 
 class CoreBackend:
@@ -253,7 +248,7 @@ class CoreBackend:
                                       shots_s=[(float(a), float(e)) for a, e in r.shots], segments_s=[],
                                       segmentation="partial"))
 
-        va = analyze_video(path, segmentation=segmentation, progress=lambda f, s="": progress(f, s),
+        va = analyze_video(path, segmentation=segmentation, progress=progress,
                            should_cancel=should_cancel, **({"partial": on_partial} if partial else {}))
         _check_cancel(should_cancel)
         b = np.asarray(va.boundaries_s, dtype=float)
@@ -295,7 +290,7 @@ class CoreBackend:
                             distance=settings.distance if settings.model else None, k=int(settings.k),
                             rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
                             sync_points_s=tuple(sync_points_s), exclude_track_ids=exclude,
-                            progress=lambda f, s="": progress(f, s), should_cancel=should_cancel, on_result=on_result)
+                            progress=progress, should_cancel=should_cancel, on_result=on_result)
             out = [cand(r) for r in res.results]
         notes = ([brief_note] if brief_note else []) + list(res.notes)
         for c in out:
@@ -411,7 +406,7 @@ class CoreBackend:
         with Catalog.open(catalog_path) as cat:
             query = seed.track_id if seed.track_id is not None else seed.path
             res = similar(query, cat, k=int(k), filters=Filters.from_dict(filters or {}), model=model,
-                          progress=lambda f, s="": progress(f, s), should_cancel=should_cancel)
+                          progress=progress, should_cancel=should_cancel)
             _check_cancel(should_cancel)
             out = []
             for r in res.results:
@@ -426,11 +421,8 @@ class CoreBackend:
         """Scan a folder into the catalog (``catalog add``); returns the ScanReport (per-file errors inside)."""
         from supervisor_app.catalog import Catalog
 
-        def cb(done, total, path):
-            progress(done / total if total else None, f"Scanning {Path(str(path)).name}" if path else "Scanning")
-
         with Catalog.create(catalog_path) as cat:
-            return cat.add_folder(folder, progress=cb, should_cancel=should_cancel)
+            return cat.add_folder(folder, progress=progress, should_cancel=should_cancel)
 
     def index_catalog(self, catalog_path, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
                       model: Optional[str] = None) -> str:
@@ -441,11 +433,8 @@ class CoreBackend:
 
         loaded = load_active_model(model)
 
-        def cb(done, total, label=""):
-            progress(done / total if total else None, f"Analysing {label}" if label else "Analysing")
-
         with Catalog.open(catalog_path) as cat:
-            report = index_catalog(cat, model=loaded, progress=cb, should_cancel=should_cancel)
+            report = index_catalog(cat, model=loaded, progress=progress, should_cancel=should_cancel)
         return report.summary()
 
     # -- waveforms (job) ----------------------------------------------------------------------------
@@ -552,17 +541,9 @@ class CoreBackend:
         out_path = Path(out_path)
         edit, track = preview.edit, preview.candidate.path
         if fmt == "mp4":
-            from supervisor_app.edit.render import RenderCancelled
             from supervisor_app.edit.render_cache import render_mp4_cached as render_mp4  # served from the render cache
 
-            def cb(f):
-                progress(f, "Rendering the MP4")
-                return not should_cancel()
-
-            try:
-                return render_mp4(edit, video_path, track, out_path, progress=cb)
-            except RenderCancelled:
-                raise CancelledError("The MP4 export") from None
+            return render_mp4(edit, video_path, track, out_path, progress=progress, should_cancel=should_cancel)
         if fmt == "wav":
             from supervisor_app.edit.render_cache import render_wav_cached as render_wav  # served from the render cache
 
@@ -747,8 +728,7 @@ def enrich_candidates(cands, catalog, cache: Optional[dict] = None) -> None:
 
 
 def _check_cancel(should_cancel: CancelFn) -> None:
-    if should_cancel():
-        raise CancelledError()
+    check_cancelled(should_cancel)
 
 
 def _opt_float(x) -> Optional[float]:
@@ -816,9 +796,9 @@ def _training_progress(progress, files_word: str):
     eta = Eta()
     history: list = []
 
-    def on_files(done, total, name_, status):
+    def on_files(fraction, stage):  # the data preparation's progress (infra.jobs), with its time left
         if progress:
-            progress(0.5 * done / max(total, 1), f"{files_word} {done}/{total}: {eta.text(done, total)}")
+            progress(None if fraction is None else 0.5 * fraction, f"{files_word}: {stage}: {eta.text_at(fraction)}")
 
     def on_epoch(rec):
         history.append(rec)

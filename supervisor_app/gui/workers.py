@@ -1,12 +1,15 @@
 """Background jobs for the GUI: one function run on a QThread, with progress, partial results and Cancel.
 
-A job function receives a :class:`JobContext` first. It reports progress with
-``ctx.progress(fraction, stage)`` (fraction in [0, 1], or ``None`` when unknown) and partial results with
-``ctx.partial(obj)``; it may also be a generator that yields :class:`Progress` objects or partial results
-(its ``return`` value is the result). Cancel sets a flag: ``ctx.should_cancel()`` turns true, and the next
-``ctx.progress``/``ctx.partial``/``yield`` raises :class:`JobCancelled` inside the job (a
-``BaseException``, so the core's ``except Exception`` blocks do not swallow it). Python threads cannot be
-killed, so a job must report often.
+This is the GUI's one adapter of the jobs contract (:mod:`supervisor_app.infra.jobs`). A job function
+receives a :class:`JobContext` first. ``ctx.progress`` is a ``progress(fraction, stage)`` (fraction in
+[0, 1], or ``None`` when unknown) that becomes the ``progress`` Qt signal; ``ctx.should_cancel`` is the
+job's :class:`~supervisor_app.infra.jobs.CancelToken`: pass both to a core function
+(``progress=ctx.progress, should_cancel=ctx.should_cancel``). Partial results go through
+``ctx.partial(obj)``; a job may also be a generator that yields :class:`ProgressUpdate` objects or partial
+results (its ``return`` value is the result). Cancel sets the token: the core's polls raise
+:class:`~supervisor_app.infra.jobs.Cancelled`, and so does the next ``ctx.progress``/``ctx.partial``/``yield``
+(a job that catches ``Exception`` re-raises ``Cancelled`` first). Python threads cannot be killed, so a job
+must report or poll often.
 
 The window sees ``cancelled`` at once (results that arrive later are dropped), and ``finished`` only
 when the thread has really stopped. Errors: a :class:`~supervisor_app.infra.errors.SupervisorError` arrives as
@@ -20,7 +23,6 @@ from __future__ import annotations
 import atexit
 import inspect
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -28,6 +30,7 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from supervisor_app.infra.errors import SupervisorError
+from supervisor_app.infra.jobs import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +38,8 @@ log = logging.getLogger(__name__)
 _PROGRESS_INTERVAL_S = 0.05
 
 
-class JobCancelled(BaseException):
-    """Raised inside a job's thread when the user cancelled it (not an error)."""
-
-
 @dataclass(frozen=True)
-class Progress:
+class ProgressUpdate:
     """What a generator job yields to report progress: fraction in [0, 1] (None: unknown) and a stage name."""
 
     fraction: Optional[float]
@@ -48,22 +47,20 @@ class Progress:
 
 
 class JobContext:
-    """Handed to the job function: progress, partial results and the cancel flag (thread-safe)."""
+    """Handed to the job function: progress, partial results and the cancel token (thread-safe)."""
 
     def __init__(self, job: "Job"):
         self._job = job
-
-    def should_cancel(self) -> bool:
-        """True once the user pressed Cancel (core functions take this as ``should_cancel``)."""
-        return self._job._cancel_event.is_set()
+        # the job's CancelToken; calling it says whether the user pressed Cancel, so it is the
+        # ``should_cancel`` the core functions take
+        self.should_cancel: CancelToken = job._cancel_token
 
     def check(self) -> None:
-        """Raise :class:`JobCancelled` if the job was cancelled."""
-        if self._job._cancel_event.is_set():
-            raise JobCancelled()
+        """Raise :class:`~supervisor_app.infra.jobs.Cancelled` if the job was cancelled."""
+        self.should_cancel.raise_if_cancelled(f"The {self._job.name}")
 
     def progress(self, fraction: Optional[float], stage: str = "") -> None:
-        """Report progress (fraction in [0, 1] or None); raises JobCancelled when cancelled."""
+        """The jobs contract's ``progress(fraction, stage)``; raises Cancelled when cancelled."""
         self.check()
         self._job._report_progress(fraction, stage)
 
@@ -106,7 +103,7 @@ class Job(QObject):
         super().__init__()
         self.name = name or getattr(fn, "__name__", "job")
         self._fn, self._args, self._kwargs = fn, args, kwargs
-        self._cancel_event = threading.Event()
+        self._cancel_token = CancelToken()
         self._thread: Optional[_JobThread] = None
         self._state = "new"  # new | running | done | failed | cancelled
         self._last_progress_t = 0.0
@@ -142,7 +139,7 @@ class Job(QObject):
 
     def cancel(self) -> None:
         """Ask the job to stop; the GUI gets ``cancelled`` now and never a late result."""
-        self._cancel_event.set()
+        self._cancel_token.cancel()
         if self._state in ("new", "running"):
             self._state = "cancelled"
             self.cancelled.emit()
@@ -170,13 +167,11 @@ class Job(QObject):
                 out = self._drain(ctx, out)
             ctx.check()
             self._sig_done.emit(out)
-        except JobCancelled:
-            pass
         except SupervisorError as e:
-            if not self._cancel_event.is_set():
+            if not self._cancel_token.cancelled:
                 self._sig_error.emit(str(e))
         except Exception as e:  # a bug, or an error the core does not type: one sentence, log the rest
-            if not self._cancel_event.is_set():
+            if not self._cancel_token.cancelled:
                 log.exception("job %s failed", self.name)
                 self._sig_error.emit(describe_unexpected(e, self.name))
 
@@ -185,7 +180,7 @@ class Job(QObject):
             while True:
                 ctx.check()
                 item = next(gen)
-                if isinstance(item, Progress):
+                if isinstance(item, ProgressUpdate):
                     ctx.progress(item.fraction, item.stage)
                 else:
                     ctx.partial(item)
@@ -252,7 +247,7 @@ def live_jobs() -> list[Job]:
 def _wait_at_exit() -> None:
     """At interpreter exit, let running job threads end (a QThread destroyed while running aborts)."""
     for j in list(_LIVE):
-        j._cancel_event.set()
+        j._cancel_token.cancel()
     for j in list(_LIVE):
         if j._thread is not None and j._thread.isRunning():
             log.warning("waiting for the %s to stop before exiting", j.name)

@@ -35,7 +35,8 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from supervisor_app.infra.errors import CancelledError, EmptyCatalogError, SupervisorError, UsageError
+from supervisor_app.infra.errors import EmptyCatalogError, SupervisorError, UsageError
+from supervisor_app.infra.jobs import Cancelled, ProgressFn, ShouldCancel, check_cancelled, count_progress, sub_progress
 
 SEGMENT_ALGORITHMS = ("olda", "foote", "sf")  # all three at index time: after the first, each costs ~0.001 s/audio-s
 DEFAULT_SEGMENTATION = "olda"
@@ -47,8 +48,6 @@ N_AUTOTAGS = 12
 ENGINES = ("local", "ray")
 MUSIC_RATE_HZ = 44100
 YAMNET_RATE_HZ = 16000
-
-ProgressFn = Callable[[int, int, str], None]  # (done, total, message)
 
 
 # --- what to compute ----------------------------------------------------------------------------
@@ -302,7 +301,7 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
                 if seg is not None and len(seg[1]) >= 2:
                     name, version = segmeans_key(a, seg[0])
                     arrays[name] = (version, segment_means_of(f16, seg[1]))
-        except CancelledError:
+        except Cancelled:
             raise
         except SupervisorError as e:
             if plan.yamnet:
@@ -443,7 +442,7 @@ def store_result(catalog, track_id: int, result: dict, report: IndexReport | Non
                 report.errors.append((track_id, analyzer, rec["error"]))
 
 
-def _run_local(todo, workers: int, should_cancel=None) -> Iterator[tuple[int, dict]]:
+def _run_local(todo, workers: int, should_cancel: ShouldCancel | None = None) -> Iterator[tuple[int, dict]]:
     if workers <= 1 or len(todo) <= 1:
         # one core, as a pool worker has (_worker_init): BLAS/OpenMP threads on these small products
         # mostly spin (measured: 1/3 less CPU per audio-second, same results); restored afterwards
@@ -451,27 +450,31 @@ def _run_local(todo, workers: int, should_cancel=None) -> Iterator[tuple[int, di
 
         with threadpool_limits(1):
             for i, (t, plan) in enumerate(todo):
-                if should_cancel and should_cancel():
-                    raise CancelledError("Indexing")
+                check_cancelled(should_cancel, "The indexing")
                 yield i, index_track_job(t.path, plan)
         return
     ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
         futures = {pool.submit(index_track_job, t.path, plan): i for i, (t, plan) in enumerate(todo)}
         try:
-            for fut in cf.as_completed(futures):
-                yield futures[fut], fut.result()
+            pending = set(futures)
+            while pending:  # polls the cancel flag while the workers run (a track takes seconds)
+                check_cancelled(should_cancel, "The indexing")
+                done, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    yield futures[fut], fut.result()
         finally:
             for f in futures:
                 f.cancel()
 
 
-def _run_ray(todo, workers: int, address: str | None) -> Iterator[tuple[int, dict | BaseException]]:
+def _run_ray(todo, workers: int, address: str | None,
+             should_cancel: ShouldCancel | None = None) -> Iterator[tuple[int, dict | BaseException]]:
     from supervisor_app.indexing.ray_engine import map_unordered
 
     num_cpus = None if address else (workers if workers > 1 else None)
     yield from map_unordered(worker_job, [(t.path, plan) for t, plan in todo], address=address,
-                             num_cpus=num_cpus)
+                             num_cpus=num_cpus, should_cancel=should_cancel)
 
 
 def _lost_message(e: BaseException) -> str:
@@ -481,7 +484,7 @@ def _lost_message(e: BaseException) -> str:
 
 
 def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, model=None,
-                  progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
+                  progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
                   engine: str = "local", address: str | None = None, frames: bool = True,
                   retry_failed: bool = False, check_files: bool = True, wait_for_lock: bool = False,
                   on_lock_wait: Callable[[str], None] | None = None) -> IndexReport:
@@ -496,7 +499,9 @@ def index_catalog(catalog, *, algorithms=SEGMENT_ALGORITHMS, workers: int = 1, m
     failures, tracks in error); a file that could not be reached is never stored as a failure and is
     retried on every run. One indexer per catalog: the run holds the catalog's index lock
     (:mod:`.catalog.lock`); another holder makes it raise ``CatalogLockedError`` or, with ``wait_for_lock``,
-    wait (``on_lock_wait(holder)`` is called first).
+    wait (``on_lock_wait(holder)`` is called first). ``progress(fraction, stage)`` and ``should_cancel`` follow
+    :mod:`supervisor_app.infra.jobs`: a cancel raises ``Cancelled`` once the track(s) in flight are
+    analysed (polled between tracks; every 0.25 s with workers or Ray), keeping every track stored so far.
     """
     from supervisor_app.catalog.lock import index_lock
 
@@ -537,10 +542,12 @@ def _index_catalog(catalog, *, algorithms, workers, model, progress, should_canc
         from supervisor_app.catalog.freshness import _transient
 
         report.errors.extend((tid, "file" if _transient(msg) else "track", msg) for tid, msg in fresh.errors)
-    if progress:
-        progress(report.skipped, report.total, f"{len(todo)} track(s) to index")
+    index_end = 0.9 if model is not None else 0.95  # then the Seg-VM-Net embeddings, then the descriptors
+    count_progress(sub_progress(progress, 0.0, index_end), report.skipped, report.total,
+                   f"{len(todo)} track(s) to analyse")
 
-    jobs = _run_ray(todo, workers, address) if engine == "ray" and todo else _run_local(todo, workers, should_cancel)
+    jobs = (_run_ray(todo, workers, address, should_cancel) if engine == "ray" and todo
+            else _run_local(todo, workers, should_cancel))
     try:
         for i, result in jobs:
             track = todo[i][0]
@@ -559,20 +566,22 @@ def _index_catalog(catalog, *, algorithms, workers, model, progress, should_canc
             report.cpu_s["store"] = report.cpu_s.get("store", 0.0) + time.process_time() - t_store
             report.done += 1
             report.audio_seconds += float(track.duration_s or 0.0)
-            if progress:
-                progress(report.skipped + report.done, report.total, track.title or Path(track.path).name)
-            if should_cancel and should_cancel():
-                raise CancelledError("Indexing")
-    except CancelledError:
+            count_progress(sub_progress(progress, 0.0, index_end), report.skipped + report.done, report.total,
+                           f"analysed {track.title or Path(track.path).name}")
+            check_cancelled(should_cancel, "The indexing")
+    except Cancelled:
         report.cancelled = True
+        raise  # what was stored stays: the next run resumes after the last stored track
     finally:
         jobs.close()
     if model is not None and not report.cancelled:
-        embed_catalog(catalog, model, progress=progress, should_cancel=should_cancel)
+        embed_catalog(catalog, model, progress=sub_progress(progress, index_end, 0.95), should_cancel=should_cancel)
     if not report.cancelled:  # key, loudness, build, onset density (briefs, listings); cheap, resumable
         from supervisor_app.catalog.tracks_view import ensure_descriptors
 
-        ensure_descriptors(catalog, progress=progress, should_cancel=should_cancel)
+        ensure_descriptors(catalog, progress=sub_progress(progress, 0.95, 1.0), should_cancel=should_cancel)
+    if progress and not report.cancelled:
+        progress(1.0, "catalog indexed")
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -605,7 +614,7 @@ def track_segment_means(catalog, track, segmentation: str = DEFAULT_SEGMENTATION
 
 
 def embed_catalog(catalog, loaded, progress: ProgressFn | None = None,
-                  should_cancel: Callable[[], bool] | None = None) -> int:
+                  should_cancel: ShouldCancel | None = None) -> int:
     """Store every track's Seg-VM-Net segment embeddings (K, 512) for ``loaded`` (a LoadedModel)."""
     from supervisor_app.segvmnet.vmnet import embed_vectors
 
@@ -615,13 +624,11 @@ def embed_catalog(catalog, loaded, progress: ProgressFn | None = None,
     missing = set(catalog.embeddings_missing(name, version))
     tracks = [t for t in catalog.tracks() if t.id in missing]
     for i, t in enumerate(tracks):
-        if should_cancel and should_cancel():
-            raise CancelledError("Embedding the catalog")
+        check_cancelled(should_cancel, "Embedding the catalog")
         means = track_segment_means(catalog, t, seg)
         if means is None:
             continue
         catalog.put_embedding(t.id, name, version, embed_vectors(loaded.model, means, "music"))
         n += 1
-        if progress:
-            progress(i + 1, len(tracks), f"embedding {t.title or Path(t.path).name}")
+        count_progress(progress, i + 1, len(tracks), f"embedding {t.title or Path(t.path).name}")
     return n

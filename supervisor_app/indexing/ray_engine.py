@@ -23,6 +23,7 @@ import importlib.util
 from typing import Any, Callable, Iterator, Sequence
 
 from supervisor_app.infra.errors import MissingExtraError, SupervisorError
+from supervisor_app.infra.jobs import ShouldCancel, check_cancelled
 
 REQUIRES = "ray==2.60.0"
 DEFAULT_MAX_RETRIES = 3
@@ -69,12 +70,14 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
 
 def map_unordered(fn: Callable, items: Sequence[tuple], *, address: str | None = None,
                   num_cpus: int | None = None, max_retries: int = DEFAULT_MAX_RETRIES,
-                  max_in_flight: int | None = None) -> Iterator[tuple[int, Any]]:
+                  max_in_flight: int | None = None,
+                  should_cancel: ShouldCancel | None = None) -> Iterator[tuple[int, Any]]:
     """Yield ``(i, fn(*items[i]))`` in completion order, each call a Ray task with one CPU.
 
     ``fn`` must be importable by the workers (a module-level function of an installed package) or
     defined where cloudpickle can ship it by value. A task that still fails after ``max_retries``
-    re-runs yields ``(i, exception)``. Closing the generator early cancels the pending tasks.
+    re-runs yields ``(i, exception)``. Closing the generator early cancels the pending tasks; so does
+    ``should_cancel()`` (polled twice a second while tasks run), which then raises ``Cancelled``.
     """
     with ray_session(address, num_cpus) as ray:
         remote = ray.remote(num_cpus=1, max_retries=int(max_retries), retry_exceptions=False)(fn)
@@ -86,7 +89,8 @@ def map_unordered(fn: Callable, items: Sequence[tuple], *, address: str | None =
                 while nxt < len(items) and len(pending) < cap:
                     pending[remote.remote(*items[nxt])] = nxt
                     nxt += 1
-                ready, _ = ray.wait(list(pending), num_returns=1)
+                check_cancelled(should_cancel, "The indexing")
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
                 for ref in ready:
                     i = pending.pop(ref)
                     try:

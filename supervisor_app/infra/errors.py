@@ -203,11 +203,7 @@ class UsageError(SupervisorError):
     """The user asked for something that does not make sense (bad option value, missing file, ...)."""
 
 
-class CancelledError(SupervisorError):
-    """The user cancelled a long job (raised from a ``should_cancel`` check)."""
-
-    def __init__(self, what: str = "The operation"):
-        super().__init__(f"{what} was cancelled.")
+# A cancelled job raises supervisor_app.infra.jobs.Cancelled (a SupervisorError: exit code 2).
 
 
 # --- output files --------------------------------------------------------------------------

@@ -33,6 +33,17 @@ class Eta:
         r = self.remaining_s(done, total)
         return "estimating time left…" if r is None else f"about {fmt_duration_s(r)} left"
 
+    def remaining_at_s(self, fraction: float | None) -> float | None:
+        """The same estimate from a job's ``progress`` fraction (infra.jobs); None until some is done."""
+        if fraction is None or fraction <= 0.0:
+            return None
+        elapsed = self._clock() - self._t0
+        return elapsed / fraction * max(0.0, 1.0 - fraction)
+
+    def text_at(self, fraction: float | None) -> str:
+        r = self.remaining_at_s(fraction)
+        return "estimating time left…" if r is None else f"about {fmt_duration_s(r)} left"
+
 
 def training_eta_text(epoch: int, max_epochs: int, mean_epoch_s: float, patience: int, epochs_since_best: int) -> str:
     """Training stops at ``max_epochs`` or after ``patience`` epochs without improvement, whichever comes

@@ -30,6 +30,7 @@ import torch
 from torch.nn import functional as F
 
 from supervisor_app.infra import errors
+from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, check_cancelled, count_progress
 from supervisor_app.musimnet import frontend, metrics
 from supervisor_app.musimnet import mining as _mining
 from supervisor_app.musimnet.nets import ARCHS, MuSimNet, MuSimNetConfig, n_parameters
@@ -80,8 +81,8 @@ class PatchBank:
 
 def build_bank(paths_: Sequence[str | Path], keys: Sequence, n_chunks: int = 8, chunk_frames: int = 640,
                durations_s: Sequence[float | None] | None = None, content_hashes: Sequence[str] | None = None,
-               cache=None, progress: Callable[[int, int, str], None] | None = None,
-               should_cancel: Callable[[], bool] | None = None) -> PatchBank:
+               cache=None, progress: ProgressFn | None = None,
+               should_cancel: ShouldCancel | None = None) -> PatchBank:
     """CQT excerpts of audio files (``n_chunks`` windows of ``chunk_frames`` spread over each file).
 
     With ``cache`` (an :class:`supervisor_app.infra.cache.AnalysisCache`) and ``content_hashes``, each file's
@@ -90,8 +91,7 @@ def build_bank(paths_: Sequence[str | Path], keys: Sequence, n_chunks: int = 8, 
     version = f"{frontend.VERSION}-{n_chunks}x{chunk_frames}"
     out = np.zeros((len(paths_), n_chunks, frontend.N_BINS, chunk_frames), dtype=np.uint8)
     for i, p in enumerate(paths_):
-        if should_cancel and should_cancel():
-            raise errors.CancelledError("Computing the CQT excerpts")
+        check_cancelled(should_cancel, "Computing the CQT excerpts")
         h = content_hashes[i] if content_hashes is not None else None
         arr = cache.get_array(h, "musimnet-cqt", version) if cache is not None and h else None
         if arr is None or arr.shape != out.shape[1:]:
@@ -100,8 +100,7 @@ def build_bank(paths_: Sequence[str | Path], keys: Sequence, n_chunks: int = 8, 
             if cache is not None and h:
                 cache.put_array(h, "musimnet-cqt", version, arr)
         out[i] = arr
-        if progress:
-            progress(i + 1, len(paths_), Path(str(p)).name)
+        count_progress(progress, i + 1, len(paths_), f"CQT of {Path(str(p)).name}")
     return PatchBank(out, list(keys))
 
 
@@ -357,8 +356,7 @@ def train_musimnet(bank: PatchBank, tag_sets: Sequence[Mapping[str, float]], ora
         model.train()
         losses = []
         for _ in range(cfg.steps_per_epoch):
-            if should_cancel and should_cancel():
-                raise errors.CancelledError("Training")
+            check_cancelled(should_cancel, "The MuSimNet training")
             if cfg.arch == "at":
                 tr = rng.integers(0, len(train_idx), size=cfg.batch_size)
                 logits = model(sampler.random(tr))

@@ -24,13 +24,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from supervisor_app.infra import errors, paths
+from supervisor_app.infra.jobs import Cancelled, ProgressFn, count_progress
 
 MUSIC_SEGMENTATIONS = ("olda", "foote", "sf")
 SEGMENTATIONS = MUSIC_SEGMENTATIONS + ("shots",)
 MIN_SEGMENT_S = 1.0  # features are 1 Hz: a shorter segment has no frame of its own
 CACHE_FORMAT = 1
 
-ProgressFn = Callable[[int, int, str, str], None]  # (done, total, file name, status)
 
 
 @dataclass
@@ -259,7 +259,7 @@ def build_dataset(clips_dir: str | Path, segmentation: str = "olda", audio_extra
     Extractors default to the registry's defaults. ``workers``: processes for the files not cached yet (default: half the CPU cores, at least 1;
     1 runs in this process). A file that cannot be used (no soundtrack, damaged, …) is reported in
     ``failures`` and skipped; if no clip at all is usable an :class:`errors.AnalysisError` is raised.
-    ``should_cancel()`` is polled between files and raises :class:`errors.CancelledError` (finished clips
+    ``should_cancel()`` is polled between files and raises :class:`~supervisor_app.infra.jobs.Cancelled` (finished clips
     stay cached, so the next run resumes).
     """
     from supervisor_app.features import DEFAULT_AUDIO, DEFAULT_VIDEO
@@ -289,8 +289,7 @@ def build_dataset(clips_dir: str | Path, segmentation: str = "olda", audio_extra
         except errors.SupervisorError as e:
             result.failures.append((str(f), str(e)))
             done += 1
-            if progress:
-                progress(done, total, f.name, "failed")
+            count_progress(progress, done, total, f"{f.name} could not be used")
             continue
         cfile = _cache_path(cache, cid, segmentation, a_spec, v_spec)
         clip = load_clip(cfile)
@@ -298,8 +297,7 @@ def build_dataset(clips_dir: str | Path, segmentation: str = "olda", audio_extra
             by_path[str(f)] = clip
             result.n_from_cache += 1
             done += 1
-            if progress:
-                progress(done, total, f.name, "cached")
+            count_progress(progress, done, total, f"{f.name} (cached)")
         else:
             todo.append((f, cid, cfile))
     if workers is None:
@@ -313,18 +311,17 @@ def build_dataset(clips_dir: str | Path, segmentation: str = "olda", audio_extra
     if workers == 1:
         for f, cid, cfile in todo:
             if should_cancel is not None and should_cancel():
-                raise errors.CancelledError()
+                raise Cancelled("Preparing the training clips")
             try:
                 by_path[str(f)] = _extract_job(str(f), segmentation, audio_extractor, video_extractor, cid, str(cfile))
                 status = "done"
-            except errors.CancelledError:
+            except Cancelled:
                 raise
             except Exception as e:  # one bad file must not stop a long run; it is reported
                 record_failure(f, e)
                 status = "failed"
             done += 1
-            if progress:
-                progress(done, total, f.name, status)
+            count_progress(progress, done, total, f"{f.name} ({status})")
     else:
         import multiprocessing as mp
 
@@ -337,7 +334,7 @@ def build_dataset(clips_dir: str | Path, segmentation: str = "olda", audio_extra
                 if should_cancel is not None and should_cancel():
                     for other in futs:
                         other.cancel()
-                    raise errors.CancelledError()
+                    raise Cancelled("Preparing the training clips")
                 f = futs[fut]
                 try:
                     by_path[str(f)] = fut.result()
@@ -346,8 +343,7 @@ def build_dataset(clips_dir: str | Path, segmentation: str = "olda", audio_extra
                     record_failure(f, e)
                     status = "failed"
                 done += 1
-                if progress:
-                    progress(done, total, f.name, status)
+                count_progress(progress, done, total, f"{f.name} ({status})")
     # keep the folder's order; identical files (same content) count once
     seen = set()
     for f in files:

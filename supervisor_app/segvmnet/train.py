@@ -425,7 +425,8 @@ def train_from_folder(clips_dir: str | Path, out_dir: str | Path, config: TrainC
     """Extract (cached), split by clip, train, and write weights + model card into ``out_dir``.
 
     Clip-level VM-Net needs no segmentation (it is computed only for Seg-VM-Net). Returns the training
-    result and the model folder.
+    result and the model folder. ``progress(fraction, stage)`` follows the feature extraction,
+    ``on_epoch(record)`` each epoch; ``should_stop()`` (a CancelToken or any ``() -> bool``) cancels.
     """
     from supervisor_app.infra import paths
     from supervisor_app.nets.model_store import CARD_JSON, ModelCard, save_model

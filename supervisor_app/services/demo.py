@@ -58,10 +58,10 @@ def add_demo_music(cat):
     return report
 
 
-def build_demo_catalog(include_pool: bool = True, workers: int | None = None, log=_say):
-    """Create/refresh and index the demo catalog; returns the open Catalog."""
+def build_demo_catalog(include_pool: bool = True, workers: int | None = None, log=_say, progress=None):
+    """Create/refresh and index the demo catalog; returns the open Catalog. ``progress(fraction, stage)``."""
     from supervisor_app.catalog import Catalog
-    from supervisor_app.cli.catalog import _ProgressBar
+    from supervisor_app.infra.jobs import sub_progress
     from supervisor_app.indexing.pipeline import index_catalog
     from supervisor_app.catalog.pool import default_pool_dir, read_manifest
 
@@ -73,13 +73,9 @@ def build_demo_catalog(include_pool: bool = True, workers: int | None = None, lo
     add_demo_music(cat)
     if include_pool and read_manifest(default_pool_dir()):
         log(f"adding the music pool from {default_pool_dir()}")
-        bar = _ProgressBar()
-        cat.add_folder(default_pool_dir(), progress=bar)
-        bar.close()
-    bar = _ProgressBar()
+        cat.add_folder(default_pool_dir(), progress=sub_progress(progress, 0.0, 0.1))
     workers = workers or max(1, min(2, os.cpu_count() or 1))
-    report = index_catalog(cat, workers=workers, progress=lambda d, t, m: bar(d, t, m))
-    bar.close()
+    report = index_catalog(cat, workers=workers, progress=sub_progress(progress, 0.1, 1.0))
     log(f"catalog {cat.path}: {cat.count()} tracks; {report.summary()} ({time.perf_counter() - t0:.1f} s in all)")
     return cat
 
@@ -124,7 +120,10 @@ def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say) -> dict:
 
 
 def cmd_demo(args) -> int:
-    cat = build_demo_catalog(include_pool=not args.no_pool)
+    from supervisor_app.cli.progress_line import ProgressLine
+
+    with ProgressLine("building the demo catalog") as line:
+        cat = build_demo_catalog(include_pool=not args.no_pool, progress=line)
     try:
         info = run_headless(cat, Path(args.video), args.brief, k=args.k)
     finally:

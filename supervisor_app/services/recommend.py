@@ -37,7 +37,8 @@ from typing import Callable
 
 import numpy as np
 
-from supervisor_app.infra.errors import AnalysisError, CancelledError, EmptyCatalogError, UsageError
+from supervisor_app.infra.errors import AnalysisError, EmptyCatalogError, UsageError
+from supervisor_app.infra.jobs import Cancelled, ProgressFn, ShouldCancel, as_progress, check_cancelled, sub_progress
 from supervisor_app.catalog.filters import Filters
 
 DISTANCES = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete")
@@ -48,7 +49,6 @@ DEFAULT_TOP_N = 300
 # `.venv/bin/python scripts/evaluation_report.py --sections fusion` (docs/EVALUATION.md §3; test mean
 # rank of 50: content 8.3, sync 11.1, fused 6.1). Re-measure on a real archive before trusting it.
 FUSED_SYNC_WEIGHT = 0.25
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass
@@ -122,8 +122,7 @@ class RecommendationResult:
 
 
 def _check_cancel(should_cancel):
-    if should_cancel and should_cancel():
-        raise CancelledError("The recommendation")
+    check_cancelled(should_cancel, "The recommendation")
 
 
 def _track_music_events(catalog, track, segmentation: str):
@@ -191,7 +190,7 @@ def load_active_model(model):
 
 def recommend(video, catalog, *, model=None, distance: str | None = None, k: int = 10, rank_by: str | None = None,
               filters: Filters | None = None, top_n: int | None = None, sync_points_s=(), segmentation: str | None = None,
-              exclude_track_ids=(), progress: ProgressFn | None = None, should_cancel=None,
+              exclude_track_ids=(), progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
               on_result: Callable[[Recommendation], None] | None = None, picture_climax_s: float | None = None,
               no_repeats: bool = False, length_ratio: tuple[float | None, float | None] | None = None,
               audio_finalists: int | None = None) -> RecommendationResult:
@@ -220,7 +219,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     if top_n is not None and top_n < 1:
         raise UsageError("The prefilter size (--top-n) must be 1 or more.")
     filters = filters or Filters()
-    progress = progress or (lambda f, s: None)
+    progress = as_progress(progress)
     loaded = load_active_model(model)
     mode = "content+fit" if loaded is not None else "fit-only"
     if loaded is None and rank_by in ("content", "fused"):
@@ -244,7 +243,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     asked_out = set(int(t) for t in exclude_track_ids)
     progress(0.0, "analysing the video")
     va = analyze_video(video, segmentation=video_seg, should_cancel=should_cancel,
-                       progress=lambda f, s: progress(0.3 * f, s))
+                       progress=sub_progress(progress, 0.0, 0.3))
     _check_cancel(should_cancel)
     notes = list(option_notes) + list(va.notes)
     progress(0.3, f"reading the analyses of {len(tracks)} tracks")
@@ -418,7 +417,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
                 rec = metric_rec(tid, fit)
             else:
                 rec = free_rec(tid, emode)
-        except (UsageError, CancelledError):
+        except (UsageError, Cancelled):
             raise
         except (ValueError, AssertionError, AnalysisError) as e:  # a track whose events cannot be cut to this picture
             leave_out(t, f"it could not be cut to the picture ({e})")
@@ -446,7 +445,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             try:
                 y = load_audio(r.path, sr=22050, mono=True)
                 fit = fit_one(r.track_id, y, 22050)
-            except (UsageError, CancelledError):
+            except (UsageError, Cancelled):
                 raise
             except Exception as e:  # noqa: BLE001 - an undecodable file keeps its structural fit
                 notes.append(f"{r.title}: its audio could not be read for the splice check ({e}).")

@@ -23,19 +23,19 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
 from supervisor_app.infra import errors
+from supervisor_app.infra.jobs import (ProgressFn, ShouldCancel, as_progress, check_cancelled, count_progress,
+                                      sub_progress)
 from supervisor_app.catalog.filters import Filters
 
 EXCERPT_S = 12.0  # default length of an excerpt query
 MODEL_META_KEY = "similar.musimnet_model"  # catalog meta: the MuSimNet chosen for this catalog
 PATCH_HOP_FRAMES = 256  # MuSimNet patches every 5.94 s over catalog tracks
 YAMNET_SPACE = "yamnet-mean"
-
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass
@@ -253,8 +253,8 @@ def _search_yamnet(query: _Query, catalog, cands: dict, excerpt, progress: Progr
     qv = qf.astype(np.float64).mean(axis=0)
     width = len(qf)
     for n, tid in enumerate(cands):
-        if should_cancel and n % 50 == 0 and should_cancel():
-            raise errors.CancelledError("The similar-track search")
+        if n % 50 == 0:
+            check_cancelled(should_cancel, "The similar-track search")
         fr = catalog.get_embedding(tid, YAMNET_FRAMES, yv)
         if fr is None or len(fr) == 0:
             continue
@@ -295,8 +295,8 @@ def musimnet_file_embedding(loaded, path: str | Path, offset_s: float = 0.0, dur
     return emb.mean(axis=0), starts / frontend.FRAME_RATE_HZ + offset_s, emb
 
 
-def embed_catalog_musimnet(catalog, loaded, track_ids=None, progress: Optional[Callable[[int, int, str], None]] = None,
-                           should_cancel: Optional[Callable[[], bool]] = None) -> int:
+def embed_catalog_musimnet(catalog, loaded, track_ids=None, progress: Optional[ProgressFn] = None,
+                           should_cancel: Optional[ShouldCancel] = None) -> int:
     """Store the MuSimNet embeddings (track mean (d,) and patches (P, d) float16) of tracks lacking them.
 
     Returns how many tracks were embedded. A track that cannot be decoded is skipped (and reported
@@ -310,8 +310,7 @@ def embed_catalog_musimnet(catalog, loaded, track_ids=None, progress: Optional[C
     todo = sorted(todo)
     done = 0
     for i, tid in enumerate(todo):
-        if should_cancel and should_cancel():
-            raise errors.CancelledError("Embedding the catalog with MuSimNet")
+        check_cancelled(should_cancel, "Embedding the catalog with MuSimNet")
         t = catalog.get_track(tid)
         try:
             mean, _, patches = musimnet_file_embedding(loaded, t.path)
@@ -321,8 +320,7 @@ def embed_catalog_musimnet(catalog, loaded, track_ids=None, progress: Optional[C
             catalog.put_embedding(tid, name, version, mean.astype(np.float32))
             catalog.put_embedding(tid, pname, pversion, patches.astype(np.float16))
         done += 1
-        if progress:
-            progress(i + 1, len(todo), t.title or Path(t.path).name)
+        count_progress(progress, i + 1, len(todo), f"MuSimNet: {t.title or Path(t.path).name}")
     return done
 
 
@@ -334,7 +332,7 @@ def _search_musimnet(loaded, query: _Query, catalog, cands: dict, excerpt, progr
     if missing:
         progress(0.05, f"embedding {len(missing)} catalog track(s) with MuSimNet (once)")
         embed_catalog_musimnet(catalog, loaded, missing, should_cancel=should_cancel,
-                               progress=lambda d, n, s: progress(0.05 + 0.6 * d / max(1, n), f"MuSimNet: {s}"))
+                               progress=sub_progress(progress, 0.05, 0.65))
     name, version = loaded.embedding_key()
     pname, pversion = loaded.patches_key()
     scores: dict[int, tuple[float, Optional[tuple]]] = {}
@@ -364,13 +362,9 @@ def _search_musimnet(loaded, query: _Query, catalog, cands: dict, excerpt, progr
 
 
 # --- the search -------------------------------------------------------------------------------------------------
-def _noop(fraction, stage=""):
-    pass
-
-
 def similar(track, catalog, k: int = 10, filters: Optional[Filters] = None, model=None, excerpt_s=None, *,
             exclude_query_artist: bool = False, include_self: bool = False,
-            progress: Optional[ProgressFn] = None, should_cancel: Optional[Callable[[], bool]] = None) -> SimilarResult:
+            progress: Optional[ProgressFn] = None, should_cancel: Optional[ShouldCancel] = None) -> SimilarResult:
     """The ``k`` catalog tracks most similar to ``track`` (a catalog id or an audio file path).
 
     ``excerpt_s=(from_s, to_s)`` queries with that part of the track only (``to_s=None``: 12 s);
@@ -378,7 +372,7 @@ def similar(track, catalog, k: int = 10, filters: Optional[Filters] = None, mode
     remembered model, else YAMNet); ``exclude_query_artist`` leaves out the query's own artist;
     the query track itself is left out unless ``include_self``.
     """
-    progress = progress or _noop
+    progress = as_progress(progress)
     if int(k) < 1:
         raise errors.UsageError("Ask for at least one similar track (k ≥ 1).")
     filters = filters or Filters()

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
 from supervisor_app.infra.cache import AnalysisCache
 from supervisor_app.infra.hashing import content_hash
+from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, as_progress, check_cancelled, sub_progress
 from supervisor_app.media import probe
-
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass
@@ -36,8 +33,8 @@ class VideoAnalysis:
 
 
 def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str = "shots",
-                  progress: ProgressFn | None = None, should_cancel=None, cache: AnalysisCache | None = None,
-                  partial=None) -> VideoAnalysis:
+                  progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
+                  cache: AnalysisCache | None = None, partial=None) -> VideoAnalysis:
     """Shots (TransNetV2, cached) and the matching segments of a query video.
 
     ``segmentation``: ``shots`` (default, works for any cut) or an MSAF algorithm (olda|foote|sf) run on
@@ -61,7 +58,7 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
     cache = cache or AnalysisCache()
     h = content_hash(path)
     shots = cached_shots(path, threshold, cache=cache, content_hash=h, should_cancel=should_cancel,
-                         progress=(lambda f: progress(f, "shot detection")) if progress else None,
+                         progress=sub_progress(progress, 0.0, 1.0 if segmentation == "shots" else 0.9),
                          **({"partial": partial} if partial else {}))
     notes = list(info.warnings)
     if no_cuts_note(len(shots.cuts_s), shots.duration_s):
@@ -78,10 +75,13 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
             skey = (versions.SEGMENTS, versions.segments_version(segmentation))
             got = cache.get(h, *skey)
             if got is None:
+                as_progress(progress)(0.9, f"{segmentation} sections of the soundtrack")
+                check_cancelled(should_cancel, "The video analysis")
                 res = music_segments(path, algorithms=(segmentation,))[segmentation]
                 got = res.to_dict()
                 cache.put(h, *skey, got)
             bounds = np.asarray(segments_from_boundaries(got["boundaries_s"], shots.duration_s), dtype=float)
+            as_progress(progress)(1.0, "video analysed")
     return VideoAnalysis(path=str(path), content_hash=h, duration_s=float(shots.duration_s), fps=float(shots.fps),
                          cuts_s=[float(c) for c in shots.cuts_s], shots=[(float(a), float(b)) for a, b in shots.shots],
                          cut_probs_25hz=np.asarray(shots.cut_probs_25hz, dtype=np.float32), boundaries_s=bounds,
