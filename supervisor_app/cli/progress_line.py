@@ -25,9 +25,7 @@ from supervisor_app.infra.eta import fmt_duration_s
 __all__ = ["ProgressLine", "add_quiet_argument"]
 
 
-def add_quiet_argument(parser) -> None:
-    """``-q/--quiet`` on a subcommand: no progress line on stderr."""
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
+from supervisor_app.cli.args import add_quiet_argument  # noqa: E402,F401  (declared with the shared arguments)
 
 
 class ProgressLine:
