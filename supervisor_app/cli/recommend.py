@@ -13,7 +13,7 @@ from supervisor_app.cli.args import (
     open_catalog_arg,
     write_json_out,
 )
-from supervisor_app.services.recommend import DISTANCES, MAX_EXCLUSION_NOTES, RANK_BY, recommend
+from supervisor_app.services.recommend import DISTANCES, MAX_EXCLUSION_NOTES, RANK_BY, recommend_for_brief
 
 
 def _catalog(args):
@@ -80,19 +80,17 @@ def cmd_recommend(args) -> int:
                 duration_s = 0.0
             climax_s = picture_climax_s(suggestions, duration_s) if duration_s > 0 else None
     with _catalog(args) as cat:
-        filters, exclude = filters_from_args(args), []
-        if getattr(args, "brief", None):  # the same brief search as `search` and the app: fit only what fits it
-            from supervisor_app.briefs.search import brief_candidates
-
-            exclude, filters, line = brief_candidates(cat, args.brief, filters)
-            print(line, file=out_stream())
         from supervisor_app.cli.progress_line import ProgressLine
 
+        filters = filters_from_args(args)
+        # with --brief, the same brief search as `search` and the app: fit only what fits it
         with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
-            res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                            filters=filters, top_n=args.top_n, sync_points_s=sync_points, exclude_track_ids=exclude,
-                            picture_climax_s=climax_s, no_repeats=args.no_repeats, length_ratio=ratio,
-                            progress=line, on_result=line.result)
+            res, _ = recommend_for_brief(args.video, cat, getattr(args, "brief", None), filters=filters,
+                                         on_brief=lambda text: print(text, file=out_stream()),
+                                         model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
+                                         top_n=args.top_n, sync_points_s=sync_points, picture_climax_s=climax_s,
+                                         no_repeats=args.no_repeats, length_ratio=ratio,
+                                         progress=line, on_result=line.result)
         from supervisor_app.catalog.tracks_view import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])

@@ -91,7 +91,7 @@ def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say, show_result
     ``show_results(result, keys)`` (the command's table) is called with the candidates as soon as they are
     ranked, ``keys`` being {track id: musical key}."""
     from supervisor_app.briefs.search import brief_candidates, rank_brief
-    from supervisor_app.edit.export_timeline import export_edl, export_fcpxml, export_otio
+    from supervisor_app.edit.writers import TIMELINE_FORMATS, write_timeline
     from supervisor_app.edit.render_cache import (
         render_mp4_cached as render_mp4,
         render_wav_cached as render_wav,
@@ -114,9 +114,8 @@ def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say, show_result
     render_mp4(best.edit, video, best.path, stem.with_suffix(".mp4"))
     render_wav(best.edit, best.path, stem.with_suffix(".wav"))
     markers = [(e.video_start_s, f"splice {i}") for i, e in enumerate(best.edit.excerpts[1:], 1)]
-    export_otio(best.edit, video, best.path, stem.with_suffix(".otio"), markers=markers)
-    export_fcpxml(best.edit, video, best.path, stem.with_suffix(".xml"), markers=markers)
-    export_edl(best.edit, video, best.path, stem.with_suffix(".edl"), markers=markers)
+    for fmt in TIMELINE_FORMATS:  # mockup.otio, mockup.xml, mockup.edl
+        write_timeline(fmt, best.edit, video, best.path, stem.with_suffix(TIMELINE_FORMATS[fmt].suffix), markers=markers)
     t_mock = time.perf_counter() - t0
     payload = res.to_dict()
     payload["brief"] = {"text": brief, "matches": [{"track_id": m.track_id, "score": m.score, "matched": m.matched}
