@@ -39,15 +39,15 @@ def open_catalog_arg(args):
     return open_catalog(getattr(args, "catalog", None))
 
 
-def catalog_path_arg(args) -> Path:
-    """``--catalog`` or the last catalog used, as a path (not opened); remembered as the default from now on
-    when it was named or exists."""
+def catalog_path_arg(args, *, remember: bool = True) -> Path:
+    """``--catalog`` or the last catalog used, as a path (not opened); with ``remember``, remembered as the
+    default from now on when it was named or exists."""
     from supervisor_app.catalog.resolve import catalog_path_from
     from supervisor_app.infra.settings import remember_catalog
 
     arg = getattr(args, "catalog", None)
     path = catalog_path_from(arg)
-    if arg is not None or path.exists():
+    if remember and (arg is not None or path.exists()):
         remember_catalog(path)
     return path
 

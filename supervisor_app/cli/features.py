@@ -63,5 +63,7 @@ def add_cli(subparsers) -> None:
     ex.add_argument("file")
     ex.add_argument("--out", help="write frames, times_s and extras to this .npz")
     ex.add_argument("--no-cache", action="store_true", help="recompute and do not store")
-    ex.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    from supervisor_app.cli.args import add_quiet_argument
+
+    add_quiet_argument(ex)
     ex.set_defaults(func=_cmd_extract)
