@@ -7,14 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from supervisor_app.services.demo import (
-    DEMO_BRIEF,
-    DEMO_VIDEO,
-    _say,
-    build_demo_catalog,
-    demo_catalog_path,
-    run_headless,
-)
+from supervisor_app.services.demo import DEMO_BRIEF, DEMO_VIDEO, build_demo_catalog, demo_catalog_path, run_headless
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
 
 
 def has_display() -> bool:

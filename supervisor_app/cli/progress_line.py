@@ -20,12 +20,10 @@ import sys
 import time
 from typing import Optional, TextIO
 
+from supervisor_app.cli.args import add_quiet_argument  # noqa: F401  (declared with the shared arguments)
 from supervisor_app.infra.eta import fmt_duration_s
 
 __all__ = ["ProgressLine", "add_quiet_argument"]
-
-
-from supervisor_app.cli.args import add_quiet_argument  # noqa: E402,F401  (declared with the shared arguments)
 
 
 class ProgressLine:
