@@ -10,9 +10,9 @@ from pathlib import Path
 
 from supervisor_app.cli.args import add_quiet_argument
 from supervisor_app.infra.errors import UsageError
-from supervisor_app.services.mockup import MockupResult, run_mockup, track_events, video_events  # noqa: F401
+from supervisor_app.services.mockup import run_mockup
 
-__all__ = ["add_cli", "cmd_mockup", "run_mockup", "MockupResult", "track_events", "video_events"]
+__all__ = ["add_cli", "cmd_mockup"]
 
 
 def add_cli(subparsers) -> None:
