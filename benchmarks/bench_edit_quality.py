@@ -84,7 +84,7 @@ def naive_edit(D: float, M: float) -> Edit:
 
 
 def bbb_cuts(D: float) -> np.ndarray:
-    from supervisor_app.cli.mockup import video_events
+    from supervisor_app.services.mockup import video_events
 
     v = video_events(ROOT / "resources/demo/video/big_buck_bunny_0_30.webm")
     L, c = v["duration_s"], np.asarray(v["cuts_s"], float)
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pictures", default=",".join(map(str, PICTURES_S)))
     ap.add_argument("--json", help="write every edit's numbers here")
     args = ap.parse_args(argv)
-    from supervisor_app.cli.mockup import track_events
+    from supervisor_app.services.mockup import track_events
     from supervisor_app.media.audio import load_audio
     from supervisor_app.ranking.form_score import fit_to_picture
 

@@ -8,7 +8,8 @@ import pytest
 import soundfile as sf
 
 from fixture_paths import BBB
-from supervisor_app.analysis import report, versions
+from supervisor_app.analysis import versions
+from supervisor_app.analysis.plot import plot_analysis
 from supervisor_app.analysis.report import analyze_file, analyze_track, segments_analyzer
 from supervisor_app.infra.cache import AnalysisCache
 from supervisor_app.cli.main import main
@@ -196,5 +197,5 @@ def test_analyze_big_buck_bunny_video_with_its_soundtrack(tmp_path):
     assert sugg and all(set(s) == {"time_s", "strength", "kind", "reason"} for s in sugg)
     assert all(0.0 <= s["time_s"] <= a["duration_s"] and 0.0 < s["strength"] <= 1.0 for s in sugg)
     assert 0.0 <= loc["S_bar"] <= 1.5
-    png = report.plot_analysis(a, tmp_path / "bbb.png")
+    png = plot_analysis(a, tmp_path / "bbb.png")
     assert png.stat().st_size > 10_000

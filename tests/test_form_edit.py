@@ -254,7 +254,7 @@ def test_real_tracks_shorter_and_longer_than_a_two_minute_picture():
     repeat; both cover the picture exactly when rendered; the one that fits ranks first."""
     from fixture_paths import MUSIC
 
-    from supervisor_app.cli.mockup import track_events
+    from supervisor_app.services.mockup import track_events
     from supervisor_app.edit.render import render_from_array
     from supervisor_app.media.audio import load_audio
 

@@ -215,13 +215,13 @@ def test_envelope_roundtrip_and_points():
 
 
 def test_the_apps_preview_cuts_a_beatless_track_in_free_time(tmp_path):
-    """The GUI rebuilds a candidate's edit for its preview (gui.backend._mockup_edit): a track whose beat
+    """The GUI rebuilds a candidate's edit for its preview (services.mockup.preview_edit): a track whose beat
     tracking failed is cut in free time there too, not refused for lack of downbeats."""
     from types import SimpleNamespace
 
     import soundfile as sf
 
-    from supervisor_app.gui.backend import _mockup_edit
+    from supervisor_app.services.mockup import preview_edit
 
     x, sr, changes, _ = free_time_pad(45.0, seed=6)
     wav = tmp_path / "pad.wav"
@@ -229,10 +229,10 @@ def test_the_apps_preview_cuts_a_beatless_track_in_free_time(tmp_path):
     video = SimpleNamespace(duration_s=60.0, cuts_s=[7.0, 19.5, 33.0, 48.0], cut_probs_25hz=None, segments_s=[])
     ev = {"path": str(wav), "duration_s": 45.0, "downbeats_s": np.zeros(0), "boundaries_s": np.array([0.0, 20.0, 45.0]),
           "beats": None, "beats_error": "No steady beat was found in the audio."}
-    edit, offset, sc = _mockup_edit(video, ev, None, None, ())
+    edit, offset, sc = preview_edit(video, ev, None, None, ())
     assert edit.mode == "free-time" and abs(edit.excerpts[-1].video_end_s - 60.0) < 1e-9
     assert sc.details["events"] == "strong onsets"
-    edit2, _, _ = _mockup_edit(video, ev, None, 10.0, (25.0,))
+    edit2, _, _ = preview_edit(video, ev, None, 10.0, (25.0,))
     assert edit2.mode == "free-time" and edit2.sync_points_s == (25.0,)
 
 

@@ -120,7 +120,7 @@ def test_rights_filters_are_the_clis(win, catalog_path):
     import argparse
 
     from supervisor_app.catalog.filters import Filters
-    from supervisor_app.cli.recommend import add_filter_arguments, filters_from_args
+    from supervisor_app.cli.args import add_filter_arguments, filters_from_args
 
     with Catalog.open(catalog_path) as cat:
         a, b, c = cat.tracks()

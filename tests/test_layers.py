@@ -1,8 +1,11 @@
 """Layer rules, checked on the source (every import, including the lazy ones inside functions).
 
 * No Qt, pyqtgraph or VLC outside ``supervisor_app/gui/``: the core runs headless.
-* The core never imports the GUI; only the entry points that open the app may (``services/demo``, ``cli/app``).
+* The core never imports the GUI; only the entry points that open the app may (``cli/demo``, ``cli/app``).
 * ``gui/session_model.py`` (the state every view follows) stays Qt-free too.
+* Dependencies point one way: ``cli/`` and ``gui/`` -> ``services/`` -> the stages -> ``infra/``. The
+  services import neither the CLI nor the GUI, the GUI imports no CLI module, and nothing outside ``cli/``
+  imports it (``cli/`` is the top: one module per command, registered by ``cli/main``).
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "supervisor_app"
 UI_LIBS = ("PySide6", "pyqtgraph", "vlc", "shiboken6")
-MAY_OPEN_THE_APP = {"services/demo.py", "cli/app.py", "cli/main.py"}  # relative to the package: they start the app on request
+MAY_OPEN_THE_APP = {"cli/demo.py", "cli/app.py", "cli/main.py"}  # relative to the package: they start the app on request
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -29,8 +32,9 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def _resolves_to_gui(path: Path, name: str) -> bool:
-    if name.startswith("supervisor_app.gui"):
+def _resolves_to(path: Path, name: str, package: str) -> bool:
+    """Whether the import ``name`` in ``path`` names ``supervisor_app.<package>`` or a module inside it."""
+    if name == f"supervisor_app.{package}" or name.startswith(f"supervisor_app.{package}."):
         return True
     if not name.startswith("."):
         return False
@@ -39,7 +43,20 @@ def _resolves_to_gui(path: Path, name: str) -> bool:
     for _ in range(level - 1):
         base = base.parent
     target = (base / name.lstrip(".").replace(".", "/")).resolve()
-    return target == (PKG / "gui").resolve() or (PKG / "gui").resolve() in target.parents
+    return target == (PKG / package).resolve() or (PKG / package).resolve() in target.parents
+
+
+def _resolves_to_gui(path: Path, name: str) -> bool:
+    return _resolves_to(path, name, "gui")
+
+
+def _files_in(package: str):
+    return sorted((PKG / package).rglob("*.py"))
+
+
+def _violations(files, package: str) -> list[str]:
+    return [f"{p.relative_to(PKG)}:{line} imports {name}" for p in files for line, name in _imports(p)
+            if _resolves_to(p, name, package)]
 
 
 def _core_files():
@@ -72,3 +89,46 @@ def test_the_checks_see_a_violation(tmp_path):
     assert "PySide6" in names and _resolves_to_gui(f, "supervisor_app.gui.app")
     inner = PKG / "cli" / "mockup.py"
     assert _resolves_to_gui(inner, "..gui.backend") and not _resolves_to_gui(inner, "..catalog")
+
+
+def test_services_import_neither_the_cli_nor_the_gui():
+    bad = _violations(_files_in("services"), "cli") + _violations(_files_in("services"), "gui")
+    assert not bad, "services importing the CLI or the GUI (they are the layer under both):\n" + "\n".join(bad)
+
+
+def test_the_gui_imports_no_cli_module():
+    bad = _violations(_files_in("gui"), "cli")
+    assert not bad, "GUI modules importing the CLI (call supervisor_app.services instead):\n" + "\n".join(bad)
+
+
+def test_only_the_cli_imports_the_cli():
+    others = [p for p in PKG.rglob("*.py") if (PKG / "cli") not in p.parents]
+    bad = _violations(others, "cli")
+    assert not bad, "modules outside supervisor_app/cli importing it:\n" + "\n".join(bad)
+
+
+def test_every_command_module_is_in_cli_and_registers_itself():
+    """One module per command, all under cli/: what main registers is there and has ``add_cli``."""
+    from supervisor_app.cli.main import _COMMAND_MODULES
+
+    for name in _COMMAND_MODULES:
+        assert name.startswith("supervisor_app.cli."), name
+        path = PKG / (name.split(".", 1)[1].replace(".", "/") + ".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert any(isinstance(n, ast.FunctionDef) and n.name == "add_cli" for n in tree.body), name
+    # the modules that mix a job with its command line do not any more
+    for core in ("analysis/report.py", "briefs/search.py", "catalog/pool.py", "services/playlists.py",
+                 "services/demo.py", "services/mockup.py"):
+        tree = ast.parse((PKG / core).read_text(encoding="utf-8"))
+        assert not any(isinstance(n, ast.FunctionDef) and n.name == "add_cli" for n in tree.body), core
+
+
+def test_the_layer_checks_see_a_violation(tmp_path):
+    """The cli/services scans are not vacuous: absolute and relative imports of the CLI are found."""
+    svc = PKG / "services" / "x.py"
+    assert _resolves_to(svc, "supervisor_app.cli.recommend", "cli") and _resolves_to(svc, "..cli", "cli")
+    assert _resolves_to(svc, "..cli.args", "cli") and not _resolves_to(svc, "supervisor_app.catalog", "cli")
+    assert not _resolves_to(svc, "supervisor_app.cliché", "cli")
+    f = tmp_path / "y.py"
+    f.write_text("def f():\n    from supervisor_app.cli.mockup import track_events\n")
+    assert [n for _, n in _imports(f) if _resolves_to(f, n, "cli")] == ["supervisor_app.cli.mockup"]

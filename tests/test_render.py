@@ -187,7 +187,7 @@ def test_cli_refuses_a_non_mp4_output(capsys):
 def test_bbb_under_vibe_ace_end_to_end(tmp_path):
     """The real fixtures through the whole pipeline: TransNet cuts, madmom downbeats, MSAF sections,
     the default alignment, the MP4 and the three timelines."""
-    from supervisor_app.cli.mockup import run_mockup, track_events
+    from supervisor_app.services.mockup import run_mockup, track_events
 
     res = run_mockup(BBB, VIBE, tmp_path / "m.mp4", otio_path=tmp_path / "m.otio", edl=tmp_path / "m.edl",
                      fcpxml=tmp_path / "m.xml", wav=tmp_path / "m.wav", music_wav=tmp_path / "music.wav",

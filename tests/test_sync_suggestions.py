@@ -145,6 +145,7 @@ def test_cli_recommend_and_mockup_accept_auto_sync():
 def test_recommend_auto_sync_adds_the_strongest_suggestion(monkeypatch, capsys, tmp_path):
     import supervisor_app.analysis.sync_suggestions as ss
     import supervisor_app.cli.recommend as rc
+    import supervisor_app.services.recommend as rec_mod
     from supervisor_app.cli.main import build_parser
 
     sugg = [SyncSuggestion(4.0, 0.4, "motion", "a"), SyncSuggestion(21.3, 0.9, "loudness", "a loud hit")]
@@ -165,7 +166,7 @@ def test_recommend_auto_sync_adds_the_strongest_suggestion(monkeypatch, capsys, 
         def __exit__(self, *a):
             return False
 
-    monkeypatch.setattr(rc, "recommend", fake_recommend)
+    monkeypatch.setattr(rec_mod, "recommend", fake_recommend)  # what recommend_for_brief calls
     monkeypatch.setattr(rc, "_catalog", lambda args: _Cat())
     args = build_parser().parse_args(["recommend", "v.mp4", "--auto-sync", "--sync-point", "2.5"])
     assert rc.cmd_recommend(args) == 0

@@ -1,4 +1,4 @@
-"""Structure analysis of one file, end to end: ``supervisor-app analyze FILE --json OUT [--plot OUT.png]``.
+"""Structure analysis of one file, end to end (the core of ``supervisor-app analyze``: :mod:`supervisor_app.cli.analyze`).
 
 - :func:`analyze_track` — the music analyzers of an indexing run (beats, MSAF segments), each
   recorded as ``{"version", "result", "error"}`` so that one failing analyzer (silence, a 3-second
@@ -7,9 +7,9 @@
   segments (audio or the video's soundtrack) and, for a video with sound, the "language of clips"
   report. Results are cached by content hash + analyzer version (:mod:`supervisor_app.infra.cache`), so a
   second analysis of the same file is read back instead of recomputed.
-- :func:`plot_analysis` — one PNG: the cut curve, cuts, downbeats and music segments on one time
-  axis, and the shot-duration histogram with Δbeat / Δbar marked.
-- :func:`add_cli` — registers the ``analyze`` command.
+- :func:`cached_shots` — a video's TransNetV2 shots, cached by content hash (shared by every caller).
+
+The drawing of an analysis is :func:`supervisor_app.analysis.plot.plot_analysis`.
 
 Long-mix policy: beat tracking refuses audio longer than
 :data:`supervisor_app.analysis.beats.MAX_DURATION_S` (10 min; its memory grows by ~10 MB per
@@ -19,9 +19,7 @@ decoded, and the file's other analyzers still run.
 """
 from __future__ import annotations
 
-import json
 import logging
-import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -35,8 +33,7 @@ from supervisor_app.analysis.segments import DEFAULT_ALGORITHMS
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["analyze_track", "analyze_file", "plot_analysis", "add_cli", "cmd_analyze",
-           "segments_analyzer"]
+__all__ = ["analyze_track", "analyze_file", "cached_shots", "segments_analyzer"]
 
 
 def segments_analyzer(algorithm: str) -> str:
@@ -352,233 +349,3 @@ def analyze_file(path: str | Path, *, segment_algorithms: Sequence[str] = DEFAUL
         out["language_of_clips"] = report
     prog(1.0, "done")
     return out
-
-
-# --- plot ------------------------------------------------------------------------------------------
-_SEG_COLORS = ("#4C72B0", "#DD8452", "#55A868", "#8172B3", "#937860")
-
-
-def plot_analysis(analysis: dict, out_png: str | Path, *, width_px: int = 1600) -> Path:
-    """Draw :func:`analyze_file`'s result to ``out_png`` (matplotlib, Agg; pyplot is not used).
-
-    Top: cut curve f_shot with the threshold, cuts (red), downbeats (grey) and one row of segments per
-    MSAF algorithm, on one time axis. Bottom (video): the shot-duration histogram with Δbeat, Δbar,
-    4·Δbar and Δmax_shot marked.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    out_png = Path(out_png)
-    duration = float(analysis.get("duration_s") or 0.0)
-    curve = analysis.get("cut_curve")
-    segments = analysis.get("segments") or {}
-    downbeats = analysis.get("downbeats_s") or []
-    beats = analysis.get("beats_s") or []
-    cuts = analysis.get("cuts_s") or []
-    loc = analysis.get("language_of_clips")
-    has_hist = bool(analysis.get("shots"))
-
-    dpi = 100
-    fig = Figure(figsize=(width_px / dpi, (7.5 if has_hist else 4.8)), dpi=dpi)
-    FigureCanvasAgg(fig)
-    n_rows = len(segments)
-    if has_hist:
-        gs = fig.add_gridspec(3, 1, height_ratios=[2.2, 0.35 * max(n_rows, 1) + 0.3, 2.0], hspace=0.35)
-    else:
-        gs = fig.add_gridspec(2, 1, height_ratios=[2.2, 0.35 * max(n_rows, 1) + 0.3], hspace=0.12)
-    ax = fig.add_subplot(gs[0])
-    ax_seg = fig.add_subplot(gs[1], sharex=ax)
-
-    # top: f_shot, cuts, beats, downbeats
-    if curve and curve.get("values"):
-        v = np.asarray(curve["values"], dtype=float)
-        t = np.arange(len(v)) / float(curve["rate_hz"])
-        ax.fill_between(t, v, color="#1f77b4", alpha=0.25, linewidth=0)
-        ax.plot(t, v, color="#1f77b4", linewidth=1.0, label="cut probability $f_{shot}$ (25 Hz)")
-        thr = analysis.get("shot_threshold", 0.5)
-        ax.axhline(thr, color="#1f77b4", linestyle=":", linewidth=0.8)
-    has_curve = bool(curve and curve.get("values"))
-    beat_h, down_h = (0.06, 0.25) if has_curve else (0.3, 0.75)  # audio only: the beats are the content
-    for i, c in enumerate(cuts):
-        ax.axvline(c, color="#d62728", linewidth=1.4, alpha=0.9, label="cut" if i == 0 else None)
-    for i, b in enumerate(beats):
-        ax.plot([b, b], [0.0, beat_h], color="#7f7f7f", linewidth=0.6, label="beat" if i == 0 else None)
-    for i, d in enumerate(downbeats):
-        ax.axvline(d, ymin=0.0, ymax=down_h, color="#333333", linewidth=1.2,
-                   label="downbeat" if i == 0 else None)
-    ax.set_ylim(0, 1.05)
-    if has_curve:
-        ax.set_ylabel("$f_{shot}$")
-    else:
-        ax.set_yticks([])
-        ax.set_ylabel("beats")
-    ax.set_xlim(0, duration if duration > 0 else None)
-    ax.tick_params(labelbottom=False)
-    title = Path(analysis.get("path", "")).name
-    bits = []
-    if analysis.get("tempo_bpm"):
-        bits.append(f"{analysis['tempo_bpm']:.1f} BPM, {analysis.get('meter')}/4" if analysis.get("meter") == 4
-                    else f"{analysis['tempo_bpm']:.1f} BPM, {analysis.get('meter')} beats/bar")
-    if cuts or analysis.get("shots"):
-        n_shots, n_cuts = len(analysis.get("shots") or []), len(cuts)
-        bits.append(f"{n_shots} shot{'s' * (n_shots != 1)}, {n_cuts} cut{'s' * (n_cuts != 1)}")
-    if loc:
-        for key in ("S_seg", "S_bar"):
-            if loc.get(key) is not None:
-                bits.append(f"{key} = {loc[key]:.2f}")
-    ax.set_title(title + ("  —  " + ", ".join(bits) if bits else ""), fontsize=11)
-
-    # middle: one row of segments per algorithm
-    names = list(segments)
-    for row, name in enumerate(names):
-        b = list(segments[name])
-        y = n_rows - 1 - row
-        for k in range(len(b) - 1):
-            ax_seg.add_patch(Rectangle((b[k], y + 0.12), b[k + 1] - b[k], 0.76,
-                                       facecolor=_SEG_COLORS[row % len(_SEG_COLORS)],
-                                       alpha=0.35 if k % 2 else 0.65, edgecolor="white", linewidth=1.0))
-        for j, x in enumerate(b[1:-1]):
-            ax.axvline(x, color=_SEG_COLORS[row % len(_SEG_COLORS)], linestyle="--", linewidth=0.9,
-                       alpha=0.8, ymin=down_h, ymax=1.0, label=f"{name} boundary" if j == 0 else None)
-    for d in downbeats:
-        ax_seg.axvline(d, color="#333333", linewidth=0.5, alpha=0.35)
-    ax.legend(loc="upper right", fontsize=8, ncol=4, framealpha=0.9)
-    ax_seg.set_ylim(0, max(n_rows, 1))
-    ax_seg.set_yticks([n_rows - 1 - r + 0.5 for r in range(n_rows)])
-    ax_seg.set_yticklabels([f"{n} segments" for n in names], fontsize=8)
-    ax_seg.set_xlabel("time (s)")
-    if not names:
-        if analysis.get("has_audio") is False:
-            why = "no audio track: no beats or music segments"
-        else:
-            reasons = "; ".join(analysis.get("errors", {}).values())
-            why = "no music segments" + (f" ({reasons[:150]})" if reasons else "")
-        ax_seg.text(0.5, 0.5, why, ha="center", va="center", transform=ax_seg.transAxes, fontsize=8)
-        ax_seg.set_yticks([])
-
-    # bottom: shot-duration histogram
-    if has_hist:
-        axh = fig.add_subplot(gs[2])
-        if loc:
-            h = loc["shot_duration_histogram"]
-            edges = np.asarray(h["bin_edges_s"])
-            counts = np.asarray(h["counts"])
-        else:
-            from supervisor_app.analysis.language_of_clips import shot_duration_histogram
-
-            h = shot_duration_histogram(analysis["shots"])
-            edges, counts = np.asarray(h["bin_edges_s"]), np.asarray(h["counts"])
-        axh.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#8c8c8c",
-                edgecolor="white", label="shots")
-        xmax = float(edges[-1])
-        marks = []
-        if loc:
-            marks = [(loc["delta_beat_s"], "Δbeat", "#2ca02c"), (loc["delta_bar_s"], "Δbar", "#9467bd"),
-                     (4 * loc["delta_bar_s"], "4·Δbar (pattern)", "#8c564b")]
-            if loc.get("delta_max_shot_s") is not None:
-                marks.append((loc["delta_max_shot_s"], "Δmax_shot", "#d62728"))
-        for xv, label, color in marks:
-            axh.axvline(xv, color=color, linewidth=1.6, linestyle="--" if label != "Δmax_shot" else "-",
-                        label=f"{label} = {xv:.2f} s")
-            xmax = max(xmax, xv)
-        axh.set_xlim(0, xmax * 1.05 + 0.25)
-        axh.set_xlabel("shot duration (s)")
-        axh.set_ylabel("shots")
-        axh.yaxis.get_major_locator().set_params(integer=True)
-        axh.legend(loc="best", fontsize=8)
-        if loc:
-            ag = loc["agreement"]
-            txt = "duration agreement: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in ag.items())
-            off = loc.get("cut_downbeat_offsets") or {}
-            if off.get("median_offset_s") is not None:
-                txt += (f"\ncuts vs nearest downbeat: {off['n_before']} before, {off['n_on']} on, "
-                        f"{off['n_after']} after (median {1000 * off['median_offset_s']:+.0f} ms)")
-            axh.set_title(txt, loc="left", fontsize=9)
-
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.08 if has_hist else 0.11)
-    from supervisor_app.infra.outputs import atomic_output
-
-    fmt = out_png.suffix.lower().lstrip(".") or "png"
-    with atomic_output(out_png, "The plot") as tmp:
-        fig.savefig(tmp, dpi=dpi, format=fmt)
-    return out_png
-
-
-# --- CLI -------------------------------------------------------------------------------------------
-def add_cli(subparsers) -> None:
-    """Register ``analyze FILE [--json OUT] [--plot OUT.png] [--threshold 0.5]``."""
-    p = subparsers.add_parser(
-        "analyze", help="structure analysis of a video or audio file (shots, beats, segments, language of clips)")
-    p.add_argument("file", help="a video or audio file")
-    p.add_argument("--json", metavar="OUT", default=None,
-                   help="write the full analysis as JSON to OUT ('-' for standard output)")
-    p.add_argument("--plot", metavar="OUT.png", default=None, help="draw the analysis to a PNG")
-    p.add_argument("--threshold", type=float, default=0.5, help="shot threshold on the cut probability (0.5)")
-    p.add_argument("--segments", default=",".join(DEFAULT_ALGORITHMS),
-                   help="MSAF algorithms, comma-separated (default: foote,sf,olda)")
-    p.add_argument("--no-cache", action="store_true", help="recompute everything (ignore and skip the cache)")
-    from supervisor_app.cli.progress_line import add_quiet_argument
-
-    add_quiet_argument(p)
-    p.set_defaults(func=cmd_analyze)
-
-
-def _summary(a: dict) -> str:
-    lines = [f"{Path(a['path']).name}: {a['duration_s']:.1f} s"]
-    if "shots" in a:
-        lines.append(f"  shots: {len(a['shots'])} ({len(a['cuts_s'])} cuts)")
-    if "tempo_bpm" in a:
-        lines.append(f"  tempo: {a['tempo_bpm']:.1f} BPM, {a['meter']} beats per bar, "
-                     f"{len(a['downbeats_s'])} downbeats")
-    for name, b in (a.get("segments") or {}).items():
-        lines.append(f"  segments ({name}): " + ", ".join(f"{t:.1f}" for t in b))
-    if a.get("sync_suggestions"):
-        lines.append("  sync suggestions: " + ", ".join(f"{s['time_s']:.1f} s ({s['kind']}, {s['strength']:.2f})"
-                                                         for s in a["sync_suggestions"]))
-    loc = a.get("language_of_clips")
-    if loc:
-        def f(x):
-            return "n/a" if x is None else f"{x:.2f}"
-
-        lines.append(f"  language of clips: Δbeat {loc['delta_beat_s']:.2f} s, Δbar {loc['delta_bar_s']:.2f} s, "
-                     f"Δmax_shot {f(loc['delta_max_shot_s'])} s, S_seg {f(loc['S_seg'])}, S_bar {f(loc['S_bar'])}")
-    for name, msg in a.get("errors", {}).items():
-        lines.append(f"  {name} failed: {msg}")
-    return "\n".join(lines)
-
-
-def cmd_analyze(args) -> int:
-    """The ``analyze`` command; returns the exit code (0, or 2 when no analyzer produced anything)."""
-    algos = tuple(a.strip() for a in str(args.segments).split(",") if a.strip())
-    path = Path(args.file)
-    if not path.exists():
-        raise errors.FileMissingError(path)
-    from supervisor_app.infra.outputs import IMAGES, JSON, check_output
-
-    if args.json and args.json != "-":
-        check_output(args.json, JSON, "The JSON file")
-    if args.plot:
-        check_output(args.plot, IMAGES, "The plot")
-
-    from supervisor_app.cli.progress_line import ProgressLine
-
-    with ProgressLine(f"analysing {path.name}", quiet=getattr(args, "quiet", False)) as line:
-        a = analyze_file(path, segment_algorithms=algos, shot_threshold=args.threshold,
-                         progress=line, cache=not args.no_cache)
-    if args.json == "-":
-        print(json.dumps(a, indent=1))
-    else:
-        if args.json:
-            from supervisor_app.infra.paths import atomic_write_text
-
-            atomic_write_text(Path(args.json), json.dumps(a, indent=1))
-        print(_summary(a))
-    if args.plot:
-        plot_analysis(a, args.plot)
-    produced = any(k in a for k in ("shots", "beats_s", "segments"))
-    if not produced:
-        msgs = "; ".join(a["errors"].values()) or "nothing to analyse"
-        print(f"error: no analysis succeeded for {path.name!r}: {msgs}", file=sys.stderr)
-        return 2
-    return 0

@@ -131,16 +131,3 @@ def read_manifest(dest: Path | None = None) -> list[PoolTrack]:
         return []
     with open(m, newline="") as f:
         return [PoolTrack(r["package"], r["path"], float(r["duration_s"]), r["license"]) for r in csv.DictReader(f)]
-
-
-def _cmd_fetch(args) -> int:
-    fetch_pool(Path(args.dest) if args.dest else None)
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("pool", help="the optional real music pool (Debian game music, ~230 tracks)")
-    s = p.add_subparsers(dest="pool_command", metavar="ACTION", required=True)
-    f = s.add_parser("fetch", help="download and unpack the pool (about 1 GB of packages, a few minutes)")
-    f.add_argument("dest", nargs="?", help="destination folder (default: the app's data folder)")
-    f.set_defaults(func=_cmd_fetch)

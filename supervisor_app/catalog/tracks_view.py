@@ -74,3 +74,13 @@ def track_facts(catalog, track) -> dict:
         heard = []
     return {"id": d.pop("id"), "title": d.pop("title") or Path(track.path).stem, "artist": d.pop("artist"),
             "bpm": bpm, "key": key, **d, "auto_tags": heard, "locked_by_user": list(track.locked)}
+
+
+def track_keys(catalog, track_ids) -> dict:
+    """{track id: key such as 'A minor'} of the listed tracks (those with a stored estimate)."""
+    out = {}
+    for tid in track_ids:
+        t = catalog.get_track(int(tid))
+        if t is not None:
+            out[int(tid)] = tempo_and_key(catalog, t)[1]
+    return out

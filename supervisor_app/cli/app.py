@@ -10,9 +10,9 @@ def add_cli(subparsers) -> None:
     """Register the ``gui`` command on the main parser's sub-commands."""
     p = subparsers.add_parser("gui", help="open the desktop app (player, timeline, recommendations, playlists)")
     p.add_argument("video", nargs="?", help="video to open at start")
-    from supervisor_app.catalog.resolve import catalog_help
+    from supervisor_app.cli.args import add_catalog_argument
 
-    p.add_argument("--catalog", metavar="PATH", help=catalog_help())
+    add_catalog_argument(p)
     p.add_argument("--brief", metavar="WORDS", default=None, help="keywords for the brief, e.g. 'upbeat jazz brass'")
     p.set_defaults(func=cmd_gui)
 

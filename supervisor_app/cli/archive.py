@@ -6,14 +6,14 @@ import datetime as _dt
 import json
 from pathlib import Path
 
+from supervisor_app.cli.args import add_catalog_argument, catalog_path_arg
 from supervisor_app.infra import errors
 
 
 def _open(args, create: bool = False):
     from supervisor_app.catalog import Catalog
-    from supervisor_app.infra.paths import default_catalog_path
 
-    path = args.catalog or default_catalog_path()
+    path = catalog_path_arg(args, remember=False)
     return Catalog.create(path) if create else Catalog.open(path)
 
 
@@ -150,8 +150,7 @@ def add_cli(subparsers) -> None:
     ar = subparsers.add_parser("archive", help="past projects and approved mockups as training pairs for Seg-VM-Net")
     sub = ar.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=None,
-                        help="catalog file (default: the catalog in the app's data folder)")
+    add_catalog_argument(common, help="catalog file (default: the catalog in the app's data folder)")
     common.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("import", parents=[common], help="read NLE timelines (.otio, .edl, .xml, .fcpxml, .kdenlive)")

@@ -10,6 +10,14 @@ import json
 import sys
 from pathlib import Path
 
+from supervisor_app.cli.args import (
+    add_catalog_argument,
+    add_filter_arguments,
+    add_quiet_argument,
+    catalog_path_arg,
+    filters_from_args,
+    open_catalog_arg,
+)
 from supervisor_app.cli.progress_line import ProgressLine
 from supervisor_app.infra import errors
 
@@ -22,10 +30,8 @@ def add_cli(subparsers) -> None:
     cat_sub = cat.add_subparsers(dest="catalog_command", metavar="ACTION")
     cat.set_defaults(func=lambda args: _no_action(cat))
 
-    from supervisor_app.catalog.resolve import catalog_help
-
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=None, help=catalog_help())
+    add_catalog_argument(common)
 
     p = cat_sub.add_parser("create", parents=[common], help="create an empty catalog (or check an existing one)")
     p.set_defaults(func=cmd_create)
@@ -38,8 +44,6 @@ def add_cli(subparsers) -> None:
     p = cat_sub.add_parser("list", parents=[common], help="list the tracks (with BPM, key, one-stop; rights filters)")
     p.add_argument("--all", action="store_true", help="include tracks whose file is missing")
     p.add_argument("--json", action="store_true", help="print JSON (every field)")
-    from supervisor_app.cli.recommend import add_filter_arguments
-
     add_filter_arguments(p)
     p.set_defaults(func=cmd_list)
 
@@ -61,8 +65,6 @@ def add_cli(subparsers) -> None:
                    help="compute again what failed before (analyzer failures, unreadable tracks)")
     p.add_argument("--wait", action="store_true",
                    help="if another process is indexing this catalog, wait for it instead of stopping")
-
-    from supervisor_app.cli.progress_line import add_quiet_argument
 
     add_quiet_argument(p)
     p.set_defaults(func=cmd_index)
@@ -110,13 +112,7 @@ def _no_action(parser) -> int:
 
 def _catalog_path(args) -> Path:
     """``--catalog`` or the last catalog used; remembered as the default from now on."""
-    from supervisor_app.infra.settings import remember_catalog
-    from supervisor_app.catalog.resolve import catalog_path_from
-
-    path = catalog_path_from(args.catalog)
-    if args.catalog is not None or path.exists():
-        remember_catalog(path)
-    return path
+    return catalog_path_arg(args)
 
 
 def _field_names() -> list[str]:
@@ -126,11 +122,10 @@ def _field_names() -> list[str]:
 
 
 def cmd_describe(args) -> int:
-    from supervisor_app.catalog.resolve import open_catalog
     from supervisor_app.catalog.tracks_view import ensure_descriptors
 
     bar = ProgressLine("describing")
-    with open_catalog(args.catalog) as cat:
+    with open_catalog_arg(args) as cat:
         try:
             n = ensure_descriptors(cat, progress=bar)
         except KeyboardInterrupt:
@@ -144,10 +139,10 @@ def cmd_describe(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from supervisor_app.catalog.resolve import open_catalog, resolve_track
+    from supervisor_app.catalog.resolve import resolve_track
     from supervisor_app.catalog.tracks_view import track_facts
 
-    with open_catalog(args.catalog) as cat:
+    with open_catalog_arg(args) as cat:
         t = resolve_track(cat, args.track).track
         facts = track_facts(cat, t)
     if args.json:
@@ -161,7 +156,7 @@ def cmd_show(args) -> int:
 
 def cmd_edit(args) -> int:
     from supervisor_app.catalog.fields import canonical_field, parse_value
-    from supervisor_app.catalog.resolve import open_catalog, resolve_track
+    from supervisor_app.catalog.resolve import resolve_track
 
     if not args.sets:
         raise errors.UsageError("Say what to change: --set FIELD=VALUE (for example --set composer=\"Ada Lovelace\").")
@@ -172,7 +167,7 @@ def cmd_edit(args) -> int:
         key, value = spec.split("=", 1)
         key = canonical_field(key)
         values[key] = parse_value(key, value)
-    with open_catalog(args.catalog) as cat:
+    with open_catalog_arg(args) as cat:
         t = resolve_track(cat, args.track).track
         t = cat.set_metadata(t.id, values)
     shown = ", ".join(f"{'bpm' if k == 'bpm_tag' else k}={getattr(t, k)!r}" for k in values)
@@ -182,9 +177,8 @@ def cmd_edit(args) -> int:
 
 def cmd_import_metadata(args) -> int:
     from supervisor_app.catalog.import_metadata import import_metadata
-    from supervisor_app.catalog.resolve import open_catalog
 
-    with open_catalog(args.catalog) as cat:
+    with open_catalog_arg(args) as cat:
         report = import_metadata(cat, args.file, args.mapping, dry_run=args.dry_run, encoding=args.encoding)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -329,8 +323,6 @@ def cmd_list(args) -> int:
     from supervisor_app.catalog.tracks_view import tempo_and_key
 
     with Catalog.open(_catalog_path(args)) as cat:
-        from supervisor_app.cli.recommend import filters_from_args
-
         filters = filters_from_args(args)
         tracks = cat.tracks(include_missing=args.all)
         if not filters.is_empty():

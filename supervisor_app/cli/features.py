@@ -49,7 +49,7 @@ def _cmd_extract(args) -> int:
 
 def add_cli(subparsers) -> None:
     """Register ``features list`` and ``features extract NAME FILE [--out F.npz] [--no-cache]``."""
-    from supervisor_app.cli.progress_line import add_quiet_argument
+    from supervisor_app.cli.args import add_quiet_argument
 
     p = subparsers.add_parser("features", help="frozen feature extractors (YAMNet, ImageNet CNNs, ...)")
     sub = p.add_subparsers(dest="features_command", metavar="ACTION", required=True)

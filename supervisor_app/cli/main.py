@@ -18,18 +18,18 @@ from supervisor_app.infra.errors import SupervisorError
 # Modules that register sub-commands with ``add_cli(subparsers)``, in help order.
 _COMMAND_MODULES = (
     "supervisor_app.cli.catalog",
-    "supervisor_app.analysis.report",
+    "supervisor_app.cli.analyze",
     "supervisor_app.cli.features",
-    "supervisor_app.briefs.search",
+    "supervisor_app.cli.brief",
     "supervisor_app.cli.recommend",
     "supervisor_app.cli.similar",
     "supervisor_app.cli.mockup",
-    "supervisor_app.services.playlists",
+    "supervisor_app.cli.playlists",
     "supervisor_app.cli.train",
     "supervisor_app.cli.archive",
     "supervisor_app.cli.musimnet",
-    "supervisor_app.catalog.pool",
-    "supervisor_app.services.demo",
+    "supervisor_app.cli.pool",
+    "supervisor_app.cli.demo",
     "supervisor_app.cli.app",
 )
 

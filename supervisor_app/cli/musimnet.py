@@ -28,13 +28,15 @@ def _progress(prefix: str):
 
 
 def _catalog(args):
-    from supervisor_app.catalog.resolve import open_catalog
+    from supervisor_app.cli.args import open_catalog_arg
 
-    return open_catalog(args.catalog)
+    return open_catalog_arg(args)
 
 
 def _add_data_args(p) -> None:
-    p.add_argument("--catalog", metavar="PATH", help="the catalog holding the tracks (default: the app's catalog)")
+    from supervisor_app.cli.args import add_catalog_argument
+
+    add_catalog_argument(p, help="the catalog holding the tracks (default: the app's catalog)")
     p.add_argument("--tags", metavar="CSV", default=None,
                    help="tags file: lines 'track,tag[,weight]' (track = catalog id or path); default: the catalog's tags")
     p.add_argument("--relations", metavar="CSV", default=None,

@@ -21,14 +21,10 @@ import sys
 import time
 from typing import Optional, TextIO
 
+from supervisor_app.cli.args import add_quiet_argument  # noqa: F401  (declared with the shared arguments)
 from supervisor_app.infra.eta import Eta, fmt_duration_s
 
 __all__ = ["ProgressLine", "add_quiet_argument"]
-
-
-def add_quiet_argument(parser) -> None:
-    """``-q/--quiet`` on a subcommand: no progress line on stderr."""
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
 
 
 class ProgressLine:

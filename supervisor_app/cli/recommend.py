@@ -1,53 +1,28 @@
 """``supervisor-app recommend VIDEO --catalog PATH``: a table on stdout, JSON on request."""
 from __future__ import annotations
 
-import json
 import sys
 
 from supervisor_app.catalog.filters import Filters
-from supervisor_app.infra.paths import atomic_write_text
-from supervisor_app.services.recommend import DISTANCES, MAX_EXCLUSION_NOTES, RANK_BY, recommend
-
-
-def add_filter_arguments(p) -> None:
-    p.add_argument("--exclude-artist", action="append", default=[], metavar="NAME", help="leave out this artist (repeatable)")
-    p.add_argument("--bpm-range", metavar="MIN:MAX", help="tempo range, e.g. 90:110")
-    p.add_argument("--duration-range", metavar="MIN:MAX", help="track duration range in seconds, e.g. 60:240")
-    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only tracks with this user tag (repeatable)")
-    p.add_argument("--exclude-tag", action="append", default=[], metavar="TAG", help="leave out tracks with this tag")
-    p.add_argument("--one-stop", action="store_true", help="only one-stop tracks (master and publishing from one source)")
-    p.add_argument("--territory", metavar="T", help="only tracks cleared in this territory, e.g. US, Germany")
-    p.add_argument("--cleared-for", action="append", default=[], metavar="MEDIA",
-                   help="only tracks cleared for this media: TV, online, film, games, ads, ... (repeatable)")
-    p.add_argument("--not-restricted-for", action="append", default=[], metavar="USE",
-                   help="leave out tracks whose restrictions name this use, e.g. alcohol (repeatable)")
-
-
-def filters_from_args(args) -> Filters:
-    return Filters(exclude_artists=list(args.exclude_artist),
-                   bpm_range=Filters.parse_range(args.bpm_range, "BPM range (--bpm-range)"),
-                   duration_range_s=Filters.parse_range(args.duration_range, "duration range (--duration-range)"),
-                   include_tags=list(args.tag), exclude_tags=list(args.exclude_tag),
-                   one_stop_only=bool(getattr(args, "one_stop", False)), territory=getattr(args, "territory", None),
-                   cleared_for=list(getattr(args, "cleared_for", []) or []),
-                   not_restricted_for=list(getattr(args, "not_restricted_for", []) or []))
+from supervisor_app.cli.args import (
+    add_catalog_argument,
+    add_filter_arguments,
+    add_json_out_argument,
+    add_quiet_argument,
+    filters_from_args,
+    open_catalog_arg,
+    write_json_out,
+)
+from supervisor_app.services.recommend import DISTANCES, MAX_EXCLUSION_NOTES, RANK_BY, recommend_for_brief
 
 
 def _catalog(args):
     """``--catalog`` or the last catalog used (remembered as the default)."""
-    from supervisor_app.catalog.resolve import open_catalog
-
-    return open_catalog(getattr(args, "catalog", None))
+    return open_catalog_arg(args)
 
 
 def out_stream():
     return sys.stdout
-
-
-def _catalog_help() -> str:
-    from supervisor_app.catalog.resolve import catalog_help
-
-    return catalog_help()
 
 
 def _fmt_time(s: float) -> str:
@@ -105,20 +80,18 @@ def cmd_recommend(args) -> int:
                 duration_s = 0.0
             climax_s = picture_climax_s(suggestions, duration_s) if duration_s > 0 else None
     with _catalog(args) as cat:
-        filters, exclude = filters_from_args(args), []
-        if getattr(args, "brief", None):  # the same brief search as `search` and the app: fit only what fits it
-            from supervisor_app.briefs.search import brief_candidates
-
-            exclude, filters, line = brief_candidates(cat, args.brief, filters)
-            print(line, file=out_stream())
         from supervisor_app.cli.progress_line import ProgressLine
 
+        filters = filters_from_args(args)
+        # with --brief, the same brief search as `search` and the app: fit only what fits it
         with ProgressLine(quiet=getattr(args, "quiet", False)) as line:
-            res = recommend(args.video, cat, model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
-                            filters=filters, top_n=args.top_n, sync_points_s=sync_points, exclude_track_ids=exclude,
-                            picture_climax_s=climax_s, no_repeats=args.no_repeats, length_ratio=ratio,
-                            progress=line, on_result=line.result)
-        from supervisor_app.cli.similar import track_keys
+            res, _ = recommend_for_brief(args.video, cat, getattr(args, "brief", None), filters=filters,
+                                         on_brief=lambda text: print(text, file=out_stream()),
+                                         model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
+                                         top_n=args.top_n, sync_points_s=sync_points, picture_climax_s=climax_s,
+                                         no_repeats=args.no_repeats, length_ratio=ratio,
+                                         progress=line, on_result=line.result)
+        from supervisor_app.catalog.tracks_view import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])
     if getattr(args, "auto_sync", False):
@@ -126,15 +99,14 @@ def cmd_recommend(args) -> int:
               if auto is not None else "auto sync point: none (nothing in the picture stands out)")
     print_table(res, keys=keys)
     if args.json:
-        atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
-        print(f"wrote {args.json}")
+        write_json_out(args.json, res.to_dict())
     return 0
 
 
 def add_cli(sub) -> None:
     p = sub.add_parser("recommend", help="rank catalog tracks for a video (with alignment and sync scores)")
     p.add_argument("video")
-    p.add_argument("--catalog", metavar="PATH", help=_catalog_help())
+    add_catalog_argument(p)
     p.add_argument("--model", default=None, help="Seg-VM-Net model name or folder (default: none → rank by fit)")
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--distance", choices=DISTANCES, default=None,
@@ -148,14 +120,12 @@ def add_cli(sub) -> None:
                                                    'e.g. "calm piano, no vocals, one-stop"')
     p.add_argument("--auto-sync", action="store_true",
                    help="use the strongest picture sync-point suggestion (cut burst, motion, flash, loud hit) as a sync point")
-    p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    add_json_out_argument(p)
     p.add_argument("--climax", type=float, metavar="SECONDS",
                    help="the picture's climax: the music's energy peak should land near it")
     p.add_argument("--no-repeats", action="store_true", help="only tracks that cover the picture without a repeat")
     p.add_argument("--fits-length", metavar="MIN:MAX",
                    help="track duration as a multiple of the picture's, e.g. 1:2 (either side may be empty)")
-    from supervisor_app.cli.progress_line import add_quiet_argument
-
     add_quiet_argument(p)
     add_filter_arguments(p)
     p.set_defaults(func=cmd_recommend)

@@ -1,12 +1,19 @@
 """``supervisor-app similar TRACK --catalog PATH``: tracks that sound like a catalog track or any file."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from supervisor_app.infra.paths import atomic_write_text
-from supervisor_app.cli.recommend import add_filter_arguments, filters_from_args
+from supervisor_app.catalog.tracks_view import track_keys
+from supervisor_app.cli.args import (
+    add_catalog_argument,
+    add_filter_arguments,
+    add_json_out_argument,
+    add_quiet_argument,
+    filters_from_args,
+    open_catalog_arg,
+    write_json_out,
+)
 
 _QUERY_ARTIST = "\x00query-artist"  # what a bare --exclude-artist appends
 
@@ -16,18 +23,6 @@ def _fmt_time(s) -> str:
         return "-"
     s = int(round(float(s)))
     return f"{s // 60}:{s % 60:02d}" if s < 3600 else f"{s / 3600:.1f} h"
-
-
-def track_keys(catalog, track_ids) -> dict:
-    """{track id: key such as 'A minor'} of the listed tracks (those with a stored estimate)."""
-    from supervisor_app.catalog.tracks_view import tempo_and_key
-
-    out = {}
-    for tid in track_ids:
-        t = catalog.get_track(int(tid))
-        if t is not None:
-            out[int(tid)] = tempo_and_key(catalog, t)[1]
-    return out
 
 
 def print_table(res, out=None, keys: dict | None = None) -> None:
@@ -58,7 +53,7 @@ def print_table(res, out=None, keys: dict | None = None) -> None:
 
 
 def cmd_similar(args) -> int:
-    from supervisor_app.catalog.resolve import open_catalog, resolve_track
+    from supervisor_app.catalog.resolve import resolve_track
     from supervisor_app.infra.errors import UsageError
     from supervisor_app.services.similar import EXCERPT_S, set_similarity_model, similar
 
@@ -71,7 +66,7 @@ def cmd_similar(args) -> int:
         if args.from_s is None:
             raise UsageError("--to needs --from (the start of the excerpt, in seconds).")
         excerpt = (args.from_s, args.to_s if args.to_s is not None else args.from_s + EXCERPT_S)
-    with open_catalog(args.catalog) as cat:
+    with open_catalog_arg(args) as cat:
         if args.set_default_model:
             set_similarity_model(cat, None if args.model in (None, "none") else args.model)
         found = resolve_track(cat, args.track, allow_file=True)
@@ -85,18 +80,15 @@ def cmd_similar(args) -> int:
         keys = track_keys(cat, [r.track_id for r in res.results])
     print_table(res, keys=keys)
     if args.json:
-        atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1))
-        print(f"wrote {args.json}")
+        write_json_out(args.json, res.to_dict())
     return 0
 
 
 def add_cli(sub) -> None:
-    from supervisor_app.catalog.resolve import catalog_help
-
     p = sub.add_parser("similar", conflict_handler="resolve",
                        help="tracks that sound like a catalog track or any audio file (or a 12 s excerpt of it)")
     p.add_argument("track", help="a catalog track (id, title or 'artist - title'), or the path of any audio/video file")
-    p.add_argument("--catalog", metavar="PATH", help=catalog_help())
+    add_catalog_argument(p)
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="a trained MuSimNet (name under models/ or folder); 'none' = the frozen YAMNet space "
@@ -108,9 +100,7 @@ def add_cli(sub) -> None:
     p.add_argument("--to", dest="to_s", type=float, default=None, metavar="S",
                    help="end of the excerpt in seconds (default: --from + 12)")
     p.add_argument("--include-self", action="store_true", help="keep the query track itself in the results")
-    p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
-    from supervisor_app.cli.progress_line import add_quiet_argument
-
+    add_json_out_argument(p)
     add_quiet_argument(p)
     add_filter_arguments(p)
     # a bare --exclude-artist leaves out the query's own artist; with a NAME it leaves out that artist

@@ -127,9 +127,9 @@ def cmd_train(args) -> int:
 
 def _train_archive(args, cfg, on_epoch) -> int:
     from supervisor_app.archive.training import train_from_archive
-    from supervisor_app.infra.paths import default_catalog_path
+    from supervisor_app.cli.args import catalog_path_arg
 
-    o = train_from_archive(args.catalog or default_catalog_path(), args.out, cfg, args.segmentation,
+    o = train_from_archive(catalog_path_arg(args, remember=False), args.out, cfg, args.segmentation,
                            args.audio_extractor, args.video_extractor, test_fraction=args.test_fraction,
                            val_fraction=args.val_fraction, force=args.force,
                            fit_baseline=not args.no_fit_baseline, activate=not args.no_activate,

@@ -219,10 +219,10 @@ def read_timeline(path: str | Path, rate: float | None = None):
     ``rate``: the EDL's frame rate (EDLs do not store it; default 25)."""
     import opentimelineio as otio
 
+    from supervisor_app.edit.writers import timeline_adapter
+
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".edl":
-        return otio.adapters.read_from_file(str(path), adapter_name="cmx_3600", rate=rate or 25.0)
-    if suffix == ".xml":
-        return otio.adapters.read_from_file(str(path), adapter_name="fcp_xml")
-    return otio.adapters.read_from_file(str(path), adapter_name="otio_json")
+    adapter = timeline_adapter(path)
+    if adapter == "cmx_3600":
+        return otio.adapters.read_from_file(str(path), adapter_name=adapter, rate=rate or 25.0)
+    return otio.adapters.read_from_file(str(path), adapter_name=adapter)

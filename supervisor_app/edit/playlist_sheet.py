@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Optional
 
-from supervisor_app.infra.errors import MissingExtraError, UsageError
+from supervisor_app.infra.errors import MissingExtraError
 
 #: (key, header) in sheet order; the score headers say what the numbers mean
 SHEET_COLUMNS: list[tuple[str, str]] = [
@@ -199,10 +199,3 @@ def _cell(v, numeric: bool):
         except ValueError:
             return v
     return v
-
-
-def check_format(fmt: str, formats) -> str:
-    fmt = (fmt or "").lower().lstrip(".")
-    if fmt not in formats:
-        raise UsageError(f"Unknown playlist format {fmt!r}: choose one of {', '.join(formats)}.")
-    return fmt

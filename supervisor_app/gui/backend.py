@@ -1,12 +1,11 @@
 """The GUI's only door to the core: every call the app makes into ``supervisor_app`` goes through here.
 
 The window takes a backend object (dependency injection), so tests can hand it a fake with the same
-methods. :class:`CoreBackend` is the real one. It adds no logic of its own: it calls the core
-functions the CLI calls and converts their results into the small records below, which the widgets
-draw. Two places repeat a CLI's sequence of core calls because the core has no single entry point
-for them yet: :func:`_mockup_edit` (``supervisor-app mockup``'s choice of build_edit /
-best_start_offset, fed with the video structure the window already holds) and
-:meth:`CoreBackend.export_playlist` (catalog playlist entries to ``edit.playlist_export``).
+methods. :class:`CoreBackend` is the real one. It adds no logic of its own: it calls the same entry
+points the CLI calls (:mod:`supervisor_app.services`: ``recommend.recommend_for_brief``,
+``similar.similar``, ``video_analysis.analyze_video``, ``mockup.preview_edit`` / ``export_mockup``,
+``playlists.export_playlist``) and converts their results into the small records below, which the
+widgets draw. It never imports :mod:`supervisor_app.cli`.
 
 Threads: methods marked *(job)* are slow and run in a worker thread (:mod:`.workers`); they take
 ``progress(fraction, stage)`` and ``should_cancel()`` callbacks. A catalog connection belongs to the
@@ -116,8 +115,8 @@ class CoreBackend:
     """The real backend: thin calls into the core (see the module docstring)."""
 
     name = "core"
-    MOCKUP_FORMATS = ("mp4", "wav", "otio", "fcpxml", "edl")
-    from supervisor_app.services.playlists import PLAYLIST_FORMATS  # noqa: E402  (class attribute, shared with the CLI)
+    from supervisor_app.services.mockup import MOCKUP_FORMATS  # noqa: E402  (class attributes, shared with the CLI)
+    from supervisor_app.services.playlists import PLAYLIST_FORMATS  # noqa: E402
 
     def __init__(self, work_dir: Optional[str | Path] = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="supervisor-gui-") if work_dir is None else None
@@ -266,17 +265,13 @@ class CoreBackend:
         """Rank the catalog for the video (``supervisor-app recommend``); each scored track goes to ``partial``."""
         from supervisor_app.catalog import Catalog
         from supervisor_app.catalog.filters import Filters
-        from supervisor_app.services.recommend import recommend
+        from supervisor_app.services.recommend import recommend_for_brief
 
         filters = Filters.from_dict(settings.filters)
         with Catalog.open(catalog_path) as cat:
-            exclude, brief_note = [], None
-            if settings.brief.strip():  # the same candidates as `recommend --brief` and the demo
-                from supervisor_app.briefs.search import brief_candidates
-
+            brief = settings.brief if settings.brief.strip() else None  # the candidates of `recommend --brief`
+            if brief:
                 progress(None, "searching the brief")
-                exclude, filters, brief_note = brief_candidates(cat, settings.brief, filters)
-
             known: dict = {}
 
             def cand(r):
@@ -286,11 +281,10 @@ class CoreBackend:
 
             on_result = (lambda r: partial([cand(r)])) if partial is not None else None
             # the distance combo applies with a model only (recommend notes a distance given without one)
-            res = recommend(video_path, cat, model=settings.model,
-                            distance=settings.distance if settings.model else None, k=int(settings.k),
-                            rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
-                            sync_points_s=tuple(sync_points_s), exclude_track_ids=exclude,
-                            progress=progress, should_cancel=should_cancel, on_result=on_result)
+            res, brief_note = recommend_for_brief(
+                video_path, cat, brief, model=settings.model, distance=settings.distance if settings.model else None,
+                k=int(settings.k), rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
+                sync_points_s=tuple(sync_points_s), progress=progress, should_cancel=should_cancel, on_result=on_result)
             out = [cand(r) for r in res.results]
         notes = ([brief_note] if brief_note else []) + list(res.notes)
         for c in out:
@@ -479,7 +473,7 @@ class CoreBackend:
                             "downbeats_s": np.asarray(downbeats, float), "boundaries_s": np.asarray(bounds, float),
                             "beats": rec.result, "beats_error": rec.error, "content_hash": t.content_hash,
                             "edit_mode": getattr(raw, "edit_mode", None)}
-        from supervisor_app.cli.mockup import track_events
+        from supervisor_app.services.mockup import track_events
 
         return track_events(candidate.path)
 
@@ -498,7 +492,9 @@ class CoreBackend:
         if pairs and all("music_segment" in p and "video_segment" in p for p in pairs):
             path = [(int(p["music_segment"]), int(p["video_segment"])) for p in pairs]
         # the same edit the recommendation made (deterministic), rebuilt here so its start offset is known
-        edit, offset, sc = _mockup_edit(video, ev, path, start_offset_s, sync)
+        from supervisor_app.services.mockup import preview_edit
+
+        edit, offset, sc = preview_edit(video, ev, path, start_offset_s, sync)
         downbeats, sync_score = ev["downbeats_s"], float(sc.score)
         if path is None:
             pairs = _edit_pairs(edit)
@@ -537,25 +533,17 @@ class CoreBackend:
     def export_mockup(self, preview: Preview, video_path, fmt: str, out_path, progress: ProgressFn = _progress_noop,
                       should_cancel: CancelFn = _never) -> Path:
         """Write the mockup as MP4 / WAV / OTIO / FCP XML / EDL at ``out_path`` (as ``supervisor-app mockup``)."""
+        from supervisor_app.services.mockup import export_mockup
+
         fmt = fmt.lower()
-        out_path = Path(out_path)
         edit, track = preview.edit, preview.candidate.path
         if fmt == "mp4":
-            from supervisor_app.edit.render_cache import render_mp4_cached as render_mp4  # served from the render cache
-
-            return render_mp4(edit, video_path, track, out_path, progress=progress, should_cancel=should_cancel)
+            return export_mockup(edit, video_path, track, fmt, out_path, progress=progress, should_cancel=should_cancel)
         if fmt == "wav":
-            from supervisor_app.edit.render_cache import render_wav_cached as render_wav  # served from the render cache
-
             progress(None, "Rendering the WAV")
-            return render_wav(edit, track, out_path)
-        from supervisor_app.edit import export_timeline as ex
-
-        writers = {"otio": ex.export_otio, "fcpxml": ex.export_fcpxml, "edl": ex.export_edl}
-        if fmt not in writers:
-            raise UsageError(f"Unknown mockup format {fmt!r}: choose one of {', '.join(self.MOCKUP_FORMATS)}.")
-        progress(None, f"Writing the {fmt.upper()} timeline")
-        return writers[fmt](edit, video_path, track, out_path)
+        elif fmt in self.MOCKUP_FORMATS:
+            progress(None, f"Writing the {fmt.upper()} timeline")
+        return export_mockup(edit, video_path, track, fmt, out_path)
 
     def record_mockup_decision(self, catalog_path, video_path, preview: Preview, approved: bool):
         """Keep the user's choice on a mockup in the catalog's archive (job; ``mockup --approve``): the core's
@@ -741,27 +729,6 @@ def _opt_float(x) -> Optional[float]:
 def _excerpt_dict(e) -> dict:
     keys = ("video_start_s", "video_end_s", "music_in_s", "music_out_s", "snap_offset_s")
     return {k: float(e[k] if isinstance(e, dict) else getattr(e, k, 0.0)) for k in keys}
-
-
-def _mockup_edit(video: VideoAnalysis, track_ev: dict, path, start_offset_s, sync_points_s):
-    """The edit ``supervisor-app mockup`` makes (see :func:`supervisor_app.cli.mockup.run_mockup`), from the
-    video structure the window already holds: along ``path`` when there is one, else from
-    ``start_offset_s``, else from the best start by sync score. Returns (edit, start_offset_s, SyncScore)."""
-    from supervisor_app.edit.planner import TrackEvents, fit_edit, plan_edit, score_edit
-
-    ev = TrackEvents.from_event_dict(track_ev)  # metric, free-time or button: as recommend chose
-    mode = track_ev.get("edit_mode") or None
-    common = dict(sync_points_s=tuple(sync_points_s), mode=mode)
-    if path is not None:
-        bounds = [a for a, _ in video.segments_s] + [video.segments_s[-1][1]] if video.segments_s else list(video.cuts_s)
-        edit = plan_edit(video.duration_s, bounds, ev, path=path, start_offset_s=start_offset_s, **common)
-    elif start_offset_s is not None:
-        edit = plan_edit(video.duration_s, list(video.cuts_s), ev, start_offset_s=float(start_offset_s), **common)
-    else:
-        start_offset_s, edit, sc = fit_edit(video.duration_s, list(video.cuts_s), video.cut_probs_25hz, ev, **common)
-        return edit, start_offset_s, sc
-    sc = score_edit(edit, list(video.cuts_s), video.cut_probs_25hz, ev)
-    return edit, start_offset_s, sc
 
 
 def _card_summary(card) -> str:

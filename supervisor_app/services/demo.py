@@ -1,18 +1,18 @@
-"""``supervisor-app demo``: the main job on the embedded demo media.
+"""The demo's job on the embedded demo media (``supervisor-app demo``: :mod:`supervisor_app.cli.demo`).
 
 1. Builds (once) a demo catalog from the music shipped in ``resources/demo/music`` and, when it has
    been fetched (``supervisor-app pool fetch``), the real music pool; indexes it with progress.
 2. Loads the Big Buck Bunny clip, finds candidates for a demo brief (auto-tags, before any training),
    fits each to the picture (calibrated sync score, cuts on downbeats) and renders a mockup of the
    first one (MP4 + WAV + OTIO/FCP XML/EDL).
-3. Opens the app on it when a display is available; headless, it writes everything to the output
-   folder and says where. A second run recomputes nothing (catalog + caches) and starts in seconds.
+3. (the command) Opens the app on it when a display is available; headless, it writes everything to
+   the output folder and says where. A second run recomputes nothing (catalog + caches) and starts in
+   seconds.
 """
 from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -37,12 +37,6 @@ def demo_out_dir() -> Path:
     d = data_dir() / "demo" / "out"
     d.mkdir(parents=True, exist_ok=True)
     return d
-
-
-def has_display() -> bool:
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _say(msg: str) -> None:
@@ -80,10 +74,12 @@ def build_demo_catalog(include_pool: bool = True, workers: int | None = None, lo
     return cat
 
 
-def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say) -> dict:
-    """Brief → candidates → fit → mockup of the first; writes files into the demo output folder."""
+def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say, show_results=None) -> dict:
+    """Brief → candidates → fit → mockup of the first; writes files into the demo output folder.
+    ``show_results(result, keys)`` (the command's table) is called with the candidates as soon as they are
+    ranked, ``keys`` being {track id: musical key}."""
     from supervisor_app.briefs.search import brief_candidates, rank_brief
-    from supervisor_app.edit.export_timeline import export_edl, export_fcpxml, export_otio
+    from supervisor_app.edit.writers import TIMELINE_FORMATS, write_timeline
     from supervisor_app.edit.render_cache import (
         render_mp4_cached as render_mp4,
         render_wav_cached as render_wav,
@@ -97,18 +93,17 @@ def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say) -> dict:
     log(line)
     res = recommend(video, cat, k=k, filters=filters, exclude_track_ids=exclude)
     t_first = time.perf_counter() - t0
-    from supervisor_app.cli.recommend import print_table
-    from supervisor_app.cli.similar import track_keys
+    if show_results is not None:
+        from supervisor_app.catalog.tracks_view import track_keys
 
-    print_table(res, keys=track_keys(cat, [r.track_id for r in res.results]))
+        show_results(res, track_keys(cat, [r.track_id for r in res.results]))
     best = res.results[0]
     stem = out / "mockup"
     render_mp4(best.edit, video, best.path, stem.with_suffix(".mp4"))
     render_wav(best.edit, best.path, stem.with_suffix(".wav"))
     markers = [(e.video_start_s, f"splice {i}") for i, e in enumerate(best.edit.excerpts[1:], 1)]
-    export_otio(best.edit, video, best.path, stem.with_suffix(".otio"), markers=markers)
-    export_fcpxml(best.edit, video, best.path, stem.with_suffix(".xml"), markers=markers)
-    export_edl(best.edit, video, best.path, stem.with_suffix(".edl"), markers=markers)
+    for fmt in TIMELINE_FORMATS:  # mockup.otio, mockup.xml, mockup.edl
+        write_timeline(fmt, best.edit, video, best.path, stem.with_suffix(TIMELINE_FORMATS[fmt].suffix), markers=markers)
     t_mock = time.perf_counter() - t0
     payload = res.to_dict()
     payload["brief"] = {"text": brief, "matches": [{"track_id": m.track_id, "score": m.score, "matched": m.matched}
@@ -118,47 +113,3 @@ def run_headless(cat, video: Path, brief: str, k: int = 5, log=_say) -> dict:
     log(f"candidates in {t_first:.1f} s, mockup of {best.title!r} in {t_mock:.1f} s")
     return {"out": out, "result": res, "files": sorted(p.name for p in out.iterdir())}
 
-
-def cmd_demo(args) -> int:
-    from supervisor_app.cli.progress_line import ProgressLine
-
-    with ProgressLine("building the demo catalog") as line:
-        cat = build_demo_catalog(include_pool=not args.no_pool, progress=line)
-    try:
-        info = run_headless(cat, Path(args.video), args.brief, k=args.k)
-    finally:
-        cat.close()
-    out = info["out"]
-    gui = not args.headless and has_display()
-    if not gui:
-        shot = out / "screenshot.png"
-        try:
-            from supervisor_app.gui.screenshot import grab_main_window
-
-            grab_main_window(Path(args.video), demo_catalog_path(), shot, brief=args.brief, log=lambda m: None)
-        except ModuleNotFoundError:
-            shot = None
-        except Exception as e:  # a screenshot is a bonus: never fail the headless job for it
-            print(f"note: no screenshot ({e})", file=sys.stderr)
-            shot = None
-        _say(f"\nNo display: ran headless. Results are in {out}:")
-        _say("  recommendations.json  ranked candidates with scores, alignment and edit")
-        _say("  mockup.mp4 / mockup.wav  the first candidate cut to the picture")
-        _say("  mockup.otio / mockup.xml / mockup.edl  the same edit for editing software")
-        if shot:
-            _say("  screenshot.png  the app's main window on this demo")
-        return 0
-    _say(f"\nResults are in {out}; opening the app…")
-    from supervisor_app.gui.app import run_app
-
-    return run_app(video=str(args.video), catalog=str(demo_catalog_path()), brief=args.brief)
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("demo", help="the main job on the embedded demo (catalog, candidates, mockup, app)")
-    p.add_argument("--video", default=str(DEMO_VIDEO), help="video to use (default: the Big Buck Bunny clip)")
-    p.add_argument("--brief", default=DEMO_BRIEF, help=f"keywords (default: {DEMO_BRIEF!r})")
-    p.add_argument("-k", type=int, default=5)
-    p.add_argument("--headless", action="store_true", help="never open the app")
-    p.add_argument("--no-pool", action="store_true", help="leave the music pool out even when fetched")
-    p.set_defaults(func=cmd_demo)

@@ -507,3 +507,21 @@ def pair_alignment(video, catalog, track_id: int, model, distance: str = "nw-dtw
                                 f"run 'catalog index --model {loaded.card.name}'")
     al = align(m, q, distance)
     return al.path, list(va.boundaries_s)
+
+
+def recommend_for_brief(video, catalog, brief: str | None = None, *, filters: Filters | None = None,
+                        on_brief: Callable[[str], None] | None = None, **options):
+    """:func:`recommend`, fitting only the tracks that fit ``brief`` when one is given (the same candidates and
+    rights as ``search`` ranks them: :func:`supervisor_app.briefs.search.brief_candidates`); the entry point of
+    ``recommend [--brief]`` and the app's recommendations. ``on_brief(line)`` hears what the brief was
+    understood as before the ranking starts. ``options`` are :func:`recommend`'s. Returns
+    ``(RecommendationResult, brief line or None)``."""
+    exclude, line = list(options.pop("exclude_track_ids", ()) or ()), None
+    if brief:
+        from supervisor_app.briefs.search import brief_candidates
+
+        ex, filters, line = brief_candidates(catalog, brief, filters)
+        exclude += ex
+        if on_brief is not None:
+            on_brief(line)
+    return recommend(video, catalog, filters=filters, exclude_track_ids=exclude, **options), line
