@@ -128,7 +128,7 @@ def records_and_arrays(beats, segs, frames, scores, frames_mode: bool):
 
 def payload_bytes(result: dict, by_name: dict | None = None) -> int:
     """Bytes of the arrays and JSON results one track stores; ``by_name`` accumulates them per name."""
-    from supervisor_app.catalog.store import json_dumps
+    from supervisor_app.infra.fileio import json_dumps
 
     sizes = {name: arr.nbytes for name, (_, arr) in result["arrays"].items()}
     sizes.update({name: len(json_dumps(r["result"])) for name, r in result["records"].items() if r["result"]})

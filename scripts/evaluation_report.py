@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+from supervisor_app.infra.fileio import atomic_write_text, json_default  # noqa: E402
 
 SECTIONS = ("index", "retrieval", "fit", "fusion", "tags", "timing")
 BBB = REPO / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"
@@ -70,26 +71,12 @@ def save_section(args, name: str, data: dict) -> None:
     d.mkdir(parents=True, exist_ok=True)
     data = {"section": name, "command": command_for(args, name), "finished": time.strftime("%Y-%m-%d %H:%M"),
             **data}
-    tmp = d / f".{name}.json.tmp"
-    tmp.write_text(json.dumps(data, indent=1, default=_json_default))
-    os.replace(tmp, d / f"{name}.json")
+    atomic_write_text(d / f"{name}.json", json.dumps(data, indent=1, default=json_default))
 
 
 def load_section(args, name: str) -> dict | None:
     p = Path(args.workdir) / "results" / f"{name}.json"
     return json.loads(p.read_text()) if p.exists() else None
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(type(o))
 
 
 def cpu_name() -> str:
@@ -970,7 +957,7 @@ RUNNERS = {"index": section_index, "retrieval": section_retrieval, "fit": sectio
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--timing-job"]:
-        print(json.dumps(timing_job(*argv[1:5]), default=_json_default))
+        print(json.dumps(timing_job(*argv[1:5]), default=json_default))
         return 0
     args = build_parser().parse_args(argv)
     os.environ["SUPERVISOR_APP_HOME"] = str(Path(args.workdir) / "home")

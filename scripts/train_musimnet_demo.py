@@ -103,7 +103,7 @@ def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
     from supervisor_app.features import get_extractor
     from supervisor_app.musimnet.oracle import write_tags_csv
     from supervisor_app.musimnet.train import build_bank, track_group
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.infra.fileio import atomic_write_text
 
     work.mkdir(parents=True, exist_ok=True)
     cat = Catalog.create(work / "pool.sqlite")
@@ -158,7 +158,7 @@ def train(dataset: Path, out: Path, results: Path | None, budget_s: float, steps
     from supervisor_app.musimnet.oracle import Oracle
     from supervisor_app.musimnet.train import (
         PatchBank,
-        TrainConfig,
+        MuSimTrainConfig,
         artist_disjoint_split,
         baseline_metrics,
         evaluate_model,
@@ -186,7 +186,7 @@ def train(dataset: Path, out: Path, results: Path | None, budget_s: float, steps
     for label, arch, mining, scale in VARIANTS:
         if variants and label not in variants:
             continue
-        cfg = TrainConfig(arch=arch, mining=mining, width_scale=scale * scale_factor, lr=lr, eval_patches=eval_patches, steps_per_epoch=steps, epochs=epochs,
+        cfg = MuSimTrainConfig(arch=arch, mining=mining, width_scale=scale * scale_factor, lr=lr, eval_patches=eval_patches, steps_per_epoch=steps, epochs=epochs,
                           patience=patience, device=device, seed=0)
         res = train_musimnet(bank, tags, oracle, tr, va, cfg, log=_log, time_budget_s=budget_s,
                              on_epoch=lambda r, L=label: _log(

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from supervisor_app.infra import errors, paths
+from supervisor_app.infra import errors, fileio, paths
 from supervisor_app.archive import store
 
 LogFn = Callable[[str], None]
@@ -361,7 +361,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     save_model(model, out, card)
     lines = ["# pair key and split of every archive pair this model saw"]
     lines += [f"{c.clip_id} {side[c.clip_id]} {c.name}" for c in ds.clips]
-    paths.atomic_write_text(out / TRAINING_CLIPS_FILE, "\n".join(lines) + "\n")
+    fileio.atomic_write_text(out / TRAINING_CLIPS_FILE, "\n".join(lines) + "\n")
     if activated:
         store.set_active_model(cat, out.resolve())
     summary = model_summary(out, cat)

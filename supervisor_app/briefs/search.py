@@ -283,7 +283,7 @@ def _cmd_search(args) -> int:
     import json
 
     from supervisor_app.catalog.tracks_view import tempo_and_key
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.infra.fileio import atomic_write_text
     from supervisor_app.cli.recommend import _catalog, _fmt_time, filters_from_args
 
     with _catalog(args) as cat:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supervisor_app.infra.errors import SupervisorError
-from supervisor_app.infra.paths import atomic_write_text, data_dir
+from supervisor_app.infra.paths import data_dir
+from supervisor_app.infra.fileio import atomic_write_text
 
 # package -> licence, as each package's Debian copyright file states it
 POOL_PACKAGES: dict[str, str] = {

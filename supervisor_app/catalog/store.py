@@ -26,6 +26,7 @@ import numpy as np
 
 from supervisor_app import __version__
 from supervisor_app.infra import errors
+from supervisor_app.infra.fileio import json_dumps
 from supervisor_app.catalog import schema
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -140,23 +141,6 @@ class ScanReport:
 
 
 # --- JSON helpers ---------------------------------------------------------------------------
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"cannot store an object of type {type(obj).__name__} as JSON")
-
-
-def json_dumps(obj) -> str:
-    """Compact JSON text of ``obj``; numpy arrays/scalars, tuples, sets and paths become JSON values."""
-    return json.dumps(obj, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-
-
 def _loads(text):
     return None if text is None else json.loads(text)
 

@@ -5,7 +5,7 @@ import json
 import sys
 
 from supervisor_app.catalog.filters import Filters
-from supervisor_app.infra.paths import atomic_write_text
+from supervisor_app.infra.fileio import atomic_write_text
 from supervisor_app.services.recommend import DISTANCES, MAX_EXCLUSION_NOTES, RANK_BY, recommend
 
 

@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from supervisor_app.infra.paths import atomic_write_text
+from supervisor_app.infra.fileio import atomic_write_text
 from supervisor_app.cli.recommend import add_filter_arguments, filters_from_args
 
 _QUERY_ARTIST = "\x00query-artist"  # what a bare --exclude-artist appends

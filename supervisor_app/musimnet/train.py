@@ -65,7 +65,7 @@ class PatchBank:
         return PatchBank(self.chunks[idx], [self.keys[i] for i in idx])
 
     def save(self, path: str | Path) -> None:
-        from supervisor_app.infra.paths import atomic_write_bytes
+        from supervisor_app.infra.fileio import atomic_write_bytes
         import io
 
         buf = io.BytesIO()
@@ -142,7 +142,7 @@ def artist_disjoint_split(groups: Sequence[str], fractions=SPLIT_FRACTIONS, seed
 
 # --- configuration and results ---------------------------------------------------------------------------
 @dataclass
-class TrainConfig:
+class MuSimTrainConfig:
     arch: str = "tl"  # at | tl | tl-autopool
     mining: str = "distance"  # neighbors | random | distance (TL only)
     n_pos: int = _mining.N_POS
@@ -186,9 +186,9 @@ class TrainConfig:
 
 
 @dataclass
-class TrainResult:
+class MuSimTrainResult:
     model: MuSimNet
-    config: TrainConfig
+    config: MuSimTrainConfig
     best_epoch: int
     stopped: str  # "early stopping" | "max epochs" | "time budget"
     history: list  # per epoch: {epoch, loss, val nDCG@20, seconds}
@@ -294,10 +294,10 @@ def _tag_targets(tag_sets: Sequence[Mapping[str, float]], vocab: Sequence[str]) 
 
 
 def train_musimnet(bank: PatchBank, tag_sets: Sequence[Mapping[str, float]], oracle: Oracle,
-                   train_idx: Sequence[int], val_idx: Sequence[int], config: TrainConfig,
+                   train_idx: Sequence[int], val_idx: Sequence[int], config: MuSimTrainConfig,
                    log: LogFn | None = None, on_epoch: Callable[[dict], None] | None = None,
                    should_cancel: Callable[[], bool] | None = None, time_budget_s: float | None = None
-                   ) -> TrainResult:
+                   ) -> MuSimTrainResult:
     """Train one MuSimNet on the ``train_idx`` tracks of ``bank``, early-stopped on ``val_idx``."""
     from supervisor_app.nets.device import select_device
 
@@ -399,7 +399,7 @@ def train_musimnet(bank: PatchBank, tag_sets: Sequence[Mapping[str, float]], ora
             break
     model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(model, cfg, best_epoch, stopped, history, best_val, int(len(triplets)), vocab,
+    return MuSimTrainResult(model, cfg, best_epoch, stopped, history, best_val, int(len(triplets)), vocab,
                        time.perf_counter() - t_start)
 
 
@@ -508,7 +508,7 @@ def baseline_metrics(oracle: Oracle, tag_sets: Sequence[Mapping[str, float]], ya
     return out
 
 
-def make_card(name: str, result: TrainResult, data: CatalogData, split: tuple, test_rows: dict,
+def make_card(name: str, result: MuSimTrainResult, data: CatalogData, split: tuple, test_rows: dict,
               extra_data: dict | None = None, data_licence: str = "not stated"):
     """The model card (a :class:`supervisor_app.nets.model_store.ModelCard`) of a trained MuSimNet."""
     from supervisor_app.nets.model_store import ModelCard
@@ -541,12 +541,12 @@ def make_card(name: str, result: TrainResult, data: CatalogData, split: tuple, t
                   "training audio": data_licence})
 
 
-def train_from_catalog(catalog, data: CatalogData, config: TrainConfig, out_dir: str | Path, *,
+def train_from_catalog(catalog, data: CatalogData, config: MuSimTrainConfig, out_dir: str | Path, *,
                        force: bool = False, n_chunks: int = 8, chunk_frames: int = 640, data_licence: str = "not stated",
                        log: LogFn | None = None, on_epoch=None, progress=None, should_cancel=None):
     """Split, compute the CQT excerpts, train, test against the baselines, write the model folder.
 
-    Returns (TrainResult, {row name: RankingMetrics on the test split}, model folder).
+    Returns (MuSimTrainResult, {row name: RankingMetrics on the test split}, model folder).
     """
     from supervisor_app.musimnet.nets import save_musimnet
 

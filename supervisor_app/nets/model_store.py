@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from supervisor_app import __version__
-from supervisor_app.infra import errors, paths
+from supervisor_app.infra import errors, fileio, paths
 from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
 
 WEIGHTS_FILE = "weights.pt"
@@ -149,9 +149,9 @@ def write_model_folder(model: torch.nn.Module, out_dir: str | Path, card: ModelC
     card.weights_file = WEIGHTS_FILE
     card.network = model.config.to_dict()
     card.created_utc = card.created_utc or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    paths.atomic_write_bytes(out / WEIGHTS_FILE, data)
-    paths.atomic_write_text(out / CARD_JSON, json.dumps(card.to_dict(), indent=2, default=_json_default) + "\n")
-    paths.atomic_write_text(out / CARD_MD, (render or render_markdown)(card))
+    fileio.atomic_write_bytes(out / WEIGHTS_FILE, data)
+    fileio.atomic_write_text(out / CARD_JSON, json.dumps(card.to_dict(), indent=2, default=fileio.json_default) + "\n")
+    fileio.atomic_write_text(out / CARD_MD, (render or render_markdown)(card))
     return out
 
 
@@ -177,23 +177,6 @@ def save_model(model: VMNet, out_dir: str | Path, card: ModelCard) -> Path:
     if not card.licences:
         card.licences = input_licences(card)
     return write_model_folder(model, out_dir, card)
-
-
-def _json_default(o):
-    try:
-        import numpy as np
-
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def user_models_dir() -> Path:

@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from supervisor_app.infra import errors, paths
+from supervisor_app.infra import errors, fileio, paths
 
 MUSIC_SEGMENTATIONS = ("olda", "foote", "sf")
 SEGMENTATIONS = MUSIC_SEGMENTATIONS + ("shots",)
@@ -190,7 +190,7 @@ def save_clip(path: Path, clip: ClipData) -> None:
     np.savez(buf, clip_id=np.array(clip.clip_id), name=np.array(clip.name), segmentation=np.array(clip.segmentation),
              music_frames=clip.music_frames, video_frames=clip.video_frames, times_s=clip.times_s,
              boundaries_s=clip.boundaries_s, duration_s=np.array(clip.duration_s))
-    paths.atomic_write_bytes(path, buf.getvalue())
+    fileio.atomic_write_bytes(path, buf.getvalue())
 
 
 def load_clip(path: Path) -> ClipData | None:

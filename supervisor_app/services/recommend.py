@@ -39,8 +39,8 @@ import numpy as np
 
 from supervisor_app.infra.errors import AnalysisError, CancelledError, EmptyCatalogError, UsageError
 from supervisor_app.catalog.filters import Filters
+from supervisor_app.ranking.names import DISTANCES
 
-DISTANCES = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete")
 RANK_BY = ("content", "sync", "fused")
 DEFAULT_TOP_N = 300
 # Weight of the sync z-score in the fused ranking, chosen by V2M mean rank on a validation split of a

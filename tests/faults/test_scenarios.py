@@ -21,18 +21,18 @@ from faults.corpus import ffmpeg
 
 # --- outputs ------------------------------------------------------------------------------------------
 def test_atomic_write_on_a_full_disk_leaves_nothing(tmp_path):
-    from supervisor_app.infra import outputs
+    from supervisor_app.infra import fileio
     from supervisor_app.infra.errors import DiskFullError
 
     target = tmp_path / "out.json"
     with pytest.raises(DiskFullError) as e:
-        with outputs.atomic_output(target) as tmp:
+        with fileio.atomic_output(target) as tmp:
             tmp.write_bytes(b"half of it")
             raise OSError(errno.ENOSPC, "No space left on device")  # what write() raises on a full disk
     assert "disk is full" in str(e.value)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(KeyboardInterrupt):
-        with outputs.atomic_output(target) as tmp:
+        with fileio.atomic_output(target) as tmp:
             tmp.write_bytes(b"half of it")
             raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
