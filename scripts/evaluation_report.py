@@ -249,12 +249,12 @@ def section_fit(args) -> dict:
     from supervisor_app.evaluation.fit_calibration import (
         EditorStyle,
         run_calibration,
-        track_events_from_catalog,
+        calibration_tracks_from_catalog,
     )
 
     with Catalog.open(catalog_path(args)) as cat:
         tracks = cat.tracks()
-        events = track_events_from_catalog(cat, "olda")
+        events = calibration_tracks_from_catalog(cat, "olda")
         info = {str(t.id): {"title": t.title or Path(t.path).stem, "package": package_of(t.path, Path(args.pool)),
                             "duration_s": t.duration_s} for t in tracks}
     log(f"fit calibration: {len(events)} tracks with downbeats, {args.fit_queries} queries")
