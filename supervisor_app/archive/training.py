@@ -286,7 +286,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     protocol = evaluate_model(model, "segvmnet", test, out.name, segmentation, window_s=window, seed=config.seed)
     fit = None
     if fit_baseline:
-        from supervisor_app.evaluation.metrics import retrieval_metrics
+        from supervisor_app.ranking.metrics import retrieval_metrics
 
         test_pairs = [by_id[ds.pair_of_clip[c.clip_id]] for c in test]
         try:

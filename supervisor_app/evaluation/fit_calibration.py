@@ -249,7 +249,7 @@ def fit_track(track: CalibrationTrack, cuts_s: Sequence[float], video_duration_s
 
 def _rank_and_recalls(scores: np.ndarray, i: int, ks=(1, 5)) -> tuple[float, dict]:
     """Expected 1-based rank of item ``i`` and P(i in the top k) for each k (ties by expectation)."""
-    from supervisor_app.evaluation.metrics import ranks_from_scores, recall_at_k
+    from supervisor_app.ranking.metrics import ranks_from_scores, recall_at_k
 
     s = np.asarray(scores, float)[None, :]
     t = np.array([i])
@@ -349,7 +349,7 @@ def _mean(xs) -> float:
 
 
 def _ci95(xs) -> float:
-    from supervisor_app.evaluation.metrics import mean_confidence_interval
+    from supervisor_app.ranking.metrics import mean_confidence_interval
 
     a = np.asarray([x for x in xs if x == x], float)
     return mean_confidence_interval(a)[1] if a.size else float("nan")

@@ -32,7 +32,7 @@ import numpy as np
 
 from supervisor_app.segvmnet.dataset import ClipData
 from supervisor_app.evaluation.fit_calibration import EditorStyle, CalibrationTrack, make_editor_cuts
-from supervisor_app.evaluation.metrics import retrieval_metrics
+from supervisor_app.ranking.metrics import retrieval_metrics
 
 __all__ = ["WorldConfig", "AVClip", "make_av_corpus", "window_av", "content_scores", "sync_scores", "row_z",
            "fused_scores", "weight_sweep", "choose_weight", "mix_rows", "DEFAULT_WEIGHTS", "FusionReport", "train_content_model",

@@ -34,7 +34,7 @@ import numpy as np
 
 from supervisor_app.infra import errors
 from supervisor_app.segvmnet.dataset import ClipData, normalize_boundaries
-from supervisor_app.evaluation.metrics import chance_metrics, retrieval_metrics
+from supervisor_app.ranking.metrics import chance_metrics, retrieval_metrics
 
 SCENARIOS = ("vanilla", "crop-query", "stretch-targets", "crop-stretch")
 _SCENARIO_ALIASES = {"crop": "crop-query", "stretch": "stretch-targets", "crop+stretch": "crop-stretch",

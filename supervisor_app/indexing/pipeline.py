@@ -207,7 +207,7 @@ def yamnet_frames(x_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def segment_means_of(frames_f16: np.ndarray, boundaries_s) -> np.ndarray:
     """(K, 1024) float32 YAMNet means over the segments [b0, b1), … of 1 Hz frames stored as float16."""
-    from supervisor_app.segvmnet.dataset import segment_means
+    from supervisor_app.features.segments import segment_means
 
     frames = np.asarray(frames_f16, dtype=np.float16).astype(np.float32)
     b = np.asarray(boundaries_s, dtype=np.float64)

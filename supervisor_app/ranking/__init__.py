@@ -4,6 +4,7 @@
 - :mod:`.bank`: :class:`SegmentBank`, the catalog's segment embeddings packed for speed.
 - :mod:`.distances`: the seven Seg-VM-Net distances (score: higher is better), batched
   :func:`catalog_scores`, single-pair :func:`align` with paths, evaluation perturbations.
+- :mod:`.metrics`: retrieval metrics (ranks, Recall@K, mean rank ± CI) with one correct item per query.
 - :mod:`.prefilter`: centroid :class:`Prefilter` (exact scan or FAISS IVF) and :func:`two_stage`.
 
 The names below load on first use (PEP 562): importing a light submodule such as :mod:`.names` does

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from supervisor_app.infra import errors, fileio
-from supervisor_app.evaluation.metrics import chance_metrics, retrieval_metrics
+from supervisor_app.ranking.metrics import chance_metrics, retrieval_metrics
 from supervisor_app.nets.aggregation import (
     AGGREGATIONS,
     LEARNED_AGGREGATIONS,

@@ -94,7 +94,7 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
 def video_segment_features(analysis: QueryVideoAnalysis, extractor: str) -> np.ndarray:
     """(K, d) mean of the video's 1 Hz frame features inside each matching segment."""
     from supervisor_app.features import extract_cached
-    from supervisor_app.segvmnet.dataset import segment_means
+    from supervisor_app.features.segments import segment_means
 
     fr = extract_cached(extractor, analysis.path)
     b = analysis.boundaries_s
