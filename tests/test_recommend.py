@@ -126,7 +126,7 @@ def test_content_and_fit_with_a_model(catalog_path, random_model, tmp_path):
 
 
 def test_catalog_bank_is_persisted_and_follows_the_catalog(catalog_path, random_model):
-    from supervisor_app.indexing.pipeline import model_embedding_key
+    from supervisor_app.indexing.keys import model_embedding_key
     from supervisor_app.nets.model_store import load_model
     from supervisor_app.ranking import catalog_bank as cb
 

@@ -83,7 +83,8 @@ def calibration_tracks_from_catalog(catalog, segmentation: str = "olda", tracks=
     """Events of every indexed track (madmom downbeats, stored ``segmentation`` boundaries); tracks
     with fewer than 4 downbeats are left out. ``key`` is the track id as a string."""
     from supervisor_app.analysis.beats import BeatResult
-    from supervisor_app.indexing.pipeline import beats_key, track_boundaries_s
+    from supervisor_app.indexing.keys import beats_key
+    from supervisor_app.indexing.reads import track_boundaries_s
 
     out = []
     for t in (tracks if tracks is not None else catalog.tracks()):

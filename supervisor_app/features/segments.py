@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["segment_means"]
+__all__ = ["segment_means", "segment_means_of"]
 
 
 def _frame_indices(times_s: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
@@ -25,3 +25,10 @@ def segment_means(frames: np.ndarray, times_s: np.ndarray, spans: Sequence[tuple
     for k, (s, e) in enumerate(spans):
         out[k] = frames[_frame_indices(np.asarray(times_s), s, e)].mean(axis=0)
     return out
+
+
+def segment_means_of(frames_f16: np.ndarray, boundaries_s) -> np.ndarray:
+    """(K, 1024) float32 YAMNet means over the segments [b0, b1), … of 1 Hz frames stored as float16."""
+    frames = np.asarray(frames_f16, dtype=np.float16).astype(np.float32)
+    b = np.asarray(boundaries_s, dtype=np.float64)
+    return segment_means(frames, np.arange(len(frames)) + 0.5, list(zip(b[:-1], b[1:])))

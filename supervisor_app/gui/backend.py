@@ -217,7 +217,7 @@ class CoreBackend:
         by = s.get("by_status", {})
         analysed = ""
         try:
-            from supervisor_app.indexing.pipeline import beats_key
+            from supervisor_app.indexing.keys import beats_key
 
             name, version = beats_key()
             analysed = f"{s.get('analyses', {}).get(name, {}).get(version, 0)} analysed for recommendation · "
@@ -359,7 +359,7 @@ class CoreBackend:
              "rights": dict(t.rights or {}), "notes": t.notes or "", "path": t.path, "size_bytes": t.size_bytes,
              "status": t.status, "error": t.error or ""}
         try:
-            from supervisor_app.indexing.pipeline import beats_key
+            from supervisor_app.indexing.keys import beats_key
 
             rec = catalog.get_analysis(t.id, *beats_key())
         except (ImportError, SupervisorError):
@@ -475,7 +475,8 @@ class CoreBackend:
         if candidate.track_id is not None and catalog_path:
             from supervisor_app.analysis.beats import BeatResult
             from supervisor_app.catalog import Catalog
-            from supervisor_app.indexing.pipeline import DEFAULT_SEGMENTATION, beats_key, track_boundaries_s
+            from supervisor_app.indexing.keys import DEFAULT_SEGMENTATION, beats_key
+            from supervisor_app.indexing.reads import track_boundaries_s
 
             with Catalog.open(catalog_path) as cat:
                 t = cat.get_track(int(candidate.track_id))

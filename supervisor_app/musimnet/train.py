@@ -483,7 +483,7 @@ def catalog_bank(catalog_data_: CatalogData, n_chunks: int = 8, chunk_frames: in
 def yamnet_mean_outputs(catalog, tracks) -> np.ndarray | None:
     """(N, 1024) stored frozen YAMNet track means of ``tracks``, or None if any is missing."""
     from supervisor_app.features import get_extractor
-    from supervisor_app.indexing.pipeline import YAMNET_MEAN
+    from supervisor_app.indexing.keys import YAMNET_MEAN
 
     try:
         yv = get_extractor("yamnet").version

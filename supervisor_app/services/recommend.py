@@ -131,7 +131,8 @@ def _track_music_events(catalog, track, segmentation: str):
 
     A failed beat tracking (no steady beat) is not a reason: such a track is cut in free time."""
     from supervisor_app.edit.planner import TrackEvents
-    from supervisor_app.indexing.pipeline import beats_key, track_boundaries_s
+    from supervisor_app.indexing.keys import beats_key
+    from supervisor_app.indexing.reads import track_boundaries_s
 
     if not track.duration_s or track.duration_s <= 0:
         return None, "its duration is unknown (the file could not be read when it was indexed)"
@@ -296,7 +297,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
 
     content: dict[int, tuple[float, object, dict]] = {}
     if loaded is not None:
-        from supervisor_app.indexing.pipeline import model_embedding_key
+        from supervisor_app.indexing.keys import model_embedding_key
         from supervisor_app.segvmnet.vmnet import embed_vectors
         from supervisor_app.ranking import align, two_stage
         from supervisor_app.ranking.bank import SegmentBank
@@ -490,7 +491,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
 def pair_alignment(video, catalog, track_id: int, model, distance: str = "nw-dtw"):
     """The alignment ``recommend`` computes for one (video, catalog track) pair with a Seg-VM-Net model:
     ``(path [(i_music, j_video)], video_boundaries_s)``; the mockup uses it to cut exactly as recommended."""
-    from supervisor_app.indexing.pipeline import model_embedding_key
+    from supervisor_app.indexing.keys import model_embedding_key
     from supervisor_app.segvmnet.vmnet import embed_vectors
     from supervisor_app.ranking import align
     from supervisor_app.services.video_analysis import analyze_video, video_segment_features
