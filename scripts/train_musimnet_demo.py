@@ -104,7 +104,8 @@ def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import get_extractor
     from supervisor_app.musimnet.oracle import write_tags_csv
-    from supervisor_app.musimnet.train import build_bank, track_group
+    from supervisor_app.musimnet.data import build_bank
+    from supervisor_app.musimnet.on_catalog import track_group
     from supervisor_app.infra.fileio import atomic_write_text
 
     work.mkdir(parents=True, exist_ok=True)
@@ -158,14 +159,9 @@ def train(dataset: Path, out: Path, results: Path | None, budget_s: float, steps
     from supervisor_app.musimnet import metrics
     from supervisor_app.musimnet.nets import save_musimnet
     from supervisor_app.musimnet.oracle import Oracle
-    from supervisor_app.musimnet.train import (
-        PatchBank,
-        MuSimTrainConfig,
-        artist_disjoint_split,
-        baseline_metrics,
-        evaluate_model,
-        train_musimnet,
-    )
+    from supervisor_app.musimnet.data import PatchBank, artist_disjoint_split
+    from supervisor_app.musimnet.evaluate import baseline_metrics, evaluate_model
+    from supervisor_app.musimnet.train import MuSimTrainConfig, train_musimnet
     from supervisor_app.nets.model_store import ModelCard
 
     with np.load(dataset) as z:

@@ -23,13 +23,9 @@ from supervisor_app.musimnet.nets import (
     save_musimnet,
 )
 from supervisor_app.musimnet.oracle import Oracle
-from supervisor_app.musimnet.train import (
-    PatchBank,
-    MuSimTrainConfig,
-    artist_disjoint_split,
-    evaluate_model,
-    train_musimnet,
-)
+from supervisor_app.musimnet.data import PatchBank, artist_disjoint_split
+from supervisor_app.musimnet.evaluate import evaluate_model
+from supervisor_app.musimnet.train import MuSimTrainConfig, train_musimnet
 
 SR = fe.SAMPLE_RATE
 COMBOS = [(a, b, c) for a in ("sine", "square", "noise") for b in ("slow", "fast") for c in ("low", "high")]

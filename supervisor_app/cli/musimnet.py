@@ -96,7 +96,8 @@ def add_evaluate_parser(sub, name: str = "musimnet") -> argparse.ArgumentParser:
 
 def cmd_train_musimnet(args) -> int:
     from supervisor_app.musimnet.metrics import format_table
-    from supervisor_app.musimnet.train import MuSimTrainConfig, catalog_data, train_from_catalog
+    from supervisor_app.musimnet.on_catalog import catalog_data, train_from_catalog
+    from supervisor_app.musimnet.train import MuSimTrainConfig
 
     preset = PRESETS[args.preset]
     pick = lambda value, key: preset[key] if value is None else value  # noqa: E731
@@ -122,7 +123,7 @@ def cmd_train_musimnet(args) -> int:
 def cmd_evaluate_musimnet(args) -> int:
     from supervisor_app.infra.fileio import atomic_write_text
     from supervisor_app.musimnet.metrics import format_table
-    from supervisor_app.musimnet.train import catalog_data, evaluate_on_catalog
+    from supervisor_app.musimnet.on_catalog import catalog_data, evaluate_on_catalog
 
     with _catalog(args) as cat:
         data = catalog_data(cat, args.tags, args.relations, args.group_by)
