@@ -103,8 +103,11 @@ def test_infra_imports_nothing_of_the_app_but_infra():
     assert not bad, "infra reaching up:\n" + "\n".join(bad)
 
 
-def test_training_code_is_not_imported_by_its_users_and_does_not_import_evaluation():
+def test_training_code_points_down():
+    """Shared network code (nets) knows no network family; Seg-VM-Net training does not import the
+    evaluation; no stage imports the training dataset."""
     bad = _violations("segvmnet", lambda p, name: name.startswith("supervisor_app.evaluation"))
+    bad += _violations("nets", lambda p, name: name.startswith(("supervisor_app.segvmnet", "supervisor_app.musimnet")))
     for folder in ("services", "indexing", "catalog", "ranking", "features"):
         bad += _violations(folder, lambda p, name: name.startswith("supervisor_app.segvmnet.dataset"))
     assert not bad, "\n".join(bad)

@@ -218,7 +218,8 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     """
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import DEFAULT_AUDIO, DEFAULT_VIDEO
-    from supervisor_app.nets.model_store import CARD_JSON, ModelCard, save_model, user_models_dir
+    from supervisor_app.nets.model_store import CARD_JSON, ModelCard, user_models_dir
+    from supervisor_app.segvmnet.model_io import save_model
     from supervisor_app.segvmnet.train import PRESETS, TRAINING_CLIPS_FILE, TrainConfig, train_model
     from supervisor_app.archive.features import build_pair_dataset
     from supervisor_app.archive.split import commercial_groups, split_by_commercial
@@ -304,7 +305,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     if prev_dir and Path(prev_dir).resolve() != out.resolve():
         try:
             from supervisor_app.nets.device import select_device
-            from supervisor_app.nets.model_store import load_model
+            from supervisor_app.segvmnet.model_io import load_model
 
             prev = load_model(prev_dir, device=select_device(config.device))
             if prev.card.kind != "segvmnet":

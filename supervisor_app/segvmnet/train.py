@@ -426,7 +426,8 @@ def train_from_folder(clips_dir: str | Path, out_dir: str | Path, config: TrainC
     Clip-level VM-Net needs no segmentation (it is computed only for Seg-VM-Net). Returns the training
     result and the model folder.
     """
-    from supervisor_app.nets.model_store import CARD_JSON, ModelCard, save_model
+    from supervisor_app.nets.model_store import CARD_JSON, ModelCard
+    from supervisor_app.segvmnet.model_io import save_model
     from supervisor_app.segvmnet.dataset import build_dataset, split_clips
 
     config.validate()

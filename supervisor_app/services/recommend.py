@@ -185,7 +185,7 @@ def load_active_model(model):
     if hasattr(model, "card") and hasattr(model, "model"):
         return model
     from supervisor_app.nets.device import select_device
-    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.segvmnet.model_io import load_model
 
     return load_model(model, device=select_device("auto"))
 
