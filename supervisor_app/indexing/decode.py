@@ -19,19 +19,15 @@ def decode_shared(path: str | Path, rates: Sequence[int]) -> dict[int, np.ndarra
     """
     import av
 
-    from supervisor_app.infra.errors import CorruptMediaError, NoAudioStreamError, ZeroDurationError
-    from supervisor_app.media._open import decoder_name, ffmpeg_error, open_container
+    from supervisor_app.infra.errors import CorruptMediaError, ZeroDurationError
+    from supervisor_app.media._open import ffmpeg_error, first_audio_stream, open_container
 
     path = Path(path)
     rates = [int(r) for r in dict.fromkeys(rates)]
     chunks: dict[int, list[np.ndarray]] = {r: [] for r in rates}
     got_s = 0.0
     with open_container(path) as c:
-        if not c.streams.audio:
-            raise NoAudioStreamError(path)
-        stream = c.streams.audio[0]
-        decoder_name(stream, path)
-        stream.thread_type = "AUTO"
+        stream = first_audio_stream(c, path)
         resamplers = {r: av.AudioResampler(format="fltp", layout="mono", rate=r) for r in rates}
 
         def take(r: int, frames) -> None:
