@@ -217,7 +217,7 @@ def main(argv=None) -> int:
           f"(each includes a 20-offset sync score); ratio form/legacy {times['form'] / max(times['legacy'], 1e-9):.2f}; "
           f"load average {tuple(round(x, 2) for x in os.getloadavg())}")
     if args.json:
-        from supervisor_app.infra.paths import atomic_write_text
+        from supervisor_app.infra.fileio import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(rows, indent=1, default=float))
         print(f"wrote {args.json}")

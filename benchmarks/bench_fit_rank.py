@@ -43,12 +43,12 @@ def main(argv=None) -> int:
         choose_queries,
         covering_offsets,
         make_editor_cuts,
-        track_events_from_catalog,
+        calibration_tracks_from_catalog,
     )
     from supervisor_app.ranking.form_score import fit_to_picture
 
     with Catalog.open(args.catalog) as cat:
-        events = track_events_from_catalog(cat, "olda")
+        events = calibration_tracks_from_catalog(cat, "olda")
     D = args.picture_s
     queries = choose_queries(events, args.queries, D)
     legacy = load_legacy()

@@ -102,33 +102,35 @@ def downbeats(b: np.ndarray) -> np.ndarray:
 
 def records_and_arrays(beats, segs, frames, scores, frames_mode: bool):
     """What the indexer stores for one track (versions as in supervisor_app.indexing.pipeline)."""
-    from supervisor_app.indexing import pipeline as ix
+    from supervisor_app.features.segments import segment_means_of
+    from supervisor_app.indexing.autotags import autotags_from_scores
+    from supervisor_app.indexing.keys import AUTOTAGS, YAMNET_FRAMES, YAMNET_MEAN, segmeans_key, yamnet_version
     from supervisor_app.analysis import versions
     from supervisor_app.analysis.beats import BeatResult
     from supervisor_app.analysis.report import segments_analyzer
 
-    yv = ix.yamnet_version()
+    yv = yamnet_version()
     bv = versions.beats_version()
     pos = beats[:, 1].astype(int)
     br = BeatResult(beats[:, 0], pos, beats[pos == 1, 0], 60.0 / float(np.median(np.diff(beats[:, 0]))),
                     int(pos.max()))
     recs = {versions.BEATS: {"version": bv, "result": br.to_dict(), "error": None},
-            ix.AUTOTAGS: {"version": yv, "result": {"tags": ix.autotags_from_scores(scores)}, "error": None}}
+            AUTOTAGS: {"version": yv, "result": {"tags": autotags_from_scores(scores)}, "error": None}}
     f16 = frames.astype(np.float16)
-    arrays = {ix.YAMNET_MEAN: (yv, frames.mean(axis=0).astype(np.float32))}
+    arrays = {YAMNET_MEAN: (yv, frames.mean(axis=0).astype(np.float32))}
     if frames_mode:
-        arrays[ix.YAMNET_FRAMES] = (yv, f16)
+        arrays[YAMNET_FRAMES] = (yv, f16)
     for a, r in segs.items():
         sv = versions.segments_version(a, bv)
         recs[segments_analyzer(a)] = {"version": sv, "result": r.to_dict(), "error": None}
         if not frames_mode:
-            arrays[ix.segmeans_key(a, sv)[0]] = (ix.segmeans_key(a, sv)[1], ix.segment_means_of(f16, r.boundaries_s))
+            arrays[segmeans_key(a, sv)[0]] = (segmeans_key(a, sv)[1], segment_means_of(f16, r.boundaries_s))
     return {"records": recs, "arrays": arrays}
 
 
 def payload_bytes(result: dict, by_name: dict | None = None) -> int:
     """Bytes of the arrays and JSON results one track stores; ``by_name`` accumulates them per name."""
-    from supervisor_app.catalog.store import json_dumps
+    from supervisor_app.infra.fileio import json_dumps
 
     sizes = {name: arr.nbytes for name, (_, arr) in result["arrays"].items()}
     sizes.update({name: len(json_dumps(r["result"])) for name, r in result["records"].items() if r["result"]})
@@ -157,7 +159,9 @@ def measure(sample: list[tuple[Path, float]], verbose: bool = True) -> dict:
     from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()  # before any ``from madmom...`` import
-    from supervisor_app.indexing import pipeline as ix
+    from supervisor_app.indexing.decode import decode_shared
+    from supervisor_app.indexing.job import yamnet_frames
+    from supervisor_app.indexing.pipeline import store_result
     from supervisor_app.analysis import beats as bm
     from supervisor_app.analysis.fast_median import fast_hpss
     from supervisor_app.analysis.segments import segment_each
@@ -203,11 +207,11 @@ def measure(sample: list[tuple[Path, float]], verbose: bool = True) -> dict:
         segs_b, _ = before("MSAF (3 algorithms)", segment_each, x, 44100, ALGOS, beats_b[:, 0])
         fr_b = before("YAMNet", yam.extract, path)
         res_b = records_and_arrays(beats_b, segs_b, fr_b.frames, fr_b.extra["class_scores"], True)
-        before("store", ix.store_result, cat_b, ids[0], res_b)
+        before("store", store_result, cat_b, ids[0], res_b)
         wall["before"] += time.perf_counter() - t0
         # ---- after
         t0 = time.perf_counter()
-        audio = after("decode", ix.decode_shared, path, (44100, 16000))
+        audio = after("decode", decode_shared, path, (44100, 16000))
         sig = Signal(audio[44100], sample_rate=44100)
         feat_a = after("madmom pre-processing", fast.features, sig)
         pn = after("madmom networks", fast.per_network, feat_a)
@@ -215,12 +219,12 @@ def measure(sample: list[tuple[Path, float]], verbose: bool = True) -> dict:
         beats_a = after("madmom DBN", dbn_beats, act_a)
         with fast_hpss():
             segs_a, _ = after("MSAF (3 algorithms)", segment_each, audio[44100], 44100, ALGOS, beats_a[:, 0])
-        frames_a, scores_a = after("YAMNet", ix.yamnet_frames, audio[16000])
+        frames_a, scores_a = after("YAMNet", yamnet_frames, audio[16000])
         res_a = records_and_arrays(beats_a, segs_a, frames_a, scores_a, True)
-        after("store", ix.store_result, cat_a, ids[1], res_a)
+        after("store", store_result, cat_a, ids[1], res_a)
         wall["after"] += time.perf_counter() - t0
         res_c = records_and_arrays(beats_a, segs_a, frames_a, scores_a, False)
-        ix.store_result(cat_c, ids[2], res_c)
+        store_result(cat_c, ids[2], res_c)
         # ---- checks
         checks["decode44"] += int(np.array_equal(x, audio[44100]))
         checks["decode16"] += int(np.array_equal(load_audio(path, sr=16000), audio[16000]))

@@ -162,7 +162,7 @@ _OLDA = '{"boundaries_s":[0.0,14.23,41.8,72.55,104.9,131.2,163.71,188.04,210.0],
 def synthetic_catalog(path: Path, n: int) -> float:
     """Write ``n`` tracks (+ an auto-tags and an OLDA record each) with SQL; returns seconds."""
     from supervisor_app.catalog import Catalog
-    from supervisor_app.indexing.pipeline import AUTOTAGS, segment_versions, yamnet_version
+    from supervisor_app.indexing.keys import AUTOTAGS, segment_versions, yamnet_version
 
     Catalog.create(path).close()
     name, (v_olda, _) = segment_versions("olda")
@@ -189,7 +189,7 @@ def synthetic_catalog(path: Path, n: int) -> float:
 def catalog_section(n: int, tmp: Path, full_load: bool) -> None:
     from supervisor_app.catalog import Catalog
     from supervisor_app.catalog.paging import LazyTracks, iter_tracks, tracks_after
-    from supervisor_app.indexing.pipeline import AUTOTAGS, yamnet_version
+    from supervisor_app.indexing.keys import AUTOTAGS, yamnet_version
 
     path = tmp / "million.sqlite"
     gen_s = synthetic_catalog(path, n)

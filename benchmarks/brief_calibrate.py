@@ -29,8 +29,8 @@ def main() -> int:
     from supervisor_app.catalog import Catalog
     from supervisor_app.catalog.tracks_view import analysed_tempo
     from supervisor_app.features.yamnet import class_names
-    from supervisor_app.indexing.pipeline import MUSIC_CLASS_FIRST, MUSIC_CLASS_LAST
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.indexing.autotags import MUSIC_CLASS_FIRST, MUSIC_CLASS_LAST
+    from supervisor_app.infra.fileio import atomic_write_text
     from supervisor_app.briefs.track_profile import CALIBRATION_PATH, DESCRIPTOR_AXES, class_profile
 
     t0 = time.perf_counter()

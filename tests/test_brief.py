@@ -13,7 +13,7 @@ from supervisor_app.briefs.query import parse_brief_query
 from supervisor_app.briefs.vocab import CONCEPTS, WORDS
 from supervisor_app.catalog import Catalog
 from supervisor_app.catalog.filters import Filters
-from supervisor_app.indexing.pipeline import AUTOTAGS, yamnet_version
+from supervisor_app.indexing.keys import AUTOTAGS, yamnet_version
 
 from fixture_paths import MUSIC
 
@@ -142,7 +142,7 @@ def test_real_audio_briefs(tmp_path):
     pool calibration: the brief's words find the track a person would pick."""
     from supervisor_app.catalog.tracks_view import ensure_descriptors
     from supervisor_app.features import get_extractor
-    from supervisor_app.indexing.pipeline import YAMNET_FRAMES, YAMNET_MEAN
+    from supervisor_app.indexing.keys import YAMNET_FRAMES, YAMNET_MEAN
 
     lib = tmp_path / "lib"
     lib.mkdir()

@@ -9,7 +9,7 @@ import torch
 from scipy import stats
 
 from supervisor_app.infra import errors
-from supervisor_app.evaluation import metrics as M
+from supervisor_app.ranking import metrics as M
 from supervisor_app.evaluation.protocol import (
     CHANCE,
     TRIVIAL_DURATION,
@@ -24,7 +24,8 @@ from supervisor_app.evaluation.protocol import (
     window_start,
 )
 from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
-from supervisor_app.segvmnet.dataset import ClipData, normalize_boundaries, segment_means
+from supervisor_app.features.segments import segment_means
+from supervisor_app.segvmnet.dataset import ClipData, normalize_boundaries
 
 
 # --- metrics --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from supervisor_app.edit.export_timeline import (
 )
 from supervisor_app.edit.playlist_export import (
     CSV_COLUMNS,
-    PlaylistEntry,
+    PlaylistRow,
     as_entry,
     export_csv,
     export_json,
@@ -138,12 +138,12 @@ def test_probed_rate_is_used(edit, tmp_path):
 # --- playlists ---------------------------------------------------------------------------------------
 def _entries(edit):
     return [
-        PlaylistEntry(rank=1, path=str(VIBE), title="Vibe Ace", artist="Kevin MacLeod", track_id=7, duration_s=61.46,
+        PlaylistRow(rank=1, path=str(VIBE), title="Vibe Ace", artist="Kevin MacLeod", track_id=7, duration_s=61.46,
                       score=0.83, sync_score=2.4, reasons=["music segment 2 matched shot 4", "tempo 130 bpm"],
                       edit=edit),
         {"rank": 2, "path": str(MUSIC / "hungarian_dance_5.ogg"), "title": "Hungarian Dance No. 5", "artist": "Brahms",
          "score": 0.71, "sync_score": None, "reason": "centroid"},
-        PlaylistEntry(rank=3, path=str(MUSIC / "sugar_plum_fairy.ogg"), duration_s=120.0, score=float("nan")),
+        PlaylistRow(rank=3, path=str(MUSIC / "sugar_plum_fairy.ogg"), duration_s=120.0, score=float("nan")),
     ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from supervisor_app.evaluation.fit_calibration import (
     EditorStyle,
-    TrackEvents,
+    CalibrationTrack,
     auc,
     covering_offsets,
     fit_track,
@@ -19,18 +19,18 @@ from supervisor_app.evaluation.fit_calibration import (
     run_calibration,
     score_at_offset,
     spearman,
-    track_events_from_catalog,
+    calibration_tracks_from_catalog,
 )
 
 
-def grid_track(key: str, bpm: float, duration_s: float, section_bars=(), phase_s: float = 0.0) -> TrackEvents:
+def grid_track(key: str, bpm: float, duration_s: float, section_bars=(), phase_s: float = 0.0) -> CalibrationTrack:
     bar = 4 * 60.0 / bpm
     db = np.arange(phase_s, duration_s - 1e-9, bar)
     bounds = [0.0]
     for nb in section_bars:
         bounds.append(bounds[-1] + nb * bar)
     bounds = [b for b in bounds if b < duration_s] + [duration_s]
-    return TrackEvents(key, duration_s, db, np.array(bounds), bpm)
+    return CalibrationTrack(key, duration_s, db, np.array(bounds), bpm)
 
 
 ON_SECTIONS_ONLY = EditorStyle(p_section_cut=1.0, p_downbeat_cut=0.0, anticipation_s=0.04, jitter_s=0.0,
@@ -130,7 +130,7 @@ def test_run_calibration_summarises_queries():
 
 def test_track_events_from_catalog(tmp_path):
     from supervisor_app.catalog import Catalog
-    from supervisor_app.indexing.pipeline import beats_key, segment_versions
+    from supervisor_app.indexing.keys import beats_key, segment_versions
 
     cat = Catalog.create(tmp_path / "c.sqlite")
     try:
@@ -143,7 +143,7 @@ def test_track_events_from_catalog(tmp_path):
         cat.put_analysis(c, *beats_key(), beats)
         name, versions = segment_versions("olda")
         cat.put_analysis(a, name, versions[0], {"boundaries_s": [0.0, 12.0, 40.0]})
-        ev = {e.key: e for e in track_events_from_catalog(cat)}
+        ev = {e.key: e for e in calibration_tracks_from_catalog(cat)}
     finally:
         cat.close()
     assert set(ev) == {str(a), str(c)} and str(b) not in ev

@@ -338,7 +338,7 @@ def test_bpm_and_tags_from_the_catalog_and_the_details_pane(tmp_path, qtbot):
     from supervisor_app.catalog import Catalog
     from supervisor_app.gui.backend import Candidate, CoreBackend, enrich_candidates
     from supervisor_app.gui.track_details import TrackDetails
-    from supervisor_app.indexing.pipeline import beats_key
+    from supervisor_app.indexing.keys import beats_key
 
     from test_gui_app import MUSIC
 

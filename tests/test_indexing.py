@@ -10,15 +10,9 @@ import pytest
 import soundfile as sf
 
 from supervisor_app.catalog import Catalog
-from supervisor_app.indexing.pipeline import (
-    AUTOTAGS,
-    YAMNET_FRAMES,
-    YAMNET_MEAN,
-    beats_key,
-    get_segments,
-    index_catalog,
-    yamnet_version,
-)
+from supervisor_app.indexing.keys import AUTOTAGS, YAMNET_FRAMES, YAMNET_MEAN, beats_key, yamnet_version
+from supervisor_app.indexing.pipeline import index_catalog
+from supervisor_app.indexing.reads import get_segments
 
 from fixture_paths import MUSIC
 
@@ -96,17 +90,13 @@ def test_index_cli_on_empty_catalog_is_a_clear_error(tmp_path):
 
 
 # --- issue 10: one decode, exact fast paths, lazy segmentations, compact storage, resume -----------------
-from supervisor_app.indexing.pipeline import (
-    TrackPlan,
-    decode_shared,
-    index_track_job,
-    music_records,
-    plan_catalog,
-    segment_means_of,
-    segmeans_key,
-    track_segment_means,
-    yamnet_frames,
-)
+from supervisor_app.analysis.report import music_records
+from supervisor_app.features.segments import segment_means_of
+from supervisor_app.indexing.decode import decode_shared
+from supervisor_app.indexing.job import TrackPlan, index_track_job, yamnet_frames
+from supervisor_app.indexing.keys import segmeans_key
+from supervisor_app.indexing.plan import plan_catalog
+from supervisor_app.indexing.reads import track_segment_means
 
 
 def _catalog_content(cat: Catalog) -> dict:

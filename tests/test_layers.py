@@ -132,3 +132,54 @@ def test_the_layer_checks_see_a_violation(tmp_path):
     f = tmp_path / "y.py"
     f.write_text("def f():\n    from supervisor_app.cli.mockup import track_events\n")
     assert [n for _, n in _imports(f) if _resolves_to(f, n, "cli")] == ["supervisor_app.cli.mockup"]
+
+
+# --- dependencies point down: cli/gui -> services -> stages -> infra --------------------------------------
+def _runtime_imports(path: Path) -> list[tuple[int, str]]:
+    """Absolute ``supervisor_app`` imports of ``path`` that run (lazy ones included; ``if TYPE_CHECKING:``
+    blocks, which only name types, left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    typing_only = {id(x) for n in ast.walk(tree) if isinstance(n, ast.If)
+                   and getattr(n.test, "id", getattr(n.test, "attr", None)) == "TYPE_CHECKING"
+                   for b in n.body for x in ast.walk(b)}
+    out = []
+    for n in ast.walk(tree):
+        if id(n) in typing_only:
+            continue
+        if isinstance(n, ast.Import):
+            out += [(n.lineno, a.name) for a in n.names if a.name.startswith("supervisor_app")]
+        elif isinstance(n, ast.ImportFrom) and n.level == 0 and (n.module or "").startswith("supervisor_app"):
+            out += [(n.lineno, f"{n.module}.{a.name}") for a in n.names]
+    return out
+
+
+def _violations(folder: str, forbidden) -> list[str]:
+    return [f"{p.relative_to(PKG)}:{line} imports {name}" for p in sorted((PKG / folder).rglob("*.py"))
+            for line, name in _runtime_imports(p) if forbidden(p, name)]
+
+
+def test_infra_imports_nothing_of_the_app_but_infra():
+    bad = _violations("infra", lambda p, name: not name.startswith(("supervisor_app.infra", "supervisor_app.__version__")))
+    assert not bad, "infra reaching up:\n" + "\n".join(bad)
+
+
+def test_training_code_points_down():
+    """Shared network code (nets) knows no network family; Seg-VM-Net training does not import the
+    evaluation; no stage imports the training dataset."""
+    bad = _violations("segvmnet", lambda p, name: name.startswith("supervisor_app.evaluation"))
+    bad += _violations("nets", lambda p, name: name.startswith(("supervisor_app.segvmnet", "supervisor_app.musimnet")))
+    for folder in ("services", "indexing", "catalog", "ranking", "features"):
+        bad += _violations(folder, lambda p, name: name.startswith("supervisor_app.segvmnet.dataset"))
+    assert not bad, "\n".join(bad)
+
+
+def test_the_catalog_scanner_and_store_have_no_cycle():
+    bad = _violations("catalog", lambda p, name: p.name == "scan.py" and name.startswith("supervisor_app.catalog.store"))
+    assert not bad, "\n".join(bad)
+
+
+def test_the_dependency_checks_see_a_violation(tmp_path):
+    f = tmp_path / "x.py"
+    f.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from supervisor_app.catalog.store import Catalog\n"
+                 "def f():\n    from supervisor_app.catalog.store import Track\n")
+    assert _runtime_imports(f) == [(5, "supervisor_app.catalog.store.Track")]

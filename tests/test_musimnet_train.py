@@ -13,8 +13,8 @@ import torch
 from supervisor_app.infra.errors import ModelError, UsageError
 from supervisor_app.musimnet import frontend as fe
 from supervisor_app.musimnet import metrics
+from supervisor_app.nets.aggregation import AutoPool
 from supervisor_app.musimnet.nets import (
-    AutoPool,
     MuSimNet,
     MuSimNetConfig,
     embed_patches,
@@ -23,13 +23,9 @@ from supervisor_app.musimnet.nets import (
     save_musimnet,
 )
 from supervisor_app.musimnet.oracle import Oracle
-from supervisor_app.musimnet.train import (
-    PatchBank,
-    TrainConfig,
-    artist_disjoint_split,
-    evaluate_model,
-    train_musimnet,
-)
+from supervisor_app.musimnet.data import PatchBank, artist_disjoint_split
+from supervisor_app.musimnet.evaluate import evaluate_model
+from supervisor_app.musimnet.train import MuSimTrainConfig, train_musimnet
 
 SR = fe.SAMPLE_RATE
 COMBOS = [(a, b, c) for a in ("sine", "square", "noise") for b in ("slow", "fast") for c in ("low", "high")]
@@ -106,7 +102,7 @@ def test_table_4_1_shapes_and_the_thesis_parameter_count():
 
 
 def test_autopool_interpolates_mean_and_max():
-    x = torch.tensor([[[0.1, 0.5, 0.2, 0.9]]])
+    x = torch.tensor([[[0.1], [0.5], [0.2], [0.9]]])  # (B, T, C)
     pool = AutoPool(1)
     assert pool(x).item() == pytest.approx(x.mean().item())
     with torch.no_grad():
@@ -156,7 +152,7 @@ def test_artist_disjoint_split():
 def test_tiny_training_beats_random_on_recall(synthetic_bank):
     bank, tags = synthetic_bank
     tr, va, te = artist_disjoint_split([str(i) for i in range(len(bank))], (0.45, 0.1, 0.45), seed=0)
-    cfg = TrainConfig(arch="tl", mining="distance", width_scale=1 / 32, lr=2e-3, batch_size=10,
+    cfg = MuSimTrainConfig(arch="tl", mining="distance", width_scale=1 / 32, lr=2e-3, batch_size=10,
                       batch_layout="mixed", steps_per_epoch=12, epochs=1, patience=2, n_neg=40, eval_patches=2,
                       device="cpu", seed=0)
     res = train_musimnet(bank, tags, Oracle(), tr, va, cfg)
@@ -173,7 +169,7 @@ def test_tiny_training_beats_random_on_recall(synthetic_bank):
 def test_at_baseline_trains_and_ranks_by_predicted_tags(synthetic_bank):
     bank, tags = synthetic_bank
     tr, va, te = artist_disjoint_split([str(i) for i in range(len(bank))], (0.45, 0.1, 0.45), seed=0)
-    cfg = TrainConfig(arch="at", width_scale=1 / 32, lr=3e-3, batch_size=16, steps_per_epoch=10, epochs=1,
+    cfg = MuSimTrainConfig(arch="at", width_scale=1 / 32, lr=3e-3, batch_size=16, steps_per_epoch=10, epochs=1,
                       eval_patches=2, device="cpu")
     res = train_musimnet(bank, tags, Oracle(), tr, va, cfg)
     assert sorted(res.tag_vocabulary) == sorted({t for c in COMBOS for t in c})

@@ -11,7 +11,8 @@ from torch import nn
 from supervisor_app.infra import errors
 from supervisor_app.nets import aggregation as agg
 from supervisor_app.nets.device import available_devices, select_device
-from supervisor_app.nets.model_store import ModelCard, load_model, read_card, save_model
+from supervisor_app.nets.model_store import ModelCard, read_card
+from supervisor_app.segvmnet.model_io import load_model, save_model
 from supervisor_app.segvmnet.vmnet import (
     Branch,
     VMNet,

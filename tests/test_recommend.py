@@ -41,7 +41,8 @@ def catalog_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def random_model(tmp_path_factory):
     from supervisor_app.features import get_extractor
-    from supervisor_app.nets.model_store import ModelCard, save_model
+    from supervisor_app.nets.model_store import ModelCard
+    from supervisor_app.segvmnet.model_io import save_model
     from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
 
     torch.manual_seed(0)
@@ -100,7 +101,7 @@ def test_cli_json(catalog_path, tmp_path, capsys):
 
 
 def test_content_and_fit_with_a_model(catalog_path, random_model, tmp_path):
-    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.segvmnet.model_io import load_model
 
     loaded = load_model(random_model)
     with Catalog.open(catalog_path) as cat:
@@ -126,8 +127,8 @@ def test_content_and_fit_with_a_model(catalog_path, random_model, tmp_path):
 
 
 def test_catalog_bank_is_persisted_and_follows_the_catalog(catalog_path, random_model):
-    from supervisor_app.indexing.pipeline import model_embedding_key
-    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.indexing.keys import model_embedding_key
+    from supervisor_app.segvmnet.model_io import load_model
     from supervisor_app.ranking import catalog_bank as cb
 
     loaded = load_model(random_model)

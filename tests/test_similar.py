@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from fixture_paths import MUSIC, REPO
-from supervisor_app.indexing import pipeline as indexing
+from supervisor_app.indexing.keys import YAMNET_FRAMES, YAMNET_MEAN
 from supervisor_app import media
 from supervisor_app.catalog import Catalog
 from supervisor_app.infra.errors import EmptyCatalogError, FileMissingError, UsageError
@@ -39,8 +39,8 @@ def cat(tmp_path_factory):
         tid = c.add_track(p, content_hash(p), p.stat().st_size, p.stat().st_mtime, info.duration_s,
                           title=p.stem, artist=artist, bpm_tag=bpm)
         fr = ex.extract(p)
-        c.put_embedding(tid, indexing.YAMNET_FRAMES, ex.version, fr.frames.astype(np.float16))
-        c.put_embedding(tid, indexing.YAMNET_MEAN, ex.version, fr.frames.mean(axis=0).astype(np.float32))
+        c.put_embedding(tid, YAMNET_FRAMES, ex.version, fr.frames.astype(np.float16))
+        c.put_embedding(tid, YAMNET_MEAN, ex.version, fr.frames.mean(axis=0).astype(np.float32))
         ids[name] = tid
     c.ids = ids
     yield c

@@ -230,7 +230,7 @@ def stand_in_extractors():
 def test_folder_pipeline_caches_reports_and_writes_a_model(tmp_path, stand_in_extractors):
     from supervisor_app.infra import errors
     from supervisor_app.evaluation.protocol import evaluate_folder
-    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.segvmnet.model_io import load_model
     from supervisor_app.segvmnet.dataset import build_dataset
     from supervisor_app.segvmnet.train import train_from_folder
 

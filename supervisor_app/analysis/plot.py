@@ -151,7 +151,7 @@ def plot_analysis(analysis: dict, out_png: str | Path, *, width_px: int = 1600) 
             axh.set_title(txt, loc="left", fontsize=9)
 
     fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.08 if has_hist else 0.11)
-    from supervisor_app.infra.outputs import atomic_output
+    from supervisor_app.infra.fileio import atomic_output
 
     fmt = out_png.suffix.lower().lstrip(".") or "png"
     with atomic_output(out_png, "The plot") as tmp:

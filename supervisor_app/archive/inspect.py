@@ -10,7 +10,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from supervisor_app.infra import errors, paths
+from supervisor_app.infra import errors, fileio
 from supervisor_app.archive import store
 
 
@@ -109,7 +109,7 @@ def pair_thumbnail(cat, pair: store.ArchivePair, out_path: str | Path, size=(320
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG")
     out_path = Path(out_path)
-    paths.atomic_write_bytes(out_path, buf.getvalue())
+    fileio.atomic_write_bytes(out_path, buf.getvalue())
     return out_path
 
 
@@ -159,9 +159,8 @@ def export_dataset(cat, out_dir: str | Path, copy_media: bool = False, stems: bo
                 raise errors.FileMissingError(m.path)
             dest = out / "media" / f"{m.content_hash[:16]}{Path(m.path).suffix.lower()}"
             dest.parent.mkdir(exist_ok=True)
-            tmp = dest.with_name("." + dest.name + ".tmp")
-            shutil.copyfile(m.path, tmp)
-            tmp.replace(dest)
+            with fileio.atomic_output(dest, "The exported media file") as tmp:
+                shutil.copyfile(m.path, tmp)
             copied[mid] = str(dest.relative_to(out))
         return copied[mid]
 
@@ -189,7 +188,7 @@ def export_dataset(cat, out_dir: str | Path, copy_media: bool = False, stems: bo
                    "both sides. Times in seconds on each project's timeline; a piece plays its media from "
                    "source_in_s at 'speed' media seconds per timeline second.",
            "pairs": rows}
-    paths.atomic_write_text(out / EXPORT_MANIFEST, json.dumps(doc, indent=2) + "\n")
+    fileio.atomic_write_text(out / EXPORT_MANIFEST, json.dumps(doc, indent=2) + "\n")
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "group", "origin", "decision", "label", "start_s", "duration_s", "music_path", "music_sha256",
@@ -198,5 +197,5 @@ def export_dataset(cat, out_dir: str | Path, copy_media: bool = False, stems: bo
         w.writerow([r["id"], r["group"], r["origin"], r["decision"] or "", r["label"], f"{r['start_s']:.3f}",
                     f"{r['duration_s']:.3f}", r["music"]["path"], r["music"]["sha256"],
                     ";".join(dict.fromkeys(x["media"] for x in r["picture"]))])
-    paths.atomic_write_text(out / EXPORT_CSV, buf.getvalue())
+    fileio.atomic_write_text(out / EXPORT_CSV, buf.getvalue())
     return out

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from supervisor_app.infra import errors, paths
+from supervisor_app.infra import errors, fileio, paths
 from supervisor_app.infra.jobs import Cancelled
 from supervisor_app.archive import store
 
@@ -220,7 +220,8 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     """
     from supervisor_app.catalog import Catalog
     from supervisor_app.features import DEFAULT_AUDIO, DEFAULT_VIDEO
-    from supervisor_app.nets.model_store import CARD_JSON, ModelCard, save_model, user_models_dir
+    from supervisor_app.nets.model_store import CARD_JSON, ModelCard, user_models_dir
+    from supervisor_app.segvmnet.model_io import save_model
     from supervisor_app.segvmnet.train import PRESETS, TRAINING_CLIPS_FILE, TrainConfig, train_model
     from supervisor_app.archive.features import build_pair_dataset
     from supervisor_app.archive.split import commercial_groups, split_by_commercial
@@ -288,7 +289,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     protocol = evaluate_model(model, "segvmnet", test, out.name, segmentation, window_s=window, seed=config.seed)
     fit = None
     if fit_baseline:
-        from supervisor_app.evaluation.metrics import retrieval_metrics
+        from supervisor_app.ranking.metrics import retrieval_metrics
 
         test_pairs = [by_id[ds.pair_of_clip[c.clip_id]] for c in test]
         try:
@@ -306,7 +307,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     if prev_dir and Path(prev_dir).resolve() != out.resolve():
         try:
             from supervisor_app.nets.device import select_device
-            from supervisor_app.nets.model_store import load_model
+            from supervisor_app.segvmnet.model_io import load_model
 
             prev = load_model(prev_dir, device=select_device(config.device))
             if prev.card.kind != "segvmnet":
@@ -363,7 +364,7 @@ def train_from_archive(catalog, out_dir: str | Path | None = None, config=None, 
     save_model(model, out, card)
     lines = ["# pair key and split of every archive pair this model saw"]
     lines += [f"{c.clip_id} {side[c.clip_id]} {c.name}" for c in ds.clips]
-    paths.atomic_write_text(out / TRAINING_CLIPS_FILE, "\n".join(lines) + "\n")
+    fileio.atomic_write_text(out / TRAINING_CLIPS_FILE, "\n".join(lines) + "\n")
     if activated:
         store.set_active_model(cat, out.resolve())
     summary = model_summary(out, cat)

@@ -115,7 +115,7 @@ def concept_quantile(concept_name: str, classes: dict, raw: dict, cal: dict) -> 
 def class_profile(catalog, track) -> tuple[Optional[np.ndarray], str]:
     """(521 mean AudioSet probabilities, source) of a track, computed once from its stored YAMNet
     embeddings and cached; (None, 'none') when it has none."""
-    from supervisor_app.indexing.pipeline import YAMNET_FRAMES, YAMNET_MEAN, yamnet_version
+    from supervisor_app.indexing.keys import YAMNET_FRAMES, YAMNET_MEAN, yamnet_version
 
     yv = yamnet_version()
     cached = catalog.get_embedding(track.id, CLASSES_CACHE, yv)
@@ -155,7 +155,7 @@ class Prefetched:
 
 def prefetch(catalog) -> Prefetched:
     from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
-    from supervisor_app.indexing.pipeline import AUTOTAGS, beats_key, yamnet_version
+    from supervisor_app.indexing.keys import AUTOTAGS, beats_key, yamnet_version
 
     yv = yamnet_version()
     ids, arrays = catalog.load_embeddings(CLASSES_CACHE, yv)
@@ -191,7 +191,7 @@ def track_profile(catalog, track, calibration: Optional[dict] = None, classes=No
             tags = pre.autotags.get(track.id)
             tags = json.loads(tags) if isinstance(tags, str) else tags
         else:
-            from supervisor_app.indexing.pipeline import AUTOTAGS, yamnet_version
+            from supervisor_app.indexing.keys import AUTOTAGS, yamnet_version
 
             rec = catalog.get_analysis(track.id, AUTOTAGS, yamnet_version())
             tags = rec.result.get("tags") if rec is not None and rec.result else None

@@ -5,7 +5,8 @@
 ...     report = cat.add_folder("~/Music")
 """
 from supervisor_app.catalog.metadata import TrackTags, read_tags
-from supervisor_app.catalog.store import AnalysisRecord, Catalog, Playlist, PlaylistEntry, ScanReport, Track
+from supervisor_app.catalog.scan import ScanReport
+from supervisor_app.catalog.store import AnalysisRecord, Catalog, Playlist, PlaylistEntry, Track
 
 __all__ = [
     "AnalysisRecord",

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supervisor_app.infra.errors import SupervisorError
+from supervisor_app.infra.fileio import atomic_write_text
 from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, check_cancelled, count_progress
-from supervisor_app.infra.paths import atomic_write_text, data_dir
+from supervisor_app.infra.paths import data_dir
 
 # package -> licence, as each package's Debian copyright file states it
 POOL_PACKAGES: dict[str, str] = {

@@ -25,18 +25,52 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Optional
 
 from supervisor_app.infra import errors
 from supervisor_app import media
 from supervisor_app.infra.hashing import content_hash
 from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, count_progress
 from supervisor_app.catalog.metadata import read_tags
-from supervisor_app.catalog.store import Catalog, ScanReport, Track
+
+if TYPE_CHECKING:  # annotations only: the store imports this module (Catalog.add_folder)
+    from supervisor_app.catalog.store import Catalog, Track
 
 #: File extensions (lower case, with dot) that the scanner treats as audio tracks (the media layer's
 #: list). Video files are not catalog tracks.
 AUDIO_EXTENSIONS = media.AUDIO_EXTENSIONS
+
+
+@dataclass
+class ScanReport:
+    """What :func:`scan_folder` (:meth:`Catalog.add_folder`) did (counts of files, plus the problems it met)."""
+
+    root: str
+    total: int = 0  # audio files found under root
+    added: int = 0  # new tracks
+    moved: int = 0  # known tracks found at a new path (recognised by content hash)
+    updated: int = 0  # known path whose content or file facts changed
+    restored: int = 0  # tracks marked missing before, found again at their path
+    unchanged: int = 0
+    missing: int = 0  # tracks under root whose file is gone (newly marked)
+    ignored: int = 0  # files that are not audio (by extension), hidden files
+    errors: list = field(default_factory=list)  # [(path, message)] — reported, never fatal
+    cancelled: bool = False
+
+    def summary(self) -> str:
+        """One line for people, e.g. '12 added, 0 moved, ... 2 problems'."""
+        parts = [
+            f"{self.added} added",
+            f"{self.moved} moved",
+            f"{self.updated} updated",
+            f"{self.restored} restored",
+            f"{self.unchanged} unchanged",
+            f"{self.missing} newly missing",
+            f"{len(self.errors)} problem{'s' if len(self.errors) != 1 else ''}",
+        ]
+        text = ", ".join(parts)
+        return text + (" (cancelled: run again to resume)" if self.cancelled else "")
 
 
 def is_audio_name(name: str | Path) -> bool:

@@ -20,12 +20,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields as _dc_fields
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
 from supervisor_app import __version__
 from supervisor_app.infra import errors
+from supervisor_app.infra.fileio import json_dumps
+
+if TYPE_CHECKING:  # annotation only: the store imports the scanner when add_folder runs, not at import
+    from supervisor_app.catalog.scan import ScanReport
 from supervisor_app.catalog import schema
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -108,55 +112,7 @@ class PlaylistEntry:
     payload: Optional[dict]  # e.g. the mockup edit
 
 
-@dataclass
-class ScanReport:
-    """What :meth:`Catalog.add_folder` did (counts of files, plus the problems it met)."""
-
-    root: str
-    total: int = 0  # audio files found under root
-    added: int = 0  # new tracks
-    moved: int = 0  # known tracks found at a new path (recognised by content hash)
-    updated: int = 0  # known path whose content or file facts changed
-    restored: int = 0  # tracks marked missing before, found again at their path
-    unchanged: int = 0
-    missing: int = 0  # tracks under root whose file is gone (newly marked)
-    ignored: int = 0  # files that are not audio (by extension), hidden files
-    errors: list = field(default_factory=list)  # [(path, message)] — reported, never fatal
-    cancelled: bool = False
-
-    def summary(self) -> str:
-        """One line for people, e.g. '12 added, 0 moved, ... 2 problems'."""
-        parts = [
-            f"{self.added} added",
-            f"{self.moved} moved",
-            f"{self.updated} updated",
-            f"{self.restored} restored",
-            f"{self.unchanged} unchanged",
-            f"{self.missing} newly missing",
-            f"{len(self.errors)} problem{'s' if len(self.errors) != 1 else ''}",
-        ]
-        text = ", ".join(parts)
-        return text + (" (cancelled: run again to resume)" if self.cancelled else "")
-
-
 # --- JSON helpers ---------------------------------------------------------------------------
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"cannot store an object of type {type(obj).__name__} as JSON")
-
-
-def json_dumps(obj) -> str:
-    """Compact JSON text of ``obj``; numpy arrays/scalars, tuples, sets and paths become JSON values."""
-    return json.dumps(obj, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-
-
 def _loads(text):
     return None if text is None else json.loads(text)
 
@@ -375,7 +331,7 @@ class Catalog:
         progress: Optional[Callable[[Optional[float], str], None]] = None,  # infra.jobs.ProgressFn
         should_cancel: Optional[Callable[[], bool]] = None,
         skip: Optional[Callable[[str], bool]] = None,
-    ) -> ScanReport:
+    ) -> "ScanReport":
         """Index the audio files under ``folder`` (see :func:`supervisor_app.catalog.scan.scan_folder`)."""
         from supervisor_app.catalog.scan import scan_folder
 

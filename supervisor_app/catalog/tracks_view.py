@@ -14,7 +14,7 @@ from supervisor_app.infra.jobs import ProgressFn, count_progress
 
 
 def analysed_tempo(catalog, track) -> Optional[float]:
-    from supervisor_app.indexing.pipeline import beats_key
+    from supervisor_app.indexing.keys import beats_key
 
     rec = catalog.get_analysis(track.id, *beats_key())
     if rec is None or not rec.result or not rec.result.get("tempo_bpm"):

@@ -77,7 +77,7 @@ def cmd_analyze(args) -> int:
         print(json.dumps(a, indent=1))
     else:
         if args.json:
-            from supervisor_app.infra.paths import atomic_write_text
+            from supervisor_app.infra.fileio import atomic_write_text
 
             atomic_write_text(Path(args.json), json.dumps(a, indent=1))
         print(_summary(a))

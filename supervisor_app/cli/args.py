@@ -91,7 +91,7 @@ def add_json_out_argument(p, help: str = "write the full result as JSON") -> Non
 
 def write_json_out(path, doc, *, announce: bool = True, ensure_ascii: bool = True) -> None:
     """Write ``doc`` as JSON at ``path`` (atomic); ``announce``: print ``wrote PATH``."""
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.infra.fileio import atomic_write_text
 
     atomic_write_text(path, json.dumps(doc, indent=1, ensure_ascii=ensure_ascii))
     if announce:

@@ -24,7 +24,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_extract(args) -> int:
-    from supervisor_app.infra.paths import atomic_write_bytes
+    from supervisor_app.infra.fileio import atomic_write_bytes
     from supervisor_app.features.cache import extract_cached
     from supervisor_app.features.registry import get_extractor
 

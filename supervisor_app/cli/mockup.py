@@ -10,6 +10,7 @@ from pathlib import Path
 
 from supervisor_app.cli.args import add_quiet_argument
 from supervisor_app.infra.errors import UsageError
+from supervisor_app.ranking.names import DISTANCES
 from supervisor_app.services.mockup import run_mockup
 
 __all__ = ["add_cli", "cmd_mockup"]
@@ -44,7 +45,7 @@ def add_cli(subparsers) -> None:
                    help="use the strongest picture sync-point suggestion (cut burst, motion, flash, loud hit) as a sync point")
     p.add_argument("--climax", type=float, metavar="S", help="the picture's climax (s): the music's energy peak lands near it")
     p.add_argument("--model", default=None, help="Seg-VM-Net model: cut along its alignment, as recommend does (needs --catalog)")
-    p.add_argument("--distance", default="nw-dtw", choices=("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), help="alignment distance with --model")
+    p.add_argument("--distance", default="nw-dtw", choices=DISTANCES, help="alignment distance with --model")
     dec = p.add_mutually_exclusive_group()
     dec.add_argument("--approve", action="store_true",
                      help="record this mockup as approved in the catalog's archive (a training pair; needs --catalog)")

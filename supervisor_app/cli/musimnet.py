@@ -97,11 +97,12 @@ def add_evaluate_parser(sub, name: str = "musimnet") -> argparse.ArgumentParser:
 
 def cmd_train_musimnet(args) -> int:
     from supervisor_app.musimnet.metrics import format_table
-    from supervisor_app.musimnet.train import TrainConfig, catalog_data, train_from_catalog
+    from supervisor_app.musimnet.on_catalog import catalog_data, train_from_catalog
+    from supervisor_app.musimnet.train import MuSimTrainConfig
 
     preset = PRESETS[args.preset]
     pick = lambda value, key: preset[key] if value is None else value  # noqa: E731
-    cfg = TrainConfig(arch=args.arch, mining=args.mining, n_pos=args.n_pos, n_neg=args.n_neg, embed_dim=args.embed_dim,
+    cfg = MuSimTrainConfig(arch=args.arch, mining=args.mining, n_pos=args.n_pos, n_neg=args.n_neg, embed_dim=args.embed_dim,
                       width_scale=pick(args.width_scale, "width_scale"), margin=args.margin, lr=pick(args.lr, "lr"),
                       batch_size=args.batch_size, batch_layout=args.batch_layout, steps_per_epoch=args.steps_per_epoch,
                       epochs=args.epochs, patience=pick(args.patience, "patience"), seed=args.seed, device=args.device)
@@ -121,9 +122,9 @@ def cmd_train_musimnet(args) -> int:
 
 
 def cmd_evaluate_musimnet(args) -> int:
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.infra.fileio import atomic_write_text
     from supervisor_app.musimnet.metrics import format_table
-    from supervisor_app.musimnet.train import catalog_data, evaluate_on_catalog
+    from supervisor_app.musimnet.on_catalog import catalog_data, evaluate_on_catalog
 
     with _catalog(args) as cat:
         data = catalog_data(cat, args.tags, args.relations, args.group_by)

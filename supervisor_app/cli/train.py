@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from supervisor_app.infra import errors, paths
+from supervisor_app.infra import errors, fileio
 
 
 def _progress_printer(prefix: str):
@@ -155,7 +155,7 @@ def cmd_evaluate(args) -> int:
                              seed=args.seed, progress=_progress_printer("features"), log=_log)
     print(format_report(report))
     if args.json:
-        paths.atomic_write_text(args.json, json.dumps(report.to_dict(), indent=2) + "\n")
+        fileio.atomic_write_text(args.json, json.dumps(report.to_dict(), indent=2) + "\n")
         print(f"Wrote {args.json}")
     return 0
 

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from supervisor_app.infra.paths import atomic_write_text
+from supervisor_app.infra.fileio import atomic_write_text
 from supervisor_app.edit.edl import Edit
 
 __all__ = ["build_timeline", "export_otio", "export_fcpxml", "export_edl", "read_timeline", "timecode_rate",

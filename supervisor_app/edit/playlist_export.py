@@ -1,6 +1,6 @@
 """Playlists of recommendations: M3U8 (VLC and other players), CSV and JSON (scores, reasons, edits).
 
-Entries are :class:`PlaylistEntry` objects, or anything with the same field names (a dict, or a
+Entries are :class:`PlaylistRow` objects, or anything with the same field names (a dict, or a
 recommendation-result object with those attributes: missing fields take their defaults). All writes are
 atomic (temporary file, then rename).
 """
@@ -14,16 +14,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from supervisor_app.infra.paths import atomic_write_text
+from supervisor_app.infra.fileio import atomic_write_text
 from supervisor_app.edit.edl import Edit
 
-__all__ = ["PlaylistEntry", "as_entry", "export_m3u8", "export_csv", "export_json", "read_json",
+__all__ = ["PlaylistRow", "as_entry", "export_m3u8", "export_csv", "export_json", "read_json",
            "CSV_COLUMNS"]
 
 
 @dataclass
-class PlaylistEntry:
-    """One recommended track. ``score``: content score; ``sync_score``: calibrated sync score
+class PlaylistRow:
+    """One row of an exported playlist file: a recommended track (not the catalog's stored playlist
+    membership, :class:`supervisor_app.catalog.store.PlaylistEntry`). ``score``: content score; ``sync_score``: calibrated sync score
     (:mod:`supervisor_app.ranking.sync`); ``reasons``: why it was recommended; ``edit``: the mockup edit
     (an :class:`~supervisor_app.edit.edl.Edit` or its dict); ``mockup_path``: a rendered MP4, if any."""
 
@@ -65,12 +66,12 @@ def _clean(v):
     return v
 
 
-_FIELDS = [f.name for f in fields(PlaylistEntry)]
+_FIELDS = [f.name for f in fields(PlaylistRow)]
 
 
-def as_entry(x: Any, rank: int | None = None) -> PlaylistEntry:
-    """Convert a dict or a result-like object to a :class:`PlaylistEntry` (``rank`` fills a missing rank)."""
-    if isinstance(x, PlaylistEntry):
+def as_entry(x: Any, rank: int | None = None) -> PlaylistRow:
+    """Convert a dict or a result-like object to a :class:`PlaylistRow` (``rank`` fills a missing rank)."""
+    if isinstance(x, PlaylistRow):
         return x
     get = (lambda k: x.get(k)) if isinstance(x, dict) else (lambda k: getattr(x, k, None))
     vals = {k: get(k) for k in _FIELDS}
@@ -88,10 +89,10 @@ def as_entry(x: Any, rank: int | None = None) -> PlaylistEntry:
     vals["path"] = str(vals["path"])
     vals["title"] = vals["title"] or ""
     vals["artist"] = vals["artist"] or ""
-    return PlaylistEntry(**vals)
+    return PlaylistRow(**vals)
 
 
-def _entries(items: Iterable[Any]) -> list[PlaylistEntry]:
+def _entries(items: Iterable[Any]) -> list[PlaylistRow]:
     return [as_entry(x, rank=k) for k, x in enumerate(items, start=1)]
 
 
@@ -145,7 +146,7 @@ def export_json(items: Iterable[Any], out_path: str | Path, **meta) -> Path:
     return out_path
 
 
-def read_json(path: str | Path) -> list[PlaylistEntry]:
+def read_json(path: str | Path) -> list[PlaylistRow]:
     """Read a playlist written by :func:`export_json` (edits come back as :class:`Edit`)."""
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     out = []

@@ -140,7 +140,7 @@ def sheet_columns(rows: list[dict]) -> list[tuple[str, str]]:
 
 
 def write_sheet_csv(rows: list[dict], out_path) -> Path:
-    from supervisor_app.infra.paths import atomic_write_bytes
+    from supervisor_app.infra.fileio import atomic_write_bytes
 
     cols = sheet_columns(rows)
     buf = io.StringIO()
@@ -159,8 +159,6 @@ def write_sheet_xlsx(rows: list[dict], out_path, title: str = "Playlist") -> Pat
         from openpyxl.styles import Font
     except ModuleNotFoundError:
         raise MissingExtraError("Writing .xlsx needs openpyxl (pip install openpyxl==3.1.5); export CSV instead.") from None
-    import os
-    import tempfile
 
     cols = sheet_columns(rows)
     wb = openpyxl.Workbook()
@@ -178,16 +176,10 @@ def write_sheet_xlsx(rows: list[dict], out_path, title: str = "Playlist") -> Pat
         ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = min(60, width + 2)
     ws.freeze_panes = "B2"
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out_path.name + ".", suffix=".tmp", dir=out_path.parent)
-    os.close(fd)
-    try:
+    from supervisor_app.infra.fileio import atomic_output
+
+    with atomic_output(out_path, "The playlist file") as tmp:
         wb.save(tmp)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return out_path
 
 

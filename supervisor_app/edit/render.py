@@ -166,7 +166,7 @@ def _write_wav(samples: np.ndarray, sr: int, out_path: Path, subtype: str = "PCM
     import soundfile as sf
 
     from supervisor_app.infra.errors import OutputNotWritableError
-    from supervisor_app.infra.outputs import atomic_output
+    from supervisor_app.infra.fileio import atomic_output
 
     with atomic_output(out_path, "The WAV file") as tmp:
         try:

@@ -19,7 +19,6 @@ rendered against several tracks is hashed once.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 from functools import lru_cache
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from supervisor_app.infra import paths
+from supervisor_app.infra.errors import OutputError
+from supervisor_app.infra.fileio import atomic_output
 from supervisor_app.infra.hashing import bytes_hash, content_hash
 from supervisor_app.infra.jobs import ProgressFn, ShouldCancel
 
@@ -79,14 +80,8 @@ def render_key(kind: str, edit, track_path: str | Path, video_path: str | Path |
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    try:
+    with atomic_output(dst) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _cached(kind: str, ext: str, render: Callable[[Path], Path], out_path: str | Path, edit, track_path,
@@ -103,12 +98,12 @@ def _cached(kind: str, ext: str, render: Callable[[Path], Path], out_path: str |
             if progress is not None:
                 progress(1.0, "served from the render cache")
             return out_path
-        except OSError:
+        except (OSError, OutputError):
             pass  # unreadable entry or full disk on the copy: render afresh below
     result = render(out_path)
     try:
         _copy_atomic(Path(result), entry)
-    except OSError:
+    except (OSError, OutputError):
         pass  # the cache is a bonus: a full or read-only cache folder never fails a render
     return Path(result)
 

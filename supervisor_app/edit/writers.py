@@ -144,7 +144,7 @@ def _export_json(cat, playlist_id: int, items: list[dict], out_path, name: str) 
 
     from supervisor_app.catalog.tracks_view import track_facts
     from supervisor_app.edit.playlist_export import as_entry
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.infra.fileio import atomic_write_text
 
     entries = []
     for k, it in enumerate(items, start=1):

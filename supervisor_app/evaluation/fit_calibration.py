@@ -30,14 +30,16 @@ import numpy as np
 
 from supervisor_app.infra.jobs import ProgressFn, count_progress
 
-__all__ = ["TrackEvents", "EditorStyle", "SyntheticEdit", "track_events_from_catalog", "covering_offsets",
+__all__ = ["CalibrationTrack", "EditorStyle", "SyntheticEdit", "calibration_tracks_from_catalog", "covering_offsets",
            "make_editor_cuts", "score_at_offset", "auc", "offset_test", "OffsetTest", "fit_track", "TrackFit",
            "rank_true_track", "RankResult", "spearman", "run_calibration", "CalibrationReport"]
 
 
 @dataclass(frozen=True)
-class TrackEvents:
-    """The music events of one track: bar lines and section boundaries ``[0, …, duration_s]`` (s)."""
+class CalibrationTrack:
+    """One catalog track as the synthetic-editor calibration sees it (``key``: its id): bar lines and
+    section boundaries ``[0, …, duration_s]`` (s). The editing engines use
+    :class:`supervisor_app.edit.planner.TrackEvents` (with the grid's confidence and the audio path)."""
 
     key: str
     duration_s: float
@@ -79,11 +81,12 @@ class SyntheticEdit:
     n_off_grid: int
 
 
-def track_events_from_catalog(catalog, segmentation: str = "olda", tracks=None) -> list[TrackEvents]:
+def calibration_tracks_from_catalog(catalog, segmentation: str = "olda", tracks=None) -> list[CalibrationTrack]:
     """Events of every indexed track (madmom downbeats, stored ``segmentation`` boundaries); tracks
     with fewer than 4 downbeats are left out. ``key`` is the track id as a string."""
     from supervisor_app.analysis.beats import BeatResult
-    from supervisor_app.indexing.pipeline import beats_key, track_boundaries_s
+    from supervisor_app.indexing.keys import beats_key
+    from supervisor_app.indexing.reads import track_boundaries_s
 
     out = []
     for t in (tracks if tracks is not None else catalog.tracks()):
@@ -97,11 +100,11 @@ def track_events_from_catalog(catalog, segmentation: str = "olda", tracks=None) 
         b = track_boundaries_s(catalog, t, segmentation)
         if b is None or len(b) < 2:
             b = np.array([0.0, float(t.duration_s)])
-        out.append(TrackEvents(str(t.id), float(t.duration_s), db, np.asarray(b, float), float(br.tempo_bpm)))
+        out.append(CalibrationTrack(str(t.id), float(t.duration_s), db, np.asarray(b, float), float(br.tempo_bpm)))
     return out
 
 
-def covering_offsets(track: TrackEvents, video_duration_s: float) -> np.ndarray:
+def covering_offsets(track: CalibrationTrack, video_duration_s: float) -> np.ndarray:
     """Downbeats from which the track plays under the whole picture without looping (s)."""
     db = track.downbeats_s
     return db[(db + float(video_duration_s) <= track.duration_s) & (db < db[-1])]
@@ -113,7 +116,7 @@ def _snap(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return grid[np.argmin(np.abs(grid[None, :] - np.asarray(x, float)[:, None]), axis=1)]
 
 
-def make_editor_cuts(track: TrackEvents, start_offset_s: float, video_duration_s: float,
+def make_editor_cuts(track: CalibrationTrack, start_offset_s: float, video_duration_s: float,
                      style: EditorStyle = EditorStyle(), rng: np.random.Generator | None = None) -> SyntheticEdit:
     """Cut a picture of ``video_duration_s`` to ``track`` played from ``start_offset_s`` (see the module doc).
 
@@ -155,7 +158,7 @@ def make_editor_cuts(track: TrackEvents, start_offset_s: float, video_duration_s
     return SyntheticEdit(track.key, o, D, np.array(kept), int(kk.sum()), int((~kk).sum()))
 
 
-def score_at_offset(track: TrackEvents, cuts_s: Sequence[float], video_duration_s: float, start_offset_s: float,
+def score_at_offset(track: CalibrationTrack, cuts_s: Sequence[float], video_duration_s: float, start_offset_s: float,
                     n_random: int = 100) -> tuple[float, float]:
     """(calibrated score z, raw S) of the edit playing ``track`` from the downbeat nearest
     ``start_offset_s`` under the picture (no splice except the app's usual ending)."""
@@ -197,7 +200,7 @@ class OffsetTest:
         return auc([self.true_S], self.random_S)
 
 
-def offset_test(track: TrackEvents, edit: SyntheticEdit, n_offsets: int = 30, n_random: int = 100,
+def offset_test(track: CalibrationTrack, edit: SyntheticEdit, n_offsets: int = 30, n_random: int = 100,
                 rng: np.random.Generator | None = None) -> OffsetTest:
     """Score the true offset and up to ``n_offsets`` other covering downbeats at least one bar away."""
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -230,7 +233,7 @@ class TrackFit:
     S_seg: float = float("nan")
 
 
-def fit_track(track: TrackEvents, cuts_s: Sequence[float], video_duration_s: float, n_random: int = 100) -> TrackFit:
+def fit_track(track: CalibrationTrack, cuts_s: Sequence[float], video_duration_s: float, n_random: int = 100) -> TrackFit:
     """Fit ``track`` to a picture with cuts ``cuts_s`` the way fit-only recommendation does, and also
     pick its best edit by raw S (``n_finalists=1, n_random=0``: the uncalibrated choice)."""
     from supervisor_app.ranking.sync import best_start_offset, sync_score
@@ -249,7 +252,7 @@ def fit_track(track: TrackEvents, cuts_s: Sequence[float], video_duration_s: flo
 
 def _rank_and_recalls(scores: np.ndarray, i: int, ks=(1, 5)) -> tuple[float, dict]:
     """Expected 1-based rank of item ``i`` and P(i in the top k) for each k (ties by expectation)."""
-    from supervisor_app.evaluation.metrics import ranks_from_scores, recall_at_k
+    from supervisor_app.ranking.metrics import ranks_from_scores, recall_at_k
 
     s = np.asarray(scores, float)[None, :]
     t = np.array([i])
@@ -280,7 +283,7 @@ class RankResult:
     variants: dict = field(default_factory=dict)  # other scores of the raw-best edit: name -> (rank, recalls)
 
 
-def rank_true_track(edit: SyntheticEdit, tracks: Sequence[TrackEvents], n_random: int = 100) -> RankResult:
+def rank_true_track(edit: SyntheticEdit, tracks: Sequence[CalibrationTrack], n_random: int = 100) -> RankResult:
     """Fit every track of ``tracks`` (the true one included) to ``edit``'s picture and rank them."""
     fits = [fit_track(t, edit.cuts_s, edit.video_duration_s, n_random) for t in tracks]
     keys = [f.key for f in fits]
@@ -312,7 +315,7 @@ class CalibrationReport:
         return asdict(self)
 
 
-def _query_job(track: TrackEvents, tracks: Sequence[TrackEvents], video_duration_s: float, style: EditorStyle,
+def _query_job(track: CalibrationTrack, tracks: Sequence[CalibrationTrack], video_duration_s: float, style: EditorStyle,
                seed: int, n_offsets: int, n_random: int) -> dict:
     rng = np.random.default_rng(seed)
     offs = covering_offsets(track, video_duration_s)
@@ -349,13 +352,13 @@ def _mean(xs) -> float:
 
 
 def _ci95(xs) -> float:
-    from supervisor_app.evaluation.metrics import mean_confidence_interval
+    from supervisor_app.ranking.metrics import mean_confidence_interval
 
     a = np.asarray([x for x in xs if x == x], float)
     return mean_confidence_interval(a)[1] if a.size else float("nan")
 
 
-def summarize(queries: Sequence[dict], tracks: Sequence[TrackEvents]) -> dict:
+def summarize(queries: Sequence[dict], tracks: Sequence[CalibrationTrack]) -> dict:
     """Mean rank / R@1 / R@5 (calibrated and raw), offset AUCs, duration/tempo biases, chance."""
     n = len(tracks)
     rz = np.array([q["rank_z"] for q in queries])
@@ -403,7 +406,7 @@ def summarize(queries: Sequence[dict], tracks: Sequence[TrackEvents]) -> dict:
     }
 
 
-def choose_queries(tracks: Sequence[TrackEvents], n_queries: int, video_duration_s: float) -> list[TrackEvents]:
+def choose_queries(tracks: Sequence[CalibrationTrack], n_queries: int, video_duration_s: float) -> list[CalibrationTrack]:
     """Up to ``n_queries`` tracks that can play under the whole picture, evenly spread over ``tracks``."""
     ok = [t for t in tracks if covering_offsets(t, video_duration_s).size >= 2]
     if len(ok) <= n_queries:
@@ -412,7 +415,7 @@ def choose_queries(tracks: Sequence[TrackEvents], n_queries: int, video_duration
     return [ok[i] for i in sorted(set(idx))]
 
 
-def run_calibration(tracks: Sequence[TrackEvents], n_queries: int = 24, video_duration_s: float = 30.0,
+def run_calibration(tracks: Sequence[CalibrationTrack], n_queries: int = 24, video_duration_s: float = 30.0,
                     style: EditorStyle = EditorStyle(), seed: int = 0, n_offsets: int = 30, n_random: int = 100,
                     workers: int = 1, progress: ProgressFn | None = None) -> CalibrationReport:
     """Make one synthetic edit per query track and measure 1–3 of the module doc on ``tracks``.

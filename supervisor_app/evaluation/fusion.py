@@ -32,8 +32,8 @@ import numpy as np
 
 from supervisor_app.infra.jobs import ProgressFn, count_progress
 from supervisor_app.segvmnet.dataset import ClipData
-from supervisor_app.evaluation.fit_calibration import EditorStyle, TrackEvents, make_editor_cuts
-from supervisor_app.evaluation.metrics import retrieval_metrics
+from supervisor_app.evaluation.fit_calibration import EditorStyle, CalibrationTrack, make_editor_cuts
+from supervisor_app.ranking.metrics import retrieval_metrics
 
 __all__ = ["WorldConfig", "AVClip", "make_av_corpus", "window_av", "content_scores", "sync_scores", "row_z",
            "fused_scores", "weight_sweep", "choose_weight", "mix_rows", "DEFAULT_WEIGHTS", "FusionReport", "train_content_model",
@@ -122,7 +122,7 @@ def make_av_corpus(n_clips: int, seed: int, world: WorldConfig = WorldConfig(), 
         music = np.tanh(z[seg] @ a_m) + world.noise * rng.normal(size=(L, world.dim_music))
         video = np.maximum(zv[seg] @ a_v, 0.0) + world.noise * rng.normal(size=(L, world.dim_video))
         clip = ClipData(f"av{seed}-{i}", music, video, times, bounds, float(L), "synthetic-sections")
-        ev = TrackEvents(clip.clip_id, float(L), downbeats, bounds, tempo)
+        ev = CalibrationTrack(clip.clip_id, float(L), downbeats, bounds, tempo)
         on = make_editor_cuts(ev, 0.0, float(L), style, rng).cuts_s
         free = _free_cuts(float(L), world.free_mean_shot_s, rng)
         out.append(AVClip(clip, downbeats, on, free, tempo))

@@ -34,7 +34,7 @@ import numpy as np
 
 from supervisor_app.infra import errors
 from supervisor_app.segvmnet.dataset import ClipData, normalize_boundaries
-from supervisor_app.evaluation.metrics import chance_metrics, retrieval_metrics
+from supervisor_app.ranking.metrics import chance_metrics, retrieval_metrics
 
 SCENARIOS = ("vanilla", "crop-query", "stretch-targets", "crop-stretch")
 _SCENARIO_ALIASES = {"crop": "crop-query", "stretch": "stretch-targets", "crop+stretch": "crop-stretch",
@@ -299,7 +299,7 @@ def evaluate_folder(clips_dir, model: str, scenarios=SCENARIOS, distances: Seque
     """Extract (cached) the clips of ``clips_dir`` with the model's extractors and segmentation, then
     run :func:`evaluate_model`. Clips the model was trained or validated on are reported in the notes."""
     from supervisor_app.nets.device import select_device
-    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.segvmnet.model_io import load_model
     from supervisor_app.segvmnet.dataset import build_dataset
     from supervisor_app.segvmnet.train import read_training_clip_ids
 

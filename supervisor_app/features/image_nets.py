@@ -39,6 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from supervisor_app.infra import errors, paths
+from supervisor_app.infra.fileio import atomic_output
 from supervisor_app.features.registry import Extractor, FeatureResult, check_cancel, frame_count
 
 log = logging.getLogger(__name__)
@@ -286,18 +287,14 @@ class ImageNetExtractor(Extractor):
         import torch
 
         net = self._torch_net().to("cpu")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         dummy = torch.zeros(1, 3, CROP_PX, CROP_PX)
         try:
-            with warnings.catch_warnings():  # the TorchScript exporter's deprecation and folding notes
-                warnings.simplefilter("ignore")
+            with atomic_output(path, "The exported ONNX model") as tmp, warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and folding notes
                 torch.onnx.export(net, (dummy,), str(tmp), input_names=["image"], output_names=["pooled", "logits"],
                                   dynamic_axes={"image": {0: "n"}, "pooled": {0: "n"}, "logits": {0: "n"}},
                                   opset_version=17, dynamo=False)
-            os.replace(tmp, path)
         finally:
-            tmp.unlink(missing_ok=True)
             net.to(self._device)
 
     # inference -------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ GUI thread keeps its own connection for quick reads and playlist edits (:meth:`o
 """
 from __future__ import annotations
 
-import importlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,12 +158,8 @@ class CoreBackend:
                     model_info[name] = m.text() + "\n\n" + model_info[name]
         except (ImportError, SupervisorError):
             pass
-        distances, rank_by = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete"), ("content", "sync", "fused")
-        try:
-            rec = importlib.import_module("supervisor_app.services.recommend")
-            distances, rank_by = rec.DISTANCES, rec.RANK_BY
-        except ModuleNotFoundError:
-            pass
+        from supervisor_app.ranking.names import DISTANCES as distances
+        from supervisor_app.services.recommend import RANK_BY as rank_by
         labels = {"content": "Content (model score)", "sync": "Fit to the picture (sync)", "fused": "Content + fit"}
         return {
             "model": models,
@@ -211,7 +206,7 @@ class CoreBackend:
         by = s.get("by_status", {})
         analysed = ""
         try:
-            from supervisor_app.indexing.pipeline import beats_key
+            from supervisor_app.indexing.keys import beats_key
 
             name, version = beats_key()
             analysed = f"{s.get('analyses', {}).get(name, {}).get(version, 0)} analysed for recommendation · "
@@ -348,7 +343,7 @@ class CoreBackend:
              "rights": dict(t.rights or {}), "notes": t.notes or "", "path": t.path, "size_bytes": t.size_bytes,
              "status": t.status, "error": t.error or ""}
         try:
-            from supervisor_app.indexing.pipeline import beats_key
+            from supervisor_app.indexing.keys import beats_key
 
             rec = catalog.get_analysis(t.id, *beats_key())
         except (ImportError, SupervisorError):
@@ -458,7 +453,8 @@ class CoreBackend:
         if candidate.track_id is not None and catalog_path:
             from supervisor_app.analysis.beats import BeatResult
             from supervisor_app.catalog import Catalog
-            from supervisor_app.indexing.pipeline import DEFAULT_SEGMENTATION, beats_key, track_boundaries_s
+            from supervisor_app.indexing.keys import DEFAULT_SEGMENTATION, beats_key
+            from supervisor_app.indexing.reads import track_boundaries_s
 
             with Catalog.open(catalog_path) as cat:
                 t = cat.get_track(int(candidate.track_id))

@@ -17,8 +17,8 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from supervisor_app.infra import paths
-from supervisor_app.catalog.store import json_dumps
+from supervisor_app.infra import fileio, paths
+from supervisor_app.infra.fileio import json_dumps
 from supervisor_app.infra.hashing import bytes_hash
 
 _SAFE_RE = re.compile(r"[^A-Za-z0-9._-]")
@@ -63,7 +63,7 @@ class AnalysisCache:
         """Store ``result`` (a dict; numpy values become lists/numbers) atomically."""
         if not isinstance(result, dict):
             raise TypeError(f"a cached result must be a dict, not {type(result).__name__}")
-        paths.atomic_write_text(self._path(content_hash, analyzer, version, ".json"), json_dumps(result))
+        fileio.atomic_write_text(self._path(content_hash, analyzer, version, ".json"), json_dumps(result))
 
     # -- numpy arrays ---------------------------------------------------------------------
     def get_array(self, content_hash: str, analyzer: str, version: str) -> Optional[np.ndarray]:
@@ -89,7 +89,7 @@ class AnalysisCache:
         """Store named numeric arrays atomically as one .npz (names must be identifiers)."""
         buf = io.BytesIO()
         np.savez(buf, **{str(k): np.asarray(v) for k, v in arrays.items()})
-        paths.atomic_write_bytes(self._path(content_hash, analyzer, version, ".npz"), buf.getvalue())
+        fileio.atomic_write_bytes(self._path(content_hash, analyzer, version, ".npz"), buf.getvalue())
 
     # -- housekeeping ---------------------------------------------------------------------
     def clear(self, analyzer: Optional[str] = None, version: Optional[str] = None) -> None:

@@ -2,23 +2,18 @@
 
 ``check_output(path, suffixes, what)`` is called by every command as soon as it has parsed its arguments,
 so a typo in an extension, a read-only folder or a full disk is reported in one sentence *before* minutes
-of analysis or rendering, not after. ``atomic_write_bytes``/``atomic_output`` write to a temporary file in
-the target's folder and rename it into place; the temporary file is removed on any failure (including
-KeyboardInterrupt and a full disk), and every OS error becomes a typed :class:`~.errors.OutputError`.
+of analysis or rendering, not after. The writing itself (atomic, typed errors) is :mod:`.fileio`'s.
 
 A link given as the output is written *through* (its target file is replaced, the link stays), which is
 what a user who links ``~/Desktop/latest.mp4`` to a project file expects.
 """
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import stat
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from supervisor_app.infra.errors import DiskFullError, OutputExtensionError, OutputNotWritableError
 
@@ -83,71 +78,6 @@ def check_output(path: str | Path, suffixes: Iterable[str] | None, what: str = "
     if free is not None and free < max(0, int(min_free_bytes)):
         raise DiskFullError(path, what, free)
     return p
-
-
-def _os_error(path, what: str, e: OSError):
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(path, what)
-    return OutputNotWritableError(path, what, e.strerror or str(e))
-
-
-@contextmanager
-def atomic_output(path: str | Path, what: str = "The output file") -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success it is renamed onto the target.
-
-    The temporary file is removed whatever happens (an exception, KeyboardInterrupt); OS errors become
-    typed OutputErrors. Links are written through (see :func:`resolve_output`).
-    """
-    final = resolve_output(path)
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent)
-        os.close(fd)
-    except OSError as e:
-        raise _os_error(path, what, e) from None
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        try:
-            if final.exists():
-                try:  # keep the permissions of the file being replaced
-                    os.chmod(tmp, stat.S_IMODE(os.stat(final).st_mode))
-                except OSError:
-                    pass
-            else:
-                os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, final)
-        except OSError as e:
-            raise _os_error(path, what, e) from None
-    except OSError as e:
-        raise _os_error(path, what, e) from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            pass
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
-
-
-def atomic_write_bytes(path: str | Path, data: bytes, what: str = "The output file") -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    with atomic_output(path, what) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    return resolve_output(path)
-
-
-def atomic_write_text(path: str | Path, text: str, what: str = "The output file") -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"), what)
 
 
 # --- the CLI's output arguments, checked before any command runs ----------------------------

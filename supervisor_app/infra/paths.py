@@ -49,31 +49,3 @@ def default_catalog_path() -> Path:
     from supervisor_app.infra.settings import last_catalog
 
     return last_catalog() or data_dir(create=False) / "catalog.sqlite"
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename; a link is written
-    through; the temp file never stays; OS errors are typed :class:`~.errors.OutputError`)."""
-    from supervisor_app.infra.outputs import atomic_write_bytes as _write
-
-    _write(path, data)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_npz(path: str | Path, **arrays) -> Path:
-    """``np.savez`` streamed to a temp file in the same folder, fsynced, then renamed (for arrays too big
-    to buffer in memory, e.g. a catalog's segment bank). Nothing is left behind on failure."""
-    import numpy as np
-
-    from supervisor_app.infra.outputs import atomic_output
-
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-    return path

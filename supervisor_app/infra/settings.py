@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from supervisor_app.infra.paths import atomic_write_text, data_dir
+from supervisor_app.infra.paths import data_dir
+from supervisor_app.infra.fileio import atomic_write_text
 
 _FILE = "settings.json"
 

@@ -12,6 +12,7 @@ from supervisor_app.infra.errors import (
     CorruptMediaError,
     FileMissingError,
     FileUnreadableError,
+    NoAudioStreamError,
     NotMediaError,
     NotRegularFileError,
     UnsupportedCodecError,
@@ -111,6 +112,17 @@ def decoder_name(stream, path) -> str:
     if not name or name == "none":
         raise UnsupportedCodecError(path, getattr(stream, "codec_tag", "") or "unknown")
     return name
+
+
+def first_audio_stream(container, path):
+    """The first audio stream of an open container, its decoder checked, decoded with FFmpeg's threads;
+    raises NoAudioStreamError when there is none."""
+    if not container.streams.audio:
+        raise NoAudioStreamError(path)
+    stream = container.streams.audio[0]
+    decoder_name(stream, path)
+    stream.thread_type = "AUTO"
+    return stream
 
 
 def _short(e: Exception) -> str:

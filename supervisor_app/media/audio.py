@@ -6,8 +6,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from supervisor_app.infra.errors import CorruptMediaError, NoAudioStreamError, ZeroDurationError
-from supervisor_app.media._open import decoder_name, ffmpeg_error, open_container
+from supervisor_app.infra.errors import CorruptMediaError, ZeroDurationError
+from supervisor_app.media._open import ffmpeg_error, first_audio_stream, open_container
 
 
 #: ``load_audio(mono=False)`` returns at most this many channels: files with more (5.1, 7.1, 16-channel
@@ -28,11 +28,7 @@ def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: f
     if sr <= 0:
         raise ValueError("sr must be positive")
     with open_container(path) as c:
-        if not c.streams.audio:
-            raise NoAudioStreamError(path)
-        stream = c.streams.audio[0]
-        decoder_name(stream, path)
-        stream.thread_type = "AUTO"
+        stream = first_audio_stream(c, path)
         n_in = int(stream.codec_context.channels or 0)
         layout = "mono" if mono else ("stereo" if n_in > MAX_CHANNELS else None)
         # Packed samples (one plane): PyAV's planar frames of 8 or more channels read past their plane

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from supervisor_app.evaluation.metrics import mean_confidence_interval
+from supervisor_app.ranking.metrics import mean_confidence_interval
 
 K = 20
 N_RELEVANT = 5

@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 from supervisor_app.infra import errors
 from supervisor_app.musimnet import frontend
+from supervisor_app.nets.aggregation import AutoPool
 
 from supervisor_app.musimnet import ARCHS  # noqa: E402,F401 (defined once, in the package)
 KIND = "musimnet"
@@ -73,18 +74,6 @@ class MuSimNetConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-class AutoPool(nn.Module):
-    """Auto-pool over the last axis with one learned α per channel (initialised at 0: mean pooling)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.alpha = nn.Parameter(torch.zeros(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T) -> (B, C)
-        w = torch.softmax(self.alpha[None, :, None] * x, dim=-1)
-        return (x * w).sum(-1)
-
-
 class MuSimNet(nn.Module):
     """One of the three Table 4.1 networks (see the module docstring); forward gives (B, out_dim)."""
 
@@ -115,7 +104,7 @@ class MuSimNet(nn.Module):
         h = self.trunk((x - INPUT_OFFSET_DB) / INPUT_SCALE_DB)  # (B, C, 1, T')
         if self.autopool is not None:
             steps = self.head(h.squeeze(2).transpose(1, 2))  # (B, T', d): FC per time step
-            return F.normalize(self.autopool(steps.transpose(1, 2)), dim=-1)
+            return F.normalize(self.autopool(steps), dim=-1)  # pooled over time
         out = self.head(h.flatten(1))
         return out if self.is_tagger else F.normalize(out, dim=-1)
 

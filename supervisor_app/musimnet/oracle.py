@@ -179,7 +179,7 @@ def tags_from_catalog(catalog, track_ids: Iterable[int] | None = None) -> dict[i
 
 def write_tags_csv(path: str | Path, tags: Mapping[int | str, Mapping[str, float]]) -> None:
     """Write ``{track (id or path): {tag: weight}}`` as a tags CSV (with a header)."""
-    from supervisor_app.infra.paths import atomic_write_text
+    from supervisor_app.infra.fileio import atomic_write_text
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -8,6 +8,9 @@ A model is a folder ``models/NAME/`` (or any folder) holding
 - ``MODEL_CARD.md``: the same, for people.
 Loading checks the sha256 and that this installation's extractors have the versions the model was
 trained on, and refuses a mismatch with :class:`errors.ModelError` (one clear sentence).
+
+This module is the folder format, shared by every network; building a Seg-VM-Net / VM-Net from a folder
+(``load_model``, ``save_model``) is :mod:`supervisor_app.segvmnet.model_io`.
 """
 from __future__ import annotations
 
@@ -21,8 +24,7 @@ from pathlib import Path
 import torch
 
 from supervisor_app import __version__
-from supervisor_app.infra import errors, paths
-from supervisor_app.segvmnet.vmnet import VMNet, VMNetConfig
+from supervisor_app.infra import errors, fileio, paths
 
 WEIGHTS_FILE = "weights.pt"
 CARD_JSON = "model_card.json"
@@ -72,16 +74,6 @@ class ModelCard:
     def from_dict(cls, d: dict) -> "ModelCard":
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
-
-    def network_config(self) -> VMNetConfig:
-        return VMNetConfig.from_dict(self.network)
-
-
-@dataclass
-class LoadedModel:
-    model: VMNet
-    card: ModelCard
-    path: Path
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -149,9 +141,9 @@ def write_model_folder(model: torch.nn.Module, out_dir: str | Path, card: ModelC
     card.weights_file = WEIGHTS_FILE
     card.network = model.config.to_dict()
     card.created_utc = card.created_utc or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    paths.atomic_write_bytes(out / WEIGHTS_FILE, data)
-    paths.atomic_write_text(out / CARD_JSON, json.dumps(card.to_dict(), indent=2, default=_json_default) + "\n")
-    paths.atomic_write_text(out / CARD_MD, (render or render_markdown)(card))
+    fileio.atomic_write_bytes(out / WEIGHTS_FILE, data)
+    fileio.atomic_write_text(out / CARD_JSON, json.dumps(card.to_dict(), indent=2, default=fileio.json_default) + "\n")
+    fileio.atomic_write_text(out / CARD_MD, (render or render_markdown)(card))
     return out
 
 
@@ -167,33 +159,6 @@ def read_verified_weights(model_dir: Path, card: ModelCard) -> bytes:
             f"The model {card.name!r} is damaged or was modified: the sha256 of {wfile.name} ({digest[:12]}…) "
             f"does not match its model card ({str(card.sha256)[:12]}…).")
     return data
-
-
-def save_model(model: VMNet, out_dir: str | Path, card: ModelCard) -> Path:
-    """Write weights, model_card.json and MODEL_CARD.md into ``out_dir`` (atomically, file by file).
-
-    Fills ``card.sha256``, ``card.network``, ``card.created_utc`` and missing licences. Returns the folder.
-    """
-    if not card.licences:
-        card.licences = input_licences(card)
-    return write_model_folder(model, out_dir, card)
-
-
-def _json_default(o):
-    try:
-        import numpy as np
-
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def user_models_dir() -> Path:
@@ -276,23 +241,3 @@ def check_extractors(card: ModelCard, installed: dict[str, str] | None = None) -
                 f"computes version {have}: retrain the model on these features or install the matching extractor.")
 
 
-def load_model(name_or_path: str | Path, device: str | torch.device | None = "cpu",
-               check_extractor_versions: bool = True, installed: dict[str, str] | None = None) -> LoadedModel:
-    """Load a model folder, verifying the weights' sha256 and the extractor versions (eval mode)."""
-    d = resolve_model_dir(name_or_path)
-    card = read_card(d)
-    data = read_verified_weights(d, card)
-    if check_extractor_versions:
-        check_extractors(card, installed)
-    try:
-        model = VMNet(card.network_config())
-        state = load_state_dict_bytes(data, card, d)
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, KeyError, TypeError, ValueError) as e:
-        raise errors.ModelError(f"The weights of {card.name!r} do not fit the network its card describes ({e}).") from None
-    if device is not None:
-        from supervisor_app.nets.device import select_device
-
-        model.to(select_device(str(device)) if not isinstance(device, torch.device) else device)
-    model.eval()
-    return LoadedModel(model, card, d)

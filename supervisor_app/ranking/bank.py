@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from supervisor_app.infra.errors import UsageError
-from supervisor_app.infra.paths import atomic_write_npz
+from supervisor_app.infra.fileio import atomic_write_npz
 
 BANK_FORMAT_VERSION = 1
 _ALLOWED_DTYPES = (np.float16, np.float32, np.float64)

@@ -14,7 +14,8 @@ import json
 import threading
 from pathlib import Path
 
-from supervisor_app.infra.paths import atomic_write_text, cache_dir
+from supervisor_app.infra.paths import cache_dir
+from supervisor_app.infra.fileio import atomic_write_text
 from supervisor_app.ranking.bank import SegmentBank
 from supervisor_app.ranking.prefilter import Prefilter
 

@@ -64,15 +64,9 @@ import numpy as np
 from numba import njit
 
 from supervisor_app.infra.errors import UsageError
+from supervisor_app.ranking.names import default_indel, distance_name
 from supervisor_app.ranking.bank import SegmentBank, as_work_rows, l2_normalize_rows
 
-DISTANCES = ("centroid", "single", "complete", "nw-dtw", "sw-dtw", "trace", "best-trace")
-NW_INDEL = 0.05  # thesis, grid-searched
-SW_INDEL = 0.01  # thesis, grid-searched
-_ALIASES = {
-    "single-linkage": "single", "complete-linkage": "complete", "nw": "nw-dtw", "sw": "sw-dtw",
-    "btrace": "best-trace", "b-trace": "best-trace", "besttrace": "best-trace",
-}
 _CHUNK_ROWS = 1 << 14  # bank rows (or centroids) per kernel call: bounds temporaries, feeds threads
 # float16 banks (half the memory) are converted chunk by chunk into small, cache-resident float32
 # copies (numba has no float16 arithmetic); scans cost 1.5–3× more CPU than on float32 banks.
@@ -84,21 +78,6 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 _MOVE_STOP, _MOVE_DIAG, _MOVE_UP, _MOVE_LEFT = 0, 1, 2, 3
 _STEP_NAME = {_MOVE_DIAG: "match", _MOVE_UP: "music", _MOVE_LEFT: "video"}
-
-
-def distance_name(name: str) -> str:
-    """Canonical distance name (``DISTANCES``); accepts '_' for '-', any case, and a few aliases."""
-    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
-    key = _ALIASES.get(key, key)
-    if key not in DISTANCES:
-        raise UsageError(f"Unknown ranking distance {name!r}: choose one of {', '.join(DISTANCES)}.")
-    return key
-
-
-def default_indel(distance: str) -> float:
-    """The thesis's indel cost for nw-dtw (0.05) and sw-dtw (0.01); 0 for the others (unused)."""
-    d = distance_name(distance)
-    return NW_INDEL if d == "nw-dtw" else SW_INDEL if d == "sw-dtw" else 0.0
 
 
 @dataclass(frozen=True)

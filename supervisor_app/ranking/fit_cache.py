@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from supervisor_app.infra import paths
+from supervisor_app.infra.errors import OutputError
+from supervisor_app.infra.fileio import atomic_write_text, json_default
 from supervisor_app.infra.hashing import bytes_hash
 
 __all__ = ["best_start_offset", "fit_to_picture", "fit_key", "fits_dir"]
@@ -100,15 +100,7 @@ def _store(path: Path, off: float, edit, sc) -> None:
 
 
 def _write(path: Path, doc: dict) -> None:
-    text = json.dumps(doc, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write_text(path, json.dumps(doc, default=json_default))
 
 
 def best_start_offset(*args, **kwargs):
@@ -131,7 +123,7 @@ def best_start_offset(*args, **kwargs):
     if not (isinstance(off, float) and math.isnan(off)):
         try:
             _store(path, float(off), edit, sc)
-        except (OSError, TypeError, ValueError):
+        except (OSError, OutputError, TypeError, ValueError):
             pass  # the cache is a bonus
     return off, edit, sc
 
@@ -170,6 +162,6 @@ def fit_to_picture(video_duration_s, video_cuts_s, cut_probs_25hz, form, **kwarg
     try:
         _write(path, {"edit": fit.edit.to_dict(), "sync": fit.sync.to_dict(), "form": fit.form.to_dict(),
                       "fit": float(fit.fit), "start_offset_s": float(fit.start_offset_s), "reasons": list(fit.reasons)})
-    except (OSError, TypeError, ValueError):
+    except (OSError, OutputError, TypeError, ValueError):
         pass  # the cache is a bonus
     return fit

@@ -23,9 +23,10 @@ from typing import NamedTuple
 import numpy as np
 
 from supervisor_app.infra.errors import MissingExtraError, UsageError
-from supervisor_app.infra.paths import atomic_write_npz
+from supervisor_app.infra.fileio import atomic_write_npz
 from supervisor_app.ranking.bank import SegmentBank, l2_normalize_rows
-from supervisor_app.ranking.distances import _centroid_scores, catalog_scores, distance_name
+from supervisor_app.ranking.distances import _centroid_scores, catalog_scores
+from supervisor_app.ranking.names import distance_name
 
 ANN_MIN_TRACKS = 100_000  # below this the exact scan is fast enough (see benchmarks/README.md)
 DEFAULT_TOP_N = 300

@@ -23,8 +23,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from supervisor_app.infra import errors, paths
+from supervisor_app.infra import errors, fileio, paths
 from supervisor_app.infra.jobs import Cancelled, ProgressFn, count_progress
+from supervisor_app.features.segments import _frame_indices, segment_means
 
 MUSIC_SEGMENTATIONS = ("olda", "foote", "sf")
 SEGMENTATIONS = MUSIC_SEGMENTATIONS + ("shots",)
@@ -75,22 +76,6 @@ class ClipData:
         """Music and video frames whose centres lie in ``spans``, concatenated in span order (repeats kept)."""
         idx = np.concatenate([_frame_indices(self.times_s, s, e) for s, e in spans]) if spans else np.zeros(0, int)
         return self.music_frames[idx], self.video_frames[idx]
-
-
-def _frame_indices(times_s: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
-    idx = np.flatnonzero((times_s >= start_s) & (times_s < end_s))
-    if idx.size == 0:  # a segment shorter than a frame: use the frame nearest to its centre
-        idx = np.array([int(np.argmin(np.abs(times_s - 0.5 * (start_s + end_s))))])
-    return idx
-
-
-def segment_means(frames: np.ndarray, times_s: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
-    """(K, d) mean of the frames whose centre lies in each (start_s, end_s) span (nearest frame if none)."""
-    frames = np.asarray(frames, dtype=np.float32)
-    out = np.empty((len(spans), frames.shape[1]), dtype=np.float32)
-    for k, (s, e) in enumerate(spans):
-        out[k] = frames[_frame_indices(np.asarray(times_s), s, e)].mean(axis=0)
-    return out
 
 
 def normalize_boundaries(cuts_s, duration_s: float, min_segment_s: float = MIN_SEGMENT_S) -> np.ndarray:
@@ -190,7 +175,7 @@ def save_clip(path: Path, clip: ClipData) -> None:
     np.savez(buf, clip_id=np.array(clip.clip_id), name=np.array(clip.name), segmentation=np.array(clip.segmentation),
              music_frames=clip.music_frames, video_frames=clip.video_frames, times_s=clip.times_s,
              boundaries_s=clip.boundaries_s, duration_s=np.array(clip.duration_s))
-    paths.atomic_write_bytes(path, buf.getvalue())
+    fileio.atomic_write_bytes(path, buf.getvalue())
 
 
 def load_clip(path: Path) -> ClipData | None:

@@ -26,8 +26,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from supervisor_app.infra import errors
-from supervisor_app.evaluation.metrics import chance_metrics, retrieval_metrics
+from supervisor_app.infra import errors, fileio
+from supervisor_app.ranking.metrics import chance_metrics, retrieval_metrics
 from supervisor_app.nets.aggregation import (
     AGGREGATIONS,
     LEARNED_AGGREGATIONS,
@@ -393,7 +393,6 @@ def _save_checkpoint(path, fingerprint, epoch, model, opt, rng, gen, best_rank, 
                      history, steps) -> None:
     import io
 
-    from supervisor_app.infra import paths
 
     buf = io.BytesIO()
     torch.save({"fingerprint": fingerprint, "epoch": epoch,
@@ -401,7 +400,7 @@ def _save_checkpoint(path, fingerprint, epoch, model, opt, rng, gen, best_rank, 
                 "opt": opt.state_dict(), "rng": rng.bit_generator.state, "gen": gen.get_state(),
                 "torch_rng": torch.get_rng_state(), "best_rank": best_rank, "best_state": best_state,
                 "best_epoch": best_epoch, "bad": bad, "history": history, "steps": steps}, buf)
-    paths.atomic_write_bytes(path, buf.getvalue())
+    fileio.atomic_write_bytes(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------- folder → model
@@ -428,8 +427,8 @@ def train_from_folder(clips_dir: str | Path, out_dir: str | Path, config: TrainC
     result and the model folder. ``progress(fraction, stage)`` follows the feature extraction,
     ``on_epoch(record)`` each epoch; ``should_stop()`` (a CancelToken or any ``() -> bool``) cancels.
     """
-    from supervisor_app.infra import paths
-    from supervisor_app.nets.model_store import CARD_JSON, ModelCard, save_model
+    from supervisor_app.nets.model_store import CARD_JSON, ModelCard
+    from supervisor_app.segvmnet.model_io import save_model
     from supervisor_app.segvmnet.dataset import build_dataset, split_clips
 
     config.validate()
@@ -467,5 +466,5 @@ def train_from_folder(clips_dir: str | Path, out_dir: str | Path, config: TrainC
     save_model(result.model, out, card)
     lines = ["# content hash (BLAKE2b-256) and split of every clip this model saw"]
     lines += [f"{c.clip_id} train {c.name}" for c in train] + [f"{c.clip_id} val {c.name}" for c in val]
-    paths.atomic_write_text(out / TRAINING_CLIPS_FILE, "\n".join(lines) + "\n")
+    fileio.atomic_write_text(out / TRAINING_CLIPS_FILE, "\n".join(lines) + "\n")
     return result, out

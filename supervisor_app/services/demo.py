@@ -16,7 +16,8 @@ import os
 import time
 from pathlib import Path
 
-from supervisor_app.infra.paths import DEMO_DIR, atomic_write_text, data_dir
+from supervisor_app.infra.paths import DEMO_DIR, data_dir
+from supervisor_app.infra.fileio import atomic_write_text
 
 DEMO_BRIEF = "upbeat, jazz, percussion, orchestral, strings"
 #: files of resources/demo/music that are test clips, not music a supervisor would pitch: the tests use

@@ -218,7 +218,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
         if out is not None:
             files[fmt] = str(write_timeline(fmt, edit, video_path, track_path, out))
     if edit_json is not None:
-        from supervisor_app.infra.paths import atomic_write_text
+        from supervisor_app.infra.fileio import atomic_write_text
 
         doc = {"video": str(video_path), "track": track_path, "title": t["title"], "artist": t["artist"],
                "start_offset_s": start, "sync": sc.to_dict(), "edit": edit.to_dict(),

@@ -40,8 +40,8 @@ import numpy as np
 from supervisor_app.infra.errors import AnalysisError, EmptyCatalogError, UsageError
 from supervisor_app.infra.jobs import Cancelled, ProgressFn, ShouldCancel, as_progress, check_cancelled, sub_progress
 from supervisor_app.catalog.filters import Filters
+from supervisor_app.ranking.names import DISTANCES
 
-DISTANCES = ("nw-dtw", "sw-dtw", "trace", "best-trace", "centroid", "single", "complete")
 RANK_BY = ("content", "sync", "fused")
 DEFAULT_TOP_N = 300
 # Weight of the sync z-score in the fused ranking, chosen by V2M mean rank on a validation split of a
@@ -130,7 +130,8 @@ def _track_music_events(catalog, track, segmentation: str):
 
     A failed beat tracking (no steady beat) is not a reason: such a track is cut in free time."""
     from supervisor_app.edit.planner import TrackEvents
-    from supervisor_app.indexing.pipeline import beats_key, track_boundaries_s
+    from supervisor_app.indexing.keys import beats_key
+    from supervisor_app.indexing.reads import track_boundaries_s
 
     if not track.duration_s or track.duration_s <= 0:
         return None, "its duration is unknown (the file could not be read when it was indexed)"
@@ -183,7 +184,7 @@ def load_active_model(model):
     if hasattr(model, "card") and hasattr(model, "model"):
         return model
     from supervisor_app.nets.device import select_device
-    from supervisor_app.nets.model_store import load_model
+    from supervisor_app.segvmnet.model_io import load_model
 
     return load_model(model, device=select_device("auto"))
 
@@ -295,7 +296,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
 
     content: dict[int, tuple[float, object, dict]] = {}
     if loaded is not None:
-        from supervisor_app.indexing.pipeline import model_embedding_key
+        from supervisor_app.indexing.keys import model_embedding_key
         from supervisor_app.segvmnet.vmnet import embed_vectors
         from supervisor_app.ranking import align, two_stage
         from supervisor_app.ranking.bank import SegmentBank
@@ -489,7 +490,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
 def pair_alignment(video, catalog, track_id: int, model, distance: str = "nw-dtw"):
     """The alignment ``recommend`` computes for one (video, catalog track) pair with a Seg-VM-Net model:
     ``(path [(i_music, j_video)], video_boundaries_s)``; the mockup uses it to cut exactly as recommended."""
-    from supervisor_app.indexing.pipeline import model_embedding_key
+    from supervisor_app.indexing.keys import model_embedding_key
     from supervisor_app.segvmnet.vmnet import embed_vectors
     from supervisor_app.ranking import align
     from supervisor_app.services.video_analysis import analyze_video, video_segment_features

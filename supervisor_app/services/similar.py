@@ -156,7 +156,7 @@ def _check_excerpt(excerpt_s, duration_s: Optional[float]) -> tuple[float, float
 
 # --- filters --------------------------------------------------------------------------------------------------
 def _analysed_tempo(catalog, track) -> Optional[float]:
-    from supervisor_app.indexing.pipeline import beats_key
+    from supervisor_app.indexing.keys import beats_key
 
     try:
         rec = catalog.get_analysis(track.id, *beats_key())
@@ -201,7 +201,7 @@ def _yamnet_version() -> str:
 
 
 def _yamnet_query_frames(query: _Query, catalog, yv: str, progress: ProgressFn) -> np.ndarray:
-    from supervisor_app.indexing.pipeline import YAMNET_FRAMES
+    from supervisor_app.indexing.keys import YAMNET_FRAMES
 
     if query.track is not None:
         fr = catalog.get_embedding(query.track.id, YAMNET_FRAMES, yv)
@@ -229,7 +229,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _search_yamnet(query: _Query, catalog, cands: dict, excerpt, progress: ProgressFn, should_cancel):
-    from supervisor_app.indexing.pipeline import YAMNET_FRAMES, YAMNET_MEAN
+    from supervisor_app.indexing.keys import YAMNET_FRAMES, YAMNET_MEAN
 
     yv = _yamnet_version()
     scores: dict[int, tuple[float, Optional[tuple]]] = {}

@@ -13,7 +13,10 @@ from supervisor_app.media import probe
 
 
 @dataclass
-class VideoAnalysis:
+class QueryVideoAnalysis:
+    """What the core knows of a query video (shots, cut curve, matching segments; seconds). The GUI's
+    timeline record is :class:`supervisor_app.gui.backend.VideoAnalysis`, built from this one."""
+
     path: str
     content_hash: str
     duration_s: float
@@ -34,7 +37,7 @@ class VideoAnalysis:
 
 def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str = "shots",
                   progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
-                  cache: AnalysisCache | None = None, partial=None) -> VideoAnalysis:
+                  cache: AnalysisCache | None = None, partial=None) -> QueryVideoAnalysis:
     """Shots (TransNetV2, cached) and the matching segments of a query video.
 
     ``segmentation``: ``shots`` (default, works for any cut) or an MSAF algorithm (olda|foote|sf) run on
@@ -82,16 +85,16 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
                 cache.put(h, *skey, got)
             bounds = np.asarray(segments_from_boundaries(got["boundaries_s"], shots.duration_s), dtype=float)
             as_progress(progress)(1.0, "video analysed")
-    return VideoAnalysis(path=str(path), content_hash=h, duration_s=float(shots.duration_s), fps=float(shots.fps),
+    return QueryVideoAnalysis(path=str(path), content_hash=h, duration_s=float(shots.duration_s), fps=float(shots.fps),
                          cuts_s=[float(c) for c in shots.cuts_s], shots=[(float(a), float(b)) for a, b in shots.shots],
                          cut_probs_25hz=np.asarray(shots.cut_probs_25hz, dtype=np.float32), boundaries_s=bounds,
                          segmentation=seg, notes=notes)
 
 
-def video_segment_features(analysis: VideoAnalysis, extractor: str) -> np.ndarray:
+def video_segment_features(analysis: QueryVideoAnalysis, extractor: str) -> np.ndarray:
     """(K, d) mean of the video's 1 Hz frame features inside each matching segment."""
     from supervisor_app.features import extract_cached
-    from supervisor_app.segvmnet.dataset import segment_means
+    from supervisor_app.features.segments import segment_means
 
     fr = extract_cached(extractor, analysis.path)
     b = analysis.boundaries_s

@@ -21,18 +21,18 @@ from faults.corpus import ffmpeg
 
 # --- outputs ------------------------------------------------------------------------------------------
 def test_atomic_write_on_a_full_disk_leaves_nothing(tmp_path):
-    from supervisor_app.infra import outputs
+    from supervisor_app.infra import fileio
     from supervisor_app.infra.errors import DiskFullError
 
     target = tmp_path / "out.json"
     with pytest.raises(DiskFullError) as e:
-        with outputs.atomic_output(target) as tmp:
+        with fileio.atomic_output(target) as tmp:
             tmp.write_bytes(b"half of it")
             raise OSError(errno.ENOSPC, "No space left on device")  # what write() raises on a full disk
     assert "disk is full" in str(e.value)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(KeyboardInterrupt):
-        with outputs.atomic_output(target) as tmp:
+        with fileio.atomic_output(target) as tmp:
             tmp.write_bytes(b"half of it")
             raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
@@ -141,9 +141,10 @@ def one_track_catalog(tmp_path):
 
 @pytest.mark.slow
 def test_index_recomputes_a_replaced_file_and_retries_an_unreadable_one(one_track_catalog, monkeypatch):
-    from supervisor_app.indexing import pipeline as indexing
+    from supervisor_app.indexing import engines, job as indexing_job
     from supervisor_app.infra.errors import FileUnreadableError
-    from supervisor_app.indexing.pipeline import beats_key, index_catalog
+    from supervisor_app.indexing.keys import beats_key
+    from supervisor_app.indexing.pipeline import index_catalog
 
     cat, path = one_track_catalog
     (tid,) = [t.id for t in cat.tracks()]
@@ -184,14 +185,14 @@ def test_index_recomputes_a_replaced_file_and_retries_an_unreadable_one(one_trac
 
     # 4. a stored analyzer failure stays failed until --retry-failed
     calls = []
-    real_job = indexing.index_track_job
+    real_job = indexing_job.index_track_job
 
     def job(p, plan, *a, **k):
         calls.append(plan)
         return real_job(p, plan, *a, **k)
 
     cat.put_analysis(tid, bname, bv, None, "The beats could not be found.")
-    monkeypatch.setattr(indexing, "index_track_job", job)
+    monkeypatch.setattr(engines, "index_track_job", job)  # where the local engine calls it
     index_catalog(cat, algorithms=("olda",))
     assert calls == [] and cat.get_analysis(tid, bname, bv).result is None
     assert cat.failed_analyses() == [(tid, bname, bv, "The beats could not be found.")]

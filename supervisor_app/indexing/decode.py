@@ -1,0 +1,56 @@
+"""Multi-rate decode: one FFmpeg pass over a file feeding one resampler per rate (44.1 kHz for madmom and
+MSAF, 16 kHz for YAMNet), each equal to :func:`supervisor_app.media.load_audio` at that rate."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+MUSIC_RATE_HZ = 44100
+YAMNET_RATE_HZ = 16000
+
+
+def decode_shared(path: str | Path, rates: Sequence[int]) -> dict[int, np.ndarray]:
+    """Decode the first audio stream of ``path`` once into mono float32 at each of ``rates`` (Hz).
+
+    Each array equals ``supervisor_app.media.load_audio(path, sr=rate)``: the same decoded frames go
+    through one FFmpeg resampler per rate. Raises the media layer's typed errors.
+    """
+    import av
+
+    from supervisor_app.infra.errors import CorruptMediaError, ZeroDurationError
+    from supervisor_app.media._open import ffmpeg_error, first_audio_stream, open_container
+
+    path = Path(path)
+    rates = [int(r) for r in dict.fromkeys(rates)]
+    chunks: dict[int, list[np.ndarray]] = {r: [] for r in rates}
+    got_s = 0.0
+    with open_container(path) as c:
+        stream = first_audio_stream(c, path)
+        resamplers = {r: av.AudioResampler(format="fltp", layout="mono", rate=r) for r in rates}
+
+        def take(r: int, frames) -> None:
+            for out in frames:
+                block = np.asarray(out.to_ndarray(), dtype=np.float32)
+                block = block[0] if block.ndim == 2 else block
+                if block.shape[0]:
+                    chunks[r].append(block)
+
+        try:
+            for frame in c.decode(stream):
+                for r in rates:
+                    take(r, resamplers[r].resample(frame))
+                got_s += frame.samples / float(frame.sample_rate or 1)
+            for r in rates:
+                take(r, resamplers[r].resample(None))
+        except av.error.FFmpegError as e:
+            if got_s == 0.0:
+                raise ffmpeg_error(path, e) from None
+            raise CorruptMediaError(path, f"decoding failed after {got_s:.1f} s") from None
+    out = {}
+    for r in rates:
+        if not chunks[r]:
+            raise ZeroDurationError(path)
+        out[r] = np.ascontiguousarray(np.concatenate(chunks[r]), dtype=np.float32)
+    return out

@@ -1,0 +1,197 @@
+"""The per-track indexing job (runs in a worker process or in the driver): decode once, then beats,
+segmentations, YAMNet frames, auto-tags and segment means, as a :class:`TrackPlan` asks. Returns results;
+never writes the catalog (the driver, :mod:`.pipeline`, is the only writer)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from supervisor_app.analysis.report import _failed, _ok, _unexpected, music_records
+from supervisor_app.features.segments import segment_means_of
+from supervisor_app.indexing.autotags import autotags_from_scores
+from supervisor_app.indexing.decode import MUSIC_RATE_HZ, YAMNET_RATE_HZ, decode_shared
+from supervisor_app.indexing.keys import (
+    AUTOTAGS,
+    SEGMENT_ALGORITHMS,
+    YAMNET_FRAMES,
+    YAMNET_MEAN,
+    beats_key,
+    segmeans_key,
+    yamnet_version,
+)
+from supervisor_app.infra.errors import SupervisorError
+from supervisor_app.infra.jobs import Cancelled
+
+
+@dataclass
+class TrackPlan:
+    """What one track's job computes. ``stored_beats_s``: the stored madmom beats that feed a segmentation
+    when beats are not recomputed (None: beat tracking failed, MSAF uses its own beats);
+    ``stored_bounds``: {algorithm: (segments version, boundaries_s)} of stored segmentations whose YAMNet
+    segment means are wanted."""
+
+    beats: bool = False
+    segments: tuple = ()
+    stored_beats_s: list | None = None
+    yamnet: bool = False
+    frames: bool = True
+    segmeans: tuple = ()
+    stored_bounds: dict = field(default_factory=dict)
+
+    def empty(self) -> bool:
+        return not (self.beats or self.segments or self.yamnet or self.segmeans)
+
+
+def yamnet_frames(x_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(embeddings (T, 1024) float32, class probabilities (T, 521)) at 1 Hz of mono 16 kHz samples, as
+    :meth:`supervisor_app.features.yamnet.YamnetExtractor.extract` computes them from a file."""
+    from supervisor_app.features import get_extractor
+    from supervisor_app.features.registry import frame_count
+    from supervisor_app.features.yamnet import CHUNK_FRAMES, SAMPLE_RATE, patches_1hz
+
+    ex = get_extractor("yamnet")
+    ex.require()
+    n = frame_count(len(x_16k) / SAMPLE_RATE, ex.rate_hz)
+    embs, probs = [], []
+    for k0 in range(0, n, CHUNK_FRAMES):
+        m = min(CHUNK_FRAMES, n - k0)
+        e, p = ex.run_patches(patches_1hz(x_16k[SAMPLE_RATE * k0:SAMPLE_RATE * (k0 + m + 1)], m))
+        embs.append(e)
+        probs.append(p)
+    return np.concatenate(embs), np.concatenate(probs)
+
+
+def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGMENT_ALGORITHMS) -> dict:
+    """Compute what ``plan`` asks for one file (see :class:`TrackPlan`).
+
+    Returns {"records": {analyzer: {"version", "result", "error"}}, "arrays": {name: (version, array)},
+    "cpu_s": {stage: CPU seconds}}. Never raises for a problem with the file, nor for a bug in one
+    analyzer: each failure is recorded as that analyzer's one-sentence error and the run goes on.
+    ``algorithms`` is ignored (kept for callers of the old signature); the plan lists the segmentations.
+    """
+    from supervisor_app.analysis import beats as beats_mod
+    from supervisor_app.analysis.report import segments_analyzer
+    from supervisor_app.analysis.segments import MAX_DURATION_S as SEG_MAX_S
+
+    cpu: dict[str, float] = {}
+    records: dict[str, dict] = {}
+    arrays: dict[str, tuple[str, np.ndarray]] = {}
+    music = plan.beats or bool(plan.segments)
+    want_yamnet = plan.yamnet or bool(plan.segmeans)
+    t0 = time.process_time()
+    audio: dict[int, np.ndarray] = {}
+    error: SupervisorError | None = None
+    duration_s = 0.0
+    try:
+        from supervisor_app.infra.errors import NoAudioStreamError
+        from supervisor_app.media import probe
+
+        info = probe(path)
+        if not info.has_audio:
+            raise NoAudioStreamError(path)
+        duration_s = float(info.duration_s or 0.0)
+        limit = max(beats_mod.MAX_DURATION_S, SEG_MAX_S)
+        too_long = bool(info.duration_s) and info.duration_s > limit + 1.0  # don't decode a 40-min mix for madmom
+        rates = ([MUSIC_RATE_HZ] if music and not too_long else []) + ([YAMNET_RATE_HZ] if want_yamnet else [])
+        if rates:
+            audio = decode_shared(path, rates)
+    except SupervisorError as e:
+        error = e
+    except OSError as e:  # the file went away or became unreadable mid-run
+        from supervisor_app.infra.errors import FileUnreadableError
+
+        error = FileUnreadableError(path, e.strerror or str(e))
+    except Exception as e:  # noqa: BLE001
+        error = SupervisorError(_unexpected("Decoding the audio", e))
+    cpu["decode"] = time.process_time() - t0
+    if error is not None and is_file_problem(error):
+        # Not a fact about the audio: store nothing (the next run retries), report it as the file's problem.
+        return {"records": {}, "arrays": {}, "cpu_s": cpu, "file_error": str(error)}
+
+    if music:
+        t0 = time.process_time()
+        x = audio.get(MUSIC_RATE_HZ)
+        if plan.beats:
+            recs = music_records(x, duration_s, (), beats=True, error=error)
+            records.update(recs)
+            t1 = time.process_time()
+            cpu["beats"] = t1 - t0
+            t0 = t1
+            brec = recs.get(beats_key()[0])
+            beats_s = brec["result"]["beats_s"] if brec and brec["result"] else None
+        else:
+            beats_s = plan.stored_beats_s
+        if plan.segments:
+            records.update(music_records(x, duration_s, plan.segments, beats=False, stored_beats_s=beats_s,
+                                         error=error))
+            cpu["segments"] = time.process_time() - t0
+
+    if want_yamnet:
+        t0 = time.process_time()
+        yv = yamnet_version()
+        try:
+            if error is not None:
+                raise error
+            x16 = audio[YAMNET_RATE_HZ]
+            frames, scores = yamnet_frames(x16)
+            f16 = frames.astype(np.float16)
+            if plan.yamnet:
+                if plan.frames:
+                    arrays[YAMNET_FRAMES] = (yv, f16)
+                arrays[YAMNET_MEAN] = (yv, frames.mean(axis=0).astype(np.float32))
+                records[AUTOTAGS] = _ok(yv, {"tags": autotags_from_scores(scores)})
+            for a in plan.segmeans:
+                rec = records.get(segments_analyzer(a))
+                if rec is not None:
+                    seg = (rec["version"], rec["result"]["boundaries_s"]) if rec["result"] else None
+                else:
+                    seg = plan.stored_bounds.get(a)
+                if seg is not None and len(seg[1]) >= 2:
+                    name, version = segmeans_key(a, seg[0])
+                    arrays[name] = (version, segment_means_of(f16, seg[1]))
+        except Cancelled:
+            raise
+        except SupervisorError as e:
+            if plan.yamnet:
+                records[AUTOTAGS] = _failed(yv, str(e))
+        except Exception as e:  # noqa: BLE001
+            if plan.yamnet:
+                records[AUTOTAGS] = _failed(yv, _unexpected("YAMNet", e))
+        cpu["yamnet"] = time.process_time() - t0
+    return {"records": records, "arrays": arrays, "cpu_s": cpu}
+
+
+def is_file_problem(error: BaseException) -> bool:
+    """True for errors about reaching the file (missing, unreadable, not a regular file), which may be
+    gone on the next run, as opposed to facts about its audio (damaged, no audio track, ...)."""
+    from supervisor_app.infra.errors import FileMissingError, FileUnreadableError, NotRegularFileError
+
+    return isinstance(error, (FileMissingError, FileUnreadableError, NotRegularFileError))
+
+
+_WORKER_READY = False
+
+
+def worker_init() -> None:
+    """One core per worker: BLAS/OpenMP pools of 1 thread (a worker never needs more; spare threads
+    only spin on a busy machine). torch is not imported for this (indexing does not use it)."""
+    global _WORKER_READY
+    if _WORKER_READY:
+        return
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    _WORKER_READY = True
+
+
+def worker_job(path: str, plan: TrackPlan) -> dict:
+    """:func:`index_track_job` in a worker process (pool or cluster), one core per worker."""
+    worker_init()
+    return index_track_job(path, plan)
