@@ -153,28 +153,28 @@ def _runtime_imports(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def _violations(folder: str, forbidden) -> list[str]:
+def _runtime_violations(folder: str, forbidden) -> list[str]:
     return [f"{p.relative_to(PKG)}:{line} imports {name}" for p in sorted((PKG / folder).rglob("*.py"))
             for line, name in _runtime_imports(p) if forbidden(p, name)]
 
 
 def test_infra_imports_nothing_of_the_app_but_infra():
-    bad = _violations("infra", lambda p, name: not name.startswith(("supervisor_app.infra", "supervisor_app.__version__")))
+    bad = _runtime_violations("infra", lambda p, name: not name.startswith(("supervisor_app.infra", "supervisor_app.__version__")))
     assert not bad, "infra reaching up:\n" + "\n".join(bad)
 
 
 def test_training_code_points_down():
     """Shared network code (nets) knows no network family; Seg-VM-Net training does not import the
     evaluation; no stage imports the training dataset."""
-    bad = _violations("segvmnet", lambda p, name: name.startswith("supervisor_app.evaluation"))
-    bad += _violations("nets", lambda p, name: name.startswith(("supervisor_app.segvmnet", "supervisor_app.musimnet")))
+    bad = _runtime_violations("segvmnet", lambda p, name: name.startswith("supervisor_app.evaluation"))
+    bad += _runtime_violations("nets", lambda p, name: name.startswith(("supervisor_app.segvmnet", "supervisor_app.musimnet")))
     for folder in ("services", "indexing", "catalog", "ranking", "features"):
-        bad += _violations(folder, lambda p, name: name.startswith("supervisor_app.segvmnet.dataset"))
+        bad += _runtime_violations(folder, lambda p, name: name.startswith("supervisor_app.segvmnet.dataset"))
     assert not bad, "\n".join(bad)
 
 
 def test_the_catalog_scanner_and_store_have_no_cycle():
-    bad = _violations("catalog", lambda p, name: p.name == "scan.py" and name.startswith("supervisor_app.catalog.store"))
+    bad = _runtime_violations("catalog", lambda p, name: p.name == "scan.py" and name.startswith("supervisor_app.catalog.store"))
     assert not bad, "\n".join(bad)
 
 
