@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synth_music import sine
 from supervisor_app.infra import errors
 from supervisor_app import media
 from supervisor_app.infra.cache import AnalysisCache
@@ -109,8 +110,7 @@ def test_yamnet_mel_filterbank_is_htk_unnormalised():
 
 def test_yamnet_log_mel_of_a_sine_peaks_in_its_band_and_patches_are_centred():
     sr = 16000
-    t = np.arange(int(2.6 * sr)) / sr
-    x = (0.5 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)
+    x = sine(1000.0, 2.6, sr, 0.5)
     mel = yamnet.log_mel(x)
     assert mel.shape == (1 + (len(x) - 512) // 160, 64)
     centres_hz = yamnet._mel_to_hz(np.linspace(yamnet._hz_to_mel(125), yamnet._hz_to_mel(7500), 66))[1:-1]
@@ -174,8 +174,7 @@ def test_handcrafted_layout_and_known_answers():
     np.testing.assert_allclose(stats[:, 4], [0, 1, 2])  # max
     # a sustained A4 sine: harmonic chroma peaks on A (index 9), 3 frames for 3.2 s
     sr = handcrafted.SAMPLE_RATE
-    t = np.arange(int(3.2 * sr)) / sr
-    feats = get_extractor("handcrafted").features_of((0.3 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32))
+    feats = get_extractor("handcrafted").features_of(sine(440.0, 3.2, sr, 0.3))
     assert feats.shape == (3, 1140) and np.isfinite(feats).all()
     chroma_mean = feats[1, :12]
     assert int(np.argmax(chroma_mean)) == 9

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import sine
 from supervisor_app.catalog import Catalog
 from supervisor_app.indexing.pipeline import (
     AUTOTAGS,
@@ -29,8 +30,7 @@ def folder(tmp_path_factory):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "5", "-t", "24", "-i", str(MUSIC / "vibe_ace.ogg"),
                     "-vn", str(d / "vibe_excerpt.ogg")], check=True)
     sf.write(d / "silence.wav", np.zeros(12 * 22050, dtype=np.float32), 22050)
-    t = np.arange(int(3 * 22050)) / 22050
-    sf.write(d / "jingle.wav", (0.3 * np.sin(2 * np.pi * 660 * t)).astype(np.float32), 22050)
+    sf.write(d / "jingle.wav", sine(660, 3.0, 22050, 0.3), 22050)
     return d
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import stereo_sines
 from supervisor_app.edit.edl import Edit, Excerpt, build_edit
 from supervisor_app.edit.mix import (
     LOUDNESS_TARGETS,
@@ -215,9 +216,7 @@ def _picture_with_speech(tmp: Path, speech, seconds: float, at, audio=True) -> P
 
 
 def _tone(path: Path, seconds: float):
-    t = np.arange(int(seconds * SR)) / SR
-    x = np.stack([0.3 * np.sin(2 * np.pi * 330 * t), 0.3 * np.sin(2 * np.pi * 495 * t + 1.0)])
-    sf.write(str(path), x.T, SR, subtype="FLOAT")
+    sf.write(str(path), stereo_sines((330, 495), seconds, SR, 0.3).T, SR, subtype="FLOAT")
     return path
 
 
