@@ -104,6 +104,7 @@ def test_cancellation_is_the_one_thing_that_raises(aba_wav):
 
 
 # --- cache -------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_results_are_cached_by_content_and_version(aba_wav, tmp_path, monkeypatch):
     cache = AnalysisCache(tmp_path / "cache")
     seen = []

@@ -180,6 +180,7 @@ def test_handcrafted_layout_and_known_answers():
     assert int(np.argmax(chroma_mean)) == 9
 
 
+@pytest.mark.slow
 def test_handcrafted_blocks_give_the_same_features_as_one_pass(monkeypatch):
     y = media.load_audio(MUSIC / "vibe_ace.ogg", sr=handcrafted.SAMPLE_RATE, duration_s=20.3)
     ex = get_extractor("handcrafted")
@@ -190,6 +191,7 @@ def test_handcrafted_blocks_give_the_same_features_as_one_pass(monkeypatch):
     np.testing.assert_allclose(blocks, one_pass, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_handcrafted_same_track_excerpts_closer_than_different_tracks():
     ex = get_extractor("handcrafted")
     a = ex.extract(MUSIC / "vibe_ace.ogg")
@@ -210,6 +212,7 @@ def shot_frames():
     return {t: media.thumbnail(BBB, t, size=None) for t in SHOT_TIMES_S}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mobilenetv2", "efficientnet-lite0"])
 def test_two_crops_of_a_frame_closer_than_other_shots(name, shot_frames):
     ex = get_extractor(name)

@@ -44,6 +44,7 @@ def _snapshot(cat: Catalog) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_index_records_errors_and_resumes(folder, tmp_path):
     cat = Catalog.create(tmp_path / "c.sqlite")
     cat.add_folder(folder)
@@ -143,6 +144,7 @@ def test_decode_shared_mp3_and_errors(tmp_path):
         decode_shared(bad, (44100,))
 
 
+@pytest.mark.slow
 def test_music_records_match_analyze_track(folder):
     """The indexer's own orchestration on a shared signal writes what analyze_track writes."""
     from supervisor_app.analysis.report import analyze_track
@@ -175,6 +177,7 @@ def test_job_on_a_file_without_audio_records_one_sentence(tmp_path):
         assert rec["result"] is None and "not an audio" in rec["error"] and "\n" not in rec["error"]
 
 
+@pytest.mark.slow
 def test_segmentation_added_later_reuses_stored_beats(folder, tmp_path):
     full = Catalog.create(tmp_path / "full.sqlite")
     full.add_folder(folder)
@@ -197,6 +200,7 @@ def test_segmentation_added_later_reuses_stored_beats(folder, tmp_path):
     lazy.close()
 
 
+@pytest.mark.slow
 def test_compact_storage_keeps_segment_means_equal_to_the_frames_path(folder, tmp_path):
     big = Catalog.create(tmp_path / "frames.sqlite")
     big.add_folder(folder)
@@ -249,6 +253,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_sigkill_driver_mid_index_then_rerun_resumes(folder, tmp_path):
     """The driver writes one transaction per track: killed after the first, a rerun does the rest."""
     import os
@@ -278,6 +283,7 @@ def test_sigkill_driver_mid_index_then_rerun_resumes(folder, tmp_path):
 
 
 # --- exact fast paths ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_sliding_median_equals_scipy_median_filter():
     from scipy.ndimage import median_filter
 
@@ -317,6 +323,7 @@ def test_fast_hpss_is_exact_and_restores_librosa():
     assert all(np.array_equal(a, b) for a, b in zip(ref, got))
 
 
+@pytest.mark.slow
 def test_fast_downbeat_networks_match_madmom():
     from supervisor_app.analysis import beats as bm
     from supervisor_app.analysis.madmom_fast import FastDownbeatRNN

@@ -173,6 +173,7 @@ def test_the_mix_keeps_the_production_sound_and_ducks_the_music_under_speech(spe
     assert _corr(env_scale.mean(axis=0)[3 * SR:28 * SR], prod[3 * SR:28 * SR]) > 0.999
 
 
+@pytest.mark.slow
 def test_music_only_and_pictures_without_usable_sound(speech):
     prod, _ = _production(speech)
     music = _music()

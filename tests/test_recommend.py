@@ -54,6 +54,7 @@ def random_model(tmp_path_factory):
     return save_model(model, tmp_path_factory.mktemp("model") / "random-test", card)
 
 
+@pytest.mark.slow
 def test_fit_only_ranks_every_track_with_edits(catalog_path):
     with Catalog.open(catalog_path) as cat:
         res = recommend(BBB, cat, k=5)
@@ -99,6 +100,7 @@ def test_cli_json(catalog_path, tmp_path, capsys):
     assert main(["recommend", str(BBB), "--catalog", str(tmp_path / "none.sqlite")]) == 2
 
 
+@pytest.mark.slow
 def test_content_and_fit_with_a_model(catalog_path, random_model, tmp_path):
     from supervisor_app.nets.model_store import load_model
 

@@ -59,6 +59,7 @@ def test_segment_result_round_trip():
 
 
 # --- known answers -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_olda_finds_the_sections_of_a_synthetic_aba_piece():
     y, truth, beats = structured_audio()
     res = music_segments(y, SR, algorithms=("olda", "sf"), beats_s=beats)
@@ -71,6 +72,7 @@ def test_olda_finds_the_sections_of_a_synthetic_aba_piece():
     assert np.max(np.abs(olda - truth)) <= 1.0
 
 
+@pytest.mark.slow
 def test_labels_from_a_labelling_algorithm():
     y, _, beats = structured_audio()
     r = music_segments(y, SR, algorithms=("olda",), beats_s=beats, labels_algorithm="scluster")["olda"]
@@ -90,6 +92,7 @@ def test_silence_too_short_and_unknown_algorithm_are_clear_errors():
         music_segments(np.zeros(21 * 60 * 100, np.float32), 100)
 
 
+@pytest.mark.slow
 def test_segment_each_reports_per_algorithm_failures(monkeypatch):
     from supervisor_app.analysis.msaf_compat import import_msaf
 
