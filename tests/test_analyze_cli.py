@@ -128,6 +128,7 @@ def test_results_are_cached_by_content_and_version(aba_wav, tmp_path, monkeypatc
 
 
 # --- the command -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_on_audio_writes_json_and_plot(aba_wav, tmp_path, capsys):
     out, png = tmp_path / "a.json", tmp_path / "a.png"
     assert main(["analyze", str(aba_wav), "--json", str(out), "--plot", str(png)]) == 0

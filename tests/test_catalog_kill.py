@@ -105,6 +105,7 @@ def test_sigkill_mid_scan_then_resume(tmp_path, tones):
     _finish_with_cli(path, tones, env, n)
 
 
+@pytest.mark.slow
 def test_sigkill_cli_at_several_moments_then_resume(tmp_path, tones):
     """Kill the real CLI as soon as it has written 0, 5 and 12 tracks: every time the file is sound."""
     path = tmp_path / "catalog.sqlite"

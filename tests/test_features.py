@@ -227,6 +227,7 @@ def test_two_crops_of_a_frame_closer_than_other_shots(name, shot_frames):
         assert all(same > max(cos(e[0], o), cos(e[1], o)) for o in e[2:]), (t, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mobilenetv2", "efficientnet-lite0"])
 def test_imagenet_top1_on_photos_and_onnx_matches_torch(name):
     from PIL import Image

@@ -72,6 +72,7 @@ def test_fit_only_ranks_every_track_with_edits(catalog_path):
         assert r.edit.plan.get("planner") == "form" and r.form["stats"]["ending"]
 
 
+@pytest.mark.slow
 def test_filters_and_errors(catalog_path):
     with Catalog.open(catalog_path) as cat:
         ids = {Path(t.path).stem: t for t in cat.tracks()}

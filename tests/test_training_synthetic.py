@@ -114,6 +114,7 @@ def test_clip_level_vmnet_with_attention_learns_and_segments_help():
     assert seg_level["V2M"]["mean_rank"] < clip_level["V2M"]["mean_rank"]
 
 
+@pytest.mark.slow
 def test_bce_variant_trains():
     train, val, test = make_corpus(60, 1, noise=0.7), make_corpus(20, 2, noise=0.7), make_corpus(N_TEST, 3, noise=0.7)
     cfg = TrainConfig(kind="vmnet", loss="bce", lr=1e-3, batch_size=32, epochs=8, patience=4, device="cpu")
