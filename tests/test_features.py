@@ -256,6 +256,7 @@ def test_mobilenet_state_dict_keys_match_torchvision_layout():
     assert sum(p.numel() for p in net.parameters()) == 3_504_872  # torchvision's MobileNetV2
 
 
+@pytest.mark.slow
 def test_video_extractor_on_big_buck_bunny():
     ex = get_extractor(DEFAULT_VIDEO)
     r = ex.extract(BBB)

@@ -90,6 +90,7 @@ def test_filters_and_errors(catalog_path):
             recommend(MUSIC / "vibe_ace.ogg", cat)
 
 
+@pytest.mark.slow
 def test_cli_json(catalog_path, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["recommend", str(BBB), "--catalog", str(catalog_path), "-k", "2", "--json", str(out)]) == 0
