@@ -1,7 +1,94 @@
-"""Synthetic test music with known structure: free-time pads (no pulse) and short stings."""
+"""The tests' one module of synthetic signals with known answers (import it: ``from synth_music import ...``;
+``pythonpath = ["tests"]`` in pyproject.toml): sines and notes, click tracks with known beats, a piece with
+known sections, noise, and pulse-free music (free-time pads, stings, rubato piano). Every generator returns
+float32 samples (and its known answers); none writes files or reads the network."""
 from __future__ import annotations
 
 import numpy as np
+
+
+def sine(freq_hz: float, duration_s: float, sr: int = 22050, amp: float = 0.3, phase: float = 0.0) -> np.ndarray:
+    """``amp * sin(2 pi f t + phase)`` for ``duration_s`` seconds."""
+    t = np.arange(int(duration_s * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq_hz * t + phase)).astype(np.float32)
+
+
+def stereo_sines(freqs_hz: tuple[float, float], duration_s: float, sr: int = 22050, amp: float = 0.3,
+                 right_phase: float = 1.0) -> np.ndarray:
+    """Two channels (shape (2, n)), one sine each, the right one shifted by ``right_phase`` (no phase
+    agreement between the channels)."""
+    return np.stack([sine(freqs_hz[0], duration_s, sr, amp), sine(freqs_hz[1], duration_s, sr, amp, right_phase)])
+
+
+def midi_hz(midi: float) -> float:
+    return 440.0 * 2 ** ((midi - 69) / 12)
+
+
+def notes(midis, duration_s: float, sr: int = 22050, amp: float = 0.2, attack_s: float = 0.02,
+          release_s: float = 0.05) -> np.ndarray:
+    """A chord of pure tones (MIDI note numbers) with a linear attack and release, peak ``amp``."""
+    t = np.arange(int(duration_s * sr)) / sr
+    x = sum(np.sin(2 * np.pi * midi_hz(m) * t) for m in midis)
+    env = np.minimum(1, np.minimum(t / attack_s, (duration_s - t) / release_s))
+    return (amp * x * env / len(midis)).astype(np.float32)
+
+
+def noise(duration_s: float, sr: int = 22050, amp: float = 0.003, seed: int = 0) -> np.ndarray:
+    """White Gaussian noise of standard deviation ``amp``."""
+    return (amp * np.random.default_rng(seed).standard_normal(int(duration_s * sr))).astype(np.float32)
+
+
+def click(sr: int = 22050, freq_hz: float = 1000.0, amp: float = 0.5, length_s: float = 0.02,
+          decay_s: float = 0.004) -> np.ndarray:
+    """One percussive click: a ``freq_hz`` sine under an exponential decay of ``decay_s``."""
+    tt = np.arange(int(length_s * sr)) / sr
+    return (amp * np.exp(-tt / decay_s) * np.sin(2 * np.pi * freq_hz * tt)).astype(np.float32)
+
+
+def add_clicks(y: np.ndarray, times_s, sr: int = 22050, **click_kw) -> np.ndarray:
+    """Add :func:`click` at each of ``times_s`` to ``y`` (in place; clicks past the end are cut)."""
+    c = click(sr, **click_kw)
+    for b in times_s:
+        i = int(round(b * sr))
+        if 0 <= i < len(y):
+            m = min(len(c), len(y) - i)
+            y[i:i + m] += c[:m]
+    return y
+
+
+def click_track(bpm: float, meter: int, duration_s: float, sr: int = 44100, first_s: float = 0.5):
+    """Accented click track: the first beat of each bar is a loud 1.5 kHz click, the others soft 1 kHz.
+
+    Returns (samples float32, beat times s, bar positions 1..meter).
+    """
+    y = np.zeros(int(duration_s * sr), np.float32)
+    period = 60.0 / bpm
+    times = first_s + period * np.arange(int((duration_s - first_s - 0.1) / period) + 1)
+    positions = np.arange(len(times)) % meter + 1
+    for t, p in zip(times, positions):
+        f, a = (1500.0, 0.9) if p == 1 else (1000.0, 0.35)
+        add_clicks(y, [t], sr, freq_hz=f, amp=a, length_s=0.03, decay_s=0.005)
+    return y, times, positions
+
+
+def aba_sections(sr: int = 22050, bpm: float = 120.0, section_s: float = 12.0):
+    """Three sections A B A of ``section_s`` (different chords, B noisier) over a steady click.
+
+    Returns (samples float32, section boundaries s, beat times s).
+    """
+    chords = {"A": [261.63, 329.63, 392.0], "B": [293.66, 369.99, 660.0]}
+    rng = np.random.default_rng(0)
+    parts = []
+    for name in "ABA":
+        t = np.arange(int(section_s * sr)) / sr
+        y = 0.1 * sum(np.sin(2 * np.pi * f * t) for f in chords[name])
+        if name == "B":
+            y = y + 0.05 * rng.normal(size=len(t))
+        parts.append(y)
+    y = np.concatenate(parts).astype(np.float32)
+    beats = np.arange(0.0, len(y) / sr - 0.05, 60.0 / bpm)
+    add_clicks(y, beats, sr)
+    return y, [section_s, 2 * section_s], beats
 
 
 def free_time_pad(duration_s: float = 90.0, sr: int = 22050, seed: int = 0, drift: float = 0.2):

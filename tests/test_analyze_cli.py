@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from fixture_paths import BBB
+from synth_music import aba_sections
 from supervisor_app.analysis import versions
 from supervisor_app.analysis.plot import plot_analysis
 from supervisor_app.analysis.report import analyze_file, analyze_track, segments_analyzer
@@ -16,27 +17,6 @@ from supervisor_app.cli.main import main
 
 SR = 22050
 MUSIC_ANALYZERS = {versions.BEATS} | {segments_analyzer(a) for a in ("foote", "sf", "olda")}
-
-
-def aba_piece(sr: int = SR, bpm: float = 120.0) -> np.ndarray:
-    """36 s, sections A B A of 12 s (different chords, B noisier) over a steady click."""
-    chords = {"A": [261.63, 329.63, 392.0], "B": [293.66, 369.99, 660.0]}
-    rng = np.random.default_rng(0)
-    parts = []
-    for name in "ABA":
-        t = np.arange(12 * sr) / sr
-        y = 0.1 * sum(np.sin(2 * np.pi * f * t) for f in chords[name])
-        if name == "B":
-            y = y + 0.05 * rng.normal(size=len(t))
-        parts.append(y)
-    y = np.concatenate(parts).astype(np.float32)
-    length = int(0.02 * sr)
-    click = 0.5 * np.exp(-np.arange(length) / (0.004 * sr)) * np.sin(2 * np.pi * 1000 * np.arange(length) / sr)
-    for b in np.arange(0.0, len(y) / sr - 0.05, 60.0 / bpm):
-        i = int(b * sr)
-        m = min(length, len(y) - i)
-        y[i:i + m] += click[:m]
-    return y
 
 
 def assert_records_well_formed(records: dict) -> None:
@@ -51,7 +31,7 @@ def assert_records_well_formed(records: dict) -> None:
 @pytest.fixture(scope="module")
 def aba_wav(tmp_path_factory):
     p = tmp_path_factory.mktemp("music") / "aba.wav"
-    sf.write(str(p), aba_piece(), SR)
+    sf.write(str(p), aba_sections(SR)[0], SR)
     return p
 
 
@@ -66,7 +46,7 @@ def test_silence_gives_a_sentence_per_analyzer(tmp_path):
 
 def test_three_second_jingle_fails_segmentation_with_a_reason(tmp_path):
     p = tmp_path / "jingle.wav"
-    sf.write(str(p), aba_piece()[: 3 * SR], SR)
+    sf.write(str(p), aba_sections(SR)[0][: 3 * SR], SR)
     records = analyze_track(p)
     assert_records_well_formed(records)
     for algo in ("foote", "sf", "olda"):
@@ -125,6 +105,7 @@ def test_cancellation_is_the_one_thing_that_raises(aba_wav):
 
 
 # --- cache -------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_results_are_cached_by_content_and_version(aba_wav, tmp_path, monkeypatch):
     cache = AnalysisCache(tmp_path / "cache")
     seen = []
@@ -148,6 +129,7 @@ def test_results_are_cached_by_content_and_version(aba_wav, tmp_path, monkeypatc
 
 
 # --- the command -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_on_audio_writes_json_and_plot(aba_wav, tmp_path, capsys):
     out, png = tmp_path / "a.json", tmp_path / "a.png"
     assert main(["analyze", str(aba_wav), "--json", str(out), "--plot", str(png)]) == 0

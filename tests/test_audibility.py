@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synth_music import sine
 from supervisor_app.edit.audibility import natural_audibility, splice_audibility
 
 SR = 22050
@@ -11,8 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tone(freq, seconds, amp=0.3):
-    t = np.arange(int(SR * seconds)) / SR
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return sine(freq, seconds, SR, amp)
 
 
 @pytest.fixture(scope="module")

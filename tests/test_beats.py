@@ -9,33 +9,12 @@ import numpy as np
 import pytest
 
 from fixture_paths import DATA
+from synth_music import click_track
 from supervisor_app.analysis import madmom_compat
 from supervisor_app.analysis.beats import BeatResult, track_beats, track_beats_file
 from supervisor_app.infra.errors import AnalysisError
 
 SR = 44100
-
-
-def click_track(bpm: float, meter: int, duration_s: float, sr: int = SR, first_s: float = 0.5):
-    """Accented click track: the first beat of each bar is a loud 1.5 kHz click, the others soft 1 kHz.
-
-    Returns (samples float32, beat times s, bar positions).
-    """
-    n = int(duration_s * sr)
-    y = np.zeros(n, np.float32)
-    length = int(0.03 * sr)
-    tt = np.arange(length) / sr
-    env = np.exp(-tt / 0.005)
-    period = 60.0 / bpm
-    times = first_s + period * np.arange(int((duration_s - first_s - 0.1) / period) + 1)
-    positions = np.arange(len(times)) % meter + 1
-    for t, p in zip(times, positions):
-        i = int(round(t * sr))
-        f, a = (1500.0, 0.9) if p == 1 else (1000.0, 0.35)
-        seg = (a * env * np.sin(2 * np.pi * f * tt)).astype(np.float32)
-        m = min(length, n - i)
-        y[i:i + m] += seg[:m]
-    return y, times, positions
 
 
 # --- the shim -------------------------------------------------------------------------------------

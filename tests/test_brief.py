@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import sine
 from supervisor_app.briefs import track_profile
 from supervisor_app.briefs.search import parse_brief, rank_brief, search_brief
 from supervisor_app.briefs.query import parse_brief_query
@@ -22,8 +23,7 @@ def _catalog(tmp_path):
     d = tmp_path / "m"
     d.mkdir()
     for i, name in enumerate(["a", "b", "c", "d"]):
-        t = np.arange(22050 * 2) / 22050
-        sf.write(d / f"{name}.wav", (0.2 * np.sin(2 * np.pi * (220 + 110 * i) * t)).astype(np.float32), 22050)
+        sf.write(d / f"{name}.wav", sine(220 + 110 * i, 2.0, 22050, 0.2), 22050)
     cat = Catalog.create(tmp_path / "c.sqlite")
     cat.add_folder(d)
     ids = {t.title: t.id for t in cat.tracks()}

@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import sine
 from supervisor_app.catalog import Catalog
 from supervisor_app.infra.hashing import content_hash
 
@@ -42,8 +42,7 @@ def tones(tmp_path) -> Path:
     for i in range(N_FILES):
         sub = folder / f"set{i % 3}"
         sub.mkdir(parents=True, exist_ok=True)
-        t = np.arange(22050) / 22050.0
-        sf.write(sub / f"tone_{i:02d}.wav", 0.3 * np.sin(2 * np.pi * (220.0 + 17.0 * i) * t), 22050, subtype="PCM_16")
+        sf.write(sub / f"tone_{i:02d}.wav", sine(220.0 + 17.0 * i, 1.0, 22050, 0.3), 22050, subtype="PCM_16")
     return folder
 
 
@@ -108,6 +107,7 @@ def test_sigkill_mid_scan_then_resume(tmp_path, tones):
     _finish_with_cli(path, tones, env, n)
 
 
+@pytest.mark.slow
 def test_sigkill_cli_at_several_moments_then_resume(tmp_path, tones):
     """Kill the real CLI as soon as it has written 0, 5 and 12 tracks: every time the file is sound."""
     path = tmp_path / "catalog.sqlite"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from synth_music import notes
 from supervisor_app.analysis.descriptors import SAMPLE_RATE_HZ as SR
 from supervisor_app.analysis.descriptors import descriptors_of, key_from_chroma
 
@@ -10,10 +11,7 @@ MIDI = {"C": 60, "D": 62, "E": 64, "F": 65, "G": 67, "A": 69, "B": 71}
 
 
 def _tone(midis, dur_s, amp=0.2):
-    t = np.arange(int(dur_s * SR)) / SR
-    x = sum(np.sin(2 * np.pi * 440 * 2 ** ((m - 69) / 12) * t) * (0.5 ** k) for m in midis for k in range(1))
-    env = np.minimum(1, np.minimum(t / 0.02, (dur_s - t) / 0.05))
-    return (amp * x * env / len(midis)).astype(np.float32)
+    return notes(midis, dur_s, SR, amp)
 
 
 def _chords(chords, each_s=1.0, amps=None):

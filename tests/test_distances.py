@@ -173,6 +173,7 @@ def _near_tie_ok(values: list[float], chosen: int, best_is_min: bool, tol: float
     return len(tied) > 1 or tied[0] == chosen
 
 
+@pytest.mark.slow
 @PROP
 @given(seq_pairs())
 def test_every_score_equals_reference(pair):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import sine
 from supervisor_app.catalog import Catalog
 from supervisor_app.indexing.pipeline import index_catalog
 
@@ -40,8 +41,7 @@ def three_tracks(tmp_path_factory) -> Path:
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "10", "-t", "15", "-i", str(MUSIC / "vibe_ace.ogg"),
                     "-vn", str(d / "vibe_15s.ogg")], check=True)
     sf.write(d / "silence.wav", np.zeros(12 * 22050, dtype=np.float32), 22050)
-    t = np.arange(3 * 22050) / 22050
-    sf.write(d / "jingle.wav", (0.3 * np.sin(2 * np.pi * 660 * t)).astype(np.float32), 22050)
+    sf.write(d / "jingle.wav", sine(660, 3.0, 22050, 0.3), 22050)
     return d
 
 

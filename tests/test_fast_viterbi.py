@@ -21,6 +21,7 @@ def vibe_activations():
     return B.beat_activations(_audio("vibe_ace.ogg", 40.0))
 
 
+@pytest.mark.slow
 def test_streamed_pre_processing_is_bit_identical_to_madmom():
     from supervisor_app.analysis.madmom_fast import batched_stft, streamed_pre_processing
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synth_music import sine
 from supervisor_app.infra import errors
 from supervisor_app import media
 from supervisor_app.infra.cache import AnalysisCache
@@ -110,8 +111,7 @@ def test_yamnet_mel_filterbank_is_htk_unnormalised():
 
 def test_yamnet_log_mel_of_a_sine_peaks_in_its_band_and_patches_are_centred():
     sr = 16000
-    t = np.arange(int(2.6 * sr)) / sr
-    x = (0.5 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)
+    x = sine(1000.0, 2.6, sr, 0.5)
     mel = yamnet.log_mel(x)
     assert mel.shape == (1 + (len(x) - 512) // 160, 64)
     centres_hz = yamnet._mel_to_hz(np.linspace(yamnet._hz_to_mel(125), yamnet._hz_to_mel(7500), 66))[1:-1]
@@ -175,13 +175,13 @@ def test_handcrafted_layout_and_known_answers():
     np.testing.assert_allclose(stats[:, 4], [0, 1, 2])  # max
     # a sustained A4 sine: harmonic chroma peaks on A (index 9), 3 frames for 3.2 s
     sr = handcrafted.SAMPLE_RATE
-    t = np.arange(int(3.2 * sr)) / sr
-    feats = get_extractor("handcrafted").features_of((0.3 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32))
+    feats = get_extractor("handcrafted").features_of(sine(440.0, 3.2, sr, 0.3))
     assert feats.shape == (3, 1140) and np.isfinite(feats).all()
     chroma_mean = feats[1, :12]
     assert int(np.argmax(chroma_mean)) == 9
 
 
+@pytest.mark.slow
 def test_handcrafted_blocks_give_the_same_features_as_one_pass(monkeypatch):
     y = media.load_audio(MUSIC / "vibe_ace.ogg", sr=handcrafted.SAMPLE_RATE, duration_s=20.3)
     ex = get_extractor("handcrafted")
@@ -192,6 +192,7 @@ def test_handcrafted_blocks_give_the_same_features_as_one_pass(monkeypatch):
     np.testing.assert_allclose(blocks, one_pass, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_handcrafted_same_track_excerpts_closer_than_different_tracks():
     ex = get_extractor("handcrafted")
     a = ex.extract(MUSIC / "vibe_ace.ogg")
@@ -212,6 +213,7 @@ def shot_frames():
     return {t: media.thumbnail(BBB, t, size=None) for t in SHOT_TIMES_S}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mobilenetv2", "efficientnet-lite0"])
 def test_two_crops_of_a_frame_closer_than_other_shots(name, shot_frames):
     ex = get_extractor(name)
@@ -226,6 +228,7 @@ def test_two_crops_of_a_frame_closer_than_other_shots(name, shot_frames):
         assert all(same > max(cos(e[0], o), cos(e[1], o)) for o in e[2:]), (t, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mobilenetv2", "efficientnet-lite0"])
 def test_imagenet_top1_on_photos_and_onnx_matches_torch(name):
     from PIL import Image
@@ -254,6 +257,7 @@ def test_mobilenet_state_dict_keys_match_torchvision_layout():
     assert sum(p.numel() for p in net.parameters()) == 3_504_872  # torchvision's MobileNetV2
 
 
+@pytest.mark.slow
 def test_video_extractor_on_big_buck_bunny():
     ex = get_extractor(DEFAULT_VIDEO)
     r = ex.extract(BBB)

@@ -101,6 +101,7 @@ def test_content_and_sync_scores_of_a_tiny_corpus():
     assert np.diag(on).mean() > np.diag(free).mean() + 0.2  # excess S over random offsets (S units)
 
 
+@pytest.mark.slow
 def test_run_fusion_end_to_end_small():
     rep = run_fusion(n_train=16, n_val=8, n_test=8, mixes=(0.0, 1.0), default_p_on_beat=1.0, weights=(0.0, 1.0),
                      n_random=10, device="cpu")

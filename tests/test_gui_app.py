@@ -255,6 +255,7 @@ def test_open_video_recommend_preview_play_playlist_export(window, qtbot, tmp_pa
     dlg.close()
 
 
+@pytest.mark.slow
 def test_keyboard_space_jkl_candidates_sync_points_nudge_and_export(window, qtbot):
     win = window
     _open_and_wait_for_preview(qtbot, win)

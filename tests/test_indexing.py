@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import sine
 from supervisor_app.catalog import Catalog
 from supervisor_app.indexing.keys import AUTOTAGS, YAMNET_FRAMES, YAMNET_MEAN, beats_key, yamnet_version
 from supervisor_app.indexing.pipeline import index_catalog
@@ -23,8 +24,7 @@ def folder(tmp_path_factory):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "5", "-t", "24", "-i", str(MUSIC / "vibe_ace.ogg"),
                     "-vn", str(d / "vibe_excerpt.ogg")], check=True)
     sf.write(d / "silence.wav", np.zeros(12 * 22050, dtype=np.float32), 22050)
-    t = np.arange(int(3 * 22050)) / 22050
-    sf.write(d / "jingle.wav", (0.3 * np.sin(2 * np.pi * 660 * t)).astype(np.float32), 22050)
+    sf.write(d / "jingle.wav", sine(660, 3.0, 22050, 0.3), 22050)
     return d
 
 
@@ -38,6 +38,7 @@ def _snapshot(cat: Catalog) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_index_records_errors_and_resumes(folder, tmp_path):
     cat = Catalog.create(tmp_path / "c.sqlite")
     cat.add_folder(folder)
@@ -135,6 +136,7 @@ def test_decode_shared_mp3_and_errors(tmp_path):
         decode_shared(bad, (44100,))
 
 
+@pytest.mark.slow
 def test_music_records_match_analyze_track(folder):
     """The indexer's own orchestration on a shared signal writes what analyze_track writes."""
     from supervisor_app.analysis.report import analyze_track
@@ -167,6 +169,7 @@ def test_job_on_a_file_without_audio_records_one_sentence(tmp_path):
         assert rec["result"] is None and "not an audio" in rec["error"] and "\n" not in rec["error"]
 
 
+@pytest.mark.slow
 def test_segmentation_added_later_reuses_stored_beats(folder, tmp_path):
     full = Catalog.create(tmp_path / "full.sqlite")
     full.add_folder(folder)
@@ -189,6 +192,7 @@ def test_segmentation_added_later_reuses_stored_beats(folder, tmp_path):
     lazy.close()
 
 
+@pytest.mark.slow
 def test_compact_storage_keeps_segment_means_equal_to_the_frames_path(folder, tmp_path):
     big = Catalog.create(tmp_path / "frames.sqlite")
     big.add_folder(folder)
@@ -241,6 +245,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_sigkill_driver_mid_index_then_rerun_resumes(folder, tmp_path):
     """The driver writes one transaction per track: killed after the first, a rerun does the rest."""
     import os
@@ -270,6 +275,7 @@ def test_sigkill_driver_mid_index_then_rerun_resumes(folder, tmp_path):
 
 
 # --- exact fast paths ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_sliding_median_equals_scipy_median_filter():
     from scipy.ndimage import median_filter
 
@@ -309,6 +315,7 @@ def test_fast_hpss_is_exact_and_restores_librosa():
     assert all(np.array_equal(a, b) for a, b in zip(ref, got))
 
 
+@pytest.mark.slow
 def test_fast_downbeat_networks_match_madmom():
     from supervisor_app.analysis import beats as bm
     from supervisor_app.analysis.madmom_fast import FastDownbeatRNN

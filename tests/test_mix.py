@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import stereo_sines
 from supervisor_app.edit.edl import Edit, Excerpt, build_edit
 from supervisor_app.edit.mix import (
     LOUDNESS_TARGETS,
@@ -172,6 +173,7 @@ def test_the_mix_keeps_the_production_sound_and_ducks_the_music_under_speech(spe
     assert _corr(env_scale.mean(axis=0)[3 * SR:28 * SR], prod[3 * SR:28 * SR]) > 0.999
 
 
+@pytest.mark.slow
 def test_music_only_and_pictures_without_usable_sound(speech):
     prod, _ = _production(speech)
     music = _music()
@@ -215,9 +217,7 @@ def _picture_with_speech(tmp: Path, speech, seconds: float, at, audio=True) -> P
 
 
 def _tone(path: Path, seconds: float):
-    t = np.arange(int(seconds * SR)) / SR
-    x = np.stack([0.3 * np.sin(2 * np.pi * 330 * t), 0.3 * np.sin(2 * np.pi * 495 * t + 1.0)])
-    sf.write(str(path), x.T, SR, subtype="FLOAT")
+    sf.write(str(path), stereo_sines((330, 495), seconds, SR, 0.3).T, SR, subtype="FLOAT")
     return path
 
 

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from supervisor_app.musimnet import metrics as M
 
@@ -51,7 +52,25 @@ def test_ranking_metrics_from_matrices_with_ci():
     assert perfect.n_queries == n and perfect.n_items == n - 1 and perfect.skipped == 0
     worst = M.ranking_metrics(oracle, -oracle)
     assert worst.mean["Recall@20"] < perfect.mean["Recall@20"]
-    assert all(worst.ci95[m] >= 0 for m in M.METRIC_NAMES)
+    # the CI half-widths are Student-t 95 % intervals of the per-query values, in percent: a perfect ranking
+    # scores 100 and the reversed one 0 on every query (k = 20 never reaches the 5 relevant of 29), so both
+    # intervals are empty; a noisy ranking's queries differ and its interval follows their spread
+    for r in (perfect, worst):
+        assert all(r.ci95[m] == pytest.approx(0.0, abs=1e-9) for m in M.METRIC_NAMES)
+    assert all(worst.mean[m] == pytest.approx(0.0, abs=1e-9) for m in M.METRIC_NAMES)
+    noisy_scores = oracle + rng.normal(0.0, 2.0 * oracle.std(), oracle.shape)
+    noisy = M.ranking_metrics(oracle, noisy_scores)
+    rel = M.oracle_relevant(oracle)
+    s = noisy_scores.copy()
+    np.fill_diagonal(s, -np.inf)
+    per = [M.per_query_metrics(rel[q], [int(x) for x in np.argsort(-s[q], kind="stable") if x != q])
+           for q in range(n)]
+    for m in M.METRIC_NAMES:
+        v = 100.0 * np.array([p[m] for p in per])
+        assert v.std() > 1.0, m  # the queries differ, so the interval is not empty
+        assert noisy.ci95[m] == pytest.approx(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n))
+        assert noisy.mean[m] == pytest.approx(v.mean())
+        assert 0 < noisy.ci95[m] < 100
     table = M.format_table({"perfect": perfect, "reversed": worst})
     for m in M.METRIC_NAMES:
         assert m in table

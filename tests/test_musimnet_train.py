@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from synth_music import sine
 from supervisor_app.infra.errors import ModelError, UsageError
 from supervisor_app.musimnet import frontend as fe
 from supervisor_app.musimnet import metrics
@@ -65,9 +66,9 @@ def synthetic_bank():
 
 # --- front end ----------------------------------------------------------------------------------------
 def test_cqt_puts_a_sine_in_its_bin_and_patches_have_the_thesis_shape():
-    t = np.arange(int(3 * SR)) / SR
-    c = fe.cqt_db(0.5 * np.sin(2 * np.pi * 440.0 * t).astype(np.float32))
-    assert c.shape == (96, 1 + len(t) // 1024)
+    x = sine(440.0, 3.0, SR, 0.5)
+    c = fe.cqt_db(x)
+    assert c.shape == (96, 1 + len(x) // 1024)
     # A4 = 440 Hz is 45 semitones above C1
     assert int(np.argmax(c[:, 20:-20].mean(axis=1))) == 45
     assert c.max() <= fe.DB_CEIL and c.min() >= fe.DB_FLOOR

@@ -55,6 +55,7 @@ def random_model(tmp_path_factory):
     return save_model(model, tmp_path_factory.mktemp("model") / "random-test", card)
 
 
+@pytest.mark.slow
 def test_fit_only_ranks_every_track_with_edits(catalog_path):
     with Catalog.open(catalog_path) as cat:
         res = recommend(BBB, cat, k=5)
@@ -72,6 +73,7 @@ def test_fit_only_ranks_every_track_with_edits(catalog_path):
         assert r.edit.plan.get("planner") == "form" and r.form["stats"]["ending"]
 
 
+@pytest.mark.slow
 def test_filters_and_errors(catalog_path):
     with Catalog.open(catalog_path) as cat:
         ids = {Path(t.path).stem: t for t in cat.tracks()}
@@ -89,6 +91,7 @@ def test_filters_and_errors(catalog_path):
             recommend(MUSIC / "vibe_ace.ogg", cat)
 
 
+@pytest.mark.slow
 def test_cli_json(catalog_path, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["recommend", str(BBB), "--catalog", str(catalog_path), "-k", "2", "--json", str(out)]) == 0
@@ -100,6 +103,7 @@ def test_cli_json(catalog_path, tmp_path, capsys):
     assert main(["recommend", str(BBB), "--catalog", str(tmp_path / "none.sqlite")]) == 2
 
 
+@pytest.mark.slow
 def test_content_and_fit_with_a_model(catalog_path, random_model, tmp_path):
     from supervisor_app.segvmnet.model_io import load_model
 

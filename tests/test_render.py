@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import stereo_sines
 from supervisor_app.edit.edl import Edit, Excerpt, build_edit
 from supervisor_app.edit.render import (
     PEAK_CEILING,
@@ -29,10 +30,9 @@ BAR = 1.87  # 440 Hz x 1.87 s = 822.8 cycles: bar lines fall at different phases
 
 def _tone_track(path: Path, seconds=40.0, amp=0.5):
     """Stereo test track: 440 Hz in the left channel, 277 Hz in the right (no phase agreement)."""
-    t = np.arange(int(seconds * SR)) / SR
-    x = np.stack([amp * np.sin(2 * np.pi * 440 * t), amp * np.sin(2 * np.pi * 277 * t + 1.0)])
+    x = stereo_sines((440, 277), seconds, SR, amp)
     sf.write(str(path), x.T, SR, subtype="FLOAT")
-    return x.astype(np.float32)
+    return x
 
 
 @pytest.fixture(scope="module")

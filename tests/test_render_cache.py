@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import sine
 from supervisor_app.edit import render as render_mod
 from supervisor_app.edit import render_cache
 from supervisor_app.edit.edl import build_edit
@@ -28,8 +29,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def media(tmp_path_factory):
     d = tmp_path_factory.mktemp("media")
-    t = np.arange(int(20.0 * SR)) / SR
-    sf.write(str(d / "tone.wav"), (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), SR)
+    sf.write(str(d / "tone.wav"), sine(440, 20.0, SR, 0.4), SR)
     video = d / "pic.mp4"
     subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi",
                     "-i", "testsrc2=size=160x90:rate=12:duration=3", "-c:v", "libx264", "-preset", "ultrafast",
@@ -86,8 +86,7 @@ def test_any_change_renders_afresh(home, media, tmp_path, monkeypatch):
     render_cache.render_wav_cached(_edit(video, start_seg=1), track, tmp_path / "2.wav")  # another edit
     render_cache.render_wav_cached(edit, track, tmp_path / "3.wav", loudness_lufs=-20.0)  # other options
     other = tmp_path / "other.wav"  # other track content under the same kind of name
-    t = np.arange(int(20.0 * SR)) / SR
-    sf.write(str(other), (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), SR)
+    sf.write(str(other), sine(330, 20.0, SR, 0.4), SR)
     render_cache.render_wav_cached(edit, other, tmp_path / "4.wav")
     assert calls == ["wav"] * 4
     keys = {render_cache.render_key("mp4", edit, track, video), render_cache.render_key("mp4", edit, other, video),

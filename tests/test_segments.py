@@ -9,36 +9,11 @@ import numpy as np
 import pytest
 
 from fixture_paths import DATA, MUSIC
+from synth_music import aba_sections as structured_audio  # (samples, boundaries s, beats s)
 from supervisor_app.analysis.segments import SegmentResult, clean_boundaries, music_segments, segment_each
 from supervisor_app.infra.errors import AnalysisError
 
 SR = 22050
-
-
-def structured_audio(sr: int = SR, bpm: float = 120.0):
-    """36 s in three 12-s sections A B A (different chords, B noisier) over a steady click.
-
-    Returns (samples, section boundaries s, beat times s).
-    """
-    chords = {"A": [261.63, 329.63, 392.0], "B": [293.66, 369.99, 660.0]}
-    rng = np.random.default_rng(0)
-    parts = []
-    for name in "ABA":
-        t = np.arange(12 * sr) / sr
-        y = 0.1 * sum(np.sin(2 * np.pi * f * t) for f in chords[name])
-        if name == "B":
-            y = y + 0.05 * rng.normal(size=len(t))
-        parts.append(y)
-    y = np.concatenate(parts).astype(np.float32)
-    period = 60.0 / bpm
-    length = int(0.02 * sr)
-    click = 0.5 * np.exp(-np.arange(length) / (0.004 * sr)) * np.sin(2 * np.pi * 1000 * np.arange(length) / sr)
-    beats = np.arange(0.0, len(y) / sr - 0.05, period)
-    for b in beats:
-        i = int(b * sr)
-        m = min(length, len(y) - i)
-        y[i:i + m] += click[:m]
-    return y, [12.0, 24.0], beats
 
 
 def hit_rate(ref_path, est_bounds, window=3.0):
@@ -84,6 +59,7 @@ def test_segment_result_round_trip():
 
 
 # --- known answers -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_olda_finds_the_sections_of_a_synthetic_aba_piece():
     y, truth, beats = structured_audio()
     res = music_segments(y, SR, algorithms=("olda", "sf"), beats_s=beats)
@@ -96,6 +72,7 @@ def test_olda_finds_the_sections_of_a_synthetic_aba_piece():
     assert np.max(np.abs(olda - truth)) <= 1.0
 
 
+@pytest.mark.slow
 def test_labels_from_a_labelling_algorithm():
     y, _, beats = structured_audio()
     r = music_segments(y, SR, algorithms=("olda",), beats_s=beats, labels_algorithm="scluster")["olda"]
@@ -115,6 +92,7 @@ def test_silence_too_short_and_unknown_algorithm_are_clear_errors():
         music_segments(np.zeros(21 * 60 * 100, np.float32), 100)
 
 
+@pytest.mark.slow
 def test_segment_each_reports_per_algorithm_failures(monkeypatch):
     from supervisor_app.analysis.msaf_compat import import_msaf
 

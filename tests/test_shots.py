@@ -125,6 +125,7 @@ def test_synthetic_curve_25hz_peaks_at_the_cuts(synthetic, synthetic_result):
     assert curve.max() == pytest.approx(r.cut_probs.max())
 
 
+@pytest.mark.slow
 def test_progress_reported_monotonically(synthetic):
     calls = []
     detect_shots(synthetic[0], progress=lambda f, stage: calls.append((f, stage)))
@@ -133,6 +134,7 @@ def test_progress_reported_monotonically(synthetic):
     assert all(isinstance(s, str) and s for _, s in calls)
 
 
+@pytest.mark.slow
 def test_cancel_before_start_and_between_batches(synthetic):
     with pytest.raises(Cancelled):
         detect_shots(synthetic[0], should_cancel=lambda: True)
@@ -148,6 +150,7 @@ def test_cancel_before_start_and_between_batches(synthetic):
     assert not _decode_threads_alive()
 
 
+@pytest.mark.slow
 def test_cancel_mid_film_stops_the_decode_thread(monkeypatch):
     monkeypatch.setattr(shots_mod, "PREFETCH_FRAMES", 8)  # so the decoder cannot finish on its own
     polls = []
@@ -174,6 +177,7 @@ def _decode_threads_alive():
     return [t for t in threading.enumerate() if t.name == "shots-decode" and t.is_alive()]
 
 
+@pytest.mark.slow
 def test_decode_errors_reach_the_caller_and_stop_the_decode_thread(synthetic, monkeypatch):
     import supervisor_app.media as media
     from supervisor_app.infra.errors import CorruptMediaError
@@ -214,6 +218,7 @@ def test_to_dict_roundtrip_is_json(synthetic_result):
     assert np.allclose(back.frame_times_s, synthetic_result.frame_times_s)
 
 
+@pytest.mark.slow
 def test_in_memory_frames_give_the_same_curve_as_the_streamed_file(synthetic, synthetic_result):
     from supervisor_app.analysis.shots import detect_shots_in_frames
     from supervisor_app.media import read_frames

@@ -124,6 +124,7 @@ def test_bad_queries(cat, tmp_path):
         similar(cat.ids["vibe_ace.ogg"], cat, k=0)
 
 
+@pytest.mark.slow
 def test_musimnet_space_with_the_demo_model(cat):
     vid = cat.ids["vibe_ace.ogg"]
     res = similar(vid, cat, k=4, model=str(DEMO_MODEL), include_self=True)

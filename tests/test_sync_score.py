@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from supervisor_app.edit.edl import Edit, Excerpt
-from supervisor_app.ranking.sync import SyncScore, best_start_offset, cut_curve_from_times, sync_score
+from supervisor_app.ranking.sync import best_start_offset, cut_curve_from_times, sync_score
 
 BAR = 2.0
 DOWNBEATS = np.arange(0.0, 60.0, BAR)
@@ -24,7 +24,8 @@ def test_edit_on_downbeats_scores_higher_than_half_a_bar_off():
     on, off = _edits()
     s_on = sync_score(on, CUTS, None, DOWNBEATS, SECTIONS)
     s_off = sync_score(off, CUTS, None, DOWNBEATS, SECTIONS)
-    assert isinstance(s_on, SyncScore)
+    # the calibrated score is S's excess over random offsets of the same edit (S units)
+    assert s_on.score == pytest.approx(s_on.details["S"] - s_on.details["null_mean"]) and s_on.score > 0
     assert s_on.score > s_off.score
     assert s_on.S_bar > s_off.S_bar
     assert s_on.n_cuts_on_downbeat == 5 and s_off.n_cuts_on_downbeat == 0

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synth_music import noise, sine
 from supervisor_app.analysis.sync_suggestions import (
     KINDS,
     PictureCurves,
@@ -75,10 +76,9 @@ def _synthetic_video(path: Path, seconds=40.0, flash_s=12.0, hit_s=30.0, burst=(
     """Grey 160x90 picture at 25 fps: a white flash at ``flash_s`` (0.3 s), a different block per "shot"
     (cuts) at ``burst``; quiet noise with narration from 2 s and a loud 0.5 s tone at ``hit_s``."""
     sr = 16000
-    rng = np.random.default_rng(0)
-    a = 0.003 * rng.standard_normal(int(seconds * sr))
+    a = noise(seconds, sr, 0.003, seed=0)
     i = int(hit_s * sr)
-    a[i:i + sr // 2] += 0.5 * np.sin(2 * np.pi * 220 * np.arange(sr // 2) / sr)
+    a[i:i + sr // 2] += sine(220, 0.5, sr, 0.5)
     from supervisor_app.media import load_audio
 
     voice = load_audio(REPO / "tests" / "data" / "speech_espeak.ogg", sr=sr)  # narration from 2 s: not a "hit"

@@ -65,6 +65,7 @@ N_TEST = 60
 CHANCE_RANK = (N_TEST + 1) / 2
 
 
+@pytest.mark.slow
 def test_segvmnet_learns_the_pairing_on_held_out_clips():
     train, val, test = make_corpus(80, 1), make_corpus(20, 2), make_corpus(N_TEST, 3)
     untrained = validation_metrics(build_model(train, TrainConfig(**SEG_CFG)), test, "segvmnet")
@@ -88,6 +89,7 @@ def test_segvmnet_learns_the_pairing_on_held_out_clips():
     assert res.history[res.best_epoch - 1]["val_v2m_mean_rank"] == pytest.approx(best)
 
 
+@pytest.mark.slow
 def test_shuffled_pairings_stay_at_chance():
     train, val = make_corpus(80, 1, paired=False), make_corpus(20, 2, paired=False)
     test = make_corpus(N_TEST, 3)  # correctly paired: only a learned pairing could rank them
@@ -99,6 +101,7 @@ def test_shuffled_pairings_stay_at_chance():
         assert m[d]["recall"]["R@1"] <= 10.0, m[d]
 
 
+@pytest.mark.slow
 def test_clip_level_vmnet_with_attention_learns_and_segments_help():
     train, val, test = make_corpus(80, 1, noise=0.7), make_corpus(20, 2, noise=0.7), make_corpus(N_TEST, 3, noise=0.7)
     cfg = TrainConfig(kind="vmnet", aggregation="attention", lr=1e-3, batch_size=32, epochs=10, patience=4,
@@ -112,6 +115,7 @@ def test_clip_level_vmnet_with_attention_learns_and_segments_help():
     assert seg_level["V2M"]["mean_rank"] < clip_level["V2M"]["mean_rank"]
 
 
+@pytest.mark.slow
 def test_bce_variant_trains():
     train, val, test = make_corpus(60, 1, noise=0.7), make_corpus(20, 2, noise=0.7), make_corpus(N_TEST, 3, noise=0.7)
     cfg = TrainConfig(kind="vmnet", loss="bce", lr=1e-3, batch_size=32, epochs=8, patience=4, device="cpu")

@@ -127,6 +127,7 @@ def _run(sources, worker, tmp_path_factory, case):
         d.rmdir()
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(case=mutations)
 def test_corrupted_media_never_crash_or_hang(sources, worker, tmp_path_factory, case):
