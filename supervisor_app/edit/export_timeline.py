@@ -23,18 +23,10 @@ from typing import Sequence
 
 from supervisor_app.infra.fileio import atomic_write_text
 from supervisor_app.edit.edl import Edit
+from supervisor_app.edit.timecode import STANDARD_RATES, timecode_rate
 
 __all__ = ["build_timeline", "export_otio", "export_fcpxml", "export_edl", "read_timeline", "timecode_rate",
            "STANDARD_RATES"]
-
-STANDARD_RATES = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)
-
-
-def timecode_rate(fps: float | None) -> float:
-    """The standard timecode rate nearest ``fps`` (25 when unknown)."""
-    if not fps or fps <= 0:
-        return 25.0
-    return min(STANDARD_RATES, key=lambda r: abs(r - fps))
 
 
 def _url(path: str | Path) -> str:

@@ -76,7 +76,7 @@ def _num(v, digits: int = 3) -> str:
 
 
 def _video_fps(video: Optional[str], cache: dict) -> float:
-    from supervisor_app.edit.export_timeline import timecode_rate
+    from supervisor_app.edit.timecode import timecode_rate
 
     if not video:
         return 25.0
