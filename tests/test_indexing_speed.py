@@ -105,3 +105,50 @@ def test_index_catalog_stores_descriptors_from_the_job(tmp_path):
     t = cat.tracks()[0]
     assert cat.get_analysis(t.id, DESCRIPTORS, DESCRIPTORS_VERSION).result == describe_file(t.path)
     cat.close()
+
+
+def _reference_forward(tm_states, tm_pointers, tm_log_p, om_pointers, dens, initial):
+    """madmom 0.16.1's Viterbi recursion (hmm.pyx), transcribed loop for loop, in pure Python."""
+    n_states = len(tm_pointers) - 1
+    previous = initial.copy()
+    bt = np.zeros((len(dens), n_states), dtype=np.int64)
+    for frame in range(len(dens)):
+        current = np.empty(n_states)
+        for state in range(n_states):
+            current[state] = -np.inf
+            density = dens[frame, om_pointers[state]]
+            for pointer in range(tm_pointers[state], tm_pointers[state + 1]):
+                p = previous[tm_states[pointer]] + tm_log_p[pointer] + density
+                if p > current[state]:
+                    current[state] = p
+                    bt[frame, state] = pointer - tm_pointers[state]
+        previous = current
+    return previous, bt
+
+
+def test_forward_pass_equals_madmom_recursion_state_by_state():
+    """Every state's value and back-pointer at every frame, with NaN densities in some frames (a NaN
+    first entry must give -inf and let a later entry win, as in madmom's loop)."""
+    from supervisor_app.analysis.fast_viterbi import _forward
+
+    rng = np.random.default_rng(7)
+    n = 30
+    pointers, prev = [0], []
+    for s in range(n):
+        k = int(rng.integers(1, 4)) if s % 3 else 1
+        prev += list(rng.choice(n, size=k, replace=False))
+        pointers.append(len(prev))
+    tm_states = np.asarray(prev, dtype=np.uint32)
+    tm_pointers = np.asarray(pointers, dtype=np.uint32)
+    with np.errstate(divide="ignore"):
+        tm_log_p = np.log(np.where(rng.random(len(prev)) < 0.15, 0.0, 0.5))
+    om_pointers = rng.integers(0, 4, n).astype(np.uint32)
+    dens = np.log(rng.random((50, 4)))
+    dens[rng.random((50, 4)) < 0.08] = np.nan
+    initial = np.log(np.full(n, 1.0 / n))
+    want_last, want_bt = _reference_forward(tm_states, tm_pointers, tm_log_p, om_pointers, dens, initial)
+    multi = np.flatnonzero(np.diff(tm_pointers.astype(np.int64)) > 1).astype(np.int64)
+    bt = np.empty((50, n), dtype=np.uint8)
+    got_last = _forward(tm_states, tm_pointers, tm_log_p, om_pointers, dens, initial, multi, bt)
+    assert np.array_equal(got_last, want_last, equal_nan=True) and not np.isnan(got_last).any()
+    assert np.array_equal(bt, want_bt)
