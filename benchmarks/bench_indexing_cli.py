@@ -144,9 +144,8 @@ def main() -> int:
     print("\nCPU s per audio-second by stage (median over rounds; 'rest' = process CPU outside the stages)")
     print(f"{'tree':<40} " + " ".join(f"{n:>11}" for n in names + ["rest", "total"]))
     for t in trees:
-        def med(v):
-            v = sorted(v)
-            return v[len(v) // 2]
+        from statistics import median as med
+
         per_stage = [med([st.get(n, 0.0) for st in stages[t]]) / audio_s for n in names]
         total = med([r[0] for r in rows[t]])
         print(f"{str(t)[-40:]:<40} " + " ".join(f"{v:>11.4f}" for v in per_stage + [total - sum(per_stage), total]))
@@ -158,7 +157,7 @@ def main() -> int:
             b = {k: v for k, v in got.items() if k[1] == table}
             diff = sorted({k[2] for k in set(a) | set(b) if a.get(k) != b.get(k)})
             ok &= not diff
-            print(f"stored {table}s of {t.name} vs {trees[0].name}: "
+            print(f"stored {'analyses' if table == 'analysis' else 'embeddings'} of {t.name} vs {trees[0].name}: "
                   + ("identical" if not diff else f"DIFFER in {', '.join(diff)}") + f" ({len(b)} vs {len(a)})")
     return 0 if ok else 1
 
