@@ -137,21 +137,6 @@ def _beats_from(beats_s):
         Features.estimate_beats, Features.compute_HPSS = original
 
 
-@contextlib.contextmanager
-def _no_features_file():
-    """MSAF's ``Features.write_features`` (a JSON copy of every feature frame, in its pure-Python
-    encoder because of ``indent``) does nothing: the features object is handed to every algorithm and
-    the file, in a private temporary directory, would never be read."""
-    from msaf.base import Features
-
-    original = Features.write_features
-    Features.write_features = lambda self: None
-    try:
-        yield
-    finally:
-        Features.write_features = original
-
-
 def _write_wav(audio: np.ndarray, sr: int, path: Path) -> None:
     import soundfile as sf
 
@@ -244,7 +229,7 @@ def segment_each(path_or_audio, sr: int | None = None,
         file_struct.ref_file = str(Path(tmp) / "no-references.jams")
         # BLAS threads: MSAF's matrices are small (hundreds of beats), where OpenBLAS threads only add
         # spin-waiting; on a busy 2-core machine OLDA's eig took 6.5 s with 2 threads vs 0.08 s with 1.
-        with _beats_from(beats_s), _no_features_file(), np.errstate(divide="ignore", invalid="ignore"), \
+        with _beats_from(beats_s), np.errstate(divide="ignore", invalid="ignore"), \
                 threadpool_limits(1, user_api="blas"):
             features = Features.select_features(feature, file_struct, False, False)
             n_frames = features.features.shape[0]
