@@ -26,26 +26,50 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _forward(tm_states, tm_pointers, tm_log_p, om_pointers, om_log_densities, initial_log_p, bt):
+def _forward(tm_states, tm_pointers, tm_log_p, om_pointers, om_log_densities, initial_log_p, multi, bt):
     """Fill ``bt`` (frames, states) with each state's best predecessor's index within its row;
-    return the last frame's Viterbi log-probabilities."""
+    return the last frame's Viterbi log-probabilities.
+
+    Per frame, every state first takes its row's first entry (a loop without branches on the row
+    layout, which the compiler vectorises; in the bar-pointer models most rows have that one entry
+    only: the position advances within the beat); then the states in ``multi`` (rows with several
+    entries) go through the rest of their row. Same arithmetic, order and tie-breaking as madmom's
+    loop: ``best`` starts at -inf and a later entry replaces it only when strictly greater (a NaN
+    or -inf first entry leaves -inf, as there)."""
     n_states = tm_pointers.shape[0] - 1
     n_frames = om_log_densities.shape[0]
     previous = initial_log_p.copy()
     current = np.empty(n_states, dtype=np.float64)
+    first_state = np.empty(n_states, dtype=np.int64)
+    first_log_p = np.empty(n_states, dtype=np.float64)
+    neg_inf = -np.inf
+    for state in range(n_states):
+        if tm_pointers[state + 1] > tm_pointers[state]:
+            first_state[state] = tm_states[tm_pointers[state]]
+            first_log_p[state] = tm_log_p[tm_pointers[state]]
+        else:  # no predecessor: -inf and pointer 0, as madmom's loop leaves it
+            first_state[state] = 0
+            first_log_p[state] = neg_inf
     for frame in range(n_frames):
+        dens = om_log_densities[frame]
+        bt_row = bt[frame]
         for state in range(n_states):
-            best = -np.inf
+            p = previous[first_state[state]] + first_log_p[state] + dens[om_pointers[state]]
+            current[state] = p if p > neg_inf else neg_inf
+            bt_row[state] = 0
+        for i in range(multi.shape[0]):
+            state = multi[i]
+            best = current[state]
             arg = 0
-            density = om_log_densities[frame, om_pointers[state]]
+            density = dens[om_pointers[state]]
             row = tm_pointers[state]
-            for pointer in range(row, tm_pointers[state + 1]):
+            for pointer in range(row + 1, tm_pointers[state + 1]):
                 p = previous[tm_states[pointer]] + tm_log_p[pointer] + density
                 if p > best:
                     best = p
                     arg = pointer - row
             current[state] = best
-            bt[frame, state] = arg
+            bt_row[state] = arg
         previous, current = current, previous
     return previous
 
@@ -84,7 +108,8 @@ def viterbi(hmm, observations: np.ndarray) -> tuple[np.ndarray, float]:
         initial = np.log(np.asarray(hmm.initial_distribution, dtype=np.float64))
     n_frames, n_states = len(densities), len(tm_pointers) - 1
     bt = np.empty((n_frames, n_states), dtype=pointer_dtype(tm_pointers))
-    last = _forward(tm_states, tm_pointers, tm_log_p, om_pointers, densities, initial, bt)
+    multi = np.flatnonzero(np.diff(tm_pointers.astype(np.int64)) > 1).astype(np.int64)
+    last = _forward(tm_states, tm_pointers, tm_log_p, om_pointers, densities, initial, multi, bt)
     state = int(np.argmax(last))
     log_p = float(last[state])
     if np.isinf(log_p):

@@ -14,7 +14,10 @@ and references paths) into that directory, runs the algorithms there with one sh
 and features file (features computed once per call), and deletes the directory. Nothing is written
 next to the input or into the working directory. Given ``beats_s`` (e.g. madmom's), MSAF's
 ``Features.estimate_beats`` is replaced by those beats for the duration of the call (under a
-module lock; MSAF is used by this module only), which also skips its librosa beat tracker.
+module lock; MSAF is used by this module only), which also skips its librosa beat tracker, and the
+harmonic/percussive separation computes the harmonic half only
+(:func:`supervisor_app.analysis.fast_median.harmonic_part`, bit-identical; the percussive half
+fed that beat tracker only).
 
 MSAF's raw boundaries are cleaned (:func:`clean_boundaries`): the spurious boundary MSAF adds on the
 first detected beat and the duplicated end time go; boundaries are sorted, unique, at least
@@ -122,12 +125,17 @@ def _beats_from(beats_s):
         frames = librosa.time_to_frames(times, sr=self.sr, hop_length=self.hop_length)
         return times.copy(), frames
 
-    original = Features.estimate_beats
-    Features.estimate_beats = estimate_beats
+    def compute_hpss(self):  # only PCP's harmonic signal is used once the beats are given
+        from supervisor_app.analysis.fast_median import harmonic_part
+
+        return harmonic_part(self._audio), None
+
+    original = Features.estimate_beats, Features.compute_HPSS
+    Features.estimate_beats, Features.compute_HPSS = estimate_beats, compute_hpss
     try:
         yield
     finally:
-        Features.estimate_beats = original
+        Features.estimate_beats, Features.compute_HPSS = original
 
 
 def _write_wav(audio: np.ndarray, sr: int, path: Path) -> None:

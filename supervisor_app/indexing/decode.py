@@ -9,6 +9,7 @@ import numpy as np
 
 MUSIC_RATE_HZ = 44100
 YAMNET_RATE_HZ = 16000
+DESCRIPTORS_RATE_HZ = 11025  # supervisor_app.analysis.descriptors.SAMPLE_RATE_HZ (checked by a test)
 
 
 def decode_shared(path: str | Path, rates: Sequence[int]) -> dict[int, np.ndarray]:

@@ -12,7 +12,7 @@ import numpy as np
 from supervisor_app.analysis.report import _failed, _ok, _unexpected, music_records
 from supervisor_app.features.segments import segment_means_of
 from supervisor_app.indexing.autotags import autotags_from_scores
-from supervisor_app.indexing.decode import MUSIC_RATE_HZ, YAMNET_RATE_HZ, decode_shared
+from supervisor_app.indexing.decode import DESCRIPTORS_RATE_HZ, MUSIC_RATE_HZ, YAMNET_RATE_HZ, decode_shared
 from supervisor_app.indexing.keys import (
     AUTOTAGS,
     SEGMENT_ALGORITHMS,
@@ -40,8 +40,9 @@ class TrackPlan:
     frames: bool = True
     segmeans: tuple = ()
     stored_bounds: dict = field(default_factory=dict)
+    descriptors: bool = False  # also the descriptors (key, loudness, ...) from the same decode
 
-    def empty(self) -> bool:
+    def empty(self) -> bool:  # descriptors alone are left to ensure_descriptors (catalog describe)
         return not (self.beats or self.segments or self.yamnet or self.segmeans)
 
 
@@ -96,6 +97,8 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
         limit = max(beats_mod.MAX_DURATION_S, SEG_MAX_S)
         too_long = bool(info.duration_s) and info.duration_s > limit + 1.0  # don't decode a 40-min mix for madmom
         rates = ([MUSIC_RATE_HZ] if music and not too_long else []) + ([YAMNET_RATE_HZ] if want_yamnet else [])
+        if plan.descriptors and not too_long and rates:  # else left to ensure_descriptors (its own decode)
+            rates.append(DESCRIPTORS_RATE_HZ)
         if rates:
             audio = decode_shared(path, rates)
     except SupervisorError as e:
@@ -128,6 +131,13 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
             records.update(music_records(x, duration_s, plan.segments, beats=False, stored_beats_s=beats_s,
                                          error=error))
             cpu["segments"] = time.process_time() - t0
+
+    if plan.descriptors and DESCRIPTORS_RATE_HZ in audio:
+        t0 = time.process_time()
+        rec = descriptors_record(audio.pop(DESCRIPTORS_RATE_HZ))
+        if rec is not None:
+            records[rec[0]] = rec[1]
+        cpu["descriptors"] = time.process_time() - t0
 
     if want_yamnet:
         t0 = time.process_time()
@@ -162,6 +172,25 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
                 records[AUTOTAGS] = _failed(yv, _unexpected("YAMNet", e))
         cpu["yamnet"] = time.process_time() - t0
     return {"records": records, "arrays": arrays, "cpu_s": cpu}
+
+
+def descriptors_record(x_11k: np.ndarray) -> tuple[str, dict] | None:
+    """(analyzer, record) of the descriptors of mono samples at their rate, decoded with the rest of the
+    job: equal to what :func:`~supervisor_app.catalog.tracks_view.ensure_descriptors` stores from its own
+    decode (``describe_file``: the same samples, at most the first ``MAX_ANALYSED_S``). None when the
+    computation fails unexpectedly: that track is then left to ``ensure_descriptors``."""
+    from supervisor_app.analysis.descriptors import (DESCRIPTORS, DESCRIPTORS_VERSION, MAX_ANALYSED_S,
+                                                     descriptors_of)
+
+    try:
+        x = x_11k[: int(round(MAX_ANALYSED_S * DESCRIPTORS_RATE_HZ))]
+        return DESCRIPTORS, _ok(DESCRIPTORS_VERSION, descriptors_of(x, DESCRIPTORS_RATE_HZ))
+    except Cancelled:
+        raise
+    except SupervisorError as e:
+        return DESCRIPTORS, _failed(DESCRIPTORS_VERSION, str(e))
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def is_file_problem(error: BaseException) -> bool:

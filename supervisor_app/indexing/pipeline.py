@@ -5,8 +5,9 @@ and MSAF, 16 kHz for YAMNet; each equal to :func:`supervisor_app.media.load_audi
 shared by: beats/downbeats (madmom's networks evaluated by :mod:`.analysis.madmom_fast`), functional
 segments (MSAF ``olda``, ``foote``, ``sf`` on one shared feature computation, fed madmom's beats,
 with the exact fast median filter of :mod:`.analysis.fast_median`), YAMNet 1 Hz embeddings with
-auto-tags from its AudioSet music classes, and a track-level mean embedding (the out-of-the-box
-"similar tracks" space). When a Seg-VM-Net model is given, each track's segment embeddings for that
+auto-tags from its AudioSet music classes, a track-level mean embedding (the out-of-the-box
+"similar tracks" space) and the descriptors (key, loudness, ...: a third resampler at 11,025 Hz, the
+samples ``describe_file`` would decode). When a Seg-VM-Net model is given, each track's segment embeddings for that
 model are stored too. Only what is missing is computed: a segmentation added later (``algorithms``)
 reuses the stored beats.
 

@@ -36,6 +36,9 @@ def plan_catalog(catalog, tracks, algorithms: Sequence[str] = SEGMENT_ALGORITHMS
         seg_failed_or_missing[a] = set.intersection(
             *(set(catalog.analyses_missing(name, v, retry_errors=True)) for v in vs)) & ok
     no_tags = set(catalog.analyses_missing(AUTOTAGS, yv)) & ok
+    from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
+
+    no_descriptors = set(catalog.analyses_missing(DESCRIPTORS, DESCRIPTORS_VERSION)) & ok
     tags_ok = ok - set(catalog.analyses_missing(AUTOTAGS, yv, retry_errors=True))
     tags_failed = ok - tags_ok - no_tags  # a stored YAMNet failure is not retried
     no_yamnet = no_tags | (set(catalog.embeddings_missing(YAMNET_MEAN, yv)) & tags_ok)
@@ -52,7 +55,7 @@ def plan_catalog(catalog, tracks, algorithms: Sequence[str] = SEGMENT_ALGORITHMS
     for t in tracks:
         if t.id not in ok:
             continue
-        plan = TrackPlan(beats=t.id in no_beats, frames=frames)
+        plan = TrackPlan(beats=t.id in no_beats, frames=frames, descriptors=t.id in no_descriptors)
         plan.segments = tuple(a for a in algorithms if t.id in seg_missing[a])
         plan.yamnet = t.id in no_yamnet
         plan.segmeans = tuple(a for a in algorithms if t.id in no_segmeans.get(a, ()))
