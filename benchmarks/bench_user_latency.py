@@ -68,12 +68,21 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", *args], check=True)
 
 
-def base_picture(length_s: float, folder: Path) -> Path:
-    """BBB looped to ``length_s`` seconds, 720p H.264 + AAC (built once per length)."""
-    out = folder / f"bbb_{int(length_s)}s.mp4"
+def base_picture(length_s: float, folder: Path, media: Path | None = None) -> Path:
+    """The picture of ``length_s`` seconds: ``<media>/bbb_<N>.mp4`` when it exists (the session's real-size
+    H.264 pictures), else cut (re-encoded) from the longest of them that is longer, else BBB looped to
+    ``length_s`` (720p H.264 + AAC); built once per length."""
+    n = int(length_s)
+    if media is not None and (media / f"bbb_{n}.mp4").exists():
+        return media / f"bbb_{n}.mp4"
+    out = folder / f"bbb_{n}s.mp4"
     if not out.exists():
         tmp = out.with_name(out.stem + ".tmp.mp4")
-        _ffmpeg("-stream_loop", "-1", "-i", str(BBB), "-t", f"{length_s}", "-c:v", "libx264", "-preset", "veryfast",
+        longer = sorted((p for p in (media.glob("bbb_*.mp4") if media is not None and media.is_dir() else [])
+                         if p.stem.split("_")[-1].isdigit() and int(p.stem.split("_")[-1]) > n),
+                        key=lambda p: int(p.stem.split("_")[-1]))
+        src = ["-i", str(longer[0])] if longer else ["-stream_loop", "-1", "-i", str(BBB)]
+        _ffmpeg(*src, "-t", f"{length_s}", "-c:v", "libx264", "-preset", "veryfast",
                 "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", str(tmp))
         os.replace(tmp, out)
     return out
@@ -93,6 +102,12 @@ def _indexed_count(cat_path: Path) -> int:
                                "WHERE analyzer LIKE 'beats%' AND result IS NOT NULL").fetchone()[0])
 
 
+def _analysed_count(cat_path: Path) -> int:
+    """Tracks with a beats analysis row (a grid, or a failure: free-time tracks), i.e. rankable."""
+    with sqlite3.connect(f"file:{cat_path}?mode=ro", uri=True) as con:
+        return int(con.execute("SELECT COUNT(DISTINCT track_id) FROM analyses WHERE analyzer LIKE 'beats%'").fetchone()[0])
+
+
 def _copy_sqlite(src: Path, dst: Path) -> None:
     """A consistent copy of a (possibly WAL-mode) catalog through SQLite's backup API."""
     tmp = dst.with_name(dst.name + ".tmp")
@@ -103,9 +118,63 @@ def _copy_sqlite(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def replicate_to(cat: Path, n_tracks: int, music: Path) -> int:
+    """Grow ``cat`` to ``n_tracks`` indexed tracks by replicating its indexed ones (round robin).
+
+    Each replica is a new ``tracks`` row with its own id, its own path (a symlink under ``music`` to the
+    same audio file), its own content hash (the original's + ``#rN``: nothing keyed on the content
+    hash, e.g. a free-time track's decoded envelope, is shared between replicas), a duration ``N`` ms
+    longer (replica ``N``: no two replicas share a stored fit, which is keyed on the track's form), and copies of the
+    original's stored analyses and embeddings. The per-track ranking work is exactly that of a real
+    track; the ranking's *answer* on such a catalog is meaningless (many identical tracks). Returns the
+    number of replicas added."""
+    music.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(cat)
+    try:
+        ids = [r[0] for r in con.execute(
+            "SELECT DISTINCT t.id FROM tracks t JOIN analyses a ON a.track_id = t.id WHERE a.analyzer LIKE 'beats%' "
+            "AND t.status = 'ok' ORDER BY t.id")]  # analysed: with a beat grid or with beat tracking failed
+        have = _analysed_count(cat)
+        need = n_tracks - have
+        if need <= 0 or not ids:
+            return 0
+        cols = [r[1] for r in con.execute("PRAGMA table_info(tracks)") if r[1] != "id"]
+        added = 0
+        with con:
+            for i in range(need):
+                src_id = ids[i % len(ids)]
+                rep = i // len(ids) + 1
+                row = dict(zip(cols, con.execute(f"SELECT {', '.join(cols)} FROM tracks WHERE id = ?",
+                                                  (src_id,)).fetchone()))
+                src = Path(row["path"])
+                link = music / f"r{rep:03d}" / f"{src_id}_{src.name}"
+                link.parent.mkdir(exist_ok=True)
+                if not link.is_symlink():
+                    link.symlink_to(src)
+                row["path"] = str(link)
+                row["content_hash"] = f"{row['content_hash']}#r{rep}"
+                # 1 ms longer per replica: the stored fits are keyed on the track's form (duration, bar
+                # lines, sections), so identical replicas would share one fit and hide the planner's work
+                if row.get("duration_s"):
+                    row["duration_s"] = float(row["duration_s"]) + 0.001 * rep
+                if row.get("title"):
+                    row["title"] = f"{row['title']} (replica {rep})"
+                cur = con.execute(f"INSERT INTO tracks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                  tuple(row.values()))
+                new_id = cur.lastrowid
+                for table in ("analyses", "embeddings"):
+                    tcols = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] != "track_id"]
+                    con.execute(f"INSERT INTO {table} (track_id, {', '.join(tcols)}) SELECT ?, {', '.join(tcols)} "
+                                f"FROM {table} WHERE track_id = ?", (new_id, src_id))
+                added += 1
+        return added
+    finally:
+        con.close()
+
+
 def build_catalog(args, folder: Path) -> tuple[Path, str]:
-    cat = folder / "catalog.sqlite"
-    note = folder / "catalog.txt"
+    cat = folder / f"catalog-{args.n_tracks}.sqlite"
+    note = folder / f"catalog-{args.n_tracks}.txt"
     if cat.exists() and note.exists() and not args.rebuild:
         return cat, note.read_text().strip()
     pool_cat = Path(args.pool_catalog) / "pool.sqlite"
@@ -137,7 +206,13 @@ def build_catalog(args, folder: Path) -> tuple[Path, str]:
             subprocess.run(["nice", "-n", "10", sys.executable, "-m", "supervisor_app.cli.main", *cmd], check=True,
                            env=env, cwd=tempfile.gettempdir())
         source = f"{len(rows)} files of the music pool {pool}, indexed here"
-    text = f"{source}; {_indexed_count(cat)} indexed tracks"
+    n_real, n_grid = _analysed_count(cat), _indexed_count(cat)
+    n_rep = replicate_to(cat, args.n_tracks, folder / "replicas") if args.n_tracks else 0
+    text = f"{source}; {n_real} really indexed tracks ({n_grid} with a beat grid)"
+    if n_rep:
+        text += (f", REPLICATED to {_analysed_count(cat)} ({n_rep} replicas: distinct ids, paths (symlinks to the "
+                 "same audio) and content hashes, copied analyses, durations +1 ms per replica; the per-track ranking work is that of real "
+                 "tracks, the ranking's answer is meaningless)")
     note.write_text(text + "\n")
     return cat, text
 
@@ -208,10 +283,16 @@ def main(argv=None) -> int:
     ap.add_argument("--tracks", type=int, default=10, help="pool tracks to index when no catalog can be copied")
     ap.add_argument("--index-pool", action="store_true", help="index --tracks pool files even if a demo catalog exists")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached catalog")
+    ap.add_argument("--media", default="/work/scratch/media",
+                    help="folder of bbb_<seconds>.mp4 pictures to use (missing lengths are cut from a longer one)")
+    ap.add_argument("--n-tracks", type=int, default=1000,
+                    help="grow the catalog to this many indexed tracks by replicating indexed ones (0: as copied)")
+    ap.add_argument("--cache-dir", default=None,
+                    help="where the catalog and pictures are kept (default <data>/bench/user-latency)")
     ap.add_argument("--json", default=None, help="also write the runs to this JSON file")
     args = ap.parse_args(argv)
 
-    folder = paths.data_dir() / "bench" / "user-latency"
+    folder = Path(args.cache_dir) if args.cache_dir else paths.data_dir() / "bench" / "user-latency"
     folder.mkdir(parents=True, exist_ok=True)
     print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} CPUs; data folder {paths.data_dir()}",
           flush=True)
@@ -221,7 +302,7 @@ def main(argv=None) -> int:
     pics.mkdir(exist_ok=True)
     runs = []
     for length in [float(x) for x in args.lengths.split(",") if x.strip()]:
-        base = base_picture(length, pics)
+        base = base_picture(length, pics, Path(args.media) if args.media else None)
         for rep in range(args.repeats):
             cold_pic = fresh_copy(base, pics)
             try:

@@ -31,6 +31,7 @@ z-scores over the candidates and ``w = FUSED_SYNC_WEIGHT`` (see its comment for 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -177,6 +178,44 @@ def _ranking_key(results, with_model: bool, rank_by: str) -> np.ndarray:
     return {"content": content_arr, "sync": fit_arr, "fused": fused}[rank_by]
 
 
+def _quick_order(candidates, events, va, should_cancel=None) -> tuple[list, list]:
+    """``(plan order, buttons)`` for a large fit-only catalog: candidates whose quick fit cannot be
+    computed first (the planner then says why they cannot be cut), then the rest by quick fit, best first
+    (:func:`supervisor_app.ranking.search.quick_fits`); buttons apart, in catalog order."""
+    from supervisor_app.edit.form import TrackForm
+    from supervisor_app.edit.planner import edit_mode
+    from supervisor_app.infra.errors import SupervisorError
+    from supervisor_app.ranking.search import free_rows, metric_rows, quick_fits
+
+    D = va.duration_s
+    scored, rows, failed, buttons = [], [], [], []
+    for tid in candidates:
+        _check_cancel(should_cancel)
+        t, ev = events[tid]
+        mode = edit_mode(ev, D)
+        if mode == "button":
+            buttons.append(tid)
+            continue
+        try:
+            if mode == "metric":
+                f = TrackForm.build(float(t.duration_s), ev.downbeats_s, ev.boundaries_s)
+                r = metric_rows(D, f.duration_s, f.downbeats_s, f.section_idx)
+            else:
+                r = free_rows(D, ev.envelope().strong_onsets_s(), ev.boundaries_s, ev.duration_s)
+        except (CancelledError, UsageError):
+            raise
+        except (ValueError, AssertionError, SupervisorError):
+            r = []
+        if r:
+            scored.append(tid)
+            rows.append(r)
+        else:
+            failed.append(tid)
+    q = quick_fits(D, va.cuts_s, va.cut_probs_25hz, rows)
+    order = sorted(range(len(scored)), key=lambda i: (-q[i].score if q[i] is not None else math.inf, i))
+    return failed + [scored[i] for i in order], buttons
+
+
 def load_active_model(model):
     """A LoadedModel from a name/path (or pass one through); None stays None."""
     if model is None or model == "" or model == "none":
@@ -209,6 +248,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     from supervisor_app.edit.planner import edit_mode, fit_edit, mode_reason, plan_edit, score_edit
     from supervisor_app.infra.errors import SupervisorError
     from supervisor_app.ranking.fit_cache import fit_to_picture  # ranking.form_score's fit, memoised on disk (issue 21)
+    from supervisor_app.ranking.search import n_planned
     from supervisor_app.services.video_analysis import analyze_video
 
     if distance is not None and distance not in DISTANCES:
@@ -404,10 +444,26 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
                        f"{sc.score:+.2f} above random offsets of the same edit")
         return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode)
 
-    for idx, tid in enumerate(candidates):
+    # fit only, a large catalog: a quick vectorised fit for every candidate, the planner for the best
+    # (supervisor_app.ranking.search; every candidate is planned when there are few)
+    plan_order, n_plan, buttons_later = candidates, n, []
+    if loaded is None and n > n_planned(n, k):
+        progress(0.45, f"scoring {n} candidates (quick fit)")
+        plan_order, buttons_later = _quick_order(candidates, events, va, should_cancel)
+        n_plan = n_planned(n, k)
+        notes.append(f"{n} candidates were scored by a quick fit (played straight from their start or a section "
+                     f"start against the picture's cuts, with the form's repeat, splice and late-start terms); the "
+                     f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown.")
+    n_done = n_carrying = 0
+    for idx, tid in enumerate(plan_order + buttons_later):
+        if tid in buttons_later and n_carrying >= k:
+            break  # buttons rank after tracks that carry the picture: only needed when fewer than k do
+        if tid not in buttons_later and n_carrying >= n_plan:
+            continue
         _check_cancel(should_cancel)
         t, ev = events[tid]
-        progress(0.5 + 0.4 * idx / max(n, 1), f"fitting {t.title or Path(t.path).name} to the picture")
+        progress(0.5 + 0.4 * min(n_done, n_plan) / max(n_plan, 1), f"fitting {t.title or Path(t.path).name} to the picture")
+        n_done += 1
         emode = edit_mode(ev, va.duration_s)
         try:
             if emode == "metric":
@@ -427,6 +483,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             leave_out(t, f"it could not be cut to the picture: {e}")
             continue
         results.append(rec)
+        n_carrying += int(rec.edit_mode != "button")
         if on_result:
             on_result(rec)
     if n_no_repeats:
