@@ -38,6 +38,7 @@ invocation (same load) rather than absolute seconds across invocations. Prints m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -122,7 +123,7 @@ def replicate_to(cat: Path, n_tracks: int, music: Path) -> int:
     """Grow ``cat`` to ``n_tracks`` indexed tracks by replicating its indexed ones (round robin).
 
     Each replica is a new ``tracks`` row with its own id, its own path (a symlink under ``music`` to the
-    same audio file), its own content hash (the original's + ``#rN``: nothing keyed on the content
+    same audio file), its own content hash (sha256 of the original's + the replica number: nothing keyed on the content
     hash, e.g. a free-time track's decoded envelope, is shared between replicas), a duration ``N`` ms
     longer (replica ``N``: no two replicas share a stored fit, which is keyed on the track's form), and copies of the
     original's stored analyses and embeddings. The per-track ranking work is exactly that of a real
@@ -152,7 +153,7 @@ def replicate_to(cat: Path, n_tracks: int, music: Path) -> int:
                 if not link.is_symlink():
                     link.symlink_to(src)
                 row["path"] = str(link)
-                row["content_hash"] = f"{row['content_hash']}#r{rep}"
+                row["content_hash"] = hashlib.sha256(f"{row['content_hash']} replica {rep}".encode()).hexdigest()
                 # 1 ms longer per replica: the stored fits are keyed on the track's form (duration, bar
                 # lines, sections), so identical replicas would share one fit and hide the planner's work
                 if row.get("duration_s"):
@@ -217,19 +218,19 @@ def build_catalog(args, folder: Path) -> tuple[Path, str]:
     return cat, text
 
 
-def _env() -> dict:
+def _env(tree: Path = ROOT) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(tree)  # the tree under test only (not the caller's PYTHONPATH)
     return env
 
 
-def run_cli(picture: Path, cat: Path, k: int, extra=()) -> dict:
+def run_cli(picture: Path, cat: Path, k: int, extra=(), tree: Path = ROOT) -> dict:
     """One ``recommend`` process; stderr lines timed as they arrive; CPU and peak RSS from wait4."""
     cmd = [sys.executable, "-m", "supervisor_app.cli.main", "recommend", str(picture), "--catalog", str(cat),
            "-k", str(k), *extra]
     load = _load()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tree),
                             cwd=tempfile.gettempdir())
     lines: list[tuple[float, str]] = []
     out_chunks: list[str] = []
@@ -255,6 +256,10 @@ def run_cli(picture: Path, cat: Path, k: int, extra=()) -> dict:
             continue
         kind = body.split(" (")[0]
         kind = "fitting candidates" if kind.startswith("fitting") else kind
+        kind = "audio re-plan of the finalists" if kind.startswith("listening") else kind
+        kind = "probe + picture hash (analysing the video)" if kind.startswith("analysing the video") else kind
+        kind = "reading the catalog's analyses" if kind.startswith("reading the analyses") else kind
+        kind = "quick fit of every candidate" if kind.startswith("scoring") else kind
         kind = "ranking done → results printed, exit" if kind.startswith("done") else kind
         if not stages or stages[-1][0] != kind:
             stages.append((kind, t))
@@ -290,6 +295,14 @@ def main(argv=None) -> int:
     ap.add_argument("--cache-dir", default=None,
                     help="where the catalog and pictures are kept (default <data>/bench/user-latency)")
     ap.add_argument("--json", default=None, help="also write the runs to this JSON file")
+    ap.add_argument("--tree", action="append", default=[],
+                    help="a checkout of the app to run (repeatable: trees interleaved in one run, e.g. the commit "
+                         "before a change and this one); default: this checkout")
+    ap.add_argument("--warmup", action="store_true",
+                    help="first run each tree once on the 15 s picture (fills per-track caches, e.g. the free-time "
+                         "envelopes a new catalog decodes once), unreported")
+    ap.add_argument("--kinds", default="cold,warm, fits cleared,warm",
+                    help="which runs per picture, in order (comma-separated from: cold, 'warm, fits cleared', warm)")
     args = ap.parse_args(argv)
 
     folder = Path(args.cache_dir) if args.cache_dir else paths.data_dir() / "bench" / "user-latency"
@@ -301,35 +314,44 @@ def main(argv=None) -> int:
     pics = folder / "pictures"
     pics.mkdir(exist_ok=True)
     runs = []
+    trees = [Path(t).resolve() for t in args.tree] or [ROOT]
+    if args.warmup:  # per-track caches (free-time envelopes) are a catalog's, not a picture's: fill them first
+        wpic = base_picture(15.0, pics, Path(args.media) if args.media else None)
+        for tree in trees:
+            r = run_cli(wpic, cat, args.k, tree=tree)
+            print(f"[{tree.name}] catalog warm-up on the 15 s picture (not reported): {r['wall_s']:.1f} s, "
+                  f"load {r['load']}", flush=True)
+    kinds = [k.strip() for k in re.split(r",(?! fits)", args.kinds) if k.strip()]
     for length in [float(x) for x in args.lengths.split(",") if x.strip()]:
         base = base_picture(length, pics, Path(args.media) if args.media else None)
         for rep in range(args.repeats):
+          for tree in trees:
             cold_pic = fresh_copy(base, pics)
             try:
-                for kind in ("cold", "warm, fits cleared", "warm"):
+                for kind in kinds:
                     if kind != "warm":  # fits are keyed on the cuts, which a re-tagged copy shares: a
                         # truly new picture has none stored; "warm, fits cleared" = a warm run before fits
                         # were stored
                         shutil.rmtree(paths.cache_dir() / "fits", ignore_errors=True)
-                    r = run_cli(cold_pic, cat, args.k)
-                    r.update(length_s=length, kind=kind, rep=rep)
+                    r = run_cli(cold_pic, cat, args.k, tree=tree)
+                    r.update(length_s=length, kind=kind, rep=rep, tree=tree.name)
                     runs.append(r)
-                    print(f"{length:5.0f} s {kind}: first {fmt(r['first_s'])} s, all {r['wall_s']:.1f} s, "
+                    print(f"[{tree.name}] {length:5.0f} s {kind}: first {fmt(r['first_s'])} s, all {r['wall_s']:.1f} s, "
                           f"CPU {r['cpu_s']:.1f} s, peak RSS {r['rss_mb']:.0f} MB, load {r['load']}; "
                           + ", ".join(f"{k} {v:.1f}" for k, v in r["stages"]), flush=True)
             finally:
                 cold_pic.unlink(missing_ok=True)
 
     print(f"\n### recommend as a user runs it (catalog: {source}; k = {args.k})\n")
-    print("| picture | run | drop → first result (s) | drop → all results (s) | CPU (s) | peak RSS (MB) "
+    print("| tree | picture | run | drop → first result (s) | drop → all results (s) | CPU (s) | peak RSS (MB) "
           "| startup until the first stage (s) | load (1/5/15) |")
-    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---|")
     for r in runs:
-        print(f"| {r['length_s']:.0f} s | {r['kind']} | {fmt(r['first_s'])} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-              f"{r['rss_mb']:.0f} | {fmt(r['startup_s'])} | {r['load']} |")
+        print(f"| {r['tree']} | {r['length_s']:.0f} s | {r['kind']} | {fmt(r['first_s'])} | {r['wall_s']:.1f} | "
+              f"{r['cpu_s']:.1f} | {r['rss_mb']:.0f} | {fmt(r['startup_s'])} | {r['load']} |")
     print("\n### Stage breakdown (s; each stage from its first progress line to the next stage's)\n")
     for r in runs:
-        print(f"- {r['length_s']:.0f} s {r['kind']}: startup {fmt(r['startup_s'])}; "
+        print(f"- [{r['tree']}] {r['length_s']:.0f} s {r['kind']}: startup {fmt(r['startup_s'])}; "
               + "; ".join(f"{k} {v:.1f}" for k, v in r["stages"]))
     print(f"\nload average at the end {_load()}")
     if args.json:

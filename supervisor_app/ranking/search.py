@@ -12,8 +12,8 @@ The quick fit of a track is the best, over its sensible starts, of
     quick = S(start) - c  +  form estimate(start)
 
 * **sensible starts**: the track's start (music time 0 at the picture's first frame, its lead-in
-  included) and every section start from which the rest of the track covers the picture, i.e. the
-  starts the planner itself prefers (:mod:`supervisor_app.edit.form`);
+  included) and every bar line from which the rest of the track covers the picture (the planner's late,
+  backtimed and lead-in starts are all on bar lines, :mod:`supervisor_app.edit.form`);
 * **S(start)**: the thesis's co-occurrence S (:func:`supervisor_app.ranking.sync.cooccurrence_rows`) of
   the picture's cut curve with the track played straight from that start: ``(S_bar + S_seg) / 2`` over
   its downbeats and its section starts, exactly as :func:`~supervisor_app.ranking.sync.sync_score`
@@ -24,7 +24,8 @@ The quick fit of a track is the best, over its sensible starts, of
 * **form estimate**: the form score's structural terms that the start decides
   (:data:`supervisor_app.ranking.form_score.PENALTY`): repeats when the rest of the track is shorter than
   the picture (a repeat per track length missing and the repeated share), a splice when the track must
-  be shortened to land its ending, a late start.
+  be shortened to land its ending (that splice is heard as a boundary on the picture's strongest cut,
+  where the planner puts it when it can), a late start.
 
 Free-time tracks (no trustworthy bar grid) get the same S from their strong onsets played from the
 start, with no form estimate (their fit has none). The quick fit is an estimate used only to choose
@@ -44,7 +45,7 @@ import numpy as np
 from supervisor_app.ranking.sync import RATE_HZ, SIGMA_FRAMES, cut_curve_from_times
 
 __all__ = ["QuickFit", "quick_fits", "quick_fit_reference", "n_planned", "null_level", "metric_rows",
-           "free_rows", "PLANNED_MIN", "PLANNED_MARGIN"]
+           "free_rows", "best_cut", "PLANNED_MIN", "PLANNED_MARGIN"]
 
 PLANNED_MIN = 40  # catalogs with at most this many candidates are planned exhaustively
 PLANNED_MARGIN = 20  # tracks planned beyond the k asked (and at least 2k)
@@ -53,6 +54,10 @@ _EPS = 1e-6
 # the form score's structural terms (ranking.form_score.PENALTY), repeated here as plain numbers so that
 # this module does not import the planner; a test checks they agree
 _P_REPEAT, _P_REPEATED_SHARE, _P_LATE, _P_SPLICE = 0.30, 1.00, 0.10, 0.02
+# the planner's own plan costs (edit.form.WEIGHTS / JOINT_COST / ENDING_COST), used to guess which start it
+# picks: a late start, its bar line (section start, phrase bar line, other), shortening to land the ending
+# (a section-end ending or a drop, the cheaper), and minus half the co-occurrence S; a test checks them
+_W_LATE, _JC_PHRASE, _JC_BAR, _W_SHORTEN, _W_COOC = 0.15, 0.05, 0.20, 0.10, 0.50
 
 
 def n_planned(n_candidates: int, k: int) -> int:
@@ -117,45 +122,71 @@ def _masked_S(times: np.ndarray, valid: np.ndarray, curve: np.ndarray, rate_hz: 
     return out
 
 
-def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndarray, section_starts_idx):
+def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndarray, section_starts_idx,
+                best_cut_s: float | None = None):
     """The sensible starts of a bar-grid track and what each plays under the picture.
 
-    Returns a list of ``(start_s, downbeats_video_s, boundaries_video_s, form_estimate)``: the track's
-    start (music time 0 at video 0) and each section start whose rest covers the picture."""
+    Returns a list of ``(start_s, downbeats_video_s, boundaries_video_s, form_estimate, plan_cost)``: the track's
+    start (music time 0 at video 0, its lead-in included) and every bar line from which the rest of the
+    track covers the picture (the planner's late, backtimed and lead-in starts are all on bar lines).
+    When the rest is longer than the picture plus the final chord, the planner shortens it with a splice
+    (or ends on a section end) and puts that splice on a cut when it can: ``best_cut_s`` (the picture's
+    strongest cut, video time) then counts as one of the heard boundaries."""
     D, M = float(video_duration_s), float(duration_s)
     db = np.asarray(downbeats_s, float)
     T = np.append(db, M)
     secs = [int(x) for x in np.asarray(section_starts_idx, int).ravel()]
     bounds_m = T[secs[1:]] if len(secs) > 1 else np.zeros(0)
     ring = M - float(db[-1]) if db.size else 0.0
+    sec_set = set(secs)
+    phrase = set()
+    for a, b in zip(secs, secs[1:] + [db.size]):
+        phrase.update(range(a, b, 4))  # PHRASE_BARS
     rows = []
-    for s in secs:
+    for s in range(db.size):
         base = 0.0 if s == 0 else float(T[s])
         if s > 0 and M - base < D - _EPS:
-            continue  # a late start only when the rest covers the picture (as the planner)
+            break  # a late start only when the rest covers the picture (as the planner); later ones cover less
         rest = M - base
         v_db = db[(db >= base - _EPS) & (db < base + D)] - base
         v_seg = bounds_m[(bounds_m > base + _EPS) & (bounds_m < base + D)] - base
-        form = 0.0
+        form = plan = 0.0
         if rest < D - _EPS:  # the track runs out: repeats
             body = max(M - float(db[0]) if db.size else M, _EPS)
             missing = D - rest
             form -= _P_REPEAT * math.ceil(missing / body - 1e-9) + _P_REPEATED_SHARE * missing / D
-        elif rest - D > ring + _EPS:  # longer than the picture: at least one splice lands the ending
+            plan -= form
+        elif rest - D > ring + _EPS:  # longer than the picture: a splice lands the ending
             form -= _P_SPLICE
+            plan += _W_SHORTEN
+            if best_cut_s is not None:
+                v_seg = np.append(v_seg, float(best_cut_s))
         if s > 0:
             form -= _P_LATE
-        rows.append((base, v_db, v_seg, form))
+            plan += _W_LATE + (0.0 if s in sec_set else _JC_PHRASE if s in phrase else _JC_BAR)
+        rows.append((base, v_db, v_seg, form, plan))
     return rows
 
 
+def best_cut(video_cuts_s, cut_probs_25hz, video_duration_s: float, rate_hz: float = RATE_HZ) -> float | None:
+    """The picture's strongest cut (video time, s; None without cuts): the highest cut-curve value at a
+    cut (the first on ties)."""
+    cuts = np.asarray(video_cuts_s if video_cuts_s is not None else [], float).ravel()
+    cuts = cuts[(cuts > 0) & (cuts < float(video_duration_s))]
+    if cuts.size == 0:
+        return None
+    curve = _curve(video_duration_s, cuts, cut_probs_25hz)
+    idx = np.clip(np.rint(cuts * rate_hz).astype(int), 0, curve.size - 1)
+    return float(cuts[int(np.argmax(curve[idx]))])
+
+
 def free_rows(video_duration_s: float, onsets_s: np.ndarray, boundaries_s: np.ndarray, duration_s: float):
-    """A free-time track played from its start: ``[(0.0, onsets_video_s, boundaries_video_s, 0.0)]``."""
+    """A free-time track played from its start: ``[(0.0, onsets_video_s, boundaries_video_s, 0.0, 0.0)]``."""
     D = float(video_duration_s)
     on = np.asarray(onsets_s, float)
     b = np.asarray(boundaries_s, float)
     b = b[(b > _EPS) & (b < float(duration_s) - _EPS)]
-    return [(0.0, on[(on >= 0) & (on < D)], b[b < D], 0.0)]
+    return [(0.0, on[(on >= 0) & (on < D)], b[b < D], 0.0, 0.0)]
 
 
 def quick_fits(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs_25hz,
@@ -167,12 +198,13 @@ def quick_fits(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs
     D = float(video_duration_s)
     curve = _curve(D, video_cuts_s, cut_probs_25hz)
     c = null_level(D, curve, rate_hz, sigma_frames)
-    owner, starts, forms, bars, segs = [], [], [], [], []
+    owner, starts, forms, plans, bars, segs = [], [], [], [], [], []
     for i, rows in enumerate(rows_per_candidate):
-        for start, v_db, v_seg, form in rows:
+        for start, v_db, v_seg, form, plan in rows:
             owner.append(i)
             starts.append(start)
             forms.append(form)
+            plans.append(plan)
             bars.append(np.asarray(v_db, float))
             segs.append(np.asarray(v_seg, float))
     out: list[QuickFit | None] = [None] * len(rows_per_candidate)
@@ -195,10 +227,12 @@ def quick_fits(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs
     S = np.where(cnt > 0, np.nansum(both, axis=0) / np.maximum(cnt, 1), np.nan)
     sync = np.where(np.isnan(S), 0.0, S - c)
     total = sync + np.asarray(forms)
+    cost = np.asarray(plans) - _W_COOC * np.where(np.isnan(S), 0.0, S)
+    best_cost: list[float] = [math.inf] * len(rows_per_candidate)
     for r, i in enumerate(owner):
-        q = QuickFit(float(total[r]), float(starts[r]), float(sync[r]), float(forms[r]))
-        if out[i] is None or q.score > out[i].score + 1e-12:
-            out[i] = q
+        if cost[r] < best_cost[i] - 1e-12:  # the start the planner would pick; its fit is the estimate
+            best_cost[i] = float(cost[r])
+            out[i] = QuickFit(float(total[r]), float(starts[r]), float(sync[r]), float(forms[r]))
     return out
 
 
@@ -211,12 +245,12 @@ def quick_fit_reference(video_duration_s: float, video_cuts_s, cut_probs_25hz, r
     D = float(video_duration_s)
     curve = _curve(D, video_cuts_s, cut_probs_25hz)
     c = null_level(D, curve)
-    best = None
-    for start, v_db, v_seg, form in rows:
+    best, best_cost = None, math.inf
+    for start, v_db, v_seg, form, plan in rows:
         vals = [cooccurrence_score(a, curve)[0] for a in (v_db, v_seg) if len(a)]
         S = float(np.mean(vals)) if vals else float("nan")
         sync = 0.0 if math.isnan(S) else S - c
-        q = QuickFit(sync + form, float(start), sync, float(form))
-        if best is None or q.score > best.score + 1e-12:
-            best = q
+        cost = plan - _W_COOC * (0.0 if math.isnan(S) else S)
+        if cost < best_cost - 1e-12:
+            best, best_cost = QuickFit(sync + form, float(start), sync, float(form)), cost
     return best
