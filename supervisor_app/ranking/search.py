@@ -12,8 +12,9 @@ The quick fit of a track is the best, over its sensible starts, of
     quick = S(start) - c  +  form estimate(start)
 
 * **sensible starts**: the track's start (music time 0 at the picture's first frame, its lead-in
-  included) and every bar line from which the rest of the track covers the picture (the planner's late,
-  backtimed and lead-in starts are all on bar lines, :mod:`supervisor_app.edit.form`);
+  included) and every phrase bar line (section starts and every 4 bars after them) from which the rest of
+  the track covers the picture (the planner's late, backtimed and lead-in starts are all on bar lines,
+  :mod:`supervisor_app.edit.form`);
 * **S(start)**: the thesis's co-occurrence S (:func:`supervisor_app.ranking.sync.cooccurrence_rows`) of
   the picture's cut curve with the track played straight from that start: ``(S_bar + S_seg) / 2`` over
   its downbeats and its section starts, exactly as :func:`~supervisor_app.ranking.sync.sync_score`
@@ -127,8 +128,8 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
     """The sensible starts of a bar-grid track and what each plays under the picture.
 
     Returns a list of ``(start_s, downbeats_video_s, boundaries_video_s, form_estimate, plan_cost)``: the track's
-    start (music time 0 at video 0, its lead-in included) and every bar line from which the rest of the
-    track covers the picture (the planner's late, backtimed and lead-in starts are all on bar lines).
+    start (music time 0 at video 0, its lead-in included) and every phrase bar line (section starts and
+    every 4 bars after them) from which the rest of the track covers the picture.
     When the rest is longer than the picture plus the final chord, the planner shortens it with a splice
     (or ends on a section end) and puts that splice on a cut when it can: ``best_cut_s`` (the picture's
     strongest cut, video time) then counts as one of the heard boundaries."""
@@ -146,7 +147,9 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
     for s in range(db.size):
         base = 0.0 if s == 0 else float(T[s])
         if s > 0 and M - base < D - _EPS:
-            break  # a late start only when the rest covers the picture (as the planner); later ones cover less
+            break
+        if s not in phrase:
+            continue  # phrase bar lines only: every other bar line gave the same choices on the pool, at 4x the rows  # a late start only when the rest covers the picture (as the planner); later ones cover less
         rest = M - base
         v_db = db[(db >= base - _EPS) & (db < base + D)] - base
         v_seg = bounds_m[(bounds_m > base + _EPS) & (bounds_m < base + D)] - base

@@ -453,7 +453,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
         progress(0.45, f"scoring {n} candidates (quick fit)")
         plan_order, buttons_later = _quick_order(candidates, events, va, should_cancel)
         n_plan = n_planned(n, k)
-        notes.append(f"{n} candidates were scored by a quick fit (played straight from their start or a bar line "
+        notes.append(f"{n} candidates were scored by a quick fit (played straight from their start or a phrase bar line "
                      f"against the picture's cuts, with the form's repeat, splice and late-start terms); the "
                      f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown "
                      "(--plan-all cuts every one).")
