@@ -38,6 +38,7 @@ invocation (same load) rather than absolute seconds across invocations. Prints m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -68,12 +69,21 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", *args], check=True)
 
 
-def base_picture(length_s: float, folder: Path) -> Path:
-    """BBB looped to ``length_s`` seconds, 720p H.264 + AAC (built once per length)."""
-    out = folder / f"bbb_{int(length_s)}s.mp4"
+def base_picture(length_s: float, folder: Path, media: Path | None = None) -> Path:
+    """The picture of ``length_s`` seconds: ``<media>/bbb_<N>.mp4`` when it exists (the session's real-size
+    H.264 pictures), else cut (re-encoded) from the longest of them that is longer, else BBB looped to
+    ``length_s`` (720p H.264 + AAC); built once per length."""
+    n = int(length_s)
+    if media is not None and (media / f"bbb_{n}.mp4").exists():
+        return media / f"bbb_{n}.mp4"
+    out = folder / f"bbb_{n}s.mp4"
     if not out.exists():
         tmp = out.with_name(out.stem + ".tmp.mp4")
-        _ffmpeg("-stream_loop", "-1", "-i", str(BBB), "-t", f"{length_s}", "-c:v", "libx264", "-preset", "veryfast",
+        longer = sorted((p for p in (media.glob("bbb_*.mp4") if media is not None and media.is_dir() else [])
+                         if p.stem.split("_")[-1].isdigit() and int(p.stem.split("_")[-1]) > n),
+                        key=lambda p: int(p.stem.split("_")[-1]))
+        src = ["-i", str(longer[0])] if longer else ["-stream_loop", "-1", "-i", str(BBB)]
+        _ffmpeg(*src, "-t", f"{length_s}", "-c:v", "libx264", "-preset", "veryfast",
                 "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", str(tmp))
         os.replace(tmp, out)
     return out
@@ -93,6 +103,12 @@ def _indexed_count(cat_path: Path) -> int:
                                "WHERE analyzer LIKE 'beats%' AND result IS NOT NULL").fetchone()[0])
 
 
+def _analysed_count(cat_path: Path) -> int:
+    """Tracks with a beats analysis row (a grid, or a failure: free-time tracks), i.e. rankable."""
+    with sqlite3.connect(f"file:{cat_path}?mode=ro", uri=True) as con:
+        return int(con.execute("SELECT COUNT(DISTINCT track_id) FROM analyses WHERE analyzer LIKE 'beats%'").fetchone()[0])
+
+
 def _copy_sqlite(src: Path, dst: Path) -> None:
     """A consistent copy of a (possibly WAL-mode) catalog through SQLite's backup API."""
     tmp = dst.with_name(dst.name + ".tmp")
@@ -103,9 +119,63 @@ def _copy_sqlite(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def replicate_to(cat: Path, n_tracks: int, music: Path) -> int:
+    """Grow ``cat`` to ``n_tracks`` indexed tracks by replicating its indexed ones (round robin).
+
+    Each replica is a new ``tracks`` row with its own id, its own path (a symlink under ``music`` to the
+    same audio file), its own content hash (sha256 of the original's + the replica number: nothing keyed on the content
+    hash, e.g. a free-time track's decoded envelope, is shared between replicas), a duration ``N`` ms
+    longer (replica ``N``: no two replicas share a stored fit, which is keyed on the track's form), and copies of the
+    original's stored analyses and embeddings. The per-track ranking work is exactly that of a real
+    track; the ranking's *answer* on such a catalog is meaningless (many identical tracks). Returns the
+    number of replicas added."""
+    music.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(cat)
+    try:
+        ids = [r[0] for r in con.execute(
+            "SELECT DISTINCT t.id FROM tracks t JOIN analyses a ON a.track_id = t.id WHERE a.analyzer LIKE 'beats%' "
+            "AND t.status = 'ok' ORDER BY t.id")]  # analysed: with a beat grid or with beat tracking failed
+        have = _analysed_count(cat)
+        need = n_tracks - have
+        if need <= 0 or not ids:
+            return 0
+        cols = [r[1] for r in con.execute("PRAGMA table_info(tracks)") if r[1] != "id"]
+        added = 0
+        with con:
+            for i in range(need):
+                src_id = ids[i % len(ids)]
+                rep = i // len(ids) + 1
+                row = dict(zip(cols, con.execute(f"SELECT {', '.join(cols)} FROM tracks WHERE id = ?",
+                                                  (src_id,)).fetchone()))
+                src = Path(row["path"])
+                link = music / f"r{rep:03d}" / f"{src_id}_{src.name}"
+                link.parent.mkdir(exist_ok=True)
+                if not link.is_symlink():
+                    link.symlink_to(src)
+                row["path"] = str(link)
+                row["content_hash"] = hashlib.sha256(f"{row['content_hash']} replica {rep}".encode()).hexdigest()
+                # 1 ms longer per replica: the stored fits are keyed on the track's form (duration, bar
+                # lines, sections), so identical replicas would share one fit and hide the planner's work
+                if row.get("duration_s"):
+                    row["duration_s"] = float(row["duration_s"]) + 0.001 * rep
+                if row.get("title"):
+                    row["title"] = f"{row['title']} (replica {rep})"
+                cur = con.execute(f"INSERT INTO tracks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                  tuple(row.values()))
+                new_id = cur.lastrowid
+                for table in ("analyses", "embeddings"):
+                    tcols = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] != "track_id"]
+                    con.execute(f"INSERT INTO {table} (track_id, {', '.join(tcols)}) SELECT ?, {', '.join(tcols)} "
+                                f"FROM {table} WHERE track_id = ?", (new_id, src_id))
+                added += 1
+        return added
+    finally:
+        con.close()
+
+
 def build_catalog(args, folder: Path) -> tuple[Path, str]:
-    cat = folder / "catalog.sqlite"
-    note = folder / "catalog.txt"
+    cat = folder / f"catalog-{args.n_tracks}.sqlite"
+    note = folder / f"catalog-{args.n_tracks}.txt"
     if cat.exists() and note.exists() and not args.rebuild:
         return cat, note.read_text().strip()
     pool_cat = Path(args.pool_catalog) / "pool.sqlite"
@@ -137,24 +207,30 @@ def build_catalog(args, folder: Path) -> tuple[Path, str]:
             subprocess.run(["nice", "-n", "10", sys.executable, "-m", "supervisor_app.cli.main", *cmd], check=True,
                            env=env, cwd=tempfile.gettempdir())
         source = f"{len(rows)} files of the music pool {pool}, indexed here"
-    text = f"{source}; {_indexed_count(cat)} indexed tracks"
+    n_real, n_grid = _analysed_count(cat), _indexed_count(cat)
+    n_rep = replicate_to(cat, args.n_tracks, folder / "replicas") if args.n_tracks else 0
+    text = f"{source}; {n_real} really indexed tracks ({n_grid} with a beat grid)"
+    if n_rep:
+        text += (f", REPLICATED to {_analysed_count(cat)} ({n_rep} replicas: distinct ids, paths (symlinks to the "
+                 "same audio) and content hashes, copied analyses, durations +1 ms per replica; the per-track ranking work is that of real "
+                 "tracks, the ranking's answer is meaningless)")
     note.write_text(text + "\n")
     return cat, text
 
 
-def _env() -> dict:
+def _env(tree: Path = ROOT) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(tree)  # the tree under test only (not the caller's PYTHONPATH)
     return env
 
 
-def run_cli(picture: Path, cat: Path, k: int, extra=()) -> dict:
+def run_cli(picture: Path, cat: Path, k: int, extra=(), tree: Path = ROOT) -> dict:
     """One ``recommend`` process; stderr lines timed as they arrive; CPU and peak RSS from wait4."""
     cmd = [sys.executable, "-m", "supervisor_app.cli.main", "recommend", str(picture), "--catalog", str(cat),
            "-k", str(k), *extra]
     load = _load()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tree),
                             cwd=tempfile.gettempdir())
     lines: list[tuple[float, str]] = []
     out_chunks: list[str] = []
@@ -180,6 +256,10 @@ def run_cli(picture: Path, cat: Path, k: int, extra=()) -> dict:
             continue
         kind = body.split(" (")[0]
         kind = "fitting candidates" if kind.startswith("fitting") else kind
+        kind = "audio re-plan of the finalists" if kind.startswith("listening") else kind
+        kind = "probe + picture hash (analysing the video)" if kind.startswith("analysing the video") else kind
+        kind = "reading the catalog's analyses" if kind.startswith("reading the analyses") else kind
+        kind = "quick fit of every candidate" if kind.startswith("scoring") else kind
         kind = "ranking done → results printed, exit" if kind.startswith("done") else kind
         if not stages or stages[-1][0] != kind:
             stages.append((kind, t))
@@ -208,10 +288,24 @@ def main(argv=None) -> int:
     ap.add_argument("--tracks", type=int, default=10, help="pool tracks to index when no catalog can be copied")
     ap.add_argument("--index-pool", action="store_true", help="index --tracks pool files even if a demo catalog exists")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached catalog")
+    ap.add_argument("--media", default="/work/scratch/media",
+                    help="folder of bbb_<seconds>.mp4 pictures to use (missing lengths are cut from a longer one)")
+    ap.add_argument("--n-tracks", type=int, default=1000,
+                    help="grow the catalog to this many indexed tracks by replicating indexed ones (0: as copied)")
+    ap.add_argument("--cache-dir", default=None,
+                    help="where the catalog and pictures are kept (default <data>/bench/user-latency)")
     ap.add_argument("--json", default=None, help="also write the runs to this JSON file")
+    ap.add_argument("--tree", action="append", default=[],
+                    help="a checkout of the app to run (repeatable: trees interleaved in one run, e.g. the commit "
+                         "before a change and this one); default: this checkout")
+    ap.add_argument("--warmup", action="store_true",
+                    help="first run each tree once on the 15 s picture (fills per-track caches, e.g. the free-time "
+                         "envelopes a new catalog decodes once), unreported")
+    ap.add_argument("--kinds", default="cold,warm, fits cleared,warm",
+                    help="which runs per picture, in order (comma-separated from: cold, 'warm, fits cleared', warm)")
     args = ap.parse_args(argv)
 
-    folder = paths.data_dir() / "bench" / "user-latency"
+    folder = Path(args.cache_dir) if args.cache_dir else paths.data_dir() / "bench" / "user-latency"
     folder.mkdir(parents=True, exist_ok=True)
     print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} CPUs; data folder {paths.data_dir()}",
           flush=True)
@@ -220,35 +314,44 @@ def main(argv=None) -> int:
     pics = folder / "pictures"
     pics.mkdir(exist_ok=True)
     runs = []
+    trees = [Path(t).resolve() for t in args.tree] or [ROOT]
+    if args.warmup:  # per-track caches (free-time envelopes) are a catalog's, not a picture's: fill them first
+        wpic = base_picture(15.0, pics, Path(args.media) if args.media else None)
+        for tree in trees:
+            r = run_cli(wpic, cat, args.k, tree=tree)
+            print(f"[{tree.name}] catalog warm-up on the 15 s picture (not reported): {r['wall_s']:.1f} s, "
+                  f"load {r['load']}", flush=True)
+    kinds = [k.strip() for k in re.split(r",(?! fits)", args.kinds) if k.strip()]
     for length in [float(x) for x in args.lengths.split(",") if x.strip()]:
-        base = base_picture(length, pics)
+        base = base_picture(length, pics, Path(args.media) if args.media else None)
         for rep in range(args.repeats):
+          for tree in trees:
             cold_pic = fresh_copy(base, pics)
             try:
-                for kind in ("cold", "warm, fits cleared", "warm"):
+                for kind in kinds:
                     if kind != "warm":  # fits are keyed on the cuts, which a re-tagged copy shares: a
                         # truly new picture has none stored; "warm, fits cleared" = a warm run before fits
                         # were stored
                         shutil.rmtree(paths.cache_dir() / "fits", ignore_errors=True)
-                    r = run_cli(cold_pic, cat, args.k)
-                    r.update(length_s=length, kind=kind, rep=rep)
+                    r = run_cli(cold_pic, cat, args.k, tree=tree)
+                    r.update(length_s=length, kind=kind, rep=rep, tree=tree.name)
                     runs.append(r)
-                    print(f"{length:5.0f} s {kind}: first {fmt(r['first_s'])} s, all {r['wall_s']:.1f} s, "
+                    print(f"[{tree.name}] {length:5.0f} s {kind}: first {fmt(r['first_s'])} s, all {r['wall_s']:.1f} s, "
                           f"CPU {r['cpu_s']:.1f} s, peak RSS {r['rss_mb']:.0f} MB, load {r['load']}; "
                           + ", ".join(f"{k} {v:.1f}" for k, v in r["stages"]), flush=True)
             finally:
                 cold_pic.unlink(missing_ok=True)
 
     print(f"\n### recommend as a user runs it (catalog: {source}; k = {args.k})\n")
-    print("| picture | run | drop → first result (s) | drop → all results (s) | CPU (s) | peak RSS (MB) "
+    print("| tree | picture | run | drop → first result (s) | drop → all results (s) | CPU (s) | peak RSS (MB) "
           "| startup until the first stage (s) | load (1/5/15) |")
-    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---|")
     for r in runs:
-        print(f"| {r['length_s']:.0f} s | {r['kind']} | {fmt(r['first_s'])} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-              f"{r['rss_mb']:.0f} | {fmt(r['startup_s'])} | {r['load']} |")
+        print(f"| {r['tree']} | {r['length_s']:.0f} s | {r['kind']} | {fmt(r['first_s'])} | {r['wall_s']:.1f} | "
+              f"{r['cpu_s']:.1f} | {r['rss_mb']:.0f} | {fmt(r['startup_s'])} | {r['load']} |")
     print("\n### Stage breakdown (s; each stage from its first progress line to the next stage's)\n")
     for r in runs:
-        print(f"- {r['length_s']:.0f} s {r['kind']}: startup {fmt(r['startup_s'])}; "
+        print(f"- [{r['tree']}] {r['length_s']:.0f} s {r['kind']}: startup {fmt(r['startup_s'])}; "
               + "; ".join(f"{k} {v:.1f}" for k, v in r["stages"]))
     print(f"\nload average at the end {_load()}")
     if args.json:

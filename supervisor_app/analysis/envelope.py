@@ -98,13 +98,16 @@ class MusicEnvelope:
 
 def _thin(idx: np.ndarray, val: np.ndarray, gap_frames: float, prefer_low: bool) -> np.ndarray:
     """Keep the best of the indices closer than ``gap_frames`` (greedy, best first); sorted."""
+    import bisect
+
     order = np.argsort(val if prefer_low else -val, kind="stable")
-    kept: list[int] = []
+    kept: list[int] = []  # sorted: only the neighbours on either side can be too close (same result as all())
     for k in order:
         i = int(idx[k])
-        if all(abs(i - j) >= gap_frames for j in kept):
-            kept.append(i)
-    return np.array(sorted(kept), dtype=float)
+        p = bisect.bisect_left(kept, i)
+        if (p == 0 or abs(i - kept[p - 1]) >= gap_frames) and (p == len(kept) or abs(i - kept[p]) >= gap_frames):
+            kept.insert(p, i)
+    return np.array(kept, dtype=float)
 
 
 def music_envelope(x: np.ndarray, sr: int) -> MusicEnvelope:

@@ -90,7 +90,7 @@ def cmd_recommend(args) -> int:
                                          model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
                                          top_n=args.top_n, sync_points_s=sync_points, picture_climax_s=climax_s,
                                          no_repeats=args.no_repeats, length_ratio=ratio,
-                                         progress=line, on_result=line.result)
+                                         progress=line, on_result=line.result, plan_all=getattr(args, "plan_all", False))
         from supervisor_app.catalog.tracks_view import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])
@@ -124,6 +124,9 @@ def add_cli(sub) -> None:
     p.add_argument("--climax", type=float, metavar="SECONDS",
                    help="the picture's climax: the music's energy peak should land near it")
     p.add_argument("--no-repeats", action="store_true", help="only tracks that cover the picture without a repeat")
+    p.add_argument("--plan-all", action="store_true",
+                   help="cut every candidate to the picture (exact ranking; slower on large catalogs, where by default "
+                        "a quick fit chooses the best few dozen to cut)")
     p.add_argument("--fits-length", metavar="MIN:MAX",
                    help="track duration as a multiple of the picture's, e.g. 1:2 (either side may be empty)")
     add_quiet_argument(p)

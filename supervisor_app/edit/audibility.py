@@ -34,7 +34,8 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["splice_audibility", "natural_audibility", "WINDOW_S", "HOP_S", "LOUDNESS_SCALE_DB"]
+__all__ = ["splice_audibility", "natural_audibility", "TrackFeatures", "track_features", "cached_track_features",
+           "FEATURES_SR", "WINDOW_S", "HOP_S", "LOUDNESS_SCALE_DB"]
 
 WINDOW_S = 0.5  # seconds of music compared on each side of a splice
 HOP_S = 512 / 22050  # feature frame hop (s), ~23.2 ms
@@ -80,7 +81,79 @@ def _fingerprint(audio: np.ndarray, sr: int) -> tuple:
     return (int(sr), a.shape, str(a.dtype), h.hexdigest())
 
 
+@dataclass(frozen=True)
+class TrackFeatures(_Features):
+    """A track's splice features and its section-energy frames, stored by content hash
+    (:func:`cached_track_features`): pass it wherever the track's audio is passed (``TrackForm.build(audio=
+    features, sr=FEATURES_SR)``, :func:`splice_audibility`, :func:`natural_audibility`) and the same numbers
+    come out as from the decoded audio, without decoding it again. ``energy_rms`` / ``energy_onset``: RMS
+    and onset strength at ``HOP_S`` (``supervisor_app.edit.form.TrackForm``'s section energy)."""
+
+    energy_rms: np.ndarray = None
+    energy_onset: np.ndarray = None
+    content_hash: str = ""
+
+    def to_arrays(self) -> dict:
+        return {"hop_s": np.array([self.hop_s]), "chroma": self.chroma, "mfcc": self.mfcc, "rms_db": self.rms_db,
+                "duration_s": np.array([self.duration_s]), "energy_rms": self.energy_rms,
+                "energy_onset": self.energy_onset}
+
+
+FEATURES_SR = 22050  # the rate track features are computed at (recommend's audio re-plan)
+TRACK_FEATURES = "splice-features"
+TRACK_FEATURES_VERSION = "1"
+
+
+def track_features(audio: np.ndarray, sr: int, content_hash: str = "") -> TrackFeatures:
+    """:class:`TrackFeatures` of decoded audio (the same numbers the audio itself gives)."""
+    import librosa
+
+    f = _features(audio, sr)
+    y = _mono(audio)
+    hop = max(1, int(round(512 * int(sr) / 22050)))  # as TrackForm._energy
+    rms = librosa.feature.rms(y=y, hop_length=hop)[0]
+    onset = librosa.onset.onset_strength(y=y, sr=int(sr), hop_length=hop)
+    return TrackFeatures(f.hop_s, f.chroma, f.mfcc, f.rms_db, f.duration_s, rms, onset, content_hash)
+
+
+def cached_track_features(path, content_hash: str | None, cache=True) -> TrackFeatures:
+    """:func:`track_features` of the file at ``path`` (decoded at :data:`FEATURES_SR`, mono), computed once
+    per content hash and then read back from the app's analysis cache (a track property, like its
+    envelope: any picture's re-plan reuses it). Raises the media layer's typed errors when the file cannot
+    be decoded."""
+    from supervisor_app.media import load_audio
+
+    store = None
+    if cache is True:
+        from supervisor_app.infra.cache import AnalysisCache
+
+        store = AnalysisCache()
+    elif cache:
+        store = cache
+    if store is not None and not content_hash:
+        from supervisor_app.infra.hashing import content_hash as hash_of
+
+        content_hash = hash_of(path)
+    if store is not None:
+        hit = store.get_arrays(content_hash, TRACK_FEATURES, TRACK_FEATURES_VERSION)
+        if hit is not None and {"hop_s", "chroma", "mfcc", "rms_db", "duration_s", "energy_rms",
+                                "energy_onset"} <= set(hit):
+            return TrackFeatures(float(np.asarray(hit["hop_s"]).ravel()[0]), np.asarray(hit["chroma"]),
+                                 np.asarray(hit["mfcc"]), np.asarray(hit["rms_db"]),
+                                 float(np.asarray(hit["duration_s"]).ravel()[0]), np.asarray(hit["energy_rms"]),
+                                 np.asarray(hit["energy_onset"]), str(content_hash))
+    feats = track_features(load_audio(path, sr=FEATURES_SR, mono=True), FEATURES_SR, str(content_hash or ""))
+    if store is not None:
+        try:
+            store.put_arrays(content_hash, TRACK_FEATURES, TRACK_FEATURES_VERSION, feats.to_arrays())
+        except OSError:
+            pass  # the cache is a bonus
+    return feats
+
+
 def _features(audio: np.ndarray, sr: int) -> _Features:
+    if isinstance(audio, _Features):  # precomputed (TrackFeatures): the same numbers without the audio
+        return audio
     if not (isinstance(sr, (int, np.integer)) or float(sr).is_integer()) or int(sr) <= 0:
         raise ValueError("sr must be a positive number of samples per second")
     sr = int(sr)

@@ -204,13 +204,16 @@ class TrackForm:
     def _energy(self) -> np.ndarray:
         import librosa
 
-        from supervisor_app.edit.audibility import _mono
+        from supervisor_app.edit.audibility import TrackFeatures, _mono
 
-        y = _mono(self.audio)
         sr = int(self.sr)
         hop = max(1, int(round(512 * sr / 22050)))
-        rms = librosa.feature.rms(y=y, hop_length=hop)[0]
-        onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
+        if isinstance(self.audio, TrackFeatures):  # stored features: the same frames without the audio
+            rms, onset = self.audio.energy_rms, self.audio.energy_onset
+        else:
+            y = _mono(self.audio)
+            rms = librosa.feature.rms(y=y, hop_length=hop)[0]
+            onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
         fr = hop / sr
         sb = self.T[self.section_bounds]
         loud, dens = [], []

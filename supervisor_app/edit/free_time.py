@@ -92,6 +92,10 @@ def splice_points(envelope, boundaries_s: Sequence[float], music_duration_s: flo
     """Candidate splice points (sorted music times, s) and their kinds: 'phrase end' (section
     boundaries), 'quiet moment' (low energy), 'onset' (strong attack)."""
     M = float(music_duration_s)
+    key = (M, tuple(np.asarray(boundaries_s, float).ravel().tolist()))
+    memo = getattr(envelope, "_splice_points_memo", None)  # a walk per candidate start asks the same (issue 21)
+    if memo is not None and memo[0] == key:
+        return memo[1].copy(), list(memo[2])
     pts: dict[float, str] = {}
     for kind, arr in (("onset", envelope.strong_onsets_s()), ("quiet moment", envelope.low_energy_s()),
                       ("phrase end", np.asarray(boundaries_s, float))):
@@ -103,7 +107,12 @@ def splice_points(envelope, boundaries_s: Sequence[float], music_duration_s: flo
                     del pts[p]
                 pts[round(float(x), 4)] = kind
     times = np.array(sorted(pts), dtype=float)
-    return times, [pts[t] for t in times]
+    kinds = [pts[t] for t in times]
+    try:
+        envelope._splice_points_memo = (key, times.copy(), list(kinds))
+    except AttributeError:  # pragma: no cover - a frozen envelope
+        pass
+    return times, kinds
 
 
 def splice_cost(envelope, out_s: float, in_s: float, context_s: float = FREE_CROSSFADE_S / 2) -> float:

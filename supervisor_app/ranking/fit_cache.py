@@ -130,9 +130,14 @@ def best_start_offset(*args, **kwargs):
 
 def _form_identity(form) -> dict:
     """What a :class:`supervisor_app.edit.form.TrackForm` is made of (its audio by content hash)."""
+    audio = form.audio
+    from supervisor_app.edit.audibility import TrackFeatures
+
+    if isinstance(audio, TrackFeatures):  # stored features (recommend): their arrays' content
+        audio = {k: np.asarray(v) for k, v in audio.to_arrays().items()}
     return {"duration_s": float(form.duration_s), "downbeats_s": np.asarray(form.downbeats_s, np.float64),
             "section_idx": np.asarray(form.section_idx), "section_energy": form.section_energy,
-            "audio": form.audio, "sr": form.sr}
+            "audio": audio, "sr": form.sr}
 
 
 def fit_to_picture(video_duration_s, video_cuts_s, cut_probs_25hz, form, **kwargs):

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["SyncScore", "sync_score", "cut_curve_from_times", "best_start_offset", "anchor_candidates",
+__all__ = ["SyncScore", "sync_score", "cooccurrence_rows", "cut_curve_from_times", "best_start_offset", "anchor_candidates",
            "free_time_sync_score", "best_free_time_start"]
 
 RATE_HZ = 25.0  # the thesis's shot-curve rate (frames per second)
@@ -63,13 +63,38 @@ def cut_curve_from_times(cuts_s: Sequence[float], duration_s: float, rate_hz: fl
     return curve
 
 
-def _S(times_s: np.ndarray, curve: np.ndarray, rate_hz: float, sigma_frames: float) -> float:
-    from supervisor_app.analysis.language_of_clips import cooccurrence_score
+def cooccurrence_rows(times_s: np.ndarray, curve: np.ndarray, rate_hz: float = RATE_HZ,
+                      sigma_frames: float = SIGMA_FRAMES) -> np.ndarray:
+    """The thesis's S for many event sets at once: ``times_s`` (m, n) -> (m,) with row ``r`` equal to
+    ``cooccurrence_score(times_s[r], curve)[0]`` (:func:`supervisor_app.analysis.language_of_clips.
+    cooccurrence_score`: a Gaussian window of ``sigma_frames`` frames, ``w(0) = 1``, frames farther than
+    8 sigma skipped), computed as one numpy expression over (rows x events x window frames). NaN rows
+    when ``n == 0``; 0 when the curve is empty. Equal to the per-event loop up to float rounding
+    (tested)."""
+    t = np.asarray(times_s, dtype=np.float64)
+    if t.ndim == 1:
+        t = t[None, :]
+    m, n = t.shape
+    if n == 0:
+        return np.full(m, np.nan)
+    f = np.asarray(curve, dtype=np.float64).ravel()
+    if f.size == 0:
+        return np.zeros(m)
+    sigma_s = sigma_frames / rate_hz
+    reach = int(math.ceil(8 * sigma_frames))
+    centre = np.rint(t * rate_hz).astype(np.int64)  # round half to even, as Python's round()
+    k = centre[..., None] + np.arange(-reach, reach + 1)  # (m, n, window)
+    ok = (k >= 0) & (k < f.size)
+    w = np.exp(-0.5 * ((k / rate_hz - t[..., None]) / sigma_s) ** 2)
+    s_i = np.where(ok, w * f[np.clip(k, 0, f.size - 1)], 0.0).sum(axis=-1)
+    return s_i.mean(axis=-1)
 
+
+def _S(times_s: np.ndarray, curve: np.ndarray, rate_hz: float, sigma_frames: float) -> float:
+    times_s = np.asarray(times_s, dtype=np.float64).ravel()
     if times_s.size == 0:
         return float("nan")
-    S, _ = cooccurrence_score(times_s, curve, rate_hz=rate_hz, sigma_frames=sigma_frames)
-    return float(S)
+    return float(cooccurrence_rows(times_s, curve, rate_hz, sigma_frames)[0])
 
 
 def _combined(s_bar: float, s_seg: float) -> float:
@@ -106,8 +131,14 @@ def sync_score(edit, video_cuts_s: Sequence[float], cut_probs_25hz: np.ndarray |
 
     rng = np.random.default_rng(seed)
     offsets = rng.uniform(0.0, D, size=int(n_random))
-    null = np.array([_combined(_S(np.sort((v_db + u) % D), curve, rate_hz, sigma_frames),
-                               _S(np.sort((v_seg + u) % D), curve, rate_hz, sigma_frames)) for u in offsets])
+    # every random offset at once (rows): the same values as scoring each shifted copy on its own
+    null_bar = cooccurrence_rows((v_db[None, :] + offsets[:, None]) % D, curve, rate_hz, sigma_frames) \
+        if v_db.size else np.full(offsets.size, np.nan)
+    null_seg = cooccurrence_rows((v_seg[None, :] + offsets[:, None]) % D, curve, rate_hz, sigma_frames) \
+        if v_seg.size else np.full(offsets.size, np.nan)
+    vals = np.stack([null_bar, null_seg])
+    cnt = np.sum(~np.isnan(vals), axis=0)
+    null = np.where(cnt > 0, np.nansum(vals, axis=0) / np.maximum(cnt, 1), np.nan)  # _combined per row
     null = null[~np.isnan(null)]
     if math.isnan(s_obs) or null.size == 0:
         z, pct, mu, sd = 0.0, 0.5, float("nan"), float("nan")

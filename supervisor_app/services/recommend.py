@@ -31,6 +31,7 @@ z-scores over the candidates and ``w = FUSED_SYNC_WEIGHT`` (see its comment for 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -177,6 +178,45 @@ def _ranking_key(results, with_model: bool, rank_by: str) -> np.ndarray:
     return {"content": content_arr, "sync": fit_arr, "fused": fused}[rank_by]
 
 
+def _quick_order(candidates, events, va, should_cancel=None) -> tuple[list, list]:
+    """``(plan order, buttons)`` for a large fit-only catalog: candidates whose quick fit cannot be
+    computed first (the planner then says why they cannot be cut), then the rest by quick fit, best first
+    (:func:`supervisor_app.ranking.search.quick_fits`); buttons apart, in catalog order."""
+    from supervisor_app.edit.form import TrackForm
+    from supervisor_app.edit.planner import edit_mode
+    from supervisor_app.infra.errors import SupervisorError
+    from supervisor_app.ranking.search import best_cut, free_rows, metric_rows, quick_fits
+
+    D = va.duration_s
+    cut = best_cut(va.cuts_s, va.cut_probs_25hz, D)
+    scored, rows, failed, buttons = [], [], [], []
+    for tid in candidates:
+        _check_cancel(should_cancel)
+        t, ev = events[tid]
+        mode = edit_mode(ev, D)
+        if mode == "button":
+            buttons.append(tid)
+            continue
+        try:
+            if mode == "metric":
+                f = TrackForm.build(float(t.duration_s), ev.downbeats_s, ev.boundaries_s)
+                r = metric_rows(D, f.duration_s, f.downbeats_s, f.section_idx, cut)
+            else:
+                r = free_rows(D, ev.envelope().strong_onsets_s(), ev.boundaries_s, ev.duration_s)
+        except (Cancelled, UsageError):
+            raise
+        except (ValueError, AssertionError, SupervisorError):
+            r = []
+        if r:
+            scored.append(tid)
+            rows.append(r)
+        else:
+            failed.append(tid)
+    q = quick_fits(D, va.cuts_s, va.cut_probs_25hz, rows)
+    order = sorted(range(len(scored)), key=lambda i: (-q[i].score if q[i] is not None else math.inf, i))
+    return failed + [scored[i] for i in order], buttons
+
+
 def load_active_model(model):
     """A LoadedModel from a name/path (or pass one through); None stays None."""
     if model is None or model == "" or model == "none":
@@ -194,7 +234,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
               exclude_track_ids=(), progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
               on_result: Callable[[Recommendation], None] | None = None, picture_climax_s: float | None = None,
               no_repeats: bool = False, length_ratio: tuple[float | None, float | None] | None = None,
-              audio_finalists: int | None = None) -> RecommendationResult:
+              audio_finalists: int | None = None, plan_all: bool = False) -> RecommendationResult:
     """Rank ``catalog`` for the video at ``video``. See the module docstring for the two modes.
 
     ``on_result`` is called with each finished candidate as soon as it is scored (the GUI fills its
@@ -202,13 +242,15 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     (video time) for the music's energy peak; ``no_repeats``: leave out tracks whose edit needs a repeat;
     ``length_ratio``: ``(min, max)`` track duration as a multiple of the picture's (either may be None);
     ``audio_finalists``: how many of the best are re-planned with their audio (default ``max(2k, k + 5)``;
-    0: none). ``distance`` (default nw-dtw) applies with a model only: given without one, it is ignored and a note
+    0: none); ``plan_all``: cut every candidate with the planner (fit only: otherwise a large catalog's
+    candidates are chosen by a quick fit, :mod:`supervisor_app.ranking.search`). ``distance`` (default nw-dtw) applies with a model only: given without one, it is ignored and a note
     says so; ``rank_by`` content or fused without a model is refused (UsageError naming the option).
     """
     from supervisor_app.edit.form import TrackForm
     from supervisor_app.edit.planner import edit_mode, fit_edit, mode_reason, plan_edit, score_edit
     from supervisor_app.infra.errors import SupervisorError
     from supervisor_app.ranking.fit_cache import fit_to_picture  # ranking.form_score's fit, memoised on disk (issue 21)
+    from supervisor_app.ranking.search import n_planned
     from supervisor_app.services.video_analysis import analyze_video
 
     if distance is not None and distance not in DISTANCES:
@@ -404,10 +446,27 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
                        f"{sc.score:+.2f} above random offsets of the same edit")
         return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode)
 
-    for idx, tid in enumerate(candidates):
+    # fit only, a large catalog: a quick vectorised fit for every candidate, the planner for the best
+    # (supervisor_app.ranking.search; every candidate is planned when there are few)
+    plan_order, n_plan, buttons_later = candidates, n, []
+    if loaded is None and not plan_all and n > n_planned(n, k):
+        progress(0.45, f"scoring {n} candidates (quick fit)")
+        plan_order, buttons_later = _quick_order(candidates, events, va, should_cancel)
+        n_plan = n_planned(n, k)
+        notes.append(f"{n} candidates were scored by a quick fit (played straight from their start or a phrase bar line "
+                     f"against the picture's cuts, with the form's repeat, splice and late-start terms); the "
+                     f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown "
+                     "(--plan-all cuts every one).")
+    n_done = n_carrying = 0
+    for idx, tid in enumerate(plan_order + buttons_later):
+        if tid in buttons_later and n_carrying >= k:
+            break  # buttons rank after tracks that carry the picture: only needed when fewer than k do
+        if tid not in buttons_later and n_carrying >= n_plan:
+            continue
         _check_cancel(should_cancel)
         t, ev = events[tid]
-        progress(0.5 + 0.4 * idx / max(n, 1), f"fitting {t.title or Path(t.path).name} to the picture")
+        progress(0.5 + 0.4 * min(n_done, n_plan) / max(n_plan, 1), f"fitting {t.title or Path(t.path).name} to the picture")
+        n_done += 1
         emode = edit_mode(ev, va.duration_s)
         try:
             if emode == "metric":
@@ -427,6 +486,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             leave_out(t, f"it could not be cut to the picture: {e}")
             continue
         results.append(rec)
+        n_carrying += int(rec.edit_mode != "button")
         if on_result:
             on_result(rec)
     if n_no_repeats:
@@ -434,7 +494,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     # the best metric ones are re-planned with their audio: splice audibility and the energy peak
     n_audio = max(2 * k, k + 5) if audio_finalists is None else int(audio_finalists)
     if results and n_audio > 0:
-        from supervisor_app.media import load_audio
+        from supervisor_app.edit.audibility import FEATURES_SR, cached_track_features
 
         prelim = _ranking_key(results, loaded is not None, rank_by)
         order = [i for i in np.lexsort((np.arange(len(results)), -prelim)) if results[i].edit_mode == "metric"][:n_audio]
@@ -444,8 +504,9 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             r = results[i]
             progress(0.9 + 0.1 * pos / max(len(order), 1), f"listening to the splices of {r.title}")
             try:
-                y = load_audio(r.path, sr=22050, mono=True)
-                fit = fit_one(r.track_id, y, 22050)
+                # the track's splice features, decoded once per track and stored by content hash
+                feats = cached_track_features(r.path, events[r.track_id][1].content_hash or None)
+                fit = fit_one(r.track_id, feats, FEATURES_SR)
             except (UsageError, Cancelled):
                 raise
             except Exception as e:  # noqa: BLE001 - an undecodable file keeps its structural fit
