@@ -69,7 +69,7 @@ def tempo_moving_share(ibi_s: np.ndarray, radius: int = 4, lag: int = 4, tol: fl
         lt[radius:li.size - radius] = np.median(np.lib.stride_tricks.sliding_window_view(li, w), axis=1)
         edges = list(range(radius)) + list(range(li.size - radius, li.size))
     else:
-        edges = range(li.size)
+        edges = list(range(li.size))
     for i in edges:
         lt[i] = np.median(li[max(0, i - radius):i + radius + 1])
     return float(np.mean(np.abs(lt[lag:] - lt[:-lag]) > tol))

@@ -140,7 +140,7 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
     bounds_m = T[secs[1:]] if len(secs) > 1 else np.zeros(0)
     ring = M - float(db[-1]) if db.size else 0.0
     sec_set = set(secs)
-    phrase = set()
+    phrase: set[int] = set()
     for a, b in zip(secs, secs[1:] + [db.size]):
         phrase.update(range(a, b, 4))  # PHRASE_BARS
     rows = []
@@ -214,7 +214,7 @@ def quick_fits(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs
     if not owner:
         return out
 
-    def pad(lists):
+    def pad(lists) -> tuple[np.ndarray, np.ndarray]:
         width = max((a.size for a in lists), default=0)
         t = np.zeros((len(lists), width))
         v = np.zeros((len(lists), width), dtype=bool)
