@@ -149,16 +149,16 @@ def main(argv=None) -> int:
             print(f"skip {Path(p).name}: {e}", file=sys.stderr)
             continue
         y = load_audio(p, sr=SR, mono=True)
-        M = float(ev["duration_s"])
-        form = TrackForm.build(M, ev["downbeats_s"], ev["boundaries_s"], audio=y, sr=SR)
-        bare = TrackForm.build(M, ev["downbeats_s"], ev["boundaries_s"])
+        M = float(ev.duration_s)
+        form = TrackForm.build(M, ev.downbeats_s, ev.boundaries_s, audio=y, sr=SR)
+        bare = TrackForm.build(M, ev.downbeats_s, ev.boundaries_s)
         nat_med = form.audibility_levels()[0]
         print(f"{Path(p).name}: {M:.0f} s, {form.n} bars of {form.bar_s:.2f} s, {len(form.section_idx)} sections "
               f"(analysis {time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
         for (D, kind), cuts in cutsets.items():
             edits = {"naive": naive_edit(D, M)}
             t = time.perf_counter()
-            edits["legacy"] = legacy_best(D, cuts, None, M, ev["downbeats_s"], ev["boundaries_s"], n_random=20)[1]
+            edits["legacy"] = legacy_best(D, cuts, None, M, ev.downbeats_s, ev.boundaries_s, n_random=20)[1]
             times["legacy"] += time.perf_counter() - t
             t = time.perf_counter()
             edits["form"] = fit_to_picture(D, cuts, None, form, n_random=20).edit

@@ -264,7 +264,7 @@ def test_real_tracks_shorter_and_longer_than_a_two_minute_picture():
     for name in ("vibe_ace.ogg", "lets_go_fishin.ogg"):
         ev = track_events(MUSIC / name)
         y = load_audio(MUSIC / name, sr=sr, mono=True)
-        form = TrackForm.build(ev["duration_s"], ev["downbeats_s"], ev["boundaries_s"], audio=y, sr=sr)
+        form = TrackForm.build(ev.duration_s, ev.downbeats_s, ev.boundaries_s, audio=y, sr=sr)
         fit = fit_to_picture(D, cuts, None, form, n_random=20)
         s = check_invariants(fit.edit, form, D)
         assert fit.edit.ending in ("track ending", "section end")

@@ -227,8 +227,8 @@ def test_the_apps_preview_cuts_a_beatless_track_in_free_time(tmp_path):
     wav = tmp_path / "pad.wav"
     sf.write(str(wav), x, sr)
     video = SimpleNamespace(duration_s=60.0, cuts_s=[7.0, 19.5, 33.0, 48.0], cut_probs_25hz=None, segments_s=[])
-    ev = {"path": str(wav), "duration_s": 45.0, "downbeats_s": np.zeros(0), "boundaries_s": np.array([0.0, 20.0, 45.0]),
-          "beats": None, "beats_error": "No steady beat was found in the audio."}
+    ev = TrackEvents.from_analyses(str(wav), 45.0, None, np.array([0.0, 20.0, 45.0]),
+                                   beats_error="No steady beat was found in the audio.")
     edit, offset, sc = preview_edit(video, ev, None, None, ())
     assert edit.mode == "free-time" and abs(edit.excerpts[-1].video_end_s - 60.0) < 1e-9
     assert sc.details["events"] == "strong onsets"

@@ -204,7 +204,7 @@ def test_bbb_under_vibe_ace_end_to_end(tmp_path):
     info = probe(res.files["mp4"])
     assert info.has_video and info.has_audio and info.duration_s == pytest.approx(probe(BBB).duration_s, abs=0.1)
     assert abs(edit.excerpts[-1].video_end_s - probe(BBB).duration_s) <= 1 / 24
-    db = track_events(VIBE)["downbeats_s"]  # the madmom downbeats the pipeline used (read from its cache)
+    db = track_events(VIBE).downbeats_s  # the madmom downbeats the pipeline used (read from its cache)
     for k, e in enumerate(edit.excerpts):
         if k > 0:
             assert np.min(np.abs(db - e.music_in_s)) <= 0.010

@@ -59,16 +59,12 @@ class TrackEvents:
         return cls(str(path), D, db, b, tempo, conf, content_hash, title, artist)
 
     @classmethod
-    def from_event_dict(cls, d: dict) -> "TrackEvents":
-        """From a ``track_events``-style dict (``path``, ``duration_s``, ``downbeats_s``, ``boundaries_s``;
-        ``beats``/``beats_error`` when known, else a grid is rebuilt from the downbeats alone)."""
-        beats = d.get("beats", "absent")
-        if beats == "absent":
-            db = [float(x) for x in d.get("downbeats_s", [])]
-            beats = {"beats_s": db, "downbeats_s": db, "tempo_bpm": None} if len(db) >= 2 else None
-        return cls.from_analyses(str(d["path"]), float(d["duration_s"]), beats, d.get("boundaries_s"),
-                                 beats_error=d.get("beats_error"), content_hash=d.get("content_hash"),
-                                 title=d.get("title", ""), artist=d.get("artist", ""))
+    def from_downbeats(cls, path: str, duration_s: float, downbeats_s, boundaries_s, **kwargs) -> "TrackEvents":
+        """From bar lines alone (a recommendation carries no beat record): the grid is rebuilt from the
+        downbeats (no grid under two of them). ``kwargs``: :meth:`from_analyses`' keywords."""
+        db = [float(x) for x in downbeats_s]
+        beats = {"beats_s": db, "downbeats_s": db, "tempo_bpm": None} if len(db) >= 2 else None
+        return cls.from_analyses(path, duration_s, beats, boundaries_s, **kwargs)
 
     def envelope(self):
         if self._envelope is None:

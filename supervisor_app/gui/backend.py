@@ -441,17 +441,17 @@ class CoreBackend:
         return peak_envelope(y, ENVELOPE_SR, ENVELOPE_RATE_HZ)
 
     # -- previews (job) -----------------------------------------------------------------------------
-    def track_events(self, candidate: Candidate, catalog_path) -> dict:
-        """``{path, duration_s, downbeats_s, boundaries_s}`` of a candidate: from its recommendation, else
+    def track_events(self, candidate: Candidate, catalog_path):
+        """The :class:`~supervisor_app.edit.planner.TrackEvents` of a candidate: from its recommendation, else
         from the catalog's analyses (as ``recommend`` reads them), else analysed now (cached)."""
+        from supervisor_app.edit.planner import TrackEvents
+
         raw = candidate.raw
         db, mb = getattr(raw, "downbeats_s", None), getattr(raw, "music_boundaries_s", None)
         if db is not None and mb is not None and len(db) >= 2 and len(mb) >= 2:
-            return {"path": candidate.path, "duration_s": float(candidate.duration_s or mb[-1]),
-                    "downbeats_s": np.asarray(db, float), "boundaries_s": np.asarray(mb, float),
-                    "edit_mode": getattr(raw, "edit_mode", None)}
+            return TrackEvents.from_downbeats(candidate.path, float(candidate.duration_s or mb[-1]), db,
+                                              np.asarray(mb, float))
         if candidate.track_id is not None and catalog_path:
-            from supervisor_app.analysis.beats import BeatResult
             from supervisor_app.catalog import Catalog
             from supervisor_app.indexing.keys import DEFAULT_SEGMENTATION, beats_key
             from supervisor_app.indexing.reads import track_boundaries_s
@@ -461,14 +461,12 @@ class CoreBackend:
                 rec = cat.get_analysis(t.id, *beats_key()) if t is not None else None
                 if t is not None and rec is not None and t.duration_s:
                     # a track without a steady beat (result None) is cut in free time by the planner
-                    downbeats = BeatResult.from_dict(rec.result).downbeats_s if rec.result is not None else []
                     bounds = track_boundaries_s(cat, t, DEFAULT_SEGMENTATION)
                     if bounds is None or len(bounds) < 2:
                         bounds = np.array([0.0, float(t.duration_s)])
-                    return {"path": t.path, "duration_s": float(t.duration_s),
-                            "downbeats_s": np.asarray(downbeats, float), "boundaries_s": np.asarray(bounds, float),
-                            "beats": rec.result, "beats_error": rec.error, "content_hash": t.content_hash,
-                            "edit_mode": getattr(raw, "edit_mode", None)}
+                    return TrackEvents.from_analyses(t.path, float(t.duration_s), rec.result,
+                                                     np.asarray(bounds, float), beats_error=rec.error,
+                                                     content_hash=t.content_hash)
         from supervisor_app.services.mockup import track_events
 
         return track_events(candidate.path)
@@ -490,8 +488,9 @@ class CoreBackend:
         # the same edit the recommendation made (deterministic), rebuilt here so its start offset is known
         from supervisor_app.services.mockup import preview_edit
 
-        edit, offset, sc = preview_edit(video, ev, path, start_offset_s, sync)
-        downbeats, sync_score = ev["downbeats_s"], float(sc.score)
+        edit, offset, sc = preview_edit(video, ev, path, start_offset_s, sync,
+                                        mode=getattr(candidate.raw, "edit_mode", None) or None)
+        downbeats, sync_score = ev.downbeats_s, float(sc.score)
         if path is None:
             pairs = _edit_pairs(edit)
         _check_cancel(should_cancel)

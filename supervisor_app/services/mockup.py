@@ -26,13 +26,16 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from supervisor_app.edit.writers import TIMELINE_FORMATS
 from supervisor_app.infra.jobs import ProgressFn
 from supervisor_app.infra.errors import AnalysisError, UsageError
+
+if TYPE_CHECKING:
+    from supervisor_app.edit.planner import TrackEvents
 
 __all__ = ["run_mockup", "MockupResult", "track_events", "video_events", "choose_edit", "preview_edit",
            "export_mockup", "MOCKUP_FORMATS"]
@@ -101,11 +104,13 @@ def _from_catalog(track: str, catalog_path: str | Path):
         cat.close()
 
 
-def track_events(track: str | Path, catalog_path: str | Path | None = None) -> dict:
-    """``{"path", "duration_s", "downbeats_s", "boundaries_s", "title", "artist", "beats", "beats_error"}``
-    of a track (catalog analyses when available, else madmom + MSAF OLDA on the fly, cached by content
-    hash). A track without a steady beat is no error: ``beats`` is then None, ``beats_error`` says why,
-    ``downbeats_s`` is empty, and :mod:`supervisor_app.edit.planner` cuts it in free time."""
+def track_events(track: str | Path, catalog_path: str | Path | None = None) -> "TrackEvents":
+    """The :class:`~supervisor_app.edit.planner.TrackEvents` of a track (catalog analyses when available, else
+    madmom + MSAF OLDA on the fly, cached by content hash). A track without a steady beat is no error: its
+    grid is then empty, its confidence says why, and :mod:`supervisor_app.edit.planner` cuts it in free
+    time."""
+    from supervisor_app.edit.planner import TrackEvents
+
     from supervisor_app.analysis import versions
     from supervisor_app.analysis.report import analyze_track, segments_analyzer
     from supervisor_app.media import probe
@@ -134,10 +139,8 @@ def track_events(track: str | Path, catalog_path: str | Path | None = None) -> d
         bounds = (srec.get("result") or {}).get("boundaries_s", [])
         if beats is None and brec["error"] and "silent" in brec["error"]:
             raise AnalysisError(brec["error"])
-    return {"path": str(path), "duration_s": float(info.duration_s),
-            "downbeats_s": np.asarray(beats["downbeats_s"] if beats else [], float),
-            "boundaries_s": np.asarray(bounds, float), "title": title or Path(path).stem, "artist": artist,
-            "beats": beats, "beats_error": beats_error}
+    return TrackEvents.from_analyses(str(path), float(info.duration_s), beats, np.asarray(bounds, float),
+                                     beats_error=beats_error, title=title or Path(path).stem, artist=artist)
 
 
 def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | None = None, *,
@@ -163,7 +166,6 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     Every output argument that is not None is written (atomically). Returns a :class:`MockupResult`.
     """
     from supervisor_app.edit.mix import MixSettings, parse_loudness, render_mockup_audio
-    from supervisor_app.edit.planner import TrackEvents
     from supervisor_app.edit.writers import write_timeline
     from supervisor_app.edit.render import render_mp4, write_wav
     from supervisor_app.edit.render_cache import cached_render
@@ -171,9 +173,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     settings = MixSettings(duck_db=float(duck_db), music_db=float(music_db),
                            loudness_lufs=parse_loudness(loudness_lufs))
     v = video_events(video_path)
-    t = track_events(track, catalog_path)
-    ev = TrackEvents.from_analyses(t["path"], t["duration_s"], t["beats"], t["boundaries_s"],
-                                   beats_error=t["beats_error"], title=t["title"], artist=t["artist"])
+    ev = track_events(track, catalog_path)
     vb = v["cuts_s"] if video_boundaries_s is None else list(video_boundaries_s)
     suggestion = None
     if auto_sync:
@@ -193,14 +193,14 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
         from supervisor_app.media import load_audio
 
         sr = 22050
-        return TrackForm.build(t["duration_s"], t["downbeats_s"], t["boundaries_s"],
-                               audio=load_audio(t["path"], sr=sr, mono=True), sr=sr)
+        return TrackForm.build(ev.duration_s, ev.downbeats_s, ev.boundaries_s,
+                               audio=load_audio(ev.path, sr=sr, mono=True), sr=sr)
 
     start, edit, sc = choose_edit(v["duration_s"], vb, v["cuts_s"], v["cut_probs_25hz"], ev, path=path,
                                   start_offset_s=offset_s, sync_points_s=sync_points_s, form_of=form_of,
                                   picture_climax_s=picture_climax_s)
     files = {}
-    track_path = t["path"]
+    track_path = ev.path
     sound = None
     if out_mp4 is not None or wav is not None or music_wav is not None:
         sound = render_mockup_audio(edit, track_path, video_path, music_only=music_only, settings=settings)
@@ -220,7 +220,7 @@ def run_mockup(video_path: str | Path, track: str | Path, out_mp4: str | Path | 
     if edit_json is not None:
         from supervisor_app.infra.fileio import atomic_write_text
 
-        doc = {"video": str(video_path), "track": track_path, "title": t["title"], "artist": t["artist"],
+        doc = {"video": str(video_path), "track": track_path, "title": ev.title, "artist": ev.artist,
                "start_offset_s": start, "sync": sc.to_dict(), "edit": edit.to_dict(),
                "sound": sound.report.to_dict() if sound is not None else None,
                "auto_sync": suggestion.to_dict() if suggestion is not None else None}
@@ -260,16 +260,13 @@ def choose_edit(video_duration_s: float, video_boundaries_s: Sequence[float], cu
     return fit_edit(video_duration_s, video_boundaries_s, cut_probs_25hz, ev, mode=mode, **common)
 
 
-def preview_edit(video, track_ev: dict, path, start_offset_s, sync_points_s):
+def preview_edit(video, ev: "TrackEvents", path, start_offset_s, sync_points_s, mode: str | None = None):
     """The edit ``supervisor-app mockup`` makes (:func:`choose_edit`), from the video structure the app already
     holds (``video``: ``duration_s``, ``cuts_s``, ``cut_probs_25hz``, ``segments_s`` [(start_s, end_s)]) and a
-    track-events dict (with ``edit_mode`` as recommend chose it: metric, free-time or button): along ``path``
+    track's events, cut by the engine ``mode`` recommend chose (metric, free-time or button; None: the
+    planner's choice): along ``path``
     when there is one (over the video segments), else from ``start_offset_s``, else from the best start by
     sync score. Returns (edit, start_offset_s, SyncScore)."""
-    from supervisor_app.edit.planner import TrackEvents
-
-    ev = TrackEvents.from_event_dict(track_ev)  # metric, free-time or button: as recommend chose
-    mode = track_ev.get("edit_mode") or None
     if path is not None:
         bounds = [a for a, _ in video.segments_s] + [video.segments_s[-1][1]] if video.segments_s else list(video.cuts_s)
     else:
