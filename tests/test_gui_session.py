@@ -520,10 +520,12 @@ def test_window_fit_column_header_and_reasons_follow_the_ranking(qtbot, tmp_path
     class RankedBackend(FakeBackend):
         def recommend(self, video_path, catalog_path, settings, progress=lambda f, s="": None,
                       should_cancel=lambda: False, partial=None, sync_points_s=()):
+            from supervisor_app.gui.backend import RankedCandidates
+
             rows = _ranked_candidates(paths)
             for r in rows:
                 r.reasons = [f"fit {r.fit_score:+.2f}: form {r.fit_score - r.sync_score:+.2f}, sync {r.sync_score:+.2f}"]
-            return rows
+            return RankedCandidates(rows, [("Gone Pad", "the file is missing (/x/gone_pad.wav)")])
 
         def prepare_preview(self, candidate, video, catalog_path, sync_points_s=(), start_offset_s=None, **kw):
             p = super().prepare_preview(candidate, video, catalog_path, sync_points_s=sync_points_s,
@@ -543,6 +545,9 @@ def test_window_fit_column_header_and_reasons_follow_the_ranking(qtbot, tmp_path
             win.open_video(BBB)
         qtbot.waitUntil(lambda: _settled(win), timeout=30000)
         table = win.recommendations.table
+        note = win.recommendations.excluded_label
+        assert note.isVisible() and not note.isEnabled()  # greyed, under the list
+        assert note.text() == "Not ranked (1 track): Gone Pad: the file is missing (/x/gone_pad.wav)."
         for step in range(len(_RANKED)):
             shown = _fit_column(table)
             numbers = [int(x) for x in shown if x.isdigit()]
@@ -560,3 +565,25 @@ def test_window_fit_column_header_and_reasons_follow_the_ranking(qtbot, tmp_path
                 qtbot.waitUntil(lambda: _settled(win) and win.preview.candidate.key() != old, timeout=30000)
     finally:
         win.close()
+
+
+def test_tracks_the_ranking_left_out_are_listed_with_their_reason(qtbot):
+    from supervisor_app.gui.recommendations_panel import RecommendationsPanel
+
+    panel = RecommendationsPanel({})
+    qtbot.addWidget(panel)
+    panel.show()
+    assert not panel.excluded_label.isVisible()
+    excluded = [("Love Theme", "it has not been analysed yet: index the catalog ('catalog index')"),
+                ("Gone Pad", "the file is missing (/music/gone_pad.wav)"),
+                ("Drone", "it could not be cut to the picture (the audio could not be decoded)"),
+                ("Epic", "it has no segment embeddings for the model 'm1': run 'catalog index --model m1'")]
+    panel.set_excluded(excluded)
+    text, tip = panel.excluded_label.text(), panel.excluded_label.toolTip()
+    assert panel.excluded_label.isVisible() and not panel.excluded_label.isEnabled()
+    assert text.startswith("Not ranked (4 tracks): Love Theme: it has not been analysed yet: index the catalog;")
+    assert "Gone Pad: the file is missing" in text and text.endswith("; and 1 more.")
+    assert all(f"• {t}:" in tip for t, _ in excluded) and "Epic" not in text
+    assert "catalog index" not in text + tip and "--model" not in tip  # no command lines in the app
+    panel.clear()
+    assert not panel.excluded_label.isVisible() and panel.excluded_label.text() == ""

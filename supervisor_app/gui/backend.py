@@ -80,6 +80,15 @@ class Candidate:
         return self.track_id if self.track_id is not None else self.path
 
 
+class RankedCandidates(list):
+    """The ranked candidates of one recommendation (a list), with ``excluded``: the tracks that passed the
+    filters but could not be ranked, as ``(title, reason)`` (``RecommendationResult.excluded``)."""
+
+    def __init__(self, rows=(), excluded=()):
+        super().__init__(rows)
+        self.excluded = [(str(t), str(r)) for t, r in excluded]
+
+
 @dataclass
 class RecommendSettings:
     """What the recommendations panel asks for (names as in ``supervisor-app recommend``)."""
@@ -299,7 +308,7 @@ class CoreBackend:
                             rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
                             sync_points_s=tuple(sync_points_s), exclude_track_ids=exclude,
                             progress=lambda f, s="": progress(f, s), should_cancel=should_cancel, on_result=on_result)
-            out = [cand(r) for r in res.results]
+            out = RankedCandidates([cand(r) for r in res.results], [(e.title, e.reason) for e in res.excluded])
         notes = ([brief_note] if brief_note else []) + list(res.notes)
         for c in out:
             c.reasons = c.reasons + [n for n in notes if n not in c.reasons][:2]

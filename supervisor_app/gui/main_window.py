@@ -740,6 +740,7 @@ class MainWindow(QMainWindow):
 
     def _recommendations_done(self, rows: list) -> None:
         self.recommendations.set_results(rows)
+        self.recommendations.set_excluded(getattr(rows, "excluded", []))
         self.notify(f"{len(rows)} recommendation{'s' if len(rows) != 1 else ''} for {Path(self.video_path).name}.",
                     error=False)
         self.recommendations_ready.emit(rows)

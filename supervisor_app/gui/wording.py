@@ -204,3 +204,19 @@ def model_choice_label(summary) -> str:
         base += f", fit only {s.fit_only_r10:.0f} %"
     return (f"{s.name} — finds the music in the top 10 {s.held_out_r10:.0f} % ({base}) on {s.n_held_out_pairs} "
             f"{where} pairs; learned from {s.n_training_pairs}" + (" · active" if s.active else ""))
+
+
+def excluded_text(excluded, limit: int = 3) -> tuple[str, str]:
+    """(the line under the list, its tooltip) for the tracks a recommendation could not rank:
+    ``excluded`` = [(title, reason)]; ('', '') when there are none."""
+    items = [(str(t), plain_message(str(r)).rstrip(".")) for t, r in excluded or ()]
+    if not items:
+        return "", ""
+    items = [(t, re.sub(r"\s*\('?catalog index'?\)", "", r)) for t, r in items]
+    shown = "; ".join(f"{t}: {r}" for t, r in items[:limit])
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    n = len(items)
+    line = f"Not ranked ({n} track{'s' if n != 1 else ''}): {shown}{more}."
+    tip = "These tracks pass the filters but could not be fitted to this picture:\n" + "\n".join(
+        f"• {t}: {r}." for t, r in items)
+    return line, tip
