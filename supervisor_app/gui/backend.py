@@ -119,6 +119,7 @@ class Preview:
     fit_score: Optional[float] = None  # this edit's fit: sync + form (ranking.form_score), as recommend ranks
     envelope: Optional[np.ndarray] = None  # the edited music's waveform on the video's time axis (peaks 0..1)
     envelope_rate_hz: float = 100.0
+    music_boundaries_s: tuple = ()  # the track's section boundaries (music time, s), for the timeline's labels
 
 
 def _progress_noop(fraction, stage=""):
@@ -553,7 +554,8 @@ class CoreBackend:
         return Preview(candidate=candidate, edit=edit, excerpts=[_excerpt_dict(e) for e in edit.excerpts],
                        downbeats_video_s=np.asarray(edit.music_to_video(downbeats)), pairs=pairs, music_wav=wav,
                        bar_s=bar_s, start_offset_s=offset, sync_points_s=sync, sync_score=sync_score, fit_score=fit_score,
-                       envelope=envelope, envelope_rate_hz=ENVELOPE_RATE_HZ)
+                       envelope=envelope, envelope_rate_hz=ENVELOPE_RATE_HZ,
+                       music_boundaries_s=tuple(float(x) for x in np.asarray(ev["boundaries_s"], float).ravel()))
 
     def _forget_old_previews(self, keep: str, n_keep: int = 4) -> None:
         """Delete all but the newest preview WAVs (each is ~9 MB per 30 s; the player uses the newest)."""

@@ -828,7 +828,8 @@ class MainWindow(QMainWindow):
         """A ready edit for the current inputs: the music lane, the player's music, header, reasons, table."""
         env = getattr(edit, "envelope", None)
         self.timeline.set_candidate(edit.excerpts, edit.downbeats_video_s, edit.pairs,
-                                    envelope=env, envelope_rate_hz=getattr(edit, "envelope_rate_hz", 100.0))
+                                    envelope=env, envelope_rate_hz=getattr(edit, "envelope_rate_hz", 100.0),
+                                    music_boundaries_s=getattr(edit, "music_boundaries_s", ()))
         if self._mockup_audio and edit.music_wav:
             self.player.set_music(edit.music_wav)  # keeps the picture's time and play state
         self._refresh_candidate_views()
