@@ -400,7 +400,7 @@ class CandidateTable(QTableView):
             fm = self.fontMetrics()
             for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (m.BPM_COL, "000"),
                                 (m.KEY_COL, "C#m?"), (m.TAGS_COL, "ambient, calm"), (m.SCORE_COL, "0.00"),
-                                (m.FIT_COL, "100")):
+                                (m.FIT_COL, "button")):
                 if col < m.columnCount():
                     head = fm.horizontalAdvance(m.COLUMNS[col]) + 28
                     self.setColumnWidth(col, max(head, fm.horizontalAdvance(sample) + 16))
