@@ -521,7 +521,8 @@ class CoreBackend:
         path = None
         if pairs and all("music_segment" in p and "video_segment" in p for p in pairs):
             path = [(int(p["music_segment"]), int(p["video_segment"])) for p in pairs]
-        if not sync and start_offset_s is None and candidate.edit is not None and candidate.fit_score is not None:
+        if (not sync and start_offset_s is None and candidate.fit_score is not None
+                and getattr(candidate.edit, "excerpts", None)):
             # the edit the recommendation ranked, with the fit it was ranked by (nothing to rebuild)
             edit, offset = candidate.edit, float(candidate.edit.excerpts[0].music_in_s)
             sync_score, fit_score = candidate.sync_score, candidate.fit_score
