@@ -20,16 +20,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 BBB = REPO / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"
-DEMO_MUSIC = REPO / "resources" / "demo" / "music"
 
 
 def ensure_demo_catalog(path: Path) -> Path:
-    """A catalog of the shipped demo music, indexed for recommendation (nothing redone when up to date)."""
+    """A catalog of the shipped demo music, indexed for recommendation (nothing redone when up to date).
+
+    The same rule as the demo's catalog (:func:`supervisor_app.services.demo.add_demo_music`): the test
+    clips (``demo.TEST_CLIPS``, the 5 s trumpet) are left out, and removed from a catalog built before."""
     from supervisor_app.catalog import Catalog
     from supervisor_app.indexing.pipeline import index_catalog
+    from supervisor_app.services.demo import add_demo_music
 
     with Catalog.create(path) as cat:
-        report = cat.add_folder(DEMO_MUSIC)
+        report = add_demo_music(cat)
         if report.added:
             print(f"catalog {path}: {report.summary()}", flush=True)
         t0 = time.monotonic()

@@ -407,3 +407,183 @@ def test_the_timeline_fills_in_while_the_video_is_analysed(gui_window, qtbot):
     assert points == sorted(points) and points[0] < win.timeline.summary()["curve_points"]
     # the full length is laid out from the start; partial results do not change the zoom
     assert all(d == pytest.approx(30.0, abs=0.1) and v == pytest.approx((0.0, 30.0), abs=0.1) for _, _, d, v in seen)
+
+
+# --- the Fit column is the fit the list is ordered by (sync + form) ------------------------------------
+# a fit-only ranking as recommend makes it under a 3-minute picture (values from the demo catalog): the
+# sync part alone orders B above A (51 over 50), the fit (sync + form) orders A first; a looped free-time
+# track and a button come last
+_RANKED = [  # (title, sync_score, fit_score, edit_mode)
+    ("A long track, one repeat", 0.01, -0.60, "metric"),
+    ("Another, one repeat", 0.04, -0.65, "metric"),
+    ("A 1:03 track, four repeats", 0.02, -2.42, "metric"),
+    ("A 46 s rubato track, looped", 0.01, -4.01, "free-time"),
+    ("A 5 s sting", -0.05, -1.99, "button"),
+]
+
+
+def _ranked_candidates(paths):
+    from supervisor_app.gui.backend import CoreBackend
+
+    rows = [{"track_id": i + 1, "path": str(p), "title": t, "artist": "", "duration_s": 60.0, "rank": i + 1,
+             "sync_score": s, "fit_score": f, "edit_mode": m, "reasons": []}
+            for i, ((t, s, f, m), p) in enumerate(zip(_RANKED, paths))]
+    return [CoreBackend._candidate(None, r, "recommend") for r in rows]
+
+
+def _fit_column(table):
+    return [table.proxy.index(r, table.source.FIT_COL).data() for r in range(table.proxy.rowCount())]
+
+
+def test_fit_column_is_the_fit_that_orders_the_list(qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    from supervisor_app.gui.recommendations_panel import RecommendationsPanel
+
+    panel = RecommendationsPanel({})
+    qtbot.addWidget(panel)
+    cands = _ranked_candidates([tmp_path / f"{i}.ogg" for i in range(len(_RANKED))])
+    assert [c.fit_score for c in cands] == [f for _, _, f, _ in _RANKED] and cands[-1].edit_mode == "button"
+    panel.set_results(cands)
+    shown = _fit_column(panel.table)
+    numbers = [int(x) for x in shown[:-1]]
+    assert numbers == sorted(numbers, reverse=True), shown  # monotone with the row order
+    assert numbers == [fit_0_100(f) for _, _, f, _ in _RANKED[:-1]]
+    assert fit_0_100(_RANKED[1][1]) > fit_0_100(_RANKED[0][1])  # the sync part alone would disagree (51 over 50)
+    assert shown[-1] == "button"  # listed after the tracks that carry the picture, its number in the tooltip
+    tip = panel.table.proxy.index(len(cands) - 1, panel.table.source.FIT_COL).data(Qt.ToolTipRole)
+    assert f"fit {fit_0_100(-1.99)}/100 as a button" in tip
+    # sorting by the column keeps the buttons after the rest
+    panel.table.sortByColumn(panel.table.source.FIT_COL, Qt.DescendingOrder)
+    assert _fit_column(panel.table) == shown
+
+
+def test_the_real_backend_previews_the_ranked_edit_with_its_fit(tmp_path):
+    """Selecting a row shows the edit the ranking judged, with the fit it was ranked by; an edit rebuilt
+    for a sync point gets sync + form as recommend would score it."""
+    from supervisor_app.edit.edl import build_edit
+    from supervisor_app.gui.backend import CoreBackend, VideoAnalysis
+
+    from fixture_paths import MUSIC
+
+    D, M = 30.0, 61.0
+    downbeats = np.arange(0.5, M - 1.0, 2.0)
+    bounds = [0.0, 16.5, 32.5, 48.5, M]
+    cuts = np.arange(4.0, D, 4.0)
+    video = VideoAnalysis(path="v.mp4", duration_s=D, fps=25.0, width=160, height=90, has_audio=False,
+                          cut_probs_25hz=np.zeros(int(D * 25)), cuts_s=cuts,
+                          shots_s=list(zip([0.0, *cuts], [*cuts, D])), segments_s=list(zip([0.0, *cuts], [*cuts, D])))
+    ranked = build_edit(D, list(cuts), M, downbeats, bounds, start_offset_s=16.5)
+    raw = SimpleNamespace(downbeats_s=list(downbeats), music_boundaries_s=bounds, edit_mode="metric")
+    from supervisor_app.gui.backend import Candidate
+
+    c = Candidate(track_id=7, path=str(MUSIC / "vibe_ace.ogg"), title="Vibe Ace", artist="", duration_s=M,
+                  sync_score=0.30, fit_score=-0.25, edit=ranked, raw=raw, edit_mode="metric")
+    be = CoreBackend(tmp_path / "work")
+    try:
+        p = be.prepare_preview(c, video, None, render=False)
+        assert p.edit is ranked and p.fit_score == -0.25 and p.sync_score == 0.30 and p.start_offset_s == 16.5
+        q = be.prepare_preview(c, video, None, sync_points_s=(12.0,), render=False)
+        assert q.edit is not ranked and q.fit_score is not None and q.fit_score <= q.sync_score + 1e-9
+        from supervisor_app.edit.form import TrackForm
+        from supervisor_app.ranking.form_score import form_score
+
+        want = q.sync_score + form_score(q.edit, TrackForm.build(M, downbeats, np.asarray(bounds))).score
+        assert q.fit_score == pytest.approx(want)
+    finally:
+        be.close()
+
+
+@pytest.mark.slow
+def test_window_fit_column_header_and_reasons_follow_the_ranking(qtbot, tmp_path, fake_backend_cls):
+    """In the window: the Fit column falls with the rank, and the selected row's cell, the header and the
+    reasons show the same number (the backend previews the ranked edit with its fit, as the real one does)."""
+    import re
+
+    from PySide6.QtCore import QSettings
+
+    from supervisor_app.catalog import Catalog
+    from supervisor_app.gui.app import create_window
+
+    from test_gui_app import BBB, FakeBackend
+
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ("hungarian_dance_5.ogg", "solo_trumpet_90bpm.ogg", "vibe_ace.ogg", "mindless_cut.mp3",
+                 "sugar_plum_fairy.ogg"):
+        shutil.copy(Path(__file__).resolve().parent.parent / "resources" / "demo" / "music" / name, music / name)
+    cat = tmp_path / "catalog.sqlite"
+    with Catalog.create(cat) as c:
+        c.add_folder(music)
+        paths = [t.path for t in c.tracks()]
+
+    class RankedBackend(FakeBackend):
+        def recommend(self, video_path, catalog_path, settings, progress=lambda f, s="": None,
+                      should_cancel=lambda: False, partial=None, sync_points_s=()):
+            from supervisor_app.gui.backend import RankedCandidates
+
+            rows = _ranked_candidates(paths)
+            for r in rows:
+                r.reasons = [f"fit {r.fit_score:+.2f}: form {r.fit_score - r.sync_score:+.2f}, sync {r.sync_score:+.2f}"]
+            return RankedCandidates(rows, [("Gone Pad", "the file is missing (/x/gone_pad.wav)")])
+
+        def prepare_preview(self, candidate, video, catalog_path, sync_points_s=(), start_offset_s=None, **kw):
+            p = super().prepare_preview(candidate, video, catalog_path, sync_points_s=sync_points_s,
+                                        start_offset_s=start_offset_s, **kw)
+            if not sync_points_s and start_offset_s is None:  # as CoreBackend: the ranked edit, its fit
+                p.sync_score, p.fit_score = candidate.sync_score, candidate.fit_score
+            return p
+
+    win = create_window(backend=RankedBackend(tmp_path / "work"), catalog=str(cat),
+                        settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), theme="dark")
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        with qtbot.waitSignal(win.recommendations_ready, timeout=30000):
+            win.open_video(BBB)
+        qtbot.waitUntil(lambda: _settled(win), timeout=30000)
+        table = win.recommendations.table
+        note = win.recommendations.excluded_label
+        assert note.isVisible() and not note.isEnabled()  # greyed, under the list
+        assert note.text() == "Not ranked (1 track): Gone Pad: the file is missing (/x/gone_pad.wav)."
+        for step in range(len(_RANKED)):
+            shown = _fit_column(table)
+            numbers = [int(x) for x in shown if x.isdigit()]
+            assert numbers == sorted(numbers, reverse=True) and shown[-1] == "button", shown
+            h, r, t, header, reasons = _views(win)
+            want = fit_0_100(win.selected.fit_score)
+            assert h == r == want and t == ("button" if win.selected.edit_mode == "button" else str(want)), \
+                (header, reasons, t)
+            assert re.search(rf"Fit {want}/100", reasons)
+            if step < len(_RANKED) - 1:
+                old = win.selected.key()
+                from PySide6.QtCore import Qt
+
+                qtbot.keyClick(win, Qt.Key_Down)
+                qtbot.waitUntil(lambda: _settled(win) and win.preview.candidate.key() != old, timeout=30000)
+    finally:
+        win.close()
+
+
+def test_tracks_the_ranking_left_out_are_listed_with_their_reason(qtbot):
+    from supervisor_app.gui.recommendations_panel import RecommendationsPanel
+
+    panel = RecommendationsPanel({})
+    qtbot.addWidget(panel)
+    panel.show()
+    assert not panel.excluded_label.isVisible()
+    excluded = [("Love Theme", "it has not been analysed yet: index the catalog ('catalog index')"),
+                ("Gone Pad", "the file is missing (/music/gone_pad.wav)"),
+                ("Drone", "it could not be cut to the picture (the audio could not be decoded)"),
+                ("Epic", "it has no segment embeddings for the model 'm1': run 'catalog index --model m1'")]
+    panel.set_excluded(excluded)
+    text, tip = panel.excluded_label.text(), panel.excluded_label.toolTip()
+    assert panel.excluded_label.isVisible() and not panel.excluded_label.isEnabled()
+    assert text.startswith("Not ranked (4 tracks): Love Theme: it has not been analysed yet: index the catalog;")
+    assert "Gone Pad: the file is missing" in text and text.endswith("; and 1 more.")
+    assert all(f"• {t}:" in tip for t, _ in excluded) and "Epic" not in text
+    assert "catalog index" not in text + tip and "--model" not in tip  # no command lines in the app
+    panel.clear()
+    assert not panel.excluded_label.isVisible() and panel.excluded_label.text() == ""

@@ -177,3 +177,50 @@ def test_ruler_ticks_at_round_times_and_timecode_with_frames(qtbot):
     assert major == pytest.approx(0.2) or major == pytest.approx(0.04 * round(major / 0.04))
     assert ax.tickStrings([75.48], 1.0, 0.04) == ["1:15:12"]
     assert timecode(3725.0) == "1:02:05" and timecode(3725.0, 25.0) == "1:02:05:00"
+
+
+def test_section_spans_follow_the_edit():
+    """Known answer: a 60 s track with sections at 0 / 20 / 45 / 60 s, cut to a 50 s picture as
+    0–30 s of the track, then 20–40 s again (a repeat of section 2)."""
+    from supervisor_app.gui.timeline import section_spans
+
+    ex = [dict(video_start_s=0.0, video_end_s=30.0, music_in_s=0.0, music_out_s=30.0),
+          dict(video_start_s=30.0, video_end_s=50.0, music_in_s=20.0, music_out_s=40.0)]
+    spans = section_spans(ex, [0.0, 20.0, 45.0, 60.0])
+    assert [(round(a, 6), round(b, 6), k) for a, b, k in spans] == [(0.0, 20.0, 1), (20.0, 30.0, 2), (30.0, 50.0, 2)]
+    # a jump from section 2 to section 3; then music that plays straight on into the next excerpt: one span
+    ex2 = [dict(video_start_s=0.0, video_end_s=10.0, music_in_s=25.0, music_out_s=35.0),
+           dict(video_start_s=10.0, video_end_s=20.0, music_in_s=50.0, music_out_s=60.0)]
+    assert section_spans(ex2, [0.0, 20.0, 45.0, 60.0]) == [(0.0, 10.0, 2), (10.0, 20.0, 3)]
+    ex3 = [dict(video_start_s=0.0, video_end_s=8.0, music_in_s=2.0, music_out_s=10.0),
+           dict(video_start_s=8.0, video_end_s=30.0, music_in_s=10.0, music_out_s=32.0)]
+    assert section_spans(ex3, [0.0, 20.0, 45.0, 60.0]) == [(0.0, 18.0, 1), (18.0, 30.0, 2)]
+    assert section_spans(ex, []) == [] and section_spans(ex, [0.0]) == []
+
+
+def test_section_labels_on_the_music_lane_never_overlap(film_timeline, qtbot):
+    tl = film_timeline
+    excerpts = [dict(e) for e in tl.excerpts]
+    bounds = np.arange(0.0, 400.0, 17.0)  # a long track's sections every 17 s
+    tl.set_candidate(excerpts, downbeats_video_s=np.arange(0.4, 180.0, 1.9), music_boundaries_s=bounds)
+    assert tl.summary()["sections"] == len(tl.sections) >= len(excerpts)
+    for zoom_steps in (0, 3):
+        tl.reset_zoom()
+        tl.set_playhead(90.0)
+        for _ in range(zoom_steps):
+            tl.zoom(1.6)
+        qtbot.wait(10)
+        boxes = tl.section_labels.label_boxes()
+        assert boxes and all(t.startswith("Section ") or t.startswith("§") for _, t in boxes), boxes
+        assert not any(t.endswith("…") for _, t in boxes)  # the short wording rather than a cut-off word
+        for i, (a, _) in enumerate(boxes):
+            for b, _ in boxes[i + 1:]:
+                assert not a.intersects(b)
+        # below the excerpt labels, inside the music lane
+        ex_boxes = tl.label_boxes()
+        assert min(b.top() for b, _ in boxes) > max(b.bottom() for b, _ in ex_boxes)
+    # a tick where each section begins (not at 0:00), vertical at its time
+    starts = [a for i, (a, _, k) in enumerate(tl.sections) if a > 1e-6 and (i == 0 or k != tl.sections[i - 1][2])]
+    assert tl.section_lines.xs().tolist() == pytest.approx(starts)
+    tl.clear_candidate()
+    assert tl.sections == [] and tl.section_labels.label_boxes() == []

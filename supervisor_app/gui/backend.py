@@ -56,7 +56,7 @@ class Candidate:
     duration_s: Optional[float]
     bpm: Optional[float] = None
     score: Optional[float] = None  # content score (higher is better)
-    sync_score: Optional[float] = None  # fit to the picture (higher is better)
+    sync_score: Optional[float] = None  # the calibrated cut/downbeat sync part of the fit (higher is better)
     rank: int = 0
     alignment: list = field(default_factory=list)  # [{music_start_s, music_end_s, video_start_s, video_end_s}]
     edit: Any = None  # supervisor_app.edit.edl.Edit, or None until computed
@@ -66,6 +66,8 @@ class Candidate:
     tags: list = field(default_factory=list)  # catalog tags and genre (filled from the catalog)
     bpm_source: str = ""  # "tag" | "analysis" | "" (where ``bpm`` came from)
     music_key: Optional[str] = None  # musical key from the catalog's analysis, e.g. "A minor" ("?" appended: uncertain)
+    fit_score: Optional[float] = None  # sync + form: what the fit ranking orders by (recommend's ``fit_score``)
+    edit_mode: str = ""  # 'metric' | 'free-time' | 'button' (recommend's; '' when not from recommend)
 
     @property
     def label(self) -> str:
@@ -73,6 +75,15 @@ class Candidate:
 
     def key(self):
         return self.track_id if self.track_id is not None else self.path
+
+
+class RankedCandidates(list):
+    """The ranked candidates of one recommendation (a list), with ``excluded``: the tracks that passed the
+    filters but could not be ranked, as ``(title, reason)`` (``RecommendationResult.excluded``)."""
+
+    def __init__(self, rows=(), excluded=()):
+        super().__init__(rows)
+        self.excluded = [(str(t), str(r)) for t, r in excluded]
 
 
 @dataclass
@@ -101,9 +112,11 @@ class Preview:
     bar_s: float  # one bar of this music (s)
     start_offset_s: Optional[float] = None  # music time the edit starts from
     sync_points_s: tuple = ()
-    sync_score: Optional[float] = None  # calibrated fit of this edit (S above random offsets of the same edit)
+    sync_score: Optional[float] = None  # calibrated sync of this edit (S above random offsets of the same edit)
+    fit_score: Optional[float] = None  # this edit's fit: sync + form (ranking.form_score), as recommend ranks
     envelope: Optional[np.ndarray] = None  # the edited music's waveform on the video's time axis (peaks 0..1)
     envelope_rate_hz: float = 100.0
+    music_boundaries_s: tuple = ()  # the track's section boundaries (music time, s), for the timeline's labels
 
 
 _progress_noop = no_progress  # the jobs contract's defaults (infra.jobs)
@@ -280,7 +293,7 @@ class CoreBackend:
                 video_path, cat, brief, model=settings.model, distance=settings.distance if settings.model else None,
                 k=int(settings.k), rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
                 sync_points_s=tuple(sync_points_s), progress=progress, should_cancel=should_cancel, on_result=on_result)
-            out = [cand(r) for r in res.results]
+            out = RankedCandidates([cand(r) for r in res.results], [(e.title, e.reason) for e in res.excluded])
         notes = ([brief_note] if brief_note else []) + list(res.notes)
         for c in out:
             c.reasons = c.reasons + [n for n in notes if n not in c.reasons][:2]
@@ -309,7 +322,7 @@ class CoreBackend:
                          duration_s=_opt_float(g("duration_s")), bpm=_opt_float(g("bpm")), score=_opt_float(g("score")),
                          sync_score=_opt_float(g("sync_score")), rank=int(g("rank", 0) or 0),
                          alignment=list(g("alignment") or []), edit=g("edit"), reasons=list(g("reasons") or []),
-                         source=source, raw=r)
+                         source=source, raw=r, fit_score=_opt_float(g("fit_score")), edit_mode=str(g("edit_mode") or ""))
 
     # -- similar tracks (job) -----------------------------------------------------------------------
     def similarity_models(self) -> list[tuple[Optional[str], str]]:
@@ -485,12 +498,19 @@ class CoreBackend:
         path = None
         if pairs and all("music_segment" in p and "video_segment" in p for p in pairs):
             path = [(int(p["music_segment"]), int(p["video_segment"])) for p in pairs]
-        # the same edit the recommendation made (deterministic), rebuilt here so its start offset is known
-        from supervisor_app.services.mockup import preview_edit
+        if (not sync and start_offset_s is None and candidate.fit_score is not None
+                and getattr(candidate.edit, "excerpts", None)):
+            # the edit the recommendation ranked, with the fit it was ranked by (nothing to rebuild)
+            edit, offset = candidate.edit, float(candidate.edit.excerpts[0].music_in_s)
+            sync_score, fit_score = candidate.sync_score, candidate.fit_score
+        else:  # rebuilt for the user's start or sync points (as `mockup` does): its fit judged as recommend judges one
+            from supervisor_app.services.mockup import preview_edit
 
-        edit, offset, sc = preview_edit(video, ev, path, start_offset_s, sync,
-                                        mode=getattr(candidate.raw, "edit_mode", None) or None)
-        downbeats, sync_score = ev.downbeats_s, float(sc.score)
+            edit, offset, sc = preview_edit(video, ev, path, start_offset_s, sync,
+                                            mode=getattr(candidate.raw, "edit_mode", None) or None)
+            sync_score = float(sc.score)
+            fit_score = _edit_fit(edit, sync_score, ev)
+        downbeats = ev.downbeats_s
         if path is None:
             pairs = _edit_pairs(edit)
         _check_cancel(should_cancel)
@@ -514,8 +534,9 @@ class CoreBackend:
             offset = float(edit.excerpts[0].music_in_s)
         return Preview(candidate=candidate, edit=edit, excerpts=[_excerpt_dict(e) for e in edit.excerpts],
                        downbeats_video_s=np.asarray(edit.music_to_video(downbeats)), pairs=pairs, music_wav=wav,
-                       bar_s=bar_s, start_offset_s=offset, sync_points_s=sync, sync_score=sync_score,
-                       envelope=envelope, envelope_rate_hz=ENVELOPE_RATE_HZ)
+                       bar_s=bar_s, start_offset_s=offset, sync_points_s=sync, sync_score=sync_score, fit_score=fit_score,
+                       envelope=envelope, envelope_rate_hz=ENVELOPE_RATE_HZ,
+                       music_boundaries_s=tuple(float(x) for x in np.asarray(ev["boundaries_s"], float).ravel()))
 
     def _forget_old_previews(self, keep: str, n_keep: int = 4) -> None:
         """Delete all but the newest preview WAVs (each is ~9 MB per 30 s; the player uses the newest)."""
@@ -623,6 +644,7 @@ class CoreBackend:
         edit = preview_or_candidate.edit if is_preview else cand.edit
         return {"video": str(video_path) if video_path else None, "score": cand.score,
                 "sync_score": preview_or_candidate.sync_score if is_preview else cand.sync_score,
+                "fit_score": preview_or_candidate.fit_score if is_preview else cand.fit_score,
                 "rank": cand.rank, "reasons": list(cand.reasons), "alignment": list(cand.alignment),
                 "edit": edit.to_dict() if edit is not None and hasattr(edit, "to_dict") else None}
 
@@ -724,6 +746,30 @@ def _opt_float(x) -> Optional[float]:
 def _excerpt_dict(e) -> dict:
     keys = ("video_start_s", "video_end_s", "music_in_s", "music_out_s", "snap_offset_s")
     return {k: float(e[k] if isinstance(e, dict) else getattr(e, k, 0.0)) for k in keys}
+
+
+def _edit_fit(edit, sync_score: float, ev) -> float:
+    """``sync + form`` of an edit rebuilt in the app, as ``recommend`` scores one: the bar-line form score
+    (:func:`supervisor_app.ranking.form_score.form_score`, without the splice audibility that needs the
+    audio) for an edit on bar lines, the excerpt form score for free time and buttons. ``ev``: the track's
+    :class:`~supervisor_app.edit.planner.TrackEvents`."""
+    import math
+
+    from supervisor_app.ranking.form_score import excerpt_form_score, form_score
+
+    dur, bounds = float(ev.duration_s), np.asarray(ev.boundaries_s, float)
+    form = None
+    if getattr(edit, "mode", "metric") == "metric" and len(ev.downbeats_s) >= 4:
+        from supervisor_app.edit.form import TrackForm
+
+        try:
+            form = form_score(edit, TrackForm.build(dur, np.asarray(ev.downbeats_s, float), bounds)).score
+        except (ValueError, IndexError):  # a grid the form cannot be read from: judged on the excerpts
+            form = None
+    if form is None:
+        form = excerpt_form_score(edit, dur, bounds).score
+    fit = float(sync_score) + form if math.isfinite(float(sync_score)) else form
+    return float(fit)
 
 
 def _card_summary(card) -> str:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 
 from supervisor_app.infra.errors import SupervisorError
 from supervisor_app.gui.backend import Candidate, Preview, RecommendSettings, VideoAnalysis
-from supervisor_app.gui.session_model import SessionModel, SyncPointError, fit_0_100
+from supervisor_app.gui.session_model import SessionModel, SyncPointError, fit_0_100, fit_of
 from supervisor_app.gui.sync_points_panel import SyncPointsPanel
 from supervisor_app.gui.wording import (
     FIT_SCALE_TIP,
@@ -740,6 +740,7 @@ class MainWindow(QMainWindow):
 
     def _recommendations_done(self, rows: list) -> None:
         self.recommendations.set_results(rows)
+        self.recommendations.set_excluded(getattr(rows, "excluded", []))
         self.notify(f"{len(rows)} recommendation{'s' if len(rows) != 1 else ''} for {Path(self.video_path).name}.",
                     error=False)
         self.recommendations_ready.emit(rows)
@@ -827,7 +828,8 @@ class MainWindow(QMainWindow):
         """A ready edit for the current inputs: the music lane, the player's music, header, reasons, table."""
         env = getattr(edit, "envelope", None)
         self.timeline.set_candidate(edit.excerpts, edit.downbeats_video_s, edit.pairs,
-                                    envelope=env, envelope_rate_hz=getattr(edit, "envelope_rate_hz", 100.0))
+                                    envelope=env, envelope_rate_hz=getattr(edit, "envelope_rate_hz", 100.0),
+                                    music_boundaries_s=getattr(edit, "music_boundaries_s", ()))
         if self._mockup_audio and edit.music_wav:
             self.player.set_music(edit.music_wav)  # keeps the picture's time and play state
         self._refresh_candidate_views()
@@ -858,7 +860,7 @@ class MainWindow(QMainWindow):
             self.now_playing.setToolTip("")
             self.recommendations.show_candidate(None)
             return
-        fit = fit_0_100(sm.sync_score())
+        fit = fit_0_100(sm.fit_score())
         parts = [f"♪ {c.label}"]
         e = sm.edit
         if sm.status == "updating":
@@ -875,7 +877,7 @@ class MainWindow(QMainWindow):
         self.now_playing.setText("  ·  ".join(parts))
         self.now_playing.setToolTip("\n".join([c.label, c.path, *plain_reasons(c.reasons), "", FIT_SCALE_TIP]))
         lines = self.session_reasons()
-        self.recommendations.show_candidate(c, lines, fit_override=(c.key(), sm.sync_score(), sm.status == "updating"))
+        self.recommendations.show_candidate(c, lines, fit_override=(c.key(), sm.fit_score(), sm.status == "updating"))
 
     def session_reasons(self) -> list[str]:
         """The reasons panel's lines for the selected candidate: the edit shown first, then why it was chosen."""
@@ -889,7 +891,7 @@ class MainWindow(QMainWindow):
             lines.append(sm.note or "Updating the edit…")
         elif e is not None:
             start = e.start_offset_s if e.start_offset_s is not None else (e.excerpts[0]["music_in_s"] if e.excerpts else 0.0)
-            fit = fit_0_100(e.sync_score)
+            fit = fit_0_100(fit_of(e))
             sp = len(e.sync_points_s)
             lines.append(f"This edit: the music starts at {fmt_time(start)} in the track"
                          + (f", fit {fit}/100" if fit is not None else "")

@@ -116,6 +116,13 @@ class RecommendationsPanel(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setEnabled(False)
 
+        # the tracks that pass the filters but could not be ranked, and why (greyed, under the list)
+        self.excluded_label = QLabel()
+        self.excluded_label.setObjectName("excludedNote")
+        self.excluded_label.setWordWrap(True)
+        self.excluded_label.setEnabled(False)
+        self.excluded_label.setVisible(False)
+
         self.reasons = QLabel()
         self.reasons.setWordWrap(True)
         self.reasons.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -140,6 +147,7 @@ class RecommendationsPanel(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.empty_label)
         lay.addWidget(self.table, 1)
+        lay.addWidget(self.excluded_label)
         lay.addWidget(self.reasons)
         lay.addLayout(actions)
         self.table.setVisible(False)
@@ -190,6 +198,7 @@ class RecommendationsPanel(QWidget):
         self.table.source.set_fit_override(None, None)
         self.table.user_picked = False
         self.reasons.clear()
+        self.set_excluded([])
         self.table.setVisible(False)
         self.empty_label.setVisible(True)
         if message:
@@ -216,6 +225,15 @@ class RecommendationsPanel(QWidget):
             row = self.table.view_row_of(current.key()) if current is not None and self.table.user_picked else -1
             self.table.select_row(row if row >= 0 else 0)
         self._update_buttons()
+
+    def set_excluded(self, excluded) -> None:
+        """The tracks the ranking left out, ``[(title, reason)]`` (none: the line is hidden)."""
+        from supervisor_app.gui.wording import excluded_text
+
+        line, tip = excluded_text(excluded)
+        self.excluded_label.setText(line)
+        self.excluded_label.setToolTip(tip)
+        self.excluded_label.setVisible(bool(line))
 
     def candidates(self) -> list[Candidate]:
         return list(self.table.source.rows)

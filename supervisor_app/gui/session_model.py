@@ -6,7 +6,7 @@ emitters the views connect to. The window asks it what to show; it never draws a
 State:
 
 * ``candidate`` — the selected track (any object with ``key()``, ``label``, ``score``, ``sync_score``,
-  ``reasons``), or None;
+  ``reasons``; ``fit_score`` when it has one), or None;
 * ``sync_points_s`` — the picture times the edit must land a downbeat on (sorted; never at 0 s);
 * ``start_offsets_s`` — per candidate key, where the music starts when the user moved it ([ / ]);
 * ``edit`` — the ready edit (a Preview-like object with ``candidate``, ``sync_points_s``,
@@ -65,13 +65,24 @@ class Events:
             setattr(self, n, Event(n))
 
 
-def fit_0_100(sync_score: Optional[float]) -> Optional[int]:
-    """The calibrated sync score (a z-score against random start offsets of the same edit) on 0–100:
-    the share of random placements of this music this edit beats, under a normal spread
-    (50 = no better than a random start, 84 = one standard deviation better, 98 = two)."""
-    if sync_score is None or not math.isfinite(float(sync_score)):
+def fit_0_100(fit: Optional[float]) -> Optional[int]:
+    """A fit on 0–100, through the normal distribution function (monotone: the higher fit shows the
+    higher number, ties aside). ``fit`` is what the fit ranking orders by: the calibrated sync score (a
+    z-score against random start offsets of the same edit) plus the form score (0 at best, minus the
+    penalties for repeats, an ending that is not the music's own, a picture left without music). With
+    nothing to pay for the form, it is the share of random placements of this music the edit beats
+    (50 = no better than a random start, 84 = one standard deviation better, 98 = two); a track that
+    must loop three times under the picture lands near 0."""
+    if fit is None or not math.isfinite(float(fit)):
         return None
-    return int(round(100.0 * 0.5 * (1.0 + math.erf(float(sync_score) / math.sqrt(2.0)))))
+    return int(round(100.0 * 0.5 * (1.0 + math.erf(float(fit) / math.sqrt(2.0)))))
+
+
+def fit_of(item) -> Optional[float]:
+    """The fit of a candidate or an edit: its ``fit_score`` (sync + form) when it has one, else its
+    ``sync_score`` (e.g. a track from "More like this", never fitted with its form)."""
+    f = getattr(item, "fit_score", None)
+    return f if f is not None else getattr(item, "sync_score", None)
 
 
 class SessionModel:
@@ -243,6 +254,15 @@ class SessionModel:
         if self.candidate is None or self.status == "updating" and self._changed_by_user():
             return None
         return getattr(self.candidate, "sync_score", None)
+
+    def fit_score(self) -> Optional[float]:
+        """The fit (sync + form, what the list is ordered by) of what is shown, by the same rules as
+        :meth:`sync_score`: the header, the reasons and the table's Fit cell all show this one."""
+        if self.edit is not None:
+            return fit_of(self.edit)
+        if self.candidate is None or self.status == "updating" and self._changed_by_user():
+            return None
+        return fit_of(self.candidate)
 
     def _changed_by_user(self) -> bool:
         return bool(self.sync_points_s) or self.start_offset_s() is not None

@@ -9,7 +9,9 @@ bottom, on one time axis in seconds:
 * **segments** — the video segments used for matching;
 * **music** — the candidate's music excerpts laid under the picture with the edited music's waveform,
   labels (music in–out; elided or hidden when narrow, never overlapping), its downbeats mapped to
-  video time (ticks) and the splices (lines through every lane); "updating" while an edit is rebuilt;
+  video time (ticks), the splices (lines through every lane) and, along the lane's foot, the track's
+  sections where they play ("Section 2", numbered in the track's order, a tick where one begins; a
+  repeat shows the same number again); "updating" while an edit is rebuilt;
 * **match** — the alignment's segment pairs (music segment i ↔ video segment j), one colour per music
   segment.
 
@@ -40,6 +42,7 @@ LANE_MUSIC = (-1.26, -1.9, "music")
 LANE_MATCH = (-1.98, -2.22, "match")
 _Y_MIN, _Y_MAX = -2.3, 1.06
 _LABEL_STRIP = 0.2  # the music lane's top strip holds the excerpt labels, the waveform is below
+_SECTION_STRIP = 0.16  # ... and its foot the track's section labels
 
 
 @dataclass
@@ -320,9 +323,11 @@ class SpanLabelsItem(pg.GraphicsObject):
         self.update()
 
     def set_labels(self, items) -> None:
-        """``items``: (start_s, end_s, text) per span."""
+        """``items``: (start_s, end_s, text) per span; ``text`` may be a tuple of wordings, longest
+        first: the first that fits is shown, else the last one elided."""
         self.prepareGeometryChange()
-        self._items = [(float(a), float(b), str(t)) for a, b, t in items]
+        self._items = [(float(a), float(b), tuple(str(x) for x in t) if isinstance(t, tuple) else str(t))
+                       for a, b, t in items]
         self.update()
 
     def layout(self, to_px) -> list[tuple[QRectF, str]]:
@@ -331,7 +336,7 @@ class SpanLabelsItem(pg.GraphicsObject):
         fm = QFontMetricsF(self._font)
         out = []
         prev_right = -1e18
-        items = sorted(self._items)
+        items = sorted(self._items, key=lambda it: (it[0], it[1]))
         vb = self.getViewBox()
         if vb is not None:
             (v0, v1), _ = vb.viewRange()
@@ -343,7 +348,9 @@ class SpanLabelsItem(pg.GraphicsObject):
             width = right - left
             if width < self.MIN_PX:
                 continue
-            shown = fm.elidedText(text, Qt.ElideRight, width)
+            alts = text if isinstance(text, tuple) else (text,)
+            shown = next((t for t in alts if fm.horizontalAdvance(t) <= width),
+                         fm.elidedText(alts[-1], Qt.ElideRight, width))
             if not shown or shown == "…":
                 continue
             w = min(fm.horizontalAdvance(shown), width)
@@ -428,12 +435,16 @@ class Timeline(QWidget):
         self.segment_rects = RectsItem()
         self.excerpt_rects = RectsItem()
         self.label_strips = RectsItem()
-        self.music_wave = EnvelopeItem(top - _LABEL_STRIP, bottom + 0.02)
+        self.music_wave = EnvelopeItem(top - _LABEL_STRIP, bottom + 0.02 + _SECTION_STRIP)
         self.match_rects = RectsItem()
         self.downbeat_lines = VLinesItem(top - _LABEL_STRIP, top - _LABEL_STRIP - 0.2)
         self.splice_lines = VLinesItem(LANE_MATCH[1], LANE_CUTS[0])
         self.sync_lines = VLinesItem(_Y_MIN, _Y_MAX)
         self.excerpt_labels = SpanLabelsItem(top - 0.02, top - _LABEL_STRIP)
+        self.section_labels = SpanLabelsItem(bottom + 0.02 + _SECTION_STRIP, bottom + 0.02)
+        self.section_lines = VLinesItem(bottom + 0.02, bottom + 0.02 + _SECTION_STRIP)
+        self.sections: list = []  # (video_start_s, video_end_s, section number from 1) as drawn
+        self._music_bounds_s = np.zeros(0)
         self.music_status = pg.TextItem("", anchor=(0, 0.5))
         self.music_status.setZValue(50)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=True)
@@ -441,7 +452,8 @@ class Timeline(QWidget):
         for item in (self.shot_rects, self.sound_wave, self.segment_rects, self.excerpt_rects, self.label_strips,
                      self.music_wave,
                      self.match_rects, self.curve, self.threshold_line, self.cut_lines, self.downbeat_lines,
-                     self.splice_lines, self.sync_lines, self.excerpt_labels, self.playhead):
+                     self.splice_lines, self.sync_lines, self.excerpt_labels, self.section_lines, self.section_labels,
+                     self.playhead):
             pi.addItem(item)
         pi.addItem(self.music_status, ignoreBounds=True)
         self.playhead.sigPositionChanged.connect(self._on_playhead_dragged)
@@ -474,6 +486,8 @@ class Timeline(QWidget):
         self.sound_wave.set_color(t.wave)
         self.music_wave.set_color(t.music_wave)
         self.excerpt_labels.set_color(t.foreground)
+        self.section_labels.set_color(t.foreground)
+        self.section_lines.setPen(pg.mkPen(t.excerpt_pen, width=1))
         self.music_status.setColor(t.foreground)
         self.music_status.fill = pg.mkBrush(t.background)
         self.music_status.border = pg.mkPen(t.excerpt_pen)
@@ -533,7 +547,8 @@ class Timeline(QWidget):
         self.sound_wave.set_envelope(env, rate_hz)
 
     def set_candidate(self, excerpts: Sequence, downbeats_video_s: Sequence[float] = (),
-                      pairs: Sequence[dict] = (), envelope=None, envelope_rate_hz: float = 100.0) -> None:
+                      pairs: Sequence[dict] = (), envelope=None, envelope_rate_hz: float = 100.0,
+                      music_boundaries_s: Sequence[float] = ()) -> None:
         """Overlay a candidate's edit (it replaces an "updating" state).
 
         ``excerpts``: objects or dicts with video_start_s, video_end_s, music_in_s, music_out_s; the
@@ -541,8 +556,11 @@ class Timeline(QWidget):
         mapped to video time (s). ``pairs``: dicts {music_start_s, music_end_s, video_start_s, video_end_s,
         optional music_index / video_index} from the alignment. ``envelope``: the edited music's
         waveform on the video's time axis (peaks 0..1 at ``envelope_rate_hz`` from 0 s).
+        ``music_boundaries_s``: the track's section boundaries (music time, s; 0 and its end may be
+        included), labelled where they play.
         """
         self.excerpts = [_as_dict(e) for e in excerpts]
+        self._music_bounds_s = np.unique(np.asarray(music_boundaries_s, dtype=float).ravel())
         self.splices_s = np.array([e["video_start_s"] for e in self.excerpts[1:]], dtype=float)
         self.downbeats_video_s = np.asarray(downbeats_video_s, dtype=float).ravel()
         self.pairs = [dict(p) for p in pairs]
@@ -554,6 +572,7 @@ class Timeline(QWidget):
         """The candidate's edit is being rebuilt: dim what is there (``keep``) or clear it, and say so."""
         if not keep:
             self.excerpts, self.pairs = [], []
+            self._music_bounds_s = np.zeros(0)
             self.splices_s = np.zeros(0)
             self.downbeats_video_s = np.zeros(0)
             self.music_wave.set_envelope(None, 100.0)
@@ -562,6 +581,7 @@ class Timeline(QWidget):
 
     def clear_candidate(self) -> None:
         self.excerpts, self.pairs = [], []
+        self._music_bounds_s = np.zeros(0)
         self.splices_s = np.zeros(0)
         self.downbeats_video_s = np.zeros(0)
         self.music_wave.set_envelope(None, 100.0)
@@ -651,6 +671,12 @@ class Timeline(QWidget):
         self.match_rects.set_rects(rects)
         self.excerpt_labels.set_labels([(e["video_start_s"], e["video_end_s"],
                                          f"{_mmss(e['music_in_s'])}–{_mmss(e['music_out_s'])}") for e in self.excerpts])
+        self.sections = section_spans(self.excerpts, self._music_bounds_s)
+        self.section_labels.set_labels([(a, b, (f"Section {k}", f"§{k}")) for a, b, k in self.sections])
+        starts = [a for i, (a, _, k) in enumerate(self.sections) if a > 1e-6 and (i == 0 or k != self.sections[i - 1][2])]
+        self.section_lines.set_xs(starts)
+        for item in (self.section_labels, self.section_lines):
+            item.setOpacity(0.35 if updating else 1.0)
         self.music_status.setText(self.music_note if updating else "")
         self.music_status.setVisible(updating and bool(self.music_note))
         self._place_status()
@@ -679,10 +705,34 @@ class Timeline(QWidget):
             "downbeats": int(self.downbeats_video_s.size),
             "pairs": len(self.pairs),
             "sync_points": len(self.sync_points_s),
+            "sections": len(self.sections),
             "music_state": self.music_state,
             "sound_wave": self.sound_wave.has_data(),
             "music_wave": self.music_wave.has_data(),
         }
+
+
+def section_spans(excerpts: Sequence[dict], music_boundaries_s) -> list[tuple[float, float, int]]:
+    """Where each of the track's sections plays under the picture: ``(video_start_s, video_end_s,
+    number)``, sections numbered from 1 in the track's order (a repeated section shows its number
+    again), one span per section per excerpt, in video order; where the music plays straight on from
+    one excerpt into the next (no jump), their spans of the same section are one. No boundaries: none."""
+    b = np.asarray(music_boundaries_s, dtype=float).ravel()
+    if b.size < 2:
+        return []
+    out: list[list] = []  # [video_start_s, video_end_s, number, music_end_s]
+    for e in excerpts:
+        m0, m1, v0 = float(e["music_in_s"]), float(e["music_out_s"]), float(e["video_start_s"])
+        for k in range(b.size - 1):
+            a, z = max(m0, b[k]), min(m1, b[k + 1])
+            if z - a <= 1e-6:
+                continue
+            va, vz = v0 + a - m0, v0 + z - m0
+            if out and out[-1][2] == k + 1 and abs(out[-1][1] - va) < 1e-6 and abs(out[-1][3] - a) < 1e-6:
+                out[-1][1], out[-1][3] = vz, z
+            else:
+                out.append([va, vz, k + 1, z])
+    return [(float(a), float(z), int(k)) for a, z, k, _ in out]
 
 
 def _alternating(spans, lane, color_a: str, color_b: str) -> list:

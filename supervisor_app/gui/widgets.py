@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QFo
                                QLineEdit, QProgressBar, QPushButton, QSizePolicy, QTableView, QWidget)
 
 from supervisor_app.gui.backend import Candidate
-from supervisor_app.gui.session_model import fit_0_100
+from supervisor_app.gui.session_model import fit_0_100, fit_of
 from supervisor_app.gui.wording import FIT_SCALE_TIP, MATCH_SCALE_TIP, plain_reasons
 
 
@@ -215,9 +215,12 @@ class StageEta:
 
 
 class CandidateTableModel(QAbstractTableModel):
-    """Rows of :class:`Candidate`: rank, title, artist, length, BPM, key, tags, match (content), fit (sync, 0–100).
+    """Rows of :class:`Candidate`: rank, title, artist, length, BPM, key, tags, match (content), fit (0–100).
 
-    ``set_fit_override(key, sync_score, updating)``: the selected row shows the fit of the edit on
+    Fit is the candidate's ``fit_score`` (sync + form: what the fit ranking orders by) on 0–100, so in a
+    fit ranking the column falls as the rank rises; a *button* (a short track placed at the picture's
+    end, ranked after the tracks that carry the whole picture) says "button" there, its number in the
+    tooltip. ``set_fit_override(key, fit, updating)``: the selected row shows the fit of the edit on
     screen (after the user moved its start or added sync points), or "…" while it is rebuilt, so the
     table agrees with the header and the reasons."""
 
@@ -252,20 +255,20 @@ class CandidateTableModel(QAbstractTableModel):
             return self.TIPS[section]
         return None
 
-    def set_fit_override(self, key, sync_score, updating: bool = False) -> None:
+    def set_fit_override(self, key, fit, updating: bool = False) -> None:
         old = self._override[0]
-        self._override = (key, sync_score, bool(updating))
+        self._override = (key, fit, bool(updating))
         for k in {old, key}:
             row = next((i for i, c in enumerate(self.rows) if k is not None and c.key() == k), -1)
             if row >= 0:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))
 
     def fit_of(self, c: Candidate) -> tuple[Optional[float], bool]:
-        """(sync score shown for ``c``, whether it is being updated)."""
+        """(fit shown for ``c`` (sync + form), whether it is being updated)."""
         key, score, updating = self._override
         if key is not None and c.key() == key:
             return score, updating
-        return c.sync_score, False
+        return fit_of(c), False
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -273,21 +276,22 @@ class CandidateTableModel(QAbstractTableModel):
         c, col = self.rows[index.row()], index.column()
         sync, updating = self.fit_of(c)
         fit = fit_0_100(sync)
+        button = getattr(c, "edit_mode", "") == "button"
         if role == Qt.DisplayRole:
             return (str(c.rank or index.row() + 1), c.title or Path(c.path).stem, c.artist or "",
                     fmt_duration(c.duration_s), "" if c.bpm is None else f"{c.bpm:.0f}", short_key(c.music_key),
                     ", ".join(c.tags[:4]) if c.tags else "",
                     "" if c.score is None else f"{c.score:.2f}",
-                    "…" if updating else ("" if fit is None else str(fit)))[col]
+                    "…" if updating else ("" if fit is None else ("button" if button else str(fit))))[col]
         if role == Qt.UserRole:  # sort key
             return (c.rank or index.row() + 1, (c.title or "").casefold(), (c.artist or "").casefold(),
                     c.duration_s or 0.0, c.bpm or 0.0, c.music_key or "", ", ".join(c.tags).casefold(),
                     c.score if c.score is not None else float("-inf"),
-                    sync if sync is not None else float("-inf"))[col]
+                    (sync - 1e6 if button else sync) if sync is not None else float("-inf"))[col]
         if role == Qt.TextAlignmentRole and col in (0, 3, 4, self.SCORE_COL, self.FIT_COL):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         stale = self.fits_stale and col == self.FIT_COL and not (self._override[0] is not None and c.key() == self._override[0])
-        if role == Qt.ForegroundRole and stale:
+        if role == Qt.ForegroundRole and (stale or button and col == self.FIT_COL):
             from PySide6.QtGui import QPalette
             from PySide6.QtWidgets import QApplication
 
@@ -296,7 +300,11 @@ class CandidateTableModel(QAbstractTableModel):
             if col == self.FIT_COL:
                 note = ("As ranked, before the sync points changed: select the track to see its fit now, "
                         "or press Find music to rank again.\n\n" if stale else "")
-                return note + (f"Fit {fit}/100\n\n" if fit is not None else "") + FIT_SCALE_TIP
+                if button:
+                    note += ("A button: this short track plays once and ends the picture, so it is listed after "
+                             "the tracks that carry the whole picture" + (f" (fit {fit}/100 as a button)" if fit
+                                                                          is not None else "") + ".\n\n")
+                return note + (f"Fit {fit}/100\n\n" if fit is not None and not button else "") + FIT_SCALE_TIP
             if col == self.SCORE_COL:
                 return MATCH_SCALE_TIP
             if col == self.KEY_COL:
@@ -334,8 +342,9 @@ def _provisional_order(c: Candidate):
     """Ranked rows first by rank; unranked (partial) rows by their best score, highest first."""
     if c.rank:
         return (0, c.rank)
-    best = c.score if c.score is not None else (c.sync_score if c.sync_score is not None else float("-inf"))
-    return (1, -best)
+    f = fit_of(c)
+    best = c.score if c.score is not None else (f if f is not None else float("-inf"))
+    return (1, getattr(c, "edit_mode", "") == "button", -best)
 
 
 class CandidateTable(QTableView):
@@ -385,13 +394,13 @@ class CandidateTable(QTableView):
         rows = self.source.rows
         m = self.source
         self.setColumnHidden(m.SCORE_COL, bool(rows) and all(c.score is None for c in rows))
-        self.setColumnHidden(m.FIT_COL, bool(rows) and all(c.sync_score is None for c in rows))
+        self.setColumnHidden(m.FIT_COL, bool(rows) and all(fit_of(c) is None for c in rows))
         if rows and not self._widths_set:
             self._widths_set = True
             fm = self.fontMetrics()
             for col, sample in ((0, "000"), (2, "Some Artist Name"), (3, "00:00"), (m.BPM_COL, "000"),
                                 (m.KEY_COL, "C#m?"), (m.TAGS_COL, "ambient, calm"), (m.SCORE_COL, "0.00"),
-                                (m.FIT_COL, "100")):
+                                (m.FIT_COL, "button")):
                 if col < m.columnCount():
                     head = fm.horizontalAdvance(m.COLUMNS[col]) + 28
                     self.setColumnWidth(col, max(head, fm.horizontalAdvance(sample) + 16))

@@ -12,10 +12,13 @@ from typing import Callable, Optional
 
 from supervisor_app.gui.session_model import fit_0_100
 
-FIT_SCALE_TIP = ("Fit, 0–100: how well the picture's cuts land on this music's downbeats and section changes, "
-                 "compared with the same music started at random points. 50 = no better than a random start, "
-                 "84 = clearly better, 95+ = cuts and music move together. It describes the edit shown; "
-                 "moving the start or adding sync points changes it.")
+FIT_SCALE_TIP = ("Fit, 0–100: how well this music fits the picture, the number the list is ordered by. It is how "
+                 "well the picture's cuts land on the music's downbeats and section changes (compared with the same "
+                 "music started at random points), minus what the edit costs the music: repeats, an ending that "
+                 "is not the music's own, picture left without music. 50 = no better than a random start with "
+                 "nothing to pay, 84 = clearly better, 95+ = cuts and music move together; a track that must loop "
+                 "under the picture falls towards 0. It describes the edit shown; moving the start or adding sync "
+                 "points changes it.")
 MATCH_SCALE_TIP = ("Match: how close the music's character is to the picture's according to the trained model "
                    "(higher is better; compare rows, the number has no fixed scale).")
 
@@ -37,6 +40,21 @@ def _fit_sentence(m: re.Match) -> str:
     if n == 0:
         cuts = "no picture cut lands exactly"
     return f"Fit {fit}/100: {cuts} on a downbeat (50 would be a random start)."
+
+
+def _fit_parts_sentence(m: re.Match) -> str:
+    fit, sync = fit_0_100(float(m.group("fit"))), fit_0_100(float(m.group("sync")))
+    form = float(m.group("form"))
+    if form > -0.005 or fit == sync:
+        return f"Fit {fit}/100: from how the cuts land; the music's form costs nothing here."
+    return (f"Fit {fit}/100: the cuts alone would give {sync}/100; the edit's form (repeats, the ending, picture "
+            f"left without music) takes off {sync - fit}.")
+
+
+def _onset_sentence(m: re.Match) -> str:
+    n = int(m.group("n"))
+    cuts = "1 picture cut lands" if n == 1 else (f"{n} picture cuts land" if n else "no picture cut lands exactly")
+    return f"{cuts[0].upper()}{cuts[1:]} on a strong note (the music has no steady bar grid to cut on)."
 
 
 def _start_sentence(m: re.Match) -> str:
@@ -63,6 +81,9 @@ def _brief_sentence(m: re.Match) -> str:
 _RULES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^fit: (?P<n>\d+) cut\(s\) on a downbeat,.*?(?P<z>[+-]?\d+(?:\.\d+)?) above random offsets", re.I),
      _fit_sentence),
+    (re.compile(r"^fit (?P<fit>[+-]?\d+(?:\.\d+)?): form (?P<form>[+-]?\d+(?:\.\d+)?), sync "
+                r"(?P<sync>[+-]?\d+(?:\.\d+)?)", re.I), _fit_parts_sentence),
+    (re.compile(r"^fit: (?P<n>\d+) cut\(s\) on a strong onset", re.I), _onset_sentence),
     (re.compile(r"^fit: best start at (?P<t>\d+(?:\.\d+)?) s of the track", re.I), _start_sentence),
     (re.compile(r"^content: \S+ score (?P<s>[+-]?\d+(?:\.\d+)?)", re.I), _content_sentence),
     (re.compile(r"^tempo (?P<bpm>\d+(?:\.\d+)?) BPM \(bar (?P<bar>\d+(?:\.\d+)?) s\) vs (?P<n>\d+) cut\(s\) in "
@@ -183,3 +204,19 @@ def model_choice_label(summary) -> str:
         base += f", fit only {s.fit_only_r10:.0f} %"
     return (f"{s.name} — finds the music in the top 10 {s.held_out_r10:.0f} % ({base}) on {s.n_held_out_pairs} "
             f"{where} pairs; learned from {s.n_training_pairs}" + (" · active" if s.active else ""))
+
+
+def excluded_text(excluded, limit: int = 3) -> tuple[str, str]:
+    """(the line under the list, its tooltip) for the tracks a recommendation could not rank:
+    ``excluded`` = [(title, reason)]; ('', '') when there are none."""
+    items = [(str(t), plain_message(str(r)).rstrip(".")) for t, r in excluded or ()]
+    if not items:
+        return "", ""
+    items = [(t, re.sub(r"\s*\('?catalog index'?\)", "", r)) for t, r in items]
+    shown = "; ".join(f"{t}: {r}" for t, r in items[:limit])
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    n = len(items)
+    line = f"Not ranked ({n} track{'s' if n != 1 else ''}): {shown}{more}."
+    tip = "These tracks pass the filters but could not be fitted to this picture:\n" + "\n".join(
+        f"• {t}: {r}." for t, r in items)
+    return line, tip

@@ -22,7 +22,10 @@ Every track is cut by the engine its music calls for (:mod:`supervisor_app.edit.
 lines (the form-aware planner above) when the beat tracker's grid is trustworthy, in free time (phrase ends, quiet moments, onsets,
 1.5 s crossfades) when it is not, and as a *button* ending the picture when it is a short track
 (a sting, a logo) shorter than the picture; each result's ``edit_mode`` and first reason say which.
-Buttons are ranked after the tracks that can carry the whole picture. Nothing is dropped silently:
+Free-time edits and buttons get the same form penalties judged on their excerpts (repeats, ending,
+the share of the picture without music: :func:`supervisor_app.ranking.form_score.excerpt_form_score`),
+so every track's fit is ``sync + form`` on one scale. Buttons are ranked after the tracks that can carry
+the whole picture. Nothing is dropped silently:
 an indexed track that passes the filters is ranked, or listed in ``excluded`` with the reason (and in
 ``notes``).
 
@@ -250,6 +253,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     from supervisor_app.edit.planner import edit_mode, fit_edit, mode_reason, plan_edit, score_edit
     from supervisor_app.infra.errors import SupervisorError
     from supervisor_app.ranking.fit_cache import fit_to_picture  # ranking.form_score's fit, memoised on disk (issue 21)
+    from supervisor_app.ranking.form_score import fit_free_time
     from supervisor_app.ranking.search import n_planned
     from supervisor_app.services.video_analysis import analyze_video
 
@@ -438,13 +442,17 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             apath = None
             off, edit, sc = fit_edit(va.duration_s, va.cuts_s, va.cut_probs_25hz, ev, sync_points_s=sync_points_s,
                                      mode=emode)
+        # the same form penalties as the metric tracks, judged on the excerpts (repeats, ending, silence)
+        fit = fit_free_time(edit, sc, ev.duration_s, ev.boundaries_s)
         score, stage, matched, alignment, reasons = content_fields(tid, edit, ev.boundaries_s, apath is not None)
         reasons.insert(0, mode_reason(edit, ev))
         if emode != "button" and tid not in content:
             reasons.append(f"fit: best start at {edit.excerpts[0].music_in_s:.1f} s of the track")
+        reasons.append("; ".join(fit.reasons))
         reasons.append(f"fit: {sc.n_cuts_on_downbeat} cut(s) on a strong onset, S {sc.details.get('S', float('nan')):.2f}, "
                        f"{sc.score:+.2f} above random offsets of the same edit")
-        return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode)
+        reasons.append(f"fit {fit.fit:+.2f}: form {fit.form.score:+.2f}, sync {sc.score:+.2f}")
+        return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode, fit)
 
     # fit only, a large catalog: a quick vectorised fit for every candidate, the planner for the best
     # (supervisor_app.ranking.search; every candidate is planned when there are few)
@@ -477,6 +485,9 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
                 rec = metric_rec(tid, fit)
             else:
                 rec = free_rec(tid, emode)
+                if no_repeats and rec.form["stats"]["n_repeats"] > 0:
+                    n_no_repeats += 1
+                    continue
         except (UsageError, Cancelled):
             raise
         except (ValueError, AssertionError, AnalysisError) as e:  # a track whose events cannot be cut to this picture
@@ -532,7 +543,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     n_free = sum(r.edit_mode == "free-time" for r in results)
     if n_free:
         notes.append(f"{n_free} track(s) without a reliable bar grid are cut in free time (phrase ends, quiet "
-                     "moments and onsets, 1.5 s crossfades); their fit has no form score.")
+                     "moments and onsets, 1.5 s crossfades); their form is judged on the excerpts (repeats, ending), "
+                     "without bar lines or splice audibility.")
     if n_buttons:
         notes.append(f"{n_buttons} short track(s) are placed as a button ending the picture and ranked after the "
                      "tracks that carry the whole picture.")
