@@ -536,7 +536,7 @@ class CoreBackend:
                        downbeats_video_s=np.asarray(edit.music_to_video(downbeats)), pairs=pairs, music_wav=wav,
                        bar_s=bar_s, start_offset_s=offset, sync_points_s=sync, sync_score=sync_score, fit_score=fit_score,
                        envelope=envelope, envelope_rate_hz=ENVELOPE_RATE_HZ,
-                       music_boundaries_s=tuple(float(x) for x in np.asarray(ev["boundaries_s"], float).ravel()))
+                       music_boundaries_s=tuple(float(x) for x in np.asarray(ev.boundaries_s, float).ravel()))
 
     def _forget_old_previews(self, keep: str, n_keep: int = 4) -> None:
         """Delete all but the newest preview WAVs (each is ~9 MB per 30 s; the player uses the newest)."""
