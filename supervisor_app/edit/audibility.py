@@ -89,8 +89,8 @@ class TrackFeatures(_Features):
     come out as from the decoded audio, without decoding it again. ``energy_rms`` / ``energy_onset``: RMS
     and onset strength at ``HOP_S`` (``supervisor_app.edit.form.TrackForm``'s section energy)."""
 
-    energy_rms: np.ndarray = None
-    energy_onset: np.ndarray = None
+    energy_rms: np.ndarray | None = None
+    energy_onset: np.ndarray | None = None
     content_hash: str = ""
 
     def to_arrays(self) -> dict:
@@ -135,7 +135,7 @@ def cached_track_features(path, content_hash: str | None, cache=True) -> TrackFe
 
         content_hash = hash_of(path)
     if store is not None:
-        hit = store.get_arrays(content_hash, TRACK_FEATURES, TRACK_FEATURES_VERSION)
+        hit = store.get_arrays(str(content_hash), TRACK_FEATURES, TRACK_FEATURES_VERSION)
         if hit is not None and {"hop_s", "chroma", "mfcc", "rms_db", "duration_s", "energy_rms",
                                 "energy_onset"} <= set(hit):
             return TrackFeatures(float(np.asarray(hit["hop_s"]).ravel()[0]), np.asarray(hit["chroma"]),
@@ -145,7 +145,7 @@ def cached_track_features(path, content_hash: str | None, cache=True) -> TrackFe
     feats = track_features(load_audio(path, sr=FEATURES_SR, mono=True), FEATURES_SR, str(content_hash or ""))
     if store is not None:
         try:
-            store.put_arrays(content_hash, TRACK_FEATURES, TRACK_FEATURES_VERSION, feats.to_arrays())
+            store.put_arrays(str(content_hash), TRACK_FEATURES, TRACK_FEATURES_VERSION, feats.to_arrays())
         except OSError:
             pass  # the cache is a bonus
     return feats

@@ -154,9 +154,9 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
                 arrays[YAMNET_MEAN] = (yv, frames.mean(axis=0).astype(np.float32))
                 records[AUTOTAGS] = _ok(yv, {"tags": autotags_from_scores(scores)})
             for a in plan.segmeans:
-                rec = records.get(segments_analyzer(a))
-                if rec is not None:
-                    seg = (rec["version"], rec["result"]["boundaries_s"]) if rec["result"] else None
+                srec = records.get(segments_analyzer(a))
+                if srec is not None:
+                    seg = (srec["version"], srec["result"]["boundaries_s"]) if srec["result"] else None
                 else:
                     seg = plan.stored_bounds.get(a)
                 if seg is not None and len(seg[1]) >= 2:
