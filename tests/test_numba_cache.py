@@ -1,5 +1,6 @@
-"""numba's compiled-function cache goes under the app's cache folder (infra/numba_cache.py), so the
-modules compiled with ``cache=True`` import even when neither HOME nor the install folder is writable."""
+"""numba's compiled-function cache (infra/numba_cache.py): numba's own places when they work (shared by every
+app data folder), else the app's cache folder, so the modules compiled with ``cache=True`` import even when
+neither HOME nor the install folder is writable."""
 from __future__ import annotations
 
 import json
@@ -38,11 +39,38 @@ def _index_files(folder: Path) -> list[Path]:
     return list(Path(folder).rglob("*.nbi"))
 
 
-def test_cache_under_the_app_cache_folder(tmp_path):
+def test_numbas_own_places_are_kept_when_they_work(tmp_path):
+    """A writable install (this checkout): nothing is redirected, so every app data folder shares one
+    compiled cache instead of compiling again."""
     home = tmp_path / "apphome"
     out = _run(_env(HOME=tmp_path, SUPERVISOR_APP_HOME=home))
-    assert out["dir"] == str(home / "cache" / "numba")
-    assert _index_files(home / "cache" / "numba"), "numba wrote no cache index under the app's cache folder"
+    assert out["dir"] is None and out["y10"] == 39.0
+    assert not (home / "cache" / "numba").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to run as a user without write access to the install")
+def test_cache_under_the_app_cache_folder_when_numbas_places_are_read_only(tmp_path):
+    """As 'nobody' (the checkout is read-only for it) with a read-only HOME but a writable app folder: the
+    cache goes under the app's cache folder."""
+    work = Path(tempfile.mkdtemp(prefix="numba-app-"))
+    try:
+        ro_home, app_home = work / "home", work / "apphome"
+        ro_home.mkdir()
+        app_home.mkdir()
+        os.chmod(work, 0o755)
+        os.chmod(app_home, 0o777)
+        os.chmod(ro_home, 0o555)
+        prefix = (shutil.which("setpriv"), "--reuid=nobody", "--regid=nogroup", "--clear-groups")
+        out = _run(_env(HOME=ro_home, SUPERVISOR_APP_HOME=app_home), prefix)
+        assert out["dir"] == str(app_home / "cache" / "numba") and out["y10"] == 39.0
+        assert _index_files(app_home / "cache" / "numba"), "numba wrote no cache index under the app's cache folder"
+    finally:
+        os.chmod(work, 0o755)
+        for d in work.rglob("*"):
+            if d.is_dir():
+                os.chmod(d, 0o755)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_the_users_setting_wins(tmp_path):

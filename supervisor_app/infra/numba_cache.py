@@ -5,11 +5,14 @@ Several modules compile numba functions with ``cache=True`` (``analysis.fast_med
 too). By default numba writes that cache next to the source file, else under ``~/.cache``; when
 neither is writable (an installed package under ``/opt`` and a read-only or missing HOME: a service
 account, a sandbox) the *import* of those modules fails with "cannot cache function ...: no locator
-available". :func:`configure_numba_cache` points ``NUMBA_CACHE_DIR`` at ``numba/`` in the app's cache
-folder (:func:`supervisor_app.infra.paths.cache_dir`'s location), or, when that cannot be written
-either, at a per-user folder in the system's temporary folder, unless the user set
-``NUMBA_CACHE_DIR`` themselves. It runs when the package is imported (``supervisor_app/__init__.py``),
-before any module imports numba; it creates nothing (numba creates the folder when it first writes).
+available". Only then does :func:`configure_numba_cache` point ``NUMBA_CACHE_DIR`` at ``numba/`` in the
+app's cache folder (:func:`supervisor_app.infra.paths.cache_dir`'s location), or, when that cannot be
+written either, at a per-user folder in the system's temporary folder. Where numba's own places work
+(a writable install, or a writable ``~/.cache``) nothing is changed: the compiled code is then shared by
+every app data folder (tests and benchmarks use many; a redirect made each of them compile librosa's and
+our kernels again, ~15 s). A ``NUMBA_CACHE_DIR`` the user set always wins. It runs when the package is
+imported (``supervisor_app/__init__.py``), before any module imports numba; it creates nothing (numba
+creates the folder when it first writes).
 """
 from __future__ import annotations
 
@@ -56,12 +59,35 @@ def _temp_path() -> Path:
     return Path(tempfile.gettempdir()) / f"supervisor-app-{user}" / "numba"
 
 
+def _numba_defaults_work() -> bool:
+    """Whether numba can cache without help: beside the sources (our package and librosa's, both compiled
+    with ``cache=True``) or in its user-wide folder (``$XDG_CACHE_HOME`` or ``~/.cache``, ``numba/``)."""
+    import importlib.util
+
+    in_tree = True
+    for pkg in ("supervisor_app", "librosa"):
+        try:
+            spec = importlib.util.find_spec(pkg)
+        except (ImportError, ValueError):
+            spec = None
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        if locations and not os.access(locations[0], os.W_OK | os.X_OK):
+            in_tree = False
+    if in_tree:
+        return True
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return _can_create(Path(base) / "numba")
+
+
 def configure_numba_cache() -> str | None:
-    """Set ``NUMBA_CACHE_DIR`` (see the module docstring); returns the folder in use, or None when no
-    writable one was found (numba then falls back to its own search, as before)."""
+    """Set ``NUMBA_CACHE_DIR`` when numba's own places cannot be written (see the module docstring);
+    returns the folder set (or the user's own), None when numba's defaults are used or nothing writable was
+    found."""
     given = os.environ.get(ENV)
     if given:
         return given
+    if _numba_defaults_work():
+        return None
     app = _app_cache_path()
     for cand in ([app / "numba"] if app is not None else []) + [_temp_path()]:
         if _can_create(cand):
