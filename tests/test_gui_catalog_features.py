@@ -176,7 +176,7 @@ def test_brief_recommend_uses_brief_candidates_and_the_field_says_what_was_under
         seen.update(kw)
         from types import SimpleNamespace
 
-        return SimpleNamespace(results=[], notes=[])
+        return SimpleNamespace(results=[], notes=[], excluded=[])
 
     monkeypatch.setattr(rec_mod, "recommend", fake_recommend)
     CoreBackend(tmp_path / "w").recommend("v.mp4", str(catalog_path), RecommendSettings(brief=brief))
@@ -219,7 +219,7 @@ def test_bpm_and_key_columns_and_xlsx_playlist(win, qtbot, catalog_path, tmp_pat
                 for n, i in enumerate(ids)]
 
     monkeypatch.setattr(rec_mod, "recommend", lambda *a_, **k: SimpleNamespace(results=rows_of([a.id, b.id, c.id]),
-                                                                               notes=[]))
+                                                                               notes=[], excluded=[]))
     monkeypatch.setattr(sim_mod, "similar", lambda *a_, **k: SimpleNamespace(results=rows_of([b.id, c.id]), notes=[],
                                                                              space_note="sound"))
     core = CoreBackend(tmp_path / "w")

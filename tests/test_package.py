@@ -144,7 +144,7 @@ def test_installed_cli_runs_from_the_package_alone(root, tmp_path):
             "from supervisor_app.analysis.madmom_compat import import_madmom; import_madmom(); "
             "libpython = next((l.split()[-1] for l in open('/proc/self/maps') if 'libpython' in l), sys.prefix); "
             "print('\\n'.join([sys.prefix, supervisor_app.__file__, torch.__file__, PySide6.__file__, libpython]))")
-    pycs = sorted((root / "opt" / PKG).rglob("supervisor_app/__pycache__/cli.*.pyc"))
+    pycs = sorted((root / "opt" / PKG).rglob("supervisor_app/cli/__pycache__/main.*.pyc"))
     assert pycs, "the app ships byte-compiled"
     before = pycs[0].stat().st_mtime_ns
     out = _run([py, "-I", "-c", code], env=env).stdout.splitlines()
