@@ -466,10 +466,11 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
                      f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown "
                      "(--plan-all cuts every one).")
     n_done = n_carrying = 0
+    is_button_later = set(buttons_later)
     for idx, tid in enumerate(plan_order + buttons_later):
-        if tid in buttons_later and n_carrying >= k:
+        if tid in is_button_later and n_carrying >= k:
             break  # buttons rank after tracks that carry the picture: only needed when fewer than k do
-        if tid not in buttons_later and n_carrying >= n_plan:
+        if tid not in is_button_later and n_carrying >= n_plan:
             continue
         _check_cancel(should_cancel)
         t, ev = events[tid]
