@@ -93,3 +93,28 @@ def test_default_root_is_the_app_cache_folder(tmp_path, monkeypatch):
     assert c.root == paths.cache_dir() == tmp_path / "home" / "cache"
     c.put(H1, "shots", "1", {"a": 1})
     assert AnalysisCache().get(H1, "shots", "1") == {"a": 1}
+
+
+def test_fresh_shots_equal_cached_shots(tmp_path, monkeypatch):
+    """A fresh shot analysis returns the numbers a later cache hit reads back (the stored curve is rounded):
+    otherwise everything keyed on them (the stored fits of ``recommend``) misses once more on the second run."""
+    from supervisor_app.analysis import shots as shots_mod
+    from supervisor_app.analysis.report import cached_shots
+
+    rng = np.random.default_rng(3)
+    probs = rng.random(250).astype(np.float32)  # not representable with 6 decimals
+
+    def fake_detect(path, threshold=0.5, **kw):
+        return shots_mod.ShotResult(duration_s=10.0, fps=25.0, cut_probs=probs, cut_probs_25hz=probs,
+                                    cuts_s=[4.0, 7.0], shots=[(0.0, 4.0), (4.0, 7.0), (7.0, 10.0)], threshold=threshold)
+
+    monkeypatch.setattr(shots_mod, "detect_shots", fake_detect)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not really a video")
+    store = AnalysisCache(tmp_path / "cache")
+    fresh = cached_shots(video, cache=store)
+    monkeypatch.setattr(shots_mod, "detect_shots", lambda *a, **k: pytest.fail("should be a cache hit"))
+    hit = cached_shots(video, cache=store)
+    assert np.array_equal(fresh.cut_probs_25hz, hit.cut_probs_25hz)
+    assert np.array_equal(fresh.cut_probs, hit.cut_probs) and fresh.cuts_s == hit.cuts_s
+    assert not np.array_equal(fresh.cut_probs_25hz, probs)  # the test would pass vacuously otherwise

@@ -232,7 +232,11 @@ def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, conten
     r = shots_mod.detect_shots(path, threshold=threshold, progress=progress,
                                should_cancel=should_cancel, **({"partial": partial} if partial else {}))
     if cache is not None and content_hash is not None:
-        cache.put(content_hash, versions.SHOTS, version, r.to_dict())
+        d = r.to_dict()
+        cache.put(content_hash, versions.SHOTS, version, d)
+        # what a later cache hit returns (the stored curve is rounded): a fresh analysis and a cached one
+        # must be the same numbers, or everything keyed on them (the stored fits) misses once more
+        r = shots_mod.ShotResult.from_dict(d)
     return r
 
 
