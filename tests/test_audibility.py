@@ -61,3 +61,45 @@ def test_real_track_random_splices_louder_than_its_bar_lines():
     far = [splice_audibility(y, SR, float(o), float(i)) for o, i in rng.choice(grid, size=(60, 2))
            if abs(o - i) > 10]
     assert np.median(far) > np.median(nat)
+
+
+def _power_stft(y, sr):
+    import librosa
+
+    return np.abs(librosa.stft(y.astype(np.float32), n_fft=2048, hop_length=512, center=True)) ** 2
+
+
+@pytest.mark.parametrize("cents", [-30.0, 0.0, 17.0])
+def test_band_tuning_equals_librosa_on_detuned_tones(cents):
+    """The band-limited tuning estimate is librosa's estimate_tuning, not an approximation of it."""
+    import librosa
+
+    from supervisor_app.edit.audibility import _tuning
+
+    sr = 22050
+    f = 440.0 * 2 ** (cents / 1200.0)
+    y = sine(f, 6.0, sr) + 0.5 * sine(2 * f, 6.0, sr) + 0.01 * np.random.default_rng(0).standard_normal(6 * sr)
+    S = _power_stft(y, sr)
+    want = librosa.estimate_tuning(S=S, sr=sr, n_fft=2048, bins_per_octave=12)
+    assert _tuning(S, sr, 2048) == pytest.approx(want, abs=1e-12)
+    assert want == pytest.approx(cents / 100.0, abs=0.08)  # librosa sees the detuning we put in (to its resolution)
+
+
+def test_track_features_equal_librosa_on_real_music():
+    """One STFT for all features: the tuning and the onset strength are librosa's own numbers on a real track."""
+    import librosa
+
+    from fixture_paths import MUSIC
+    from supervisor_app.edit.audibility import _tuning, track_features
+    from supervisor_app.media import load_audio
+
+    sr = 22050
+    y = load_audio(MUSIC / "vibe_ace.ogg", sr=sr, mono=True)[: 40 * sr]
+    S = _power_stft(y, sr)
+    assert _tuning(S, sr, 2048) == librosa.estimate_tuning(S=S, sr=sr, n_fft=2048, bins_per_octave=12)
+    tf = track_features(y, sr)
+    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=512)
+    assert np.array_equal(tf.energy_onset, onset)
+    chroma = librosa.feature.chroma_stft(S=S, sr=sr, n_fft=2048, hop_length=512, norm=np.inf).T
+    loud = tf.rms_db >= -60.0
+    assert np.allclose(tf.chroma[loud], chroma[loud], atol=1e-6)
