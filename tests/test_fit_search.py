@@ -5,6 +5,7 @@ tracks cut by the planner, with the planner's fit (the same fit an exhaustive ru
 from __future__ import annotations
 
 import hashlib
+import os
 import math
 import sqlite3
 import subprocess
@@ -169,6 +170,7 @@ def test_large_catalog_on_a_long_picture_shows_planned_tracks_with_their_planner
         for i in range(43):
             sid = src[i % 2]
             row = dict(zip(cols, con.execute(f"SELECT {', '.join(cols)} FROM tracks WHERE id = ?", (sid,)).fetchone()))
+            os.symlink(row["path"], f"{row['path']}.r{i}")  # a replica's file exists (recommend checks)
             row.update(path=f"{row['path']}.r{i}", content_hash=hashlib.sha256(f"{row['content_hash']} {i}".encode()).hexdigest(),
                        duration_s=float(row["duration_s"]) + 0.001 * (i + 1))
             new = con.execute(f"INSERT INTO tracks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",

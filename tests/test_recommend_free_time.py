@@ -58,7 +58,7 @@ def test_every_track_is_ranked_or_left_out_with_a_reason(setup, tmp_path, capsys
         n_tracks = len(cat.tracks(include_missing=True))
     by_title = {Path(r.path).stem: r for r in res.results}
     assert len(res.results) + len(res.excluded) == n_tracks == 5
-    assert [e.title for e in res.excluded] == ["gone_pad"] and "could not be cut" in res.excluded[0].reason
+    assert [e.title for e in res.excluded] == ["gone_pad"] and "the file is missing" in res.excluded[0].reason
     assert any(n.startswith("left out gone_pad:") for n in res.notes)
     assert by_title["vibe_ace"].edit_mode == "metric" and by_title["vibe_ace"].beat_confidence["metric"]
     pad = by_title["ambient_pad"]
@@ -101,3 +101,46 @@ def test_options_that_need_a_model_say_so(setup, capsys):
     with Catalog.open(path) as cat:
         res = recommend(video, cat, top_n=50, k=1)
     assert "--top-n 50 is ignored: the prefilter ranks a model's embeddings (--model)." in res.notes
+
+
+def test_index_stores_the_onsets_free_time_tracks_are_fitted_on(setup, monkeypatch):
+    """``catalog index`` stores the strong onsets of the tracks without a bar grid (and only of those), the
+    same numbers as their envelope: the quick fit of a freshly indexed catalog decodes no track."""
+    import numpy as np
+
+    from supervisor_app.analysis import envelope as envelope_mod
+    from supervisor_app.indexing.free_time_points import free_time_points_key, stored_points
+    from supervisor_app.services.recommend import _quick_order, _track_music_events
+    from supervisor_app.services.video_analysis import analyze_video
+
+    path, video = setup
+    with Catalog.open(path) as cat:
+        by_name = {Path(t.path).stem: t for t in cat.tracks()}
+        pad, steady = by_name["ambient_pad"], by_name["vibe_ace"]
+        pts = stored_points(cat, pad)
+        assert pts is not None and len(pts["strong_onsets_s"]) >= 5
+        env = envelope_mod.music_envelope(*_decoded(pad.path))
+        assert np.allclose(pts["strong_onsets_s"], env.strong_onsets_s())
+        assert stored_points(cat, steady) is None  # cut on bar lines: nothing to store
+        assert cat.get_analysis(steady.id, *free_time_points_key()) is None
+        va = analyze_video(video, segmentation="shots")
+        events = {}
+        for t in (pad, steady):
+            ev, why = _track_music_events(cat, t, "olda")
+            assert why is None
+            events[t.id] = (t, ev)
+        assert events[pad.id][1].stored_onsets_s is not None
+
+        def no_decoding(*a, **k):
+            raise AssertionError("the quick fit decoded a track")
+
+        monkeypatch.setattr(envelope_mod, "cached_envelope", no_decoding)
+        order, buttons = _quick_order([pad.id, steady.id], events, va)
+        assert sorted(order) == sorted([pad.id, steady.id]) and buttons == []
+
+
+def _decoded(path):
+    from supervisor_app.analysis.envelope import SR
+    from supervisor_app.media import load_audio
+
+    return load_audio(path, sr=SR, mono=True), SR

@@ -85,6 +85,12 @@ class MusicEnvelope:
         idx = np.flatnonzero((o[1:-1] >= o[:-2]) & (o[1:-1] > o[2:]) & (o[1:-1] >= thr)) + 1
         return _thin(idx, o[idx], min_gap_s * self.rate_hz, prefer_low=False) / self.rate_hz
 
+    def points(self) -> dict:
+        """What the quick fit and the catalog keep of the envelope: ``strong_onsets_s`` and ``low_energy_s``
+        (seconds; :mod:`supervisor_app.indexing.free_time_points`)."""
+        return {"strong_onsets_s": [float(x) for x in self.strong_onsets_s()],
+                "low_energy_s": [float(x) for x in self.low_energy_s()]}
+
     def to_arrays(self) -> dict:
         return {"rms_db": self.rms_db.astype(np.float32), "onset": self.onset.astype(np.float32),
                 "mel_db": self.mel_db.astype(np.float32), "chroma": self.chroma.astype(np.float32),

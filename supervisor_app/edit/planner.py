@@ -43,6 +43,14 @@ class TrackEvents:
     title: str = ""
     artist: str = ""
     _envelope: object = field(default=None, repr=False)
+    stored_onsets_s: np.ndarray | None = field(default=None, repr=False)  # the catalog's free-time points
+
+    def strong_onsets_s(self) -> np.ndarray:
+        """The track's strong onsets (what free time is fitted on): stored at index time when there
+        (:mod:`supervisor_app.indexing.free_time_points`), else from its envelope (decoded once, cached)."""
+        if self.stored_onsets_s is not None and self._envelope is None:
+            return np.asarray(self.stored_onsets_s, float)
+        return self.envelope().strong_onsets_s()
 
     @classmethod
     def from_analyses(cls, path: str, duration_s: float, beats: dict | None, boundaries_s, *,
@@ -109,7 +117,7 @@ def score_edit(edit, video_cuts_s: Sequence[float], cut_probs_25hz, ev: TrackEve
     mode = mode or getattr(edit, "mode", "metric")
     if mode == "metric":
         return sync_score(edit, video_cuts_s, cut_probs_25hz, ev.downbeats_s, ev.boundaries_s, **kwargs)
-    return free_time_sync_score(edit, video_cuts_s, cut_probs_25hz, ev.envelope().strong_onsets_s(), ev.boundaries_s,
+    return free_time_sync_score(edit, video_cuts_s, cut_probs_25hz, ev.strong_onsets_s(), ev.boundaries_s,
                                 **kwargs)
 
 

@@ -178,7 +178,11 @@ def _index_catalog(catalog, *, algorithms, workers, model, progress, should_canc
     if not report.cancelled:  # key, loudness, build, onset density (briefs, listings); cheap, resumable
         from supervisor_app.catalog.tracks_view import ensure_descriptors
 
-        ensure_descriptors(catalog, progress=sub_progress(progress, 0.95, 1.0), should_cancel=should_cancel)
+        ensure_descriptors(catalog, progress=sub_progress(progress, 0.95, 0.98), should_cancel=should_cancel)
+        # the onsets free-time tracks are fitted on (recommend's quick fit), so no recommendation decodes them
+        from supervisor_app.indexing.free_time_points import ensure_free_time_points
+
+        ensure_free_time_points(catalog, progress=sub_progress(progress, 0.98, 1.0), should_cancel=should_cancel)
     if progress and not report.cancelled:
         progress(1.0, "catalog indexed")
     report.seconds = time.perf_counter() - t0

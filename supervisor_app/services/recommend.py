@@ -145,6 +145,12 @@ def _track_music_events(catalog, track, segmentation: str):
     bounds = track_boundaries_s(catalog, track, segmentation)
     ev = TrackEvents.from_analyses(track.path, float(track.duration_s), rec.result, bounds, beats_error=rec.error,
                                    content_hash=track.content_hash, title=track.title or "", artist=track.artist or "")
+    if not ev.confidence.metric:  # fitted on its onsets: the ones stored at index time, when there
+        from supervisor_app.indexing.free_time_points import stored_points
+
+        pts = stored_points(catalog, track)
+        if pts is not None:
+            ev.stored_onsets_s = np.asarray(pts["strong_onsets_s"], float)
     return ev, None
 
 
@@ -205,7 +211,7 @@ def _quick_order(candidates, events, va, should_cancel=None) -> tuple[list, list
                 f = TrackForm.build(float(t.duration_s), ev.downbeats_s, ev.boundaries_s)
                 r = metric_rows(D, f.duration_s, f.downbeats_s, f.section_idx, cut)
             else:
-                r = free_rows(D, ev.envelope().strong_onsets_s(), ev.boundaries_s, ev.duration_s)
+                r = free_rows(D, ev.strong_onsets_s(), ev.boundaries_s, ev.duration_s)
         except (Cancelled, UsageError):
             raise
         except (ValueError, AssertionError, SupervisorError):
@@ -474,6 +480,9 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             continue
         _check_cancel(should_cancel)
         t, ev = events[tid]
+        if not Path(t.path).exists():  # vanished since the last scan: it could be ranked, never played
+            leave_out(t, f"the file is missing ({t.path})")
+            continue
         progress(0.5 + 0.4 * min(n_done, n_plan) / max(n_plan, 1), f"fitting {t.title or Path(t.path).name} to the picture")
         n_done += 1
         emode = edit_mode(ev, va.duration_s)
