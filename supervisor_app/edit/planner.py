@@ -45,7 +45,7 @@ class TrackEvents:
     _envelope: object = field(default=None, repr=False)
     stored_onsets_s: np.ndarray | None = field(default=None, repr=False)  # the catalog's free-time points
 
-    def strong_onsets_s(self) -> np.ndarray:
+    def strong_onsets_s(self):  # -> np.ndarray (unannotated: the editors take sequences)
         """The track's strong onsets (what free time is fitted on): stored at index time when there
         (:mod:`supervisor_app.indexing.free_time_points`), else from its envelope (decoded once, cached)."""
         if self.stored_onsets_s is not None and self._envelope is None:

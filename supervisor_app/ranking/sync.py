@@ -204,7 +204,7 @@ def best_start_offset(video_duration_s: float, video_cuts_s: Sequence[float], cu
 
 
 def free_time_sync_score(edit, video_cuts_s: Sequence[float], cut_probs_25hz: np.ndarray | None,
-                         music_onsets_s: Sequence[float] | np.ndarray, music_boundaries_s: Sequence[float] | np.ndarray, **kwargs) -> SyncScore:
+                         music_onsets_s: Sequence[float], music_boundaries_s: Sequence[float], **kwargs) -> SyncScore:
     """The fit of music without a bar grid: :func:`sync_score` with the track's strong onsets (note
     attacks, :meth:`~supervisor_app.analysis.envelope.MusicEnvelope.strong_onsets_s`) in place of its
     downbeats, and its section changes and splices as the boundaries; calibrated the same way (excess S
