@@ -94,6 +94,8 @@ class ProgressLine:
 
     def update(self, fraction: float, stage: str = "") -> None:
         self._fraction = fraction
+        if self._known:
+            self._eta.observe(fraction)
         new_stage = stage != self._stage
         self._stage = stage
         if self.quiet:
