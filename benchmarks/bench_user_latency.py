@@ -9,6 +9,9 @@ Buck Bunny clip looped with ffmpeg, 720p H.264 as a user's export would be) it t
   (stream copy, so the frames are the same but the file's bytes, hence its content hash, are new): shot
   detection and everything keyed on the picture runs again, as for a new cut of a film (the stored
   fits are cleared too: they are keyed on the cuts, which the copy shares with earlier runs);
+* **cold, new finalists**: the same, and no finalist's audio was ever read for its splice check (the
+  splice features in the app's cache cleared too): a catalog's first pictures, where every finalist's
+  re-plan decodes its track;
 * **warm, fits cleared**: the same file again with its analysis cached but the stored fits
   (``<cache>/fits``, :mod:`supervisor_app.ranking.fit_cache`) deleted: every candidate is fitted again, as
   every warm run did before fits were stored (the before/after of that change, in one run);
@@ -173,6 +176,45 @@ def replicate_to(cat: Path, n_tracks: int, music: Path) -> int:
         con.close()
 
 
+def index_free_time(cat: Path) -> int:
+    """What ``catalog index`` now does after the analyses (a catalog copied from before it lacks it): the
+    strong onsets of the tracks without a bar grid, stored in the catalog, and their envelopes in the app's
+    cache (:mod:`supervisor_app.indexing.free_time_points`). Returns how many were computed."""
+    from supervisor_app.catalog import Catalog
+    from supervisor_app.indexing.free_time_points import ensure_free_time_points
+
+    with Catalog.open(cat) as c:
+        return ensure_free_time_points(c)
+
+
+def replicate_envelopes(cat: Path) -> int:
+    """A replica is a new track to the app (its own content hash): give each free-time replica the envelope
+    ``catalog index`` would have put in the app's cache for it (a copy of its original's), so the benchmark
+    measures a catalog indexed the way users index theirs. Returns how many replicas got one."""
+    from supervisor_app.analysis.envelope import ENVELOPE, ENVELOPE_VERSION
+    from supervisor_app.indexing.free_time_points import FREE_TIME_POINTS
+    from supervisor_app.infra.cache import AnalysisCache
+
+    store = AnalysisCache()
+    n = 0
+    with sqlite3.connect(f"file:{cat}?mode=ro", uri=True) as con:
+        rows = con.execute("SELECT t.id, t.content_hash, t.path FROM tracks t JOIN analyses a ON a.track_id = t.id "
+                           "WHERE a.analyzer = ? AND a.result IS NOT NULL", (FREE_TIME_POINTS,)).fetchall()
+    originals = {}
+    for tid, h, path in rows:  # replicas' paths are symlinks to their original's file
+        originals.setdefault(str(Path(path).resolve()), []).append(h)
+    for hashes in originals.values():
+        src = next((store.get_arrays(h, ENVELOPE, ENVELOPE_VERSION) for h in hashes
+                    if store.get_arrays(h, ENVELOPE, ENVELOPE_VERSION) is not None), None)
+        if src is None:
+            continue
+        for h in hashes:
+            if store.get_arrays(h, ENVELOPE, ENVELOPE_VERSION) is None:
+                store.put_arrays(h, ENVELOPE, ENVELOPE_VERSION, src)
+                n += 1
+    return n
+
+
 def build_catalog(args, folder: Path) -> tuple[Path, str]:
     cat = folder / f"catalog-{args.n_tracks}.sqlite"
     note = folder / f"catalog-{args.n_tracks}.txt"
@@ -207,9 +249,13 @@ def build_catalog(args, folder: Path) -> tuple[Path, str]:
             subprocess.run(["nice", "-n", "10", sys.executable, "-m", "supervisor_app.cli.main", *cmd], check=True,
                            env=env, cwd=tempfile.gettempdir())
         source = f"{len(rows)} files of the music pool {pool}, indexed here"
+    n_ft = index_free_time(cat)
     n_real, n_grid = _analysed_count(cat), _indexed_count(cat)
     n_rep = replicate_to(cat, args.n_tracks, folder / "replicas") if args.n_tracks else 0
+    n_env = replicate_envelopes(cat)
     text = f"{source}; {n_real} really indexed tracks ({n_grid} with a beat grid)"
+    text += (f"; free-time onsets stored as `catalog index` does ({n_ft} computed here, envelopes of "
+             f"{n_env} free-time tracks in the app's cache)")
     if n_rep:
         text += (f", REPLICATED to {_analysed_count(cat)} ({n_rep} replicas: distinct ids, paths (symlinks to the "
                  "same audio) and content hashes, copied analyses, durations +1 ms per replica; the per-track ranking work is that of real "
@@ -302,7 +348,8 @@ def main(argv=None) -> int:
                     help="first run each tree once on the 15 s picture (fills per-track caches, e.g. the free-time "
                          "envelopes a new catalog decodes once), unreported")
     ap.add_argument("--kinds", default="cold,warm, fits cleared,warm",
-                    help="which runs per picture, in order (comma-separated from: cold, 'warm, fits cleared', warm)")
+                    help="which runs per picture, in order (comma-separated from: cold, 'cold, new finalists' "
+                         "(the finalists' splice features cleared too), 'warm, fits cleared', warm)")
     args = ap.parse_args(argv)
 
     folder = Path(args.cache_dir) if args.cache_dir else paths.data_dir() / "bench" / "user-latency"
@@ -321,7 +368,7 @@ def main(argv=None) -> int:
             r = run_cli(wpic, cat, args.k, tree=tree)
             print(f"[{tree.name}] catalog warm-up on the 15 s picture (not reported): {r['wall_s']:.1f} s, "
                   f"load {r['load']}", flush=True)
-    kinds = [k.strip() for k in re.split(r",(?! fits)", args.kinds) if k.strip()]
+    kinds = [k.strip() for k in re.split(r",(?! fits| new)", args.kinds) if k.strip()]
     for length in [float(x) for x in args.lengths.split(",") if x.strip()]:
         base = base_picture(length, pics, Path(args.media) if args.media else None)
         for rep in range(args.repeats):
@@ -333,6 +380,11 @@ def main(argv=None) -> int:
                         # truly new picture has none stored; "warm, fits cleared" = a warm run before fits
                         # were stored
                         shutil.rmtree(paths.cache_dir() / "fits", ignore_errors=True)
+                    if kind == "cold, new finalists":  # no finalist's audio ever read for its splices (a
+                        # catalog's first pictures): every re-plan decodes its track
+                        from supervisor_app.edit.audibility import TRACK_FEATURES
+
+                        shutil.rmtree(paths.cache_dir() / "analysis" / TRACK_FEATURES, ignore_errors=True)
                     r = run_cli(cold_pic, cat, args.k, tree=tree)
                     r.update(length_s=length, kind=kind, rep=rep, tree=tree.name)
                     runs.append(r)
