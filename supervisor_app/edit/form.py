@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -236,23 +238,30 @@ class TrackForm:
         if self.audio is None:
             return None
         if self._natural is None:
-            from supervisor_app.edit.audibility import natural_audibility
-
-            inner = self.downbeats_s[1:]
-            self._natural = natural_audibility(self.audio, int(self.sr), inner if inner.size else self.downbeats_s)
+            tab = self._splices()  # natural_audibility at the interior downbeats, from the shared window table
+            inner = range(1, self.n) if self.n > 1 else range(self.n)
+            self._natural = np.array([tab.cost(k, k) for k in inner], dtype=float)
         return self._natural
 
+    def _splices(self):
+        """The bar lines' splice table (:class:`supervisor_app.edit.audibility.SpliceTable` over ``T``)."""
+        tab = getattr(self, "_splice_table", None)
+        if tab is None:
+            from supervisor_app.edit.audibility import SpliceTable
+
+            tab = SpliceTable(self.audio, int(self.sr), self.T)
+            object.__setattr__(self, "_splice_table", tab)
+        return tab
+
     def splice_cost(self, k_out: int, k_in: int) -> float | None:
-        """Audibility of a splice from bar line ``k_out`` to ``k_in`` (None without audio)."""
+        """Audibility of a splice from bar line ``k_out`` to ``k_in`` (None without audio): equal to
+        ``splice_audibility(audio, sr, T[k_out], T[k_in])``."""
         if self.audio is None:
             return None
         key = (int(k_out), int(k_in))
         c = self._splice_cache.get(key)
         if c is None:
-            from supervisor_app.edit.audibility import splice_audibility
-
-            c = splice_audibility(self.audio, int(self.sr), float(self.T[k_out]), float(self.T[k_in]))
-            self._splice_cache[key] = c
+            c = self._splice_cache[key] = self._splices().cost(*key)
         return c
 
     def audibility_levels(self) -> tuple[float, float] | None:
@@ -298,6 +307,77 @@ def run_length(spans: Sequence[tuple[float, float]], bar_s: float) -> int:
     return best
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """What the planner needs of a track's bar grid alone (the same for every picture): joints, section
+    bounds, joint costs, and the passages that may be dropped or repeated, each as ``(lengths_s, a, b,
+    lengths as a list)`` sorted by (length, a, b)."""
+
+    J: np.ndarray
+    phrase: frozenset
+    sb: frozenset
+    jc: list
+    jc_arr: np.ndarray
+    ends: list
+    drops: tuple
+    drops_p: tuple
+    reps: tuple
+    reps_p: tuple
+
+
+_TABLES: "OrderedDict[tuple, _Tables]" = OrderedDict()
+_TABLES_SIZE = 64
+_tables_lock = threading.Lock()
+
+
+def _tables(form: TrackForm) -> _Tables:
+    """The :class:`_Tables` of ``form``, built once per bar grid (kept on the form and in a small cache by
+    the grid's numbers: a track is planned against many pictures, each time with a new ``TrackForm``)."""
+    tb = getattr(form, "_tables", None)
+    if tb is not None:
+        return tb
+    T = form.T
+    key = (T.tobytes(), np.asarray(form.section_idx, dtype=np.int64).tobytes())
+    with _tables_lock:
+        tb = _TABLES.get(key)
+        if tb is not None:
+            _TABLES.move_to_end(key)
+    if tb is None:
+        tb = _build_tables(form)
+        with _tables_lock:
+            _TABLES[key] = tb
+            while len(_TABLES) > _TABLES_SIZE:
+                _TABLES.popitem(last=False)
+    object.__setattr__(form, "_tables", tb)
+    return tb
+
+
+def _build_tables(form: TrackForm) -> _Tables:
+    T, n = form.T, form.n
+    J = form.joints()
+    phrase = frozenset(int(j) for j in J)
+    sb = frozenset(int(x) for x in form.section_bounds)
+    jc = [0.0 if k in sb else (JOINT_COST["phrase"] if k in phrase else JOINT_COST["bar"]) for k in range(n + 1)]
+    in_ph = np.array([k in phrase for k in range(n + 1)], dtype=bool)
+    in_sb = np.array([k in sb for k in range(n + 1)], dtype=bool)
+    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+
+    def table(mask):
+        aa, bb = a[mask], b[mask]
+        ln = T[bb] - T[aa]
+        order = np.lexsort((bb, aa, ln))  # as sorted((length, a, b))
+        ln, aa, bb = ln[order], aa[order], bb[order]
+        return ln, aa, bb, ln.tolist()
+
+    # drops [a, b): at least a phrase long; repeats [a, b): whole sections or >= MIN_REPEAT_BARS bars
+    drop = (a >= 1) & (b - a >= PHRASE_BARS)
+    rep = (b >= 1) & (b > a) & ((in_sb[a] & in_sb[b]) | (b - a >= MIN_REPEAT_BARS))
+    both_ph = in_ph[a] & in_ph[b]
+    return _Tables(J, phrase, sb, jc, np.array(jc, dtype=float), sorted(set(int(j) for j in J if j > 0)),
+                   table(drop), table(drop & both_ph), table(rep), table(rep & both_ph))
+
+
 class _Planner:
     def __init__(self, D: float, cuts: np.ndarray, form: TrackForm, sync: list[float], climax: float | None,
                  tol: float, allow_late_start: bool, prefer_start_s: float | None, forced_start: int | None = None):
@@ -310,11 +390,11 @@ class _Planner:
         self.n = f.n
         self.beat = f.beat_s
         self.ring_min = min(0.5 * self.beat, 0.5 * f.ring_s)
-        self.J = f.joints()
-        self.phrase = set(int(j) for j in self.J)
-        self.sb = set(int(x) for x in f.section_bounds)
-        self._jc = [0.0 if k in self.sb else (JOINT_COST["phrase"] if k in self.phrase else JOINT_COST["bar"])
-                    for k in range(self.n + 1)]
+        self.tb = _tables(f)
+        self.J = self.tb.J
+        self.phrase = self.tb.phrase
+        self.sb = self.tb.sb
+        self._jc = self.tb.jc
         self.levels = f.audibility_levels()
 
     # --- candidate generation -------------------------------------------------------------------------
@@ -402,83 +482,151 @@ class _Planner:
 
     def generate(self) -> list[_Cand]:
         """Every plan of the allowed shapes whose length lands its ending inside the ending's window,
-        pre-scored by structure; the best ``_PRESELECT`` of them are returned."""
+        pre-scored by structure; the best ``_PRESELECT`` of them are returned.
+
+        The plans are visited in a fixed order (start, ending, then as is, drops, double drops, repeats,
+        double repeats, each in the order of their lengths) and kept in a bounded heap by pre-score (ties:
+        the earlier plan first): once the heap is full, a plan enters it only if its pre-score is below the
+        worst kept one. The plans of one (start, ending) are scored together as arrays, and a group whose
+        lowest possible pre-score cannot enter the heap is not built at all; the heap sees exactly the plans
+        that would enter it, in the same order, so the same plans come out in the same order."""
         import heapq
 
         T, n, D = self.T, self.n, self.D
         W = WEIGHTS
-        jc = self.joint_cost
-        allb = list(range(0, n))
-        # drops [a, b): at least a phrase long; repeats [a, b): whole sections or >= MIN_REPEAT_BARS bars
-        drops = sorted((float(T[b] - T[a]), a, b) for a in allb[1:] for b in allb if b - a >= PHRASE_BARS)
-        drops_p = sorted(d for d in drops if d[1] in self.phrase and d[2] in self.phrase)
-        reps = sorted((float(T[b] - T[a]), a, b) for a in allb for b in allb[1:]
-                      if b > a and ((a in self.sb and b in self.sb) or b - a >= MIN_REPEAT_BARS))
-        reps_p = sorted(r for r in reps if r[1] in self.phrase and r[2] in self.phrase)
-        dl, dpl, rl, rpl = ([x[0] for x in lst] for lst in (drops, drops_p, reps, reps_p))
-        ends = sorted(set(int(j) for j in self.J if j > 0))
+        tb = self.tb
+        jc, jca = tb.jc, tb.jc_arr
+        PB = PHRASE_BARS
         pool: list = []
-        counter = [0]
+        K = _PRESELECT
+        INF = math.inf
+        counter = 0
+        push, replace = heapq.heappush, heapq.heapreplace
+
+        def threshold() -> float:  # a plan enters the heap only with a pre-score below this
+            return -pool[0][0] if len(pool) >= K else INF
 
         def add(blocks, pu, fam, pre):
-            counter[0] += 1
-            item = (pre, counter[0], tuple(blocks), pu, fam, kind)
-            if len(pool) < _PRESELECT:
-                heapq.heappush(pool, (-pre, counter[0], item))
+            nonlocal counter
+            if len(pool) < K:
+                counter += 1
+                push(pool, (-pre, counter, (pre, counter, blocks, pu, fam, kind)))
             elif -pool[0][0] > pre:
-                heapq.heapreplace(pool, (-pre, counter[0], item))
+                counter += 1
+                replace(pool, (-pre, counter, (pre, counter, blocks, pu, fam, kind)))
 
-        def pairs_in(lens, lst, lo, hi):
-            i = bisect.bisect_left(lens, lo - _EPS)
-            j = bisect.bisect_right(lens, hi + _EPS)
-            return lst[i:j]
+        def add_many(pre: np.ndarray, make, pu, fam):
+            """Offer the plans ``make(i)`` with pre-scores ``pre[i]`` in order (only those that can enter)."""
+            i, m = 0, pre.size
+            while i < m and len(pool) < K:
+                add(make(i), pu, fam, float(pre[i]))
+                i += 1
+            if i < m:
+                for j in (np.flatnonzero(pre[i:] < -pool[0][0]) + i).tolist():
+                    p = float(pre[j])
+                    if -pool[0][0] > p:
+                        add(make(j), pu, fam, p)
 
+        def ragged(lo_i: np.ndarray, hi_j: np.ndarray):
+            """(outer, inner) index pairs of the ranges ``[lo_i[t], hi_j[t])``, in order."""
+            cnt = np.maximum(hi_j - lo_i, 0)
+            tot = int(cnt.sum())
+            if not tot:
+                return None, None, cnt
+            outer = np.repeat(np.arange(cnt.size), cnt)
+            inner = np.arange(tot) + np.repeat(lo_i - (np.cumsum(cnt) - cnt), cnt)
+            return outer, inner, cnt
+
+        d_len, d_a, d_b, d_list = tb.drops
+        dp_len, dp_a, dp_b, dp_list = tb.drops_p
+        r_len, r_a, r_b, r_list = tb.reps
+        rp_len, rp_a, rp_b, rp_list = tb.reps_p
+        bl, br = bisect.bisect_left, bisect.bisect_right
+        c_drop = W["splice"] + W["drop"]
+        c_drop2 = 2 * (W["splice"] + W["drop"])
+        c_rep2 = 2 * (W["splice"] + W["repeat"])
+        share = W["repeat_share"]
         for s, pu, kind in self._starts():
             base = T[s] - pu
             head = (self._late_cost(s) if s > 0 and self.forced is None else 0.0) + \
                 (W["pickup"] if abs(pu - (T[0] if s == 0 else 0.0)) > _EPS and self.forced is None else 0.0)
-            for o in ends:
-                if o - s < min(PHRASE_BARS, n - s):
+            for o in tb.ends:
+                if o - s < min(PB, n - s):
                     continue
                 xlo, xhi = self._x_window(o)
                 end_c = self._end_cost(o)
                 L0 = T[o] - base
                 lo, hi = D + xlo, D + xhi  # wanted plan length
                 if lo - _EPS <= L0 <= hi + _EPS:
-                    add([(s, o)], pu, "as is", head + end_c)
+                    add(((s, o),), pu, "as is", head + end_c)
                 if L0 > lo:  # shorten: drop passages of at least a phrase
-                    for dlen, a, b in pairs_in(dl, drops, L0 - hi, L0 - lo):
-                        if a - s >= PHRASE_BARS and b < o and o - b >= min(PHRASE_BARS, n - b):
-                            add([(s, a), (b, o)], pu, "drop",
-                                head + end_c + W["splice"] + W["drop"] + jc(a) + jc(b))
-                    for d1, a1, b1 in (drops_p if s == 0 else ()):
-                        if d1 > L0 - lo:
-                            break
-                        if a1 - s < PHRASE_BARS:
-                            continue
-                        for d2, a2, b2 in pairs_in(dpl, drops_p, L0 - hi - d1, L0 - lo - d1):
-                            if a2 - b1 >= PHRASE_BARS and b2 < o and o - b2 >= min(PHRASE_BARS, n - b2):
-                                add([(s, a1), (b1, a2), (b2, o)], pu, "drop",
-                                    head + end_c + 2 * (W["splice"] + W["drop"]) + jc(a1) + jc(b1) + jc(a2) + jc(b2))
+                    hc = head + end_c
+                    p0 = hc + W["splice"] + W["drop"]
+                    if p0 < threshold():
+                        i, j = bl(d_list, L0 - hi - _EPS), br(d_list, L0 - lo + _EPS)
+                        if j > i:
+                            a, b = d_a[i:j], d_b[i:j]
+                            sel = np.flatnonzero((a - s >= PB) & (b < o) & (o - b >= np.minimum(PB, n - b)))
+                            if sel.size:
+                                a, b = a[sel].tolist(), b[sel].tolist()
+                                add_many((p0 + jca[a]) + jca[b], lambda t: ((s, a[t]), (b[t], o)), pu, "drop")
+                    if s == 0:
+                        p0 = hc + c_drop2
+                        thr = threshold()
+                        if p0 < thr:
+                            P = br(dp_list, L0 - lo)  # first drops (d1 <= L0 - lo)
+                            keep = np.flatnonzero(dp_a[:P] - s >= PB)
+                            if keep.size:
+                                a1, b1, d1 = dp_a[keep], dp_b[keep], dp_len[keep]
+                                q1 = (p0 + jca[a1]) + jca[b1]
+                                live = np.flatnonzero(q1 < thr)  # the others cannot enter, whatever follows
+                                a1, b1, d1, q1 = a1[live], b1[live], d1[live], q1[live]
+                                outer, inner, _ = ragged(np.searchsorted(dp_len, L0 - hi - d1 - _EPS, "left"),
+                                                         np.searchsorted(dp_len, L0 - lo - d1 + _EPS, "right"))
+                                if outer is not None:
+                                    a2, b2, bb1 = dp_a[inner], dp_b[inner], b1[outer]
+                                    sel = np.flatnonzero((a2 - bb1 >= PB) & (b2 < o) & (o - b2 >= np.minimum(PB, n - b2)))
+                                    if sel.size:
+                                        oo = outer[sel]
+                                        a2, b2 = a2[sel], b2[sel]
+                                        pre = (q1[oo] + jca[a2]) + jca[b2]
+                                        A1, B1, A2, B2 = a1[oo].tolist(), b1[oo].tolist(), a2.tolist(), b2.tolist()
+                                        add_many(pre, lambda t: ((s, A1[t]), (B1[t], A2[t]), (B2[t], o)), pu, "drop")
                 if L0 < hi and (s == 0 or self.forced is not None):  # lengthen: repeat, in the track's order
-                    n_one = 0
-                    for rlen, a, b in pairs_in(rl, reps, lo - L0, hi - L0):
-                        if a >= s and b <= o and b - s >= PHRASE_BARS:
-                            n_one += 1
-                            add([(s, b), (a, o)], pu, "repeat",
-                                end_c + W["splice"] + W["repeat"] + W["repeat_share"] * rlen / D + jc(a) + jc(b))
-                    n_two = 0
-                    for r1, a1, b1 in (reps_p if n_one < 3 else ()):  # two repeats only where one does not do
-                        if r1 > hi - L0 or n_two > 400:
-                            break
-                        if a1 < s or b1 - s < PHRASE_BARS:
-                            continue
-                        for r2, a2, b2 in pairs_in(rl, reps, lo - L0 - r1, hi - L0 - r1):
-                            if a2 >= s and b2 >= b1 and b2 <= o and (a2, b2) != (a1, b1) and b2 - a1 >= PHRASE_BARS:
-                                n_two += 1
-                                add([(s, b1), (a1, b2), (a2, o)], pu, "repeat",
-                                    end_c + 2 * (W["splice"] + W["repeat"]) + W["repeat_share"] * (r1 + r2) / D
-                                    + jc(a1) + jc(b1) + jc(a2) + jc(b2))
+                    i, j = bl(r_list, lo - L0 - _EPS), br(r_list, hi - L0 + _EPS)
+                    a, b = r_a[i:j], r_b[i:j]
+                    sel = np.flatnonzero((a >= s) & (b <= o) & (b - s >= PB))
+                    n_one = int(sel.size)
+                    p0 = end_c + W["splice"] + W["repeat"]
+                    if n_one and p0 < threshold():
+                        rl = r_len[i:j][sel]
+                        a, b = a[sel].tolist(), b[sel].tolist()
+                        add_many(((p0 + share * rl / D) + jca[a]) + jca[b], lambda t: ((s, b[t]), (a[t], o)), pu,
+                                 "repeat")
+                    p0 = end_c + c_rep2
+                    if n_one < 3 and p0 < threshold():  # two repeats only where one does not do
+                        P = br(rp_list, hi - L0)  # the loop stops at the first r1 > hi - L0
+                        ok1 = np.flatnonzero((rp_a[:P] >= s) & (rp_b[:P] - s >= PB))
+                        if ok1.size:
+                            a1, b1, r1 = rp_a[ok1], rp_b[ok1], rp_len[ok1]
+                            outer, inner, _ = ragged(np.searchsorted(r_len, lo - L0 - r1 - _EPS, "left"),
+                                                     np.searchsorted(r_len, hi - L0 - r1 + _EPS, "right"))
+                            if outer is not None:
+                                a2, b2 = r_a[inner], r_b[inner]
+                                aa1, bb1 = a1[outer], b1[outer]
+                                good = (a2 >= s) & (b2 >= bb1) & (b2 <= o) & ((a2 != aa1) | (b2 != bb1)) & \
+                                    (b2 - aa1 >= PB)
+                                # the loop over r1 stops once more than 400 plans of two repeats were found
+                                per = np.bincount(outer[good], minlength=r1.size)
+                                runs = (np.cumsum(per) - per) <= 400
+                                sel = np.flatnonzero(good & runs[outer])
+                                if sel.size:
+                                    oo = outer[sel]
+                                    a2, b2 = a2[sel], b2[sel]
+                                    pre = (((p0 + share * (r1[oo] + r_len[inner[sel]]) / D) + jca[a1[oo]]) + jca[b1[oo]]
+                                           + jca[a2]) + jca[b2]
+                                    A1, B1, A2, B2 = a1[oo].tolist(), b1[oo].tolist(), a2.tolist(), b2.tolist()
+                                    add_many(pre, lambda t: ((s, B1[t]), (A1[t], B2[t]), (A2[t], o)), pu, "repeat")
         cands = [_Cand(item[2], item[3], item[4], start_kind=item[5]) for _, _, item in pool]
         if not any(c.family == "repeat" for c in cands) and (D > self.f.duration_s or self.forced is not None):
             self._alternating(cands, lambda bl, pu: cands.append(_Cand(tuple(bl), pu, "repeat")))
