@@ -225,7 +225,8 @@ def _step(out_side: tuple, in_side: tuple) -> float:
     else:
         v = 1.0 - float(np.dot(ca, cb)) / (na * nb)
         harmony = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)  # clipped to [0, 1]
-    timbre = float(np.sqrt(np.mean((ma - mb) ** 2)))
+    d = ma - mb
+    timbre = float(np.sqrt(np.add.reduce(d * d) / d.size))  # the RMS difference (np.mean's sum and division)
     loudness = min(abs(la - lb) / LOUDNESS_SCALE_DB, _LOUDNESS_CAP)
     return harmony + timbre + loudness
 

@@ -284,6 +284,7 @@ class _Cand:
     end_music_s: float = 0.0
     fade_out_s: float = 0.0
     parts: dict = field(default_factory=dict)
+    lay: list | None = field(default=None, repr=False, compare=False)  # _Planner._layout, once computed
 
 
 def run_length(spans: Sequence[tuple[float, float]], bar_s: float) -> int:
@@ -387,6 +388,7 @@ class _Planner:
         self.forced = forced_start  # bar line the music must start on (the rest of the picture after a hit point)
         f = form
         self.T = f.T
+        self.Tl = f.T.tolist()  # the same numbers as Python floats (faster scalar arithmetic)
         self.n = f.n
         self.beat = f.beat_s
         self.ring_min = min(0.5 * self.beat, 0.5 * f.ring_s)
@@ -396,6 +398,8 @@ class _Planner:
         self.sb = self.tb.sb
         self._jc = self.tb.jc
         self.levels = f.audibility_levels()
+        self._curve: np.ndarray | None = None  # the picture cuts' curve (_cooccurrence)
+        self._mb = np.zeros(0)
 
     # --- candidate generation -------------------------------------------------------------------------
     def _x_window(self, o: int) -> tuple[float, float]:
@@ -694,7 +698,9 @@ class _Planner:
     # --- evaluation ---------------------------------------------------------------------------------
     def _layout(self, c: _Cand) -> list[tuple[float, float, float, float]]:
         """(video_start, video_end, music_in, music_out) per block, the last one cut at the picture's end."""
-        T, D = self.T, self.D
+        if c.lay is not None:
+            return c.lay
+        T, D = self.Tl, self.D
         out, v = [], 0.0
         for r, (a, b) in enumerate(c.blocks):
             m_in = T[a] - (c.pickup_s if r == 0 else 0.0)
@@ -704,6 +710,7 @@ class _Planner:
                 break
             out.append((v, v + ln, m_in, T[b]))
             v += ln
+        c.lay = out
         return out
 
     def _ending(self, c: _Cand) -> None:
@@ -717,7 +724,7 @@ class _Planner:
             tail = f.duration_s - e
             c.fade_out_s = 0.0 if tail <= self.beat + _EPS else float(min(FADE_MAX_S, max(0.25, e - f.d_last)))
             return
-        x = self.T[o] - e
+        x = self.Tl[o] - e
         kind = "section" if o in self.sb else "phrase"
         if x <= 0.5 * self.beat + _EPS:
             c.ending = f"{kind} end"
@@ -745,6 +752,7 @@ class _Planner:
     def _quick_cost(self, c: _Cand) -> float:
         W = WEIGHTS
         T, D = self.T, self.D
+        jc = self._jc
         self._ending(c)
         blocks = c.blocks
         parts = {}
@@ -771,7 +779,7 @@ class _Planner:
         joints = 0.0
         for k in range(1, len(blocks)):
             inner += (blocks[k - 1][1] not in self.sb) + (blocks[k][0] not in self.sb)
-            joints += self.joint_cost(blocks[k - 1][1]) + self.joint_cost(blocks[k][0])
+            joints += jc[blocks[k - 1][1]] + jc[blocks[k][0]]
         parts["joints"] = joints
         parts["inner_splices"] = W["inner_splice"] * inner if self.levels is None else 0.0
         if self.climax is not None:
@@ -823,16 +831,35 @@ class _Planner:
         self._audible_cost(c)
         extra = 0.0
         if self.cuts.size:
-            edit = self._to_edit(c, final=False)
-            from supervisor_app.ranking.sync import sync_score
-
-            s = sync_score(edit, self.cuts, None, self.f.downbeats_s, self.T[self.f.section_idx[1:]], n_random=0)
-            S = s.details["S"]
+            S = self._cooccurrence(self._to_edit(c, final=False))
             S = 0.0 if S != S else float(S)
             c.parts["cooccurrence_S"] = S
             extra -= W["cooccurrence"] * S
         c.cost += extra
         return c.cost
+
+    def _cooccurrence(self, edit: Edit) -> float:
+        """``sync_score(edit, cuts, None, downbeats, section starts, n_random=0).details["S"]``
+        (:func:`supervisor_app.ranking.sync.sync_score`): the same numbers through the same functions,
+        without the null distribution and the other statistics the planner does not use."""
+        from supervisor_app.ranking.sync import RATE_HZ, SIGMA_FRAMES, cooccurrence_rows, cut_curve_from_times
+
+        if self._curve is None:
+            self._curve = cut_curve_from_times(np.asarray(self.cuts, float).ravel(), float(edit.video_duration_s), RATE_HZ)
+            mb = np.asarray(self.T[self.f.section_idx[1:]], float).ravel()
+            self._mb = mb[(mb > 0) & (mb < self.f.duration_s)]
+        curve = self._curve
+
+        def S(times):
+            times = np.asarray(times, dtype=np.float64).ravel()
+            if times.size == 0:
+                return float("nan")
+            return float(cooccurrence_rows(times, curve, RATE_HZ, SIGMA_FRAMES)[0])
+
+        v_db = edit.music_to_video(np.asarray(self.f.downbeats_s, float))
+        v_seg = np.unique(np.concatenate([edit.music_to_video(self._mb), edit.splice_times_s()]))
+        vals = [v for v in (S(v_db), S(v_seg)) if not math.isnan(v)]
+        return float(np.mean(vals)) if vals else float("nan")
 
     # --- output -------------------------------------------------------------------------------------
     def _to_edit(self, c: _Cand, final: bool = True) -> Edit:
