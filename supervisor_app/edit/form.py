@@ -738,10 +738,15 @@ class _Planner:
         stop inside its ending window)."""
         lay = self._layout(c)
         db = self.f.downbeats_s
+        half_bar = 0.5 * self.f.bar_s
         used: list[tuple[float, float]] = []
         for r, ((a, b), (v0, v1, m0, m1)) in enumerate(zip(c.blocks, lay)):
-            ov = sum(max(0.0, min(m1, u1) - max(m0, u0)) for u0, u1 in used)
-            if ov > 0.5 * self.f.bar_s:
+            ov = 0.0  # music of this block heard before (adding the zero overlaps changes nothing)
+            for u0, u1 in used:
+                x = min(m1, u1) - max(m0, u0)
+                if x > 0.0:
+                    ov += x
+            if ov > half_bar:
                 bars = int(np.sum((db >= m0 - 1e-6) & (db < m1 - 1e-6)))
                 whole = a in self.sb and b in self.sb
                 if bars < MIN_REPEAT_BARS and not whole:
@@ -764,7 +769,9 @@ class _Planner:
         rep_s = 0.0
         for v0, v1, m0, m1 in lay:
             for u0, u1 in used:
-                rep_s += max(0.0, min(m1, u1) - max(m0, u0))
+                x = min(m1, u1) - max(m0, u0)
+                if x > 0.0:  # (adding max(0, x) = 0 changes nothing)
+                    rep_s += x
             used.append((m0, m1))
         parts["splices"] = W["splice"] * n_spl
         parts["drops"] = W["drop"] * n_drop
