@@ -550,15 +550,14 @@ class _Planner:
         c_drop2 = 2 * (W["splice"] + W["drop"])
         c_rep2 = 2 * (W["splice"] + W["repeat"])
         share = W["repeat_share"]
+        per_end = [(o, self._x_window(o), self._end_cost(o)) for o in tb.ends]
         for s, pu, kind in self._starts():
             base = T[s] - pu
             head = (self._late_cost(s) if s > 0 and self.forced is None else 0.0) + \
                 (W["pickup"] if abs(pu - (T[0] if s == 0 else 0.0)) > _EPS and self.forced is None else 0.0)
-            for o in tb.ends:
+            for o, (xlo, xhi), end_c in per_end:
                 if o - s < min(PB, n - s):
                     continue
-                xlo, xhi = self._x_window(o)
-                end_c = self._end_cost(o)
                 L0 = T[o] - base
                 lo, hi = D + xlo, D + xhi  # wanted plan length
                 if lo - _EPS <= L0 <= hi + _EPS:
@@ -634,7 +633,8 @@ class _Planner:
         cands = [_Cand(item[2], item[3], item[4], start_kind=item[5]) for _, _, item in pool]
         if not any(c.family == "repeat" for c in cands) and (D > self.f.duration_s or self.forced is not None):
             self._alternating(cands, lambda bl, pu: cands.append(_Cand(tuple(bl), pu, "repeat")))
-        return [c for c in cands if run_length([(T[a], T[b]) for a, b in c.blocks], self.f.bar_s) <= 2]
+        Tl, bar = self.Tl, self.f.bar_s
+        return [c for c in cands if run_length([(Tl[a], Tl[b]) for a, b in c.blocks], bar) <= 2]
 
     def _end_cost(self, o: int) -> float:
         if o == self.n:
