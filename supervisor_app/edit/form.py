@@ -736,6 +736,8 @@ class _Planner:
     def _valid(self, c: _Cand) -> bool:
         """A replayed block plays at least ``MIN_REPEAT_BARS`` bars, or whole sections (the last one may
         stop inside its ending window)."""
+        if c.family != "repeat":  # as is / drops: every block starts after the previous one ends, nothing replays
+            return True
         lay = self._layout(c)
         db = self.f.downbeats_s
         half_bar = 0.5 * self.f.bar_s
@@ -762,7 +764,10 @@ class _Planner:
         blocks = c.blocks
         parts = {}
         n_spl = len(blocks) - 1
-        n_rep = sum(1 for k in range(1, len(blocks)) if blocks[k][0] < blocks[k - 1][1])
+        n_rep = 0
+        for k in range(1, len(blocks)):
+            if blocks[k][0] < blocks[k - 1][1]:
+                n_rep += 1
         n_drop = n_spl - n_rep
         lay = self._layout(c)
         used = []
@@ -803,7 +808,7 @@ class _Planner:
             parts["sync_miss"] = W["sync_miss"] * miss
         c.parts.update(parts)
         c.parts.update(n_splices=n_spl, n_repeats=n_rep, n_drops=n_drop, repeated_s=rep_s)
-        c.cost = float(sum(v for k, v in parts.items()))
+        c.cost = float(sum(parts.values()))
         return c.cost
 
     def _video_downbeats(self, lay) -> np.ndarray:
