@@ -127,7 +127,7 @@ def test_same_edits_as_the_original_planner(ref):
 def _bank():
     rng = np.random.default_rng(21)
     out = []
-    for i in range(50):
+    for i in range(36):
         D = float(rng.choice([15.0, 30.0, 60.0, 120.0, 180.0]))
         dur = float(D * rng.choice([0.3, 0.6, 0.9, 1.0, 1.1, 1.6, 3.0]) + rng.uniform(-3, 3))
         out.append(_case(100 + i, max(dur, 8.0), D, bpm=float(rng.uniform(70, 170)), drift=float(rng.uniform(0, 0.1)),
