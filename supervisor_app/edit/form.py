@@ -324,6 +324,7 @@ class _Tables:
     drops_p: tuple
     reps: tuple
     reps_p: tuple
+    min_gap_s: float  # the shortest distance between consecutive bar lines of T
 
 
 _TABLES: "OrderedDict[tuple, _Tables]" = OrderedDict()
@@ -376,7 +377,7 @@ def _build_tables(form: TrackForm) -> _Tables:
     rep = (b >= 1) & (b > a) & ((in_sb[a] & in_sb[b]) | (b - a >= MIN_REPEAT_BARS))
     both_ph = in_ph[a] & in_ph[b]
     return _Tables(J, phrase, sb, jc, np.array(jc, dtype=float), sorted(set(int(j) for j in J if j > 0)),
-                   table(drop), table(drop & both_ph), table(rep), table(rep & both_ph))
+                   table(drop), table(drop & both_ph), table(rep), table(rep & both_ph), float(np.min(np.diff(T))))
 
 
 class _Planner:
@@ -634,7 +635,11 @@ class _Planner:
         if not any(c.family == "repeat" for c in cands) and (D > self.f.duration_s or self.forced is not None):
             self._alternating(cands, lambda bl, pu: cands.append(_Cand(tuple(bl), pu, "repeat")))
         Tl, bar = self.Tl, self.f.bar_s
-        return [c for c in cands if run_length([(Tl[a], Tl[b]) for a, b in c.blocks], bar) <= 2]
+        # plans without a repeat play blocks in the track's order, each after the previous one's end: on a
+        # grid whose bar lines are more than 50 ms apart no block repeats (run_length's test), a run of 1
+        forward_ok = tb.min_gap_s > 0.05
+        return [c for c in cands if (forward_ok and c.family != "repeat")
+                or run_length([(Tl[a], Tl[b]) for a, b in c.blocks], bar) <= 2]
 
     def _end_cost(self, o: int) -> float:
         if o == self.n:
