@@ -325,10 +325,15 @@ class _Tables:
     reps: tuple
     reps_p: tuple
     min_gap_s: float  # the shortest distance between consecutive bar lines of T
+    key: tuple = ()  # the grid's numbers (T and the section starts), the cache key
 
 
 _TABLES: "OrderedDict[tuple, _Tables]" = OrderedDict()
 _TABLES_SIZE = 64
+# generate()'s plans by (grid, picture, options): recommend plans a finalist again with its splice features,
+# which change the costs, not the plans
+_GENERATED: "OrderedDict[tuple, tuple]" = OrderedDict()
+_GENERATED_SIZE = 32
 _tables_lock = threading.Lock()
 
 
@@ -345,7 +350,7 @@ def _tables(form: TrackForm) -> _Tables:
         if tb is not None:
             _TABLES.move_to_end(key)
     if tb is None:
-        tb = _build_tables(form)
+        tb = _build_tables(form, key)
         with _tables_lock:
             _TABLES[key] = tb
             while len(_TABLES) > _TABLES_SIZE:
@@ -354,7 +359,7 @@ def _tables(form: TrackForm) -> _Tables:
     return tb
 
 
-def _build_tables(form: TrackForm) -> _Tables:
+def _build_tables(form: TrackForm, key: tuple = ()) -> _Tables:
     T, n = form.T, form.n
     J = form.joints()
     phrase = frozenset(int(j) for j in J)
@@ -377,7 +382,7 @@ def _build_tables(form: TrackForm) -> _Tables:
     rep = (b >= 1) & (b > a) & ((in_sb[a] & in_sb[b]) | (b - a >= MIN_REPEAT_BARS))
     both_ph = in_ph[a] & in_ph[b]
     return _Tables(J, phrase, sb, jc, np.array(jc, dtype=float), sorted(set(int(j) for j in J if j > 0)),
-                   table(drop), table(drop & both_ph), table(rep), table(rep & both_ph), float(np.min(np.diff(T))))
+                   table(drop), table(drop & both_ph), table(rep), table(rep & both_ph), float(np.min(np.diff(T))), key)
 
 
 class _Planner:
@@ -486,6 +491,23 @@ class _Planner:
         return self._jc[k]
 
     def generate(self) -> list[_Cand]:
+        """:meth:`_generate`, computed once per (bar grid, picture length and cuts, sync points, start options)."""
+        key = (self.tb.key, float(self.D), np.asarray(self.cuts, dtype=np.float64).tobytes(), tuple(self.sync),
+               bool(self.allow_late), self.prefer_start_s, self.forced) if self.tb.key else None
+        with _tables_lock:
+            hit = _GENERATED.get(key) if key is not None else None
+            if hit is not None:
+                _GENERATED.move_to_end(key)
+        if hit is None:
+            hit = tuple((c.blocks, c.pickup_s, c.family, c.start_kind) for c in self._generate())
+            if key is not None:
+                with _tables_lock:
+                    _GENERATED[key] = hit
+                    while len(_GENERATED) > _GENERATED_SIZE:
+                        _GENERATED.popitem(last=False)
+        return [_Cand(b, pu, fam, start_kind=kind) for b, pu, fam, kind in hit]
+
+    def _generate(self) -> list[_Cand]:
         """Every plan of the allowed shapes whose length lands its ending inside the ending's window,
         pre-scored by structure; the best ``_PRESELECT`` of them are returned.
 
@@ -527,10 +549,12 @@ class _Planner:
                 add(make(i), pu, fam, float(pre[i]))
                 i += 1
             if i < m:
-                for j in (np.flatnonzero(pre[i:] < -pool[0][0]) + i).tolist():
-                    p = float(pre[j])
-                    if -pool[0][0] > p:
-                        add(make(j), pu, fam, p)
+                nonlocal counter
+                idx = np.flatnonzero(pre[i:] < -pool[0][0]) + i
+                for j, p in zip(idx.tolist(), pre[idx].tolist()):
+                    if -pool[0][0] > p:  # add(), inlined
+                        counter += 1
+                        replace(pool, (-p, counter, (p, counter, make(j), pu, fam, kind)))
 
         def ragged(lo_i: np.ndarray, hi_j: np.ndarray):
             """(outer, inner) index pairs of the ranges ``[lo_i[t], hi_j[t])``, in order."""
