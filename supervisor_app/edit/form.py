@@ -522,7 +522,7 @@ class _Planner:
         T, n, D = self.T, self.n, self.D
         W = WEIGHTS
         tb = self.tb
-        jc, jca = tb.jc, tb.jc_arr
+        jca = tb.jc_arr
         PB = PHRASE_BARS
         pool: list = []
         K = _PRESELECT
@@ -571,7 +571,6 @@ class _Planner:
         r_len, r_a, r_b, r_list = tb.reps
         rp_len, rp_a, rp_b, rp_list = tb.reps_p
         bl, br = bisect.bisect_left, bisect.bisect_right
-        c_drop = W["splice"] + W["drop"]
         c_drop2 = 2 * (W["splice"] + W["drop"])
         c_rep2 = 2 * (W["splice"] + W["repeat"])
         share = W["repeat_share"]
