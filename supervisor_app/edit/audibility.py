@@ -34,7 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["splice_audibility", "natural_audibility", "TrackFeatures", "track_features", "cached_track_features",
+__all__ = ["splice_audibility", "natural_audibility", "SpliceTable", "TrackFeatures", "track_features", "cached_track_features",
            "FEATURES_SR", "WINDOW_S", "HOP_S", "LOUDNESS_SCALE_DB"]
 
 WINDOW_S = 0.5  # seconds of music compared on each side of a splice
@@ -263,14 +263,23 @@ def _side(f: _Features, sl: slice) -> tuple[np.ndarray, np.ndarray, float]:
 def _cost(f: _Features, out_s: float, in_s: float) -> float:
     ca, ma, la = _side(f, _window(f, out_s - WINDOW_S, out_s))
     cb, mb, lb = _side(f, _window(f, in_s, in_s + WINDOW_S))
-    na, nb = float(np.linalg.norm(ca)), float(np.linalg.norm(cb))
+    return _step((ca, ma, la, float(np.linalg.norm(ca))), (cb, mb, lb, float(np.linalg.norm(cb))))
+
+
+def _step(out_side: tuple, in_side: tuple) -> float:
+    """The cost between the window before a splice and the one after it: ``(chroma, mfcc, level, |chroma|)``
+    of each (:func:`_side` plus the chroma norm)."""
+    ca, ma, la, na = out_side
+    cb, mb, lb, nb = in_side
     if na < 1e-9 and nb < 1e-9:
         harmony = 0.0  # silence to silence
     elif na < 1e-9 or nb < 1e-9:
         harmony = 1.0  # harmony appears from (or vanishes into) silence
     else:
-        harmony = float(np.clip(1.0 - np.dot(ca, cb) / (na * nb), 0.0, 1.0))
-    timbre = float(np.sqrt(np.mean((ma - mb) ** 2)))
+        v = 1.0 - float(np.dot(ca, cb)) / (na * nb)
+        harmony = 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)  # clipped to [0, 1]
+    d = ma - mb
+    timbre = float(np.sqrt(np.add.reduce(d * d) / d.size))  # the RMS difference (np.mean's sum and division)
     loudness = min(abs(la - lb) / LOUDNESS_SCALE_DB, _LOUDNESS_CAP)
     return harmony + timbre + loudness
 
@@ -298,3 +307,30 @@ def natural_audibility(audio: np.ndarray, sr: int, times_s: Sequence[float]) -> 
     f = _features(audio, sr)
     t = np.asarray(list(times_s) if not isinstance(times_s, np.ndarray) else times_s, dtype=float).ravel()
     return np.array([_cost(f, float(x), float(x)) for x in t], dtype=float)
+
+
+class SpliceTable:
+    """Splice costs between fixed music times (a track's bar lines ``times_s``), by index: the features of
+    the window before each time (an out point) and after it (an in point) are computed once, when first
+    asked for, so the cost of many splices among the same times costs a few vector operations each.
+    ``cost(i, j)`` equals ``splice_audibility(audio, sr, times_s[i], times_s[j])`` exactly (the same
+    operations on the same numbers)."""
+
+    def __init__(self, audio: np.ndarray, sr: int, times_s: Sequence[float]):
+        self._f = _features(audio, sr)
+        self._t = [float(x) for x in np.asarray(times_s, dtype=float).ravel()]
+        self._out: dict[int, tuple] = {}
+        self._in: dict[int, tuple] = {}
+
+    def _side_at(self, i: int, out: bool) -> tuple:
+        memo = self._out if out else self._in
+        s = memo.get(i)
+        if s is None:
+            t = self._t[i]
+            c, m, lev = _side(self._f, _window(self._f, t - WINDOW_S, t) if out else _window(self._f, t, t + WINDOW_S))
+            s = memo[i] = (c, m, lev, float(np.linalg.norm(c)))
+        return s
+
+    def cost(self, i_out: int, i_in: int) -> float:
+        """Cost of jumping from ``times_s[i_out]`` to ``times_s[i_in]``."""
+        return _step(self._side_at(int(i_out), True), self._side_at(int(i_in), False))

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -236,23 +238,30 @@ class TrackForm:
         if self.audio is None:
             return None
         if self._natural is None:
-            from supervisor_app.edit.audibility import natural_audibility
-
-            inner = self.downbeats_s[1:]
-            self._natural = natural_audibility(self.audio, int(self.sr), inner if inner.size else self.downbeats_s)
+            tab = self._splices()  # natural_audibility at the interior downbeats, from the shared window table
+            inner = range(1, self.n) if self.n > 1 else range(self.n)
+            self._natural = np.array([tab.cost(k, k) for k in inner], dtype=float)
         return self._natural
 
+    def _splices(self):
+        """The bar lines' splice table (:class:`supervisor_app.edit.audibility.SpliceTable` over ``T``)."""
+        tab = getattr(self, "_splice_table", None)
+        if tab is None:
+            from supervisor_app.edit.audibility import SpliceTable
+
+            tab = SpliceTable(self.audio, int(self.sr), self.T)
+            object.__setattr__(self, "_splice_table", tab)
+        return tab
+
     def splice_cost(self, k_out: int, k_in: int) -> float | None:
-        """Audibility of a splice from bar line ``k_out`` to ``k_in`` (None without audio)."""
+        """Audibility of a splice from bar line ``k_out`` to ``k_in`` (None without audio): equal to
+        ``splice_audibility(audio, sr, T[k_out], T[k_in])``."""
         if self.audio is None:
             return None
         key = (int(k_out), int(k_in))
         c = self._splice_cache.get(key)
         if c is None:
-            from supervisor_app.edit.audibility import splice_audibility
-
-            c = splice_audibility(self.audio, int(self.sr), float(self.T[k_out]), float(self.T[k_in]))
-            self._splice_cache[key] = c
+            c = self._splice_cache[key] = self._splices().cost(*key)
         return c
 
     def audibility_levels(self) -> tuple[float, float] | None:
@@ -275,6 +284,7 @@ class _Cand:
     end_music_s: float = 0.0
     fade_out_s: float = 0.0
     parts: dict = field(default_factory=dict)
+    lay: list | None = field(default=None, repr=False, compare=False)  # _Planner._layout, once computed
 
 
 def run_length(spans: Sequence[tuple[float, float]], bar_s: float) -> int:
@@ -298,6 +308,83 @@ def run_length(spans: Sequence[tuple[float, float]], bar_s: float) -> int:
     return best
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """What the planner needs of a track's bar grid alone (the same for every picture): joints, section
+    bounds, joint costs, and the passages that may be dropped or repeated, each as ``(lengths_s, a, b,
+    lengths as a list)`` sorted by (length, a, b)."""
+
+    J: np.ndarray
+    phrase: frozenset
+    sb: frozenset
+    jc: list
+    jc_arr: np.ndarray
+    ends: list
+    drops: tuple
+    drops_p: tuple
+    reps: tuple
+    reps_p: tuple
+    min_gap_s: float  # the shortest distance between consecutive bar lines of T
+    key: tuple = ()  # the grid's numbers (T and the section starts), the cache key
+
+
+_TABLES: "OrderedDict[tuple, _Tables]" = OrderedDict()
+_TABLES_SIZE = 64
+# generate()'s plans by (grid, picture, options): recommend plans a finalist again with its splice features,
+# which change the costs, not the plans
+_GENERATED: "OrderedDict[tuple, tuple]" = OrderedDict()
+_GENERATED_SIZE = 32
+_tables_lock = threading.Lock()
+
+
+def _tables(form: TrackForm) -> _Tables:
+    """The :class:`_Tables` of ``form``, built once per bar grid (kept on the form and in a small cache by
+    the grid's numbers: a track is planned against many pictures, each time with a new ``TrackForm``)."""
+    tb = getattr(form, "_tables", None)
+    if tb is not None:
+        return tb
+    T = form.T
+    key = (T.tobytes(), np.asarray(form.section_idx, dtype=np.int64).tobytes())
+    with _tables_lock:
+        tb = _TABLES.get(key)
+        if tb is not None:
+            _TABLES.move_to_end(key)
+    if tb is None:
+        tb = _build_tables(form, key)
+        with _tables_lock:
+            _TABLES[key] = tb
+            while len(_TABLES) > _TABLES_SIZE:
+                _TABLES.popitem(last=False)
+    object.__setattr__(form, "_tables", tb)
+    return tb
+
+
+def _build_tables(form: TrackForm, key: tuple = ()) -> _Tables:
+    T, n = form.T, form.n
+    J = form.joints()
+    phrase = frozenset(int(j) for j in J)
+    sb = frozenset(int(x) for x in form.section_bounds)
+    jc = [0.0 if k in sb else (JOINT_COST["phrase"] if k in phrase else JOINT_COST["bar"]) for k in range(n + 1)]
+    in_ph = np.array([k in phrase for k in range(n + 1)], dtype=bool)
+    in_sb = np.array([k in sb for k in range(n + 1)], dtype=bool)
+    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+
+    def table(mask):
+        aa, bb = a[mask], b[mask]
+        ln = T[bb] - T[aa]
+        order = np.lexsort((bb, aa, ln))  # as sorted((length, a, b))
+        ln, aa, bb = ln[order], aa[order], bb[order]
+        return ln, aa, bb, ln.tolist()
+
+    # drops [a, b): at least a phrase long; repeats [a, b): whole sections or >= MIN_REPEAT_BARS bars
+    drop = (a >= 1) & (b - a >= PHRASE_BARS)
+    rep = (b >= 1) & (b > a) & ((in_sb[a] & in_sb[b]) | (b - a >= MIN_REPEAT_BARS))
+    both_ph = in_ph[a] & in_ph[b]
+    return _Tables(J, phrase, sb, jc, np.array(jc, dtype=float), sorted(set(int(j) for j in J if j > 0)),
+                   table(drop), table(drop & both_ph), table(rep), table(rep & both_ph), float(np.min(np.diff(T))), key)
+
+
 class _Planner:
     def __init__(self, D: float, cuts: np.ndarray, form: TrackForm, sync: list[float], climax: float | None,
                  tol: float, allow_late_start: bool, prefer_start_s: float | None, forced_start: int | None = None):
@@ -307,15 +394,18 @@ class _Planner:
         self.forced = forced_start  # bar line the music must start on (the rest of the picture after a hit point)
         f = form
         self.T = f.T
+        self.Tl = f.T.tolist()  # the same numbers as Python floats (faster scalar arithmetic)
         self.n = f.n
         self.beat = f.beat_s
         self.ring_min = min(0.5 * self.beat, 0.5 * f.ring_s)
-        self.J = f.joints()
-        self.phrase = set(int(j) for j in self.J)
-        self.sb = set(int(x) for x in f.section_bounds)
-        self._jc = [0.0 if k in self.sb else (JOINT_COST["phrase"] if k in self.phrase else JOINT_COST["bar"])
-                    for k in range(self.n + 1)]
+        self.tb = _tables(f)
+        self.J = self.tb.J
+        self.phrase = self.tb.phrase
+        self.sb = self.tb.sb
+        self._jc = self.tb.jc
         self.levels = f.audibility_levels()
+        self._curve: np.ndarray | None = None  # the picture cuts' curve (_cooccurrence)
+        self._mb = np.zeros(0)
 
     # --- candidate generation -------------------------------------------------------------------------
     def _x_window(self, o: int) -> tuple[float, float]:
@@ -401,88 +491,178 @@ class _Planner:
         return self._jc[k]
 
     def generate(self) -> list[_Cand]:
+        """:meth:`_generate`, computed once per (bar grid, picture length and cuts, sync points, start options)."""
+        key = (self.tb.key, float(self.D), np.asarray(self.cuts, dtype=np.float64).tobytes(), tuple(self.sync),
+               bool(self.allow_late), self.prefer_start_s, self.forced) if self.tb.key else None
+        with _tables_lock:
+            hit = _GENERATED.get(key) if key is not None else None
+            if hit is not None:
+                _GENERATED.move_to_end(key)
+        if hit is None:
+            hit = tuple((c.blocks, c.pickup_s, c.family, c.start_kind) for c in self._generate())
+            if key is not None:
+                with _tables_lock:
+                    _GENERATED[key] = hit
+                    while len(_GENERATED) > _GENERATED_SIZE:
+                        _GENERATED.popitem(last=False)
+        return [_Cand(b, pu, fam, start_kind=kind) for b, pu, fam, kind in hit]
+
+    def _generate(self) -> list[_Cand]:
         """Every plan of the allowed shapes whose length lands its ending inside the ending's window,
-        pre-scored by structure; the best ``_PRESELECT`` of them are returned."""
+        pre-scored by structure; the best ``_PRESELECT`` of them are returned.
+
+        The plans are visited in a fixed order (start, ending, then as is, drops, double drops, repeats,
+        double repeats, each in the order of their lengths) and kept in a bounded heap by pre-score (ties:
+        the earlier plan first): once the heap is full, a plan enters it only if its pre-score is below the
+        worst kept one. The plans of one (start, ending) are scored together as arrays, and a group whose
+        lowest possible pre-score cannot enter the heap is not built at all; the heap sees exactly the plans
+        that would enter it, in the same order, so the same plans come out in the same order."""
         import heapq
 
         T, n, D = self.T, self.n, self.D
         W = WEIGHTS
-        jc = self.joint_cost
-        allb = list(range(0, n))
-        # drops [a, b): at least a phrase long; repeats [a, b): whole sections or >= MIN_REPEAT_BARS bars
-        drops = sorted((float(T[b] - T[a]), a, b) for a in allb[1:] for b in allb if b - a >= PHRASE_BARS)
-        drops_p = sorted(d for d in drops if d[1] in self.phrase and d[2] in self.phrase)
-        reps = sorted((float(T[b] - T[a]), a, b) for a in allb for b in allb[1:]
-                      if b > a and ((a in self.sb and b in self.sb) or b - a >= MIN_REPEAT_BARS))
-        reps_p = sorted(r for r in reps if r[1] in self.phrase and r[2] in self.phrase)
-        dl, dpl, rl, rpl = ([x[0] for x in lst] for lst in (drops, drops_p, reps, reps_p))
-        ends = sorted(set(int(j) for j in self.J if j > 0))
+        tb = self.tb
+        jca = tb.jc_arr
+        PB = PHRASE_BARS
         pool: list = []
-        counter = [0]
+        K = _PRESELECT
+        INF = math.inf
+        counter = 0
+        push, replace = heapq.heappush, heapq.heapreplace
+
+        def threshold() -> float:  # a plan enters the heap only with a pre-score below this
+            return -pool[0][0] if len(pool) >= K else INF
 
         def add(blocks, pu, fam, pre):
-            counter[0] += 1
-            item = (pre, counter[0], tuple(blocks), pu, fam, kind)
-            if len(pool) < _PRESELECT:
-                heapq.heappush(pool, (-pre, counter[0], item))
+            nonlocal counter
+            if len(pool) < K:
+                counter += 1
+                push(pool, (-pre, counter, (pre, counter, blocks, pu, fam, kind)))
             elif -pool[0][0] > pre:
-                heapq.heapreplace(pool, (-pre, counter[0], item))
+                counter += 1
+                replace(pool, (-pre, counter, (pre, counter, blocks, pu, fam, kind)))
 
-        def pairs_in(lens, lst, lo, hi):
-            i = bisect.bisect_left(lens, lo - _EPS)
-            j = bisect.bisect_right(lens, hi + _EPS)
-            return lst[i:j]
+        def add_many(pre: np.ndarray, make, pu, fam):
+            """Offer the plans ``make(i)`` with pre-scores ``pre[i]`` in order (only those that can enter)."""
+            i, m = 0, pre.size
+            while i < m and len(pool) < K:
+                add(make(i), pu, fam, float(pre[i]))
+                i += 1
+            if i < m:
+                nonlocal counter
+                idx = np.flatnonzero(pre[i:] < -pool[0][0]) + i
+                for j, p in zip(idx.tolist(), pre[idx].tolist()):
+                    if -pool[0][0] > p:  # add(), inlined
+                        counter += 1
+                        replace(pool, (-p, counter, (p, counter, make(j), pu, fam, kind)))
 
+        def ragged(lo_i: np.ndarray, hi_j: np.ndarray):
+            """(outer, inner) index pairs of the ranges ``[lo_i[t], hi_j[t])``, in order."""
+            cnt = np.maximum(hi_j - lo_i, 0)
+            tot = int(cnt.sum())
+            if not tot:
+                return None, None, cnt
+            outer = np.repeat(np.arange(cnt.size), cnt)
+            inner = np.arange(tot) + np.repeat(lo_i - (np.cumsum(cnt) - cnt), cnt)
+            return outer, inner, cnt
+
+        d_len, d_a, d_b, d_list = tb.drops
+        dp_len, dp_a, dp_b, dp_list = tb.drops_p
+        r_len, r_a, r_b, r_list = tb.reps
+        rp_len, rp_a, rp_b, rp_list = tb.reps_p
+        bl, br = bisect.bisect_left, bisect.bisect_right
+        c_drop2 = 2 * (W["splice"] + W["drop"])
+        c_rep2 = 2 * (W["splice"] + W["repeat"])
+        share = W["repeat_share"]
+        per_end = [(o, self._x_window(o), self._end_cost(o)) for o in tb.ends]
         for s, pu, kind in self._starts():
             base = T[s] - pu
             head = (self._late_cost(s) if s > 0 and self.forced is None else 0.0) + \
                 (W["pickup"] if abs(pu - (T[0] if s == 0 else 0.0)) > _EPS and self.forced is None else 0.0)
-            for o in ends:
-                if o - s < min(PHRASE_BARS, n - s):
+            for o, (xlo, xhi), end_c in per_end:
+                if o - s < min(PB, n - s):
                     continue
-                xlo, xhi = self._x_window(o)
-                end_c = self._end_cost(o)
                 L0 = T[o] - base
                 lo, hi = D + xlo, D + xhi  # wanted plan length
                 if lo - _EPS <= L0 <= hi + _EPS:
-                    add([(s, o)], pu, "as is", head + end_c)
+                    add(((s, o),), pu, "as is", head + end_c)
                 if L0 > lo:  # shorten: drop passages of at least a phrase
-                    for dlen, a, b in pairs_in(dl, drops, L0 - hi, L0 - lo):
-                        if a - s >= PHRASE_BARS and b < o and o - b >= min(PHRASE_BARS, n - b):
-                            add([(s, a), (b, o)], pu, "drop",
-                                head + end_c + W["splice"] + W["drop"] + jc(a) + jc(b))
-                    for d1, a1, b1 in (drops_p if s == 0 else ()):
-                        if d1 > L0 - lo:
-                            break
-                        if a1 - s < PHRASE_BARS:
-                            continue
-                        for d2, a2, b2 in pairs_in(dpl, drops_p, L0 - hi - d1, L0 - lo - d1):
-                            if a2 - b1 >= PHRASE_BARS and b2 < o and o - b2 >= min(PHRASE_BARS, n - b2):
-                                add([(s, a1), (b1, a2), (b2, o)], pu, "drop",
-                                    head + end_c + 2 * (W["splice"] + W["drop"]) + jc(a1) + jc(b1) + jc(a2) + jc(b2))
+                    hc = head + end_c
+                    p0 = hc + W["splice"] + W["drop"]
+                    if p0 < threshold():
+                        i, j = bl(d_list, L0 - hi - _EPS), br(d_list, L0 - lo + _EPS)
+                        if j > i:
+                            a, b = d_a[i:j], d_b[i:j]
+                            sel = np.flatnonzero((a - s >= PB) & (b < o) & (o - b >= np.minimum(PB, n - b)))
+                            if sel.size:
+                                a, b = a[sel].tolist(), b[sel].tolist()
+                                add_many((p0 + jca[a]) + jca[b], lambda t: ((s, a[t]), (b[t], o)), pu, "drop")
+                    if s == 0:
+                        p0 = hc + c_drop2
+                        thr = threshold()
+                        if p0 < thr:
+                            P = br(dp_list, L0 - lo)  # first drops (d1 <= L0 - lo)
+                            keep = np.flatnonzero(dp_a[:P] - s >= PB)
+                            if keep.size:
+                                a1, b1, d1 = dp_a[keep], dp_b[keep], dp_len[keep]
+                                q1 = (p0 + jca[a1]) + jca[b1]
+                                live = np.flatnonzero(q1 < thr)  # the others cannot enter, whatever follows
+                                a1, b1, d1, q1 = a1[live], b1[live], d1[live], q1[live]
+                                outer, inner, _ = ragged(np.searchsorted(dp_len, L0 - hi - d1 - _EPS, "left"),
+                                                         np.searchsorted(dp_len, L0 - lo - d1 + _EPS, "right"))
+                                if outer is not None:
+                                    a2, b2, bb1 = dp_a[inner], dp_b[inner], b1[outer]
+                                    sel = np.flatnonzero((a2 - bb1 >= PB) & (b2 < o) & (o - b2 >= np.minimum(PB, n - b2)))
+                                    if sel.size:
+                                        oo = outer[sel]
+                                        a2, b2 = a2[sel], b2[sel]
+                                        pre = (q1[oo] + jca[a2]) + jca[b2]
+                                        A1, B1, A2, B2 = a1[oo].tolist(), b1[oo].tolist(), a2.tolist(), b2.tolist()
+                                        add_many(pre, lambda t: ((s, A1[t]), (B1[t], A2[t]), (B2[t], o)), pu, "drop")
                 if L0 < hi and (s == 0 or self.forced is not None):  # lengthen: repeat, in the track's order
-                    n_one = 0
-                    for rlen, a, b in pairs_in(rl, reps, lo - L0, hi - L0):
-                        if a >= s and b <= o and b - s >= PHRASE_BARS:
-                            n_one += 1
-                            add([(s, b), (a, o)], pu, "repeat",
-                                end_c + W["splice"] + W["repeat"] + W["repeat_share"] * rlen / D + jc(a) + jc(b))
-                    n_two = 0
-                    for r1, a1, b1 in (reps_p if n_one < 3 else ()):  # two repeats only where one does not do
-                        if r1 > hi - L0 or n_two > 400:
-                            break
-                        if a1 < s or b1 - s < PHRASE_BARS:
-                            continue
-                        for r2, a2, b2 in pairs_in(rl, reps, lo - L0 - r1, hi - L0 - r1):
-                            if a2 >= s and b2 >= b1 and b2 <= o and (a2, b2) != (a1, b1) and b2 - a1 >= PHRASE_BARS:
-                                n_two += 1
-                                add([(s, b1), (a1, b2), (a2, o)], pu, "repeat",
-                                    end_c + 2 * (W["splice"] + W["repeat"]) + W["repeat_share"] * (r1 + r2) / D
-                                    + jc(a1) + jc(b1) + jc(a2) + jc(b2))
+                    i, j = bl(r_list, lo - L0 - _EPS), br(r_list, hi - L0 + _EPS)
+                    a, b = r_a[i:j], r_b[i:j]
+                    sel = np.flatnonzero((a >= s) & (b <= o) & (b - s >= PB))
+                    n_one = int(sel.size)
+                    p0 = end_c + W["splice"] + W["repeat"]
+                    if n_one and p0 < threshold():
+                        rl = r_len[i:j][sel]
+                        a, b = a[sel].tolist(), b[sel].tolist()
+                        add_many(((p0 + share * rl / D) + jca[a]) + jca[b], lambda t: ((s, b[t]), (a[t], o)), pu,
+                                 "repeat")
+                    p0 = end_c + c_rep2
+                    if n_one < 3 and p0 < threshold():  # two repeats only where one does not do
+                        P = br(rp_list, hi - L0)  # the loop stops at the first r1 > hi - L0
+                        ok1 = np.flatnonzero((rp_a[:P] >= s) & (rp_b[:P] - s >= PB))
+                        if ok1.size:
+                            a1, b1, r1 = rp_a[ok1], rp_b[ok1], rp_len[ok1]
+                            outer, inner, _ = ragged(np.searchsorted(r_len, lo - L0 - r1 - _EPS, "left"),
+                                                     np.searchsorted(r_len, hi - L0 - r1 + _EPS, "right"))
+                            if outer is not None:
+                                a2, b2 = r_a[inner], r_b[inner]
+                                aa1, bb1 = a1[outer], b1[outer]
+                                good = (a2 >= s) & (b2 >= bb1) & (b2 <= o) & ((a2 != aa1) | (b2 != bb1)) & \
+                                    (b2 - aa1 >= PB)
+                                # the loop over r1 stops once more than 400 plans of two repeats were found
+                                per = np.bincount(outer[good], minlength=r1.size)
+                                runs = (np.cumsum(per) - per) <= 400
+                                sel = np.flatnonzero(good & runs[outer])
+                                if sel.size:
+                                    oo = outer[sel]
+                                    a2, b2 = a2[sel], b2[sel]
+                                    pre = (((p0 + share * (r1[oo] + r_len[inner[sel]]) / D) + jca[a1[oo]]) + jca[b1[oo]]
+                                           + jca[a2]) + jca[b2]
+                                    A1, B1, A2, B2 = a1[oo].tolist(), b1[oo].tolist(), a2.tolist(), b2.tolist()
+                                    add_many(pre, lambda t: ((s, B1[t]), (A1[t], B2[t]), (A2[t], o)), pu, "repeat")
         cands = [_Cand(item[2], item[3], item[4], start_kind=item[5]) for _, _, item in pool]
         if not any(c.family == "repeat" for c in cands) and (D > self.f.duration_s or self.forced is not None):
             self._alternating(cands, lambda bl, pu: cands.append(_Cand(tuple(bl), pu, "repeat")))
-        return [c for c in cands if run_length([(T[a], T[b]) for a, b in c.blocks], self.f.bar_s) <= 2]
+        Tl, bar = self.Tl, self.f.bar_s
+        # plans without a repeat play blocks in the track's order, each after the previous one's end: on a
+        # grid whose bar lines are more than 50 ms apart no block repeats (run_length's test), a run of 1
+        forward_ok = tb.min_gap_s > 0.05
+        return [c for c in cands if (forward_ok and c.family != "repeat")
+                or run_length([(Tl[a], Tl[b]) for a, b in c.blocks], bar) <= 2]
 
     def _end_cost(self, o: int) -> float:
         if o == self.n:
@@ -546,7 +726,9 @@ class _Planner:
     # --- evaluation ---------------------------------------------------------------------------------
     def _layout(self, c: _Cand) -> list[tuple[float, float, float, float]]:
         """(video_start, video_end, music_in, music_out) per block, the last one cut at the picture's end."""
-        T, D = self.T, self.D
+        if c.lay is not None:
+            return c.lay
+        T, D = self.Tl, self.D
         out, v = [], 0.0
         for r, (a, b) in enumerate(c.blocks):
             m_in = T[a] - (c.pickup_s if r == 0 else 0.0)
@@ -556,6 +738,7 @@ class _Planner:
                 break
             out.append((v, v + ln, m_in, T[b]))
             v += ln
+        c.lay = out
         return out
 
     def _ending(self, c: _Cand) -> None:
@@ -569,7 +752,7 @@ class _Planner:
             tail = f.duration_s - e
             c.fade_out_s = 0.0 if tail <= self.beat + _EPS else float(min(FADE_MAX_S, max(0.25, e - f.d_last)))
             return
-        x = self.T[o] - e
+        x = self.Tl[o] - e
         kind = "section" if o in self.sb else "phrase"
         if x <= 0.5 * self.beat + _EPS:
             c.ending = f"{kind} end"
@@ -581,12 +764,19 @@ class _Planner:
     def _valid(self, c: _Cand) -> bool:
         """A replayed block plays at least ``MIN_REPEAT_BARS`` bars, or whole sections (the last one may
         stop inside its ending window)."""
+        if c.family != "repeat":  # as is / drops: every block starts after the previous one ends, nothing replays
+            return True
         lay = self._layout(c)
         db = self.f.downbeats_s
+        half_bar = 0.5 * self.f.bar_s
         used: list[tuple[float, float]] = []
         for r, ((a, b), (v0, v1, m0, m1)) in enumerate(zip(c.blocks, lay)):
-            ov = sum(max(0.0, min(m1, u1) - max(m0, u0)) for u0, u1 in used)
-            if ov > 0.5 * self.f.bar_s:
+            ov = 0.0  # music of this block heard before (adding the zero overlaps changes nothing)
+            for u0, u1 in used:
+                x = min(m1, u1) - max(m0, u0)
+                if x > 0.0:
+                    ov += x
+            if ov > half_bar:
                 bars = int(np.sum((db >= m0 - 1e-6) & (db < m1 - 1e-6)))
                 whole = a in self.sb and b in self.sb
                 if bars < MIN_REPEAT_BARS and not whole:
@@ -597,18 +787,24 @@ class _Planner:
     def _quick_cost(self, c: _Cand) -> float:
         W = WEIGHTS
         T, D = self.T, self.D
+        jc = self._jc
         self._ending(c)
         blocks = c.blocks
         parts = {}
         n_spl = len(blocks) - 1
-        n_rep = sum(1 for k in range(1, len(blocks)) if blocks[k][0] < blocks[k - 1][1])
+        n_rep = 0
+        for k in range(1, len(blocks)):
+            if blocks[k][0] < blocks[k - 1][1]:
+                n_rep += 1
         n_drop = n_spl - n_rep
         lay = self._layout(c)
         used = []
         rep_s = 0.0
         for v0, v1, m0, m1 in lay:
             for u0, u1 in used:
-                rep_s += max(0.0, min(m1, u1) - max(m0, u0))
+                x = min(m1, u1) - max(m0, u0)
+                if x > 0.0:  # (adding max(0, x) = 0 changes nothing)
+                    rep_s += x
             used.append((m0, m1))
         parts["splices"] = W["splice"] * n_spl
         parts["drops"] = W["drop"] * n_drop
@@ -623,7 +819,7 @@ class _Planner:
         joints = 0.0
         for k in range(1, len(blocks)):
             inner += (blocks[k - 1][1] not in self.sb) + (blocks[k][0] not in self.sb)
-            joints += self.joint_cost(blocks[k - 1][1]) + self.joint_cost(blocks[k][0])
+            joints += jc[blocks[k - 1][1]] + jc[blocks[k][0]]
         parts["joints"] = joints
         parts["inner_splices"] = W["inner_splice"] * inner if self.levels is None else 0.0
         if self.climax is not None:
@@ -640,7 +836,7 @@ class _Planner:
             parts["sync_miss"] = W["sync_miss"] * miss
         c.parts.update(parts)
         c.parts.update(n_splices=n_spl, n_repeats=n_rep, n_drops=n_drop, repeated_s=rep_s)
-        c.cost = float(sum(v for k, v in parts.items()))
+        c.cost = float(sum(parts.values()))
         return c.cost
 
     def _video_downbeats(self, lay) -> np.ndarray:
@@ -675,16 +871,35 @@ class _Planner:
         self._audible_cost(c)
         extra = 0.0
         if self.cuts.size:
-            edit = self._to_edit(c, final=False)
-            from supervisor_app.ranking.sync import sync_score
-
-            s = sync_score(edit, self.cuts, None, self.f.downbeats_s, self.T[self.f.section_idx[1:]], n_random=0)
-            S = s.details["S"]
+            S = self._cooccurrence(self._to_edit(c, final=False))
             S = 0.0 if S != S else float(S)
             c.parts["cooccurrence_S"] = S
             extra -= W["cooccurrence"] * S
         c.cost += extra
         return c.cost
+
+    def _cooccurrence(self, edit: Edit) -> float:
+        """``sync_score(edit, cuts, None, downbeats, section starts, n_random=0).details["S"]``
+        (:func:`supervisor_app.ranking.sync.sync_score`): the same numbers through the same functions,
+        without the null distribution and the other statistics the planner does not use."""
+        from supervisor_app.ranking.sync import RATE_HZ, SIGMA_FRAMES, cooccurrence_rows, cut_curve_from_times
+
+        if self._curve is None:
+            self._curve = cut_curve_from_times(np.asarray(self.cuts, float).ravel(), float(edit.video_duration_s), RATE_HZ)
+            mb = np.asarray(self.T[self.f.section_idx[1:]], float).ravel()
+            self._mb = mb[(mb > 0) & (mb < self.f.duration_s)]
+        curve = self._curve
+
+        def S(times):
+            times = np.asarray(times, dtype=np.float64).ravel()
+            if times.size == 0:
+                return float("nan")
+            return float(cooccurrence_rows(times, curve, RATE_HZ, SIGMA_FRAMES)[0])
+
+        v_db = edit.music_to_video(np.asarray(self.f.downbeats_s, float))
+        v_seg = np.unique(np.concatenate([edit.music_to_video(self._mb), edit.splice_times_s()]))
+        vals = [v for v in (S(v_db), S(v_seg)) if not math.isnan(v)]
+        return float(np.mean(vals)) if vals else float("nan")
 
     # --- output -------------------------------------------------------------------------------------
     def _to_edit(self, c: _Cand, final: bool = True) -> Edit:
