@@ -76,18 +76,22 @@ def _umask() -> int:
     return m
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, what: str = "The output file") -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+def atomic_write_bytes(path: str | Path, data: bytes, what: str = "The output file", durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename). ``durable=False``
+    skips the fsync: for recomputable cache entries, where a crash may leave an unreadable entry (a miss)
+    but never a half-written one under the final name, and dozens of writes per command would each wait
+    for the disk."""
     with atomic_output(path, what) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
     return resolve_output(path)
 
 
-def atomic_write_text(path: str | Path, text: str, what: str = "The output file") -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"), what)
+def atomic_write_text(path: str | Path, text: str, what: str = "The output file", durable: bool = True) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), what, durable=durable)
 
 
 def atomic_write_npz(path: str | Path, **arrays) -> Path:

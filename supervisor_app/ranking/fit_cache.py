@@ -100,7 +100,7 @@ def _store(path: Path, off: float, edit, sc) -> None:
 
 
 def _write(path: Path, doc: dict) -> None:
-    atomic_write_text(path, json.dumps(doc, default=json_default))
+    atomic_write_text(path, json.dumps(doc, default=json_default), durable=False)  # a cache: no fsync
 
 
 def best_start_offset(*args, **kwargs):
