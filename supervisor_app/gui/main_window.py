@@ -40,6 +40,7 @@ from supervisor_app.gui.wording import (
 )
 from supervisor_app.gui.catalog_window import CatalogWindow
 from supervisor_app.gui.export_dialog import ExportDialog
+from supervisor_app.gui.first_paint import after_first_paint
 from supervisor_app.gui.player import Player, create_player
 from supervisor_app.gui.playlist_panel import PlaylistPanel
 from supervisor_app.gui.recommendations_panel import RecommendationsPanel
@@ -207,7 +208,9 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.recommendations = RecommendationsPanel(self.backend.settings_options())
-        self.recommendations.set_device(self.backend.device_name())
+        self.recommendations.set_device("…")  # checked after the first paint: it imports torch (~1.6 s)
+        self.device_slot = JobSlot(self)
+        after_first_paint(self, self._check_device)
         self.similar_panel = SimilarPanel()
         try:
             self.similar_panel.set_models(self.backend.similarity_models())
@@ -229,6 +232,11 @@ class MainWindow(QMainWindow):
         self.rec_dock.raise_()
         self.playlist_dock.raise_()
         self._layout_pending = True  # first show without a saved layout: give the docks good sizes
+
+    def _check_device(self) -> None:
+        job = Job(lambda ctx: self.backend.device_name(), name="device check")
+        job.succeeded.connect(self.recommendations.set_device)
+        self.device_slot.start(job)
 
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
         d = QDockWidget(title, self)
