@@ -290,6 +290,9 @@ def main(argv=None) -> int:
     ap.add_argument("--display", choices=("auto", "xvfb", "offscreen"), default="auto")
     ap.add_argument("--timeout", type=float, default=300.0, help="per launch, seconds")
     ap.add_argument("--tree", default=str(ROOT), help="checkout whose app is launched (PYTHONPATH)")
+    ap.add_argument("--compare-tree", default=None, metavar="PATH",
+                    help="another checkout (e.g. the code before a change, with the probe added) launched "
+                         "interleaved with --tree on the same catalogs: its rows are marked 'before'")
     ap.add_argument("--rebuild", action="store_true", help="build the catalogs again")
     ap.add_argument("--json", default=None, help="also write the raw runs here")
     args = ap.parse_args(argv)
@@ -306,27 +309,34 @@ def main(argv=None) -> int:
     for name, (path, text) in cats.items():
         print(f"- **{name}**: `{path}`: {text}")
     display = Display(args.display)
-    print(f"\ndisplay: {display.kind}; {args.repeats} repeat(s), launches interleaved; tree {args.tree}; "
-          f"load before {_load()}\n", flush=True)
-    runs: dict[str, list[dict]] = {k: [] for k in cats}
+    trees = {"": Path(args.tree)}
+    if args.compare_tree:
+        trees = {" (before)": Path(args.compare_tree), "": Path(args.tree)}
+    print(f"\ndisplay: {display.kind}; {args.repeats} repeat(s), launches interleaved; tree {args.tree}"
+          f"{'; before: ' + args.compare_tree if args.compare_tree else ''}; load before {_load()}\n", flush=True)
+    runs: dict[str, list[dict]] = {f"{k}{t}": [] for k in cats for t in trees}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-app-startup-") as home:
-            for path, _ in cats.values():  # not counted: byte code written, files in the OS cache (a user's 2nd start)
-                launch(path, Path(home), display, args.timeout, Path(args.tree))
+            for tree in trees.values():  # not counted: byte code written, files in the OS cache (a user's 2nd start)
+                for path, _ in cats.values():
+                    launch(path, Path(home), display, args.timeout, tree)
             for rep in range(args.repeats):
-                for name, (path, _) in cats.items():
-                    r = launch(path, Path(home), display, args.timeout, Path(args.tree))
-                    runs[name].append(r)
-                    print(f"  repeat {rep + 1} {name}: first paint {r['first_paint_s']:.2f} s, populated "
-                          f"{r['populated_s']:.2f} s, catalog window {r['catalog_window_s']:.2f} s, CPU {r['cpu_s']:.2f} s, "
-                          f"RSS {r['peak_rss_mb']:.0f} MB (load {r['load']})", flush=True)
+                for cname, (path, _) in cats.items():
+                    for tag, tree in trees.items():
+                        name = f"{cname}{tag}"
+                        r = launch(path, Path(home), display, args.timeout, tree)
+                        runs[name].append(r)
+                        print(f"  repeat {rep + 1} {name}: first paint {r['first_paint_s']:.2f} s, populated "
+                              f"{r['populated_s']:.2f} s, catalog window {r['catalog_window_s']:.2f} s, CPU {r['cpu_s']:.2f} s, "
+                              f"RSS {r['peak_rss_mb']:.0f} MB (load {r['load']})", flush=True)
     finally:
         display.close()
-    anchor = runs["empty (anchor)"]
+    anchors = {tag: runs[f"empty (anchor){tag}"] for tag in trees}
     print("\n| catalog | first paint, s | CPU at first paint, s | catalog view populated, s | catalog window painted, s "
           "| first paint − anchor, s | CPU to exit, s | peak RSS, MB | load (1/5/15 min) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, rs in runs.items():
+        anchor = anchors[" (before)" if name.endswith(" (before)") else ""]
         gap = [r["first_paint_s"] - a["first_paint_s"] for r, a in zip(rs, anchor)]
         print(f"| {name} | {_cell([r['first_paint_s'] for r in rs])} | {_cell([r['cpu_at_first_paint_s'] for r in rs])} "
               f"| {_cell([r['populated_s'] for r in rs])} | {_cell([r['catalog_window_s'] for r in rs])} "

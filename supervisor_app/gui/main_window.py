@@ -40,7 +40,6 @@ from supervisor_app.gui.wording import (
 )
 from supervisor_app.gui.catalog_window import CatalogWindow
 from supervisor_app.gui.export_dialog import ExportDialog
-from supervisor_app.gui.first_paint import after_first_paint
 from supervisor_app.gui.player import Player, create_player
 from supervisor_app.gui.playlist_panel import PlaylistPanel
 from supervisor_app.gui.recommendations_panel import RecommendationsPanel
@@ -208,9 +207,11 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.recommendations = RecommendationsPanel(self.backend.settings_options())
-        self.recommendations.set_device("…")  # checked after the first paint: it imports torch (~1.6 s)
+        # the device is found with torch (~1.6 s to import): not while the window is built, but beside the
+        # first video's analysis, which imports it anyway
+        self.recommendations.set_device("…")
+        self.recommendations.device_label.setToolTip("Where the models run: checked when a video is opened")
         self.device_slot = JobSlot(self)
-        after_first_paint(self, self._check_device)
         self.similar_panel = SimilarPanel()
         try:
             self.similar_panel.set_models(self.backend.similarity_models())
@@ -234,6 +235,8 @@ class MainWindow(QMainWindow):
         self._layout_pending = True  # first show without a saved layout: give the docks good sizes
 
     def _check_device(self) -> None:
+        if self.device_slot.job is not None:
+            return
         job = Job(lambda ctx: self.backend.device_name(), name="device check")
         job.succeeded.connect(self.recommendations.set_device)
         self.device_slot.start(job)
@@ -422,6 +425,7 @@ class MainWindow(QMainWindow):
         """Probe and analyse a video in the background; the window keeps the old one if it fails."""
         path = str(Path(path).expanduser())
         backend = self.backend
+        self._check_device()
 
         def run(ctx):
             ctx.progress(None, "Reading the video")

@@ -4,9 +4,11 @@ With ``SUPERVISOR_APP_REPORT_FIRST_PAINT=1`` in the environment, :func:`install`
 once the main window exists) prints on stderr, each as ``startup-probe <event> <unix time, s> <CPU s>``
 (the CPU time of the process so far, all threads):
 
-* ``first-paint``: the main window's first ``QEvent.Paint`` (the first frame the user sees);
-* ``catalog-populated``: the catalog view holds its track count and its first page of rows
-  (:meth:`~.catalog_window.CatalogWindow.is_populated`; immediately when no catalog is open);
+* ``first-paint``: the main window's first ``QEvent.Paint`` has been handled (reported from a zero
+  timer queued by the event filter: that first frame is drawn);
+* ``catalog-populated``: the catalog view's list is that of the open catalog (its count known, rows on
+  screen read as they are painted: :meth:`~.catalog_window.CatalogWindow.is_populated`); at once when
+  no catalog is open;
 * ``catalog-window-paint``: the catalog window, then opened as the user does (File › Catalog…), has
   painted its first frame with those rows;
 
@@ -18,10 +20,8 @@ import os
 import sys
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
-
-from supervisor_app.gui.first_paint import after_first_paint
 
 ENV = "SUPERVISOR_APP_REPORT_FIRST_PAINT"
 _POLL_MS = 5
@@ -31,12 +31,29 @@ def _say(event: str) -> None:
     print(f"startup-probe {event} {time.time():.4f} {time.process_time():.4f}", file=sys.stderr, flush=True)
 
 
-def _first_paint(widget, event: str, then) -> None:
-    def report():
-        _say(event)
-        then()
+class _FirstPaint(QObject):
+    """Says ``event`` once ``widget``'s first paint event is handled (a zero timer: the frame is done), then
+    calls ``then()``."""
 
-    after_first_paint(widget, report)
+    def __init__(self, widget, event: str, then):
+        super().__init__(widget)
+        self._event, self._then, self._seen = event, then, False
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):  # noqa: N802 (Qt API)
+        if not self._seen and ev.type() == QEvent.Paint:
+            self._seen = True
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self._report)
+        return False
+
+    def _report(self) -> None:
+        _say(self._event)
+        self._then()
+
+
+def _first_paint(widget, event: str, then) -> None:
+    _FirstPaint(widget, event, then)
 
 
 def _catalog_view_ready(win) -> bool:
