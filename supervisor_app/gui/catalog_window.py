@@ -96,7 +96,7 @@ class CatalogWindow(QWidget):
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(FILTER_DELAY_MS)
         self._filter_timer.timeout.connect(lambda: self._apply_filter(self.search.text()))
-        self.search.textChanged.connect(self._filter_timer.start)
+        self.search.textChanged.connect(lambda _text: self._filter_timer.start())
         self.list_label = QLabel()
         self.list_label.setEnabled(False)
         self.model = CatalogTableModel(self)
@@ -166,6 +166,7 @@ class CatalogWindow(QWidget):
     # -- catalog ------------------------------------------------------------------------------------
     def set_catalog(self, catalog) -> None:
         self.catalog = catalog
+        self._pending_select = None
         self.path_edit.setText(str(catalog.path) if catalog is not None else "")
         self.model.set_catalog(catalog)
         self._refresh_summary()
@@ -223,7 +224,10 @@ class CatalogWindow(QWidget):
     def _on_loading(self, loading: bool) -> None:
         if loading:
             self.list_label.setText("Filtering…" if self.model.query.text.strip() else "Listing tracks…")
-        self.table.setEnabled(not loading or self.model.rowCount() == 0)
+        elif self.catalog is None:
+            self.list_label.setText("")
+        self.table.setEnabled(not loading or self.model.rowCount() == 0)  # greyed: the rows are about to change
+        self._update_enabled()
 
     def _on_listed(self, n: int) -> None:
         total = self.catalog.count(include_missing=True) if self.catalog is not None else 0
