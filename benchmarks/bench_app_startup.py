@@ -245,6 +245,7 @@ def launch(cat: Path, home: Path, display: Display, timeout_s: float, tree: Path
     env = dict(os.environ)
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed app has its byte code: written by the uncounted launch
     env.update(display.env)
     env.update({"PYTHONPATH": str(tree), PROBE_ENV: "1", "SUPERVISOR_APP_HOME": str(home / "app"),
                 "XDG_CONFIG_HOME": str(home / "config"), "SUPERVISOR_NO_FIRST_RUN": "1"})
