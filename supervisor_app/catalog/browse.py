@@ -11,8 +11,9 @@ The title shown for a track is its title, else its file name without the suffix 
 in SQL (:data:`DISPLAY_TITLE_SQL`) so that sorting by title sorts what is shown. Text sorts ignore
 ASCII case (``COLLATE NOCASE``); ties are broken by id, so an order is always the same.
 
-The filter keeps the tracks whose title shown, artist or path contains the text, ignoring case (as
-``str.casefold``: SQLite's ``lower()`` for ASCII text, a Python ``casefold`` for other text).
+The filter keeps the tracks whose title shown, artist or path contains the text, ignoring case: an
+ASCII text is compared with SQLite's ``lower()`` (so "strasse" does not find "Straße", which
+``str.casefold`` would), any other text with Python's ``casefold`` (slower, called per row).
 """
 from __future__ import annotations
 
@@ -21,8 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-__all__ = ["BrowseQuery", "BrowseRow", "SORT_KEYS", "DISPLAY_TITLE_SQL", "browse_ids", "browse_rows", "problems",
-           "count_tracks"]
+__all__ = ["BrowseQuery", "BrowseRow", "SORT_KEYS", "DISPLAY_TITLE_SQL", "browse_ids", "browse_rows", "problems"]
 
 # The file name of ``path`` (what follows the last '/'), then its stem (Path.stem: the name without its
 # last suffix; a leading dot or a trailing dot is not a suffix).
@@ -120,11 +120,6 @@ def browse_rows(catalog, ids: Sequence[int]) -> dict[int, BrowseRow]:
             out[int(r[0])] = BrowseRow(id=int(r[0]), title=r[1] or "", artist=r[2] or "", duration_s=r[3],
                                        bpm_tag=r[4], status=r[5], path=r[6], error=r[7])
     return out
-
-
-def count_tracks(catalog, include_missing: bool = True) -> int:
-    """How many tracks (an index count: milliseconds for 100k tracks)."""
-    return catalog.count(include_missing=include_missing)
 
 
 def problems(catalog) -> list[tuple[str, str]]:
