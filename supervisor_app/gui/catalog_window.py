@@ -3,7 +3,7 @@
 Long jobs (scanning a folder, indexing) run in this window's own job slot; per-file problems are
 listed, never shown as pop-ups. The track list is lazy (:class:`~.catalog_model.CatalogTableModel`): a
 catalog of 100k tracks is listed, filtered and sorted by SQLite in a worker, and only the rows on screen
-are read; the stats line and the problems come from another worker. Until an answer arrives the window
+are read; the stats line and the problems come from another worker, once the window is shown. Until an answer arrives the window
 says so beside the filter ("Listing tracks…", "Filtering…"; the stats line "(updating…)"), and an answer
 for an older filter, sort or catalog is never shown. Signals: ``open_requested(path, create)`` (the main
 window owns the catalog connection and answers with :meth:`set_catalog`), ``catalog_modified()``, and
@@ -55,6 +55,7 @@ class CatalogWindow(QWidget):
         self.slot = JobSlot(self)
         self.summary_slot = JobSlot(self)
         self._summary_current = True
+        self._summary_wanted = False
         self._pending_select: Optional[int] = None
 
         lay = QVBoxLayout(self)
@@ -198,6 +199,10 @@ class CatalogWindow(QWidget):
         self._summary_current = False
         old = self.stats_label.text().removesuffix(" (updating…)")
         self.stats_label.setText(f"{old} (updating…)" if old else "Counting…")
+        if not self.isVisible():  # made when the window shows: it reads every analysis row (~0.5 s at 100k)
+            self._summary_wanted = True
+            return
+        self._summary_wanted = False
         job = Job(_summary, self.backend, str(self.catalog.path), name="catalog summary")
         job.succeeded.connect(self._show_summary)
         job.failed.connect(self._summary_failed)
@@ -352,6 +357,11 @@ class CatalogWindow(QWidget):
         sel = bool(self.table.selectionModel().selectedRows()) and not self.model.is_loading()
         for b in (self.similar_button, self.preview_button, self.playlist_button):
             b.setEnabled(sel)
+
+    def showEvent(self, ev):  # noqa: N802 (Qt API)
+        super().showEvent(ev)
+        if self._summary_wanted:
+            self._refresh_summary()
 
     def closeEvent(self, ev):  # noqa: N802 (Qt API) - hide, keep jobs running
         ev.accept()
