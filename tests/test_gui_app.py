@@ -416,14 +416,15 @@ def test_similar_tracks_and_catalog_window(window, qtbot, tmp_path):
     (more / "broken.ogg").write_bytes(b"OggS" + b"\x00" * 300)
     with qtbot.waitSignal(cw.catalog_modified, timeout=30000):
         cw.start_add_folder(str(more))
-    assert cw.table.rowCount() == len(SMALL_TRACKS) + 1
+    qtbot.waitUntil(lambda: cw.is_populated() and cw.is_summary_current(), timeout=10000)  # listed in workers
+    assert cw.model.rowCount() == len(SMALL_TRACKS) + 1
     assert cw.errors.count() == 1 and cw.errors.item(0).text().startswith("broken.ogg: ")
     assert "1 added" in cw.report_label.text() and "1 problem" in cw.report_label.text()
     assert win.catalog_label.text().endswith(f"({len(SMALL_TRACKS) + 1} tracks)")
     cw.search.setText("mindless")
-    visible = [r for r in range(cw.table.rowCount()) if not cw.table.isRowHidden(r)]
-    assert len(visible) == 1
-    cw.table.selectRow(visible[0])
+    qtbot.waitUntil(lambda: cw.model.query.text == "mindless" and cw.is_populated(), timeout=10000)
+    assert cw.model.rowCount() == 1
+    cw.table.selectRow(0)
     c = cw.selected_candidate()
     assert c is not None and c.path.endswith("mindless_cut.mp3") and c.source == "catalog"
     cw.similar_button.click()

@@ -180,6 +180,9 @@ def run_app(video: Optional[str] = None, catalog: Optional[str] = None, brief: O
     logging.basicConfig(level=logging.INFO if os.environ.get("SUPERVISOR_DEBUG") else logging.WARNING)
     app = get_app()
     win = create_window(video=str(video) if video else None, catalog=str(catalog) if catalog else None, brief=brief)
+    from supervisor_app.gui import startup_probe  # benchmarks only: SUPERVISOR_APP_REPORT_FIRST_PAINT=1
+
+    startup_probe.install(win)
     win.show()
     from supervisor_app.gui.first_run import on_app_started  # installer (issue 18): first start offers a catalog or the demo
     on_app_started(win, video=video, catalog=catalog)

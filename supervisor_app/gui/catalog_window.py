@@ -1,24 +1,41 @@
 """The catalog window: create/open a catalog, add folders, index with progress, per-file problems, stats, tracks.
 
 Long jobs (scanning a folder, indexing) run in this window's own job slot; per-file problems are
-listed, never shown as pop-ups. Signals: ``open_requested(path, create)`` (the main window owns the
-catalog connection and answers with :meth:`set_catalog`), ``catalog_modified()``, and for the selected
-track ``similar_requested``, ``preview_requested``, ``add_to_playlist_requested`` (each a Candidate).
+listed, never shown as pop-ups. The track list is lazy (:class:`~.catalog_model.CatalogTableModel`): a
+catalog of 100k tracks is listed, filtered and sorted by SQLite in a worker, and only the rows on screen
+are read; the stats line and the problems come from another worker, once the window is shown. Until an answer arrives the window
+says so beside the filter ("Listing tracks…", "Filtering…"; the stats line "(updating…)"), and an answer
+for an older filter, sort or catalog is never shown. Signals: ``open_requested(path, create)`` (the main
+window owns the catalog connection and answers with :meth:`set_catalog`), ``catalog_modified()``, and
+for the selected track ``similar_requested``, ``preview_requested``, ``add_to_playlist_requested`` (each
+a Candidate).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QListWidget, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from supervisor_app.infra.errors import SupervisorError
 from supervisor_app.gui.backend import Candidate
-from supervisor_app.gui.widgets import ProgressStrip, fmt_duration, heading
+from supervisor_app.gui.catalog_model import CatalogTableModel
+from supervisor_app.gui.widgets import ProgressStrip, heading
 from supervisor_app.gui.workers import Job, JobSlot
+
+FILTER_DELAY_MS = 150  # typing in the filter lists again once the keys pause this long
+
+
+def _summary(ctx, backend, path: str) -> tuple[str, list[tuple[str, str]]]:
+    """The stats line and the problems (a worker job with its own connection: ``stats()`` reads every analysis)."""
+    from supervisor_app.catalog import Catalog
+    from supervisor_app.catalog.browse import problems
+
+    with Catalog.open(path) as cat:
+        text = backend.catalog_stats_text(cat)
+        ctx.check()
+        return text, problems(cat)
 
 
 class CatalogWindow(QWidget):
@@ -36,7 +53,10 @@ class CatalogWindow(QWidget):
         self.backend = backend
         self.catalog = None
         self.slot = JobSlot(self)
-        self._tracks = []
+        self.summary_slot = JobSlot(self)
+        self._summary_current = True
+        self._summary_wanted = False
+        self._pending_select: Optional[int] = None
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 12, 12, 12)
@@ -73,9 +93,19 @@ class CatalogWindow(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by title, artist or path")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self._apply_filter)
-        self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["Title", "Artist", "Length", "BPM", "Status", "File"])
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DELAY_MS)
+        self._filter_timer.timeout.connect(lambda: self._apply_filter(self.search.text()))
+        self.search.textChanged.connect(lambda _text: self._filter_timer.start())
+        self.list_label = QLabel()
+        self.list_label.setEnabled(False)
+        self.model = CatalogTableModel(self)
+        self.model.loading_changed.connect(self._on_loading)
+        self.model.listed.connect(self._on_listed)
+        self.model.failed.connect(self.message)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -83,21 +113,26 @@ class CatalogWindow(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
-        self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
         h = self.table.horizontalHeader()
+        h.setSortIndicator(0, Qt.AscendingOrder)  # by title at first (what setSortingEnabled lists)
+        self.table.setSortingEnabled(True)
+        h.sortIndicatorChanged.connect(lambda *_: self._remember_selection())
         h.setSectionResizeMode(0, QHeaderView.Stretch)
-        for c in (2, 3, 4):
-            h.setSectionResizeMode(c, QHeaderView.ResizeToContents)
-        h.resizeSection(1, 150)
-        h.resizeSection(5, 220)
-        self.table.itemSelectionChanged.connect(self._update_enabled)
+        # fixed widths: ResizeToContents would measure every row (all 100k of a big catalog)
+        for c, w in ((1, 150), (2, 64), (3, 48), (4, 64), (5, 220)):
+            h.resizeSection(c, w)
+        self.table.selectionModel().selectionChanged.connect(self._update_enabled)
         self.errors = QListWidget()
         self.errors.setAlternatingRowColors(True)
         self.errors_title = heading("Problems")
         tracks_box = QWidget()
         tl = QVBoxLayout(tracks_box)
         tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.list_label)
+        tl.addLayout(search_row)
         tl.addWidget(self.table)
         errors_box = QWidget()
         el = QVBoxLayout(errors_box)
@@ -132,43 +167,79 @@ class CatalogWindow(QWidget):
     # -- catalog ------------------------------------------------------------------------------------
     def set_catalog(self, catalog) -> None:
         self.catalog = catalog
+        self._pending_select = None
         self.path_edit.setText(str(catalog.path) if catalog is not None else "")
-        self.refresh()
+        self.model.set_catalog(catalog)
+        self._refresh_summary()
+        self._update_enabled()
 
     def refresh(self) -> None:
-        self.table.setSortingEnabled(False)
-        self.table.setRowCount(0)
-        self.errors.clear()
+        """The catalog changed: list its tracks, stats and problems again (in workers)."""
+        self._remember_selection()
+        self.model.reload()
+        self._refresh_summary()
+        self._update_enabled()
+
+    def is_populated(self) -> bool:
+        """The track list is that of the catalog, filter and sort as they are now."""
+        return self.catalog is None or not self.model.is_loading()
+
+    def is_summary_current(self) -> bool:
+        """The stats line and the problems are those of the catalog as it is now."""
+        return self._summary_current
+
+    def _refresh_summary(self) -> None:
         if self.catalog is None:
+            self.summary_slot.cancel()
             self.stats_label.setText("")
-            self._update_enabled()
+            self.errors.clear()
+            self.errors_title.setText("Problems")
+            self._summary_current = True
             return
-        try:
-            self._tracks = self.catalog.tracks(include_missing=True)
-            self.stats_label.setText(self.backend.catalog_stats_text(self.catalog))
-            problems = self.catalog.scan_errors()
-        except SupervisorError as e:
-            self.message.emit(str(e))
+        self._summary_current = False
+        old = self.stats_label.text().removesuffix(" (updating…)")
+        self.stats_label.setText(f"{old} (updating…)" if old else "Counting…")
+        if not self.isVisible():  # made when the window shows: it reads every analysis row (~0.5 s at 100k)
+            self._summary_wanted = True
             return
-        self.table.setRowCount(len(self._tracks))
-        for r, t in enumerate(self._tracks):
-            cells = (t.title or Path(t.path).stem, t.artist or "", fmt_duration(t.duration_s),
-                     "" if t.bpm_tag is None else f"{t.bpm_tag:.0f}", t.status, t.path)
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c == 0:
-                    item.setData(Qt.UserRole, t.id)
-                if t.error:
-                    item.setToolTip(t.error)
-                self.table.setItem(r, c, item)
-        self.table.setSortingEnabled(True)
-        for t in self._tracks:
-            if t.status == "error" and t.error:
-                self.errors.addItem(f"{Path(t.path).name}: {t.error}")
+        self._summary_wanted = False
+        job = Job(_summary, self.backend, str(self.catalog.path), name="catalog summary")
+        job.succeeded.connect(self._show_summary)
+        job.failed.connect(self._summary_failed)
+        self.summary_slot.start(job)
+
+    def _show_summary(self, result) -> None:
+        if self.sender() is not self.summary_slot.job:
+            return
+        text, problems = result
+        self.stats_label.setText(text)
+        self.errors.clear()
         for path, msg in problems:
             self.errors.addItem(f"{Path(path).name}: {msg}")
         self.errors_title.setText(f"Problems ({self.errors.count()})")
-        self._apply_filter(self.search.text())
+        self._summary_current = True
+
+    def _summary_failed(self, sentence: str) -> None:
+        if self.sender() is not self.summary_slot.job:
+            return
+        self.stats_label.setText(sentence)
+        self._summary_current = True
+        self.message.emit(sentence)
+
+    def _on_loading(self, loading: bool) -> None:
+        if loading:
+            self.list_label.setText("Filtering…" if self.model.query.text.strip() else "Listing tracks…")
+        elif self.catalog is None:
+            self.list_label.setText("")
+        self.table.setEnabled(not loading or self.model.rowCount() == 0)  # greyed: the rows are about to change
+        self._update_enabled()
+
+    def _on_listed(self, n: int) -> None:
+        total = self.catalog.count(include_missing=True) if self.catalog is not None else 0
+        self.list_label.setText(f"{n:,} of {total:,} tracks" if self.model.query.text.strip() else f"{n:,} tracks")
+        if self._pending_select is not None:
+            tid, self._pending_select = self._pending_select, None
+            self.select_track(tid)
         self._update_enabled()
 
     def _open(self) -> None:
@@ -240,27 +311,38 @@ class CatalogWindow(QWidget):
 
     # -- selection ----------------------------------------------------------------------------------
     def _apply_filter(self, text: str) -> None:
-        needle = text.strip().casefold()
-        for r in range(self.table.rowCount()):
-            hay = " ".join((self.table.item(r, c).text() if self.table.item(r, c) else "") for c in (0, 1, 5)).casefold()
-            self.table.setRowHidden(r, bool(needle) and needle not in hay)
+        """List the tracks whose title, artist or path contains ``text`` (any case), in a worker."""
+        self._filter_timer.stop()
+        self._remember_selection()
+        self.model.set_filter(text.strip())
+
+    def _remember_selection(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows and self._pending_select is None:
+            self._pending_select = self.model.track_id(rows[0].row())
 
     def selected_candidate(self) -> Optional[Candidate]:
         rows = self.table.selectionModel().selectedRows()
         if not rows or self.catalog is None:
             return None
-        tid = self.table.item(rows[0].row(), 0).data(Qt.UserRole)
-        t = self.catalog.get_track(int(tid))
+        tid = self.model.track_id(rows[0].row())
+        t = self.catalog.get_track(int(tid)) if tid is not None else None
         if t is None:
             return None
         return Candidate(track_id=t.id, path=t.path, title=t.title or Path(t.path).stem, artist=t.artist or "",
                          duration_s=t.duration_s, bpm=t.bpm_tag, source="catalog", raw=t)
 
     def select_track(self, track_id: int) -> None:
-        for r in range(self.table.rowCount()):
-            if self.table.item(r, 0).data(Qt.UserRole) == track_id:
-                self.table.selectRow(r)
-                return
+        """Select the track (once the list being made has arrived); nothing when it is not listed."""
+        if self.model.is_loading():
+            self._pending_select = int(track_id)
+            return
+        row = self.model.row_of(track_id)
+        if row is not None:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+        else:
+            self.table.clearSelection()
 
     def _emit_selected(self, signal) -> None:
         c = self.selected_candidate()
@@ -272,9 +354,14 @@ class CatalogWindow(QWidget):
         busy = self.slot.is_busy()
         self.add_button.setEnabled(has and not busy)
         self.index_button.setEnabled(has and not busy)
-        sel = bool(self.table.selectionModel().selectedRows())
+        sel = bool(self.table.selectionModel().selectedRows()) and not self.model.is_loading()
         for b in (self.similar_button, self.preview_button, self.playlist_button):
             b.setEnabled(sel)
+
+    def showEvent(self, ev):  # noqa: N802 (Qt API)
+        super().showEvent(ev)
+        if self._summary_wanted:
+            self._refresh_summary()
 
     def closeEvent(self, ev):  # noqa: N802 (Qt API) - hide, keep jobs running
         ev.accept()

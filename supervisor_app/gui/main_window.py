@@ -207,7 +207,11 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.recommendations = RecommendationsPanel(self.backend.settings_options())
-        self.recommendations.set_device(self.backend.device_name())
+        # the device is found with torch (~1.6 s to import): not while the window is built, but beside the
+        # first video's analysis, which imports it anyway
+        self.recommendations.set_device("…")
+        self.recommendations.device_label.setToolTip("Where the models run: checked when a video is opened")
+        self.device_slot = JobSlot(self)
         self.similar_panel = SimilarPanel()
         try:
             self.similar_panel.set_models(self.backend.similarity_models())
@@ -229,6 +233,13 @@ class MainWindow(QMainWindow):
         self.rec_dock.raise_()
         self.playlist_dock.raise_()
         self._layout_pending = True  # first show without a saved layout: give the docks good sizes
+
+    def _check_device(self) -> None:
+        if self.device_slot.job is not None:
+            return
+        job = Job(lambda ctx: self.backend.device_name(), name="device check")
+        job.succeeded.connect(self.recommendations.set_device)
+        self.device_slot.start(job)
 
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -414,6 +425,7 @@ class MainWindow(QMainWindow):
         """Probe and analyse a video in the background; the window keeps the old one if it fails."""
         path = str(Path(path).expanduser())
         backend = self.backend
+        self._check_device()
 
         def run(ctx):
             ctx.progress(None, "Reading the video")

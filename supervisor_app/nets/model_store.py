@@ -20,8 +20,7 @@ import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from supervisor_app import __version__
 from supervisor_app.infra import errors, fileio, paths
@@ -30,6 +29,15 @@ WEIGHTS_FILE = "weights.pt"
 CARD_JSON = "model_card.json"
 CARD_MD = "MODEL_CARD.md"
 CARD_FORMAT = 1
+
+if TYPE_CHECKING:  # torch is imported when weights are read or written, not when cards are listed (app start)
+    import torch
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
 
 # Licences of what a model's inputs are computed with (the user's clips are theirs).
 INPUT_LICENCES = {
@@ -64,7 +72,7 @@ class ModelCard:
     weights_file: str = WEIGHTS_FILE
     created_utc: str = ""
     app_version: str = __version__
-    torch_version: str = torch.__version__
+    torch_version: str = field(default_factory=_torch_version)
     card_format: int = CARD_FORMAT
 
     def to_dict(self) -> dict:
@@ -133,6 +141,8 @@ def write_model_folder(model: torch.nn.Module, out_dir: str | Path, card: ModelC
     """Write ``weights.pt``, ``model_card.json`` and a markdown card into ``out_dir`` (atomically, file by
     file), filling ``card.sha256``, ``weights_file``, ``network`` (``model.config``) and ``created_utc``.
     Shared by every model kind; ``render(card) -> str`` writes the markdown (default: Seg-VM-Net's)."""
+    import torch
+
     out = Path(out_dir)
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
@@ -203,6 +213,8 @@ def load_state_dict_bytes(data: bytes, card: ModelCard, model_dir: Path) -> dict
     with :class:`errors.UnsafeWeightsError`, whose message never suggests turning the safety off."""
     import pickle
     import warnings
+
+    import torch
 
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols before refusing a payload
