@@ -148,7 +148,39 @@ def harmonic_part(y: np.ndarray) -> np.ndarray:
     harm[:] = dec.median_filter(S, size=harm_shape, mode="reflect")
     perc = np.empty_like(S)
     perc[:] = dec.median_filter(S, size=perc_shape, mode="reflect")
-    mask_harm = util.softmask(harm, perc * 1.0, power=2.0, split_zeros=True)
+    if S.dtype == np.float32 and phase.dtype == np.complex64 and S.ndim == 2:
+        spec = np.empty_like(phase)  # (S * softmask(harm, perc, power=2, split_zeros=True)) * phase, fused
+        _masked_spectrum(S, harm, perc, phase, spec)
+    else:
+        spec = (S * util.softmask(harm, perc * 1.0, power=2.0, split_zeros=True)) * phase
     del harm, perc
-    return core.istft((S * mask_harm) * phase, dtype=y.dtype, n_fft=n_fft, hop_length=None, win_length=None,
+    return core.istft(spec, dtype=y.dtype, n_fft=n_fft, hop_length=None, win_length=None,
                       center=True, length=y.shape[-1])
+
+
+@njit(cache=True, nogil=True)
+def _masked_spectrum(S, harm, perc, phase, out):
+    """``out = (S * librosa.util.softmask(harm, perc, power=2, split_zeros=True)) * phase`` in one pass,
+    float32 operation for operation as numpy computes it (no temporaries): ``z = max(harm, perc)``;
+    mask 0.5 where ``z`` is below float32's tiny, else ``(harm/z)² / ((harm/z)² + (perc/z)²)``; the real
+    ``S·mask`` times the complex phase as numpy multiplies complex64 (``(v + 0j)·phase``)."""
+    tiny = np.float32(1.1754944e-38)
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    n_rows, n_cols = S.shape
+    for i in range(n_rows):
+        for j in range(n_cols):
+            x = harm[i, j]
+            r = perc[i, j]
+            z = max(x, r)
+            if z < tiny:
+                m = half
+            else:
+                a = x / z
+                a = a * a
+                b = r / z
+                b = b * b
+                m = a / (a + b)
+            v = S[i, j] * m
+            p = phase[i, j]
+            out[i, j] = complex(v * p.real - zero * p.imag, v * p.imag + zero * p.real)
