@@ -10,6 +10,12 @@ Two SciPy names MSAF uses are gone:
 
 MSAF's file side effects (features JSON in the working directory, estimations next to the audio) are
 avoided by :mod:`supervisor_app.analysis.segments`, which never calls ``msaf.process``.
+
+MSAF imports plotting and evaluation helpers at import time (``pylab``/matplotlib, ``jams`` and
+``pandas``: ~1 s of CPU, a third of an indexing process's start-up) that segmentation never calls. While
+``msaf`` is imported these names are :class:`_LazyModule` placeholders, left in MSAF's modules only:
+the real module is imported on first use of an attribute (an evaluation or plot still works), and
+``sys.modules`` is restored afterwards, so nothing else in the process sees a placeholder.
 Call :func:`import_msaf` instead of ``import msaf``.
 """
 from __future__ import annotations
@@ -28,6 +34,22 @@ __all__ = ["import_msaf"]
 
 _LOCK = threading.Lock()
 _SIGNAL_USERS = ("msaf.algorithms.foote.segmenter", "msaf.algorithms.sf.segmenter")
+_LAZY = ("pylab", "jams", "pandas")  # imported by MSAF's plotting/evaluation modules only
+
+
+class _LazyModule(types.ModuleType):
+    """Stands for module ``name``; the first attribute access imports the real module and delegates."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        name = self.__name__
+        real = sys.modules.get(name)
+        if real is None or real is self:
+            if real is self:
+                del sys.modules[name]
+            real = importlib.import_module(name)
+        return getattr(real, attr)
 
 
 def import_msaf() -> types.ModuleType:
@@ -39,10 +61,18 @@ def import_msaf() -> types.ModuleType:
             import scipy.signal
             import scipy.signal.windows
 
-            with _temporary_attrs(scipy, {"inf": numpy.inf}), warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.simplefilter("ignore", PendingDeprecationWarning)
-                mod = importlib.import_module("msaf")
+            lazy = [n for n in _LAZY if n not in sys.modules]
+            for n in lazy:
+                sys.modules[n] = _LazyModule(n)
+            try:
+                with _temporary_attrs(scipy, {"inf": numpy.inf}), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", PendingDeprecationWarning)
+                    mod = importlib.import_module("msaf")
+            finally:
+                for n in lazy:
+                    if isinstance(sys.modules.get(n), _LazyModule):
+                        del sys.modules[n]
             for name in _SIGNAL_USERS:
                 m = sys.modules.get(name)
                 if m is not None and m.__dict__.get("signal") is scipy.signal:
