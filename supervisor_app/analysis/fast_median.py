@@ -170,7 +170,7 @@ def harmonic_part(y: np.ndarray) -> np.ndarray:
                       center=True, length=y.shape[-1])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # no division by zero here (z >= tiny, a + b >= 1)
 def _masked_spectrum(S, harm, perc, phase, out):
     """``out = (S * librosa.util.softmask(harm, perc, power=2, split_zeros=True)) * phase`` in one pass,
     float32 operation for operation as numpy computes it (no temporaries): ``z = max(harm, perc)``;
