@@ -197,7 +197,7 @@ def track_beats(audio: np.ndarray, sr: int, beats_per_bar: Sequence[int] = (3, 4
     activations = beat_activations(x, engine)
     dbn = DBNDownBeatTrackingProcessor(beats_per_bar=list(beats_per_bar), fps=FPS,
                                        min_bpm=min_bpm, max_bpm=max_bpm)
-    if engine == "fast":  # the same decoding with 4x smaller back-pointers (see analysis.fast_viterbi)
+    if engine == "fast":  # the same decoding, back-pointers of the states with a choice only (analysis.fast_viterbi)
         from supervisor_app.analysis.fast_viterbi import compact_dbn_map
 
         dbn.map = compact_dbn_map
