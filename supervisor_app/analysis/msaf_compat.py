@@ -73,8 +73,29 @@ def import_msaf() -> types.ModuleType:
                 for n in lazy:
                     if isinstance(sys.modules.get(n), _LazyModule):
                         del sys.modules[n]
+            _import_librosa_parts()
             for name in _SIGNAL_USERS:
                 m = sys.modules.get(name)
                 if m is not None and m.__dict__.get("signal") is scipy.signal:
                     m.signal = AliasModule(scipy.signal, gaussian=scipy.signal.windows.gaussian)
         return mod
+
+
+def _import_librosa_parts() -> None:
+    """Import the librosa modules MSAF's features use, with a cheap ``inspect.stack`` meanwhile.
+
+    ``librosa.core.audio`` creates ``lazy_loader.load`` proxies for its optional resamplers
+    (``samplerate``, ``resampy``); for a module that is not installed ``load`` calls ``inspect.stack()``,
+    which reads the source lines of every frame on the stack (0.4 s of CPU deep inside an indexing job)
+    for an error message that is only ever shown when that resampler is asked for. Without context lines
+    (``context=0``) the message keeps its file, line and function."""
+    import inspect
+
+    original = inspect.stack
+    inspect.stack = lambda context=1: original(0)  # type: ignore[assignment]
+    try:
+        import librosa.core.audio  # noqa: F401
+        import librosa.feature  # noqa: F401
+        import librosa.onset  # noqa: F401
+    finally:
+        inspect.stack = original
