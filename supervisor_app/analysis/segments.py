@@ -296,7 +296,13 @@ def segment_each(path_or_audio, sr: int | None = None,
         audio_dir = Path(tmp) / "audio"
         audio_dir.mkdir()
         wav = audio_dir / "track.wav"
-        _write_wav(audio, sr, wav)
+        if sr != MSAF_SAMPLE_RATE_HZ:  # resampled once here, as MSAF's librosa.load would (soxr_hq), not
+            import librosa  # once per features object it loads the file for (PCP, then MFCC for OLDA)
+
+            _write_wav(librosa.resample(np.asarray(audio, dtype=np.float32), orig_sr=sr,
+                                        target_sr=MSAF_SAMPLE_RATE_HZ, res_type="soxr_hq"), MSAF_SAMPLE_RATE_HZ, wav)
+        else:
+            _write_wav(audio, sr, wav)
         file_struct = msaf_io.FileStruct(str(wav))  # ds_path = tmp: estimations/references/features inside
         file_struct.features_file = str(Path(tmp) / "features.json")
         file_struct.est_file = str(Path(tmp) / "estimations.jams")
