@@ -17,13 +17,16 @@ or approximated) and evaluates the identical network:
 - the softmax output layer, then the average over the networks (madmom's ensemble function).
 
 The network input is madmom's own pre-processing (three log-filtered spectrograms and their
-differences) with its STFT batched (:func:`batched_stft`; equal to the last bit on the pool).
+differences) with its STFT batched and in float32 (:func:`batched_stft`; within 1e-6 of madmom's).
+``tanh`` and ``sigmoid`` in the recurrence are a rational function (:func:`_tanh32`, error ~1e-7)
+that the compiler vectorises, where libm's scalar calls took most of the time.
 
-Activations differ from madmom's by float32 rounding only (sums in another order; at most 5e-4
-on the pool sample, which the bidirectional recurrence can amplify); on 10 pool tracks the decoded
-beats were identical for 9 and within one 10-ms frame for the 10th (downbeat F-measure 1.000):
-``benchmarks/bench_indexing.py``. ``n_nets`` < 8 averages only the first networks (the same
-benchmark shows what that costs in downbeat F-measure).
+Activations differ from madmom's by float32 rounding only (sums in another order, the float32 FFT,
+the rational tanh; at most ~5e-4 on the pool sample, which the bidirectional recurrence can amplify);
+the decoded beats of the 10-track pool sample are identical to the previous revision's
+(``benchmarks/bench_indexing_cli.py --tree OLD --tree .`` compares them) and within one 10-ms frame of
+stock madmom's (downbeat F-measure 1.000): ``benchmarks/bench_indexing.py``. ``n_nets`` < 8 averages
+only the first networks (the same benchmark shows what that costs in downbeat F-measure).
 """
 from __future__ import annotations
 
@@ -276,11 +279,11 @@ def _make_batched_stft(original):
 
 @contextlib.contextmanager
 def batched_stft():
-    """While active, madmom's STFT transforms its frames in batches (one FFT call per 512 frames) instead
-    of one call per frame, with the same window product, and a real-input FFT (pocketfft's r2c) in place
-    of madmom's complex FFT of the real frames: the same spectrum in float64, stored as madmom stores it
-    (complex64), where the two agree to the last bit on the pool tracks and fixtures tried
-    (``benchmarks/bench_indexing.py`` counts it); ~2.5x less CPU for the pre-processing."""
+    """While active, madmom's STFT transforms its frames in batches (one FFT call per 1024 frames) instead
+    of one call per frame, with a real-input FFT (pocketfft's r2c) in place of madmom's complex FFT of
+    the real frames, in float32 (the window product and the transform; madmom's float64 window made them
+    float64 before it stored the spectrum as complex64): the log spectrograms agree with madmom's to
+    ~1e-6; ~3x less CPU for the pre-processing."""
     from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()
