@@ -159,9 +159,9 @@ def harmonic_part(y: np.ndarray) -> np.ndarray:
     perc[:] = dec.median_filter(S, size=perc_shape, mode="reflect")
     if S.dtype == np.float32 and phase.dtype == np.complex64 and S.ndim == 2:
         spec = np.empty_like(phase)  # (S * softmask(harm, perc, power=2, split_zeros=True)) * phase, fused
-        arrays = (S, harm, perc, phase, spec)
+        arrays: list[np.ndarray] = [S, harm, perc, phase, spec]
         if all(a.flags.f_contiguous for a in arrays):  # librosa's STFT is Fortran-ordered: walk it in memory order
-            arrays = tuple(a.T for a in arrays)
+            arrays = [a.T for a in arrays]
         _masked_spectrum(*arrays)
     else:
         spec = (S * util.softmask(harm, perc * 1.0, power=2.0, split_zeros=True)) * phase
