@@ -185,36 +185,28 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 def network_activations(nets: list[_Net], features: np.ndarray) -> np.ndarray:
-    """(n_nets, T, classes) float32 softmax outputs of each network for ``features`` (T, inputs)."""
+    """(n_nets, T, classes) float32 softmax outputs of each network for ``features`` (T, inputs).
+
+    Each direction's input product ``x·W + b`` is formed just before its recurrence, into one reused
+    (T, 4H) buffer: no (T, 16·4H) product of all directions at once (~200 MB for a 5-minute track)."""
     x0 = np.ascontiguousarray(features, dtype=np.float32)
     n = len(x0)
     n_layers = len(nets[0].layers)
     xs = [x0] * len(nets)  # each network's input to the current layer
+    xw = hbuf = None
     for li in range(n_layers):
-        dirs = [d for net in nets for d in net.layers[li]]
-        h = dirs[0].recurrent.shape[0]
-        if li == 0:  # the same input for every network: one matrix product for all of them
-            w = np.concatenate([d.weights for d in dirs], axis=1)
-            b = np.concatenate([d.bias for d in dirs])
-            proj = x0 @ w + b
-            parts = [proj[:, 4 * h * k:4 * h * (k + 1)] for k in range(len(dirs))]
-        else:
-            parts = []
-            for ni, net in enumerate(nets):
-                fwd, bwd = net.layers[li]
-                w = np.concatenate([fwd.weights, bwd.weights], axis=1)
-                b = np.concatenate([fwd.bias, bwd.bias])
-                p = xs[ni] @ w + b
-                parts += [p[:, :4 * h], p[:, 4 * h:]]
         new_xs = []
-        for ni in range(len(nets)):
-            out = np.empty((n, 2 * h), dtype=np.float32)
-            for side in (0, 1):
-                d = dirs[2 * ni + side]
-                buf = np.empty((n, h), dtype=np.float32)
-                _lstm_scan(np.ascontiguousarray(parts[2 * ni + side]), d.recurrent, d.peep_i, d.peep_f,
-                           d.peep_o, side == 1, buf)
-                out[:, side * h:(side + 1) * h] = buf
+        for ni, net in enumerate(nets):
+            out = np.empty((n, 2 * net.layers[li][0].recurrent.shape[0]), dtype=np.float32)
+            for side, d in enumerate(net.layers[li]):
+                h = d.recurrent.shape[0]
+                if xw is None or xw.shape != (n, 4 * h):
+                    xw = np.empty((n, 4 * h), dtype=np.float32)
+                    hbuf = np.empty((n, h), dtype=np.float32)
+                np.matmul(xs[ni], d.weights, out=xw)
+                xw += d.bias
+                _lstm_scan(xw, d.recurrent, d.peep_i, d.peep_f, d.peep_o, side == 1, hbuf)
+                out[:, side * h:(side + 1) * h] = hbuf
             new_xs.append(out)
         xs = new_xs
     return np.stack([_softmax(x @ net.out_weights + net.out_bias) for x, net in zip(xs, nets)]).astype(np.float32)
@@ -335,7 +327,9 @@ def streamed_pre_processing(pre, signal, chunk_frames: int = _STFT_CHUNK_FRAMES)
                 filt = filt_p(stft) if bank is None else filt_p(stft, filterbank=bank)
                 bank, window = filt.filterbank, stft.window  # built once per branch, as madmom builds it
                 block = log_p(filt)
-                parts.append(np.asarray(block, dtype=np.float32))
+                # a copy: a view of madmom's spectrogram object would keep the block's STFT alive
+                # (~16 MB per block of 4096-sample frames, ~550 MB held for a 5-minute track)
+                parts.append(np.array(block, dtype=np.float32, subok=False, copy=True))
             spec = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
             d = diff_p.diff_frames
             if d is None:
