@@ -9,11 +9,16 @@ them alike; the load average is printed before and after every run. Compare tree
 Then, per tree, the CPU of each stage as the indexer reports it (``catalog index --json``: ``cpu_s``;
 "rest" = the process's CPU outside them: start-up, imports, models, the catalog, the descriptors where
 a tree computes them after the jobs), and a check that every tree stored the same analyses (beats,
-segments, descriptors, tags) and embeddings as the first: identical or not, per table.
+segments, descriptors, tags) and embeddings as the first: identical or not, per table; then, since a
+faster path may round differently, the results compared within tolerances (:func:`quality`: beats and
+downbeats F-measure at 70 ms >= 0.99, tempo within 0.5 %, same meter, boundary hit rate at 0.5 s and
+3 s, key, descriptors within 1 %, auto-tag lists); the exit status is 1 when a tolerance is missed.
+The "before" anchor is any checkout, e.g. ``git worktree add /tmp/old <commit>``.
 
     .venv/bin/python benchmarks/bench_indexing_cli.py                       # demo music, this tree
     .venv/bin/python benchmarks/bench_indexing_cli.py --tree /path/to/old/checkout --tree . --rounds 2
-    .venv/bin/python benchmarks/bench_indexing_cli.py --pool /tmp/pool/music-pool --tracks 10
+    .venv/bin/python benchmarks/bench_indexing_cli.py --pool /tmp/pool/music-pool --tracks 10 \
+        --tree /tmp/old --tree . --rounds 2                                 # README's figure
 """
 from __future__ import annotations
 
@@ -93,6 +98,101 @@ def _stored(catalog: str) -> dict:
     return out
 
 
+def _results(catalog: str) -> dict:
+    """{(file name, analyzer): stored result dict or None} of a catalog."""
+    con = sqlite3.connect(catalog)
+    names = {tid: Path(p).name for tid, p in con.execute("SELECT id, path FROM tracks")}
+    out = {(names[tid], analyzer): (json.loads(result) if result else None)
+           for tid, analyzer, result in con.execute("SELECT track_id, analyzer, result FROM analyses")}
+    con.close()
+    return out
+
+
+def _f(ref, est, window: float) -> float:
+    import mir_eval
+    import numpy as np
+
+    ref, est = np.asarray(ref, float), np.asarray(est, float)
+    if not len(ref) and not len(est):
+        return 1.0
+    return float(mir_eval.beat.f_measure(ref, est, f_measure_threshold=window)) if len(ref) and len(est) else 0.0
+
+
+def _hit_rate(ref_b, est_b, window: float) -> float:
+    """F-measure of the inner boundaries (0 and the end left out) within ``window`` s, mir_eval's matching."""
+    import mir_eval
+    import numpy as np
+
+    r, e = np.asarray(ref_b, float)[1:-1], np.asarray(est_b, float)[1:-1]
+    if not len(r) and not len(e):
+        return 1.0
+    if not len(r) or not len(e):
+        return 0.0
+    matched = len(mir_eval.util.match_events(r, e, window))
+    return 2.0 * matched / (len(r) + len(e))
+
+
+def quality(ref: dict, got: dict) -> tuple[bool, list[str]]:
+    """Compare two trees' stored analyses on the same files: beats and downbeats F-measure (70 ms),
+    tempo and meter, segment boundaries' hit rate at 0.5 s and 3 s, descriptors and auto-tags.
+    Pass: beats/downbeats F >= 0.99 per track, equal meter, tempo within 0.5 %, boundary hit rate at
+    3 s >= 0.9 per track, equal key, numeric descriptors within 1 % (or 0.1 absolute), equal tag lists."""
+    from statistics import mean
+
+    lines, ok = [], True
+    files = sorted({f for f, _ in ref})
+    beats_f, down_f, tempo_d, meter_eq = [], [], [], []
+    seg = {}
+    for f in files:
+        a, b = ref.get((f, "beats-madmom")), got.get((f, "beats-madmom"))
+        if a and b:
+            beats_f.append(_f(a["beats_s"], b["beats_s"], 0.07))
+            down_f.append(_f(a["downbeats_s"], b["downbeats_s"], 0.07))
+            tempo_d.append(abs(b["tempo_bpm"] / a["tempo_bpm"] - 1.0))
+            meter_eq.append(a["meter"] == b["meter"])
+        elif bool(a) != bool(b):
+            ok = False
+            lines.append(f"  {f}: beats stored by one tree only")
+        for (ff, an), ra in ref.items():
+            if ff != f or not an.startswith("segments-"):
+                continue
+            rb = got.get((f, an))
+            if ra and rb:
+                seg.setdefault(an, []).append((_hit_rate(ra["boundaries_s"], rb["boundaries_s"], 0.5),
+                                               _hit_rate(ra["boundaries_s"], rb["boundaries_s"], 3.0)))
+    if beats_f:
+        ok &= min(beats_f) >= 0.99 and min(down_f) >= 0.99 and all(meter_eq) and max(tempo_d) <= 0.005
+        lines.append(f"  beats F (70 ms) mean {mean(beats_f):.4f} min {min(beats_f):.4f}; downbeats F mean "
+                     f"{mean(down_f):.4f} min {min(down_f):.4f}; tempo max rel. diff {max(tempo_d):.4f}; "
+                     f"meter equal {sum(meter_eq)}/{len(meter_eq)} (n={len(beats_f)})")
+    for an, v in sorted(seg.items()):
+        h05, h3 = [x[0] for x in v], [x[1] for x in v]
+        ok &= min(h3) >= 0.9
+        lines.append(f"  {an}: boundary hit rate @0.5 s mean {mean(h05):.3f} min {min(h05):.3f}; "
+                     f"@3 s mean {mean(h3):.3f} min {min(h3):.3f} (n={len(v)})")
+    worst: dict[str, float] = {}
+    keys_eq = tags_eq = n = 0
+    for f in files:
+        a, b = ref.get((f, "descriptors")), got.get((f, "descriptors"))
+        if a and b:
+            n += 1
+            keys_eq += a.get("key") == b.get("key")
+            for k, va in a.items():
+                vb = b.get(k)
+                if isinstance(va, (int, float)) and not isinstance(va, bool) and isinstance(vb, (int, float)):
+                    d = abs(vb - va) / max(abs(va), 10.0 if k.endswith("_db") or k.endswith("bpm") else 1.0)
+                    worst[k] = max(worst.get(k, 0.0), d)
+        ta, tb = ref.get((f, "autotags-yamnet")), got.get((f, "autotags-yamnet"))
+        if ta and tb:
+            tags_eq += [t for t, _ in ta["tags"]] == [t for t, _ in tb["tags"]]
+    if n:
+        ok &= keys_eq == n and all(v <= 0.01 for v in worst.values())
+        lines.append(f"  descriptors: key equal {keys_eq}/{n}; worst relative diff "
+                     + ", ".join(f"{k} {v:.4f}" for k, v in sorted(worst.items()) if v))
+        lines.append(f"  auto-tags: same ordered list {tags_eq}/{n}")
+    return ok, lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tree", action="append", type=Path, help="source tree to run (repeatable)")
@@ -110,6 +210,8 @@ def main() -> int:
     rows: dict[Path, list] = {t: [] for t in trees}
     stages: dict[Path, list] = {t: [] for t in trees}
     stored: dict[Path, dict] = {}
+    results: dict[Path, dict] = {}
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for rnd in range(args.rounds):
         for tree in trees:
             with tempfile.TemporaryDirectory(prefix="bench-index-cli-") as tmp:
@@ -131,6 +233,7 @@ def main() -> int:
                 load1 = os.getloadavg()[0]
                 stages[tree].append(json.loads(out[out.index("{"):])["cpu_s"])
                 stored.setdefault(tree, _stored(cat))
+                results.setdefault(tree, _results(cat))
             per = (user + sys_s) / audio_s
             rows[tree].append((per, rss))
             print(f"{str(tree)[-40:]:<40} {rnd + 1:>5} {per:>13.3f} {user:>7.1f} {sys_s:>7.1f} {wall:>7.1f} "
@@ -159,6 +262,12 @@ def main() -> int:
             ok &= not diff
             print(f"stored {'analyses' if table == 'analysis' else 'embeddings'} of {t.name} vs {trees[0].name}: "
                   + ("identical" if not diff else f"DIFFER in {', '.join(diff)}") + f" ({len(b)} vs {len(a)})")
+    for t in trees[1:]:
+        good, lines = quality(results[trees[0]], results[t])
+        print(f"results of {t.name} vs {trees[0].name} within tolerance: {'yes' if good else 'NO'}")
+        print("\n".join(lines))
+        ok = good  # bit-identity is reported above; the tolerances decide
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if ok else 1
 
 

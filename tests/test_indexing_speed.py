@@ -150,7 +150,58 @@ def test_forward_pass_equals_madmom_recursion_state_by_state():
     initial = np.log(np.full(n, 1.0 / n))
     want_last, want_bt = _reference_forward(tm_states, tm_pointers, tm_log_p, om_pointers, dens, initial)
     multi = np.flatnonzero(np.diff(tm_pointers.astype(np.int64)) > 1).astype(np.int64)
-    bt = np.empty((50, n), dtype=np.uint8)
+    bt = np.empty((50, len(multi)), dtype=np.uint8)  # back-pointers of the states with a choice only
     got_last = _forward(tm_states, tm_pointers, tm_log_p, om_pointers, dens, initial, multi, bt)
     assert np.array_equal(got_last, want_last, equal_nan=True) and not np.isnan(got_last).any()
-    assert np.array_equal(bt, want_bt)
+    assert np.array_equal(bt, want_bt[:, multi])
+    single = np.setdiff1d(np.arange(n), multi)
+    assert not want_bt[:, single].any()  # the others always take their row's one entry
+
+
+def test_lstm_scan_equals_the_exact_recursion_to_float32_rounding():
+    """The compiled recursion (rational tanh, vectorised gates) against the same LSTM in float64 with
+    numpy's exp/tanh, on random weights of madmom's size (25 units), both directions."""
+    from supervisor_app.analysis.madmom_fast import _lstm_scan
+
+    rng = np.random.default_rng(3)
+    n, h = 400, 25
+    xw = (rng.standard_normal((n, 4 * h)) * 1.5).astype(np.float32)
+    rec = (rng.standard_normal((h, 4 * h)) * 0.3).astype(np.float32)
+    pi, pf, po = ((rng.standard_normal(h) * 0.3).astype(np.float32) for _ in range(3))
+
+    def sig(v):
+        return 1.0 / (1.0 + np.exp(-v))
+
+    for reverse in (False, True):
+        got = np.empty((n, h), np.float32)
+        _lstm_scan(xw, rec, pi, pf, po, reverse, got)
+        want = np.empty((n, h))
+        prev, state = np.zeros(h), np.zeros(h)
+        for t in (range(n - 1, -1, -1) if reverse else range(n)):
+            r = xw[t].astype(np.float64) + prev @ rec
+            i, f = sig(r[:h] + state * pi), sig(r[h:2 * h] + state * pf)
+            state = np.tanh(r[2 * h:3 * h]) * i + state * f
+            prev = np.tanh(state) * sig(r[3 * h:] + state * po)
+            want[t] = prev
+        assert np.abs(got - want).max() < 2e-5
+
+
+def test_rational_tanh_is_within_float32_rounding():
+    from supervisor_app.analysis.madmom_fast import _lstm_scan  # noqa: F401  (compiles the module's kernels)
+    from numba import njit
+
+    from supervisor_app.analysis import madmom_fast as mf
+
+    @njit
+    def both(x, t, s):
+        for k in range(x.shape[0]):
+            t[k] = mf._tanh32(x[k])
+            s[k] = mf._sigmoid32(x[k])
+
+    x = np.linspace(-30, 30, 200001).astype(np.float32)
+    t, s = np.empty_like(x), np.empty_like(x)
+    both(x, t, s)
+    x64 = x.astype(np.float64)
+    assert np.abs(t - np.tanh(x64)).max() < 5e-7
+    assert np.abs(s - 1.0 / (1.0 + np.exp(-x64))).max() < 5e-7
+    assert t.max() <= 1.0 and t.min() >= -1.0 and s.max() <= 1.0 and s.min() >= 0.0

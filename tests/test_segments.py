@@ -167,3 +167,47 @@ def test_mindless_cut_with_madmom_beats_hit_rates():
         print(f"mindless_cut, madmom beats, {a}: hit rate ±3 s P={p:.2f} R={r:.2f} F={f:.2f}, "
               f"boundaries {np.round(res[a].boundaries_s, 1).tolist()}")
     assert rates["olda"][2] >= 0.5
+
+
+# --- issue 21: the cheaper paths give MSAF's own numbers -------------------------------------------------
+@pytest.mark.slow
+def test_features_in_memory_and_one_resampling_equal_msafs_file_round_trip(monkeypatch):
+    """MSAF's features shared in memory (not through its JSON file) and the input resampled once to
+    22.05 kHz give the boundaries MSAF's own file round trip and per-object resampling give."""
+    import contextlib
+
+    import librosa
+
+    import supervisor_app.analysis.segments as seg
+    from supervisor_app.analysis.beats import track_beats
+    from supervisor_app.media import load_audio
+
+    x = np.asarray(load_audio(MUSIC / "vibe_ace.ogg", sr=44100)[: 44100 * 45], dtype=np.float32)
+    beats = track_beats(x, 44100).beats_s
+    algos = ("olda", "foote", "sf")
+    fast, _ = segment_each(x, 44100, algos, beats)
+    x22 = librosa.resample(x, orig_sr=44100, target_sr=22050, res_type="soxr_hq")
+    from_22k, _ = segment_each(x22, 22050, algos, beats)  # what MSAF's librosa.load made of the 44.1 kHz file
+    monkeypatch.setattr(seg, "_features_in_memory", contextlib.nullcontext)
+    via_file, _ = segment_each(x, 44100, algos, beats)
+    for a in algos:
+        assert np.array_equal(fast[a].boundaries_s, via_file[a].boundaries_s), a
+        assert np.array_equal(fast[a].boundaries_s, from_22k[a].boundaries_s), a
+
+
+def test_msaf_plotting_and_evaluation_imports_are_deferred_and_still_work():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from supervisor_app.analysis.msaf_compat import import_msaf\n"
+            "import_msaf()\n"
+            "print(sorted(n for n in ('pylab', 'jams', 'pandas') if n in sys.modules))\n"
+            "import msaf.eval, msaf.input_output\n"
+            "print(msaf.eval.pd.DataFrame.__name__, msaf.input_output.jams.JAMS.__name__)\n"
+            "print(type(sys.modules['pandas']).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "MPLBACKEND": "Agg"}).stdout.split("\n")
+    assert out[0] == "[]"  # nothing imported, nothing left in sys.modules
+    assert out[1] == "DataFrame JAMS"  # the real modules behind MSAF's names on first use
+    assert out[2] == "module"

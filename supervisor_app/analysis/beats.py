@@ -14,11 +14,12 @@ Input limits (each raises :class:`supervisor_app.infra.errors.AnalysisError` wit
 - silence (peak below ``SILENCE_PEAK``, about -80 dBFS);
 - shorter than ``MIN_DURATION_S`` (2 s: madmom's own annotated example is 2.8 s and 4 beats long);
 - longer than ``max_duration_s`` (default ``MAX_DURATION_S`` = 10 min). The long-mix policy: madmom
-  is offline (bidirectional RNN, whole-track Viterbi) and its peak memory grows with the length,
-  measured at about 10 MB per audio-second here (the DBN's Viterbi back-pointers ~6 MB/s for the 4/4
-  model's 16k states at 100 frames/s, the RNN's spectrograms ~4 MB/s): ~3 GB for a 5-minute song,
-  ~6 GB at the 10-minute limit, ~24 GB for a 40-minute DJ mix. Such a file gets a clear error instead
-  of a swapping machine; callers that know better can pass a larger ``max_duration_s``;
+  is offline (bidirectional RNN, whole-track Viterbi) and its peak memory grows with the length:
+  about 10 MB per audio-second with madmom's own code (~3 GB for a 5-minute song), 0.5 MB per
+  audio-second with the default engine (streamed spectrograms, back-pointers of the DBN's states with
+  a choice only: +161 MB for a 5.3-minute track, measured). A mix longer than the limit has no song
+  form to track either; it gets a clear error, and callers that know better can pass a larger
+  ``max_duration_s``;
 - fewer than two beats found (no steady pulse).
 
 Speed: the 8 BLSTMs are evaluated by :mod:`supervisor_app.analysis.madmom_fast` (madmom's weights, the
@@ -197,7 +198,7 @@ def track_beats(audio: np.ndarray, sr: int, beats_per_bar: Sequence[int] = (3, 4
     activations = beat_activations(x, engine)
     dbn = DBNDownBeatTrackingProcessor(beats_per_bar=list(beats_per_bar), fps=FPS,
                                        min_bpm=min_bpm, max_bpm=max_bpm)
-    if engine == "fast":  # the same decoding with 4x smaller back-pointers (see analysis.fast_viterbi)
+    if engine == "fast":  # the same decoding, back-pointers of the states with a choice only (analysis.fast_viterbi)
         from supervisor_app.analysis.fast_viterbi import compact_dbn_map
 
         dbn.map = compact_dbn_map

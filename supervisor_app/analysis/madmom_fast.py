@@ -17,13 +17,16 @@ or approximated) and evaluates the identical network:
 - the softmax output layer, then the average over the networks (madmom's ensemble function).
 
 The network input is madmom's own pre-processing (three log-filtered spectrograms and their
-differences) with its STFT batched (:func:`batched_stft`; equal to the last bit on the pool).
+differences) with its STFT batched and in float32 (:func:`batched_stft`; within 1e-6 of madmom's).
+``tanh`` and ``sigmoid`` in the recurrence are a rational function (:func:`_tanh32`, error ~1e-7)
+that the compiler vectorises, where libm's scalar calls took most of the time.
 
-Activations differ from madmom's by float32 rounding only (sums in another order; at most 5e-4
-on the pool sample, which the bidirectional recurrence can amplify); on 10 pool tracks the decoded
-beats were identical for 9 and within one 10-ms frame for the 10th (downbeat F-measure 1.000):
-``benchmarks/bench_indexing.py``. ``n_nets`` < 8 averages only the first networks (the same
-benchmark shows what that costs in downbeat F-measure).
+Activations differ from madmom's by float32 rounding only (sums in another order, the float32 FFT,
+the rational tanh; at most ~5e-4 on the pool sample, which the bidirectional recurrence can amplify);
+the decoded beats of the 10-track pool sample are identical to the previous revision's
+(``benchmarks/bench_indexing_cli.py --tree OLD --tree .`` compares them) and within one 10-ms frame of
+stock madmom's (downbeat F-measure 1.000): ``benchmarks/bench_indexing.py``. ``n_nets`` < 8 averages
+only the first networks (the same benchmark shows what that costs in downbeat F-measure).
 """
 from __future__ import annotations
 
@@ -111,34 +114,67 @@ def nets_from_madmom(ensemble) -> list[_Net]:
     return out
 
 
-@njit(cache=True, nogil=True)
+# tanh as a rational function of x (Eigen's float32 ``ptanh``: odd degree-13 numerator, even degree-6
+# denominator, inputs clamped to ±7.998 where tanh is 1 in float32 to within one unit in the last
+# place). Pure arithmetic, so the compiler vectorises the gate loops (libm's scalar expf/tanhf calls
+# were ~3/4 of the recurrence's time; with the vectorised gates the recurrence takes ~1/6 of its old
+# CPU); error ~1e-7 absolute, the size of float32 rounding.
+_TANH_CLAMP = np.float32(7.99881172180175781)
+_A1, _A3, _A5, _A7 = (np.float32(4.89352455891786e-03), np.float32(6.37261928875436e-04),
+                      np.float32(1.48572235717979e-05), np.float32(5.12229709037114e-08))
+_A9, _A11, _A13 = np.float32(-8.60467152213735e-11), np.float32(2.00018790482477e-13), np.float32(-2.76076847742355e-16)
+_B0, _B2, _B4, _B6 = (np.float32(4.89352518554385e-03), np.float32(2.26843463243900e-03),
+                      np.float32(1.18534705686654e-04), np.float32(1.19825839466702e-06))
+
+
+@njit(inline="always", error_model="numpy")
+def _tanh32(x):
+    x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
+    x2 = x * x
+    p = x2 * _A13 + _A11
+    p = p * x2 + _A9
+    p = p * x2 + _A7
+    p = p * x2 + _A5
+    p = p * x2 + _A3
+    p = p * x2 + _A1
+    p = p * x
+    q = x2 * _B6 + _B4
+    q = q * x2 + _B2
+    q = q * x2 + _B0
+    return p / q
+
+
+@njit(inline="always", error_model="numpy")
+def _sigmoid32(x):
+    return np.float32(0.5) + np.float32(0.5) * _tanh32(np.float32(0.5) * x)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lstm_scan(xw, rec, peep_i, peep_f, peep_o, reverse, out):
-    """Run one LSTM direction over precomputed ``xw = x·W + b`` (T, 4H); write h (T, H) into ``out``."""
+    """Run one LSTM direction over precomputed ``xw = x·W + b`` (T, 4H); write h (T, H) into ``out``.
+
+    ``error_model="numpy"``: a float division by zero gives inf as in numpy instead of raising (none can
+    happen here: the tanh denominator is > 0); without it the raise check kept the gate loops scalar."""
     n, h4 = xw.shape
     h = h4 // 4
     prev = np.zeros(h, dtype=np.float32)
     state = np.zeros(h, dtype=np.float32)
     r = np.empty(h4, dtype=np.float32)
-    one = np.float32(1.0)
     for step in range(n):
         t = n - 1 - step if reverse else step
         for j in range(h4):
-            r[j] = np.float32(0.0)
+            r[j] = xw[t, j]
         for k in range(h):
             pk = prev[k]
             for j in range(h4):
                 r[j] += pk * rec[k, j]
         for j in range(h):
-            gi = xw[t, j] + state[j] * peep_i[j] + r[j]
-            gf = xw[t, h + j] + state[j] * peep_f[j] + r[h + j]
-            gc = xw[t, 2 * h + j] + r[2 * h + j]
-            ig = one / (one + np.exp(-gi))
-            fg = one / (one + np.exp(-gf))
-            state[j] = np.tanh(gc) * ig + state[j] * fg
+            ig = _sigmoid32(r[j] + state[j] * peep_i[j])
+            fg = _sigmoid32(r[h + j] + state[j] * peep_f[j])
+            state[j] = _tanh32(r[2 * h + j]) * ig + state[j] * fg
         for j in range(h):
-            go = xw[t, 3 * h + j] + state[j] * peep_o[j] + r[3 * h + j]
-            og = one / (one + np.exp(-go))
-            v = np.tanh(state[j]) * og
+            og = _sigmoid32(r[3 * h + j] + state[j] * peep_o[j])
+            v = _tanh32(state[j]) * og
             out[t, j] = v
             prev[j] = v
 
@@ -149,36 +185,28 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 def network_activations(nets: list[_Net], features: np.ndarray) -> np.ndarray:
-    """(n_nets, T, classes) float32 softmax outputs of each network for ``features`` (T, inputs)."""
+    """(n_nets, T, classes) float32 softmax outputs of each network for ``features`` (T, inputs).
+
+    Each direction's input product ``x·W + b`` is formed just before its recurrence, into one reused
+    (T, 4H) buffer: no (T, 16·4H) product of all directions at once (~200 MB for a 5-minute track)."""
     x0 = np.ascontiguousarray(features, dtype=np.float32)
     n = len(x0)
     n_layers = len(nets[0].layers)
     xs = [x0] * len(nets)  # each network's input to the current layer
+    xw = hbuf = None
     for li in range(n_layers):
-        dirs = [d for net in nets for d in net.layers[li]]
-        h = dirs[0].recurrent.shape[0]
-        if li == 0:  # the same input for every network: one matrix product for all of them
-            w = np.concatenate([d.weights for d in dirs], axis=1)
-            b = np.concatenate([d.bias for d in dirs])
-            proj = x0 @ w + b
-            parts = [proj[:, 4 * h * k:4 * h * (k + 1)] for k in range(len(dirs))]
-        else:
-            parts = []
-            for ni, net in enumerate(nets):
-                fwd, bwd = net.layers[li]
-                w = np.concatenate([fwd.weights, bwd.weights], axis=1)
-                b = np.concatenate([fwd.bias, bwd.bias])
-                p = xs[ni] @ w + b
-                parts += [p[:, :4 * h], p[:, 4 * h:]]
         new_xs = []
-        for ni in range(len(nets)):
-            out = np.empty((n, 2 * h), dtype=np.float32)
-            for side in (0, 1):
-                d = dirs[2 * ni + side]
-                buf = np.empty((n, h), dtype=np.float32)
-                _lstm_scan(np.ascontiguousarray(parts[2 * ni + side]), d.recurrent, d.peep_i, d.peep_f,
-                           d.peep_o, side == 1, buf)
-                out[:, side * h:(side + 1) * h] = buf
+        for ni, net in enumerate(nets):
+            out = np.empty((n, 2 * net.layers[li][0].recurrent.shape[0]), dtype=np.float32)
+            for side, d in enumerate(net.layers[li]):
+                h = d.recurrent.shape[0]
+                if xw is None or xw.shape != (n, 4 * h):
+                    xw = np.empty((n, 4 * h), dtype=np.float32)
+                    hbuf = np.empty((n, h), dtype=np.float32)
+                np.matmul(xs[ni], d.weights, out=xw)
+                xw += d.bias
+                _lstm_scan(xw, d.recurrent, d.peep_i, d.peep_f, d.peep_o, side == 1, hbuf)
+                out[:, side * h:(side + 1) * h] = hbuf
             new_xs.append(out)
         xs = new_xs
     return np.stack([_softmax(x @ net.out_weights + net.out_bias) for x, net in zip(xs, nets)]).astype(np.float32)
@@ -224,8 +252,17 @@ def _make_batched_stft(original):
         fft_size = size if fft_size is None else int(fft_size)
         bins = (fft_size >> 1) + (1 if include_nyquist else 0)
         data = np.empty((int(frames.num_frames), bins), STFT_DTYPE)
+        # float32 throughout (madmom's float64 window made a float64 product and FFT, then stored the
+        # spectrum as complex64): half the FFT work and no float64 temporaries
+        w32 = None if window is None else np.asarray(window, dtype=np.float32)
+        buf = None
         for a, block in chunks:
-            sig = np.multiply(block, window) if window is not None else block
+            if w32 is not None:
+                if buf is None or buf.shape != block.shape:
+                    buf = np.empty(block.shape, np.float32)
+                sig = np.multiply(block, w32, out=buf)
+            else:
+                sig = np.asarray(block, dtype=np.float32)
             data[a:a + len(block)] = rfft(sig, fft_size, axis=1)[:, :bins]
         return data
 
@@ -234,11 +271,11 @@ def _make_batched_stft(original):
 
 @contextlib.contextmanager
 def batched_stft():
-    """While active, madmom's STFT transforms its frames in batches (one FFT call per 512 frames) instead
-    of one call per frame, with the same window product, and a real-input FFT (pocketfft's r2c) in place
-    of madmom's complex FFT of the real frames: the same spectrum in float64, stored as madmom stores it
-    (complex64), where the two agree to the last bit on the pool tracks and fixtures tried
-    (``benchmarks/bench_indexing.py`` counts it); ~2.5x less CPU for the pre-processing."""
+    """While active, madmom's STFT transforms its frames in batches (one FFT call per 1024 frames) instead
+    of one call per frame, with a real-input FFT (pocketfft's r2c) in place of madmom's complex FFT of
+    the real frames, in float32 (the window product and the transform; madmom's float64 window made them
+    float64 before it stored the spectrum as complex64): the log spectrograms agree with madmom's to
+    ~1e-6; ~3x less CPU for the pre-processing."""
     from supervisor_app.analysis.madmom_compat import import_madmom
 
     import_madmom()
@@ -290,7 +327,9 @@ def streamed_pre_processing(pre, signal, chunk_frames: int = _STFT_CHUNK_FRAMES)
                 filt = filt_p(stft) if bank is None else filt_p(stft, filterbank=bank)
                 bank, window = filt.filterbank, stft.window  # built once per branch, as madmom builds it
                 block = log_p(filt)
-                parts.append(np.asarray(block, dtype=np.float32))
+                # a copy: a view of madmom's spectrogram object would keep the block's STFT alive
+                # (~16 MB per block of 4096-sample frames, ~550 MB held for a 5-minute track)
+                parts.append(np.array(block, dtype=np.float32, subok=False, copy=True))
             spec = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
             d = diff_p.diff_frames
             if d is None:

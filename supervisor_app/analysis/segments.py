@@ -138,6 +138,79 @@ def _beats_from(beats_s):
         Features.estimate_beats, Features.compute_HPSS = original
 
 
+@contextlib.contextmanager
+def _features_in_memory():
+    """MSAF's features file kept in memory for the duration of one call.
+
+    MSAF shares computed features between its ``Features`` objects through a JSON file: the first
+    object writes its arrays (``tolist``), OLDA's own PCP and MFCC objects read them back (``json.load``,
+    ``np.array``) and add theirs. Encoding and decoding those lists cost as much as a fifth of the
+    segmentation. Here the same contents live in a dict and a read returns ``np.array(x.tolist())``
+    of what was written: exactly the arrays (values and dtypes) the JSON round trip gives."""
+    from msaf.base import Features
+    from msaf.exceptions import FeatureParamsError, NoFeaturesFileError
+
+    store: dict = {}
+
+    def params(self) -> dict:
+        out = {}
+        for name in self.get_param_names():
+            value = getattr(self, name)
+            out[name] = value.__name__ if hasattr(value, "__call__") else str(value)
+        return out
+
+    def read_features(self, tol=1e-3):
+        if "globals" not in store:
+            raise NoFeaturesFileError("no features yet")
+        g = store["globals"]
+        if self.dur is None:
+            self.dur = g["dur"]
+        if not (np.isclose(self.dur, g["dur"], rtol=tol) and self.sr == g["sr"]
+                and self.hop_length == g["hop_length"]):
+            from msaf.exceptions import FeaturesNotFound
+
+            raise FeaturesNotFound("other global parameters")
+        mine = store.get(self.get_id())
+        if mine is None or mine["params"] != params(self):
+            raise FeatureParamsError("no features for these parameters")
+        import librosa
+
+        self._est_beats_times = np.array(g["est_beats"])
+        self._est_beatsync_times = np.array(g["est_beatsync_times"])
+        self._est_beats_frames = librosa.core.time_to_frames(self._est_beats_times, sr=self.sr,
+                                                             hop_length=self.hop_length)
+        self._framesync_features = np.array(mine["framesync"])
+        self._est_beatsync_features = np.array(mine["est_beatsync"])
+        if "ann_beats" in g:
+            self._ann_beats_times = np.array(g["ann_beats"])
+            self._ann_beatsync_times = np.array(g["ann_beatsync_times"])
+            self._ann_beats_frames = librosa.core.time_to_frames(self._ann_beats_times, sr=self.sr,
+                                                                 hop_length=self.hop_length)
+            self._ann_beatsync_features = np.array(mine["ann_beatsync"])
+
+    def write_features(self):
+        if "globals" not in store:
+            g = {"dur": float(self.dur), "sr": self.sr, "hop_length": self.hop_length,
+                 "est_beats": self._est_beats_times.tolist(),
+                 "est_beatsync_times": self._est_beatsync_times.tolist()}
+            if self._ann_beats_times is not None:
+                g["ann_beats"] = self._ann_beats_times.tolist()
+                g["ann_beatsync_times"] = self._ann_beatsync_times.tolist()
+            store["globals"] = g
+        mine = {"params": params(self), "framesync": self._framesync_features.tolist(),
+                "est_beatsync": self._est_beatsync_features.tolist()}
+        if self._ann_beatsync_features is not None:
+            mine["ann_beatsync"] = self._ann_beatsync_features.tolist()
+        store[self.get_id()] = mine
+
+    original = Features.read_features, Features.write_features
+    Features.read_features, Features.write_features = read_features, write_features
+    try:
+        yield
+    finally:
+        Features.read_features, Features.write_features = original
+
+
 def _write_wav(audio: np.ndarray, sr: int, path: Path) -> None:
     import soundfile as sf
 
@@ -223,14 +296,20 @@ def segment_each(path_or_audio, sr: int | None = None,
         audio_dir = Path(tmp) / "audio"
         audio_dir.mkdir()
         wav = audio_dir / "track.wav"
-        _write_wav(audio, sr, wav)
+        if sr != MSAF_SAMPLE_RATE_HZ:  # resampled once here, as MSAF's librosa.load would (soxr_hq), not
+            import librosa  # once per features object it loads the file for (PCP, then MFCC for OLDA)
+
+            _write_wav(librosa.resample(np.asarray(audio, dtype=np.float32), orig_sr=sr,
+                                        target_sr=MSAF_SAMPLE_RATE_HZ, res_type="soxr_hq"), MSAF_SAMPLE_RATE_HZ, wav)
+        else:
+            _write_wav(audio, sr, wav)
         file_struct = msaf_io.FileStruct(str(wav))  # ds_path = tmp: estimations/references/features inside
         file_struct.features_file = str(Path(tmp) / "features.json")
         file_struct.est_file = str(Path(tmp) / "estimations.jams")
         file_struct.ref_file = str(Path(tmp) / "no-references.jams")
         # BLAS threads: MSAF's matrices are small (hundreds of beats), where OpenBLAS threads only add
         # spin-waiting; on a busy 2-core machine OLDA's eig took 6.5 s with 2 threads vs 0.08 s with 1.
-        with _beats_from(beats_s), np.errstate(divide="ignore", invalid="ignore"), \
+        with _beats_from(beats_s), _features_in_memory(), np.errstate(divide="ignore", invalid="ignore"), \
                 threadpool_limits(1, user_api="blas"):
             features = Features.select_features(feature, file_struct, False, False)
             n_frames = features.features.shape[0]
