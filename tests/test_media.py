@@ -216,3 +216,25 @@ def test_truncated_ogg_and_fake_ogg_are_typed_errors(tmp_path):
         # a cut Ogg may still be a valid, shorter stream: then it must decode to its real length
         audio = load_audio(tmp_path / name, sr=8000)
         assert abs(len(audio) / 8000 - info.duration_s) < 1.0
+
+
+@pytest.mark.parametrize("name, sr, mono", [("vibe_ace.ogg", 22050, True), ("mindless_cut.mp3", 44100, False),
+                                             ("mindless_cut.mp3", 16000, True)])
+def test_load_audio_resamples_in_blocks_with_the_samples_of_one_call_per_frame(name, sr, mono):
+    """load_audio hands the resampler ~5 s blocks (media.audio.batched_frames): the samples are those of the
+    plain one-resample-call-per-decoded-frame loop, to the bit."""
+    import av
+
+    from fixture_paths import MUSIC
+    from supervisor_app.media import load_audio
+
+    path = MUSIC / name
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        res = av.AudioResampler(format="flt", layout="mono" if mono else None, rate=sr)
+        parts = [o.to_ndarray() for f in c.decode(stream) for o in res.resample(f)]
+        parts += [o.to_ndarray() for o in res.resample(None)]
+    n_ch = 1 if mono else stream.codec_context.channels
+    ref = np.concatenate([p.reshape(-1, n_ch).T for p in parts], axis=1).astype(np.float32)
+    got = load_audio(path, sr=sr, mono=mono)
+    assert np.array_equal(got, ref[0] if mono else ref)

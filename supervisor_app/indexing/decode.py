@@ -23,11 +23,11 @@ def decode_shared(path: str | Path, rates: Sequence[int]) -> dict[int, np.ndarra
 
     from supervisor_app.infra.errors import CorruptMediaError, ZeroDurationError
     from supervisor_app.media._open import ffmpeg_error, first_audio_stream, open_container
+    from supervisor_app.media.audio import batched_frames
 
     path = Path(path)
     rates = [int(r) for r in dict.fromkeys(rates)]
     chunks: dict[int, list[np.ndarray]] = {r: [] for r in rates}
-    got_s = 0.0
     with open_container(path) as c:
         stream = first_audio_stream(c, path)
         resamplers = {r: av.AudioResampler(format="fltp", layout="mono", rate=r) for r in rates}
@@ -39,50 +39,24 @@ def decode_shared(path: str | Path, rates: Sequence[int]) -> dict[int, np.ndarra
                 if block.shape[0]:
                     chunks[r].append(block)
 
-        # Decoded frames (~1,000 samples each) are gathered into blocks of ~BATCH_S seconds before they
-        # go through the resamplers: one resample call per block and rate instead of one per frame
-        # (PyAV's per-call cost was ~2/3 of the decoding). The resampler is a stream: the same input
-        # samples give the same output samples however they are cut (tests compare with load_audio).
-        # A failure inside the 5-s block still reports the seconds decoded before it.
-        pending: list = []  # decoded frames of one (format, layout, rate) not resampled yet
-        pending_n = 0
+        got = [0.0]  # seconds decoded, for the error message of a file that breaks midway
 
-        def flush() -> None:
-            nonlocal pending, pending_n
-            if not pending:
-                return
-            first = pending[0]
-            try:
-                data = np.concatenate([f.to_ndarray() for f in pending], axis=1)
-                big = av.AudioFrame.from_ndarray(data, format=first.format.name, layout=first.layout.name)
-                big.sample_rate = first.sample_rate
-                blocks = [big]
-            except (ValueError, TypeError, av.error.FFmpegError):  # a layout PyAV cannot rebuild
-                blocks = pending
-            for block in blocks:
-                for r in rates:
-                    take(r, resamplers[r].resample(block))
-            pending, pending_n = [], 0
+        def decoded():
+            for frame in c.decode(stream):
+                got[0] += frame.samples / float(frame.sample_rate or 1)
+                yield frame
 
         try:
-            for frame in c.decode(stream):
-                if not frame.samples:
-                    continue
-                if pending and (frame.format.name, frame.layout.name, frame.sample_rate) != (
-                        pending[0].format.name, pending[0].layout.name, pending[0].sample_rate):
-                    flush()
-                pending.append(frame)
-                pending_n += frame.samples
-                if pending_n >= BATCH_S * frame.sample_rate:
-                    flush()
-                got_s += frame.samples / float(frame.sample_rate or 1)
-            flush()
+            # blocks of ~BATCH_S seconds: one resampler call per block and rate (media.audio.batched_frames)
+            for block in batched_frames(decoded(), BATCH_S):
+                for r in rates:
+                    take(r, resamplers[r].resample(block))
             for r in rates:
                 take(r, resamplers[r].resample(None))
         except av.error.FFmpegError as e:
-            if got_s == 0.0:
+            if got[0] == 0.0:
                 raise ffmpeg_error(path, e) from None
-            raise CorruptMediaError(path, f"decoding failed after {got_s:.1f} s") from None
+            raise CorruptMediaError(path, f"decoding failed after {got[0]:.1f} s") from None
     out = {}
     for r in rates:
         if not chunks[r]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import av
 import numpy as np
@@ -46,12 +47,20 @@ def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: f
             except av.error.FFmpegError:
                 pass
             skip = None
-        try:
+        first_pts: list = []
+
+        def decoded():
             for frame in c.decode(stream):
+                if not first_pts:
+                    first_pts.append(frame.pts)
+                yield frame
+
+        try:
+            for block in batched_frames(decoded()):
                 if skip is None:
-                    t0 = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
+                    t0 = float(first_pts[0] * stream.time_base) if first_pts[0] is not None else 0.0
                     skip = max(0, start_sample - int(round(t0 * sr)))
-                for out in resampler.resample(frame):
+                for out in resampler.resample(block):
                     got, skip = _take(_planes(out), chunks, got, skip, want)
                 if want is not None and got >= want:
                     break
@@ -71,6 +80,46 @@ def load_audio(path: str | Path, sr: int = 44100, mono: bool = True, offset_s: f
         data = data[:, :want]
     data = np.ascontiguousarray(data, dtype=np.float32)
     return data[0] if mono else data
+
+
+BATCH_S = 5.0  # seconds of decoded audio per resampler call
+
+
+def batched_frames(frames: Iterable, batch_s: float = BATCH_S) -> Iterator:
+    """Decoded audio frames (~1,000 samples each) gathered into frames of about ``batch_s`` seconds, for
+    one resampler call per block instead of one per frame (PyAV's per-call cost was most of the
+    decoding). A resampler is a stream: the same input samples give the same output samples however
+    they are cut (tests compare the two). Frames of another format, layout or rate start a new block; a
+    layout PyAV cannot rebuild passes its frames through one by one."""
+    pending: list = []
+    n = 0
+
+    def merged():
+        first = pending[0]
+        if len(pending) == 1:
+            return [first]
+        try:
+            big = av.AudioFrame.from_ndarray(np.concatenate([f.to_ndarray() for f in pending], axis=1),
+                                             format=first.format.name, layout=first.layout.name)
+        except (ValueError, TypeError, av.error.FFmpegError):
+            return list(pending)
+        big.sample_rate = first.sample_rate
+        return [big]
+
+    for frame in frames:
+        if not frame.samples:
+            continue
+        if pending and (frame.format.name, frame.layout.name, frame.sample_rate) != (
+                pending[0].format.name, pending[0].layout.name, pending[0].sample_rate):
+            yield from merged()
+            pending, n = [], 0
+        pending.append(frame)
+        n += frame.samples
+        if n >= batch_s * frame.sample_rate:
+            yield from merged()
+            pending, n = [], 0
+    if pending:
+        yield from merged()
 
 
 def _planes(frame) -> np.ndarray:
