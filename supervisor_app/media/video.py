@@ -27,18 +27,27 @@ def _to_rgb(frame, size: tuple[int, int] | None) -> np.ndarray:
 
 
 def read_frames(path: str | Path, fps: float | None = None, size: tuple[int, int] | None = None,
-                start_s: float = 0.0, end_s: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+                start_s: float = 0.0, end_s: float | None = None, *,
+                decoder_threads: int | None = None) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(t_s, frame)`` with ``frame`` an ``(H, W, 3)`` uint8 RGB array.
 
     ``fps=None`` yields every decoded frame at the native rate; otherwise one frame per
     ``1/fps`` seconds (the first frame whose timestamp reaches each sampling time; ``t_s`` is
-    that frame's own timestamp). ``size=(width, height)`` rescales. Frames stream from the
-    decoder: memory stays at one frame whatever the film's length.
+    that frame's own timestamp). ``size=(width, height)`` rescales (bilinear). Frames stream from
+    the decoder: memory stays at one frame whatever the film's length.
+
+    ``decoder_threads``: ``None`` (FFmpeg's own frame and slice threads) or a count; ``1`` decodes
+    in the calling thread only (the same frames, less CPU in all, for callers that keep the other
+    cores busy themselves).
     """
     path = Path(path)
     with open_container(path) as c:
         stream = _video_stream(c, path)
-        stream.thread_type = "AUTO"
+        if decoder_threads is None:
+            stream.thread_type = "AUTO"
+        else:
+            stream.codec_context.thread_count = max(1, int(decoder_threads))
+            stream.thread_type = "SLICE" if int(decoder_threads) == 1 else "AUTO"
         tb = stream.time_base
         if start_s > 1.0:
             try:
