@@ -15,6 +15,10 @@ optional bfloat16 precision):
   stay channels-last (NHWC) from end to end, which oneDNN runs much faster than the package's
   5-D NCDHW ``conv3d``;
 * batch normalisation (inference statistics) is folded into the temporal convolutions;
+* the first block (3 input channels) is one 3x3 convolution over the frame and its neighbours at
+  ±1, ±2, ±4, ±8 frames (its branches are linear up to the ReLU; see
+  :meth:`TransNetV2Fast._fuse_first_block`), and the other blocks write each branch's output into
+  its channels of the block's output instead of concatenating them;
 * the frame-similarity and colour-histogram look-ups (±50 frames) are a strided band view of the
   similarity matrix instead of a gathered index tensor;
 * the single-frame head only (the "many-hot" head is not used for cuts).
@@ -24,7 +28,9 @@ Long sequences are cut into chunks with ``context`` frames of overlap on each si
 are kept, i.e. it runs the network twice per frame. With ``chunk=50, context=25`` and float32 this
 module reproduces the package's windows (probabilities within 1e-4, tested); the default
 ``chunk=250`` gives other frames context at the window edges, which moved per-frame
-probabilities by at most ~0.06 on the Big Buck Bunny fixture, with the same cuts.
+probabilities by at most ~0.06 on the Big Buck Bunny fixture, with the same cuts (tested < 0.1).
+On the CPU two chunks run at once, each on its own thread (:func:`cpu_workers`); the
+probabilities do not depend on it beyond bfloat16 rounding.
 """
 from __future__ import annotations
 
