@@ -101,7 +101,21 @@ def test_a_callback_that_raises_stops_the_workers(state_dict):
     assert len(pulled) < 200  # the rest of the stream was not read
 
 
-def test_decoder_on_one_thread_gives_the_same_frames(tmp_path):
+def _frames_reformatted_one_by_one(path, n: int) -> list[np.ndarray]:
+    """The first ``n`` frames scaled as PyAV does by default (a new swscale context per frame)."""
+    import av
+
+    out = []
+    with av.open(str(path)) as c:
+        for frame in c.decode(c.streams.video[0]):
+            out.append(frame.reformat(width=tm.INPUT_WIDTH, height=tm.INPUT_HEIGHT, format="rgb24",
+                                      interpolation="BILINEAR").to_ndarray())
+            if len(out) == n:
+                return out
+    return out
+
+
+def test_decoder_on_one_thread_and_the_shared_scaler_give_the_same_frames(tmp_path):
     h264 = tmp_path / "bbb.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(BBB), "-t", "4", "-an", "-vf", "scale=320:180",
                     "-c:v", "libx264", "-preset", "veryfast", str(h264)], check=True)
@@ -112,6 +126,8 @@ def test_decoder_on_one_thread_gives_the_same_frames(tmp_path):
         assert len(one) == len(default) >= 90
         assert [t for t, _ in one] == [t for t, _ in default]
         assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(one, default))
+        reference = _frames_reformatted_one_by_one(path, len(default))
+        assert all(np.array_equal(a, b) for (_, a), b in zip(default, reference))
 
 
 @pytest.mark.slow
