@@ -174,7 +174,7 @@ def test_cancel_mid_film_stops_the_decode_thread(monkeypatch):
 def _decode_threads_alive():
     import threading
 
-    return [t for t in threading.enumerate() if t.name == "shots-decode" and t.is_alive()]
+    return [t for t in threading.enumerate() if t.is_alive() and (t.name == "shots-decode" or t.name.startswith("shots-net"))]
 
 
 @pytest.mark.slow

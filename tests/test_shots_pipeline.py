@@ -1,0 +1,163 @@
+"""Shot detection's fast paths give the network's own answer: the fused first TransNetV2 block, two
+chunks at once on their own threads, the decoder on one thread, the default chunking against the
+package's windows, and a 2.5-minute picture (cuts repeat in every loop of the fixture)."""
+from __future__ import annotations
+
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from supervisor_app.analysis import transnet_model as tm
+from supervisor_app.analysis.shots import cuts_from_probs, detect_shots
+from supervisor_app.media import read_frames
+from fixture_paths import BBB
+
+
+@pytest.fixture(scope="module")
+def state_dict():
+    return tm.load_state_dict()
+
+
+def _reference_first_block(sd, frames: np.ndarray) -> torch.Tensor:
+    """The package's first DilatedDCNNV2 block + ReLU, written out with its own 5-D convolutions."""
+    x = torch.from_numpy(frames).to(torch.float32).div(255.0).permute(3, 0, 1, 2)[None]  # (1, 3, T, H, W)
+    p = "SDDCNN.0.DDCNN.0."
+    outs = []
+    for d in tm.DILATIONS:
+        y = F.conv3d(x, sd[p + f"Conv3D_{d}.layers.0.weight"], padding=(0, 1, 1))
+        outs.append(F.conv3d(y, sd[p + f"Conv3D_{d}.layers.1.weight"], padding=(d, 0, 0), dilation=(d, 1, 1)))
+    z = torch.cat(outs, 1)
+    z = F.batch_norm(z, sd[p + "bn.running_mean"], sd[p + "bn.running_var"], sd[p + "bn.weight"],
+                     sd[p + "bn.bias"], training=False, eps=tm.BN_EPS)
+    return F.relu(z)[0].permute(1, 2, 3, 0)  # (T, H, W, 64)
+
+
+def test_fused_first_block_equals_the_original_branches(state_dict):
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 256, (21, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    frames[10:] = frames[10]  # a still stretch as well as noise
+    model = tm.TransNetV2Fast(state_dict, dtype=torch.float32)
+    with torch.inference_mode():
+        ours = model._first_block(torch.from_numpy(frames).to(torch.float32).div_(255.0))
+    ref = _reference_first_block(state_dict, frames)
+    assert ours.shape == ref.shape == (21, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 64)
+    assert float((ours - ref).abs().max()) < 1e-5 * max(1.0, float(ref.abs().max()))
+    # the superseded per-branch weights are gone (no dead memory)
+    assert not any(k.startswith("s0b0_") for k, _ in model.named_buffers())
+
+
+def _net_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("shots-net") and t.is_alive()]
+
+
+def test_two_chunks_at_once_give_the_same_probabilities_and_leave_the_thread_count_alone(state_dict):
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 256, (170, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    frames[60:110] = frames[60]  # a still shot between two noisy ones: two cuts
+    model = tm.get_model("cpu", "auto")
+    threads_before = torch.get_num_threads()
+    done_serial, done_parallel, callers = [], [], set()
+
+    def on_chunk(n):
+        done_parallel.append(n)
+        callers.add(threading.current_thread().name)
+
+    serial = tm.predict_frames(iter(frames), model, chunk=40, context=10, workers=1, on_chunk=done_serial.append)
+    parallel = tm.predict_frames(iter(frames), model, chunk=40, context=10, workers=2, on_chunk=on_chunk)
+    assert parallel.shape == serial.shape == (170,)
+    assert float(np.abs(parallel - serial).max()) < 2e-3  # bf16: other kernels may round differently
+    assert done_parallel == done_serial == [40, 80, 120, 160, 170]  # in order, in the caller's thread
+    assert callers == {threading.current_thread().name}
+    assert not _net_threads()
+    # the count is the caller's again, also for a thread started afterwards (it inherits the last set)
+    assert torch.get_num_threads() == threads_before
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert seen == [threads_before]
+
+
+def test_a_callback_that_raises_stops_the_workers(state_dict):
+    rng = np.random.default_rng(6)
+    frames = rng.integers(0, 256, (400, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    pulled = []
+
+    def source():
+        for i, f in enumerate(frames):
+            pulled.append(i)
+            yield f
+
+    def stop(n):
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        tm.predict_frames(source(), tm.get_model("cpu", "auto"), chunk=30, context=5, workers=2, on_chunk=stop)
+    assert not _net_threads()
+    assert len(pulled) < 200  # the rest of the stream was not read
+
+
+def _frames_reformatted_one_by_one(path, n: int) -> list[np.ndarray]:
+    """The first ``n`` frames scaled as PyAV does by default (a new swscale context per frame)."""
+    import av
+
+    out = []
+    with av.open(str(path)) as c:
+        for frame in c.decode(c.streams.video[0]):
+            out.append(frame.reformat(width=tm.INPUT_WIDTH, height=tm.INPUT_HEIGHT, format="rgb24",
+                                      interpolation="BILINEAR").to_ndarray())
+            if len(out) == n:
+                return out
+    return out
+
+
+def test_decoder_on_one_thread_and_the_shared_scaler_give_the_same_frames(tmp_path):
+    h264 = tmp_path / "bbb.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(BBB), "-t", "4", "-an", "-vf", "scale=320:180",
+                    "-c:v", "libx264", "-preset", "veryfast", str(h264)], check=True)
+    for path in (BBB, h264):
+        kw = dict(size=(tm.INPUT_WIDTH, tm.INPUT_HEIGHT), end_s=4.0)
+        default = list(read_frames(path, **kw))
+        one = list(read_frames(path, decoder_threads=1, **kw))
+        assert len(one) == len(default) >= 90
+        assert [t for t, _ in one] == [t for t, _ in default]
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(one, default))
+        reference = _frames_reformatted_one_by_one(path, len(default))
+        assert all(np.array_equal(a, b) for (_, a), b in zip(default, reference))
+
+
+@pytest.mark.slow
+def test_default_chunking_agrees_with_the_package_windows_on_the_fixture():
+    """The package's 100-frame windows are chunk=50/context=25 (float32 equality with the package is
+    tested in test_shots.py); the default chunks give other frames context at the edges: the
+    probabilities stay within the documented 0.1 (~0.04-0.06 measured) and the cuts are the same,
+    in float32 and in the default precision."""
+    frames = np.stack([f for _, f in read_frames(BBB, size=(tm.INPUT_WIDTH, tm.INPUT_HEIGHT), end_s=20.0)])
+    ref = tm.predict_frames(iter(frames), tm.get_model("cpu", "float32"), chunk=50, context=25)
+    t = np.arange(len(frames)) / 24.0
+    for precision in ("float32", "auto"):
+        p = tm.predict_frames(iter(frames), tm.get_model("cpu", precision))
+        assert float(np.abs(p - ref).max()) < 0.1, precision
+        assert cuts_from_probs(t, p) == cuts_from_probs(t, ref), precision
+
+
+@pytest.mark.slow
+def test_cuts_repeat_in_every_loop_of_a_two_and_a_half_minute_picture(tmp_path):
+    """150 s of the fixture looped five times (small and at 12 fps to keep the test short): many
+    chunks in flight, their results in order, the same three hard cuts in every loop."""
+    path = tmp_path / "bbb_150.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(BBB), "-t", "150", "-an",
+                    "-vf", "scale=96:54,fps=12", "-c:v", "libx264", "-preset", "veryfast", str(path)], check=True)
+    r = detect_shots(path)
+    assert r.duration_s == pytest.approx(150.0, abs=0.2) and len(r.cut_probs) == pytest.approx(1800, abs=3)
+    for k in range(5):
+        for cut in (11.795, 15.670, 22.961):
+            assert any(abs(c - (30.0 * k + cut)) <= 1.0 / 12 + 0.05 for c in r.cuts_s), (k, cut, r.cuts_s)
+        for a, b in ((2.0, 11.5), (16.0, 22.7), (23.3, 29.5)):
+            inside = [c for c in r.cuts_s if 30.0 * k + a < c < 30.0 * k + b]
+            assert not inside, (k, inside)
+    assert not _net_threads()
