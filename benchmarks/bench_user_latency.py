@@ -198,11 +198,12 @@ def replicate_envelopes(cat: Path) -> int:
     store = AnalysisCache()
     n = 0
     with sqlite3.connect(f"file:{cat}?mode=ro", uri=True) as con:
-        rows = con.execute("SELECT t.id, t.content_hash, t.path FROM tracks t JOIN analyses a ON a.track_id = t.id "
-                           "WHERE a.analyzer = ? AND a.result IS NOT NULL", (FREE_TIME_POINTS,)).fetchall()
+        rows = con.execute("SELECT t.id, t.content_hash, t.path, a.result FROM tracks t JOIN analyses a ON "
+                           "a.track_id = t.id WHERE a.analyzer = ? AND a.result IS NOT NULL", (FREE_TIME_POINTS,)).fetchall()
     originals = {}
-    for tid, h, path in rows:  # replicas' paths are symlinks to their original's file
-        originals.setdefault(str(Path(path).resolve()), []).append(h)
+    for tid, h, path, result in rows:  # replicas' paths are symlinks to their original's file
+        if "strong_onsets_s" in json.loads(result):  # a free-time track (not a bar-grid marker)
+            originals.setdefault(str(Path(path).resolve()), []).append(h)
     for hashes in originals.values():
         src = next((store.get_arrays(h, ENVELOPE, ENVELOPE_VERSION) for h in hashes
                     if store.get_arrays(h, ENVELOPE, ENVELOPE_VERSION) is not None), None)

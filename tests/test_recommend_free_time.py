@@ -121,8 +121,9 @@ def test_index_stores_the_onsets_free_time_tracks_are_fitted_on(setup, monkeypat
         assert pts is not None and len(pts["strong_onsets_s"]) >= 5
         env = envelope_mod.music_envelope(*_decoded(pad.path))
         assert np.allclose(pts["strong_onsets_s"], env.strong_onsets_s())
-        assert stored_points(cat, steady) is None  # cut on bar lines: nothing to store
-        assert cat.get_analysis(steady.id, *free_time_points_key()) is None
+        assert stored_points(cat, steady) is None  # cut on bar lines: nothing to store, only that it was judged
+        assert cat.get_analysis(steady.id, *free_time_points_key()).result == {"bar_grid": True}
+        assert not cat.analyses_missing(*free_time_points_key())  # every track judged: the next run does nothing
         va = analyze_video(video, segmentation="shots")
         events = {}
         for t in (pad, steady):

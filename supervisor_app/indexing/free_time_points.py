@@ -9,10 +9,14 @@ every track whose stored beats give no trustworthy grid (:func:`~supervisor_app.
 beat_confidence`), keeps it in the app's analysis cache (the planner cuts on it) and stores its strong
 onsets and quiet moments in the catalog (a few dozen numbers; the catalog travels, the cache may not):
 
-    analyses["free-time-points", ENVELOPE_VERSION] = {"strong_onsets_s": [...], "low_energy_s": [...]}
+    analyses["free-time-points", "<envelope version>|<beats version>"] =
+        {"strong_onsets_s": [...], "low_energy_s": [...]}     (a track cut in free time)
+        {"bar_grid": true}                                   (a track cut on bar lines: nothing to store)
 
-Tracks with a grid are skipped (their quick fit uses bar lines). Resumable and cancellable like the
-descriptors pass; a file that cannot be decoded stores its one-sentence error.
+so every track is looked at once (the marker keeps a 100k-track catalog's next index run from judging
+its grids again), and again when its beats are re-analysed (the beats version is in the key).
+Resumable and cancellable like the descriptors pass; a file that cannot be decoded stores its
+one-sentence error.
 """
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ FREE_TIME_POINTS = "free-time-points"
 
 def free_time_points_key() -> tuple[str, str]:
     from supervisor_app.analysis.envelope import ENVELOPE_VERSION
+    from supervisor_app.indexing.keys import beats_key
 
-    return FREE_TIME_POINTS, ENVELOPE_VERSION
+    return FREE_TIME_POINTS, f"{ENVELOPE_VERSION}|{beats_key()[1]}"
 
 
 def needs_points(catalog, track) -> bool:
@@ -44,11 +49,19 @@ def ensure_free_time_points(catalog, progress: ProgressFn | None = None,
                             should_cancel: ShouldCancel | None = None) -> int:
     """Store the free-time points of every 'ok' free-time track that has none; returns how many were computed."""
     from supervisor_app.analysis.envelope import cached_envelope
+    from supervisor_app.indexing.keys import beats_key
     from supervisor_app.infra.errors import SupervisorError
 
     name, version = free_time_points_key()
     missing = set(catalog.analyses_missing(name, version))
-    todo = [t for t in catalog.tracks() if t.id in missing and t.status == "ok" and needs_points(catalog, t)]
+    todo = []
+    for t in catalog.tracks():
+        if t.id not in missing or t.status != "ok":
+            continue
+        if needs_points(catalog, t):
+            todo.append(t)
+        elif catalog.get_analysis(t.id, *beats_key()) is not None:  # judged: a bar grid, nothing to store
+            catalog.put_analysis(t.id, name, version, {"bar_grid": True})
     for n, t in enumerate(todo, 1):
         if should_cancel is not None and should_cancel():
             break
@@ -64,4 +77,4 @@ def ensure_free_time_points(catalog, progress: ProgressFn | None = None,
 def stored_points(catalog, track) -> dict | None:
     """The stored free-time points of ``track`` (``strong_onsets_s``, ``low_energy_s``), or None."""
     rec = catalog.get_analysis(track.id, *free_time_points_key())
-    return rec.result if rec is not None and rec.result else None
+    return rec.result if rec is not None and rec.result and "strong_onsets_s" in rec.result else None
