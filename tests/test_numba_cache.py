@@ -66,11 +66,7 @@ def test_cache_under_the_app_cache_folder_when_numbas_places_are_read_only(tmp_p
         assert out["dir"] == str(app_home / "cache" / "numba") and out["y10"] == 39.0
         assert _index_files(app_home / "cache" / "numba"), "numba wrote no cache index under the app's cache folder"
     finally:
-        os.chmod(work, 0o755)
-        for d in work.rglob("*"):
-            if d.is_dir():
-                os.chmod(d, 0o755)
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_tree(work)
 
 
 def test_the_users_setting_wins(tmp_path):
@@ -112,8 +108,13 @@ def test_imports_with_a_read_only_home_and_install_folder():
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 0 and p.stdout.strip(), p.stderr[-1000:]
     finally:
-        os.chmod(work, 0o755)
-        for d in work.rglob("*"):
-            if d.is_dir():
-                os.chmod(d, 0o755)
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_tree(work)
+
+
+def _remove_tree(work: Path) -> None:
+    """Make a test's folder writable again (the tests took write access away) and remove it."""
+    os.chmod(work, 0o755)
+    for d in work.rglob("*"):
+        if d.is_dir():
+            os.chmod(d, 0o755)
+    shutil.rmtree(work, ignore_errors=True)

@@ -110,6 +110,19 @@ def clean_boundaries(times_s: Iterable[float], duration_s: float, min_gap_s: flo
 
 
 @contextlib.contextmanager
+def _patched(cls, **methods):
+    """``cls``'s methods replaced by ``methods`` for the duration of the block (MSAF has no hooks)."""
+    original = {name: getattr(cls, name) for name in methods}
+    for name, fn in methods.items():
+        setattr(cls, name, fn)
+    try:
+        yield
+    finally:
+        for name, fn in original.items():
+            setattr(cls, name, fn)
+
+
+@contextlib.contextmanager
 def _beats_from(beats_s):
     """Make MSAF's beat-synchronous features use ``beats_s`` instead of its own librosa beat tracker."""
     if beats_s is None:
@@ -130,12 +143,8 @@ def _beats_from(beats_s):
 
         return harmonic_part(self._audio), None
 
-    original = Features.estimate_beats, Features.compute_HPSS
-    Features.estimate_beats, Features.compute_HPSS = estimate_beats, compute_hpss
-    try:
+    with _patched(Features, estimate_beats=estimate_beats, compute_HPSS=compute_hpss):
         yield
-    finally:
-        Features.estimate_beats, Features.compute_HPSS = original
 
 
 @contextlib.contextmanager
@@ -203,12 +212,8 @@ def _features_in_memory():
             mine["ann_beatsync"] = self._ann_beatsync_features.tolist()
         store[self.get_id()] = mine
 
-    original = Features.read_features, Features.write_features
-    Features.read_features, Features.write_features = read_features, write_features
-    try:
+    with _patched(Features, read_features=read_features, write_features=write_features):
         yield
-    finally:
-        Features.read_features, Features.write_features = original
 
 
 def _write_wav(audio: np.ndarray, sr: int, path: Path) -> None:
