@@ -170,21 +170,48 @@ def replicate_to(cat: Path, n_tracks: int, music: Path) -> int:
                     tcols = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] != "track_id"]
                     con.execute(f"INSERT INTO {table} (track_id, {', '.join(tcols)}) SELECT ?, {', '.join(tcols)} "
                                 f"FROM {table} WHERE track_id = ?", (new_id, src_id))
+                _move_bar_splices_end(con, new_id, row.get("duration_s"))
                 added += 1
         return added
     finally:
         con.close()
 
 
+def _move_bar_splices_end(con, track_id: int, duration_s) -> None:
+    """A replica's bar-splices table (:mod:`supervisor_app.edit.bar_splices`) with its last bar line, the end
+    of the file, moved to the replica's duration (N ms later): the table is used only on the exact bar lines
+    of the track's form. Its end sides stay those computed N ms earlier (the same work; numbers that differ
+    by at most one 23-ms feature frame)."""
+    import numpy as np
+
+    from supervisor_app.indexing.keys import bar_splices_key
+
+    name, version = bar_splices_key()
+    got = con.execute("SELECT dtype, shape, data FROM embeddings WHERE track_id = ? AND model = ? AND version = ?",
+                      (track_id, name, version)).fetchone()
+    if got is None or not duration_s:
+        return
+    arr = np.frombuffer(got[2], dtype=np.dtype(got[0])).reshape(json.loads(got[1])).copy()
+    if arr.size:
+        arr[-1, 0] = float(duration_s)
+        con.execute("UPDATE embeddings SET data = ? WHERE track_id = ? AND model = ? AND version = ?",
+                    (arr.tobytes(), track_id, name, version))
+
+
 def index_free_time(cat: Path) -> int:
-    """What ``catalog index`` now does after the analyses (a catalog copied from before it lacks it): the
-    strong onsets of the tracks without a bar grid, stored in the catalog, and their envelopes in the app's
-    cache (:mod:`supervisor_app.indexing.free_time_points`). Returns how many were computed."""
+    """What ``catalog index`` now does for a catalog indexed before it did (a copied catalog may lack it):
+    the splice sides at every track's bar lines (:mod:`supervisor_app.edit.bar_splices`), the strong onsets
+    of the tracks without a bar grid, stored in the catalog, and their envelopes in the app's cache
+    (:mod:`supervisor_app.indexing.free_time_points`). Returns how many free-time tracks got onsets."""
     from supervisor_app.catalog import Catalog
     from supervisor_app.indexing.free_time_points import ensure_free_time_points
+    from supervisor_app.indexing.pipeline import index_catalog
 
     with Catalog.open(cat) as c:
-        return ensure_free_time_points(c)
+        n = ensure_free_time_points(c)
+        report = index_catalog(c, workers=2)  # the tables of a catalog indexed before they were stored
+        print(f"catalog index on the copy: {report.summary()}", flush=True)
+        return n
 
 
 def replicate_envelopes(cat: Path) -> int:

@@ -96,6 +96,13 @@ def fmt_time(s: float) -> str:
 
 
 # ================================================================================================
+def _is_bar_splices(audio) -> bool:
+    """True when a form's ``audio`` is a stored :class:`supervisor_app.edit.bar_splices.BarSplices` table."""
+    from supervisor_app.edit.bar_splices import BarSplices
+
+    return isinstance(audio, BarSplices)
+
+
 @dataclass(eq=False)
 class TrackForm:
     """A track's form: bar lines, sections (downbeat indices), and, with audio, section energy and the
@@ -139,6 +146,10 @@ class TrackForm:
             if sr is None:
                 raise UsageError("The track's audio needs its sample rate.")
             form.audio, form.sr = audio, int(sr)
+            if _is_bar_splices(audio) and not audio.matches(form.T):
+                from supervisor_app.edit.bar_splices import OffGridSplice
+
+                raise OffGridSplice("the stored bar splices were computed on other bar lines")
             form.section_energy = form._energy()
         return form
 
@@ -208,6 +219,8 @@ class TrackForm:
 
         from supervisor_app.edit.audibility import TrackFeatures, _mono
 
+        if _is_bar_splices(self.audio):  # stored at index time: the sums at the bar lines
+            return self.audio.section_energy(self.section_bounds)
         sr = int(self.sr)
         hop = max(1, int(round(512 * sr / 22050)))
         if isinstance(self.audio, TrackFeatures):  # stored features: the same frames without the audio
@@ -246,7 +259,9 @@ class TrackForm:
     def _splices(self):
         """The bar lines' splice table (:class:`supervisor_app.edit.audibility.SpliceTable` over ``T``)."""
         tab = getattr(self, "_splice_table", None)
-        if tab is None:
+        if tab is None and _is_bar_splices(self.audio):
+            tab = self.audio  # the same sides, stored at index time (build checked its bar lines)
+        elif tab is None:
             from supervisor_app.edit.audibility import SpliceTable
 
             tab = SpliceTable(self.audio, int(self.sr), self.T)
@@ -1198,7 +1213,9 @@ def describe_edit(edit: Edit, form: TrackForm, with_audibility: bool = True) -> 
     for a, b in zip(ex, ex[1:]):
         ok = (np.min(np.abs(db - a.music_out_s)) <= 0.05) and (np.min(np.abs(db - b.music_in_s)) <= 0.05)
         on.append(ok)
-        if with_audibility and form.audio is not None:
+        if with_audibility and form.audio is not None and _is_bar_splices(form.audio):
+            costs.append(form.audio.cost_at(a.music_out_s, b.music_in_s))  # off the bar lines: OffGridSplice
+        elif with_audibility and form.audio is not None:
             from supervisor_app.edit.audibility import splice_audibility
 
             costs.append(splice_audibility(form.audio, int(form.sr), a.music_out_s, b.music_in_s))

@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from supervisor_app.analysis.report import _failed, _ok, _unexpected, music_records
+from supervisor_app.edit.audibility import FEATURES_SR
 from supervisor_app.features.segments import segment_means_of
 from supervisor_app.indexing.autotags import autotags_from_scores
 from supervisor_app.indexing.decode import DESCRIPTORS_RATE_HZ, MUSIC_RATE_HZ, YAMNET_RATE_HZ, decode_shared
@@ -18,6 +19,7 @@ from supervisor_app.indexing.keys import (
     SEGMENT_ALGORITHMS,
     YAMNET_FRAMES,
     YAMNET_MEAN,
+    bar_splices_key,
     beats_key,
     segmeans_key,
     yamnet_version,
@@ -41,9 +43,12 @@ class TrackPlan:
     segmeans: tuple = ()
     stored_bounds: dict = field(default_factory=dict)
     descriptors: bool = False  # also the descriptors (key, loudness, ...) from the same decode
+    bar_splices: bool = False  # the splice sides and energy sums at the bar lines (edit.bar_splices)
+    stored_downbeats_s: list | None = None  # the stored downbeats they are computed on (beats not recomputed)
+    duration_s: float | None = None  # the catalog's duration of the track (the end of its last bar)
 
     def empty(self) -> bool:  # descriptors alone are left to ensure_descriptors (catalog describe)
-        return not (self.beats or self.segments or self.yamnet or self.segmeans)
+        return not (self.beats or self.segments or self.yamnet or self.segmeans or self.bar_splices)
 
 
 def yamnet_frames(x_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +86,7 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
     records: dict[str, dict] = {}
     arrays: dict[str, tuple[str, np.ndarray]] = {}
     music = plan.beats or bool(plan.segments)
+    downbeats_s = None
     want_yamnet = plan.yamnet or bool(plan.segmeans)
     t0 = time.process_time()
     audio: dict[int, np.ndarray] = {}
@@ -99,6 +105,8 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
         rates = ([MUSIC_RATE_HZ] if music and not too_long else []) + ([YAMNET_RATE_HZ] if want_yamnet else [])
         if plan.descriptors and not too_long and rates:  # else left to ensure_descriptors (its own decode)
             rates.append(DESCRIPTORS_RATE_HZ)
+        if plan.bar_splices and not too_long:
+            rates.append(FEATURES_SR)
         if rates:
             audio = decode_shared(path, rates)
     except SupervisorError as e:
@@ -125,12 +133,22 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
             t0 = t1
             brec = recs.get(beats_key()[0])
             beats_s = brec["result"]["beats_s"] if brec and brec["result"] else None
+            downbeats_s = brec["result"].get("downbeats_s") if brec and brec["result"] else None
         else:
             beats_s = plan.stored_beats_s
         if plan.segments:
             records.update(music_records(x, duration_s, plan.segments, beats=False, stored_beats_s=beats_s,
                                          error=error))
             cpu["segments"] = time.process_time() - t0
+
+    if plan.bar_splices:
+        t0 = time.process_time()
+        if not plan.beats:
+            downbeats_s = plan.stored_downbeats_s
+        table = bar_splices_array(audio.pop(FEATURES_SR, None), plan.duration_s or duration_s, downbeats_s, error)
+        if table is not None:
+            arrays[bar_splices_key()[0]] = (bar_splices_key()[1], table)
+        cpu["bar splices"] = time.process_time() - t0
 
     if plan.descriptors and DESCRIPTORS_RATE_HZ in audio:
         t0 = time.process_time()
@@ -172,6 +190,26 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
                 records[AUTOTAGS] = _failed(yv, _unexpected("YAMNet", e))
         cpu["yamnet"] = time.process_time() - t0
     return {"records": records, "arrays": arrays, "cpu_s": cpu}
+
+
+def bar_splices_array(x_22k: np.ndarray | None, duration_s: float, downbeats_s, error=None) -> np.ndarray | None:
+    """The stored form of a track's :class:`~supervisor_app.edit.bar_splices.BarSplices` from mono samples at
+    ``FEATURES_SR``: its table, an empty array when it has no bar grid to cut on (fewer than two downbeats:
+    nothing to store, and nothing to look at again), or None when its audio could not be read or the
+    computation fails (nothing stored: ``recommend`` decodes the track instead, the next run retries)."""
+    from supervisor_app.edit.bar_splices import COLUMNS, BarSplices, bar_times
+
+    if bar_times(float(duration_s or 0.0), downbeats_s) is None:
+        return None if error is not None else np.zeros((0, COLUMNS))
+    if x_22k is None or error is not None:
+        return None
+    try:
+        table = BarSplices.of_audio(x_22k, FEATURES_SR, float(duration_s), downbeats_s)
+    except Cancelled:
+        raise
+    except Exception:  # noqa: BLE001 - a bonus: the re-plan decodes the track instead
+        return None
+    return None if table is None else table.to_array()
 
 
 def descriptors_record(x_11k: np.ndarray) -> tuple[str, dict] | None:

@@ -11,6 +11,15 @@ SEGMEANS_PREFIX = "yamnet-segmeans-"  # embeddings table: (K, 1024) float32 per 
 AUTOTAGS = "autotags-yamnet"  # analyses table: {"tags": [[name, score], ...]}
 
 
+def bar_splices_key() -> tuple[str, str]:
+    """(embeddings name, version) of a track's splice sides and energy sums at its bar lines
+    (:mod:`supervisor_app.edit.bar_splices`; an empty array: the track has no bar grid to cut on)."""
+    from supervisor_app.edit.audibility import TRACK_FEATURES_VERSION
+    from supervisor_app.edit.bar_splices import BAR_SPLICES, BAR_SPLICES_VERSION
+
+    return BAR_SPLICES, f"{BAR_SPLICES_VERSION}|{TRACK_FEATURES_VERSION}|{beats_key()[1]}"
+
+
 def beats_key() -> tuple[str, str]:
     from supervisor_app.analysis import versions
 

@@ -9,6 +9,7 @@ from supervisor_app.indexing.keys import (
     SEGMENT_ALGORITHMS,
     YAMNET_FRAMES,
     YAMNET_MEAN,
+    bar_splices_key,
     beats_key,
     segment_versions,
     segmeans_key,
@@ -35,6 +36,7 @@ def plan_catalog(catalog, tracks, algorithms: Sequence[str] = SEGMENT_ALGORITHMS
         seg_missing[a] = set.intersection(*(set(catalog.analyses_missing(name, v)) for v in vs)) & ok
         seg_failed_or_missing[a] = set.intersection(
             *(set(catalog.analyses_missing(name, v, retry_errors=True)) for v in vs)) & ok
+    no_bar_splices = set(catalog.embeddings_missing(*bar_splices_key())) & ok
     no_tags = set(catalog.analyses_missing(AUTOTAGS, yv)) & ok
     from supervisor_app.analysis.descriptors import DESCRIPTORS, DESCRIPTORS_VERSION
 
@@ -55,13 +57,17 @@ def plan_catalog(catalog, tracks, algorithms: Sequence[str] = SEGMENT_ALGORITHMS
     for t in tracks:
         if t.id not in ok:
             continue
-        plan = TrackPlan(beats=t.id in no_beats, frames=frames, descriptors=t.id in no_descriptors)
+        plan = TrackPlan(beats=t.id in no_beats, frames=frames, descriptors=t.id in no_descriptors,
+                         bar_splices=t.id in no_bar_splices, duration_s=t.duration_s)
         plan.segments = tuple(a for a in algorithms if t.id in seg_missing[a])
         plan.yamnet = t.id in no_yamnet
         plan.segmeans = tuple(a for a in algorithms if t.id in no_segmeans.get(a, ()))
-        if plan.segments and not plan.beats:
+        if (plan.segments or plan.bar_splices) and not plan.beats:
             rec = catalog.get_analysis(t.id, bname, bv)
             plan.stored_beats_s = rec.result["beats_s"] if rec is not None and rec.result else None
+            plan.stored_downbeats_s = rec.result.get("downbeats_s") if rec is not None and rec.result else None
+            if plan.bar_splices and rec is None:
+                plan.bar_splices = False  # no beats stored yet (they failed to be computed): nothing to cut on
         for a in plan.segmeans:
             if a not in plan.segments:
                 rec = get_segments(catalog, t.id, a)

@@ -36,3 +36,18 @@ def track_segment_means(catalog, track, segmentation: str = DEFAULT_SEGMENTATION
     if frames is not None:
         return segment_means_of(frames, rec.result["boundaries_s"])
     return catalog.get_embedding(track.id, *segmeans_key(segmentation, rec.version))
+
+
+def stored_bar_splices(catalog, track_id: int):
+    """The :class:`~supervisor_app.edit.bar_splices.BarSplices` ``catalog index`` stored for a track, or None
+    (not computed yet, no bar grid, or unreadable: the caller decodes the track instead)."""
+    from supervisor_app.edit.bar_splices import BarSplices
+    from supervisor_app.indexing.keys import bar_splices_key
+
+    arr = catalog.get_embedding(int(track_id), *bar_splices_key())
+    if arr is None or arr.size == 0:
+        return None
+    try:
+        return BarSplices.from_array(arr)
+    except ValueError:
+        return None

@@ -133,8 +133,12 @@ def _form_identity(form) -> dict:
     audio = form.audio
     from supervisor_app.edit.audibility import TrackFeatures
 
-    if isinstance(audio, TrackFeatures):  # stored features (recommend): their arrays' content
+    from supervisor_app.edit.bar_splices import BarSplices
+
+    if isinstance(audio, TrackFeatures):  # stored features: their arrays' content
         audio = {k: np.asarray(v) for k, v in audio.to_arrays().items()}
+    elif isinstance(audio, BarSplices):  # stored at index time (recommend): the table's content
+        audio = {"bar_splices": audio.to_array()}
     return {"duration_s": float(form.duration_s), "downbeats_s": np.asarray(form.downbeats_s, np.float64),
             "section_idx": np.asarray(form.section_idx), "section_energy": form.section_energy,
             "audio": audio, "sr": form.sr}

@@ -516,6 +516,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     n_audio = max(2 * k, k + 5) if audio_finalists is None else int(audio_finalists)
     if results and n_audio > 0:
         from supervisor_app.edit.audibility import FEATURES_SR, cached_track_features
+        from supervisor_app.edit.bar_splices import OffGridSplice
+        from supervisor_app.indexing.reads import stored_bar_splices
 
         prelim = _ranking_key(results, loaded is not None, rank_by)
         order = [i for i in np.lexsort((np.arange(len(results)), -prelim)) if results[i].edit_mode == "metric"][:n_audio]
@@ -525,9 +527,16 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             r = results[i]
             progress(0.9 + 0.1 * pos / max(len(order), 1), f"listening to the splices of {r.title}")
             try:
-                # the track's splice features, decoded once per track and stored by content hash
-                feats = cached_track_features(r.path, events[r.track_id][1].content_hash or None)
-                fit = fit_one(r.track_id, feats, FEATURES_SR)
+                fit = None
+                table = stored_bar_splices(catalog, r.track_id)  # computed by 'catalog index'
+                if table is not None:
+                    try:
+                        fit = fit_one(r.track_id, table, FEATURES_SR)
+                    except OffGridSplice:
+                        fit = None  # an edit off the bar lines it was computed on: decode the track
+                if fit is None:  # the track's splice features, decoded once per track and stored by content hash
+                    feats = cached_track_features(r.path, events[r.track_id][1].content_hash or None)
+                    fit = fit_one(r.track_id, feats, FEATURES_SR)
             except (UsageError, Cancelled):
                 raise
             except Exception as e:  # noqa: BLE001 - an undecodable file keeps its structural fit
