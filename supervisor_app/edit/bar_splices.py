@@ -157,15 +157,13 @@ class BarSplices:
         loud, dens = [], []
         for s, e in zip(b[:-1], b[1:]):
             i, j = int(E[s, 0]), int(E[e, 0])
-            if j > i:
-                ci, cj, c2, o_i, o_j = min(max(i, 0), N), min(max(j, 0), N), E[e, 1], E[s, 3], E[e, 3]
-                c2_i = E[s, 1]
-            else:  # j = i + 1 (TrackForm._energy's one-frame minimum)
-                ci, cj = min(max(i, 0), N), min(max(i + 1, 0), N)
-                c2_i, c2, o_i, o_j = E[s, 1], E[s, 2], E[s, 3], E[s, 4]
-            n = cj - ci
-            loud.append(20 * np.log10(max(float(np.sqrt((c2 - c2_i) / n)) if n > 0 else 0.0, 1e-6)))
-            dens.append(float((o_j - o_i) / n) if n > 0 else 0.0)
+            lo = (E[s, 1], E[s, 3])  # the running sums (RMS², onset) at the section's first frame
+            if j > i:  # frames [i, j)
+                hi, n = (E[e, 1], E[e, 3]), min(j, N) - min(i, N)
+            else:  # TrackForm._energy's one-frame minimum: [i, i + 1)
+                hi, n = (E[s, 2], E[s, 4]), min(i + 1, N) - min(i, N)
+            loud.append(20 * np.log10(max(float(np.sqrt((hi[0] - lo[0]) / n)) if n > 0 else 0.0, 1e-6)))
+            dens.append(float((hi[1] - lo[1]) / n) if n > 0 else 0.0)
 
         def z(v):
             v = np.asarray(v, float)
