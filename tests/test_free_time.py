@@ -282,3 +282,22 @@ def test_a_sync_point_at_the_very_start_shifts_the_head_within_the_track(pads):
     for p in (0.0, 0.1, 0.2):
         e = build_free_time_edit(30.0, [], 90.0, env, [0.0, 45.0, 90.0], sync_points_s=[p])
         _check_cover(e, 30.0, 90.0)
+
+
+def test_tempo_moving_share_equals_the_median_of_every_window():
+    """The fast path (a sliding-window median inside, statistics.median at the edges) gives exactly the
+    per-beat np.median loop's share, on short and long beat lists."""
+    from supervisor_app.analysis.beat_confidence import tempo_moving_share
+
+    def loop(ibi_s, radius=4, lag=4, tol=0.03):
+        li = np.log(np.asarray(ibi_s, float))
+        if li.size <= lag:
+            return 0.0
+        lt = np.array([np.median(li[max(0, i - radius):i + radius + 1]) for i in range(li.size)])
+        return float(np.mean(np.abs(lt[lag:] - lt[:-lag]) > tol))
+
+    rng = np.random.default_rng(3)
+    for n in (3, 5, 6, 8, 9, 10, 17, 400):
+        for _ in range(20):
+            ibi = 0.5 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+            assert tempo_moving_share(ibi) == loop(ibi)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import statistics
+
 import numpy as np
 
 __all__ = ["BeatConfidence", "beat_confidence", "tempo_moving_share", "METRIC_THRESHOLD", "MIN_METRIC_DOWNBEATS"]
@@ -70,8 +72,10 @@ def tempo_moving_share(ibi_s: np.ndarray, radius: int = 4, lag: int = 4, tol: fl
         edges = list(range(radius)) + list(range(li.size - radius, li.size))
     else:
         edges = list(range(li.size))
-    for i in edges:
-        lt[i] = np.median(li[max(0, i - radius):i + radius + 1])
+    vals = li.tolist()
+    for i in edges:  # statistics.median: np.median's value (the middle one, or the mean of the middle two),
+        # without its ~20 µs of overhead per call (8 calls a track, every track at every recommend)
+        lt[i] = statistics.median(vals[max(0, i - radius):i + radius + 1])
     return float(np.mean(np.abs(lt[lag:] - lt[:-lag]) > tol))
 
 
