@@ -197,7 +197,10 @@ def _tuning(S: np.ndarray, sr: int, n_fft: int, fmin: float = 150.0, fmax: float
     mag = sub[i, j] + dskew[i, j]
     voiced = pitch > 0
     thr = np.median(mag[voiced]) if voiced.any() else 0.0
-    return float(pitch_tuning(pitch[(mag >= thr) & voiced], resolution=0.01, bins_per_octave=12))
+    chosen = pitch[(mag >= thr) & voiced]
+    if not np.any(chosen[chosen > 0]):  # silence or no peaks: librosa's 0.0, without its warning
+        return 0.0
+    return float(pitch_tuning(chosen, resolution=0.01, bins_per_octave=12))
 
 
 def _spectral_features(y: np.ndarray, sr: int) -> tuple[_Features, np.ndarray]:
