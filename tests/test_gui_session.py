@@ -587,3 +587,12 @@ def test_tracks_the_ranking_left_out_are_listed_with_their_reason(qtbot):
     assert "catalog index" not in text + tip and "--model" not in tip  # no command lines in the app
     panel.clear()
     assert not panel.excluded_label.isVisible() and panel.excluded_label.text() == ""
+
+
+def test_the_quick_fit_note_names_no_option_the_app_lacks():
+    """The CLI's note ends '(--plan-all cuts every one)'; the app has no such option, and stripping only
+    the flag left '( cuts every one)' in the details pane (seen on a 3-minute picture)."""
+    note = ("51 candidates were scored by a quick fit (...); the best 40 were cut to the picture and are ranked "
+            "by their fit, the others are not shown (--plan-all cuts every one).")
+    out = plain_reason(note)
+    assert "cuts every one" not in out and "(" + " " not in out and out.endswith("not shown.")

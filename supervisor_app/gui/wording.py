@@ -137,6 +137,7 @@ def brief_explanation(understood: str, not_understood, notes=()) -> str:
 _SOFTEN: list[tuple[re.Pattern, str]] = [
     (re.compile(r"select a trained MuSimNet with --model NAME", re.I),
      "choose a trained similarity model in “Similar by” above"),
+    (re.compile(r"\s*\(--plan-all cuts every one\)"), ""),  # a CLI option the app does not offer
     (re.compile(r"\s*--[a-z][a-z-]*(?: [A-Z_]+)?"), ""),  # any other CLI flag
     (re.compile(r"\bhead pickup\b", re.I), "a pickup (the music enters just before a downbeat)"),
     (re.compile(r",?\s*\bS_(?:bar|seg)\s*[=:]?\s*[+-]?\d+(?:\.\d+)?", re.I), ""),
