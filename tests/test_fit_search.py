@@ -192,3 +192,20 @@ def test_large_catalog_on_a_long_picture_shows_planned_tracks_with_their_planner
         assert r.form["score"] == pytest.approx(by_id[r.track_id].form["score"], abs=1e-6)
     # the best fit overall is among the shown ones (the quick fit kept the better track's replicas)
     assert quick.results[0].fit_score == pytest.approx(full.results[0].fit_score)
+
+
+def test_masked_S_equals_the_direct_gaussian_sum():
+    """The quick fit's S (Horner's scheme over the Gaussian window) equals sync.cooccurrence_rows (one
+    exponential per event and frame) row by row over the valid events, up to float rounding, with events
+    before, inside and beyond the curve."""
+    rng = np.random.default_rng(5)
+    curve = rng.random(1500) ** 8
+    times = rng.uniform(-3.0, 66.0, (200, 25))
+    valid = rng.random((200, 25)) < 0.7
+    valid[3] = False  # a row without events: NaN
+    got = search._masked_S(times, valid, curve, 25.0, 2.0)
+    assert np.isnan(got[3])
+    for i in range(200):
+        if valid[i].any():
+            want = cooccurrence_rows(times[i][valid[i]][None, :], curve, 25.0, 2.0)[0]
+            assert got[i] == pytest.approx(want, rel=1e-12, abs=1e-15)

@@ -99,27 +99,44 @@ def null_level(video_duration_s: float, curve: np.ndarray, rate_hz: float = RATE
 
 def _masked_S(times: np.ndarray, valid: np.ndarray, curve: np.ndarray, rate_hz: float,
               sigma_frames: float) -> np.ndarray:
-    """Row-wise S over the valid entries of ``times`` (rows, events); NaN for rows without events."""
+    """Row-wise S over the valid entries of ``times`` (rows, events); NaN for rows without events.
+
+    Each event at ``u = t * rate_hz`` frames reads the curve over the ``2R + 1`` frames ``r + j`` around
+    ``r = rint(u)`` (``R = ceil(8 sigma)``) with the Gaussian weights ``exp(-(j - d)² / 2 sigma²)``,
+    ``d = u - r`` (:func:`supervisor_app.ranking.sync.cooccurrence_rows`). Those weights factor as
+    ``exp(-d² / 2 sigma²) · g_j · a^j`` with ``g_j = exp(-j² / 2 sigma²)`` and ``a = exp(d / sigma²)``, so the
+    sum is a polynomial in ``a`` (Horner's scheme): two exponentials per event instead of one per event
+    and frame, the same value up to float rounding (~1e-15, tested against the direct sum)."""
     m, n = times.shape
     out = np.full(m, np.nan)
     if n == 0 or m == 0:
         return out
     if curve.size == 0:
         return np.where(valid.any(axis=1), 0.0, np.nan)
-    sigma_s = sigma_frames / rate_hz
-    reach = int(math.ceil(8 * sigma_frames))
-    win = np.arange(-reach, reach + 1)
-    step = max(1, _CHUNK_ELEMS // max(1, n * win.size))
-    for a in range(0, m, step):
-        t = np.where(valid[a:a + step], times[a:a + step], 0.0)
-        k = np.rint(t * rate_hz).astype(np.int64)[..., None] + win
-        ok = (k >= 0) & (k < curve.size)
-        w = np.exp(-0.5 * ((k / rate_hz - t[..., None]) / sigma_s) ** 2)
-        s_i = np.where(ok, w * curve[np.clip(k, 0, curve.size - 1)], 0.0).sum(axis=-1)
-        v = valid[a:a + step]
+    R = int(math.ceil(8 * sigma_frames))
+    W = 2 * R + 1
+    g = np.exp(-0.5 * (np.arange(-R, R + 1) / sigma_frames) ** 2)
+    padded = np.concatenate([np.zeros(2 * R), np.asarray(curve, dtype=np.float64), np.zeros(2 * R)])
+    frames = np.lib.stride_tricks.sliding_window_view(padded, W)  # frames[r + R] = curve[r - R .. r + R] (0 outside)
+    inv_var = 1.0 / (sigma_frames * sigma_frames)
+    step = max(1, _CHUNK_ELEMS // max(1, n * W))
+    for a0 in range(0, m, step):
+        v = valid[a0:a0 + step]
+        u = np.where(v, times[a0:a0 + step], 0.0) * rate_hz
+        r = np.rint(u)
+        d = u - r
+        r = r.astype(np.int64)
+        inside = (r >= -R) & (r <= curve.size - 1 + R)  # farther out, every frame read is outside the curve
+        b = frames[np.clip(r, -R, curve.size - 1 + R) + R] * g  # (rows, events, W)
+        x = np.exp(d * inv_var)
+        acc = b[..., -1].copy()
+        for j in range(W - 2, -1, -1):  # sum_j b_j x^(j - R), Horner's scheme from the highest power
+            acc *= x
+            acc += b[..., j]
+        s_i = np.where(inside, acc * x ** (-R) * np.exp(-0.5 * d * d * inv_var), 0.0)
         cnt = v.sum(axis=1)
         tot = np.where(v, s_i, 0.0).sum(axis=1)
-        out[a:a + step] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+        out[a0:a0 + step] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
     return out
 
 
