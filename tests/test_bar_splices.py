@@ -118,7 +118,8 @@ def test_index_stores_the_table_and_recommend_uses_it_instead_of_decoding(tmp_pa
     monkeypatch.setattr(audibility, "cached_track_features", lambda *a, **k: calls.append(a) or real(*a, **k))
     with Catalog.open(path) as cat:
         with_table = recommend(pic, cat, k=2)
-    assert calls == [] and any("re-planned with their audio" in n for n in with_table.notes)
+    assert calls == [] and any("cut with their audio in mind" in n for n in with_table.notes)
+    assert not any("decoded audio" in n for n in with_table.notes)
 
     # an already-indexed catalog without the tables: recommend decodes; the next index run adds them
     con = sqlite3.connect(path)
@@ -132,6 +133,7 @@ def test_index_stores_the_table_and_recommend_uses_it_instead_of_decoding(tmp_pa
     with Catalog.open(path) as cat:
         decoded = recommend(pic, cat, k=2)
     assert len(calls) == len(decoded.results)
+    assert any("re-planned with their decoded audio" in n for n in decoded.notes)
     for r, s in zip(with_table.results, decoded.results):
         assert r.track_id == s.track_id
         assert _diff(r.edit.to_dict(), s.edit.to_dict()) == []  # the same edit, its numbers up to rounding

@@ -471,6 +471,27 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
                      f"against the picture's cuts, with the form's repeat, splice and late-start terms); the "
                      f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown "
                      "(--plan-all cuts every one).")
+    # the splice audibility and energy peak need the track's audio: what 'catalog index' stored of it at the
+    # bar lines (edit.bar_splices) costs nothing to read, so every planned track with a table is planned
+    # with it; the best of the others are re-planned below from their decoded audio
+    n_audio = max(2 * k, k + 5) if audio_finalists is None else int(audio_finalists)
+    from supervisor_app.edit.audibility import FEATURES_SR
+    from supervisor_app.edit.bar_splices import OffGridSplice
+    from supervisor_app.indexing.reads import stored_bar_splices
+
+    heard: set[int] = set()  # planned with their stored tables
+
+    def fit_metric(tid):
+        table = stored_bar_splices(catalog, tid) if n_audio > 0 else None
+        if table is not None:
+            try:
+                fit = fit_one(tid, table, FEATURES_SR)
+                heard.add(tid)
+                return fit
+            except OffGridSplice:
+                pass  # computed on other bar lines: planned without, re-planned from the audio if among the best
+        return fit_one(tid)
+
     n_done = n_carrying = 0
     is_button_later = set(buttons_later)
     for idx, tid in enumerate(plan_order + buttons_later):
@@ -488,7 +509,7 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
         emode = edit_mode(ev, va.duration_s)
         try:
             if emode == "metric":
-                fit = fit_one(tid)
+                fit = fit_metric(tid)
                 if no_repeats and fit.form.stats["n_repeats"] > 0:
                     n_no_repeats += 1
                     continue
@@ -512,31 +533,27 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             on_result(rec)
     if n_no_repeats:
         notes.append(f"{n_no_repeats} track(s) left out: they need a repeat to cover the picture (--no-repeats).")
-    # the best metric ones are re-planned with their audio: splice audibility and the energy peak
-    n_audio = max(2 * k, k + 5) if audio_finalists is None else int(audio_finalists)
+    listened = ("how audible each splice is against the track's own bar lines"
+                + (", and where its energy peak falls against the picture's climax" if picture_climax_s is not None else ""))
+    n_heard = sum(1 for r in results if r.track_id in heard)
+    if n_heard:
+        notes.append(f"{n_heard} track(s) were cut with their audio in mind ({listened}), from the features "
+                     "'catalog index' stored at their bar lines.")
+    # the best metric ones without a stored table are re-planned with their decoded audio
     if results and n_audio > 0:
-        from supervisor_app.edit.audibility import FEATURES_SR, cached_track_features
-        from supervisor_app.edit.bar_splices import OffGridSplice
-        from supervisor_app.indexing.reads import stored_bar_splices
+        from supervisor_app.edit.audibility import cached_track_features
 
         prelim = _ranking_key(results, loaded is not None, rank_by)
         order = [i for i in np.lexsort((np.arange(len(results)), -prelim)) if results[i].edit_mode == "metric"][:n_audio]
+        order = [i for i in order if results[i].track_id not in heard]
         done = 0
         for pos, i in enumerate(order):
             _check_cancel(should_cancel)
             r = results[i]
             progress(0.9 + 0.1 * pos / max(len(order), 1), f"listening to the splices of {r.title}")
-            try:
-                fit = None
-                table = stored_bar_splices(catalog, r.track_id)  # computed by 'catalog index'
-                if table is not None:
-                    try:
-                        fit = fit_one(r.track_id, table, FEATURES_SR)
-                    except OffGridSplice:
-                        fit = None  # an edit off the bar lines it was computed on: decode the track
-                if fit is None:  # the track's splice features, decoded once per track and stored by content hash
-                    feats = cached_track_features(r.path, events[r.track_id][1].content_hash or None)
-                    fit = fit_one(r.track_id, feats, FEATURES_SR)
+            try:  # the track's splice features, decoded once per track and stored by content hash
+                feats = cached_track_features(r.path, events[r.track_id][1].content_hash or None)
+                fit = fit_one(r.track_id, feats, FEATURES_SR)
             except (UsageError, Cancelled):
                 raise
             except Exception as e:  # noqa: BLE001 - an undecodable file keeps its structural fit
@@ -547,9 +564,9 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             results[i] = metric_rec(r.track_id, fit)
             done += 1
         if done:
-            notes.append(f"The best {done} were re-planned with their audio (splice audibility against the "
-                         "track's own bar lines" + (", energy peak on the picture's climax)." if picture_climax_s
-                                                    is not None else ")."))
+            notes.append(f"The best {done} without stored bar-line features were re-planned with their decoded audio "
+                         f"({listened}); run 'catalog index' to store those features, and no recommendation decodes "
+                         "them again.")
     if excluded:
         notes.append(f"{len(excluded)} track(s) that pass the filters are not ranked:")
         notes.extend(f"left out {e.title}: {e.reason.rstrip('.')}." for e in excluded[:MAX_EXCLUSION_NOTES])
