@@ -44,7 +44,7 @@ from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, as_progress, che
 CURVE_RATE_HZ = 25.0  # f_shot sampling rate in the thesis
 DEFAULT_THRESHOLD = 0.5
 PREFETCH_FRAMES = 512  # decoded 48x27 frames the decode thread may run ahead (~2 MB)
-ANALYZER_VERSION = "transnetv2-1.0.5/fast-1"  # bump when the results would change (for caches);
+ANALYZER_VERSION = "transnetv2-1.0.5/fast-2"  # bump when the results would change (for caches);
 # a result's ``analyzer_version`` adds the precision it ran in ("/float32" or "/bfloat16")
 
 __all__ = ["ShotResult", "detect_shots", "detect_shots_in_frames", "cuts_from_probs",
@@ -258,7 +258,7 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     """Shot boundaries of the video at ``path`` (see the module docstring).
 
     ``progress(fraction, stage)`` is called with 0..1; ``should_cancel()`` is polled before the
-    first frame and between network batches (every 250 frames, ~0.5 s of work on 2 cores) and
+    first frame and between network batches (every 128 frames, ~0.25 s of work on 2 cores) and
     raises :class:`~supervisor_app.infra.jobs.Cancelled`. ``device``: ``None`` = CUDA when available, else CPU.
     ``precision``: ``"auto"`` (bfloat16 where the CPU has native bf16, else float32),
     ``"float32"`` or ``"bfloat16"``. Media problems raise the media layer's typed errors.

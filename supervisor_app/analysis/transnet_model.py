@@ -54,8 +54,8 @@ BN_EPS = 1e-3
 DILATIONS = (1, 2, 4, 8)
 FIRST_BLOCK_OFFSETS = (0, -1, 1, -2, 2, -4, 4, -8, 8)  # frames read by the fused first block
 
-DEFAULT_CHUNK = 250  # output frames per forward pass
-DEFAULT_CONTEXT = 25  # extra frames on each side of a chunk (the package also keeps 25)
+DEFAULT_CHUNK = 128  # frames per streamed piece (with ``context``: output frames per window)
+SEQUENCE_PAD = 25  # copies of the first and the last frame around a sequence (as the package)
 
 
 def weights_path() -> Path:
@@ -248,6 +248,63 @@ class TransNetV2Fast(torch.nn.Module):
         z = F.relu(F.linear(z, self.fc1_w, self.fc1_b))
         return F.linear(z, self.cls_layer1_w, self.cls_layer1_b)[:, 0]
 
+    # --- streaming (see _Stream): the same layers on a sequence that arrives in pieces ---------
+    def _first_block_step(self, buf: "_TemporalBuffer", x: torch.Tensor | None, final: bool) -> torch.Tensor:
+        """:meth:`_first_block` of the frames that ``x`` (new frames, compute dtype) completes."""
+        bufs, m = buf.extend(None if x is None or not x.shape[0] else [x], final)  # 3 channels: copied
+        if m <= 0:
+            return self.first_w.new_empty((0, *bufs[0].shape[1:3], self.first_w.shape[0]))
+        stacked = torch.cat([bufs[0][HALO + o:HALO + o + m] for o in FIRST_BLOCK_OFFSETS], 3)
+        y = F.conv2d(stacked.permute(0, 3, 1, 2), self.first_w, self.first_b, padding=1)
+        return F.relu_(y.permute(0, 2, 3, 1))
+
+    def _block_step(self, buf: "_TemporalBuffer", x: torch.Tensor | None, final: bool, name: str, nf: int,
+                    relu: bool) -> torch.Tensor:
+        """:meth:`_block` of the frames that ``x`` (new input frames) completes: the spatial
+        convolutions run on the new frames only; their outputs wait in ``buf`` for the temporal
+        convolutions, which then run without padding over the buffered frames."""
+        h, w = buf.frame_shape
+        n = 0 if x is None else x.shape[0]
+        m = buf.pending(n, final)
+        out = torch.empty((max(m, 0), h, w, 4 * nf), dtype=buf.parts[0].dtype, device=buf.parts[0].device)
+        xc = x.permute(0, 3, 1, 2) if n else None
+        for i, d in enumerate(DILATIONS):  # one branch at a time: one spatial output alive at once
+            y = None
+            if xc is not None:
+                y = F.conv2d(xc, getattr(self, f"{name}_sw{d}"), padding=1).permute(0, 2, 3, 1).reshape(n, h * w, -1)
+            start = 0
+            for seg, k in buf.segments_of(i, y, final):
+                yt = seg[HALO - d:seg.shape[0] - (HALO - d)].unsqueeze(0).permute(0, 3, 1, 2)  # (1, 2F, T, HW)
+                o = F.conv2d(yt, getattr(self, f"{name}_tw{d}"), getattr(self, f"{name}_tb{d}"), dilation=(d, 1))
+                out[start:start + k].view(1, k, h * w, 4 * nf)[..., i * nf:(i + 1) * nf].copy_(o.permute(0, 2, 3, 1))
+                start += k
+                del o, yt
+            del y
+        return F.relu_(out) if relu else out
+
+    def _head_step(self, buf: "_TemporalBuffer", feats: "_Fifo", x: torch.Tensor, side: torch.Tensor,
+                   final: bool) -> torch.Tensor:
+        """The similarity look-ups and the classifier for the frames that the new frames complete
+        (each needs the ±50 frames around it); ``side`` holds their histograms and stage means."""
+        n = x.shape[0]
+        v = F.linear(side[:, 512:], self.frame_sim_layer_projection_w, self.frame_sim_layer_projection_b)
+        feats.push(x.flatten(1).to(torch.float32))
+        bufs, m = buf.extend([F.normalize(v, p=2, dim=1), side[:, :512]] if n else None, final)
+        if m <= 0:
+            return side.new_empty((0,))
+        half = HEAD_HALO
+
+        def band(b: torch.Tensor) -> torch.Tensor:  # row i: b[i+half] . b[i .. i+2*half]
+            s = b[half:half + m] @ b.T  # (m, m + 2*half)
+            s0, s1 = s.stride()
+            return s.as_strided((m, LOOKUP_WINDOW), (s0 + s1, s1))
+
+        frame_sim = F.relu(F.linear(band(bufs[0]), self.frame_sim_layer_fc_w, self.frame_sim_layer_fc_b))
+        color = F.relu(F.linear(band(bufs[1]), self.color_hist_layer_fc_w, self.color_hist_layer_fc_b))
+        z = torch.cat([color, frame_sim, feats.pop(m)], 1)
+        z = F.relu(F.linear(z, self.fc1_w, self.fc1_b))
+        return F.linear(z, self.cls_layer1_w, self.cls_layer1_b)[:, 0]
+
 
 # --- loading (one instance per device/precision, shared and thread-safe) -----------------------
 _MODELS: dict[tuple[str, str], TransNetV2Fast] = {}
@@ -307,6 +364,211 @@ def _chunks(frames: Iterable[np.ndarray], chunk: int, context: int) -> Iterator[
             yield np.stack(buf), n_out
 
 
+# --- streaming: each frame's activations computed once --------------------------------------------
+HALO = max(DILATIONS)  # frames each block reads on either side of an output frame
+HEAD_HALO = (LOOKUP_WINDOW - 1) // 2  # frames the similarity look-ups read on either side
+
+
+class _Fifo:
+    """Frames (first dimension) waiting for a later, delayed output of the same frames."""
+
+    def __init__(self) -> None:
+        self._parts: list[torch.Tensor] = []
+        self._empty: torch.Tensor | None = None
+
+    def push(self, x: torch.Tensor) -> None:
+        self._empty = x[:0]
+        if x.shape[0]:
+            self._parts.append(x)
+
+    def pop_parts(self, n: int) -> list[torch.Tensor]:
+        """The next ``n`` frames, as the pieces they were pushed in (no copy)."""
+        out: list[torch.Tensor] = []
+        while n > 0:
+            if not self._parts:
+                raise RuntimeError("streaming frames out of step")  # pragma: no cover - a bug
+            x = self._parts[0]
+            if x.shape[0] <= n:
+                out.append(self._parts.pop(0))
+            else:
+                out.append(x[:n])
+                self._parts[0] = x[n:]
+            n -= out[-1].shape[0]
+        return out
+
+    def pop(self, n: int) -> torch.Tensor:
+        if n <= 0:
+            assert self._empty is not None
+            return self._empty
+        parts = self.pop_parts(n)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+class _TemporalBuffer:
+    """What a temporal operator still needs of its inputs, one tensor per branch (same frames):
+    the frames ``[next output - halo, received)``. It starts with ``halo`` zero frames (the
+    operator's zero padding before the sequence) and ``final`` adds ``halo`` after it."""
+
+    def __init__(self, halo: int, shapes: list[tuple[int, ...]], dtype: torch.dtype, device: torch.device,
+                 frame_shape: tuple[int, int] = (0, 0)):
+        self.halo = halo
+        self.frame_shape = frame_shape
+        self.parts = [torch.zeros((halo, *sh), dtype=dtype, device=device) for sh in shapes]
+
+    def extend(self, xs: list[torch.Tensor] | None, final: bool) -> tuple[list[torch.Tensor], int]:
+        """Append ``xs``; return the buffered frames and how many outputs they complete (``m``:
+        the buffers hold ``m + 2*halo`` frames, output ``i`` reads frames ``i .. i + 2*halo``)."""
+        m = self.pending(0 if xs is None else xs[0].shape[0], final)
+        segments = [self.segments_of(i, None if xs is None else xs[i], final, split=False)
+                    for i in range(len(self.parts))]
+        return ([seg[0][0] for seg in segments], m) if m > 0 else (self.parts, 0)
+
+    def pending(self, n: int, final: bool) -> int:
+        """Outputs that ``n`` new frames (and ``final``) complete."""
+        return self.parts[0].shape[0] + n + (self.halo if final else 0) - 2 * self.halo
+
+    def segments_of(self, i: int, x: torch.Tensor | None, final: bool,
+                    split: bool = True) -> list[tuple[torch.Tensor, int]]:
+        """Append ``x`` to branch ``i``; return its consecutive ``(frames, outputs)`` segments:
+        output ``j`` of a segment reads its frames ``j .. j + 2*halo``. ``split``: without copying
+        the new frames (the outputs that read kept frames come from a short copy of them and the
+        first new ones, the others from ``x`` itself)."""
+        reach = 2 * self.halo
+        kept = self.parts[i]
+        if final:
+            zeros = kept.new_zeros((self.halo, *kept.shape[1:]))
+            x = zeros if x is None or not x.shape[0] else torch.cat([x, zeros])
+        if x is None or not x.shape[0]:
+            return []
+        n, k = x.shape[0], kept.shape[0]
+        m = k + n - reach
+        if split and n >= reach and m > k:
+            self.parts[i] = x[n - reach:].clone()
+            return [(torch.cat([kept, x[:reach]]), k), (x, n - reach)]
+        buf = torch.cat([kept, x])
+        self.parts[i] = buf[m:].clone() if m > 0 else buf
+        return [(buf, m)] if m > 0 else []
+
+
+class _Stream:
+    """A sequence streamed through :class:`TransNetV2Fast` piece by piece, every layer keeping the
+    frames its temporal operators still need (:class:`_TemporalBuffer`): each frame's activations
+    are computed once, and the logits are those of one forward pass over the whole sequence
+    (float rounding aside). The work is ``N_GROUPS`` steps (the six blocks, then the head), each
+    with its own state: the steps of one piece must run in order, and each step must see the
+    pieces in order, but step ``g`` of a piece may run beside step ``g' < g`` of the next one
+    (:class:`_Wavefront`). Each block delays its output by ``HALO`` frames and the head by
+    ``HEAD_HALO``; ``final=True`` on the last piece flushes them."""
+
+    N_GROUPS = 7
+
+    def __init__(self, model: TransNetV2Fast):
+        self.model = model
+        dev, dt = model.first_w.device, model.compute_dtype
+        h, w = INPUT_HEIGHT, INPUT_WIDTH
+        self.first = _TemporalBuffer(HALO, [(h, w, 3)], dt, dev)
+        self.blocks: list[_TemporalBuffer] = [self.first]
+        for i, (name, nf) in enumerate(model._blocks[1:], start=1):
+            if i % 2 == 0:
+                h, w = h // 2, w // 2
+            self.blocks.append(_TemporalBuffer(HALO, [(h * w, 2 * nf)] * len(DILATIONS), dt, dev, (h, w)))
+        f32 = torch.float32
+        n_hist = 512
+        n_proj = model.frame_sim_layer_projection_w.shape[0]
+        self.head = _TemporalBuffer(HEAD_HALO, [(n_proj,), (n_hist,)], f32, dev)
+        self.feats = _Fifo()
+        self.sides = [_Fifo() for _ in range(6)]
+        self.residuals = [_Fifo() for _ in range(3)]
+
+    def step(self, g: int, packet: tuple[torch.Tensor, torch.Tensor], final: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step ``g`` on ``packet``: ``(activations, side)`` of the same frames, ``side`` their
+        float32 histograms and stage means so far. Step 0 takes ``(uint8 frames, unused)``; the
+        last step returns ``(logits, unused)``."""
+        md = self.model
+        x, side = packet
+        if g == 0:
+            side = md._color_histograms(x) if x.shape[0] else x.new_zeros((0, 512), dtype=torch.float32)
+            x = md._first_block_step(self.first, x.to(md.compute_dtype).div_(255.0), final)
+        elif g == self.N_GROUPS - 1:
+            return md._head_step(self.head, self.feats, x, side, final), side
+        else:
+            name, nf = md._blocks[g]
+            x = md._block_step(self.blocks[g], x, final, name, nf, relu=g % 2 == 0)
+        self.sides[g].push(side)
+        side = self.sides[g].pop(x.shape[0])
+        if g % 2 == 0:  # block A of a stage: block B follows
+            return x, side
+        res = self.residuals[g // 2]
+        res.push(packet[0])
+        if not x.shape[0]:
+            h, w = self.blocks[g + 1].frame_shape if g + 1 < 6 else (INPUT_HEIGHT // 8, INPUT_WIDTH // 8)
+            return x.new_empty((0, h, w, x.shape[3])), side.new_empty((0, side.shape[1] + x.shape[3]))
+        F.relu_(x)
+        start = 0
+        for a in res.pop_parts(x.shape[0]):  # the block's input frames, added in place
+            x[start:start + a.shape[0]].add_(a)
+            start += a.shape[0]
+        x = md._pool(x)
+        return x, torch.cat([side, x.mean(dim=(1, 2), dtype=torch.float32)], 1)
+
+
+class _Aborted(Exception):
+    """An earlier piece failed: this one cannot go on."""
+
+
+class _Wavefront:
+    """Runs :meth:`_Stream.step` of successive pieces on several threads: step ``g`` of piece
+    ``k`` waits until step ``g`` of piece ``k - 1`` is done. With two threads, one piece's
+    later blocks run beside the next piece's earlier ones. Pieces must be submitted in order
+    to a first-in-first-out pool (piece ``k - 1`` then always runs or has run)."""
+
+    def __init__(self, stream: _Stream):
+        self.stream = stream
+        self.cond = threading.Condition()
+        self.turn = [0] * stream.N_GROUPS
+        self.failed = False
+
+    def run(self, k: int, frames: np.ndarray, final: bool) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(frames).to(self.stream.model.first_w.device)
+            packet = (x, x)
+            for g in range(self.stream.N_GROUPS):
+                with self.cond:
+                    while self.turn[g] != k and not self.failed:
+                        self.cond.wait()
+                    if self.failed:
+                        raise _Aborted()
+                try:
+                    packet = self.stream.step(g, packet, final)
+                except BaseException:
+                    with self.cond:
+                        self.failed = True
+                        self.cond.notify_all()
+                    raise
+                with self.cond:
+                    self.turn[g] = k + 1
+                    self.cond.notify_all()
+            return torch.sigmoid(packet[0]).to("cpu", torch.float32).numpy()
+
+
+def _pieces(frames: Iterable[np.ndarray], size: int, pad: int) -> Iterator[tuple[np.ndarray, bool]]:
+    """``(frames, final)`` pieces of ``size`` frames of the sequence with ``pad`` copies of its
+    first and last frame around it (nothing for an empty sequence)."""
+    buf: list[np.ndarray] = []
+    last = None
+    for f in frames:
+        if last is None:
+            buf = [f] * pad
+        buf.append(f)
+        last = f
+        if len(buf) >= size:
+            yield np.stack(buf), False
+            buf = []
+    if last is not None:
+        buf.extend([last] * pad)
+        yield np.stack(buf), True
+
+
 def cpu_workers(device: torch.device) -> tuple[int, int]:
     """``(chunks run at once, threads each)`` for :func:`predict_frames` on ``device``.
 
@@ -359,22 +621,27 @@ class _WorkerPool:
 
 
 def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = None,
-                   chunk: int = DEFAULT_CHUNK, context: int = DEFAULT_CONTEXT,
+                   chunk: int = DEFAULT_CHUNK, context: int | None = None,
                    on_chunk: Callable[[int], None] | None = None,
                    on_probs: Callable[[np.ndarray], None] | None = None,
                    workers: int | None = None) -> np.ndarray:
     """Per-frame transition probabilities (float32, one per input frame) of a stream of
     ``(27, 48, 3)`` uint8 RGB frames.
 
-    ``chunk`` output frames are computed per forward pass with ``context`` frames of extra
-    temporal context on each side (the network's padding applies beyond them, as in the
-    package's 100-frame windows, which keep 25 frames of context). ``workers``: chunks computed
-    at once (``None``: :func:`cpu_workers`); the results do not depend on it. ``on_chunk(n_done)``
-    is called (in the calling thread) after each chunk with the number of frames done so far; it
-    may raise to stop (the chunks in flight are finished, the rest dropped). ``on_probs(probs_so_far)``
-    (optional) gets every probability computed so far after each chunk.
+    ``context=None`` (the default): the whole sequence, with ``SEQUENCE_PAD`` copies of its first
+    and last frame around it, is streamed through the network ``chunk`` frames at a time
+    (:class:`_Stream`): the probabilities of one forward pass over the whole sequence, each
+    frame computed once. ``context`` a number: windows of ``chunk`` output frames with ``context``
+    frames of extra temporal context on each side, each computed on its own (the network's
+    padding applies beyond them; ``chunk=50, context=25`` are the package's 100-frame windows).
+
+    ``workers``: threads at work at once (``None``: :func:`cpu_workers`); the results do not
+    depend on it. ``on_chunk(n_done)`` is called (in the calling thread) after each chunk with
+    the number of frames done so far (streamed, the last ~100 frames read are done with a later
+    chunk); it may raise to stop (the chunks in flight are finished, the rest dropped).
+    ``on_probs(probs_so_far)`` (optional) gets every probability computed so far after each chunk.
     """
-    if chunk < 1 or context < 0:
+    if chunk < 1 or (context is not None and context < 0):
         raise ValueError("chunk must be >= 1 and context >= 0")
     if model is None:
         model = get_model()
@@ -385,9 +652,15 @@ def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = 
         threads_each = max(1, torch.get_num_threads() // n_workers)
     out: list[np.ndarray] = []
     done = 0
+    skip = 0  # streamed: leading padding still to drop
 
-    def finished(p: np.ndarray) -> None:
-        nonlocal done
+    def finished(p: np.ndarray, final: bool = False) -> None:
+        nonlocal done, skip
+        if skip:
+            dropped = min(skip, len(p))
+            p, skip = p[dropped:], skip - dropped
+        if final:
+            p = p[:len(p) - SEQUENCE_PAD]
         out.append(p)
         done += len(p)
         if on_probs is not None:
@@ -395,21 +668,33 @@ def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = 
         if on_chunk is not None:
             on_chunk(done)
 
+    tasks: Iterator[tuple[Callable[..., np.ndarray], tuple, bool]]
+    if context is None:
+        wave = _Wavefront(_Stream(model))
+        skip = SEQUENCE_PAD
+        tasks = ((wave.run, (k, piece, final), final)
+                 for k, (piece, final) in enumerate(_pieces(frames, chunk, SEQUENCE_PAD)))
+    else:
+        ctx = context
+        tasks = ((_forward_probs, (model, window, ctx, n_out), False) for window, n_out in _chunks(frames, chunk, ctx))
+
     if n_workers == 1:
-        for window, n_out in _chunks(frames, chunk, context):
-            finished(_forward_probs(model, window, context, n_out))
+        for fn, args, final in tasks:
+            finished(fn(*args), final)
     else:
         from collections import deque
 
         workers_pool = _WorkerPool(n_workers, threads_each)
         pending: deque = deque()
         try:
-            for window, n_out in _chunks(frames, chunk, context):
-                pending.append(workers_pool.pool.submit(_forward_probs, model, window, context, n_out))
-                while len(pending) > n_workers or (pending and pending[0].done()):
-                    finished(pending.popleft().result())
+            for fn, args, final in tasks:
+                pending.append((workers_pool.pool.submit(fn, *args), final))
+                while len(pending) > n_workers or (pending and pending[0][0].done()):
+                    fut, fin = pending.popleft()
+                    finished(fut.result(), fin)
             while pending:
-                finished(pending.popleft().result())
+                fut, fin = pending.popleft()
+                finished(fut.result(), fin)
         finally:
             workers_pool.close()
     return np.concatenate(out) if out else np.zeros(0, np.float32)
