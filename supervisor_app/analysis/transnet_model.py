@@ -552,21 +552,27 @@ class _Wavefront:
 
 
 def _pieces(frames: Iterable[np.ndarray], size: int, pad: int) -> Iterator[tuple[np.ndarray, bool]]:
-    """``(frames, final)`` pieces of ``size`` frames of the sequence with ``pad`` copies of its
-    first and last frame around it (nothing for an empty sequence)."""
+    """``(frames, final)`` pieces of the sequence with ``pad`` copies of its first and last frame
+    around it (nothing for an empty sequence): ``size`` frames each, except a first piece of half
+    that (the network starts sooner after the decoder) and a last one cut in two (its second
+    half waits for the first half's blocks, not for all of them)."""
     buf: list[np.ndarray] = []
     last = None
+    target = max(1, size // 2)
     for f in frames:
         if last is None:
             buf = [f] * pad
         buf.append(f)
         last = f
-        if len(buf) >= size:
+        if len(buf) >= target:
             yield np.stack(buf), False
-            buf = []
+            buf, target = [], size
     if last is not None:
         buf.extend([last] * pad)
-        yield np.stack(buf), True
+        half = len(buf) // 2 if len(buf) >= 32 else 0
+        if half:
+            yield np.stack(buf[:half]), False
+        yield np.stack(buf[half:]), True
 
 
 def cpu_workers(device: torch.device) -> tuple[int, int]:
@@ -604,7 +610,8 @@ class _WorkerPool:
         ready = threading.Barrier(n + 1, timeout=60)
 
         def init() -> None:
-            torch.set_num_threads(threads_each)
+            torch.get_num_threads()  # torch's lazy per-thread set-up first: it would later reset the
+            torch.set_num_threads(threads_each)  # count to the process-wide one (the caller's, put back below)
             ready.wait()
 
         self.pool = ThreadPoolExecutor(n, thread_name_prefix="shots-net", initializer=init)
