@@ -215,3 +215,20 @@ def test_a_callback_that_raises_stops_the_streamed_workers():
     assert not _net_threads()
     assert len(pulled) < 200  # the rest of the stream was not read
     assert torch.get_num_threads() == threads_before
+
+
+def test_each_worker_runs_on_its_share_of_the_threads(monkeypatch):
+    """torch's lazy per-thread set-up must not reset a worker to the process-wide count."""
+    seen = set()
+    step = tm._Stream.step
+
+    def recording_step(self, g, packet, final):
+        seen.add((threading.current_thread().name.startswith("shots-net"), torch.get_num_threads()))
+        return step(self, g, packet, final)
+
+    monkeypatch.setattr(tm._Stream, "step", recording_step)
+    frames = np.random.default_rng(9).integers(0, 256, (120, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    threads = torch.get_num_threads()
+    tm.predict_frames(iter(frames), tm.get_model("cpu", "auto"), chunk=30, workers=2)
+    assert seen == {(True, max(1, threads // 2))}
+    assert torch.get_num_threads() == threads

@@ -23,14 +23,24 @@ optional bfloat16 precision):
   similarity matrix instead of a gathered index tensor;
 * the single-frame head only (the "many-hot" head is not used for cuts).
 
-Long sequences are cut into chunks with ``context`` frames of overlap on each side (see
-:func:`predict_frames`); the package uses 100-frame windows of which only the middle 50 frames
-are kept, i.e. it runs the network twice per frame. With ``chunk=50, context=25`` and float32 this
-module reproduces the package's windows (probabilities within 1e-4, tested); the default
-``chunk=250`` gives other frames context at the window edges, which moved per-frame
-probabilities by at most ~0.06 on the Big Buck Bunny fixture, with the same cuts (tested < 0.1).
-On the CPU two chunks run at once, each on its own thread (:func:`cpu_workers`); the
-probabilities do not depend on it beyond bfloat16 rounding.
+By default a sequence is streamed through the network in pieces of ``DEFAULT_CHUNK`` frames
+(:class:`_Stream`, :func:`predict_frames`): each layer keeps the few frames its temporal
+operators still need from the previous piece (the outputs of a block's spatial convolutions for
+its dilated temporal ones, ±8 frames; the similarity features for the ±50-frame look-ups), so
+each frame's activations are computed once and the probabilities are those of one forward pass
+over the whole sequence with ``SEQUENCE_PAD`` (25) copies of its first and last frame around it
+(float32 within 2e-5, bfloat16 within 3e-3, whatever the piece size; tested). The package uses
+100-frame windows of which only the middle 50 frames are kept (the network runs twice per
+frame, and frames near a window's edge see zero padding in time and in the look-ups); the
+previous chunks of 250 frames with 25 frames of context on each side computed ~20 % of the
+frames twice. With ``context`` set, :func:`predict_frames` still runs such windows: with
+``chunk=50, context=25`` and float32 it reproduces the package's (probabilities within 1e-4,
+tested). The whole-sequence probabilities differ from the package's windows by up to ~0.04
+(60 s) and ~0.09 (3 minutes) on the looped Big Buck Bunny pictures, as the 250/25 chunks did, with the
+same cuts (F1 1.000 in ``benchmarks/bench_shots.py``; tested < 0.1 and the same cuts on the fixture).
+The streamed steps (six blocks, then the head) of successive pieces run on two threads, one
+torch thread each (:func:`cpu_workers`, :class:`_Dataflow`): a step of one piece beside an
+earlier step of the next. The probabilities do not depend on it beyond bfloat16 rounding.
 """
 from __future__ import annotations
 
@@ -512,43 +522,93 @@ class _Stream:
         return x, torch.cat([side, x.mean(dim=(1, 2), dtype=torch.float32)], 1)
 
 
-class _Aborted(Exception):
-    """An earlier piece failed: this one cannot go on."""
+def _run_piece(stream: _Stream, frames: np.ndarray, final: bool) -> np.ndarray:
+    """All the steps of one piece in this thread (pieces in order)."""
+    with torch.inference_mode():
+        x = torch.from_numpy(frames).to(stream.model.first_w.device)
+        packet = (x, x)
+        for g in range(stream.N_GROUPS):
+            packet = stream.step(g, packet, final)
+        return torch.sigmoid(packet[0]).to("cpu", torch.float32).numpy()
 
 
-class _Wavefront:
-    """Runs :meth:`_Stream.step` of successive pieces on several threads: step ``g`` of piece
-    ``k`` waits until step ``g`` of piece ``k - 1`` is done. With two threads, one piece's
-    later blocks run beside the next piece's earlier ones. Pieces must be submitted in order
-    to a first-in-first-out pool (piece ``k - 1`` then always runs or has run)."""
+class _Dataflow:
+    """Runs :meth:`_Stream.step` of the pieces in flight on ``n`` threads of ``pool``: step ``g``
+    of piece ``k`` is ready once step ``g - 1`` of piece ``k`` and step ``g`` of piece ``k - 1``
+    are done, and each thread takes the ready step of the oldest piece. A thread waits only when
+    no step at all is ready (a thread per piece that waited for its predecessor at every step
+    left a core idle ~5 % of the time)."""
 
-    def __init__(self, stream: _Stream):
+    def __init__(self, stream: _Stream, pool, n: int):
         self.stream = stream
         self.cond = threading.Condition()
-        self.turn = [0] * stream.N_GROUPS
-        self.failed = False
+        self.turn = [0] * stream.N_GROUPS  # the piece each step takes next
+        self.pieces: dict[int, list] = {}  # k -> [next step, packet, final, running]
+        self.results: dict[int, np.ndarray] = {}
+        self.error: BaseException | None = None
+        self.closed = False
+        self.loops = [pool.submit(self._loop) for _ in range(n)]
 
-    def run(self, k: int, frames: np.ndarray, final: bool) -> np.ndarray:
+    def submit(self, k: int, frames: np.ndarray, final: bool) -> None:
+        x = torch.from_numpy(frames).to(self.stream.model.first_w.device)
+        with self.cond:
+            self.pieces[k] = [0, (x, x), final, False]
+            self.cond.notify_all()
+
+    def done(self, k: int) -> bool:
+        with self.cond:
+            return k in self.results or self.error is not None
+
+    def result(self, k: int) -> np.ndarray:
+        with self.cond:
+            while k not in self.results and self.error is None:
+                self.cond.wait()
+            if self.error is not None:
+                raise self.error
+            return self.results.pop(k)
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def _ready(self) -> int | None:
+        for k in sorted(self.pieces):
+            g, _, _, running = self.pieces[k]
+            if not running and self.turn[g] == k:
+                return k
+        return None
+
+    def _loop(self) -> None:
         with torch.inference_mode():
-            x = torch.from_numpy(frames).to(self.stream.model.first_w.device)
-            packet = (x, x)
-            for g in range(self.stream.N_GROUPS):
+            while True:
                 with self.cond:
-                    while self.turn[g] != k and not self.failed:
+                    while not self.closed and self.error is None and (k := self._ready()) is None:
                         self.cond.wait()
-                    if self.failed:
-                        raise _Aborted()
+                    if self.closed or self.error is not None:
+                        return
+                    assert k is not None
+                    piece = self.pieces[k]
+                    piece[3] = True
+                    g, packet, final = piece[0], piece[1], piece[2]
                 try:
                     packet = self.stream.step(g, packet, final)
-                except BaseException:
+                    probs = None
+                    if g == self.stream.N_GROUPS - 1:
+                        probs = torch.sigmoid(packet[0]).to("cpu", torch.float32).numpy()
+                except BaseException as e:
                     with self.cond:
-                        self.failed = True
+                        self.error = e
                         self.cond.notify_all()
-                    raise
+                    return
                 with self.cond:
                     self.turn[g] = k + 1
+                    if probs is not None:
+                        del self.pieces[k]
+                        self.results[k] = probs
+                    else:
+                        piece[0], piece[1], piece[3] = g + 1, packet, False
                     self.cond.notify_all()
-            return torch.sigmoid(packet[0]).to("cpu", torch.float32).numpy()
 
 
 def _pieces(frames: Iterable[np.ndarray], size: int, pad: int) -> Iterator[tuple[np.ndarray, bool]]:
@@ -576,13 +636,15 @@ def _pieces(frames: Iterable[np.ndarray], size: int, pad: int) -> Iterator[tuple
 
 
 def cpu_workers(device: torch.device) -> tuple[int, int]:
-    """``(chunks run at once, threads each)`` for :func:`predict_frames` on ``device``.
+    """``(worker threads, torch threads each)`` for :func:`predict_frames` on ``device``.
 
-    On a CPU with two or more of torch's threads: two chunks at once, each on half the threads
-    (one each on 2 cores). Each convolution is then one thread's loop, with no fork/join per
-    operator and no OpenMP threads spinning against the decoder's thread; on the 2-core
-    development machine that took ~10-20 % less CPU per frame than one chunk at a time on two
-    threads (``benchmarks/bench_shots.py``). CUDA (and a single thread): one chunk at a time."""
+    On a CPU with two or more of torch's threads: two workers, each on half the threads (one
+    each on 2 cores), running streamed steps (or windows) side by side. Each convolution is then
+    one thread's loop, with no fork/join per operator and no OpenMP threads spinning against the
+    decoder's thread; on the 2-core development machine that took ~10-20 % less CPU per frame
+    than one chunk at a time on two threads (``benchmarks/bench_shots.py``; until the set-up fix
+    in :class:`_WorkerPool` each worker in fact ran on two threads, which measured the same to
+    within the noise of a shared machine). CUDA (and a single thread): one worker."""
     n = torch.get_num_threads()
     if device.type != "cpu" or n < 2:
         return 1, n
@@ -601,7 +663,9 @@ class _WorkerPool:
     """``n`` threads that each run torch on ``threads_each`` intra-op threads, without changing
     the process: ``torch.set_num_threads`` is per thread for OpenMP but also stores the count that
     threads started later inherit, so the caller's count is put back once the workers have set
-    theirs (and at the end)."""
+    theirs (and at the end). Each worker first lets torch do its lazy per-thread set-up, which
+    would otherwise run at the worker's first parallel operator and reset its count to the
+    process-wide one (tested)."""
 
     def __init__(self, n: int, threads_each: int):
         from concurrent.futures import ThreadPoolExecutor
@@ -675,33 +739,47 @@ def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = 
         if on_chunk is not None:
             on_chunk(done)
 
-    tasks: Iterator[tuple[Callable[..., np.ndarray], tuple, bool]]
     if context is None:
-        wave = _Wavefront(_Stream(model))
         skip = SEQUENCE_PAD
-        tasks = ((wave.run, (k, piece, final), final)
-                 for k, (piece, final) in enumerate(_pieces(frames, chunk, SEQUENCE_PAD)))
-    else:
-        ctx = context
-        tasks = ((_forward_probs, (model, window, ctx, n_out), False) for window, n_out in _chunks(frames, chunk, ctx))
+        stream = _Stream(model)
+        pieces = _pieces(frames, chunk, SEQUENCE_PAD)
+        if n_workers == 1:
+            for piece, final in pieces:
+                finished(_run_piece(stream, piece, final), final)
+        else:
+            from collections import deque
 
-    if n_workers == 1:
-        for fn, args, final in tasks:
-            finished(fn(*args), final)
+            workers_pool = _WorkerPool(n_workers, threads_each)
+            flow = _Dataflow(stream, workers_pool.pool, n_workers)
+            in_flight: deque = deque()
+            try:
+                for k, (piece, final) in enumerate(pieces):
+                    flow.submit(k, piece, final)
+                    in_flight.append((k, final))
+                    while len(in_flight) > n_workers + 1 or (in_flight and flow.done(in_flight[0][0])):
+                        k0, fin = in_flight.popleft()
+                        finished(flow.result(k0), fin)
+                while in_flight:
+                    k0, fin = in_flight.popleft()
+                    finished(flow.result(k0), fin)
+            finally:
+                flow.close()
+                workers_pool.close()
+    elif n_workers == 1:
+        for window, n_out in _chunks(frames, chunk, context):
+            finished(_forward_probs(model, window, context, n_out))
     else:
         from collections import deque
 
         workers_pool = _WorkerPool(n_workers, threads_each)
         pending: deque = deque()
         try:
-            for fn, args, final in tasks:
-                pending.append((workers_pool.pool.submit(fn, *args), final))
-                while len(pending) > n_workers or (pending and pending[0][0].done()):
-                    fut, fin = pending.popleft()
-                    finished(fut.result(), fin)
+            for window, n_out in _chunks(frames, chunk, context):
+                pending.append(workers_pool.pool.submit(_forward_probs, model, window, context, n_out))
+                while len(pending) > n_workers or (pending and pending[0].done()):
+                    finished(pending.popleft().result())
             while pending:
-                fut, fin = pending.popleft()
-                finished(fut.result(), fin)
+                finished(pending.popleft().result())
         finally:
             workers_pool.close()
     return np.concatenate(out) if out else np.zeros(0, np.float32)
