@@ -115,6 +115,16 @@ class TransNetV2Fast(torch.nn.Module):
 
     first_w: torch.Tensor  # the fused first block (buffers, see _fuse_first_block)
     first_b: torch.Tensor
+    frame_sim_layer_projection_w: torch.Tensor  # the head (buffers)
+    frame_sim_layer_projection_b: torch.Tensor
+    frame_sim_layer_fc_w: torch.Tensor
+    frame_sim_layer_fc_b: torch.Tensor
+    color_hist_layer_fc_w: torch.Tensor
+    color_hist_layer_fc_b: torch.Tensor
+    fc1_w: torch.Tensor
+    fc1_b: torch.Tensor
+    cls_layer1_w: torch.Tensor
+    cls_layer1_b: torch.Tensor
 
     def __init__(self, state_dict: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32):
         super().__init__()
@@ -277,11 +287,10 @@ class TransNetV2Fast(torch.nn.Module):
         n = 0 if x is None else x.shape[0]
         m = buf.pending(n, final)
         out = torch.empty((max(m, 0), h, w, 4 * nf), dtype=buf.parts[0].dtype, device=buf.parts[0].device)
-        xc = x.permute(0, 3, 1, 2) if n else None
         for i, d in enumerate(DILATIONS):  # one branch at a time: one spatial output alive at once
             y = None
-            if xc is not None:
-                y = F.conv2d(xc, getattr(self, f"{name}_sw{d}"), padding=1).permute(0, 2, 3, 1).reshape(n, h * w, -1)
+            if x is not None and n:
+                y = F.conv2d(x.permute(0, 3, 1, 2), getattr(self, f"{name}_sw{d}"), padding=1).permute(0, 2, 3, 1).reshape(n, h * w, -1)
             start = 0
             for seg, k in buf.segments_of(i, y, final):
                 yt = seg[HALO - d:seg.shape[0] - (HALO - d)].unsqueeze(0).permute(0, 3, 1, 2)  # (1, 2F, T, HW)
