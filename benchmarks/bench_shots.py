@@ -18,8 +18,8 @@ on a shared machine compare the ratios, which come from the same rounds.
 
 A stage breakdown follows for each picture (ours, CPU s and wall s per video-second): decoding +
 scaling to 48x27 alone with our decoder options and with FFmpeg's own threads, and the network
-alone on the frames in memory, two chunks at once on one thread each (our CPU default) and one
-chunk at a time on all threads (the previous default).
+alone on the frames in memory (streamed): two worker threads of one torch thread each (our CPU
+default) and every step in one thread on all of torch's threads.
 
 Cuts of both are made with the same rule (:func:`cuts_from_probs`, threshold 0.5) and matched
 one-to-one within ±1 frame for the F1; ``max abs dp`` is the largest per-frame probability
@@ -124,9 +124,9 @@ def stage_breakdown(video: Path, duration_s: float) -> list[tuple[str, float, fl
     rows.append(("decode + scale to 48x27 (FFmpeg's threads)", w, c))
     n_workers, each = tm.cpu_workers(torch.device("cpu"))
     _, w, c = timed(lambda: tm.predict_frames(iter(frames), model))
-    rows.append((f"network on frames in memory ({n_workers} chunk(s) at once x {each} thread(s))", w, c))
+    rows.append((f"network on frames in memory ({n_workers} worker(s) x {each} thread(s))", w, c))
     _, w, c = timed(lambda: tm.predict_frames(iter(frames), model, workers=1))
-    rows.append((f"network on frames in memory (1 chunk at a time x {torch.get_num_threads()} threads)", w, c))
+    rows.append((f"network on frames in memory (1 worker x {torch.get_num_threads()} threads)", w, c))
     return [(n, w / duration_s, c / duration_s, os.getloadavg()[0]) for n, w, c in rows]
 
 
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
 
     n_workers, each = tm.cpu_workers(torch.device("cpu"))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; ours by default in "
-          f"{str(ours_default_dtype).replace('torch.', '')}, {n_workers} chunk(s) at once x {each} thread(s); "
+          f"{str(ours_default_dtype).replace('torch.', '')}, {n_workers} worker(s) x {each} thread(s); "
           f"{args.rounds} interleaved rounds; load average at start {os.getloadavg()}\n")
     rows, stages = [], {}
     names = ("package predict_video", "ours (auto)") + (("ours (float32)",) if args.float32 else ())

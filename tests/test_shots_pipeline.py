@@ -161,3 +161,74 @@ def test_cuts_repeat_in_every_loop_of_a_two_and_a_half_minute_picture(tmp_path):
             inside = [c for c in r.cuts_s if 30.0 * k + a < c < 30.0 * k + b]
             assert not inside, (k, inside)
     assert not _net_threads()
+
+
+def _whole_sequence_probs(model, frames: np.ndarray) -> np.ndarray:
+    """One forward pass over the whole sequence with SEQUENCE_PAD copies of its end frames."""
+    pad = tm.SEQUENCE_PAD
+    seq = np.concatenate([np.repeat(frames[:1], pad, 0), frames, np.repeat(frames[-1:], pad, 0)])
+    with torch.inference_mode():
+        logits = model(torch.from_numpy(seq))
+    return torch.sigmoid(logits).numpy()[pad:pad + len(frames)]
+
+
+@pytest.mark.parametrize("precision, tol", [("float32", 2e-5), ("auto", 3e-3)])
+def test_streamed_equals_one_pass_over_the_whole_sequence(state_dict, precision, tol):
+    """The default (streamed) probabilities are one forward pass over the whole sequence whatever
+    the piece size (smaller than a block's reach included) and the number of threads; bf16:
+    other shapes may pick kernels that round differently."""
+    rng = np.random.default_rng(7)
+    frames = rng.integers(0, 256, (230, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    frames[80:150] = frames[80]  # a still shot between two noisy ones
+    model = tm.get_model("cpu", precision)
+    ref = _whole_sequence_probs(model, frames)
+    for chunk, workers in ((5, 1), (40, 2), (97, 2), (1000, 1)):
+        done = []
+        p = tm.predict_frames(iter(frames), model, chunk=chunk, workers=workers, on_chunk=done.append)
+        assert p.shape == (230,)
+        assert float(np.abs(p - ref).max()) < tol, (chunk, workers)
+        assert done == sorted(done) and done[-1] == 230
+    for n in (1, 3):  # sequences shorter than the padding and the blocks' reach
+        short = frames[:n]
+        p = tm.predict_frames(iter(short), model, chunk=4, workers=2)
+        assert float(np.abs(p - _whole_sequence_probs(model, short)).max()) < tol
+    assert len(tm.predict_frames(iter(frames[:0]), model)) == 0
+    assert not _net_threads()
+
+
+def test_a_callback_that_raises_stops_the_streamed_workers():
+    rng = np.random.default_rng(8)
+    frames = rng.integers(0, 256, (600, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    pulled = []
+
+    def source():
+        for i, f in enumerate(frames):
+            pulled.append(i)
+            yield f
+
+    def stop(n):
+        raise RuntimeError("stop")
+
+    threads_before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="stop"):
+        tm.predict_frames(source(), tm.get_model("cpu", "auto"), chunk=30, workers=2, on_chunk=stop)
+    assert not _net_threads()
+    assert len(pulled) < 200  # the rest of the stream was not read
+    assert torch.get_num_threads() == threads_before
+
+
+def test_each_worker_runs_on_its_share_of_the_threads(monkeypatch):
+    """torch's lazy per-thread set-up must not reset a worker to the process-wide count."""
+    seen = set()
+    step = tm._Stream.step
+
+    def recording_step(self, g, packet, final):
+        seen.add((threading.current_thread().name.startswith("shots-net"), torch.get_num_threads()))
+        return step(self, g, packet, final)
+
+    monkeypatch.setattr(tm._Stream, "step", recording_step)
+    frames = np.random.default_rng(9).integers(0, 256, (120, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    threads = torch.get_num_threads()
+    tm.predict_frames(iter(frames), tm.get_model("cpu", "auto"), chunk=30, workers=2)
+    assert seen == {(True, max(1, threads // 2))}
+    assert torch.get_num_threads() == threads

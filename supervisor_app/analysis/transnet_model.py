@@ -23,14 +23,24 @@ optional bfloat16 precision):
   similarity matrix instead of a gathered index tensor;
 * the single-frame head only (the "many-hot" head is not used for cuts).
 
-Long sequences are cut into chunks with ``context`` frames of overlap on each side (see
-:func:`predict_frames`); the package uses 100-frame windows of which only the middle 50 frames
-are kept, i.e. it runs the network twice per frame. With ``chunk=50, context=25`` and float32 this
-module reproduces the package's windows (probabilities within 1e-4, tested); the default
-``chunk=250`` gives other frames context at the window edges, which moved per-frame
-probabilities by at most ~0.06 on the Big Buck Bunny fixture, with the same cuts (tested < 0.1).
-On the CPU two chunks run at once, each on its own thread (:func:`cpu_workers`); the
-probabilities do not depend on it beyond bfloat16 rounding.
+By default a sequence is streamed through the network in pieces of ``DEFAULT_CHUNK`` frames
+(:class:`_Stream`, :func:`predict_frames`): each layer keeps the few frames its temporal
+operators still need from the previous piece (the outputs of a block's spatial convolutions for
+its dilated temporal ones, ±8 frames; the similarity features for the ±50-frame look-ups), so
+each frame's activations are computed once and the probabilities are those of one forward pass
+over the whole sequence with ``SEQUENCE_PAD`` (25) copies of its first and last frame around it
+(float32 within 2e-5, bfloat16 within 3e-3, whatever the piece size; tested). The package uses
+100-frame windows of which only the middle 50 frames are kept (the network runs twice per
+frame, and frames near a window's edge see zero padding in time and in the look-ups); the
+previous chunks of 250 frames with 25 frames of context on each side computed ~20 % of the
+frames twice. With ``context`` set, :func:`predict_frames` still runs such windows: with
+``chunk=50, context=25`` and float32 it reproduces the package's (probabilities within 1e-4,
+tested). The whole-sequence probabilities differ from the package's windows by up to ~0.04
+(60 s) and ~0.09 (3 minutes) on the looped Big Buck Bunny pictures, as the 250/25 chunks did, with the
+same cuts (F1 1.000 in ``benchmarks/bench_shots.py``; tested < 0.1 and the same cuts on the fixture).
+The streamed steps (six blocks, then the head) of successive pieces run on two threads, one
+torch thread each (:func:`cpu_workers`, :class:`_Dataflow`): a step of one piece beside an
+earlier step of the next. The probabilities do not depend on it beyond bfloat16 rounding.
 """
 from __future__ import annotations
 
@@ -54,8 +64,8 @@ BN_EPS = 1e-3
 DILATIONS = (1, 2, 4, 8)
 FIRST_BLOCK_OFFSETS = (0, -1, 1, -2, 2, -4, 4, -8, 8)  # frames read by the fused first block
 
-DEFAULT_CHUNK = 250  # output frames per forward pass
-DEFAULT_CONTEXT = 25  # extra frames on each side of a chunk (the package also keeps 25)
+DEFAULT_CHUNK = 128  # frames per streamed piece (with ``context``: output frames per window)
+SEQUENCE_PAD = 25  # copies of the first and the last frame around a sequence (as the package)
 
 
 def weights_path() -> Path:
@@ -105,6 +115,16 @@ class TransNetV2Fast(torch.nn.Module):
 
     first_w: torch.Tensor  # the fused first block (buffers, see _fuse_first_block)
     first_b: torch.Tensor
+    frame_sim_layer_projection_w: torch.Tensor  # the head (buffers)
+    frame_sim_layer_projection_b: torch.Tensor
+    frame_sim_layer_fc_w: torch.Tensor
+    frame_sim_layer_fc_b: torch.Tensor
+    color_hist_layer_fc_w: torch.Tensor
+    color_hist_layer_fc_b: torch.Tensor
+    fc1_w: torch.Tensor
+    fc1_b: torch.Tensor
+    cls_layer1_w: torch.Tensor
+    cls_layer1_b: torch.Tensor
 
     def __init__(self, state_dict: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32):
         super().__init__()
@@ -248,6 +268,62 @@ class TransNetV2Fast(torch.nn.Module):
         z = F.relu(F.linear(z, self.fc1_w, self.fc1_b))
         return F.linear(z, self.cls_layer1_w, self.cls_layer1_b)[:, 0]
 
+    # --- streaming (see _Stream): the same layers on a sequence that arrives in pieces ---------
+    def _first_block_step(self, buf: "_TemporalBuffer", x: torch.Tensor | None, final: bool) -> torch.Tensor:
+        """:meth:`_first_block` of the frames that ``x`` (new frames, compute dtype) completes."""
+        bufs, m = buf.extend(None if x is None or not x.shape[0] else [x], final)  # 3 channels: copied
+        if m <= 0:
+            return self.first_w.new_empty((0, *bufs[0].shape[1:3], self.first_w.shape[0]))
+        stacked = torch.cat([bufs[0][HALO + o:HALO + o + m] for o in FIRST_BLOCK_OFFSETS], 3)
+        y = F.conv2d(stacked.permute(0, 3, 1, 2), self.first_w, self.first_b, padding=1)
+        return F.relu_(y.permute(0, 2, 3, 1))
+
+    def _block_step(self, buf: "_TemporalBuffer", x: torch.Tensor | None, final: bool, name: str, nf: int,
+                    relu: bool) -> torch.Tensor:
+        """:meth:`_block` of the frames that ``x`` (new input frames) completes: the spatial
+        convolutions run on the new frames only; their outputs wait in ``buf`` for the temporal
+        convolutions, which then run without padding over the buffered frames."""
+        h, w = buf.frame_shape
+        n = 0 if x is None else x.shape[0]
+        m = buf.pending(n, final)
+        out = torch.empty((max(m, 0), h, w, 4 * nf), dtype=buf.parts[0].dtype, device=buf.parts[0].device)
+        for i, d in enumerate(DILATIONS):  # one branch at a time: one spatial output alive at once
+            y = None
+            if x is not None and n:
+                y = F.conv2d(x.permute(0, 3, 1, 2), getattr(self, f"{name}_sw{d}"), padding=1).permute(0, 2, 3, 1).reshape(n, h * w, -1)
+            start = 0
+            for seg, k in buf.segments_of(i, y, final):
+                yt = seg[HALO - d:seg.shape[0] - (HALO - d)].unsqueeze(0).permute(0, 3, 1, 2)  # (1, 2F, T, HW)
+                o = F.conv2d(yt, getattr(self, f"{name}_tw{d}"), getattr(self, f"{name}_tb{d}"), dilation=(d, 1))
+                out[start:start + k].view(1, k, h * w, 4 * nf)[..., i * nf:(i + 1) * nf].copy_(o.permute(0, 2, 3, 1))
+                start += k
+                del o, yt
+            del y
+        return F.relu_(out) if relu else out
+
+    def _head_step(self, buf: "_TemporalBuffer", feats: "_Fifo", x: torch.Tensor, side: torch.Tensor,
+                   final: bool) -> torch.Tensor:
+        """The similarity look-ups and the classifier for the frames that the new frames complete
+        (each needs the ±50 frames around it); ``side`` holds their histograms and stage means."""
+        n = x.shape[0]
+        v = F.linear(side[:, 512:], self.frame_sim_layer_projection_w, self.frame_sim_layer_projection_b)
+        feats.push(x.flatten(1).to(torch.float32))
+        bufs, m = buf.extend([F.normalize(v, p=2, dim=1), side[:, :512]] if n else None, final)
+        if m <= 0:
+            return side.new_empty((0,))
+        half = HEAD_HALO
+
+        def band(b: torch.Tensor) -> torch.Tensor:  # row i: b[i+half] . b[i .. i+2*half]
+            s = b[half:half + m] @ b.T  # (m, m + 2*half)
+            s0, s1 = s.stride()
+            return s.as_strided((m, LOOKUP_WINDOW), (s0 + s1, s1))
+
+        frame_sim = F.relu(F.linear(band(bufs[0]), self.frame_sim_layer_fc_w, self.frame_sim_layer_fc_b))
+        color = F.relu(F.linear(band(bufs[1]), self.color_hist_layer_fc_w, self.color_hist_layer_fc_b))
+        z = torch.cat([color, frame_sim, feats.pop(m)], 1)
+        z = F.relu(F.linear(z, self.fc1_w, self.fc1_b))
+        return F.linear(z, self.cls_layer1_w, self.cls_layer1_b)[:, 0]
+
 
 # --- loading (one instance per device/precision, shared and thread-safe) -----------------------
 _MODELS: dict[tuple[str, str], TransNetV2Fast] = {}
@@ -307,14 +383,277 @@ def _chunks(frames: Iterable[np.ndarray], chunk: int, context: int) -> Iterator[
             yield np.stack(buf), n_out
 
 
-def cpu_workers(device: torch.device) -> tuple[int, int]:
-    """``(chunks run at once, threads each)`` for :func:`predict_frames` on ``device``.
+# --- streaming: each frame's activations computed once --------------------------------------------
+HALO = max(DILATIONS)  # frames each block reads on either side of an output frame
+HEAD_HALO = (LOOKUP_WINDOW - 1) // 2  # frames the similarity look-ups read on either side
 
-    On a CPU with two or more of torch's threads: two chunks at once, each on half the threads
-    (one each on 2 cores). Each convolution is then one thread's loop, with no fork/join per
-    operator and no OpenMP threads spinning against the decoder's thread; on the 2-core
-    development machine that took ~10-20 % less CPU per frame than one chunk at a time on two
-    threads (``benchmarks/bench_shots.py``). CUDA (and a single thread): one chunk at a time."""
+
+class _Fifo:
+    """Frames (first dimension) waiting for a later, delayed output of the same frames."""
+
+    def __init__(self) -> None:
+        self._parts: list[torch.Tensor] = []
+        self._empty: torch.Tensor | None = None
+
+    def push(self, x: torch.Tensor) -> None:
+        self._empty = x[:0]
+        if x.shape[0]:
+            self._parts.append(x)
+
+    def pop_parts(self, n: int) -> list[torch.Tensor]:
+        """The next ``n`` frames, as the pieces they were pushed in (no copy)."""
+        out: list[torch.Tensor] = []
+        while n > 0:
+            if not self._parts:
+                raise RuntimeError("streaming frames out of step")  # pragma: no cover - a bug
+            x = self._parts[0]
+            if x.shape[0] <= n:
+                out.append(self._parts.pop(0))
+            else:
+                out.append(x[:n])
+                self._parts[0] = x[n:]
+            n -= out[-1].shape[0]
+        return out
+
+    def pop(self, n: int) -> torch.Tensor:
+        if n <= 0:
+            assert self._empty is not None
+            return self._empty
+        parts = self.pop_parts(n)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+class _TemporalBuffer:
+    """What a temporal operator still needs of its inputs, one tensor per branch (same frames):
+    the frames ``[next output - halo, received)``. It starts with ``halo`` zero frames (the
+    operator's zero padding before the sequence) and ``final`` adds ``halo`` after it."""
+
+    def __init__(self, halo: int, shapes: list[tuple[int, ...]], dtype: torch.dtype, device: torch.device,
+                 frame_shape: tuple[int, int] = (0, 0)):
+        self.halo = halo
+        self.frame_shape = frame_shape
+        self.parts = [torch.zeros((halo, *sh), dtype=dtype, device=device) for sh in shapes]
+
+    def extend(self, xs: list[torch.Tensor] | None, final: bool) -> tuple[list[torch.Tensor], int]:
+        """Append ``xs``; return the buffered frames and how many outputs they complete (``m``:
+        the buffers hold ``m + 2*halo`` frames, output ``i`` reads frames ``i .. i + 2*halo``)."""
+        m = self.pending(0 if xs is None else xs[0].shape[0], final)
+        segments = [self.segments_of(i, None if xs is None else xs[i], final, split=False)
+                    for i in range(len(self.parts))]
+        return ([seg[0][0] for seg in segments], m) if m > 0 else (self.parts, 0)
+
+    def pending(self, n: int, final: bool) -> int:
+        """Outputs that ``n`` new frames (and ``final``) complete."""
+        return self.parts[0].shape[0] + n + (self.halo if final else 0) - 2 * self.halo
+
+    def segments_of(self, i: int, x: torch.Tensor | None, final: bool,
+                    split: bool = True) -> list[tuple[torch.Tensor, int]]:
+        """Append ``x`` to branch ``i``; return its consecutive ``(frames, outputs)`` segments:
+        output ``j`` of a segment reads its frames ``j .. j + 2*halo``. ``split``: without copying
+        the new frames (the outputs that read kept frames come from a short copy of them and the
+        first new ones, the others from ``x`` itself)."""
+        reach = 2 * self.halo
+        kept = self.parts[i]
+        if final:
+            zeros = kept.new_zeros((self.halo, *kept.shape[1:]))
+            x = zeros if x is None or not x.shape[0] else torch.cat([x, zeros])
+        if x is None or not x.shape[0]:
+            return []
+        n, k = x.shape[0], kept.shape[0]
+        m = k + n - reach
+        if split and n >= reach and m > k:
+            self.parts[i] = x[n - reach:].clone()
+            return [(torch.cat([kept, x[:reach]]), k), (x, n - reach)]
+        buf = torch.cat([kept, x])
+        self.parts[i] = buf[m:].clone() if m > 0 else buf
+        return [(buf, m)] if m > 0 else []
+
+
+class _Stream:
+    """A sequence streamed through :class:`TransNetV2Fast` piece by piece, every layer keeping the
+    frames its temporal operators still need (:class:`_TemporalBuffer`): each frame's activations
+    are computed once, and the logits are those of one forward pass over the whole sequence
+    (float rounding aside). The work is ``N_GROUPS`` steps (the six blocks, then the head), each
+    with its own state: the steps of one piece must run in order, and each step must see the
+    pieces in order, but step ``g`` of a piece may run beside step ``g' < g`` of the next one
+    (:class:`_Wavefront`). Each block delays its output by ``HALO`` frames and the head by
+    ``HEAD_HALO``; ``final=True`` on the last piece flushes them."""
+
+    N_GROUPS = 7
+
+    def __init__(self, model: TransNetV2Fast):
+        self.model = model
+        dev, dt = model.first_w.device, model.compute_dtype
+        h, w = INPUT_HEIGHT, INPUT_WIDTH
+        self.first = _TemporalBuffer(HALO, [(h, w, 3)], dt, dev)
+        self.blocks: list[_TemporalBuffer] = [self.first]
+        for i, (name, nf) in enumerate(model._blocks[1:], start=1):
+            if i % 2 == 0:
+                h, w = h // 2, w // 2
+            self.blocks.append(_TemporalBuffer(HALO, [(h * w, 2 * nf)] * len(DILATIONS), dt, dev, (h, w)))
+        f32 = torch.float32
+        n_hist = 512
+        n_proj = model.frame_sim_layer_projection_w.shape[0]
+        self.head = _TemporalBuffer(HEAD_HALO, [(n_proj,), (n_hist,)], f32, dev)
+        self.feats = _Fifo()
+        self.sides = [_Fifo() for _ in range(6)]
+        self.residuals = [_Fifo() for _ in range(3)]
+
+    def step(self, g: int, packet: tuple[torch.Tensor, torch.Tensor], final: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step ``g`` on ``packet``: ``(activations, side)`` of the same frames, ``side`` their
+        float32 histograms and stage means so far. Step 0 takes ``(uint8 frames, unused)``; the
+        last step returns ``(logits, unused)``."""
+        md = self.model
+        x, side = packet
+        if g == 0:
+            side = md._color_histograms(x) if x.shape[0] else x.new_zeros((0, 512), dtype=torch.float32)
+            x = md._first_block_step(self.first, x.to(md.compute_dtype).div_(255.0), final)
+        elif g == self.N_GROUPS - 1:
+            return md._head_step(self.head, self.feats, x, side, final), side
+        else:
+            name, nf = md._blocks[g]
+            x = md._block_step(self.blocks[g], x, final, name, nf, relu=g % 2 == 0)
+        self.sides[g].push(side)
+        side = self.sides[g].pop(x.shape[0])
+        if g % 2 == 0:  # block A of a stage: block B follows
+            return x, side
+        res = self.residuals[g // 2]
+        res.push(packet[0])
+        if not x.shape[0]:
+            h, w = self.blocks[g + 1].frame_shape if g + 1 < 6 else (INPUT_HEIGHT // 8, INPUT_WIDTH // 8)
+            return x.new_empty((0, h, w, x.shape[3])), side.new_empty((0, side.shape[1] + x.shape[3]))
+        F.relu_(x)
+        start = 0
+        for a in res.pop_parts(x.shape[0]):  # the block's input frames, added in place
+            x[start:start + a.shape[0]].add_(a)
+            start += a.shape[0]
+        x = md._pool(x)
+        return x, torch.cat([side, x.mean(dim=(1, 2), dtype=torch.float32)], 1)
+
+
+def _run_piece(stream: _Stream, frames: np.ndarray, final: bool) -> np.ndarray:
+    """All the steps of one piece in this thread (pieces in order)."""
+    with torch.inference_mode():
+        x = torch.from_numpy(frames).to(stream.model.first_w.device)
+        packet = (x, x)
+        for g in range(stream.N_GROUPS):
+            packet = stream.step(g, packet, final)
+        return torch.sigmoid(packet[0]).to("cpu", torch.float32).numpy()
+
+
+class _Dataflow:
+    """Runs :meth:`_Stream.step` of the pieces in flight on ``n`` threads of ``pool``: step ``g``
+    of piece ``k`` is ready once step ``g - 1`` of piece ``k`` and step ``g`` of piece ``k - 1``
+    are done, and each thread takes the ready step of the oldest piece. A thread waits only when
+    no step at all is ready (a thread per piece that waited for its predecessor at every step
+    left a core idle ~5 % of the time)."""
+
+    def __init__(self, stream: _Stream, pool, n: int):
+        self.stream = stream
+        self.cond = threading.Condition()
+        self.turn = [0] * stream.N_GROUPS  # the piece each step takes next
+        self.pieces: dict[int, list] = {}  # k -> [next step, packet, final, running]
+        self.results: dict[int, np.ndarray] = {}
+        self.error: BaseException | None = None
+        self.closed = False
+        self.loops = [pool.submit(self._loop) for _ in range(n)]
+
+    def submit(self, k: int, frames: np.ndarray, final: bool) -> None:
+        x = torch.from_numpy(frames).to(self.stream.model.first_w.device)
+        with self.cond:
+            self.pieces[k] = [0, (x, x), final, False]
+            self.cond.notify_all()
+
+    def done(self, k: int) -> bool:
+        with self.cond:
+            return k in self.results or self.error is not None
+
+    def result(self, k: int) -> np.ndarray:
+        with self.cond:
+            while k not in self.results and self.error is None:
+                self.cond.wait()
+            if self.error is not None:
+                raise self.error
+            return self.results.pop(k)
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def _ready(self) -> int | None:
+        for k in sorted(self.pieces):
+            g, _, _, running = self.pieces[k]
+            if not running and self.turn[g] == k:
+                return k
+        return None
+
+    def _loop(self) -> None:
+        with torch.inference_mode():
+            while True:
+                with self.cond:
+                    while not self.closed and self.error is None and (k := self._ready()) is None:
+                        self.cond.wait()
+                    if self.closed or self.error is not None:
+                        return
+                    assert k is not None
+                    piece = self.pieces[k]
+                    piece[3] = True
+                    g, packet, final = piece[0], piece[1], piece[2]
+                try:
+                    packet = self.stream.step(g, packet, final)
+                    probs = None
+                    if g == self.stream.N_GROUPS - 1:
+                        probs = torch.sigmoid(packet[0]).to("cpu", torch.float32).numpy()
+                except BaseException as e:
+                    with self.cond:
+                        self.error = e
+                        self.cond.notify_all()
+                    return
+                with self.cond:
+                    self.turn[g] = k + 1
+                    if probs is not None:
+                        del self.pieces[k]
+                        self.results[k] = probs
+                    else:
+                        piece[0], piece[1], piece[3] = g + 1, packet, False
+                    self.cond.notify_all()
+
+
+def _pieces(frames: Iterable[np.ndarray], size: int, pad: int) -> Iterator[tuple[np.ndarray, bool]]:
+    """``(frames, final)`` pieces of the sequence with ``pad`` copies of its first and last frame
+    around it (nothing for an empty sequence): ``size`` frames each, except a first piece of half
+    that (the network starts sooner after the decoder) and a last one cut in two (its second
+    half waits for the first half's blocks, not for all of them)."""
+    buf: list[np.ndarray] = []
+    last = None
+    target = max(1, size // 2)
+    for f in frames:
+        if last is None:
+            buf = [f] * pad
+        buf.append(f)
+        last = f
+        if len(buf) >= target:
+            yield np.stack(buf), False
+            buf, target = [], size
+    if last is not None:
+        buf.extend([last] * pad)
+        half = len(buf) // 2 if len(buf) >= 32 else 0
+        if half:
+            yield np.stack(buf[:half]), False
+        yield np.stack(buf[half:]), True
+
+
+def cpu_workers(device: torch.device) -> tuple[int, int]:
+    """``(worker threads, torch threads each)`` for :func:`predict_frames` on ``device``.
+
+    On a CPU with two or more of torch's threads: two workers, each on half the threads (one
+    each on 2 cores), running streamed steps (or windows) side by side. Each convolution is then
+    one thread's loop, with no fork/join per operator and no OpenMP threads spinning against the
+    decoder's thread; on the 2-core development machine that took ~10-20 % less CPU per frame
+    than one chunk at a time on two threads (``benchmarks/bench_shots.py``; until the set-up fix
+    in :class:`_WorkerPool` each worker in fact ran on two threads, which measured the same to
+    within the noise of a shared machine). CUDA (and a single thread): one worker."""
     n = torch.get_num_threads()
     if device.type != "cpu" or n < 2:
         return 1, n
@@ -333,7 +672,9 @@ class _WorkerPool:
     """``n`` threads that each run torch on ``threads_each`` intra-op threads, without changing
     the process: ``torch.set_num_threads`` is per thread for OpenMP but also stores the count that
     threads started later inherit, so the caller's count is put back once the workers have set
-    theirs (and at the end)."""
+    theirs (and at the end). Each worker first lets torch do its lazy per-thread set-up, which
+    would otherwise run at the worker's first parallel operator and reset its count to the
+    process-wide one (tested)."""
 
     def __init__(self, n: int, threads_each: int):
         from concurrent.futures import ThreadPoolExecutor
@@ -342,7 +683,8 @@ class _WorkerPool:
         ready = threading.Barrier(n + 1, timeout=60)
 
         def init() -> None:
-            torch.set_num_threads(threads_each)
+            torch.get_num_threads()  # torch's lazy per-thread set-up first: it would later reset the
+            torch.set_num_threads(threads_each)  # count to the process-wide one (the caller's, put back below)
             ready.wait()
 
         self.pool = ThreadPoolExecutor(n, thread_name_prefix="shots-net", initializer=init)
@@ -359,22 +701,27 @@ class _WorkerPool:
 
 
 def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = None,
-                   chunk: int = DEFAULT_CHUNK, context: int = DEFAULT_CONTEXT,
+                   chunk: int = DEFAULT_CHUNK, context: int | None = None,
                    on_chunk: Callable[[int], None] | None = None,
                    on_probs: Callable[[np.ndarray], None] | None = None,
                    workers: int | None = None) -> np.ndarray:
     """Per-frame transition probabilities (float32, one per input frame) of a stream of
     ``(27, 48, 3)`` uint8 RGB frames.
 
-    ``chunk`` output frames are computed per forward pass with ``context`` frames of extra
-    temporal context on each side (the network's padding applies beyond them, as in the
-    package's 100-frame windows, which keep 25 frames of context). ``workers``: chunks computed
-    at once (``None``: :func:`cpu_workers`); the results do not depend on it. ``on_chunk(n_done)``
-    is called (in the calling thread) after each chunk with the number of frames done so far; it
-    may raise to stop (the chunks in flight are finished, the rest dropped). ``on_probs(probs_so_far)``
-    (optional) gets every probability computed so far after each chunk.
+    ``context=None`` (the default): the whole sequence, with ``SEQUENCE_PAD`` copies of its first
+    and last frame around it, is streamed through the network ``chunk`` frames at a time
+    (:class:`_Stream`): the probabilities of one forward pass over the whole sequence, each
+    frame computed once. ``context`` a number: windows of ``chunk`` output frames with ``context``
+    frames of extra temporal context on each side, each computed on its own (the network's
+    padding applies beyond them; ``chunk=50, context=25`` are the package's 100-frame windows).
+
+    ``workers``: threads at work at once (``None``: :func:`cpu_workers`); the results do not
+    depend on it. ``on_chunk(n_done)`` is called (in the calling thread) after each chunk with
+    the number of frames done so far (streamed, the last ~100 frames read are done with a later
+    chunk); it may raise to stop (the chunks in flight are finished, the rest dropped).
+    ``on_probs(probs_so_far)`` (optional) gets every probability computed so far after each chunk.
     """
-    if chunk < 1 or context < 0:
+    if chunk < 1 or (context is not None and context < 0):
         raise ValueError("chunk must be >= 1 and context >= 0")
     if model is None:
         model = get_model()
@@ -385,9 +732,15 @@ def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = 
         threads_each = max(1, torch.get_num_threads() // n_workers)
     out: list[np.ndarray] = []
     done = 0
+    skip = 0  # streamed: leading padding still to drop
 
-    def finished(p: np.ndarray) -> None:
-        nonlocal done
+    def finished(p: np.ndarray, final: bool = False) -> None:
+        nonlocal done, skip
+        if skip:
+            dropped = min(skip, len(p))
+            p, skip = p[dropped:], skip - dropped
+        if final:
+            p = p[:len(p) - SEQUENCE_PAD]
         out.append(p)
         done += len(p)
         if on_probs is not None:
@@ -395,7 +748,33 @@ def predict_frames(frames: Iterable[np.ndarray], model: TransNetV2Fast | None = 
         if on_chunk is not None:
             on_chunk(done)
 
-    if n_workers == 1:
+    if context is None:
+        skip = SEQUENCE_PAD
+        stream = _Stream(model)
+        pieces = _pieces(frames, chunk, SEQUENCE_PAD)
+        if n_workers == 1:
+            for piece, final in pieces:
+                finished(_run_piece(stream, piece, final), final)
+        else:
+            from collections import deque
+
+            workers_pool = _WorkerPool(n_workers, threads_each)
+            flow = _Dataflow(stream, workers_pool.pool, n_workers)
+            in_flight: deque = deque()
+            try:
+                for k, (piece, final) in enumerate(pieces):
+                    flow.submit(k, piece, final)
+                    in_flight.append((k, final))
+                    while len(in_flight) > n_workers + 1 or (in_flight and flow.done(in_flight[0][0])):
+                        k0, fin = in_flight.popleft()
+                        finished(flow.result(k0), fin)
+                while in_flight:
+                    k0, fin = in_flight.popleft()
+                    finished(flow.result(k0), fin)
+            finally:
+                flow.close()
+                workers_pool.close()
+    elif n_workers == 1:
         for window, n_out in _chunks(frames, chunk, context):
             finished(_forward_probs(model, window, context, n_out))
     else:
