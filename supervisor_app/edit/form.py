@@ -43,7 +43,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence, TypeGuard
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from supervisor_app.infra.errors import AnalysisError, UsageError
 
 SYNC_EDGE_S = 0.5  # sync points must lie this far inside the picture (its first and last frames are the edit's own)
 from supervisor_app.edit.edl import EDGE_EPS_S, SYNC_LANDING_S, Edit, Excerpt
+
+if TYPE_CHECKING:
+    from supervisor_app.edit.bar_splices import BarSplices
 
 __all__ = ["TrackForm", "plan_edit", "EditStats", "describe_edit", "fmt_time", "FADE_MAX_S", "MIN_REPEAT_BARS", "run_length",
            "PHRASE_BARS", "WEIGHTS"]
@@ -96,7 +99,7 @@ def fmt_time(s: float) -> str:
 
 
 # ================================================================================================
-def _is_bar_splices(audio) -> bool:
+def _is_bar_splices(audio) -> "TypeGuard[BarSplices]":
     """True when a form's ``audio`` is a stored :class:`supervisor_app.edit.bar_splices.BarSplices` table."""
     from supervisor_app.edit.bar_splices import BarSplices
 
@@ -201,7 +204,7 @@ class TrackForm:
     def joints(self) -> np.ndarray:
         """Bar lines where a block may start or end: section starts, every ``PHRASE_BARS`` bars inside a
         section, and the end of the file (index ``n``)."""
-        out = set()
+        out: set[int] = set()
         sb = self.section_bounds
         for a, b in zip(sb[:-1], sb[1:]):
             out.update(range(int(a), int(b), PHRASE_BARS))
@@ -813,7 +816,7 @@ class _Planner:
                 n_rep += 1
         n_drop = n_spl - n_rep
         lay = self._layout(c)
-        used = []
+        used: list[tuple[float, float]] = []
         rep_s = 0.0
         for v0, v1, m0, m1 in lay:
             for u0, u1 in used:
