@@ -286,7 +286,8 @@ def build_catalog(args, folder: Path) -> tuple[Path, str]:
              f"{n_env} free-time tracks in the app's cache)")
     if n_rep:
         text += (f", REPLICATED to {_analysed_count(cat)} ({n_rep} replicas: distinct ids, paths (symlinks to the "
-                 "same audio) and content hashes, copied analyses, durations +1 ms per replica; the per-track ranking work is that of real "
+                 "same audio) and content hashes, copied analyses and bar-splice tables (their end-of-file bar line moved with the "
+                 "replica's duration), durations +1 ms per replica; the per-track ranking work is that of real "
                  "tracks, the ranking's answer is meaningless)")
     note.write_text(text + "\n")
     return cat, text
