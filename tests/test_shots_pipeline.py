@@ -82,9 +82,11 @@ def test_two_chunks_at_once_give_the_same_probabilities_and_leave_the_thread_cou
     assert seen == [threads_before]
 
 
-def test_a_callback_that_raises_stops_the_workers(state_dict):
-    rng = np.random.default_rng(6)
-    frames = rng.integers(0, 256, (400, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+@pytest.mark.parametrize("context, n_frames", [(5, 400), (None, 600)], ids=["windows", "streamed"])
+def test_a_callback_that_raises_stops_the_workers(state_dict, context, n_frames):
+    """A raising callback (e.g. a cancel) stops the network's workers, leaves the stream mostly unread and
+    the process's thread count as it was, with windows of context and streamed alike."""
+    frames = np.random.default_rng(6).integers(0, 256, (n_frames, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
     pulled = []
 
     def source():
@@ -95,10 +97,12 @@ def test_a_callback_that_raises_stops_the_workers(state_dict):
     def stop(n):
         raise RuntimeError("stop")
 
+    threads_before = torch.get_num_threads()
     with pytest.raises(RuntimeError, match="stop"):
-        tm.predict_frames(source(), tm.get_model("cpu", "auto"), chunk=30, context=5, workers=2, on_chunk=stop)
+        tm.predict_frames(source(), tm.get_model("cpu", "auto"), chunk=30, context=context, workers=2, on_chunk=stop)
     assert not _net_threads()
     assert len(pulled) < 200  # the rest of the stream was not read
+    assert torch.get_num_threads() == threads_before
 
 
 def _frames_reformatted_one_by_one(path, n: int) -> list[np.ndarray]:
@@ -194,27 +198,6 @@ def test_streamed_equals_one_pass_over_the_whole_sequence(state_dict, precision,
         assert float(np.abs(p - _whole_sequence_probs(model, short)).max()) < tol
     assert len(tm.predict_frames(iter(frames[:0]), model)) == 0
     assert not _net_threads()
-
-
-def test_a_callback_that_raises_stops_the_streamed_workers():
-    rng = np.random.default_rng(8)
-    frames = rng.integers(0, 256, (600, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
-    pulled = []
-
-    def source():
-        for i, f in enumerate(frames):
-            pulled.append(i)
-            yield f
-
-    def stop(n):
-        raise RuntimeError("stop")
-
-    threads_before = torch.get_num_threads()
-    with pytest.raises(RuntimeError, match="stop"):
-        tm.predict_frames(source(), tm.get_model("cpu", "auto"), chunk=30, workers=2, on_chunk=stop)
-    assert not _net_threads()
-    assert len(pulled) < 200  # the rest of the stream was not read
-    assert torch.get_num_threads() == threads_before
 
 
 def test_each_worker_runs_on_its_share_of_the_threads(monkeypatch):

@@ -16,6 +16,7 @@ the first recommendation that needs a track's envelope decodes that track once.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,7 +135,9 @@ def music_envelope(x: np.ndarray, sr: int) -> MusicEnvelope:
         x = np.pad(x, (0, N_FFT - x.size))
     P = np.abs(librosa.stft(x, n_fft=N_FFT, hop_length=HOP)) ** 2
     S = librosa.feature.melspectrogram(S=P, sr=SR, n_mels=N_MELS)
-    chroma = librosa.feature.chroma_stft(S=P, sr=SR).T
+    with warnings.catch_warnings():  # silence (no pitch to tune on): librosa's tuning 0.0, not its warning on
+        warnings.filterwarnings("ignore", message="Trying to estimate tuning", category=UserWarning)  # stderr
+        chroma = librosa.feature.chroma_stft(S=P, sr=SR).T
     mel_db = librosa.power_to_db(S, ref=1.0, amin=1e-10).T
     rms = librosa.feature.rms(y=x, frame_length=N_FFT, hop_length=HOP)[0]
     rms_db = 20 * np.log10(np.maximum(rms, 1e-5))
