@@ -250,8 +250,9 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     list with them); the returned list is the final ranking. ``picture_climax_s``: the picture's climax
     (video time) for the music's energy peak; ``no_repeats``: leave out tracks whose edit needs a repeat;
     ``length_ratio``: ``(min, max)`` track duration as a multiple of the picture's (either may be None);
-    ``audio_finalists``: how many of the best are re-planned with their audio (default ``max(2k, k + 5)``;
-    0: none); ``plan_all``: cut every candidate with the planner (fit only: otherwise a large catalog's
+    ``audio_finalists``: every planned bar-grid track with a stored bar-splice table (``catalog index``) is
+    cut with its audio in mind; of the others, how many of the best are re-planned from their decoded audio
+    (default ``max(2k, k + 5)``; 0: no audio at all, neither tables nor decoding); ``plan_all``: cut every candidate with the planner (fit only: otherwise a large catalog's
     candidates are chosen by a quick fit, :mod:`supervisor_app.ranking.search`). ``distance`` (default nw-dtw) applies with a model only: given without one, it is ignored and a note
     says so; ``rank_by`` content or fused without a model is refused (UsageError naming the option).
     """
