@@ -182,8 +182,7 @@ def _move_bar_splices_end(con, track_id: int, duration_s) -> None:
     of the file, moved to the replica's duration (N ms later): the table is used only on the exact bar lines
     of the track's form. Its end sides stay those computed N ms earlier (the same work; numbers that differ
     by at most one 23-ms feature frame)."""
-    import numpy as np
-
+    from supervisor_app.catalog.store import _array
     from supervisor_app.indexing.keys import bar_splices_key
 
     name, version = bar_splices_key()
@@ -191,7 +190,7 @@ def _move_bar_splices_end(con, track_id: int, duration_s) -> None:
                       (track_id, name, version)).fetchone()
     if got is None or not duration_s:
         return
-    arr = np.frombuffer(got[2], dtype=np.dtype(got[0])).reshape(json.loads(got[1])).copy()
+    arr = _array(*got)  # the catalog's own decoding of a stored array
     if arr.size:
         arr[-1, 0] = float(duration_s)
         con.execute("UPDATE embeddings SET data = ? WHERE track_id = ? AND model = ? AND version = ?",

@@ -86,7 +86,6 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
     records: dict[str, dict] = {}
     arrays: dict[str, tuple[str, np.ndarray]] = {}
     music = plan.beats or bool(plan.segments)
-    downbeats_s = None
     want_yamnet = plan.yamnet or bool(plan.segmeans)
     t0 = time.process_time()
     audio: dict[int, np.ndarray] = {}
@@ -133,7 +132,6 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
             t0 = t1
             brec = recs.get(beats_key()[0])
             beats_s = brec["result"]["beats_s"] if brec and brec["result"] else None
-            downbeats_s = brec["result"].get("downbeats_s") if brec and brec["result"] else None
         else:
             beats_s = plan.stored_beats_s
         if plan.segments:
@@ -143,11 +141,15 @@ def index_track_job(path: str, plan: TrackPlan, algorithms: Sequence[str] = SEGM
 
     if plan.bar_splices:
         t0 = time.process_time()
-        if not plan.beats:
+        if plan.beats:  # the downbeats just computed (none when beat tracking failed)
+            brec = records.get(beats_key()[0])
+            downbeats_s = (brec.get("result") or {}).get("downbeats_s") if brec else None
+        else:
             downbeats_s = plan.stored_downbeats_s
         table = bar_splices_array(audio.pop(FEATURES_SR, None), plan.duration_s or duration_s, downbeats_s, error)
         if table is not None:
-            arrays[bar_splices_key()[0]] = (bar_splices_key()[1], table)
+            name, version = bar_splices_key()
+            arrays[name] = (version, table)
         cpu["bar splices"] = time.process_time() - t0
 
     if plan.descriptors and DESCRIPTORS_RATE_HZ in audio:
