@@ -89,3 +89,20 @@ def test_close_when_done_clears_the_terminal_line_at_the_end():
     line(0.5, "a.mp4 (done)")
     line(1.0, "b.mp4 (cached)")
     assert out.getvalue().endswith("\r") and line._closed
+
+
+def test_a_provisional_first_result_is_said_and_the_first_final_one_too():
+    out, clock = io.StringIO(), Clock()
+    line = ProgressLine(stream=out, clock=clock)
+
+    class R:
+        def __init__(self, provisional):
+            self.provisional = provisional
+
+    for t, provisional in ((3.2, True), (3.3, True), (8.5, False), (9.0, False)):
+        clock.t = t
+        line.result(R(provisional))
+    text = out.getvalue()
+    assert "first result after 3.2 s (provisional" in text
+    assert "first final result after 8.5 s" in text and text.count("first final result") == 1
+    assert line.first_result_s == 3.2 and line.first_final_result_s == 8.5

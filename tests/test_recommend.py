@@ -6,7 +6,6 @@ by the indexer, prefilter + re-rank, alignment path → edit), not recommendatio
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,25 +16,16 @@ from supervisor_app.infra import errors
 from supervisor_app.catalog import Catalog
 from supervisor_app.cli.main import main
 from supervisor_app.catalog.filters import Filters
-from supervisor_app.indexing.pipeline import embed_catalog, index_catalog
+from supervisor_app.indexing.pipeline import embed_catalog
 from supervisor_app.services.recommend import recommend
 
+from conftest import copy_catalog
 from fixture_paths import BBB, MUSIC
 
 
 @pytest.fixture(scope="module")
-def catalog_path(tmp_path_factory):
-    d = tmp_path_factory.mktemp("rec")
-    music = d / "music"
-    music.mkdir()
-    for name, start in (("vibe_ace.ogg", 3), ("sugar_plum_fairy.ogg", 10)):
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", "40", "-i", str(MUSIC / name),
-                        "-vn", "-map_metadata", "0", str(music / name)], check=True)
-    path = d / "c.sqlite"
-    with Catalog.create(path) as cat:
-        cat.add_folder(music)
-        index_catalog(cat, workers=1)
-    return path
+def catalog_path(indexed_catalog_template, tmp_path_factory):
+    return copy_catalog(indexed_catalog_template, tmp_path_factory.mktemp("rec"))
 
 
 @pytest.fixture(scope="module")

@@ -206,12 +206,36 @@ def music_records(x_44k: np.ndarray | None, duration_s: float, algorithms: Seque
 
 
 # --- any file: video and/or audio ----------------------------------------------------------------
+def stored_shots(path: str | Path, threshold: float = 0.5, *, cache=True, content_hash: str | None = None):
+    """The cached TransNetV2 analysis of ``path`` (see :func:`cached_shots`), or ``None`` when there is none
+    (or no cache): nothing is computed."""
+    from supervisor_app.analysis import shots as shots_mod
+
+    cache = _resolve_cache(cache)
+    if cache is None:
+        return None
+    if content_hash is None:
+        from supervisor_app.infra.hashing import content_hash as _hash
+
+        content_hash = _hash(Path(path))
+    hit = cache.get(content_hash, versions.SHOTS, versions.shots_version(threshold))
+    if hit is None:
+        return None
+    try:
+        return shots_mod.ShotResult.from_dict(hit)
+    except (KeyError, TypeError, ValueError):
+        return None  # an entry from an incompatible build: recompute
+
+
 def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, content_hash: str | None = None,
-                 progress: ProgressFn | None = None, should_cancel: CancelFn | None = None, partial=None):
+                 progress: ProgressFn | None = None, should_cancel: CancelFn | None = None, partial=None,
+                 decoded=None):
     """TransNetV2 shot analysis (:class:`supervisor_app.analysis.shots.ShotResult`), cached by content
     hash + version: the one place every command (analyze, recommend, mockup, the app) gets shots from.
     ``progress(fraction, stage)``; raises Cancelled when ``should_cancel`` says so; ``partial(result)``
-    gets the analysis so far while it runs (not called on a cache hit)."""
+    gets the analysis so far while it runs (not called on a cache hit). ``decoded``: the picture's
+    :class:`~supervisor_app.analysis.shots.DecodedPicture` when the caller decoded it already (the same
+    result, without decoding again)."""
     from supervisor_app.analysis import shots as shots_mod
 
     path = Path(path)
@@ -220,17 +244,16 @@ def cached_shots(path: str | Path, threshold: float = 0.5, *, cache=True, conten
         from supervisor_app.infra.hashing import content_hash as _hash
 
         content_hash = _hash(path)
-
+    hit = stored_shots(path, threshold, cache=cache if cache is not None else False, content_hash=content_hash)
+    if hit is not None:
+        return hit
+    opts = {"partial": partial} if partial else {}
+    if decoded is not None:
+        r = shots_mod.detect_shots_in_decoded(decoded, threshold=threshold, progress=progress,
+                                              should_cancel=should_cancel, **opts)
+    else:
+        r = shots_mod.detect_shots(path, threshold=threshold, progress=progress, should_cancel=should_cancel, **opts)
     version = versions.shots_version(threshold)
-    if cache is not None and content_hash is not None:
-        hit = cache.get(content_hash, versions.SHOTS, version)
-        if hit is not None:
-            try:
-                return shots_mod.ShotResult.from_dict(hit)
-            except (KeyError, TypeError, ValueError):
-                pass  # an entry from an incompatible build: recompute
-    r = shots_mod.detect_shots(path, threshold=threshold, progress=progress,
-                               should_cancel=should_cancel, **({"partial": partial} if partial else {}))
     if cache is not None and content_hash is not None:
         d = r.to_dict()
         cache.put(content_hash, versions.SHOTS, version, d)

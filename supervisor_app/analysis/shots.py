@@ -35,7 +35,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -45,10 +45,13 @@ from supervisor_app.infra.jobs import ProgressFn, ShouldCancel, as_progress, che
 CURVE_RATE_HZ = 25.0  # f_shot sampling rate in the thesis
 DEFAULT_THRESHOLD = 0.5
 PREFETCH_FRAMES = 512  # decoded 48x27 frames the decode thread may run ahead (~2 MB)
+MAX_DECODED_FRAMES = 30_000  # decode_picture holds at most this many (~117 MB: 20 min at 25 fps)
+INPUT_WIDTH, INPUT_HEIGHT = 48, 27  # the network's input (transnet_model's, without importing torch)
 ANALYZER_VERSION = "transnetv2-1.0.5/fast-2"  # bump when the results would change (for caches);
 # a result's ``analyzer_version`` adds the precision it ran in ("/float32" or "/bfloat16")
 
-__all__ = ["ShotResult", "detect_shots", "detect_shots_in_frames", "cuts_from_probs",
+__all__ = ["ShotResult", "DecodedPicture", "detect_shots", "detect_shots_in_frames", "decode_picture",
+           "detect_shots_in_decoded", "quick_shots", "cuts_from_probs",
            "shots_from_cuts", "curve_at_rate", "CURVE_RATE_HZ", "ANALYZER_VERSION"]
 
 
@@ -251,6 +254,42 @@ def detect_shots_in_frames(frames: Sequence[np.ndarray] | np.ndarray, fps: float
     return _result(times, probs, fps, len(frames) / float(fps), threshold, model.compute_dtype)
 
 
+def _frame_rate(times_s: np.ndarray, fps: float) -> float:
+    """The probed rate, or the decoded frames' own when the container did not say."""
+    if fps:
+        return float(fps)
+    t = times_s
+    return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 25.0
+
+
+def _picture_duration_s(times_s: np.ndarray, fps: float, probed_duration_s: float | None) -> float:
+    """The end of the last frame, or the probed duration when longer (a trailing audio tail, say)."""
+    video_end = float(times_s[-1] + 1.0 / fps)
+    return max(float(probed_duration_s or 0.0), video_end) if probed_duration_s else video_end
+
+
+def _network_pass(model, frames: Iterable[np.ndarray], times_s, fps: float, expected_frames: float,
+                  threshold: float, report: ProgressFn, should_cancel: Optional[ShouldCancel],
+                  partial: Optional[Callable[["ShotResult"], None]]) -> np.ndarray:
+    """TransNetV2's per-frame probabilities of ``frames``; ``times_s`` (a list the decoder fills, or an
+    array) times them for ``partial``."""
+    from supervisor_app.analysis import transnet_model as tm
+
+    def on_chunk(done: int) -> None:
+        report(min(0.99, done / expected_frames), "detecting shots")
+        check_cancelled(should_cancel, "Shot detection")
+
+    def on_probs(p: np.ndarray) -> None:
+        n = min(len(p), len(times_s))
+        if n > 1 and partial is not None:
+            t_so_far = np.asarray(times_s[:n], dtype=np.float64)
+            step = 1.0 / fps if fps else float(t_so_far[-1] - t_so_far[-2])
+            partial(_result(t_so_far, p[:n], fps or 25.0, float(t_so_far[-1] + step), threshold, model.compute_dtype))
+
+    report(0.0, "detecting shots")
+    return tm.predict_frames(frames, model, on_chunk=on_chunk, on_probs=on_probs if partial else None)
+
+
 def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
                  progress: Optional[ProgressFn] = None,
                  should_cancel: Optional[ShouldCancel] = None,
@@ -289,30 +328,122 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
             times.append(t)
             yield f
 
-    def on_chunk(done: int) -> None:
-        report(min(0.99, done / expected), "detecting shots")
-        check_cancelled(should_cancel, "Shot detection")
-
-    def on_probs(p: np.ndarray) -> None:
-        n = min(len(p), len(times))
-        if n > 1:
-            t_so_far = np.asarray(times[:n], dtype=np.float64)
-            step = 1.0 / fps if fps else float(t_so_far[-1] - t_so_far[-2])
-            partial(_result(t_so_far, p[:n], fps or 25.0, float(t_so_far[-1] + step), threshold, model.compute_dtype))
-
-    report(0.0, "detecting shots")
     stream = iter(_Prefetch(frames, maxsize=PREFETCH_FRAMES))
     try:
-        probs = tm.predict_frames(stream, model, on_chunk=on_chunk, on_probs=on_probs if partial else None)
+        probs = _network_pass(model, stream, times, fps, expected, threshold, report, should_cancel, partial)
     finally:
         stream.close()  # stops and joins the decode thread now, also on Cancelled or errors
     if len(probs) == 0:
         raise AnalysisError(f"The video {path.name!r} has no decodable frames.")
     t = np.asarray(times, dtype=np.float64)
-    if not fps:
-        fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 25.0
-    video_end = float(t[-1] + 1.0 / fps)
-    duration = max(float(info.duration_s or 0.0), video_end) if info.duration_s else video_end
-    result = _result(t, probs, fps, duration, threshold, model.compute_dtype)
+    fps = _frame_rate(t, fps)
+    result = _result(t, probs, fps, _picture_duration_s(t, fps, info.duration_s), threshold, model.compute_dtype)
     report(1.0, "shots detected")
     return result
+
+
+# --- decoding first: a provisional pass on the same frames, then the network (issue 21) ----------
+@dataclass
+class DecodedPicture:
+    """A picture decoded for shot detection, held in memory: every frame at its native rate as the
+    network's 48×27 RGB (3.9 kB a frame: 5.6 MB a minute at 24 fps). Decoding first lets a cheap
+    pass (:func:`quick_shots`) run on the frames before the network does (:func:`detect_shots_in_decoded`)."""
+
+    path: str
+    frames: np.ndarray  # (n, 27, 48, 3) uint8
+    times_s: np.ndarray  # float64 (n,), each frame's start
+    fps: float
+    duration_s: float
+    content_hash: str = ""  # the file's, when the caller knows it (the caches' key)
+
+
+def _load_model_in_background(device, precision) -> threading.Thread:
+    """Import torch and load the network on a thread while the caller decodes: the two overlap on two
+    cores (the import is ~1 s of one core; PyAV decodes in FFmpeg's threads)."""
+
+    def load() -> None:
+        try:
+            from supervisor_app.analysis import transnet_model as tm
+
+            tm.get_model(device, precision)
+        except Exception:  # noqa: BLE001 - the caller's own get_model raises it again, in its words
+            pass
+
+    th = threading.Thread(target=load, name="shots-model-load", daemon=True)
+    th.start()
+    return th
+
+
+def decode_picture(path: str | Path, progress: Optional[ProgressFn] = None,
+                   should_cancel: Optional[ShouldCancel] = None, *, max_frames: int = MAX_DECODED_FRAMES,
+                   device=None, precision: str = "auto", load_model: bool = True) -> Optional[DecodedPicture]:
+    """Every frame of the picture at ``path`` as the network's input, in memory; ``None`` when it would
+    hold more than ``max_frames`` frames (a long film: stream it with :func:`detect_shots` instead).
+    ``load_model``: load the network meanwhile (on a thread). Cancellable between frames; media
+    problems raise the media layer's typed errors, as :func:`detect_shots` does."""
+    from supervisor_app.media import probe, read_frames
+
+    path = Path(path)
+    info = probe(path)
+    if not info.has_video:
+        raise NoVideoStreamError(path)
+    fps = float(info.fps or 0.0)
+    expected = max(1.0, (info.duration_s or 0.0) * (fps or 25.0))
+    if expected > max_frames:
+        return None
+    report = as_progress(progress)
+    check_cancelled(should_cancel, "Decoding the picture")
+    loader = _load_model_in_background(device, precision) if load_model else None
+    frames: list[np.ndarray] = []
+    times: list[float] = []
+    try:
+        for t, f in read_frames(path, size=(INPUT_WIDTH, INPUT_HEIGHT)):  # FFmpeg's own threads: both cores
+            times.append(t)
+            frames.append(f)
+            if len(frames) % 64 == 0:
+                report(min(0.99, len(frames) / expected), "decoding the picture")
+                check_cancelled(should_cancel, "Decoding the picture")
+                if len(frames) > max_frames:
+                    return None
+    finally:
+        if loader is not None:
+            loader.join()
+    if not frames:
+        raise AnalysisError(f"The video {path.name!r} has no decodable frames.")
+    t_arr = np.asarray(times, dtype=np.float64)
+    fps = _frame_rate(t_arr, fps)
+    report(1.0, "picture decoded")
+    return DecodedPicture(path=str(path), frames=np.stack(frames), times_s=t_arr, fps=fps,
+                          duration_s=_picture_duration_s(t_arr, fps, info.duration_s))
+
+
+def detect_shots_in_decoded(picture: DecodedPicture, threshold: float = DEFAULT_THRESHOLD,
+                            progress: Optional[ProgressFn] = None, should_cancel: Optional[ShouldCancel] = None,
+                            device=None, precision: str = "auto",
+                            partial: Optional[Callable[["ShotResult"], None]] = None) -> ShotResult:
+    """:func:`detect_shots` on a picture already decoded: the same result (the same frames, the same
+    network), with the same progress, cancel and ``partial`` contract."""
+    from supervisor_app.analysis import transnet_model as tm
+
+    threshold = _check_threshold(threshold)
+    report = as_progress(progress)
+    check_cancelled(should_cancel, "Shot detection")
+    report(0.0, "loading the shot-detection model")
+    model = tm.get_model(device, precision)
+    probs = _network_pass(model, iter(picture.frames), picture.times_s, picture.fps, float(len(picture.frames)),
+                          threshold, report, should_cancel, partial)
+    result = _result(picture.times_s, probs, picture.fps, picture.duration_s, threshold, model.compute_dtype)
+    report(1.0, "shots detected")
+    return result
+
+
+def quick_shots(picture: DecodedPicture, threshold: float = DEFAULT_THRESHOLD) -> ShotResult:
+    """Provisional shots of a decoded picture from :mod:`.quick_cuts` (frame differences, milliseconds):
+    the same conventions and fields as TransNetV2's result, to rank with before the network has run;
+    its ``analyzer_version`` says what made it. Never cached as shots."""
+    from supervisor_app.analysis.quick_cuts import QUICK_CUTS_VERSION, quick_cut_probs
+
+    probs = quick_cut_probs(picture.frames, picture.fps)
+    r = _result(picture.times_s, probs, picture.fps, picture.duration_s, _check_threshold(threshold), "quick")
+    r.analyzer_version = QUICK_CUTS_VERSION
+    return r

@@ -52,6 +52,8 @@ class ProgressLine:
         self._closed = False
         self.results = 0
         self.first_result_s: Optional[float] = None
+        self.first_final_result_s: Optional[float] = None  # after provisional ones
+        self._provisional_first = False
 
     # -- the contract ---------------------------------------------------------------------------
     def __call__(self, fraction: Optional[float], stage: str = "") -> None:
@@ -61,13 +63,23 @@ class ProgressLine:
         if self.close_when_done and fraction is not None and fraction >= 1.0:
             self.close()
 
-    def result(self, *_args) -> None:
-        """Count a streamed result (e.g. recommend's ``on_result``); the first one is logged with its time."""
+    def result(self, *args) -> None:
+        """Count a streamed result (e.g. recommend's ``on_result``); the first one is logged with its time.
+        A provisional one (``.provisional``: ranked on a picture's quick cuts) is logged as such, and the
+        first final one after it too."""
+        provisional = bool(getattr(args[0], "provisional", False)) if args else False
         self.results += 1
         if self.first_result_s is None:
             self.first_result_s = self.elapsed_s()
             if not self.tty and not self.quiet:
-                self._write_log(f"first result after {self.first_result_s:.1f} s")
+                self._write_log(f"first result after {self.first_result_s:.1f} s"
+                                + (" (provisional: the picture's cuts from a quick pass; TransNetV2 refines them)"
+                                   if provisional else ""))
+            self._provisional_first = provisional
+        elif not provisional and self._provisional_first and self.first_final_result_s is None:
+            self.first_final_result_s = self.elapsed_s()
+            if not self.tty and not self.quiet:
+                self._write_log(f"first final result after {self.first_final_result_s:.1f} s")
 
     # -- drawing ------------------------------------------------------------------------------
     def elapsed_s(self) -> float:

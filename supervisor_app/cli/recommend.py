@@ -90,7 +90,8 @@ def cmd_recommend(args) -> int:
                                          model=args.model, distance=args.distance, k=args.k, rank_by=args.rank_by,
                                          top_n=args.top_n, sync_points_s=sync_points, picture_climax_s=climax_s,
                                          no_repeats=args.no_repeats, length_ratio=ratio,
-                                         progress=line, on_result=line.result, plan_all=getattr(args, "plan_all", False))
+                                         progress=line, on_result=line.result, plan_all=getattr(args, "plan_all", False),
+                                         provisional=True)
         from supervisor_app.catalog.tracks_view import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])

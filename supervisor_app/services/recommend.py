@@ -80,6 +80,7 @@ class Recommendation:
     form: dict = field(default_factory=dict)  # ranking.form_score.FormScore.to_dict()
     edit_mode: str = "metric"  # 'metric' (bar lines) | 'free-time' | 'button' (supervisor_app.edit.planner)
     beat_confidence: dict = field(default_factory=dict)  # BeatConfidence.to_dict()
+    provisional: bool = False  # scored against a picture's provisional cuts (recommend's first list), replaced
 
     def to_dict(self) -> dict:
         edit, self.edit = self.edit, None
@@ -226,6 +227,32 @@ def _quick_order(candidates, events, va, should_cancel=None) -> tuple[list, list
     return failed + [scored[i] for i in order], buttons
 
 
+PROVISIONAL_SPAN = (0.12, 0.3, 0.55)  # recommend's progress at: the provisional ranking, shot detection, the final ranking
+
+
+def _provisional_then_final(video, rank, on_result, progress, should_cancel):
+    """A cold picture, ranked twice: first on provisional cuts (its frames decoded, cut by frame differences,
+    :func:`supervisor_app.services.video_analysis.provisional_analysis`; the best ``k`` streamed to
+    ``on_result`` as ``provisional`` within seconds), then TransNetV2 on the same frames. Returns the final
+    analysis, or ``None`` when there was nothing to gain (shots cached, a picture too long to hold)."""
+    from supervisor_app.services.video_analysis import analyze_video, decode_for_provisional, provisional_analysis
+
+    progress(0.0, "decoding the picture")
+    decoded = decode_for_provisional(video, progress=sub_progress(progress, 0.0, PROVISIONAL_SPAN[0]),
+                                     should_cancel=should_cancel)
+    if decoded is None:
+        return None
+    _check_cancel(should_cancel)
+    try:
+        rank(provisional_analysis(decoded), on_result, True, PROVISIONAL_SPAN[0], PROVISIONAL_SPAN[1])
+    except EmptyCatalogError:
+        pass  # nothing could be cut to the provisional cuts: the final ranking says why, in its words
+    _check_cancel(should_cancel)
+    progress(PROVISIONAL_SPAN[1], "analysing the video")
+    return analyze_video(video, segmentation="shots", should_cancel=should_cancel, decoded=decoded,
+                         progress=sub_progress(progress, PROVISIONAL_SPAN[1], PROVISIONAL_SPAN[2]))
+
+
 def load_active_model(model):
     """A LoadedModel from a name/path (or pass one through); None stays None."""
     if model is None or model == "" or model == "none":
@@ -243,7 +270,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
               exclude_track_ids=(), progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
               on_result: Callable[[Recommendation], None] | None = None, picture_climax_s: float | None = None,
               no_repeats: bool = False, length_ratio: tuple[float | None, float | None] | None = None,
-              audio_finalists: int | None = None, plan_all: bool = False) -> RecommendationResult:
+              audio_finalists: int | None = None, plan_all: bool = False,
+              provisional: bool = False, picture=None) -> RecommendationResult:
     """Rank ``catalog`` for the video at ``video``. See the module docstring for the two modes.
 
     ``on_result`` is called with each finished candidate as soon as it is scored (the GUI fills its
@@ -253,7 +281,12 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     ``audio_finalists``: every planned bar-grid track with a stored bar-splice table (``catalog index``) is
     cut with its audio in mind; of the others, how many of the best are re-planned from their decoded audio
     (default ``max(2k, k + 5)``; 0: no audio at all, neither tables nor decoding); ``plan_all``: cut every candidate with the planner (fit only: otherwise a large catalog's
-    candidates are chosen by a quick fit, :mod:`supervisor_app.ranking.search`). ``distance`` (default nw-dtw) applies with a model only: given without one, it is ignored and a note
+    candidates are chosen by a quick fit, :mod:`supervisor_app.ranking.search`); ``provisional``: for a picture
+    whose shots are not cached yet (fit only, shots segmentation), first stream to ``on_result`` the best ``k``
+    against provisional cuts (``Recommendation.provisional``; seconds after the drop), then rank on
+    TransNetV2's shots (:func:`_provisional_then_final`); ``picture``: the picture's analysis when the caller has
+    it (:class:`~supervisor_app.services.video_analysis.QueryVideoAnalysis`, fit only; a provisional one gives a
+    provisional ranking, as above). ``distance`` (default nw-dtw) applies with a model only: given without one, it is ignored and a note
     says so; ``rank_by`` content or fused without a model is refused (UsageError naming the option).
     """
     from supervisor_app.edit.form import TrackForm
@@ -295,306 +328,334 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     if not tracks:
         raise EmptyCatalogError()
     asked_out = set(int(t) for t in exclude_track_ids)
-    progress(0.0, "analysing the video")
-    va = analyze_video(video, segmentation=video_seg, should_cancel=should_cancel,
-                       progress=sub_progress(progress, 0.0, 0.3))
-    _check_cancel(should_cancel)
-    notes = list(option_notes) + list(va.notes)
-    progress(0.3, f"reading the analyses of {len(tracks)} tracks")
-    if picture_climax_s is not None and not (0.0 <= float(picture_climax_s) <= va.duration_s):
-        raise UsageError(f"The picture's climax {float(picture_climax_s):.1f} s lies outside the video "
-                         f"(0 to {va.duration_s:.1f} s).")
-    lo_r, hi_r = length_ratio if length_ratio is not None else (None, None)
-    if lo_r is not None and hi_r is not None and lo_r > hi_r:
-        raise UsageError("The length range relative to the picture is empty (its minimum exceeds its maximum).")
-    excluded: list[Excluded] = []
+    ev_memo: dict = {}
 
-    def leave_out(t, reason: str) -> None:
-        excluded.append(Excluded(int(t.id), t.title or Path(t.path).stem, reason))
+    def events_of(t):  # read once, whether the picture is ranked once or twice (provisional, then final)
+        if t.id not in ev_memo:
+            ev_memo[t.id] = _track_music_events(catalog, t, music_seg)
+        return ev_memo[t.id]
 
-    events = {}
-    n_filtered = n_filtered_no_tempo = n_asked = n_length = 0
-    for t in tracks:
-        if t.id in asked_out:
-            n_asked += 1
-            continue
-        ev, why = _track_music_events(catalog, t, music_seg)
-        bpm = t.bpm_tag if t.bpm_tag else (ev.tempo_bpm if ev is not None and ev.confidence.metric else None)
-        if not filters.accepts(t, bpm=bpm):
-            n_filtered += 1
-            n_filtered_no_tempo += int(filters.bpm_range is not None and bpm is None)
-            continue
-        if t.status == "missing":
-            leave_out(t, f"the file is missing ({t.path})")
-            continue
-        if ev is None:
-            leave_out(t, why)
-            continue
-        ratio = float(t.duration_s) / va.duration_s
-        if (lo_r is not None and ratio < lo_r) or (hi_r is not None and ratio > hi_r):
-            n_length += 1
-            continue
-        events[t.id] = (t, ev)
-    if n_length:
-        notes.append(f"{n_length} track(s) were left out by the length range relative to the picture (--fits-length).")
-    if n_asked:
-        notes.append(f"{n_asked} track(s) were left out by the request (e.g. the brief).")
-    if n_filtered:
-        notes.append(f"{n_filtered} track(s) were left out by the filters"
-                     + (f" ({n_filtered_no_tempo} of them have no steady tempo for the BPM range)" if n_filtered_no_tempo else "")
-                     + ".")
-    if not events:
-        hint = "; ".join(f"{e.title}: {e.reason}" for e in excluded[:3]) if excluded else "loosen the filters, or index the catalog"
-        raise EmptyCatalogError("indexed track that passes the filters", hint)
+    def rank(va, on_result, is_provisional: bool, p0: float, p1: float = 1.0) -> RecommendationResult:
+        """Everything after the picture's analysis, for the analysis ``va`` (provisional: the best ``k`` by
+        the quick fit are cut, with no audio decoded); progress from ``p0`` to ``p1``."""
 
-    content: dict[int, tuple[float, object, dict]] = {}
-    if loaded is not None:
-        from supervisor_app.indexing.keys import model_embedding_key
-        from supervisor_app.segvmnet.vmnet import embed_vectors
-        from supervisor_app.ranking import align, two_stage
-        from supervisor_app.ranking.bank import SegmentBank
-        from supervisor_app.ranking.catalog_bank import catalog_bank
-        from supervisor_app.services.video_analysis import video_segment_features
+        def rprogress(f: float, stage: str) -> None:
+            progress(p0 + (p1 - p0) * (f - 0.3) / 0.7, f"provisional: {stage}" if is_provisional else stage)
 
-        progress(0.3, "embedding the video")
-        vname = loaded.card.extractors.get("video", {}).get("name", "efficientnet-lite0")
-        q = embed_vectors(loaded.model, video_segment_features(va, vname), "video")
-        full, prefilter = catalog_bank(catalog, *model_embedding_key(loaded))
-        if full is None or not any(int(t) in events for t in full.track_ids):
-            raise EmptyCatalogError(f"segment embeddings for the model {loaded.card.name!r}",
-                                    f"run 'catalog index --model {loaded.card.name}'")
-        embedded = {int(x) for x in full.track_ids}
-        for tid in [tid for tid in events if tid not in embedded]:
-            leave_out(events.pop(tid)[0], f"it has no segment embeddings for the model {loaded.card.name!r}: "
-                                          f"run 'catalog index --model {loaded.card.name}'")
-        if all(int(t) in events for t in full.track_ids):
-            bank = full  # no filter removed anything: use the persisted bank and its (ANN) prefilter
-        else:
-            pos = full.positions_of([t for t in full.track_ids if int(t) in events])
-            bank = SegmentBank.from_arrays([int(full.track_ids[p]) for p in pos], [full.segments(p) for p in pos])
-            prefilter = None
-        progress(0.45, f"ranking {bank.n_tracks} tracks ({distance})")
-        ranked = two_stage(q, bank, distance, top_n=top_n, k=min(bank.n_tracks, max(k * 4, k + 20)),
-                           prefilter=prefilter)
-        for r in ranked:
-            al = align(bank.segments_of(r.track_id), q, distance)
-            content[r.track_id] = (r.score, al, asdict(r.stage) if hasattr(r.stage, "__dataclass_fields__") else dict(r.stage))
-        candidates = list(content)
-    else:
-        candidates = list(events)
-        notes.append("No Seg-VM-Net model is active: tracks are ranked by how well they fit the picture (form of "
-                      "the edit + calibrated cut/downbeat sync), not by content.")
+        notes = list(option_notes) + list(va.notes)
+        rprogress(0.3, f"reading the analyses of {len(tracks)} tracks")
+        if picture_climax_s is not None and not (0.0 <= float(picture_climax_s) <= va.duration_s):
+            raise UsageError(f"The picture's climax {float(picture_climax_s):.1f} s lies outside the video "
+                             f"(0 to {va.duration_s:.1f} s).")
+        lo_r, hi_r = length_ratio if length_ratio is not None else (None, None)
+        if lo_r is not None and hi_r is not None and lo_r > hi_r:
+            raise UsageError("The length range relative to the picture is empty (its minimum exceeds its maximum).")
+        excluded: list[Excluded] = []
 
-    results: list[Recommendation] = []
-    n = len(candidates)
-    n_no_repeats = 0
+        def leave_out(t, reason: str) -> None:
+            excluded.append(Excluded(int(t.id), t.title or Path(t.path).stem, reason))
 
-    def fit_one(tid, audio=None, sr=None):
-        t, ev = events[tid]
-        form = TrackForm.build(float(t.duration_s), ev.downbeats_s, ev.boundaries_s, audio=audio, sr=sr)
-        prefer = None
-        if tid in content:
-            al = content[tid][1]
-            if len(al.path):
-                i0 = int(al.path[0][0])
-                prefer = float(ev.boundaries_s[i0]) if i0 < len(ev.boundaries_s) else None
-        return fit_to_picture(va.duration_s, va.cuts_s, va.cut_probs_25hz, form, sync_points_s=sync_points_s,
-                              picture_climax_s=picture_climax_s, prefer_start_s=prefer)
+        events = {}
+        n_filtered = n_filtered_no_tempo = n_asked = n_length = 0
+        for t in tracks:
+            if t.id in asked_out:
+                n_asked += 1
+                continue
+            ev, why = events_of(t)
+            bpm = t.bpm_tag if t.bpm_tag else (ev.tempo_bpm if ev is not None and ev.confidence.metric else None)
+            if not filters.accepts(t, bpm=bpm):
+                n_filtered += 1
+                n_filtered_no_tempo += int(filters.bpm_range is not None and bpm is None)
+                continue
+            if t.status == "missing":
+                leave_out(t, f"the file is missing ({t.path})")
+                continue
+            if ev is None:
+                leave_out(t, why)
+                continue
+            ratio = float(t.duration_s) / va.duration_s
+            if (lo_r is not None and ratio < lo_r) or (hi_r is not None and ratio > hi_r):
+                n_length += 1
+                continue
+            events[t.id] = (t, ev)
+        if n_length:
+            notes.append(f"{n_length} track(s) were left out by the length range relative to the picture (--fits-length).")
+        if n_asked:
+            notes.append(f"{n_asked} track(s) were left out by the request (e.g. the brief).")
+        if n_filtered:
+            notes.append(f"{n_filtered} track(s) were left out by the filters"
+                         + (f" ({n_filtered_no_tempo} of them have no steady tempo for the BPM range)" if n_filtered_no_tempo else "")
+                         + ".")
+        if not events:
+            hint = "; ".join(f"{e.title}: {e.reason}" for e in excluded[:3]) if excluded else "loosen the filters, or index the catalog"
+            raise EmptyCatalogError("indexed track that passes the filters", hint)
 
-    def content_fields(tid, edit, mbounds, apath_used: bool):
-        if tid in content:
-            score, al, stage = content[tid]
-            alignment = _alignment_times(al.path, mbounds, va.boundaries_s) if apath_used else _edit_alignment(edit)
-            matched = sorted(_alignment_times(al.matches, mbounds, va.boundaries_s), key=lambda d: d["music_start_s"])
-            reason = f"content: {distance} score {score:.3f} (prefilter rank {stage.get('prefilter_rank')})"
-            return score, stage, matched, alignment, [reason]
-        return None, {}, [], _edit_alignment(edit), []
+        content: dict[int, tuple[float, object, dict]] = {}
+        if loaded is not None:
+            from supervisor_app.indexing.keys import model_embedding_key
+            from supervisor_app.segvmnet.vmnet import embed_vectors
+            from supervisor_app.ranking import align, two_stage
+            from supervisor_app.ranking.bank import SegmentBank
+            from supervisor_app.ranking.catalog_bank import catalog_bank
+            from supervisor_app.services.video_analysis import video_segment_features
 
-    def make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode, fit=None) -> Recommendation:
-        t, ev = events[tid]
-        tempo = ev.tempo_bpm
-        return Recommendation(rank=0, track_id=tid, path=t.path, title=t.title or Path(t.path).stem,
-                              artist=t.artist or "", duration_s=float(t.duration_s),
-                              bpm=round(tempo, 1) if tempo and ev.confidence.metric else None,
-                              score=None if score is None else float(score), sync_score=float(sc.score), fused=None,
-                              alignment=alignment, matched_pairs=matched[:5], edit=edit,
-                              start_offset_s=float(edit.excerpts[0].music_in_s), sync=sc.to_dict(),
-                              stage=stage, reasons=reasons, downbeats_s=[float(x) for x in ev.downbeats_s],
-                              music_boundaries_s=[float(x) for x in ev.boundaries_s],
-                              fit_score=float(fit.fit) if fit is not None else float(sc.score),
-                              form=fit.form.to_dict() if fit is not None else {}, edit_mode=emode,
-                              beat_confidence=ev.confidence.to_dict())
-
-    def metric_rec(tid, fit) -> Recommendation:
-        t, ev = events[tid]
-        sc, edit = fit.sync, fit.edit
-        score, stage, matched, alignment, reasons = content_fields(tid, edit, ev.boundaries_s, False)
-        reasons.insert(0, mode_reason(edit, ev))
-        reasons.append("; ".join(fit.reasons))
-        reasons.append(f"fit {fit.fit:+.2f}: form {fit.form.score:+.2f}, sync {sc.score:+.2f} (S_bar {sc.S_bar:.2f}, "
-                       f"above random offsets of the same edit)")
-        if ev.tempo_bpm:
-            reasons.append(f"tempo {ev.tempo_bpm:.0f} BPM (bar {4 * 60 / ev.tempo_bpm:.2f} s) vs {len(va.cuts_s)} "
-                           f"cut(s) in {va.duration_s:.0f} s")
-        return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, "metric", fit)
-
-    def free_rec(tid, emode) -> Recommendation:
-        """Free time or a button (supervisor_app.edit.planner): onsets and phrase ends instead of bar lines."""
-        t, ev = events[tid]
-        if tid in content:
-            apath = None if emode == "button" else content[tid][1].path  # a button plays once at the end
-            edit = plan_edit(va.duration_s, va.boundaries_s, ev, path=apath, sync_points_s=sync_points_s, mode=emode)
-            sc = score_edit(edit, va.cuts_s, va.cut_probs_25hz, ev, emode)
-        else:
-            apath = None
-            off, edit, sc = fit_edit(va.duration_s, va.cuts_s, va.cut_probs_25hz, ev, sync_points_s=sync_points_s,
-                                     mode=emode)
-        # the same form penalties as the metric tracks, judged on the excerpts (repeats, ending, silence)
-        fit = fit_free_time(edit, sc, ev.duration_s, ev.boundaries_s)
-        score, stage, matched, alignment, reasons = content_fields(tid, edit, ev.boundaries_s, apath is not None)
-        reasons.insert(0, mode_reason(edit, ev))
-        if emode != "button" and tid not in content:
-            reasons.append(f"fit: best start at {edit.excerpts[0].music_in_s:.1f} s of the track")
-        reasons.append("; ".join(fit.reasons))
-        reasons.append(f"fit: {sc.n_cuts_on_downbeat} cut(s) on a strong onset, S {sc.details.get('S', float('nan')):.2f}, "
-                       f"{sc.score:+.2f} above random offsets of the same edit")
-        reasons.append(f"fit {fit.fit:+.2f}: form {fit.form.score:+.2f}, sync {sc.score:+.2f}")
-        return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode, fit)
-
-    # fit only, a large catalog: a quick vectorised fit for every candidate, the planner for the best
-    # (supervisor_app.ranking.search; every candidate is planned when there are few)
-    plan_order, n_plan, buttons_later = candidates, n, []
-    if loaded is None and not plan_all and n > n_planned(n, k):
-        progress(0.45, f"scoring {n} candidates (quick fit)")
-        plan_order, buttons_later = _quick_order(candidates, events, va, should_cancel)
-        n_plan = n_planned(n, k)
-        notes.append(f"{n} candidates were scored by a quick fit (played straight from their start or a phrase bar line "
-                     f"against the picture's cuts, with the form's repeat, splice and late-start terms); the "
-                     f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown "
-                     "(--plan-all cuts every one).")
-    # the splice audibility and energy peak need the track's audio: what 'catalog index' stored of it at the
-    # bar lines (edit.bar_splices) costs nothing to read, so every planned track with a table is planned
-    # with it; the best of the others are re-planned below from their decoded audio
-    n_audio = max(2 * k, k + 5) if audio_finalists is None else int(audio_finalists)
-    from supervisor_app.edit.audibility import FEATURES_SR
-    from supervisor_app.edit.bar_splices import OffGridSplice
-    from supervisor_app.indexing.reads import stored_bar_splices
-
-    heard: set[int] = set()  # planned with their stored tables
-
-    def fit_metric(tid):
-        table = stored_bar_splices(catalog, tid) if n_audio > 0 else None
-        if table is not None:
-            try:
-                fit = fit_one(tid, table, FEATURES_SR)
-                heard.add(tid)
-                return fit
-            except OffGridSplice:
-                pass  # computed on other bar lines: planned without, re-planned from the audio if among the best
-        return fit_one(tid)
-
-    n_done = n_carrying = 0
-    is_button_later = set(buttons_later)
-    for idx, tid in enumerate(plan_order + buttons_later):
-        if tid in is_button_later and n_carrying >= k:
-            break  # buttons rank after tracks that carry the picture: only needed when fewer than k do
-        if tid not in is_button_later and n_carrying >= n_plan:
-            continue
-        _check_cancel(should_cancel)
-        t, ev = events[tid]
-        if not Path(t.path).exists():  # vanished since the last scan: it could be ranked, never played
-            leave_out(t, f"the file is missing ({t.path})")
-            continue
-        progress(0.5 + 0.4 * min(n_done, n_plan) / max(n_plan, 1), f"fitting {t.title or Path(t.path).name} to the picture")
-        n_done += 1
-        emode = edit_mode(ev, va.duration_s)
-        try:
-            if emode == "metric":
-                fit = fit_metric(tid)
-                if no_repeats and fit.form.stats["n_repeats"] > 0:
-                    n_no_repeats += 1
-                    continue
-                rec = metric_rec(tid, fit)
+            rprogress(0.3, "embedding the video")
+            vname = loaded.card.extractors.get("video", {}).get("name", "efficientnet-lite0")
+            q = embed_vectors(loaded.model, video_segment_features(va, vname), "video")
+            full, prefilter = catalog_bank(catalog, *model_embedding_key(loaded))
+            if full is None or not any(int(t) in events for t in full.track_ids):
+                raise EmptyCatalogError(f"segment embeddings for the model {loaded.card.name!r}",
+                                        f"run 'catalog index --model {loaded.card.name}'")
+            embedded = {int(x) for x in full.track_ids}
+            for tid in [tid for tid in events if tid not in embedded]:
+                leave_out(events.pop(tid)[0], f"it has no segment embeddings for the model {loaded.card.name!r}: "
+                                              f"run 'catalog index --model {loaded.card.name}'")
+            if all(int(t) in events for t in full.track_ids):
+                bank = full  # no filter removed anything: use the persisted bank and its (ANN) prefilter
             else:
-                rec = free_rec(tid, emode)
-                if no_repeats and rec.form["stats"]["n_repeats"] > 0:
-                    n_no_repeats += 1
-                    continue
-        except (UsageError, Cancelled):
-            raise
-        except (ValueError, AssertionError, AnalysisError) as e:  # a track whose events cannot be cut to this picture
-            leave_out(t, f"it could not be cut to the picture ({e})")
-            continue
-        except SupervisorError as e:  # e.g. its audio cannot be decoded for free-time editing
-            leave_out(t, f"it could not be cut to the picture: {e}")
-            continue
-        results.append(rec)
-        n_carrying += int(rec.edit_mode != "button")
-        if on_result:
-            on_result(rec)
-    if n_no_repeats:
-        notes.append(f"{n_no_repeats} track(s) left out: they need a repeat to cover the picture (--no-repeats).")
-    listened = ("how audible each splice is against the track's own bar lines"
-                + (", and where its energy peak falls against the picture's climax" if picture_climax_s is not None else ""))
-    n_heard = sum(1 for r in results if r.track_id in heard)
-    if n_heard:
-        notes.append(f"{n_heard} track(s) were cut with their audio in mind ({listened}), from the features "
-                     "'catalog index' stored at their bar lines.")
-    # the best metric ones without a stored table are re-planned with their decoded audio
-    if results and n_audio > 0:
-        from supervisor_app.edit.audibility import cached_track_features
+                pos = full.positions_of([t for t in full.track_ids if int(t) in events])
+                bank = SegmentBank.from_arrays([int(full.track_ids[p]) for p in pos], [full.segments(p) for p in pos])
+                prefilter = None
+            rprogress(0.45, f"ranking {bank.n_tracks} tracks ({distance})")
+            ranked = two_stage(q, bank, distance, top_n=top_n, k=min(bank.n_tracks, max(k * 4, k + 20)),
+                               prefilter=prefilter)
+            for r in ranked:
+                al = align(bank.segments_of(r.track_id), q, distance)
+                content[r.track_id] = (r.score, al, asdict(r.stage) if hasattr(r.stage, "__dataclass_fields__") else dict(r.stage))
+            candidates = list(content)
+        else:
+            candidates = list(events)
+            notes.append("No Seg-VM-Net model is active: tracks are ranked by how well they fit the picture (form of "
+                          "the edit + calibrated cut/downbeat sync), not by content.")
 
-        prelim = _ranking_key(results, loaded is not None, rank_by)
-        order = [i for i in np.lexsort((np.arange(len(results)), -prelim)) if results[i].edit_mode == "metric"][:n_audio]
-        order = [i for i in order if results[i].track_id not in heard]
-        done = 0
-        for pos, i in enumerate(order):
+        results: list[Recommendation] = []
+        n = len(candidates)
+        n_no_repeats = 0
+
+        def fit_one(tid, audio=None, sr=None):
+            t, ev = events[tid]
+            form = TrackForm.build(float(t.duration_s), ev.downbeats_s, ev.boundaries_s, audio=audio, sr=sr)
+            prefer = None
+            if tid in content:
+                al = content[tid][1]
+                if len(al.path):
+                    i0 = int(al.path[0][0])
+                    prefer = float(ev.boundaries_s[i0]) if i0 < len(ev.boundaries_s) else None
+            return fit_to_picture(va.duration_s, va.cuts_s, va.cut_probs_25hz, form, sync_points_s=sync_points_s,
+                                  picture_climax_s=picture_climax_s, prefer_start_s=prefer)
+
+        def content_fields(tid, edit, mbounds, apath_used: bool):
+            if tid in content:
+                score, al, stage = content[tid]
+                alignment = _alignment_times(al.path, mbounds, va.boundaries_s) if apath_used else _edit_alignment(edit)
+                matched = sorted(_alignment_times(al.matches, mbounds, va.boundaries_s), key=lambda d: d["music_start_s"])
+                reason = f"content: {distance} score {score:.3f} (prefilter rank {stage.get('prefilter_rank')})"
+                return score, stage, matched, alignment, [reason]
+            return None, {}, [], _edit_alignment(edit), []
+
+        def make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode, fit=None) -> Recommendation:
+            t, ev = events[tid]
+            tempo = ev.tempo_bpm
+            return Recommendation(rank=0, track_id=tid, path=t.path, title=t.title or Path(t.path).stem,
+                                  artist=t.artist or "", duration_s=float(t.duration_s),
+                                  bpm=round(tempo, 1) if tempo and ev.confidence.metric else None,
+                                  score=None if score is None else float(score), sync_score=float(sc.score), fused=None,
+                                  alignment=alignment, matched_pairs=matched[:5], edit=edit,
+                                  start_offset_s=float(edit.excerpts[0].music_in_s), sync=sc.to_dict(),
+                                  stage=stage, reasons=reasons, downbeats_s=[float(x) for x in ev.downbeats_s],
+                                  music_boundaries_s=[float(x) for x in ev.boundaries_s],
+                                  fit_score=float(fit.fit) if fit is not None else float(sc.score),
+                                  form=fit.form.to_dict() if fit is not None else {}, edit_mode=emode,
+                                  beat_confidence=ev.confidence.to_dict())
+
+        def metric_rec(tid, fit) -> Recommendation:
+            t, ev = events[tid]
+            sc, edit = fit.sync, fit.edit
+            score, stage, matched, alignment, reasons = content_fields(tid, edit, ev.boundaries_s, False)
+            reasons.insert(0, mode_reason(edit, ev))
+            reasons.append("; ".join(fit.reasons))
+            reasons.append(f"fit {fit.fit:+.2f}: form {fit.form.score:+.2f}, sync {sc.score:+.2f} (S_bar {sc.S_bar:.2f}, "
+                           f"above random offsets of the same edit)")
+            if ev.tempo_bpm:
+                reasons.append(f"tempo {ev.tempo_bpm:.0f} BPM (bar {4 * 60 / ev.tempo_bpm:.2f} s) vs {len(va.cuts_s)} "
+                               f"cut(s) in {va.duration_s:.0f} s")
+            return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, "metric", fit)
+
+        def free_rec(tid, emode) -> Recommendation:
+            """Free time or a button (supervisor_app.edit.planner): onsets and phrase ends instead of bar lines."""
+            t, ev = events[tid]
+            if tid in content:
+                apath = None if emode == "button" else content[tid][1].path  # a button plays once at the end
+                edit = plan_edit(va.duration_s, va.boundaries_s, ev, path=apath, sync_points_s=sync_points_s, mode=emode)
+                sc = score_edit(edit, va.cuts_s, va.cut_probs_25hz, ev, emode)
+            else:
+                apath = None
+                off, edit, sc = fit_edit(va.duration_s, va.cuts_s, va.cut_probs_25hz, ev, sync_points_s=sync_points_s,
+                                         mode=emode)
+            # the same form penalties as the metric tracks, judged on the excerpts (repeats, ending, silence)
+            fit = fit_free_time(edit, sc, ev.duration_s, ev.boundaries_s)
+            score, stage, matched, alignment, reasons = content_fields(tid, edit, ev.boundaries_s, apath is not None)
+            reasons.insert(0, mode_reason(edit, ev))
+            if emode != "button" and tid not in content:
+                reasons.append(f"fit: best start at {edit.excerpts[0].music_in_s:.1f} s of the track")
+            reasons.append("; ".join(fit.reasons))
+            reasons.append(f"fit: {sc.n_cuts_on_downbeat} cut(s) on a strong onset, S {sc.details.get('S', float('nan')):.2f}, "
+                           f"{sc.score:+.2f} above random offsets of the same edit")
+            reasons.append(f"fit {fit.fit:+.2f}: form {fit.form.score:+.2f}, sync {sc.score:+.2f}")
+            return make_rec(tid, edit, sc, reasons, score, stage, matched, alignment, emode, fit)
+
+        # fit only, a large catalog: a quick vectorised fit for every candidate, the planner for the best
+        # (supervisor_app.ranking.search; every candidate is planned when there are few)
+        plan_order, n_plan, buttons_later = candidates, n, []
+        if is_provisional:  # the first list to listen to: the best k by the quick fit, cut to the picture
+            n_plan = min(n, k)
+        if loaded is None and not plan_all and n > n_planned(n, k):
+            rprogress(0.45, f"scoring {n} candidates (quick fit)")
+            plan_order, buttons_later = _quick_order(candidates, events, va, should_cancel)
+            n_plan = min(k, n) if is_provisional else n_planned(n, k)
+            notes.append(f"{n} candidates were scored by a quick fit (played straight from their start or a phrase bar line "
+                         f"against the picture's cuts, with the form's repeat, splice and late-start terms); the "
+                         f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown "
+                         "(--plan-all cuts every one).")
+        # the splice audibility and energy peak need the track's audio: what 'catalog index' stored of it at the
+        # bar lines (edit.bar_splices) costs nothing to read, so every planned track with a table is planned
+        # with it; the best of the others are re-planned below from their decoded audio
+        n_audio = max(2 * k, k + 5) if audio_finalists is None else int(audio_finalists)
+        from supervisor_app.edit.audibility import FEATURES_SR
+        from supervisor_app.edit.bar_splices import OffGridSplice
+        from supervisor_app.indexing.reads import stored_bar_splices
+
+        heard: set[int] = set()  # planned with their stored tables
+
+        def fit_metric(tid):
+            table = stored_bar_splices(catalog, tid) if n_audio > 0 else None
+            if table is not None:
+                try:
+                    fit = fit_one(tid, table, FEATURES_SR)
+                    heard.add(tid)
+                    return fit
+                except OffGridSplice:
+                    pass  # computed on other bar lines: planned without, re-planned from the audio if among the best
+            return fit_one(tid)
+
+        n_done = n_carrying = 0
+        is_button_later = set(buttons_later)
+        for idx, tid in enumerate(plan_order + buttons_later):
+            if tid in is_button_later and n_carrying >= k:
+                break  # buttons rank after tracks that carry the picture: only needed when fewer than k do
+            if tid not in is_button_later and n_carrying >= n_plan:
+                continue
             _check_cancel(should_cancel)
-            r = results[i]
-            progress(0.9 + 0.1 * pos / max(len(order), 1), f"listening to the splices of {r.title}")
-            try:  # the track's splice features, decoded once per track and stored by content hash
-                feats = cached_track_features(r.path, events[r.track_id][1].content_hash or None)
-                fit = fit_one(r.track_id, feats, FEATURES_SR)
+            t, ev = events[tid]
+            if not Path(t.path).exists():  # vanished since the last scan: it could be ranked, never played
+                leave_out(t, f"the file is missing ({t.path})")
+                continue
+            rprogress(0.5 + 0.4 * min(n_done, n_plan) / max(n_plan, 1), f"fitting {t.title or Path(t.path).name} to the picture")
+            n_done += 1
+            emode = edit_mode(ev, va.duration_s)
+            try:
+                if emode == "metric":
+                    fit = fit_metric(tid)
+                    if no_repeats and fit.form.stats["n_repeats"] > 0:
+                        n_no_repeats += 1
+                        continue
+                    rec = metric_rec(tid, fit)
+                else:
+                    rec = free_rec(tid, emode)
+                    if no_repeats and rec.form["stats"]["n_repeats"] > 0:
+                        n_no_repeats += 1
+                        continue
             except (UsageError, Cancelled):
                 raise
-            except Exception as e:  # noqa: BLE001 - an undecodable file keeps its structural fit
-                notes.append(f"{r.title}: its audio could not be read for the splice check ({e}).")
+            except (ValueError, AssertionError, AnalysisError) as e:  # a track whose events cannot be cut to this picture
+                leave_out(t, f"it could not be cut to the picture ({e})")
                 continue
-            if no_repeats and fit.form.stats["n_repeats"] > 0:
+            except SupervisorError as e:  # e.g. its audio cannot be decoded for free-time editing
+                leave_out(t, f"it could not be cut to the picture: {e}")
                 continue
-            results[i] = metric_rec(r.track_id, fit)
-            done += 1
-        if done:
-            notes.append(f"The best {done} without stored bar-line features were re-planned with their decoded audio "
-                         f"({listened}); run 'catalog index' to store those features, and no recommendation decodes "
-                         "them again.")
-    if excluded:
-        notes.append(f"{len(excluded)} track(s) that pass the filters are not ranked:")
-        notes.extend(f"left out {e.title}: {e.reason.rstrip('.')}." for e in excluded[:MAX_EXCLUSION_NOTES])
-        if len(excluded) > MAX_EXCLUSION_NOTES:
-            notes.append(f"... and {len(excluded) - MAX_EXCLUSION_NOTES} more (the result's 'excluded' lists them all).")
-    if not results:
-        raise EmptyCatalogError("track that can be cut to this picture",
-                                "; ".join(f"{e.title}: {e.reason}" for e in excluded[:3]) or "see the notes")
-    n_buttons = sum(r.edit_mode == "button" for r in results)
-    n_free = sum(r.edit_mode == "free-time" for r in results)
-    if n_free:
-        notes.append(f"{n_free} track(s) without a reliable bar grid are cut in free time (phrase ends, quiet "
-                     "moments and onsets, 1.5 s crossfades); their form is judged on the excerpts (repeats, ending), "
-                     "without bar lines or splice audibility.")
-    if n_buttons:
-        notes.append(f"{n_buttons} short track(s) are placed as a button ending the picture and ranked after the "
-                     "tracks that carry the whole picture.")
-    key = _ranking_key(results, loaded is not None, rank_by)
-    is_button = np.array([r.edit_mode == "button" for r in results], dtype=int)
-    order = np.lexsort((np.arange(len(results)), -key, is_button))[:k]
-    final = [results[i] for i in order]
-    for rank, r in enumerate(final, start=1):
-        r.rank = rank
-    progress(1.0, "done")
-    return RecommendationResult(video=va.to_dict(), mode=mode, model=loaded.card.name if loaded else None,
-                                distance=distance if loaded is not None else None, rank_by=rank_by,
-                                results=final, notes=notes, n_candidates=len(candidates), excluded=excluded)
+            results.append(rec)
+            n_carrying += int(rec.edit_mode != "button")
+            rec.provisional = is_provisional
+            if on_result:
+                on_result(rec)
+        if n_no_repeats:
+            notes.append(f"{n_no_repeats} track(s) left out: they need a repeat to cover the picture (--no-repeats).")
+        listened = ("how audible each splice is against the track's own bar lines"
+                    + (", and where its energy peak falls against the picture's climax" if picture_climax_s is not None else ""))
+        n_heard = sum(1 for r in results if r.track_id in heard)
+        if n_heard:
+            notes.append(f"{n_heard} track(s) were cut with their audio in mind ({listened}), from the features "
+                         "'catalog index' stored at their bar lines.")
+        # the best metric ones without a stored table are re-planned with their decoded audio
+        if results and n_audio > 0 and not is_provisional:  # decoding waits for the final ranking
+            from supervisor_app.edit.audibility import cached_track_features
+
+            prelim = _ranking_key(results, loaded is not None, rank_by)
+            order = [i for i in np.lexsort((np.arange(len(results)), -prelim)) if results[i].edit_mode == "metric"][:n_audio]
+            order = [i for i in order if results[i].track_id not in heard]
+            done = 0
+            for pos, i in enumerate(order):
+                _check_cancel(should_cancel)
+                r = results[i]
+                rprogress(0.9 + 0.1 * pos / max(len(order), 1), f"listening to the splices of {r.title}")
+                try:  # the track's splice features, decoded once per track and stored by content hash
+                    feats = cached_track_features(r.path, events[r.track_id][1].content_hash or None)
+                    fit = fit_one(r.track_id, feats, FEATURES_SR)
+                except (UsageError, Cancelled):
+                    raise
+                except Exception as e:  # noqa: BLE001 - an undecodable file keeps its structural fit
+                    notes.append(f"{r.title}: its audio could not be read for the splice check ({e}).")
+                    continue
+                if no_repeats and fit.form.stats["n_repeats"] > 0:
+                    continue
+                results[i] = metric_rec(r.track_id, fit)
+                done += 1
+            if done:
+                notes.append(f"The best {done} without stored bar-line features were re-planned with their decoded audio "
+                             f"({listened}); run 'catalog index' to store those features, and no recommendation decodes "
+                             "them again.")
+        if excluded:
+            notes.append(f"{len(excluded)} track(s) that pass the filters are not ranked:")
+            notes.extend(f"left out {e.title}: {e.reason.rstrip('.')}." for e in excluded[:MAX_EXCLUSION_NOTES])
+            if len(excluded) > MAX_EXCLUSION_NOTES:
+                notes.append(f"... and {len(excluded) - MAX_EXCLUSION_NOTES} more (the result's 'excluded' lists them all).")
+        if not results:
+            raise EmptyCatalogError("track that can be cut to this picture",
+                                    "; ".join(f"{e.title}: {e.reason}" for e in excluded[:3]) or "see the notes")
+        n_buttons = sum(r.edit_mode == "button" for r in results)
+        n_free = sum(r.edit_mode == "free-time" for r in results)
+        if n_free:
+            notes.append(f"{n_free} track(s) without a reliable bar grid are cut in free time (phrase ends, quiet "
+                         "moments and onsets, 1.5 s crossfades); their form is judged on the excerpts (repeats, ending), "
+                         "without bar lines or splice audibility.")
+        if n_buttons:
+            notes.append(f"{n_buttons} short track(s) are placed as a button ending the picture and ranked after the "
+                         "tracks that carry the whole picture.")
+        key = _ranking_key(results, loaded is not None, rank_by)
+        is_button = np.array([r.edit_mode == "button" for r in results], dtype=int)
+        order = np.lexsort((np.arange(len(results)), -key, is_button))[:k]
+        final = [results[i] for i in order]
+        for rank, r in enumerate(final, start=1):
+            r.rank = rank
+        rprogress(1.0, "done")
+        return RecommendationResult(video=va.to_dict(), mode=mode, model=loaded.card.name if loaded else None,
+                                    distance=distance if loaded is not None else None, rank_by=rank_by,
+                                    results=final, notes=notes, n_candidates=len(candidates), excluded=excluded)
+
+    if picture is not None:
+        if loaded is not None:
+            raise UsageError("A ranking on a given picture analysis is fit-only (no --model).")
+        return rank(picture, on_result, bool(getattr(picture, "provisional", False)), 0.3)
+    va, p0 = None, 0.3
+    if provisional and loaded is None and video_seg == "shots" and on_result is not None:
+        va, p0 = _provisional_then_final(video, rank, on_result, progress, should_cancel), PROVISIONAL_SPAN[2]
+    if va is None:
+        progress(0.0, "analysing the video")
+        va, p0 = analyze_video(video, segmentation=video_seg, should_cancel=should_cancel,
+                               progress=sub_progress(progress, 0.0, 0.3)), 0.3
+    _check_cancel(should_cancel)
+    return rank(va, on_result, False, p0)
+
 
 
 def pair_alignment(video, catalog, track_id: int, model, distance: str = "nw-dtw"):

@@ -27,6 +27,7 @@ class QueryVideoAnalysis:
     boundaries_s: np.ndarray  # the video segments used for matching: [0, ..., duration]
     segmentation: str = "shots"
     notes: list[str] = field(default_factory=list)
+    provisional: bool = False  # cuts from a quick pass (provisional_analysis), to be replaced by TransNetV2's
 
     def to_dict(self) -> dict:
         return {"path": self.path, "duration_s": self.duration_s, "fps": self.fps, "cuts_s": list(self.cuts_s),
@@ -37,12 +38,14 @@ class QueryVideoAnalysis:
 
 def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str = "shots",
                   progress: ProgressFn | None = None, should_cancel: ShouldCancel | None = None,
-                  cache: AnalysisCache | None = None, partial=None) -> QueryVideoAnalysis:
+                  cache: AnalysisCache | None = None, partial=None, decoded=None) -> QueryVideoAnalysis:
     """Shots (TransNetV2, cached) and the matching segments of a query video.
 
     ``segmentation``: ``shots`` (default, works for any cut) or an MSAF algorithm (olda|foote|sf) run on
     the video's own soundtrack, as the thesis did for music videos; without a soundtrack the shots are
     used and a note says so. ``partial(shot_result_so_far)`` (optional) follows the shot detection.
+    ``decoded``: the picture as :func:`decode_for_provisional` decoded it (the shots are then computed
+    from those frames: the same result, without decoding again).
     """
     from supervisor_app.analysis import versions
     from supervisor_app.analysis.video_segments import segments_from_boundaries, segments_from_shots
@@ -59,10 +62,10 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
     check_picture(path, info.duration_s)  # hours of picture: refused now, not after minutes of shot detection
 
     cache = cache or AnalysisCache()
-    h = content_hash(path)
+    h = decoded.content_hash if decoded is not None and decoded.content_hash else content_hash(path)
     shots = cached_shots(path, threshold, cache=cache, content_hash=h, should_cancel=should_cancel,
                          progress=sub_progress(progress, 0.0, 1.0 if segmentation == "shots" else 0.9),
-                         **({"partial": partial} if partial else {}))
+                         decoded=decoded, **({"partial": partial} if partial else {}))
     notes = list(info.warnings)
     if no_cuts_note(len(shots.cuts_s), shots.duration_s):
         notes.append(no_cuts_note(len(shots.cuts_s), shots.duration_s))
@@ -85,10 +88,59 @@ def analyze_video(path: str | Path, *, threshold: float = 0.5, segmentation: str
                 cache.put(h, *skey, got)
             bounds = np.asarray(segments_from_boundaries(got["boundaries_s"], shots.duration_s), dtype=float)
             as_progress(progress)(1.0, "video analysed")
-    return QueryVideoAnalysis(path=str(path), content_hash=h, duration_s=float(shots.duration_s), fps=float(shots.fps),
-                         cuts_s=[float(c) for c in shots.cuts_s], shots=[(float(a), float(b)) for a, b in shots.shots],
-                         cut_probs_25hz=np.asarray(shots.cut_probs_25hz, dtype=np.float32), boundaries_s=bounds,
-                         segmentation=seg, notes=notes)
+    return _analysis(path, h, shots, bounds, seg, notes)
+
+
+def _analysis(path: Path, content_hash_: str, shots, bounds, segmentation: str, notes: list[str]) -> QueryVideoAnalysis:
+    return QueryVideoAnalysis(path=str(path), content_hash=content_hash_, duration_s=float(shots.duration_s),
+                              fps=float(shots.fps), cuts_s=[float(c) for c in shots.cuts_s],
+                              shots=[(float(a), float(b)) for a, b in shots.shots],
+                              cut_probs_25hz=np.asarray(shots.cut_probs_25hz, dtype=np.float32),
+                              boundaries_s=np.asarray(bounds, dtype=float), segmentation=segmentation, notes=notes)
+
+
+PROVISIONAL_NOTE = ("Provisional: the picture's cuts come from a quick frame-difference pass; TransNetV2's shot "
+                    "detection replaces them when it has run.")
+
+
+def decode_for_provisional(path: str | Path, *, threshold: float = 0.5, progress: ProgressFn | None = None,
+                           should_cancel: ShouldCancel | None = None, cache: AnalysisCache | None = None):
+    """The picture decoded for a provisional ranking (:class:`~supervisor_app.analysis.shots.DecodedPicture`),
+    or ``None`` when there is no point: its shots are cached already (the real ranking is as quick), or it
+    is too long to hold in memory (it then streams through shot detection as before). Loads the shot
+    network meanwhile, so the later :func:`analyze_video` with ``decoded=`` starts at once."""
+    from supervisor_app.analysis.report import stored_shots
+    from supervisor_app.analysis.shots import decode_picture
+    from supervisor_app.media.picture import check_picture
+
+    path = Path(path)
+    info = probe(path)
+    if not info.has_video:
+        from supervisor_app.infra.errors import NoVideoStreamError
+
+        raise NoVideoStreamError(path)
+    check_picture(path, info.duration_s)
+    h = content_hash(path)
+    if stored_shots(path, threshold, cache=cache or AnalysisCache(), content_hash=h) is not None:
+        return None
+    decoded = decode_picture(path, progress=progress, should_cancel=should_cancel)
+    if decoded is not None:
+        decoded.content_hash = h
+    return decoded
+
+
+def provisional_analysis(decoded, *, threshold: float = 0.5) -> QueryVideoAnalysis:
+    """A provisional analysis of a decoded picture: cuts from :func:`supervisor_app.analysis.shots.quick_shots`
+    (milliseconds), segmented by those shots; its notes say it is provisional. Nothing is cached."""
+    from supervisor_app.analysis.shots import quick_shots
+    from supervisor_app.analysis.video_segments import segments_from_shots
+
+    shots = quick_shots(decoded, threshold)
+    path = Path(decoded.path)
+    h = decoded.content_hash or content_hash(path)
+    va = _analysis(path, h, shots, segments_from_shots(shots), "shots", [PROVISIONAL_NOTE])
+    va.provisional = True
+    return va
 
 
 def video_segment_features(analysis: QueryVideoAnalysis, extractor: str) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""A cold picture's recommendations in two passes (issue 21): the picture decoded once, a provisional
+ranking on its quick cuts within seconds, then TransNetV2 on the same frames and the final ranking.
+
+Pictures: the Big Buck Bunny fixture (30 s), and a 2-minute loop of it (the length of a real spot's
+long cut) made with ffmpeg; the catalog: two indexed 40 s excerpts of the demo music (shorter than
+either picture).
+"""
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import copy_catalog
+from fixture_paths import BBB
+from supervisor_app.analysis import shots
+from supervisor_app.catalog import Catalog
+from supervisor_app.infra.jobs import Cancelled
+from supervisor_app.services.recommend import recommend
+from supervisor_app.services.video_analysis import PROVISIONAL_NOTE, analyze_video, provisional_analysis
+
+
+def _fresh_copy(src: Path, out: Path, tag: str) -> Path:
+    """The same frames under new bytes (a new content hash: a picture the app has never seen)."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c", "copy", "-metadata", f"comment={tag}",
+                    str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def long_picture(tmp_path_factory) -> Path:
+    """A 2-minute picture: the fixture looped four times, H.264 at 320x180 (what a rough cut export is)."""
+    out = tmp_path_factory.mktemp("long") / "bbb_120.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "3", "-i", str(BBB), "-t", "120",
+                    "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(out)],
+                   check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def catalog_path(indexed_catalog_template, tmp_path_factory) -> Path:
+    return copy_catalog(indexed_catalog_template, tmp_path_factory.mktemp("prov-cat"))
+
+
+def test_decoded_picture_gives_the_streamed_shots_exactly(tmp_path):
+    pic = shots.decode_picture(BBB)
+    assert pic is not None and pic.frames.shape[1:] == (27, 48, 3) and len(pic.frames) == len(pic.times_s)
+    decoded = shots.detect_shots_in_decoded(pic)
+    streamed = shots.detect_shots(BBB)
+    assert decoded.cuts_s == streamed.cuts_s and len(decoded.cuts_s) >= 4
+    np.testing.assert_array_equal(decoded.cut_probs, streamed.cut_probs)
+    assert decoded.duration_s == pytest.approx(streamed.duration_s)
+    quick = shots.quick_shots(pic)
+    assert quick.analyzer_version.startswith("quick-cuts") and quick.duration_s == decoded.duration_s
+    assert quick.shots[0][0] == 0.0 and quick.shots[-1][1] == pytest.approx(decoded.duration_s)
+
+
+def test_decode_picture_declines_long_pictures_and_stops_when_cancelled():
+    assert shots.decode_picture(BBB, max_frames=100) is None  # 30 s at 24 fps: streamed instead
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(Cancelled):
+        shots.decode_picture(BBB, should_cancel=cancel)
+    assert not any(t.name == "shots-model-load" and t.is_alive() for t in threading.enumerate())
+
+
+def _run(video: Path, catalog: Path, **options):
+    got = []
+    with Catalog.open(catalog) as cat:
+        res = recommend(video, cat, k=2, on_result=got.append, **options)
+    return res, got
+
+
+def _ranking(res):
+    return [(r.track_id, round(r.start_offset_s, 3), round(float(r.fit_score), 6)) for r in res.results]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["fixture", "long"])
+def test_cold_picture_streams_provisional_results_then_the_final_ranking(source, long_picture, catalog_path, tmp_path):
+    src = BBB if source == "fixture" else long_picture
+    picture = _fresh_copy(src, tmp_path / f"cold{src.suffix}", "provisional-test")
+    res, got = _run(picture, catalog_path, provisional=True)
+    flags = [r.provisional for r in got]
+    n_prov = flags.index(False)
+    assert 1 <= n_prov <= 2 and all(flags[:n_prov]) and not any(flags[n_prov:]), flags  # provisional ones first
+    assert not any(r.provisional for r in res.results) and PROVISIONAL_NOTE not in res.notes
+    # the final ranking is the one a plain run gives on the same picture (its shots now cached)
+    again, got_again = _run(picture, catalog_path, provisional=True)
+    assert not any(r.provisional for r in got_again)  # cached shots: nothing provisional to show
+    assert _ranking(again) == _ranking(res)
+    va = analyze_video(picture)
+    assert res.video["cuts_s"] == [float(c) for c in va.cuts_s]
+    assert res.video["duration_s"] == pytest.approx(va.duration_s)
+
+
+def test_a_provisional_analysis_says_so_and_ranks_provisionally(long_picture, catalog_path):
+    pic = shots.decode_picture(long_picture, load_model=False)
+    va = provisional_analysis(pic)
+    assert va.provisional and va.notes == [PROVISIONAL_NOTE] and va.duration_s == pytest.approx(120.0, abs=0.1)
+    assert va.boundaries_s[0] == 0.0 and va.boundaries_s[-1] == pytest.approx(va.duration_s)
+    res, got = _run(long_picture, catalog_path, picture=va)
+    assert got and all(r.provisional for r in got) and all(r.provisional for r in res.results)
+    assert PROVISIONAL_NOTE in res.notes
