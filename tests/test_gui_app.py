@@ -48,7 +48,7 @@ class FakeBackend(CoreBackend):
         self.calls: list[tuple[str, dict]] = []
 
     def analyze_video(self, path, progress=lambda f, s="": None, should_cancel=lambda: False, segmentation="shots",
-                      partial=None):
+                      partial=None, provisional=None):
         info = self.probe(path)  # the real media layer: bad files fail with its sentences
         d = float(info.duration_s)
         cuts = np.arange(6.0, d - 1.0, 6.0)

@@ -109,3 +109,37 @@ def test_a_provisional_analysis_says_so_and_ranks_provisionally(long_picture, ca
     res, got = _run(long_picture, catalog_path, picture=va)
     assert got and all(r.provisional for r in got) and all(r.provisional for r in res.results)
     assert PROVISIONAL_NOTE in res.notes
+
+
+@pytest.mark.slow
+@pytest.mark.gui
+def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long_picture, catalog_path):
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QSettings
+
+    from supervisor_app.gui.app import create_window
+    from supervisor_app.gui.backend import CoreBackend
+
+    picture = _fresh_copy(long_picture, tmp_path / "cold_gui.mp4", "provisional-gui")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = create_window(backend=CoreBackend(tmp_path / "work"), settings=settings, catalog=str(catalog_path),
+                        theme="light")
+    qtbot.addWidget(win)
+    win.show()
+    panel = win.recommendations
+    seen = []
+    panel.table.source.modelReset.connect(lambda: seen.append((panel.is_provisional(), win.video is None)))
+    try:
+        win.open_video(picture)
+        qtbot.waitUntil(lambda: panel.is_provisional() and bool(panel.candidates()), timeout=120_000)
+        assert win.video is None  # before the shot detection is done
+        assert all(c.provisional for c in panel.candidates()) and not panel.provisional_label.isHidden()
+        assert "Provisional" in panel.provisional_label.text()
+        qtbot.waitUntil(lambda: win.video is not None and not panel.is_provisional() and len(panel.candidates()) == 2
+                        and not win.recommend_slot.is_busy(), timeout=240_000)
+        assert not any(c.provisional for c in panel.candidates()) and panel.provisional_label.isHidden()
+        assert [c.rank for c in panel.candidates()] == [1, 2]
+        assert win.video.duration_s == pytest.approx(120.0, abs=0.1) and not win.video.provisional
+        assert (True, True) in seen  # the provisional list was shown while the picture was analysed
+    finally:
+        win.close()

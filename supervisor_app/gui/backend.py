@@ -43,6 +43,7 @@ class VideoAnalysis:
     segments_s: list  # video segments used for matching [(start_s, end_s)]
     threshold: float = 0.5
     segmentation: str = "shots"  # how the segments were made: shots, or olda/foote/sf on the soundtrack
+    provisional: bool = False  # cuts from a quick frame-difference pass, before TransNetV2 has run
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Candidate:
     music_key: Optional[str] = None  # musical key from the catalog's analysis, e.g. "A minor" ("?" appended: uncertain)
     fit_score: Optional[float] = None  # sync + form: what the fit ranking orders by (recommend's ``fit_score``)
     edit_mode: str = ""  # 'metric' | 'free-time' | 'button' (recommend's; '' when not from recommend)
+    provisional: bool = False  # ranked on the picture's provisional cuts, before its shot detection had run
 
     @property
     def label(self) -> str:
@@ -231,16 +233,29 @@ class CoreBackend:
     # -- video analysis (job) -----------------------------------------------------------------------
     def analyze_video(self, path, progress: ProgressFn = _progress_noop, should_cancel: CancelFn = _never,
                       segmentation: str = "shots", partial: Optional[Callable[[VideoAnalysis], None]] = None,
-                      partial_every_s: float = 0.5) -> VideoAnalysis:
+                      partial_every_s: float = 0.5,
+                      provisional: Optional[Callable[[VideoAnalysis], None]] = None) -> VideoAnalysis:
         """Probe the video, detect its shots and its matching segments (cached by content hash).
 
         ``partial(VideoAnalysis so far)`` follows the shot detection (at most every ``partial_every_s``):
-        the cut curve, cuts and shots of the part analysed, for a timeline that fills in."""
+        the cut curve, cuts and shots of the part analysed, for a timeline that fills in.
+        ``provisional(VideoAnalysis)``: for a picture whose shots are not cached, it is decoded first and
+        its provisional analysis (quick cuts, ``provisional=True``) handed over within seconds, before the
+        shot detection runs on the same frames (``recommend(picture=...)`` ranks on it)."""
         import time
 
-        from supervisor_app.services.video_analysis import analyze_video
+        from supervisor_app.infra.jobs import sub_progress
+        from supervisor_app.services.video_analysis import analyze_video, decode_for_provisional, provisional_analysis
 
         info = self.probe(path)
+        decoded = None
+        if provisional is not None and segmentation == "shots":
+            decoded = decode_for_provisional(path, progress=sub_progress(progress, 0.0, 0.3), should_cancel=should_cancel)
+            if decoded is not None:
+                q = provisional_analysis(decoded)
+                _check_cancel(should_cancel)
+                provisional(self._video_record(q, info, provisional=True))
+                progress = sub_progress(progress, 0.3, 1.0)
         last = [0.0]
 
         def on_partial(r):
@@ -255,22 +270,43 @@ class CoreBackend:
                                       shots_s=[(float(a), float(e)) for a, e in r.shots], segments_s=[],
                                       segmentation="partial"))
 
-        va = analyze_video(path, segmentation=segmentation, progress=progress,
-                           should_cancel=should_cancel, **({"partial": on_partial} if partial else {}))
+        va = analyze_video(path, segmentation=segmentation, progress=progress, should_cancel=should_cancel,
+                           decoded=decoded, **({"partial": on_partial} if partial else {}))
         _check_cancel(should_cancel)
+        return self._video_record(va, info)
+
+    @staticmethod
+    def _video_record(va, info, provisional: bool = False) -> VideoAnalysis:
+        """The timeline's record of the core's analysis ``va`` (QueryVideoAnalysis) of a probed video."""
         b = np.asarray(va.boundaries_s, dtype=float)
-        return VideoAnalysis(path=str(path), duration_s=float(va.duration_s), fps=float(va.fps or info.fps or 25.0),
+        return VideoAnalysis(path=str(va.path), duration_s=float(va.duration_s), fps=float(va.fps or info.fps or 25.0),
                              width=int(info.width or 0), height=int(info.height or 0), has_audio=bool(info.has_audio),
                              cut_probs_25hz=np.asarray(va.cut_probs_25hz, dtype=np.float32),
                              cuts_s=np.asarray(va.cuts_s, dtype=float), shots_s=[(float(a), float(e)) for a, e in va.shots],
                              segments_s=[(float(x), float(y)) for x, y in zip(b[:-1], b[1:])],
-                             segmentation=str(va.segmentation))
+                             segmentation=str(va.segmentation), provisional=provisional)
+
+    @staticmethod
+    def _query_analysis(video: VideoAnalysis):
+        """The core's analysis (QueryVideoAnalysis) back from a timeline record: what ``recommend`` reads of it."""
+        from supervisor_app.services.video_analysis import PROVISIONAL_NOTE, QueryVideoAnalysis
+
+        seg = list(video.segments_s) or list(video.shots_s) or [(0.0, float(video.duration_s))]
+        bounds = np.asarray([float(a) for a, _e in seg] + [float(seg[-1][1])], dtype=float)
+        return QueryVideoAnalysis(path=str(video.path), content_hash="", duration_s=float(video.duration_s),
+                                  fps=float(video.fps), cuts_s=[float(c) for c in video.cuts_s],
+                                  shots=[(float(a), float(e)) for a, e in video.shots_s],
+                                  cut_probs_25hz=np.asarray(video.cut_probs_25hz, dtype=np.float32), boundaries_s=bounds,
+                                  segmentation="shots", notes=[PROVISIONAL_NOTE] if video.provisional else [],
+                                  provisional=bool(video.provisional))
 
     # -- recommendations (job) ----------------------------------------------------------------------
     def recommend(self, video_path, catalog_path, settings: RecommendSettings, progress: ProgressFn = _progress_noop,
                   should_cancel: CancelFn = _never, partial: Optional[Callable[[list], None]] = None,
-                  sync_points_s: Sequence[float] = ()) -> list[Candidate]:
-        """Rank the catalog for the video (``supervisor-app recommend``); each scored track goes to ``partial``."""
+                  sync_points_s: Sequence[float] = (), picture: Optional[VideoAnalysis] = None) -> list[Candidate]:
+        """Rank the catalog for the video (``supervisor-app recommend``); each scored track goes to ``partial``.
+        ``picture``: rank on this analysis of the video (fit only), e.g. a provisional one (``analyze_video``'s
+        ``provisional``): the candidates are then ``provisional`` too."""
         from supervisor_app.catalog import Catalog
         from supervisor_app.catalog.filters import Filters
         from supervisor_app.services.recommend import recommend_for_brief
@@ -292,7 +328,8 @@ class CoreBackend:
             res, brief_note = recommend_for_brief(
                 video_path, cat, brief, model=settings.model, distance=settings.distance if settings.model else None,
                 k=int(settings.k), rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
-                sync_points_s=tuple(sync_points_s), progress=progress, should_cancel=should_cancel, on_result=on_result)
+                sync_points_s=tuple(sync_points_s), progress=progress, should_cancel=should_cancel, on_result=on_result,
+                **({"picture": self._query_analysis(picture)} if picture is not None else {}))
             out = RankedCandidates([cand(r) for r in res.results], [(e.title, e.reason) for e in res.excluded])
         notes = ([brief_note] if brief_note else []) + list(res.notes)
         for c in out:
@@ -322,7 +359,8 @@ class CoreBackend:
                          duration_s=_opt_float(g("duration_s")), bpm=_opt_float(g("bpm")), score=_opt_float(g("score")),
                          sync_score=_opt_float(g("sync_score")), rank=int(g("rank", 0) or 0),
                          alignment=list(g("alignment") or []), edit=g("edit"), reasons=list(g("reasons") or []),
-                         source=source, raw=r, fit_score=_opt_float(g("fit_score")), edit_mode=str(g("edit_mode") or ""))
+                         source=source, raw=r, fit_score=_opt_float(g("fit_score")), edit_mode=str(g("edit_mode") or ""),
+                         provisional=bool(g("provisional", False)))
 
     # -- similar tracks (job) -----------------------------------------------------------------------
     def similarity_models(self) -> list[tuple[Optional[str], str]]:

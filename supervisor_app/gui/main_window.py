@@ -426,6 +426,8 @@ class MainWindow(QMainWindow):
         path = str(Path(path).expanduser())
         backend = self.backend
         self._check_device()
+        # a first list within seconds, ranked on quick cuts, when the ranking will start by itself
+        provisional = self.auto_recommend and self.catalog is not None
 
         def run(ctx):
             ctx.progress(None, "Reading the video")
@@ -435,8 +437,9 @@ class MainWindow(QMainWindow):
 
                 raise NoVideoStreamError(path)
             ctx.partial(("probed", info))
+            extra = {"provisional": lambda va: ctx.partial(("provisional", va))} if provisional else {}
             return backend.analyze_video(path, progress=ctx.progress, should_cancel=ctx.should_cancel,
-                                         partial=lambda va: ctx.partial(("partial", va)))
+                                         partial=lambda va: ctx.partial(("partial", va)), **extra)
 
         job = Job(run, name="video analysis")
         job.partial.connect(lambda item: self._video_partial(path, item))
@@ -452,6 +455,8 @@ class MainWindow(QMainWindow):
         kind, obj = item
         if kind == "probed":
             self._video_probed(path, obj)
+        elif kind == "provisional" and path == self.video_path and self.video is None:
+            self._provisional_recommendations(obj)
         elif kind == "partial" and path == self.video_path and self.video is None:
             # the shot detection so far: the cut curve and shots fill in while it runs
             self.timeline.set_analysis(obj.duration_s, obj.cut_probs_25hz, obj.cuts_s, obj.shots_s, [],
@@ -484,12 +489,16 @@ class MainWindow(QMainWindow):
         n = len(va.cuts_s)
         self.notify(f"{Path(va.path).name}: {va.duration_s:.1f} s, {n} cut{'s' if n != 1 else ''}, "
                     f"{len(va.shots_s)} shot{'s' if len(va.shots_s) != 1 else ''}.", error=False)
-        self.recommendations.clear("Open a catalog to get recommendations." if self.catalog is None
-                                   else "Press Find music to rank the catalog.")
+        provisional = self.recommendations.is_provisional()  # kept until the final list replaces it
+        if not provisional:
+            self.recommendations.clear("Open a catalog to get recommendations." if self.catalog is None
+                                       else "Press Find music to rank the catalog.")
         self.video_ready.emit(va)
         self._update_actions()
         # never start a job from a done-callback: defer to the event loop
-        if self.session.candidate is not None:  # chosen while the video was analysed
+        if provisional and self.auto_recommend and self.catalog is not None:
+            QTimer.singleShot(0, lambda: self.run_recommendations())  # the final list replaces the provisional one
+        elif self.session.candidate is not None:  # chosen while the video was analysed
             QTimer.singleShot(0, lambda: self.session.request_rebuild())
         elif self.auto_recommend and self.catalog is not None:
             QTimer.singleShot(0, lambda: self.run_recommendations())
@@ -684,7 +693,17 @@ class MainWindow(QMainWindow):
 
     # ================================================================================================
     # recommendations
-    def run_recommendations(self, settings: Optional[RecommendSettings] = None) -> Optional[Job]:
+    def _provisional_recommendations(self, picture) -> Optional[Job]:
+        """A first list ranked on the picture's provisional cuts (fit only, on shots), while its shot detection
+        runs; the final ranking (started when the analysis is done) replaces it."""
+        settings = self.recommendations.settings()
+        if (self.catalog is None or not self.auto_recommend or self.session.candidate is not None
+                or settings.model or (settings.segmentation or "shots") != "shots"):
+            return None
+        return self.run_recommendations(settings, picture=picture)
+
+    def run_recommendations(self, settings: Optional[RecommendSettings] = None, picture=None) -> Optional[Job]:
+        """Rank the catalog for the video in the background; ``picture``: on this (provisional) analysis."""
         if self.video_path is None:
             self.notify("Open a video first.")
             return None
@@ -701,6 +720,10 @@ class MainWindow(QMainWindow):
         seg = settings.segmentation or "shots"
 
         def run(ctx):
+            if picture is not None:
+                return backend.recommend(video, cat_path, settings, progress=ctx.progress,
+                                         should_cancel=ctx.should_cancel, partial=ctx.partial, sync_points_s=sync,
+                                         picture=picture)
             if current is not None and current.segmentation != seg:  # show the segments this ranking uses
                 ctx.partial(("video", backend.analyze_video(video, progress=ctx.progress,
                                                             should_cancel=ctx.should_cancel, segmentation=seg)))
@@ -712,9 +735,15 @@ class MainWindow(QMainWindow):
         job.progress.connect(lambda f, stage: self.recommendations.set_progress(f, eta.text(f, stage)))
         job.partial.connect(self._recommendation_partial)
         job.succeeded.connect(self._recommendations_done)
-        job.failed.connect(self._recommendations_failed)
-        job.cancelled.connect(lambda: self.notify("Recommendation cancelled.", error=False))
-        self.recommendations.clear("Ranking the catalog…")
+        if picture is not None:  # a failed provisional list says nothing: the final ranking will, in its words
+            job.failed.connect(lambda sentence: log.info("provisional recommendations: %s", sentence))
+        else:
+            job.failed.connect(self._recommendations_failed)
+            job.cancelled.connect(lambda: self.notify("Recommendation cancelled.", error=False))
+        if picture is None and self.recommendations.is_provisional():
+            self.recommendations.set_refining()  # the provisional list stays until the final one arrives
+        else:
+            self.recommendations.clear("Ranking the catalog…")
         self.rec_dock.raise_()
         self.recommend_slot.start(job)
         return job
@@ -748,9 +777,13 @@ class MainWindow(QMainWindow):
                 self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s,
                                            va.threshold)
             return
-        self.recommendations.set_results(item, partial=True)
+        self.recommendations.set_results(item, partial=True,
+                                         provisional=any(getattr(c, "provisional", False) for c in item))
 
     def _recommendations_done(self, rows: list) -> None:
+        if rows and all(getattr(c, "provisional", False) for c in rows):  # the final ranking follows
+            self.recommendations.set_results(rows, provisional=True)
+            return
         self.recommendations.set_results(rows)
         self.recommendations.set_excluded(getattr(rows, "excluded", []))
         self.notify(f"{len(rows)} recommendation{'s' if len(rows) != 1 else ''} for {Path(self.video_path).name}.",

@@ -17,6 +17,11 @@ from supervisor_app.gui.backend import Candidate, RecommendSettings
 from supervisor_app.gui.widgets import CandidateTable, FiltersForm, ProgressStrip
 
 
+
+PROVISIONAL_TEXT = ("Provisional: ranked on quick cuts while the picture's shot detection runs; the list is "
+                    "replaced when it has.")
+PROVISIONAL_REFINING = "Provisional: refining the list with the picture's shots…"
+
 class RecommendationsPanel(QWidget):
     run_requested = Signal(object)
     cancel_requested = Signal()
@@ -116,6 +121,13 @@ class RecommendationsPanel(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setEnabled(False)
 
+        # a provisional list (ranked on the picture's quick cuts while its shot detection runs) says so
+        self.provisional_label = QLabel()
+        self.provisional_label.setObjectName("provisionalNote")
+        self.provisional_label.setWordWrap(True)
+        self.provisional_label.setVisible(False)
+        self._provisional = False
+
         # the tracks that pass the filters but could not be ranked, and why (greyed, under the list)
         self.excluded_label = QLabel()
         self.excluded_label.setObjectName("excludedNote")
@@ -146,6 +158,7 @@ class RecommendationsPanel(QWidget):
         lay.addWidget(self.settings_scroll)
         lay.addWidget(self.progress)
         lay.addWidget(self.empty_label)
+        lay.addWidget(self.provisional_label)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.excluded_label)
         lay.addWidget(self.reasons)
@@ -194,6 +207,7 @@ class RecommendationsPanel(QWidget):
         self.progress.set_progress(fraction, stage)
 
     def clear(self, message: str = "") -> None:
+        self._set_provisional(False)
         self.table.source.set_rows([])
         self.table.source.set_fit_override(None, None)
         self.table.user_picked = False
@@ -205,12 +219,29 @@ class RecommendationsPanel(QWidget):
             self.empty_label.setText(message)
         self._update_buttons()
 
-    def set_results(self, rows: Sequence[Candidate], partial: bool = False) -> None:
-        """Show results (``partial``: merge them into what is there); the selected track stays selected."""
+    def is_provisional(self) -> bool:
+        """True while the list shows provisional results (ranked on the picture's quick cuts)."""
+        return self._provisional
+
+    def set_refining(self) -> None:
+        """The final ranking has started: the provisional list stays until its first results arrive."""
+        if self._provisional:
+            self.provisional_label.setText(PROVISIONAL_REFINING)
+
+    def _set_provisional(self, on: bool) -> None:
+        self._provisional = on
+        self.provisional_label.setText(PROVISIONAL_TEXT if on else "")
+        self.provisional_label.setVisible(on)
+
+    def set_results(self, rows: Sequence[Candidate], partial: bool = False, provisional: bool = False) -> None:
+        """Show results (``partial``: merge them into what is there; final ones replace a provisional list
+        whole); the selected track stays selected."""
         current = self.table.current_candidate()
+        replace = self._provisional and not provisional
+        self._set_provisional(provisional)
         self.table.programmatic = True
         try:
-            if partial:  # the best k so far (a large catalog sends thousands of partial results)
+            if partial and not replace:  # the best k so far (a large catalog sends thousands of partial results)
                 self.table.source.merge(rows, limit=self.k_spin.value())
             else:
                 self.table.source.set_rows(rows)

@@ -115,8 +115,10 @@ class SessionModel:
 
     # -- the candidate ------------------------------------------------------------------------------
     def select(self, candidate) -> bool:
-        """Make ``candidate`` current (True when it changed; the same track again only refreshes it)."""
-        same = (candidate is not None and self.candidate is not None and candidate.key() == self.candidate.key())
+        """Make ``candidate`` current (True when it changed; the same track again only refreshes it, unless one
+        was ranked on provisional cuts and the other not: its edit is then cut again)."""
+        same = (candidate is not None and self.candidate is not None and candidate.key() == self.candidate.key()
+                and bool(getattr(candidate, "provisional", False)) == bool(getattr(self.candidate, "provisional", False)))
         self.candidate = candidate
         if same:
             self.events.candidate.emit(candidate=candidate)
