@@ -1,0 +1,271 @@
+"""Provisional cuts in a few milliseconds, from the frames TransNetV2 reads (numpy only).
+
+``quick_cut_probs(frames, fps)`` takes the same decoded ``(n, 27, 48, 3)`` uint8 RGB frames as
+TransNetV2 (:mod:`.transnet_model`) and returns per-frame pseudo-probabilities with the network's
+convention (high on the *last frame of the outgoing shot*; one frame near the middle of a gradual
+transition), so that :func:`.shots._result` / :func:`.shots.cuts_from_probs` make cuts, shots and
+the 25 Hz curve from it exactly as from TransNetV2. The app shows these cuts while TransNetV2 runs
+and replaces them with the network's when it is done: they are a cheap guess, not a substitute
+(see ``benchmarks/eval_quick_cuts.py`` for how far they agree).
+
+Method (no learned weights):
+
+* **Frame features**: the frame averaged over 3×3 pixel blocks (16×9 RGB, for the layout) and a
+  4×4×4 joint RGB histogram (for the colours, insensitive to motion). The distance of two frames
+  is ``PIXEL_WEIGHT`` × their mean absolute block difference (0..1) + half the L1 distance of
+  their histograms (0..1). Both parts are metrics, so the distance is one (the triangle
+  inequality is used below).
+* **Hard cuts**: the distance of consecutive frames, ``step[i] = d(i, i + 1)``, must stand out
+  from its neighbourhood: above an absolute floor, above the local median + ``HARD_MAD_K`` robust
+  standard deviations (median absolute deviation over ±``LOCAL_WINDOW_S``) and ``HARD_MEDIAN_RATIO``
+  × the local median (fast motion and pans raise the local level, so they do not make cuts), and
+  the largest step within ±2 frames. A **flash** or a glitch of one or two frames is not a cut:
+  the frames on either side of a real cut differ too at distances 2 and 3 (``d(i-1, i+1)``,
+  ``d(i, i+2)``, ``d(i-2, i+1)``, ``d(i-1, i+2)``, ``d(i, i+3)``), whereas around a flash the frames
+  before and after it match.
+* **Gradual transitions** (dissolves, fades, fades through black), twin-comparison style at several
+  window lengths ``D`` (``GRADUAL_WINDOWS_S``): the distance across the window centred on frame
+  ``c``, ``g[c] = d(c - D/2, c + D/2)``, must be above a floor, ``GRADUAL_CONTRAST`` times the
+  distance across the windows just before and just after it (a pan changes the picture as much
+  in each window; a transition only in the one that holds it), and no single step may carry more
+  than ``GRADUAL_MAX_STEP_SHARE`` of the path (that would be a hard cut). Of overlapping
+  candidates the strongest is kept, and its transition is marked on the frame where half of the
+  change along the window (the cumulative step distance) is done: the middle of a dissolve, the
+  darkest point of a fade through black.
+
+Black or static pictures have no steps above the floors and give no cuts; fewer than three frames
+give zeros. Cost: a few array passes over the frames and ~10 passes over arrays of ``n`` features,
+linear in ``n`` (~10 ms for 1,440 frames on the 2-core development CPU; see the benchmark).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+QUICK_CUTS_VERSION = "quick-cuts-1"
+
+BLOCK_PX = 3  # frames are averaged over BLOCK_PX x BLOCK_PX pixel blocks for the layout part
+HIST_LEVELS = 4  # levels per channel of the joint RGB histogram (4**3 = 64 bins)
+PIXEL_WEIGHT = 2.0  # weight of the mean absolute block difference (0..1) against the histogram part (0..1)
+
+LOCAL_WINDOW_S = 1.0  # half-width of the window for the local median / MAD of the steps
+HARD_FLOOR = 0.25  # a hard cut's step is at least this (distance units: 0..PIXEL_WEIGHT + 1)
+HARD_MAD_K = 8.0  # ... and above the local median + K robust standard deviations
+HARD_MEDIAN_RATIO = 3.0  # ... and above this multiple of the local median
+HARD_PEAK_RADIUS = 3  # ... and at least HARD_ISOLATION x every other step within this many frames
+HARD_ISOLATION = 2.0  # (the steps of a dissolve or of a fade through histogram bins come in clusters)
+LAYOUT_FLOOR = 0.03  # ... whose layout part alone is at least this and HARD_MEDIAN_RATIO x its local median
+FLASH_RATIO = 0.5  # frames across a real cut differ at distances 2 and 3 by >= this x the step
+
+GRADUAL_WINDOWS_S = (0.33, 0.67, 1.0, 1.5)  # window lengths D of the gradual-transition search
+GRADUAL_FLOOR = 0.5  # distance across a transition's window (two different shots: ~1 or more)
+GRADUAL_CONTRAST = 2.0  # ... at least this x the distance across the quieter of the windows before and after it
+GRADUAL_STRAIGHTNESS = 0.4  # ... at least this x the path along it (sum of steps; motion wanders, a blend goes straight)
+GRADUAL_MAX_STEP_SHARE = 0.4  # no single step carries more of the path than this (else: hard cut)
+GRADUAL_MIN_GAP_S = 1.0  # two gradual transitions are at least this far apart (the stronger one is kept)
+
+NOT_A_CUT_MAX = 0.45  # pseudo-probability ceiling for frames that are not marked as cuts
+_EPS = 1e-6
+
+__all__ = ["QUICK_CUTS_VERSION", "quick_cut_probs"]
+
+
+# --- features and distances --------------------------------------------------------------------
+def frame_features(frames: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(n, F)`` float32 features such that the L1 distance of two rows is the frame distance:
+    block means (scaled so that their part is ``PIXEL_WEIGHT`` × the mean absolute difference in
+    0..1) followed by the joint RGB histogram (scaled so that its part is half its L1 distance);
+    and the number of layout (block) columns."""
+    n = len(frames)
+    sums = _block_sums(frames)
+    scale = PIXEL_WEIGHT / (255.0 * BLOCK_PX * BLOCK_PX * sums[0].size)
+    layout = sums.reshape(n, -1).astype(np.float32) * np.float32(scale)
+    return np.concatenate([layout, _rgb_histograms(frames)], axis=1), layout.shape[1]
+
+
+def _block_sums(frames: np.ndarray) -> np.ndarray:
+    """``(n, H // BLOCK_PX, W // BLOCK_PX, 3)`` uint16 sums over pixel blocks (by strided slices:
+    several times faster than a ``sum`` over reshaped axes)."""
+    h, w = frames.shape[1] // BLOCK_PX * BLOCK_PX, frames.shape[2] // BLOCK_PX * BLOCK_PX
+    rows = frames[:, 0:h:BLOCK_PX].astype(np.uint16)
+    for r in range(1, BLOCK_PX):
+        rows += frames[:, r:h:BLOCK_PX]
+    sums = rows[:, :, 0:w:BLOCK_PX].copy()
+    for c in range(1, BLOCK_PX):
+        sums += rows[:, :, c:w:BLOCK_PX]
+    return sums
+
+
+def _rgb_histograms(frames: np.ndarray) -> np.ndarray:
+    """``(n, HIST_LEVELS**3)`` float32 joint RGB histograms of every other pixel in each direction
+    (a quarter of the pixels: the same colours, 4x cheaper), each summing to 0.5."""
+    n = len(frames)
+    bits = int(np.log2(HIST_LEVELS))
+    q = frames[:, ::2, ::2] >> np.uint8(8 - bits)
+    code = (q[..., 0] << np.uint8(2 * bits)) | (q[..., 1] << np.uint8(bits)) | q[..., 2]
+    bins = HIST_LEVELS ** 3
+    code = code.reshape(n, -1)
+    idx = code.astype(np.int32) + (np.arange(n, dtype=np.int32) * bins)[:, None]
+    counts = np.bincount(idx.ravel(), minlength=n * bins).reshape(n, bins).astype(np.float32)
+    return counts * np.float32(0.5 / code.shape[1])
+
+
+def lag_distances(features: np.ndarray, lag: int) -> np.ndarray:
+    """``d(i, i + lag)`` for ``i`` in ``0 .. n - lag - 1`` (float32; empty when ``lag >= n``)."""
+    if lag >= len(features):
+        return np.zeros(0, dtype=np.float32)
+    return np.abs(features[lag:] - features[:-lag]).sum(axis=1)
+
+
+def _at(values: np.ndarray, idx: np.ndarray, fill: float) -> np.ndarray:
+    """``values[idx]`` with ``fill`` where ``idx`` is out of range."""
+    ok = (idx >= 0) & (idx < len(values))
+    out = np.full(len(idx), fill, dtype=np.float32)
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def _sliding(values: np.ndarray, half_width: int, fill: str = "edge") -> np.ndarray:
+    """``(len(values), 2 * half_width + 1)`` view of the window centred on each value (edges padded)."""
+    padded = np.pad(values, half_width, mode=fill)  # type: ignore[call-overload]
+    return sliding_window_view(padded, 2 * half_width + 1)
+
+
+# --- hard cuts ---------------------------------------------------------------------------------
+def _local_level(steps: np.ndarray, half_width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Local median and robust standard deviation (1.4826 × MAD) of ``steps`` over ±``half_width``."""
+    windows = _sliding(steps, half_width)
+    median = np.median(windows, axis=1)
+    mad = np.median(np.abs(windows - median[:, None]), axis=1)
+    return median.astype(np.float32), (1.4826 * mad).astype(np.float32)
+
+
+def hard_cut_scores(features: np.ndarray, steps: np.ndarray, layout_steps: np.ndarray,
+                    fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per step ``i`` (between frames ``i`` and ``i + 1``; ``steps`` = ``d(i, i + 1)``, and
+    ``layout_steps`` its layout part): a score that is > 1 where the step passes the level tests
+    by that factor (the smallest margin), and whether it is a hard cut (every test passes). The
+    layout part must stand out on its own too: in a fade of a flat picture the histogram jumps
+    whenever the colour crosses a bin edge, but the layout changes by a small amount every frame."""
+    n_steps = len(steps)
+    half_width = max(2, int(round(LOCAL_WINDOW_S * fps)))
+    median, sigma = _local_level(steps, half_width)
+    required = np.maximum.reduce([np.full(n_steps, HARD_FLOOR, np.float32), median + HARD_MAD_K * sigma,
+                                  HARD_MEDIAN_RATIO * median])
+    score = steps / np.maximum(required, _EPS)
+    layout_median = np.median(_sliding(layout_steps, half_width), axis=1)
+    layout_ok = layout_steps >= np.maximum(HARD_MEDIAN_RATIO * layout_median, LAYOUT_FLOOR)
+    is_peak = steps >= HARD_ISOLATION * _neighbour_max(steps, HARD_PEAK_RADIUS)
+    not_flash = _across_distance(features, n_steps) >= FLASH_RATIO * steps
+    return score, (score > 1.0) & layout_ok & is_peak & not_flash
+
+
+def _neighbour_max(values: np.ndarray, radius: int) -> np.ndarray:
+    """Per value: the largest other value within ±``radius`` (0 beyond the edges)."""
+    windows = _sliding(values, radius, fill="constant").copy()
+    windows[:, radius] = 0.0
+    return windows.max(axis=1)
+
+
+def _across_distance(features: np.ndarray, n_steps: int) -> np.ndarray:
+    """Per step ``i``: the smallest distance between a frame before and one after it, at lags 2
+    and 3 (``inf`` where none is in range). Small where the step is a flash or a glitch."""
+    i = np.arange(n_steps)
+    d2, d3 = lag_distances(features, 2), lag_distances(features, 3)
+    pairs = [_at(d2, i - 1, np.inf), _at(d2, i, np.inf), _at(d3, i - 2, np.inf), _at(d3, i - 1, np.inf),
+             _at(d3, i, np.inf)]
+    return np.minimum.reduce(pairs)
+
+
+# --- gradual transitions -----------------------------------------------------------------------
+def gradual_scores(features: np.ndarray, steps: np.ndarray, window: int) -> np.ndarray:
+    """Per frame ``c``: the smallest margin of the gradual-transition tests for the window of
+    ``window`` frames centred on ``c`` (> 1 where all pass; 0 where the window does not fit)."""
+    n = len(features)
+    out = np.zeros(n, dtype=np.float32)
+    across = lag_distances(features, window)  # across[k] = d(k, k + window), window centred on k + window // 2
+    if len(across) == 0:
+        return out
+    k = np.arange(len(across))
+    before = _at(across, k - window, np.inf)
+    after = _at(across, k + window, np.inf)
+    outside = np.minimum(before, after)
+    outside[~np.isfinite(outside)] = 0.0  # no window fits on either side: the contrast test is moot
+    step_windows = sliding_window_view(steps, window)  # steps k .. k + window - 1
+    path = np.maximum(step_windows.sum(axis=1), _EPS)
+    step_share = step_windows.max(axis=1) / path
+    margins = np.minimum.reduce([
+        across / GRADUAL_FLOOR,
+        across / np.maximum(GRADUAL_CONTRAST * outside, _EPS),
+        (across / path) / GRADUAL_STRAIGHTNESS,
+        GRADUAL_MAX_STEP_SHARE / np.maximum(step_share, _EPS),
+    ])
+    out[k + window // 2] = margins
+    return out
+
+
+def _half_change_frame(cum_steps: np.ndarray, centre: int, window: int, n: int) -> int:
+    """The frame of the window centred on ``centre`` at which half of the (layout) step distance
+    along it is done (last frame before the midpoint of the change). The layout part changes
+    evenly through a fade, where the histogram changes in jumps."""
+    start = max(0, centre - window // 2)
+    end = min(n - 1, start + window)
+    target = 0.5 * (cum_steps[start] + cum_steps[end])
+    frame = start + int(np.searchsorted(cum_steps[start:end + 1], target)) - 1
+    return int(min(max(frame, start), n - 2))
+
+
+def gradual_peaks(features: np.ndarray, steps: np.ndarray, layout_steps: np.ndarray, fps: float,
+                  hard_cut_steps: np.ndarray) -> list[tuple[int, float]]:
+    """``(frame, margin)`` of the gradual transitions: the best window length per centre, kept
+    greedily by margin with no two windows overlapping and none holding a hard cut."""
+    n = len(features)
+    windows = sorted({max(2, int(round(s * fps))) for s in GRADUAL_WINDOWS_S if round(s * fps) < n - 1})
+    if not windows:
+        return []
+    scores = np.stack([gradual_scores(features, steps, w) for w in windows])
+    best = scores.argmax(axis=0)
+    margin = scores[best, np.arange(n)]
+    cum_steps = np.concatenate([[0.0], np.cumsum(layout_steps, dtype=np.float64)])
+    hard_cum = np.concatenate([[0], np.cumsum(hard_cut_steps)])
+    gap = max(1, int(round(GRADUAL_MIN_GAP_S * fps)))
+    taken = np.zeros(n, dtype=bool)
+    peaks = []
+    for c in np.flatnonzero(margin > 1.0)[np.argsort(-margin[margin > 1.0], kind="stable")]:
+        w = windows[best[c]]
+        lo, hi = max(0, c - w // 2), min(n - 1, c - w // 2 + w)
+        if taken[c] or hard_cum[min(hi, len(hard_cut_steps))] - hard_cum[lo] > 0:
+            continue
+        taken[max(0, c - gap + 1):c + gap] = True
+        peaks.append((_half_change_frame(cum_steps, int(c), w, n), float(margin[c])))
+    return peaks
+
+
+# --- the curve ---------------------------------------------------------------------------------
+def _margin_to_prob(margin: np.ndarray) -> np.ndarray:
+    """Map a test margin (1 = on the threshold) to 0..1 with 0.5 at 1: ``m / (1 + m)``."""
+    m = np.maximum(margin, 0.0)
+    return (m / (1.0 + m)).astype(np.float32)
+
+
+def quick_cut_probs(frames: np.ndarray, fps: float) -> np.ndarray:
+    """frames: (n, 27, 48, 3) uint8 RGB at `fps`; returns float32 (n,) pseudo-probabilities in [0, 1] with the
+    same convention as TransNetV2's per-frame output: high (> 0.5) on the LAST frame of the outgoing shot for a
+    hard cut; for a gradual transition (dissolve, fade) on one frame near its middle; < 0.5 elsewhere."""
+    frames = np.asarray(frames)
+    n = len(frames)
+    probs = np.zeros(n, dtype=np.float32)
+    if n < 3:
+        return probs
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"expected frames of shape (n, H, W, 3), not {frames.shape}")
+    fps = float(fps) if fps and fps > 0 else 25.0
+    features, n_layout = frame_features(frames.astype(np.uint8, copy=False))
+    steps, layout_steps = lag_distances(features, 1), lag_distances(features[:, :n_layout], 1)
+    hard_margin, is_hard = hard_cut_scores(features, steps, layout_steps, fps)
+    probs[:-1] = np.minimum(_margin_to_prob(hard_margin), NOT_A_CUT_MAX)
+    probs[:-1][is_hard] = _margin_to_prob(hard_margin[is_hard])
+    for frame, margin in gradual_peaks(features, steps, layout_steps, fps, is_hard):
+        if not (probs[max(0, frame - 1):frame + 2] > 0.5).any():
+            probs[frame] = max(probs[frame], float(_margin_to_prob(np.array([margin]))[0]))
+    return probs
