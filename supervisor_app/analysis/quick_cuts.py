@@ -57,12 +57,14 @@ HARD_ISOLATION = 2.0  # (the steps of a dissolve or of a fade through histogram 
 LAYOUT_FLOOR = 0.03  # ... whose layout part alone is at least this and HARD_MEDIAN_RATIO x its local median
 FLASH_RATIO = 0.5  # frames across a real cut differ at distances 2 and 3 by >= this x the step
 
-GRADUAL_WINDOWS_S = (0.33, 0.67, 1.0, 1.5)  # window lengths D of the gradual-transition search
+GRADUAL_WINDOWS_S = (0.33, 0.67, 1.0, 1.5, 2.0)  # window lengths D of the gradual-transition search
 GRADUAL_FLOOR = 0.5  # distance across a transition's window (two different shots: ~1 or more)
 GRADUAL_CONTRAST = 2.0  # ... at least this x the distance across the quieter of the windows before and after it
 GRADUAL_STRAIGHTNESS = 0.4  # ... at least this x the path along it (sum of steps; motion wanders, a blend goes straight)
 GRADUAL_MAX_STEP_SHARE = 0.4  # no single step carries more of the path than this (else: hard cut)
 GRADUAL_MIN_GAP_S = 1.0  # two gradual transitions are at least this far apart (the stronger one is kept)
+DARK_LUMA = 0.08  # a frame this dark (mean brightness 0..1) is black for a fade through black
+DARK_TIE = 0.01  # frames within this brightness of the darkest are as dark
 
 NOT_A_CUT_MAX = 0.45  # pseudo-probability ceiling for frames that are not marked as cuts
 _EPS = 1e-6
@@ -215,11 +217,15 @@ def _half_change_frame(cum_steps: np.ndarray, centre: int, window: int, n: int) 
     return int(min(max(frame, start), n - 2))
 
 
-def gradual_peaks(features: np.ndarray, steps: np.ndarray, layout_steps: np.ndarray, fps: float,
+def gradual_peaks(features: np.ndarray, layout_steps: np.ndarray, fps: float,
                   hard_cut_steps: np.ndarray) -> list[tuple[int, float]]:
-    """``(frame, margin)`` of the gradual transitions: the best window length per centre, kept
-    greedily by margin with no two windows overlapping and none holding a hard cut."""
+    """``(frame, margin)`` of the gradual transitions: per centre the best window length; then,
+    strongest first, each candidate's frame (:func:`_half_change_frame`, moved to the darkest
+    frame of a fade through black) is kept unless a kept transition or a hard cut lies within
+    ``GRADUAL_MIN_GAP_S`` (the halves of a fade through black, a transition seen at two scales,
+    the last jump of a dissolve taken for a hard cut) or its window holds a hard cut."""
     n = len(features)
+    steps = lag_distances(features, 1)
     windows = sorted({max(2, int(round(s * fps))) for s in GRADUAL_WINDOWS_S if round(s * fps) < n - 1})
     if not windows:
         return []
@@ -229,16 +235,44 @@ def gradual_peaks(features: np.ndarray, steps: np.ndarray, layout_steps: np.ndar
     cum_steps = np.concatenate([[0.0], np.cumsum(layout_steps, dtype=np.float64)])
     hard_cum = np.concatenate([[0], np.cumsum(hard_cut_steps)])
     gap = max(1, int(round(GRADUAL_MIN_GAP_S * fps)))
-    taken = np.zeros(n, dtype=bool)
-    peaks = []
+    near_hard = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(hard_cut_steps):
+        near_hard[max(0, i - gap + 1):i + gap] = True
+    luma = _frame_luma(features, len(features[0]) - HIST_LEVELS ** 3)
+    peaks: list[list] = []  # [frame, margin, merged]
     for c in np.flatnonzero(margin > 1.0)[np.argsort(-margin[margin > 1.0], kind="stable")]:
         w = windows[best[c]]
         lo, hi = max(0, c - w // 2), min(n - 1, c - w // 2 + w)
-        if taken[c] or hard_cum[min(hi, len(hard_cut_steps))] - hard_cum[lo] > 0:
+        if hard_cum[min(hi, len(hard_cut_steps))] - hard_cum[lo] > 0:
             continue
-        taken[max(0, c - gap + 1):c + gap] = True
-        peaks.append((_half_change_frame(cum_steps, int(c), w, n), float(margin[c])))
-    return peaks
+        frame = _darkest_nearby(luma, _half_change_frame(cum_steps, int(c), w, n), w)
+        if near_hard[frame]:
+            continue
+        close = [p for p in peaks if abs(p[0] - frame) < gap]
+        if not close:
+            peaks.append([frame, float(margin[c]), False])
+        elif len(close) == 1 and not close[0][2] and abs(close[0][0] - frame) >= gap // 2:
+            # two halves of one transition (e.g. the fade-out and fade-in of a fade through black)
+            close[0][0], close[0][2] = (close[0][0] + frame) // 2, True
+    return [(int(f), m) for f, m, _ in peaks]
+
+
+def _frame_luma(features: np.ndarray, n_layout: int) -> np.ndarray:
+    """Mean brightness of each frame, 0..1 (from the block means)."""
+    return features[:, :n_layout].sum(axis=1) / (PIXEL_WEIGHT)
+
+
+def _darkest_nearby(luma: np.ndarray, frame: int, window: int) -> int:
+    """``frame``, or the darkest frame within ±``window`` of it where that one is nearly black and
+    brighter frames lie on both sides (the middle of a fade through black: the change measured
+    along the fade-out and the fade-in need not split evenly). Of equally dark frames, the middle one."""
+    lo, hi = max(0, frame - window), min(len(luma) - 1, frame + window)
+    darkest = float(luma[lo:hi + 1].min())
+    dark = lo + np.flatnonzero(luma[lo:hi + 1] <= darkest + DARK_TIE)
+    brighter = 2.0 * darkest + DARK_TIE
+    if darkest > DARK_LUMA or luma[lo:dark[0] + 1].max() < brighter or luma[dark[-1]:hi + 1].max() < brighter:
+        return frame
+    return int(min(dark[len(dark) // 2], len(luma) - 2))
 
 
 # --- the curve ---------------------------------------------------------------------------------
@@ -265,7 +299,7 @@ def quick_cut_probs(frames: np.ndarray, fps: float) -> np.ndarray:
     hard_margin, is_hard = hard_cut_scores(features, steps, layout_steps, fps)
     probs[:-1] = np.minimum(_margin_to_prob(hard_margin), NOT_A_CUT_MAX)
     probs[:-1][is_hard] = _margin_to_prob(hard_margin[is_hard])
-    for frame, margin in gradual_peaks(features, steps, layout_steps, fps, is_hard):
+    for frame, margin in gradual_peaks(features, layout_steps, fps, is_hard):
         if not (probs[max(0, frame - 1):frame + 2] > 0.5).any():
             probs[frame] = max(probs[frame], float(_margin_to_prob(np.array([margin]))[0]))
     return probs
