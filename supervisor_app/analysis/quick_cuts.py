@@ -50,11 +50,12 @@ PIXEL_WEIGHT = 2.0  # weight of the mean absolute block difference (0..1) agains
 
 LOCAL_WINDOW_S = 1.0  # half-width of the window for the local median / MAD of the steps
 HARD_FLOOR = 0.25  # a hard cut's step is at least this (distance units: 0..PIXEL_WEIGHT + 1)
-HARD_MAD_K = 8.0  # ... and above the local median + K robust standard deviations
+LAYOUT_FLOOR = 0.05  # ... and its layout part or its histogram part (each tested apart) is at least this
+HIST_FLOOR = 0.15
+HARD_MAD_K = 8.0  # ... and above the local median + K robust standard deviations of that part
 HARD_MEDIAN_RATIO = 3.0  # ... and above this multiple of the local median
 HARD_PEAK_RADIUS = 3  # ... and at least HARD_ISOLATION x every other step within this many frames
 HARD_ISOLATION = 2.0  # (the steps of a dissolve or of a fade through histogram bins come in clusters)
-LAYOUT_FLOOR = 0.03  # ... whose layout part alone is at least this and HARD_MEDIAN_RATIO x its local median
 FLASH_RATIO = 0.5  # frames across a real cut differ at distances 2 and 3 by >= this x the step
 
 GRADUAL_WINDOWS_S = (0.33, 0.67, 1.0, 1.5, 2.0)  # window lengths D of the gradual-transition search
@@ -63,6 +64,7 @@ GRADUAL_CONTRAST = 2.0  # ... at least this x the distance across the quieter of
 GRADUAL_STRAIGHTNESS = 0.4  # ... at least this x the path along it (sum of steps; motion wanders, a blend goes straight)
 GRADUAL_MAX_STEP_SHARE = 0.4  # no single step carries more of the path than this (else: hard cut)
 GRADUAL_MIN_GAP_S = 1.0  # two gradual transitions are at least this far apart (the stronger one is kept)
+GRADUAL_LOCATE_S = 2.0  # the middle of a transition is sought in a window this long (or its own, if longer)
 DARK_LUMA = 0.08  # a frame this dark (mean brightness 0..1) is black for a fade through black
 DARK_TIE = 0.01  # frames within this brightness of the darkest are as dark
 
@@ -79,10 +81,12 @@ def frame_features(frames: np.ndarray) -> tuple[np.ndarray, int]:
     0..1) followed by the joint RGB histogram (scaled so that its part is half its L1 distance);
     and the number of layout (block) columns."""
     n = len(frames)
-    sums = _block_sums(frames)
-    scale = PIXEL_WEIGHT / (255.0 * BLOCK_PX * BLOCK_PX * sums[0].size)
-    layout = sums.reshape(n, -1).astype(np.float32) * np.float32(scale)
-    return np.concatenate([layout, _rgb_histograms(frames)], axis=1), layout.shape[1]
+    sums = _block_sums(frames).reshape(n, -1)
+    n_layout = sums.shape[1]
+    features = np.empty((n, n_layout + HIST_LEVELS ** 3), dtype=np.float32)
+    np.multiply(sums, np.float32(PIXEL_WEIGHT / (255.0 * BLOCK_PX * BLOCK_PX * n_layout)), out=features[:, :n_layout])
+    features[:, n_layout:] = _rgb_histograms(frames)
+    return features, n_layout
 
 
 def _block_sums(frames: np.ndarray) -> np.ndarray:
@@ -107,8 +111,9 @@ def _rgb_histograms(frames: np.ndarray) -> np.ndarray:
     code = (q[..., 0] << np.uint8(2 * bits)) | (q[..., 1] << np.uint8(bits)) | q[..., 2]
     bins = HIST_LEVELS ** 3
     code = code.reshape(n, -1)
-    idx = code.astype(np.int32) + (np.arange(n, dtype=np.int32) * bins)[:, None]
-    counts = np.bincount(idx.ravel(), minlength=n * bins).reshape(n, bins).astype(np.float32)
+    idx = code.astype(np.intp)  # bincount's own index type: no hidden conversion
+    idx += (np.arange(n, dtype=np.intp) * bins)[:, None]
+    counts = np.bincount(idx.ravel(), minlength=n * bins).reshape(n, bins)
     return counts * np.float32(0.5 / code.shape[1])
 
 
@@ -145,21 +150,33 @@ def _local_level(steps: np.ndarray, half_width: int) -> tuple[np.ndarray, np.nda
 def hard_cut_scores(features: np.ndarray, steps: np.ndarray, layout_steps: np.ndarray,
                     fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Per step ``i`` (between frames ``i`` and ``i + 1``; ``steps`` = ``d(i, i + 1)``, and
-    ``layout_steps`` its layout part): a score that is > 1 where the step passes the level tests
-    by that factor (the smallest margin), and whether it is a hard cut (every test passes). The
-    layout part must stand out on its own too: in a fade of a flat picture the histogram jumps
-    whenever the colour crosses a bin edge, but the layout changes by a small amount every frame."""
-    n_steps = len(steps)
+    ``layout_steps`` its layout part): a margin that is > 1 where the step is a hard cut by that
+    factor, and whether it is one (also not a flash, and the largest step within
+    ±``HARD_PEAK_RADIUS``).
+
+    The layout part and the histogram part are tested apart (:func:`_stand_out`) and one of them
+    must stand out: motion moves the layout but hardly the colours (a cut inside a fast pan shows
+    in the histogram), and in a fade of a flat picture the histogram jumps whenever the colour
+    crosses a bin edge while the layout changes evenly."""
     half_width = max(2, int(round(LOCAL_WINDOW_S * fps)))
+    layout_margin = _stand_out(layout_steps, half_width, LAYOUT_FLOOR)
+    hist_margin = _stand_out(steps - layout_steps, half_width, HIST_FLOOR)
+    margin = np.minimum(np.maximum(layout_margin, hist_margin), steps / HARD_FLOOR)
+    is_peak = steps >= _neighbour_max(steps, HARD_PEAK_RADIUS)
+    not_flash = _across_distance(features, len(steps)) >= FLASH_RATIO * steps
+    return margin, (margin > 1.0) & is_peak & not_flash
+
+
+def _stand_out(steps: np.ndarray, half_width: int, floor: float) -> np.ndarray:
+    """How far each step stands out from its neighbourhood (> 1: enough): the smallest of its ratios
+    to the local level (``HARD_MEDIAN_RATIO`` × the median and the median + ``HARD_MAD_K`` robust
+    standard deviations over ±``half_width``), to ``HARD_ISOLATION`` × the largest other step within
+    ±``HARD_PEAK_RADIUS`` (the steps of a dissolve or of a fade come in clusters) and to ``floor``."""
     median, sigma = _local_level(steps, half_width)
-    required = np.maximum.reduce([np.full(n_steps, HARD_FLOOR, np.float32), median + HARD_MAD_K * sigma,
-                                  HARD_MEDIAN_RATIO * median])
-    score = steps / np.maximum(required, _EPS)
-    layout_median = np.median(_sliding(layout_steps, half_width), axis=1)
-    layout_ok = layout_steps >= np.maximum(HARD_MEDIAN_RATIO * layout_median, LAYOUT_FLOOR)
-    is_peak = steps >= HARD_ISOLATION * _neighbour_max(steps, HARD_PEAK_RADIUS)
-    not_flash = _across_distance(features, n_steps) >= FLASH_RATIO * steps
-    return score, (score > 1.0) & layout_ok & is_peak & not_flash
+    required = np.maximum.reduce([np.full(len(steps), floor, np.float32), median + HARD_MAD_K * sigma,
+                                  HARD_MEDIAN_RATIO * median,
+                                  HARD_ISOLATION * _neighbour_max(steps, HARD_PEAK_RADIUS)])
+    return steps / np.maximum(required, _EPS)
 
 
 def _neighbour_max(values: np.ndarray, radius: int) -> np.ndarray:
@@ -206,18 +223,22 @@ def gradual_scores(features: np.ndarray, steps: np.ndarray, window: int) -> np.n
     return out
 
 
-def _half_change_frame(cum_steps: np.ndarray, centre: int, window: int, n: int) -> int:
-    """The frame of the window centred on ``centre`` at which half of the (layout) step distance
-    along it is done (last frame before the midpoint of the change). The layout part changes
-    evenly through a fade, where the histogram changes in jumps."""
+def _half_change_frame(layout: np.ndarray, centre: int, window: int) -> int:
+    """The frame of the window centred on ``centre`` that is last nearer (in layout distance) to
+    the window's first frame than to its last: the middle of a dissolve wherever the window lies
+    around it (motion and noise add as much to both distances). The layout part changes evenly
+    through a fade, where the histogram changes in jumps."""
+    n = len(layout)
     start = max(0, centre - window // 2)
     end = min(n - 1, start + window)
-    target = 0.5 * (cum_steps[start] + cum_steps[end])
-    frame = start + int(np.searchsorted(cum_steps[start:end + 1], target)) - 1
+    span = layout[start:end + 1]
+    from_start = np.abs(span - span[0]).sum(axis=1)
+    to_end = np.abs(span - span[-1]).sum(axis=1)
+    frame = start + int(np.argmax(from_start >= to_end)) - 1
     return int(min(max(frame, start), n - 2))
 
 
-def gradual_peaks(features: np.ndarray, layout_steps: np.ndarray, fps: float,
+def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
                   hard_cut_steps: np.ndarray) -> list[tuple[int, float]]:
     """``(frame, margin)`` of the gradual transitions: per centre the best window length; then,
     strongest first, each candidate's frame (:func:`_half_change_frame`, moved to the darkest
@@ -232,20 +253,21 @@ def gradual_peaks(features: np.ndarray, layout_steps: np.ndarray, fps: float,
     scores = np.stack([gradual_scores(features, steps, w) for w in windows])
     best = scores.argmax(axis=0)
     margin = scores[best, np.arange(n)]
-    cum_steps = np.concatenate([[0.0], np.cumsum(layout_steps, dtype=np.float64)])
     hard_cum = np.concatenate([[0], np.cumsum(hard_cut_steps)])
     gap = max(1, int(round(GRADUAL_MIN_GAP_S * fps)))
+    locate = max(2, int(round(GRADUAL_LOCATE_S * fps)))
     near_hard = np.zeros(n, dtype=bool)
     for i in np.flatnonzero(hard_cut_steps):
         near_hard[max(0, i - gap + 1):i + gap] = True
-    luma = _frame_luma(features, len(features[0]) - HIST_LEVELS ** 3)
+    layout = features[:, :n_layout]
+    luma = _frame_luma(layout)
     peaks: list[list] = []  # [frame, margin, merged]
     for c in np.flatnonzero(margin > 1.0)[np.argsort(-margin[margin > 1.0], kind="stable")]:
         w = windows[best[c]]
         lo, hi = max(0, c - w // 2), min(n - 1, c - w // 2 + w)
         if hard_cum[min(hi, len(hard_cut_steps))] - hard_cum[lo] > 0:
             continue
-        frame = _darkest_nearby(luma, _half_change_frame(cum_steps, int(c), w, n), w)
+        frame = _darkest_nearby(luma, _half_change_frame(layout, int(c), max(w, locate)), w)
         if near_hard[frame]:
             continue
         close = [p for p in peaks if abs(p[0] - frame) < gap]
@@ -257,9 +279,9 @@ def gradual_peaks(features: np.ndarray, layout_steps: np.ndarray, fps: float,
     return [(int(f), m) for f, m, _ in peaks]
 
 
-def _frame_luma(features: np.ndarray, n_layout: int) -> np.ndarray:
-    """Mean brightness of each frame, 0..1 (from the block means)."""
-    return features[:, :n_layout].sum(axis=1) / (PIXEL_WEIGHT)
+def _frame_luma(layout: np.ndarray) -> np.ndarray:
+    """Mean brightness of each frame, 0..1 (from the scaled block means)."""
+    return layout.sum(axis=1) / PIXEL_WEIGHT
 
 
 def _darkest_nearby(luma: np.ndarray, frame: int, window: int) -> int:
@@ -299,7 +321,7 @@ def quick_cut_probs(frames: np.ndarray, fps: float) -> np.ndarray:
     hard_margin, is_hard = hard_cut_scores(features, steps, layout_steps, fps)
     probs[:-1] = np.minimum(_margin_to_prob(hard_margin), NOT_A_CUT_MAX)
     probs[:-1][is_hard] = _margin_to_prob(hard_margin[is_hard])
-    for frame, margin in gradual_peaks(features, layout_steps, fps, is_hard):
+    for frame, margin in gradual_peaks(features, n_layout, fps, is_hard):
         if not (probs[max(0, frame - 1):frame + 2] > 0.5).any():
             probs[frame] = max(probs[frame], float(_margin_to_prob(np.array([margin]))[0]))
     return probs
