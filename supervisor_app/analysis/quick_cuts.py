@@ -60,13 +60,16 @@ FLASH_RATIO = 0.5  # frames across a real cut differ at distances 2 and 3 by >= 
 
 GRADUAL_WINDOWS_S = (0.33, 0.67, 1.0, 1.5, 2.0)  # window lengths D of the gradual-transition search
 GRADUAL_FLOOR = 0.5  # distance across a transition's window (two different shots: ~1 or more)
-GRADUAL_CONTRAST = 2.0  # ... at least this x the distance across the quieter of the windows before and after it
+GRADUAL_CONTRAST = 2.0  # ... at least this x the distance across the quieter of the windows before and after
+# it, and more than across the busier one
 GRADUAL_STRAIGHTNESS = 0.4  # ... at least this x the path along it (sum of steps; motion wanders, a blend goes straight)
 GRADUAL_MAX_STEP_SHARE = 0.4  # no single step carries more of the path than this (else: hard cut)
 GRADUAL_MIN_GAP_S = 1.0  # two gradual transitions are at least this far apart (the stronger one is kept)
 GRADUAL_LOCATE_S = 2.0  # the middle of a transition is sought in a window this long (or its own, if longer)
-DARK_LUMA = 0.08  # a frame this dark (mean brightness 0..1) is black for a fade through black
-DARK_TIE = 0.01  # frames within this brightness of the darkest are as dark
+DARK_LUMA = 0.06  # a frame this dark (mean brightness 0..1) is black, for a fade through black
+DIP_PICTURE_LUMA = 0.15  # ... and a picture this bright lies on both sides of the black
+DIP_FADE_S = 1.5  # ... within this time (the fade-out or the fade-in)
+DIP_MAX_BLACK_S = 1.0  # ... and the black lasts at most this long
 
 NOT_A_CUT_MAX = 0.45  # pseudo-probability ceiling for frames that are not marked as cuts
 _EPS = 1e-6
@@ -197,30 +200,44 @@ def _across_distance(features: np.ndarray, n_steps: int) -> np.ndarray:
 
 
 # --- gradual transitions -----------------------------------------------------------------------
-def gradual_scores(features: np.ndarray, steps: np.ndarray, window: int) -> np.ndarray:
-    """Per frame ``c``: the smallest margin of the gradual-transition tests for the window of
-    ``window`` frames centred on ``c`` (> 1 where all pass; 0 where the window does not fit)."""
+def gradual_scores(features: np.ndarray, steps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame ``c``, for the window of ``window`` frames centred on ``c``: the smallest margin of
+    the gradual-transition tests (> 1 where all pass; 0 where the window does not fit) and the
+    distance across the window."""
     n = len(features)
     out = np.zeros(n, dtype=np.float32)
-    across = lag_distances(features, window)  # across[k] = d(k, k + window), window centred on k + window // 2
+    out_across = np.zeros(n, dtype=np.float32)
+    across = _robust_across(features, window)  # ~d(k, k + window), window centred on k + window // 2
     if len(across) == 0:
-        return out
+        return out, out_across
     k = np.arange(len(across))
     before = _at(across, k - window, np.inf)
     after = _at(across, k + window, np.inf)
-    outside = np.minimum(before, after)
-    outside[~np.isfinite(outside)] = 0.0  # no window fits on either side: the contrast test is moot
+    quieter = np.minimum(before, after)
+    quieter[~np.isfinite(quieter)] = 0.0  # no window fits on either side: the contrast test is moot
+    busier = np.maximum(np.where(np.isfinite(before), before, 0.0), np.where(np.isfinite(after), after, 0.0))
     step_windows = sliding_window_view(steps, window)  # steps k .. k + window - 1
     path = np.maximum(step_windows.sum(axis=1), _EPS)
     step_share = step_windows.max(axis=1) / path
     margins = np.minimum.reduce([
         across / GRADUAL_FLOOR,
-        across / np.maximum(GRADUAL_CONTRAST * outside, _EPS),
+        across / np.maximum(GRADUAL_CONTRAST * quieter, _EPS),
+        across / np.maximum(busier, _EPS),
         (across / path) / GRADUAL_STRAIGHTNESS,
         GRADUAL_MAX_STEP_SHARE / np.maximum(step_share, _EPS),
     ])
     out[k + window // 2] = margins
-    return out
+    out_across[k + window // 2] = across
+    return out, out_across
+
+
+def _robust_across(features: np.ndarray, window: int) -> np.ndarray:
+    """``min(d(k, k + window), d(k - 1, k + window + 1))`` for each ``k``: the distance across a
+    window, not fooled by a flash or a glitch on one of its end frames."""
+    across = lag_distances(features, window)
+    wider = lag_distances(features, window + 2)  # wider[k - 1] = d(k - 1, k + window + 1)
+    k = np.arange(len(across))
+    return np.minimum(across, _at(wider, k - 1, np.inf))
 
 
 def _half_change_frame(layout: np.ndarray, centre: int, window: int) -> int:
@@ -240,43 +257,50 @@ def _half_change_frame(layout: np.ndarray, centre: int, window: int) -> int:
 
 def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
                   hard_cut_steps: np.ndarray) -> list[tuple[int, float]]:
-    """``(frame, margin)`` of the gradual transitions: per centre the best window length; then,
-    strongest first, each candidate's frame (:func:`_half_change_frame`, moved to the darkest
-    frame of a fade through black) is kept unless a kept transition or a hard cut lies within
-    ``GRADUAL_MIN_GAP_S`` (the halves of a fade through black, a transition seen at two scales,
-    the last jump of a dissolve taken for a hard cut) or its window holds a hard cut."""
+    """``(frame, margin)`` of the gradual transitions. Fades through black first
+    (:func:`black_dips`); then, per centre, the passing window length that sees the largest change
+    (the window that holds the whole transition), and, largest change first, each candidate is kept
+    at its :func:`_half_change_frame` unless its window holds a hard cut or a fade through black,
+    or a hard cut or a kept transition lies within ``GRADUAL_MIN_GAP_S`` of that frame (the same
+    transition seen at another scale or centre, the last jump of a dissolve taken for a hard cut)."""
     n = len(features)
     steps = lag_distances(features, 1)
     windows = sorted({max(2, int(round(s * fps))) for s in GRADUAL_WINDOWS_S if round(s * fps) < n - 1})
     if not windows:
         return []
-    scores = np.stack([gradual_scores(features, steps, w) for w in windows])
-    best = scores.argmax(axis=0)
-    margin = scores[best, np.arange(n)]
-    hard_cum = np.concatenate([[0], np.cumsum(hard_cut_steps)])
+    margins, acrosses = zip(*(gradual_scores(features, steps, w) for w in windows))
+    margin_by_window, across_by_window = np.stack(margins), np.stack(acrosses)
+    change = np.where(margin_by_window > 1.0, across_by_window, 0.0)  # passing windows only
+    best = change.argmax(axis=0)
+    margin, change = margin_by_window[best, np.arange(n)], change[best, np.arange(n)]
     gap = max(1, int(round(GRADUAL_MIN_GAP_S * fps)))
     locate = max(2, int(round(GRADUAL_LOCATE_S * fps)))
-    near_hard = np.zeros(n, dtype=bool)
-    for i in np.flatnonzero(hard_cut_steps):
-        near_hard[max(0, i - gap + 1):i + gap] = True
     layout = features[:, :n_layout]
-    luma = _frame_luma(layout)
-    peaks: list[list] = []  # [frame, margin, merged]
-    for c in np.flatnonzero(margin > 1.0)[np.argsort(-margin[margin > 1.0], kind="stable")]:
+    blocked = np.zeros(n, dtype=bool)  # frames within the gap of a hard cut or a kept transition
+
+    def block(frame: int) -> None:
+        blocked[max(0, frame - gap + 1):frame + gap] = True
+
+    occupied = np.zeros(n, dtype=bool)  # frames of hard cuts and of fades through black
+    for i in np.flatnonzero(hard_cut_steps):
+        block(int(i))
+        occupied[i:i + 2] = True
+    peaks = []
+    for frame, dip_margin, start, end in black_dips(_frame_luma(layout), fps, hard_cut_steps):
+        block(frame)
+        occupied[start:end + 1] = True
+        peaks.append((frame, dip_margin))
+    for c in np.flatnonzero(change > 0)[np.argsort(-change[change > 0], kind="stable")]:
         w = windows[best[c]]
         lo, hi = max(0, c - w // 2), min(n - 1, c - w // 2 + w)
-        if hard_cum[min(hi, len(hard_cut_steps))] - hard_cum[lo] > 0:
+        if occupied[lo:hi + 1].any():  # another transition inside: not this one's window
             continue
-        frame = _darkest_nearby(luma, _half_change_frame(layout, int(c), max(w, locate)), w)
-        if near_hard[frame]:
+        frame = _half_change_frame(layout, int(c), max(w, locate))
+        if blocked[frame]:
             continue
-        close = [p for p in peaks if abs(p[0] - frame) < gap]
-        if not close:
-            peaks.append([frame, float(margin[c]), False])
-        elif len(close) == 1 and not close[0][2] and abs(close[0][0] - frame) >= gap // 2:
-            # two halves of one transition (e.g. the fade-out and fade-in of a fade through black)
-            close[0][0], close[0][2] = (close[0][0] + frame) // 2, True
-    return [(int(f), m) for f, m, _ in peaks]
+        block(frame)
+        peaks.append((frame, float(margin[c])))
+    return sorted(peaks)
 
 
 def _frame_luma(layout: np.ndarray) -> np.ndarray:
@@ -284,17 +308,32 @@ def _frame_luma(layout: np.ndarray) -> np.ndarray:
     return layout.sum(axis=1) / PIXEL_WEIGHT
 
 
-def _darkest_nearby(luma: np.ndarray, frame: int, window: int) -> int:
-    """``frame``, or the darkest frame within ±``window`` of it where that one is nearly black and
-    brighter frames lie on both sides (the middle of a fade through black: the change measured
-    along the fade-out and the fade-in need not split evenly). Of equally dark frames, the middle one."""
-    lo, hi = max(0, frame - window), min(len(luma) - 1, frame + window)
-    darkest = float(luma[lo:hi + 1].min())
-    dark = lo + np.flatnonzero(luma[lo:hi + 1] <= darkest + DARK_TIE)
-    brighter = 2.0 * darkest + DARK_TIE
-    if darkest > DARK_LUMA or luma[lo:dark[0] + 1].max() < brighter or luma[dark[-1]:hi + 1].max() < brighter:
-        return frame
-    return int(min(dark[len(dark) // 2], len(luma) - 2))
+def black_dips(luma: np.ndarray, fps: float, hard_cut_steps: np.ndarray) -> list[tuple[int, float, int, int]]:
+    """``(frame, margin, first, last)`` of the fades through black: runs of at most
+    ``DIP_MAX_BLACK_S`` of black frames (brightness <= ``DARK_LUMA``) with a picture (brightness >=
+    ``DIP_PICTURE_LUMA``) within ``DIP_FADE_S`` on both sides and no hard cut into or out of the
+    black (a cut to black and a fade in from it are two transitions); marked on the middle black
+    frame; ``first`` .. ``last``: the frames from the fade-out's start to the fade-in's end (where
+    the brightness comes within 90 % of the pictures'). Measuring the change along a window would
+    split such a fade into its fade-out and its fade-in."""
+    n = len(luma)
+    dark = np.concatenate([[False], luma <= DARK_LUMA, [False]])
+    edges = np.flatnonzero(np.diff(dark.astype(np.int8)))
+    reach, longest = max(1, int(round(DIP_FADE_S * fps))), max(1, int(round(DIP_MAX_BLACK_S * fps)))
+    dips = []
+    for a, b in zip(edges[0::2], edges[1::2]):  # black frames a .. b - 1
+        if a == 0 or b == n or b - a > longest:
+            continue
+        if hard_cut_steps[max(0, a - 2):min(len(hard_cut_steps), b + 1)].any():
+            continue
+        before, after = luma[max(0, a - reach):a], luma[b:b + reach]
+        if min(before.max(), after.max()) < DIP_PICTURE_LUMA:
+            continue
+        first = a - len(before) + int(np.flatnonzero(before >= 0.9 * before.max())[-1])
+        last = b + int(np.flatnonzero(after >= 0.9 * after.max())[0])
+        margin = min(before.max(), after.max()) / DIP_PICTURE_LUMA
+        dips.append((int(min((a + b - 1) // 2, n - 2)), float(margin), first, last))
+    return dips
 
 
 # --- the curve ---------------------------------------------------------------------------------
