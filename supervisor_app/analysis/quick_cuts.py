@@ -39,6 +39,8 @@ linear in ``n`` (~10 ms for 1,440 frames on the 2-core development CPU; see the 
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -135,9 +137,9 @@ def _at(values: np.ndarray, idx: np.ndarray, fill: float) -> np.ndarray:
     return out
 
 
-def _sliding(values: np.ndarray, half_width: int, fill: str = "edge") -> np.ndarray:
+def _sliding(values: np.ndarray, half_width: int, fill: Literal["edge", "constant"] = "edge") -> np.ndarray:
     """``(len(values), 2 * half_width + 1)`` view of the window centred on each value (edges padded)."""
-    padded = np.pad(values, half_width, mode=fill)  # type: ignore[call-overload]
+    padded = np.pad(values, half_width, mode=fill)
     return sliding_window_view(padded, 2 * half_width + 1)
 
 
@@ -176,9 +178,8 @@ def _stand_out(steps: np.ndarray, half_width: int, floor: float) -> np.ndarray:
     standard deviations over ±``half_width``), to ``HARD_ISOLATION`` × the largest other step within
     ±``HARD_PEAK_RADIUS`` (the steps of a dissolve or of a fade come in clusters) and to ``floor``."""
     median, sigma = _local_level(steps, half_width)
-    required = np.maximum.reduce([np.full(len(steps), floor, np.float32), median + HARD_MAD_K * sigma,
-                                  HARD_MEDIAN_RATIO * median,
-                                  HARD_ISOLATION * _neighbour_max(steps, HARD_PEAK_RADIUS)])
+    level = np.maximum(median + HARD_MAD_K * sigma, HARD_MEDIAN_RATIO * median)
+    required = np.maximum(np.maximum(level, HARD_ISOLATION * _neighbour_max(steps, HARD_PEAK_RADIUS)), floor)
     return steps / np.maximum(required, _EPS)
 
 
