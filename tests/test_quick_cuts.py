@@ -177,3 +177,20 @@ def test_agrees_with_transnetv2_on_the_fixture():
     assert hits / len(reference.cuts_s) >= 0.75, (reference.cuts_s, quick.cuts_s)
     assert hits / max(1, len(quick.cuts_s)) >= 0.75, (reference.cuts_s, quick.cuts_s)
     assert elapsed_s < 0.5
+
+
+@pytest.mark.parametrize("fps", [12.0, 25.0, 30.0, 60.0])
+def test_other_frame_rates(fps):
+    """Windows scale with the frame rate: cuts, a 1 s dissolve and a pan at 12 to 60 fps."""
+    lengths = [int(fps * 1.5), int(fps), int(fps * 2.5)]
+    shots = _u8(np.concatenate([_shot(_texture(70 + i), n, seed=i, noise=1.0) for i, n in enumerate(lengths)]))
+    assert _cut_frames(shots, fps) == list(np.cumsum(lengths)[:-1])
+    a, b, n_dissolve, n_shot = _texture(80), _texture(81), int(fps), 2 * int(fps)
+    alpha = (np.arange(n_dissolve) + 1)[:, None, None, None] / (n_dissolve + 1)
+    dissolve = _u8(np.concatenate([_shot(a, n_shot, noise=1.0), (1 - alpha) * a[None] + alpha * b[None],
+                                   _shot(b, n_shot, seed=1, noise=1.0)]))
+    cuts = _cut_frames(dissolve, fps)
+    assert len(cuts) == 1 and abs(cuts[0] - (n_shot + n_dissolve / 2)) <= max(2, fps / 8)
+    n = 4 * int(fps)
+    wide = _texture(82, width=W + 3 * n + 1)
+    assert _cut_frames(_u8(np.stack([wide[:, 3 * i:3 * i + W] for i in range(n)])), fps) == []

@@ -8,34 +8,43 @@ the 25 Hz curve from it exactly as from TransNetV2. The app shows these cuts whi
 and replaces them with the network's when it is done: they are a cheap guess, not a substitute
 (see ``benchmarks/eval_quick_cuts.py`` for how far they agree).
 
-Method (no learned weights):
+Method (no learned weights; every threshold is a named constant below):
 
-* **Frame features**: the frame averaged over 3×3 pixel blocks (16×9 RGB, for the layout) and a
-  4×4×4 joint RGB histogram (for the colours, insensitive to motion). The distance of two frames
-  is ``PIXEL_WEIGHT`` × their mean absolute block difference (0..1) + half the L1 distance of
-  their histograms (0..1). Both parts are metrics, so the distance is one (the triangle
-  inequality is used below).
-* **Hard cuts**: the distance of consecutive frames, ``step[i] = d(i, i + 1)``, must stand out
-  from its neighbourhood: above an absolute floor, above the local median + ``HARD_MAD_K`` robust
-  standard deviations (median absolute deviation over ±``LOCAL_WINDOW_S``) and ``HARD_MEDIAN_RATIO``
-  × the local median (fast motion and pans raise the local level, so they do not make cuts), and
-  the largest step within ±2 frames. A **flash** or a glitch of one or two frames is not a cut:
-  the frames on either side of a real cut differ too at distances 2 and 3 (``d(i-1, i+1)``,
-  ``d(i, i+2)``, ``d(i-2, i+1)``, ``d(i-1, i+2)``, ``d(i, i+3)``), whereas around a flash the frames
-  before and after it match.
-* **Gradual transitions** (dissolves, fades, fades through black), twin-comparison style at several
-  window lengths ``D`` (``GRADUAL_WINDOWS_S``): the distance across the window centred on frame
-  ``c``, ``g[c] = d(c - D/2, c + D/2)``, must be above a floor, ``GRADUAL_CONTRAST`` times the
-  distance across the windows just before and just after it (a pan changes the picture as much
-  in each window; a transition only in the one that holds it), and no single step may carry more
-  than ``GRADUAL_MAX_STEP_SHARE`` of the path (that would be a hard cut). Of overlapping
-  candidates the strongest is kept, and its transition is marked on the frame where half of the
-  change along the window (the cumulative step distance) is done: the middle of a dissolve, the
-  darkest point of a fade through black.
+* **Frame features**: the frame averaged over 3×3 pixel blocks (16×9 RGB: the *layout*) and a
+  4×4×4 joint RGB histogram of every other pixel (the *colours*, hardly moved by motion). The
+  distance of two frames is ``PIXEL_WEIGHT`` × their mean absolute block difference (0..1) + half
+  the L1 distance of their histograms (0..1): an L1 distance between feature rows, so a metric.
+* **Hard cuts** (:func:`hard_cut_scores`): the step ``d(i, i + 1)`` is above ``HARD_FLOOR``, is the
+  largest within ±``HARD_PEAK_RADIUS`` frames, and its layout part *or* its histogram part stands
+  out on its own: above ``HARD_MEDIAN_RATIO`` × the local median and the local median +
+  ``HARD_MAD_K`` robust standard deviations (MAD over ±``LOCAL_WINDOW_S``; fast motion and pans
+  raise the local level, so they make no cuts), above ``HARD_ISOLATION`` × every other step within
+  ±``HARD_PEAK_RADIUS`` (a dissolve's or a fade's steps come in clusters) and above a floor. Tested
+  apart because motion moves the layout but not the colours (a cut inside a whip pan shows in the
+  histogram) and a fade of a flat picture makes the histogram jump at bin edges while the layout
+  changes evenly. A **flash or a glitch** of one or two frames is not a cut: across a real cut
+  the frames two and three apart differ too, around a flash they match (:func:`_across_distance`).
+* **Fades through black** (:func:`black_dips`): a short run of black frames with a picture within
+  ``DIP_FADE_S`` on both sides (and no hard cut into or out of it), marked on its middle frame.
+* **Other gradual transitions** (dissolves, fades, fades from black; :func:`gradual_peaks`),
+  twin-comparison style at window lengths ``GRADUAL_WINDOWS_S``: the distance across the window
+  centred on frame ``c``, ``d(c - D/2, c + D/2)`` (robust to a flash on an end frame), is above
+  ``GRADUAL_FLOOR``, ``GRADUAL_CONTRAST`` × the distance across the quieter of the windows just
+  before and after it and more than across the busier one (a pan changes each window as much; a
+  transition only the one that holds it), at least ``GRADUAL_STRAIGHTNESS`` × the path along the
+  window (the sum of its steps: a blend goes straight from one picture to the other, motion
+  wanders), and no step carries more than ``GRADUAL_MAX_STEP_SHARE`` of that path (else it is a
+  hard cut). Candidates are taken largest change first (the window that holds the whole
+  transition), one per ``GRADUAL_MIN_GAP_S``, none whose window holds another transition, and
+  marked on the frame where the picture becomes nearer the window's last frame than its first
+  (:func:`_half_change_frame`): the middle of a dissolve wherever the window lies around it.
 
-Black or static pictures have no steps above the floors and give no cuts; fewer than three frames
-give zeros. Cost: a few array passes over the frames and ~10 passes over arrays of ``n`` features,
-linear in ``n`` (~10 ms for 1,440 frames on the 2-core development CPU; see the benchmark).
+The pseudo-probability of a marked frame is ``m / (1 + m)`` with ``m`` (> 1) the smallest margin
+of its tests; every other frame gets the same of its hard-cut margin, capped at
+``NOT_A_CUT_MAX``. Black or static pictures have no steps above the floors and give no cuts; fewer
+than three frames give zeros. Cost: two passes over the frames (block sums, histograms) and about
+20 passes over arrays of ``n`` × 496 or ``n`` × 49 floats; linear in ``n``, ~15 µs per frame (about
+21 ms for 1,440 frames on the 2-core development CPU, ``benchmarks/eval_quick_cuts.py``).
 """
 from __future__ import annotations
 
@@ -52,20 +61,21 @@ PIXEL_WEIGHT = 2.0  # weight of the mean absolute block difference (0..1) agains
 
 LOCAL_WINDOW_S = 1.0  # half-width of the window for the local median / MAD of the steps
 HARD_FLOOR = 0.25  # a hard cut's step is at least this (distance units: 0..PIXEL_WEIGHT + 1)
-LAYOUT_FLOOR = 0.05  # ... and its layout part or its histogram part (each tested apart) is at least this
-HIST_FLOOR = 0.15
-HARD_MAD_K = 8.0  # ... and above the local median + K robust standard deviations of that part
-HARD_MEDIAN_RATIO = 3.0  # ... and above this multiple of the local median
-HARD_PEAK_RADIUS = 3  # ... and at least HARD_ISOLATION x every other step within this many frames
-HARD_ISOLATION = 2.0  # (the steps of a dissolve or of a fade through histogram bins come in clusters)
+LAYOUT_FLOOR = 0.05  # the layout part of a step that stands out is at least this
+HIST_FLOOR = 0.15  # the histogram part of a step that stands out is at least this
+HARD_MAD_K = 8.0  # a part stands out above its local median + K robust standard deviations,
+HARD_MEDIAN_RATIO = 3.0  # ... above this multiple of its local median,
+HARD_ISOLATION = 2.0  # ... and above this multiple of every other step within HARD_PEAK_RADIUS frames
+HARD_PEAK_RADIUS = 3
 FLASH_RATIO = 0.5  # frames across a real cut differ at distances 2 and 3 by >= this x the step
 
 GRADUAL_WINDOWS_S = (0.33, 0.67, 1.0, 1.5, 2.0)  # window lengths D of the gradual-transition search
-GRADUAL_FLOOR = 0.5  # distance across a transition's window (two different shots: ~1 or more)
+GRADUAL_FLOOR = 0.4  # distance across a transition's window (two different shots: ~0.45 to 2; motion rarely 0.3)
 GRADUAL_CONTRAST = 2.0  # ... at least this x the distance across the quieter of the windows before and after
 # it, and more than across the busier one
 GRADUAL_STRAIGHTNESS = 0.4  # ... at least this x the path along it (sum of steps; motion wanders, a blend goes straight)
 GRADUAL_MAX_STEP_SHARE = 0.4  # no single step carries more of the path than this (else: hard cut)
+PATH_RATE_HZ = 24.0  # the path along a window is measured in steps of about 1 / PATH_RATE_HZ s
 GRADUAL_MIN_GAP_S = 1.0  # two gradual transitions are at least this far apart (the stronger one is kept)
 GRADUAL_LOCATE_S = 2.0  # the middle of a transition is sought in a window this long (or its own, if longer)
 DARK_LUMA = 0.06  # a frame this dark (mean brightness 0..1) is black, for a fade through black
@@ -201,10 +211,13 @@ def _across_distance(features: np.ndarray, n_steps: int) -> np.ndarray:
 
 
 # --- gradual transitions -----------------------------------------------------------------------
-def gradual_scores(features: np.ndarray, steps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def gradual_scores(features: np.ndarray, hops: np.ndarray, hop: int,
+                   window: int) -> tuple[np.ndarray, np.ndarray]:
     """Per frame ``c``, for the window of ``window`` frames centred on ``c``: the smallest margin of
     the gradual-transition tests (> 1 where all pass; 0 where the window does not fit) and the
-    distance across the window."""
+    distance across the window. ``hops[i] = d(i, i + hop)``: the path along the window is measured
+    in hops of ``hop`` frames (averaged over the phases), about 1/24 s whatever the frame rate, so
+    that noise adds as much to it at 60 fps as at 24."""
     n = len(features)
     out = np.zeros(n, dtype=np.float32)
     out_across = np.zeros(n, dtype=np.float32)
@@ -217,9 +230,9 @@ def gradual_scores(features: np.ndarray, steps: np.ndarray, window: int) -> tupl
     quieter = np.minimum(before, after)
     quieter[~np.isfinite(quieter)] = 0.0  # no window fits on either side: the contrast test is moot
     busier = np.maximum(np.where(np.isfinite(before), before, 0.0), np.where(np.isfinite(after), after, 0.0))
-    step_windows = sliding_window_view(steps, window)  # steps k .. k + window - 1
-    path = np.maximum(step_windows.sum(axis=1), _EPS)
-    step_share = step_windows.max(axis=1) / path
+    hop_windows = sliding_window_view(hops, window - hop + 1)  # hops k .. k + window - hop
+    path = np.maximum(hop_windows.sum(axis=1) / hop, _EPS)
+    step_share = hop_windows.max(axis=1) / path
     margins = np.minimum.reduce([
         across / GRADUAL_FLOOR,
         across / np.maximum(GRADUAL_CONTRAST * quieter, _EPS),
@@ -265,11 +278,12 @@ def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
     or a hard cut or a kept transition lies within ``GRADUAL_MIN_GAP_S`` of that frame (the same
     transition seen at another scale or centre, the last jump of a dissolve taken for a hard cut)."""
     n = len(features)
-    steps = lag_distances(features, 1)
-    windows = sorted({max(2, int(round(s * fps))) for s in GRADUAL_WINDOWS_S if round(s * fps) < n - 1})
+    hop = max(1, int(round(fps / PATH_RATE_HZ)))
+    hops = lag_distances(features, hop)
+    windows = sorted({max(2 * hop, int(round(s * fps))) for s in GRADUAL_WINDOWS_S if round(s * fps) < n - 1})
     if not windows:
         return []
-    margins, acrosses = zip(*(gradual_scores(features, steps, w) for w in windows))
+    margins, acrosses = zip(*(gradual_scores(features, hops, hop, w) for w in windows))
     margin_by_window, across_by_window = np.stack(margins), np.stack(acrosses)
     change = np.where(margin_by_window > 1.0, across_by_window, 0.0)  # passing windows only
     best = change.argmax(axis=0)
@@ -328,7 +342,7 @@ def black_dips(luma: np.ndarray, fps: float, hard_cut_steps: np.ndarray) -> list
         if hard_cut_steps[max(0, a - 2):min(len(hard_cut_steps), b + 1)].any():
             continue
         before, after = luma[max(0, a - reach):a], luma[b:b + reach]
-        if min(before.max(), after.max()) < DIP_PICTURE_LUMA:
+        if min(before.max(), after.max()) <= DIP_PICTURE_LUMA:
             continue
         first = a - len(before) + int(np.flatnonzero(before >= 0.9 * before.max())[-1])
         last = b + int(np.flatnonzero(after >= 0.9 * after.max())[0])
