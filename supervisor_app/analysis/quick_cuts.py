@@ -361,7 +361,8 @@ def _margin_to_prob(margin: np.ndarray) -> np.ndarray:
 def quick_cut_probs(frames: np.ndarray, fps: float) -> np.ndarray:
     """frames: (n, 27, 48, 3) uint8 RGB at `fps`; returns float32 (n,) pseudo-probabilities in [0, 1] with the
     same convention as TransNetV2's per-frame output: high (> 0.5) on the LAST frame of the outgoing shot for a
-    hard cut; for a gradual transition (dissolve, fade) on one frame near its middle; < 0.5 elsewhere."""
+    hard cut; for a gradual transition (dissolve, fade) on one frame near its middle; < 0.5 elsewhere.
+    Fewer than 3 frames: zeros. An unknown ``fps`` (0, negative, NaN) is taken as 25."""
     frames = np.asarray(frames)
     n = len(frames)
     probs = np.zeros(n, dtype=np.float32)
