@@ -10,10 +10,11 @@ and replaces them with the network's when it is done: they are a cheap guess, no
 
 Method (no learned weights; every threshold is a named constant below):
 
-* **Frame features**: the frame averaged over 3×3 pixel blocks (16×9 RGB: the *layout*) and a
-  4×4×4 joint RGB histogram of every other pixel (the *colours*, hardly moved by motion). The
-  distance of two frames is ``PIXEL_WEIGHT`` × their mean absolute block difference (0..1) + half
-  the L1 distance of their histograms (0..1): an L1 distance between feature rows, so a metric.
+* **Frame features** (:class:`FrameFeatures`): the frame's pixel sums over 3×3 blocks (16×9 RGB:
+  the *layout*) and a 4×4×4 joint RGB histogram of every other pixel (the *colours*, hardly moved
+  by motion), one int16 row per frame. The distance of two frames is ``PIXEL_WEIGHT`` × their
+  mean absolute block difference (0..1) + half the L1 distance of their normalised histograms
+  (0..1): a weighted L1 distance of rows, so a metric.
 * **Hard cuts** (:func:`hard_cut_scores`): the step ``d(i, i + 1)`` is above ``HARD_FLOOR``, is the
   largest within ±``HARD_PEAK_RADIUS`` frames, and its layout part *or* its histogram part stands
   out on its own: above ``HARD_MEDIAN_RATIO`` × the local median and the local median +
@@ -43,8 +44,11 @@ The pseudo-probability of a marked frame is ``m / (1 + m)`` with ``m`` (> 1) the
 of its tests; every other frame gets the same of its hard-cut margin, capped at
 ``NOT_A_CUT_MAX``. Black or static pictures have no steps above the floors and give no cuts; fewer
 than three frames give zeros. Cost: two passes over the frames (block sums, histograms) and about
-20 passes over arrays of ``n`` × 496 or ``n`` × 49 floats; linear in ``n``, ~15 µs per frame (about
-21 ms for 1,440 frames on the 2-core development CPU, ``benchmarks/eval_quick_cuts.py``).
+20 passes over the ``n`` × 496 features or windows of ``n`` steps; linear in ``n``, ~15 µs per
+frame (about 21 ms for 1,440 frames on the 2-core development CPU, ``benchmarks/eval_quick_cuts.py``).
+Memory beyond the frames: the int16 features (992 bytes a frame, a quarter of the frames' bytes)
+and a few dozen arrays of ``n`` floats; the temporaries are computed in chunks of ``CHUNK_FRAMES``
+(~1.1 kB a frame at the peak in all, measured with tracemalloc on 51,876 frames).
 """
 from __future__ import annotations
 
@@ -83,6 +87,7 @@ DIP_PICTURE_LUMA = 0.15  # ... and a picture this bright lies on both sides of t
 DIP_FADE_S = 1.5  # ... within this time (the fade-out or the fade-in)
 DIP_MAX_BLACK_S = 1.0  # ... and the black lasts at most this long
 
+CHUNK_FRAMES = 1024  # rows per chunk of the feature computations (bounds their temporaries)
 NOT_A_CUT_MAX = 0.45  # pseudo-probability ceiling for frames that are not marked as cuts
 _EPS = 1e-6
 
@@ -90,18 +95,53 @@ __all__ = ["QUICK_CUTS_VERSION", "quick_cut_probs"]
 
 
 # --- features and distances --------------------------------------------------------------------
-def frame_features(frames: np.ndarray) -> tuple[np.ndarray, int]:
-    """``(n, F)`` float32 features such that the L1 distance of two rows is the frame distance:
-    block means (scaled so that their part is ``PIXEL_WEIGHT`` × the mean absolute difference in
-    0..1) followed by the joint RGB histogram (scaled so that its part is half its L1 distance);
-    and the number of layout (block) columns."""
-    n = len(frames)
-    sums = _block_sums(frames).reshape(n, -1)
-    n_layout = sums.shape[1]
-    features = np.empty((n, n_layout + HIST_LEVELS ** 3), dtype=np.float32)
-    np.multiply(sums, np.float32(PIXEL_WEIGHT / (255.0 * BLOCK_PX * BLOCK_PX * n_layout)), out=features[:, :n_layout])
-    features[:, n_layout:] = _rgb_histograms(frames)
-    return features, n_layout
+class FrameFeatures:
+    """Per frame, as one ``(n, F)`` int16 matrix (a quarter of the frames' bytes): the uint8 pixel
+    sums over ``BLOCK_PX`` × ``BLOCK_PX`` blocks (the layout; at most 2,295) then the joint RGB
+    histogram counts (at most 336). Differences of two rows fit int16 too. The frame distance is
+    ``PIXEL_WEIGHT`` × the mean absolute block difference (0..1) + half the L1 distance of the
+    normalised histograms (0..1): a weighted L1 distance of rows, so a metric."""
+
+    def __init__(self, frames: np.ndarray):
+        n, h, w = frames.shape[:3]
+        self.n_layout = (h // BLOCK_PX) * (w // BLOCK_PX) * 3
+        self.values = np.empty((n, self.n_layout + HIST_LEVELS ** 3), dtype=np.int16)
+        for start in range(0, n, CHUNK_FRAMES):  # in chunks: the temporaries stay small
+            chunk = frames[start:start + CHUNK_FRAMES]
+            self.values[start:start + len(chunk), :self.n_layout] = _block_sums(chunk).reshape(len(chunk), -1)
+            self.values[start:start + len(chunk), self.n_layout:] = _rgb_histograms(chunk)
+        self.layout_scale = PIXEL_WEIGHT / (255.0 * BLOCK_PX * BLOCK_PX * max(1, self.n_layout))
+        self.hist_scale = 0.5 / (int(np.ceil(frames.shape[1] / 2)) * int(np.ceil(frames.shape[2] / 2)))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def distances(self, lag: int, layout_only: bool = False) -> np.ndarray:
+        """``d(i, i + lag)`` for ``i`` in ``0 .. n - lag - 1`` (float32; empty when ``lag >= n``),
+        or its layout part; in chunks of ``CHUNK_FRAMES`` rows, so that temporaries stay small."""
+        n = len(self.values)
+        out = np.zeros(max(0, n - lag), dtype=np.float32)
+        cols = self.n_layout if layout_only else self.values.shape[1]
+        for start in range(0, len(out), CHUNK_FRAMES):
+            stop = min(len(out), start + CHUNK_FRAMES)
+            diff = np.abs(self.values[start + lag:stop + lag, :cols] - self.values[start:stop, :cols])
+            out[start:stop] = diff[:, :self.n_layout].sum(axis=1, dtype=np.int32) * self.layout_scale
+            if not layout_only:
+                out[start:stop] += diff[:, self.n_layout:].sum(axis=1, dtype=np.int32) * self.hist_scale
+        return out
+
+    def layout_rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start .. stop - 1`` of the layout part, scaled (float32: L1 distance of rows = the
+        layout part of the frame distance)."""
+        return self.values[start:stop, :self.n_layout].astype(np.float32) * np.float32(self.layout_scale)
+
+    def luma(self) -> np.ndarray:
+        """Mean brightness of each frame, 0..1."""
+        total = np.zeros(len(self.values), dtype=np.float32)
+        for start in range(0, len(total), CHUNK_FRAMES):
+            rows = self.values[start:start + CHUNK_FRAMES, :self.n_layout]
+            total[start:start + CHUNK_FRAMES] = rows.sum(axis=1, dtype=np.int32) * (self.layout_scale / PIXEL_WEIGHT)
+        return total
 
 
 def _block_sums(frames: np.ndarray) -> np.ndarray:
@@ -118,8 +158,8 @@ def _block_sums(frames: np.ndarray) -> np.ndarray:
 
 
 def _rgb_histograms(frames: np.ndarray) -> np.ndarray:
-    """``(n, HIST_LEVELS**3)`` float32 joint RGB histograms of every other pixel in each direction
-    (a quarter of the pixels: the same colours, 4x cheaper), each summing to 0.5."""
+    """``(n, HIST_LEVELS**3)`` joint RGB histogram counts of every other pixel in each direction (a
+    quarter of the pixels: the same colours, 4x cheaper)."""
     n = len(frames)
     bits = int(np.log2(HIST_LEVELS))
     q = frames[:, ::2, ::2] >> np.uint8(8 - bits)
@@ -128,15 +168,7 @@ def _rgb_histograms(frames: np.ndarray) -> np.ndarray:
     code = code.reshape(n, -1)
     idx = code.astype(np.intp)  # bincount's own index type: no hidden conversion
     idx += (np.arange(n, dtype=np.intp) * bins)[:, None]
-    counts = np.bincount(idx.ravel(), minlength=n * bins).reshape(n, bins)
-    return counts * np.float32(0.5 / code.shape[1])
-
-
-def lag_distances(features: np.ndarray, lag: int) -> np.ndarray:
-    """``d(i, i + lag)`` for ``i`` in ``0 .. n - lag - 1`` (float32; empty when ``lag >= n``)."""
-    if lag >= len(features):
-        return np.zeros(0, dtype=np.float32)
-    return np.abs(features[lag:] - features[:-lag]).sum(axis=1)
+    return np.bincount(idx.ravel(), minlength=n * bins).reshape(n, bins)
 
 
 def _at(values: np.ndarray, idx: np.ndarray, fill: float) -> np.ndarray:
@@ -155,14 +187,20 @@ def _sliding(values: np.ndarray, half_width: int, fill: Literal["edge", "constan
 
 # --- hard cuts ---------------------------------------------------------------------------------
 def _local_level(steps: np.ndarray, half_width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Local median and robust standard deviation (1.4826 × MAD) of ``steps`` over ±``half_width``."""
+    """Local median and robust standard deviation (1.4826 × MAD) of ``steps`` over ±``half_width``
+    (edges padded), in chunks of ``CHUNK_FRAMES`` (the medians copy their windows)."""
     windows = _sliding(steps, half_width)
-    median = np.median(windows, axis=1)
-    mad = np.median(np.abs(windows - median[:, None]), axis=1)
-    return median.astype(np.float32), (1.4826 * mad).astype(np.float32)
+    median = np.empty(len(steps), dtype=np.float32)
+    sigma = np.empty(len(steps), dtype=np.float32)
+    for start in range(0, len(steps), CHUNK_FRAMES):
+        chunk = windows[start:start + CHUNK_FRAMES]
+        m = np.median(chunk, axis=1)
+        median[start:start + len(chunk)] = m
+        sigma[start:start + len(chunk)] = 1.4826 * np.median(np.abs(chunk - m[:, None]), axis=1)
+    return median, sigma
 
 
-def hard_cut_scores(features: np.ndarray, steps: np.ndarray, layout_steps: np.ndarray,
+def hard_cut_scores(features: FrameFeatures, steps: np.ndarray, layout_steps: np.ndarray,
                     fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Per step ``i`` (between frames ``i`` and ``i + 1``; ``steps`` = ``d(i, i + 1)``, and
     ``layout_steps`` its layout part): a margin that is > 1 where the step is a hard cut by that
@@ -200,18 +238,18 @@ def _neighbour_max(values: np.ndarray, radius: int) -> np.ndarray:
     return windows.max(axis=1)
 
 
-def _across_distance(features: np.ndarray, n_steps: int) -> np.ndarray:
+def _across_distance(features: FrameFeatures, n_steps: int) -> np.ndarray:
     """Per step ``i``: the smallest distance between a frame before and one after it, at lags 2
     and 3 (``inf`` where none is in range). Small where the step is a flash or a glitch."""
     i = np.arange(n_steps)
-    d2, d3 = lag_distances(features, 2), lag_distances(features, 3)
+    d2, d3 = features.distances(2), features.distances(3)
     pairs = [_at(d2, i - 1, np.inf), _at(d2, i, np.inf), _at(d3, i - 2, np.inf), _at(d3, i - 1, np.inf),
              _at(d3, i, np.inf)]
     return np.minimum.reduce(pairs)
 
 
 # --- gradual transitions -----------------------------------------------------------------------
-def gradual_scores(features: np.ndarray, hops: np.ndarray, hop: int,
+def gradual_scores(features: FrameFeatures, hops: np.ndarray, hop: int,
                    window: int) -> tuple[np.ndarray, np.ndarray]:
     """Per frame ``c``, for the window of ``window`` frames centred on ``c``: the smallest margin of
     the gradual-transition tests (> 1 where all pass; 0 where the window does not fit) and the
@@ -245,32 +283,31 @@ def gradual_scores(features: np.ndarray, hops: np.ndarray, hop: int,
     return out, out_across
 
 
-def _robust_across(features: np.ndarray, window: int) -> np.ndarray:
+def _robust_across(features: FrameFeatures, window: int) -> np.ndarray:
     """``min(d(k, k + window), d(k - 1, k + window + 1))`` for each ``k``: the distance across a
     window, not fooled by a flash or a glitch on one of its end frames."""
-    across = lag_distances(features, window)
-    wider = lag_distances(features, window + 2)  # wider[k - 1] = d(k - 1, k + window + 1)
+    across = features.distances(window)
+    wider = features.distances(window + 2)  # wider[k - 1] = d(k - 1, k + window + 1)
     k = np.arange(len(across))
     return np.minimum(across, _at(wider, k - 1, np.inf))
 
 
-def _half_change_frame(layout: np.ndarray, centre: int, window: int) -> int:
+def _half_change_frame(features: FrameFeatures, centre: int, window: int) -> int:
     """The frame of the window centred on ``centre`` that is last nearer (in layout distance) to
     the window's first frame than to its last: the middle of a dissolve wherever the window lies
     around it (motion and noise add as much to both distances). The layout part changes evenly
     through a fade, where the histogram changes in jumps."""
-    n = len(layout)
+    n = len(features)
     start = max(0, centre - window // 2)
     end = min(n - 1, start + window)
-    span = layout[start:end + 1]
+    span = features.layout_rows(start, end + 1)
     from_start = np.abs(span - span[0]).sum(axis=1)
     to_end = np.abs(span - span[-1]).sum(axis=1)
     frame = start + int(np.argmax(from_start >= to_end)) - 1
     return int(min(max(frame, start), n - 2))
 
 
-def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
-                  hard_cut_steps: np.ndarray) -> list[tuple[int, float]]:
+def gradual_peaks(features: FrameFeatures, fps: float, hard_cut_steps: np.ndarray) -> list[tuple[int, float]]:
     """``(frame, margin)`` of the gradual transitions. Fades through black first
     (:func:`black_dips`); then, per centre, the passing window length that sees the largest change
     (the window that holds the whole transition), and, largest change first, each candidate is kept
@@ -279,7 +316,7 @@ def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
     transition seen at another scale or centre, the last jump of a dissolve taken for a hard cut)."""
     n = len(features)
     hop = max(1, int(round(fps / PATH_RATE_HZ)))
-    hops = lag_distances(features, hop)
+    hops = features.distances(hop)
     windows = sorted({max(2 * hop, int(round(s * fps))) for s in GRADUAL_WINDOWS_S if round(s * fps) < n - 1})
     if not windows:
         return []
@@ -290,7 +327,6 @@ def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
     margin, change = margin_by_window[best, np.arange(n)], change[best, np.arange(n)]
     gap = max(1, int(round(GRADUAL_MIN_GAP_S * fps)))
     locate = max(2, int(round(GRADUAL_LOCATE_S * fps)))
-    layout = features[:, :n_layout]
     blocked = np.zeros(n, dtype=bool)  # frames within the gap of a hard cut or a kept transition
 
     def block(frame: int) -> None:
@@ -301,7 +337,7 @@ def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
         block(int(i))
         occupied[i:i + 2] = True
     peaks = []
-    for frame, dip_margin, start, end in black_dips(_frame_luma(layout), fps, hard_cut_steps):
+    for frame, dip_margin, start, end in black_dips(features.luma(), fps, hard_cut_steps):
         block(frame)
         occupied[start:end + 1] = True
         peaks.append((frame, dip_margin))
@@ -310,17 +346,12 @@ def gradual_peaks(features: np.ndarray, n_layout: int, fps: float,
         lo, hi = max(0, c - w // 2), min(n - 1, c - w // 2 + w)
         if occupied[lo:hi + 1].any():  # another transition inside: not this one's window
             continue
-        frame = _half_change_frame(layout, int(c), max(w, locate))
+        frame = _half_change_frame(features, int(c), max(w, locate))
         if blocked[frame]:
             continue
         block(frame)
         peaks.append((frame, float(margin[c])))
     return sorted(peaks)
-
-
-def _frame_luma(layout: np.ndarray) -> np.ndarray:
-    """Mean brightness of each frame, 0..1 (from the scaled block means)."""
-    return layout.sum(axis=1) / PIXEL_WEIGHT
 
 
 def black_dips(luma: np.ndarray, fps: float, hard_cut_steps: np.ndarray) -> list[tuple[int, float, int, int]]:
@@ -371,12 +402,12 @@ def quick_cut_probs(frames: np.ndarray, fps: float) -> np.ndarray:
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected frames of shape (n, H, W, 3), not {frames.shape}")
     fps = float(fps) if fps and fps > 0 else 25.0
-    features, n_layout = frame_features(frames.astype(np.uint8, copy=False))
-    steps, layout_steps = lag_distances(features, 1), lag_distances(features[:, :n_layout], 1)
+    features = FrameFeatures(frames.astype(np.uint8, copy=False))
+    steps, layout_steps = features.distances(1), features.distances(1, layout_only=True)
     hard_margin, is_hard = hard_cut_scores(features, steps, layout_steps, fps)
     probs[:-1] = np.minimum(_margin_to_prob(hard_margin), NOT_A_CUT_MAX)
     probs[:-1][is_hard] = _margin_to_prob(hard_margin[is_hard])
-    for frame, margin in gradual_peaks(features, n_layout, fps, is_hard):
+    for frame, margin in gradual_peaks(features, fps, is_hard):
         if not (probs[max(0, frame - 1):frame + 2] > 0.5).any():
             probs[frame] = max(probs[frame], float(_margin_to_prob(np.array([margin]))[0]))
     return probs
