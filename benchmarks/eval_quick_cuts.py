@@ -22,7 +22,9 @@ order) within ±2 frames, and within ±0.5 s for pictures with gradual transitio
 ``fixed diff`` (mean absolute RGB difference of consecutive frames above 30/255, the textbook
 cheap detector). For built pictures the cuts are also scored against the transitions as built
 (centre of each xfade, ±0.5 s). ``time`` is the detector's median wall time over 5 runs on the
-frames in memory (decoding excluded: both detectors share it).
+frames in memory (decoding excluded: both detectors share it); the last table times it on the first
+720 / 1,440 / all frames of the longest picture and measures its peak memory (tracemalloc) beyond
+the frames. The TransNetV2 runs in the same process load the machine: the load average is printed.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,11 +286,17 @@ def report_scaling(pictures: list[Picture], rounds: int) -> None:
     """Time per frame on the longest picture's first 720 / 1,440 / all frames (linear in n?)."""
     longest = max(pictures, key=lambda p: len(p.frames))
     print(f"\n### Detector time vs length ({longest.name}, frames in memory, median of {rounds})\n")
-    print("| frames | wall ms | CPU ms | wall µs per frame |")
-    print("|---:|---:|---:|---:|")
+    print("| frames | wall ms | CPU ms | wall µs per frame | peak memory beyond the frames, bytes per frame |")
+    print("|---:|---:|---:|---:|---:|")
     for n in sorted({min(720, len(longest.frames)), min(1440, len(longest.frames)), len(longest.frames)}):
-        wall, cpu = time_quick(longest.frames[:n], longest.fps, rounds)
-        print(f"| {n} | {wall * 1000:.1f} | {cpu * 1000:.1f} | {wall / max(n, 1) * 1e6:.1f} |")
+        frames = np.ascontiguousarray(longest.frames[:n])
+        wall, cpu = time_quick(frames, longest.fps, rounds)
+        tracemalloc.start()
+        quick_cut_probs(frames, longest.fps)
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"| {n} | {wall * 1000:.1f} | {cpu * 1000:.1f} | {wall / max(n, 1) * 1e6:.1f} | "
+              f"{peak_bytes / max(n, 1):.0f} |")
     print(f"\nload average at end: {_load_average()}")
 
 
