@@ -344,9 +344,10 @@ def gradual_peaks(features: FrameFeatures, fps: float, hard_cut_steps: np.ndarra
     for c in np.flatnonzero(change > 0)[np.argsort(-change[change > 0], kind="stable")]:
         w = windows[best[c]]
         lo, hi = max(0, c - w // 2), min(n - 1, c - w // 2 + w)
-        if occupied[lo:hi + 1].any():  # another transition inside: not this one's window
-            continue
-        frame = _half_change_frame(features, int(c), max(w, locate))
+        span = max(w, locate)
+        if occupied[lo:hi + 1].any() or blocked[max(0, c - span // 2):c - span // 2 + span + 1].all():
+            continue  # another transition inside its window, or no frame it could mark is free
+        frame = _half_change_frame(features, int(c), span)
         if blocked[frame]:
             continue
         block(frame)
