@@ -107,6 +107,17 @@ def test_a_flash_is_not_a_cut(flash_frames):
     assert _cut_frames(_u8(shot)) == []
 
 
+@pytest.mark.parametrize("black_frames", [1, 2])
+def test_black_frames_inside_a_shot_are_not_a_cut_but_between_two_shots_are_one(black_frames):
+    shot = _shot(_texture(44), 60)
+    shot[30:30 + black_frames] = 0.0  # a dropped-frame glitch
+    assert _cut_frames(_u8(shot)) == []
+    two = np.concatenate([_shot(_texture(44), 30), _shot(_texture(45), 30, seed=1)])
+    two[30 - black_frames:30] = 0.0  # a cut through black, as in trailers
+    cuts = _cut_frames(_u8(two))
+    assert len(cuts) == 1 and 30 - black_frames <= cuts[0] <= 30
+
+
 def test_a_glitch_frame_from_elsewhere_is_not_a_cut():
     shot = _shot(_texture(41), 60)
     shot[25] = _texture(42)

@@ -19,14 +19,15 @@ Method (no learned weights; every threshold is a named constant below):
   largest within ±``HARD_PEAK_RADIUS`` frames, and its layout part *or* its histogram part stands
   out on its own: above ``HARD_MEDIAN_RATIO`` × the local median and the local median +
   ``HARD_MAD_K`` robust standard deviations (MAD over ±``LOCAL_WINDOW_S``; fast motion and pans
-  raise the local level, so they make no cuts), above ``HARD_ISOLATION`` × every other step within
+  raise the local level, so they make no cuts), above ``HARD_ISOLATION`` × all other steps but one within
   ±``HARD_PEAK_RADIUS`` (a dissolve's or a fade's steps come in clusters) and above a floor. Tested
   apart because motion moves the layout but not the colours (a cut inside a whip pan shows in the
   histogram) and a fade of a flat picture makes the histogram jump at bin edges while the layout
   changes evenly. A **flash or a glitch** of one or two frames is not a cut: across a real cut
   the frames two and three apart differ too, around a flash they match (:func:`_across_distance`).
 * **Fades through black** (:func:`black_dips`): a short run of black frames with a picture within
-  ``DIP_FADE_S`` on both sides (and no hard cut into or out of it), marked on its middle frame.
+  ``DIP_FADE_S`` on both sides, a fade on one side at least, and no hard cut into or out of it;
+  marked on its middle frame.
 * **Other gradual transitions** (dissolves, fades, fades from black; :func:`gradual_peaks`),
   twin-comparison style at window lengths ``GRADUAL_WINDOWS_S``: the distance across the window
   centred on frame ``c``, ``d(c - D/2, c + D/2)`` (robust to a flash on an end frame), is above
@@ -69,9 +70,13 @@ LAYOUT_FLOOR = 0.05  # the layout part of a step that stands out is at least thi
 HIST_FLOOR = 0.15  # the histogram part of a step that stands out is at least this
 HARD_MAD_K = 8.0  # a part stands out above its local median + K robust standard deviations,
 HARD_MEDIAN_RATIO = 3.0  # ... above this multiple of its local median,
-HARD_ISOLATION = 2.0  # ... and above this multiple of every other step within HARD_PEAK_RADIUS frames
+HARD_ISOLATION = 2.0  # ... and above this multiple of all other steps but one within HARD_PEAK_RADIUS frames
+# (one other large step: a cut through a black or glitch frame or two, A -> X -> B; the flash test below
+# tells it from A -> X -> A)
 HARD_PEAK_RADIUS = 3
-FLASH_RATIO = 0.5  # frames across a real cut differ at distances 2 and 3 by >= this x the step
+FLASH_RATIO = 0.5  # frames across a real cut differ at distances 2 and 3 by >= this x the step,
+FLASH_MOTION_K = 4.0  # ... or by more than motion explains (this x the local median step, and HARD_FLOOR):
+# a cut through a frame or two of black has a huge step but frames around it differ only as two shots do
 
 GRADUAL_WINDOWS_S = (0.33, 0.67, 1.0, 1.5, 2.0)  # window lengths D of the gradual-transition search
 GRADUAL_FLOOR = 0.4  # distance across a transition's window (two different shots: ~0.45 to 2; motion rarely 0.3)
@@ -216,26 +221,30 @@ def hard_cut_scores(features: FrameFeatures, steps: np.ndarray, layout_steps: np
     hist_margin = _stand_out(steps - layout_steps, half_width, HIST_FLOOR)
     margin = np.minimum(np.maximum(layout_margin, hist_margin), steps / HARD_FLOOR)
     is_peak = steps >= _neighbour_max(steps, HARD_PEAK_RADIUS)
-    not_flash = _across_distance(features, len(steps)) >= FLASH_RATIO * steps
+    motion_level, _ = _local_level(steps, half_width)
+    across = _across_distance(features, len(steps))
+    not_flash = across >= np.minimum(FLASH_RATIO * steps, np.maximum(FLASH_MOTION_K * motion_level, HARD_FLOOR))
     return margin, (margin > 1.0) & is_peak & not_flash
 
 
 def _stand_out(steps: np.ndarray, half_width: int, floor: float) -> np.ndarray:
     """How far each step stands out from its neighbourhood (> 1: enough): the smallest of its ratios
     to the local level (``HARD_MEDIAN_RATIO`` × the median and the median + ``HARD_MAD_K`` robust
-    standard deviations over ±``half_width``), to ``HARD_ISOLATION`` × the largest other step within
-    ±``HARD_PEAK_RADIUS`` (the steps of a dissolve or of a fade come in clusters) and to ``floor``."""
+    standard deviations over ±``half_width``), to ``HARD_ISOLATION`` × the second largest other step
+    within ±``HARD_PEAK_RADIUS`` (the steps of a dissolve or of a fade come in clusters; a cut through
+    a frame or two of black comes in two) and to ``floor``."""
     median, sigma = _local_level(steps, half_width)
     level = np.maximum(median + HARD_MAD_K * sigma, HARD_MEDIAN_RATIO * median)
-    required = np.maximum(np.maximum(level, HARD_ISOLATION * _neighbour_max(steps, HARD_PEAK_RADIUS)), floor)
+    others = _neighbour_max(steps, HARD_PEAK_RADIUS, rank=2)
+    required = np.maximum(np.maximum(level, HARD_ISOLATION * others), floor)
     return steps / np.maximum(required, _EPS)
 
 
-def _neighbour_max(values: np.ndarray, radius: int) -> np.ndarray:
-    """Per value: the largest other value within ±``radius`` (0 beyond the edges)."""
+def _neighbour_max(values: np.ndarray, radius: int, rank: int = 1) -> np.ndarray:
+    """Per value: the ``rank``-th largest other value within ±``radius`` (0 beyond the edges)."""
     windows = _sliding(values, radius, fill="constant").copy()
     windows[:, radius] = 0.0
-    return windows.max(axis=1)
+    return np.sort(windows, axis=1)[:, -rank]
 
 
 def _across_distance(features: FrameFeatures, n_steps: int) -> np.ndarray:
@@ -358,7 +367,8 @@ def gradual_peaks(features: FrameFeatures, fps: float, hard_cut_steps: np.ndarra
 def black_dips(luma: np.ndarray, fps: float, hard_cut_steps: np.ndarray) -> list[tuple[int, float, int, int]]:
     """``(frame, margin, first, last)`` of the fades through black: runs of at most
     ``DIP_MAX_BLACK_S`` of black frames (brightness <= ``DARK_LUMA``) with a picture (brightness >=
-    ``DIP_PICTURE_LUMA``) within ``DIP_FADE_S`` on both sides and no hard cut into or out of the
+    ``DIP_PICTURE_LUMA``) within ``DIP_FADE_S`` on both sides, a fade on one side at least (black
+    cut in abruptly on both sides is a glitch, or cuts) and no hard cut into or out of the
     black (a cut to black and a fade in from it are two transitions); marked on the middle black
     frame; ``first`` .. ``last``: the frames from the fade-out's start to the fade-in's end (where
     the brightness comes within 90 % of the pictures'). Measuring the change along a window would
@@ -378,6 +388,8 @@ def black_dips(luma: np.ndarray, fps: float, hard_cut_steps: np.ndarray) -> list
             continue
         first = a - len(before) + int(np.flatnonzero(before >= 0.9 * before.max())[-1])
         last = b + int(np.flatnonzero(after >= 0.9 * after.max())[0])
+        if first == a - 1 and last == b:  # no fade on either side: black frames cut in (a glitch, or cuts)
+            continue
         margin = min(before.max(), after.max()) / DIP_PICTURE_LUMA
         dips.append((int(min((a + b - 1) // 2, n - 2)), float(margin), first, last))
     return dips
