@@ -124,6 +124,14 @@ def test_a_glitch_frame_from_elsewhere_is_not_a_cut():
     assert _cut_frames(_u8(shot)) == []
 
 
+@pytest.mark.parametrize("ramp_frames", [0, 6])
+def test_a_light_switched_on_is_not_a_cut(ramp_frames):
+    picture = _texture(46)
+    ramp = [picture * (0.4 + 0.6 * (k + 1) / (ramp_frames + 1)) for k in range(ramp_frames)]
+    frames = np.concatenate([_shot(picture * 0.4, 40), np.array(ramp).reshape(-1, H, W, 3), _shot(picture, 40, seed=1)])
+    assert _cut_frames(_u8(frames)) == []
+
+
 @pytest.mark.parametrize("px_per_frame", [1, 3, 6])
 def test_a_pan_is_not_a_cut(px_per_frame):
     n = 72

@@ -25,6 +25,9 @@ Method (no learned weights; every threshold is a named constant below):
   histogram) and a fade of a flat picture makes the histogram jump at bin edges while the layout
   changes evenly. A **flash or a glitch** of one or two frames is not a cut: across a real cut
   the frames two and three apart differ too, around a flash they match (:func:`_across_distance`).
+* **Relighting is not a cut**: a hard cut or a gradual window whose two end frames differ by little
+  more than a brightness gain (a light switched on, an explosion's glow) is dropped
+  (:meth:`FrameFeatures.same_but_brightness`; never where an end frame is dark: fades from black).
 * **Fades through black** (:func:`black_dips`): a short run of black frames with a picture within
   ``DIP_FADE_S`` on both sides, a fade on one side at least, and no hard cut into or out of it;
   marked on its middle frame.
@@ -92,6 +95,7 @@ DIP_PICTURE_LUMA = 0.15  # ... and a picture this bright lies on both sides of t
 DIP_FADE_S = 1.5  # ... within this time (the fade-out or the fade-in)
 DIP_MAX_BLACK_S = 1.0  # ... and the black lasts at most this long
 
+GAIN_ONLY_MAX = 0.08  # frames whose brightness-normalised blocks differ less are the same picture, relit
 CHUNK_FRAMES = 1024  # rows per chunk of the feature computations (bounds their temporaries)
 NOT_A_CUT_MAX = 0.45  # pseudo-probability ceiling for frames that are not marked as cuts
 _EPS = 1e-6
@@ -139,6 +143,17 @@ class FrameFeatures:
         """Rows ``start .. stop - 1`` of the layout part, scaled (float32: L1 distance of rows = the
         layout part of the frame distance)."""
         return self.values[start:stop, :self.n_layout].astype(np.float32) * np.float32(self.layout_scale)
+
+    def same_but_brightness(self, i: int, j: int) -> bool:
+        """Whether frames ``i`` and ``j`` differ by little more than a brightness gain (a light
+        switched on, an explosion's glow, the sun out of a cloud): their block sums, each divided by
+        its mean, differ by less than ``GAIN_ONLY_MAX`` on average. Never for a dark frame (a fade
+        from or to black is a transition)."""
+        rows = self.values[[i, j], :self.n_layout].astype(np.float32)
+        means = rows.mean(axis=1)
+        if means.min() * (self.layout_scale * self.n_layout / PIXEL_WEIGHT) <= 2 * DARK_LUMA:
+            return False
+        return float(np.abs(rows[0] / means[0] - rows[1] / means[1]).mean()) < GAIN_ONLY_MAX
 
     def luma(self) -> np.ndarray:
         """Mean brightness of each frame, 0..1."""
@@ -224,7 +239,10 @@ def hard_cut_scores(features: FrameFeatures, steps: np.ndarray, layout_steps: np
     motion_level, _ = _local_level(steps, half_width)
     across = _across_distance(features, len(steps))
     not_flash = across >= np.minimum(FLASH_RATIO * steps, np.maximum(FLASH_MOTION_K * motion_level, HARD_FLOOR))
-    return margin, (margin > 1.0) & is_peak & not_flash
+    is_cut = (margin > 1.0) & is_peak & not_flash
+    for i in np.flatnonzero(is_cut):  # few: a cut changes more than the brightness
+        is_cut[i] = not features.same_but_brightness(int(i), int(i) + 1)
+    return margin, is_cut
 
 
 def _stand_out(steps: np.ndarray, half_width: int, floor: float) -> np.ndarray:
@@ -356,6 +374,8 @@ def gradual_peaks(features: FrameFeatures, fps: float, hard_cut_steps: np.ndarra
         span = max(w, locate)
         if occupied[lo:hi + 1].any() or blocked[max(0, c - span // 2):c - span // 2 + span + 1].all():
             continue  # another transition inside its window, or no frame it could mark is free
+        if features.same_but_brightness(lo, hi):
+            continue
         frame = _half_change_frame(features, int(c), span)
         if blocked[frame]:
             continue
