@@ -2,7 +2,6 @@
 agreement with TransNetV2 on the real fixture."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -178,8 +177,8 @@ def _matched(ref: list[float], est: list[float], tol_s: float) -> int:
 def test_agrees_with_transnetv2_on_the_fixture():
     """Big Buck Bunny 0-30 s: TransNetV2 finds a fade in from black (1.50 s) and 3 hard cuts. Measured
     (benchmarks/eval_quick_cuts.py): the quick cuts find the same 4 within ±1 frame, and nothing else
-    (precision = recall = 1.0). Required here: at most one miss and one extra (>= 0.75 each) within ±2 frames,
-    and the decoded frames run through in well under a second (a loose bound for a loaded test machine)."""
+    (precision = recall = 1.0). Required here: at most one miss and one extra (>= 0.75 each) within ±2 frames.
+    Its speed is measured in benchmarks/eval_quick_cuts.py, not asserted here."""
     from supervisor_app.analysis.shots import detect_shots
     from supervisor_app.media import read_frames
 
@@ -187,15 +186,12 @@ def test_agrees_with_transnetv2_on_the_fixture():
     times = np.array([t for t, _ in decoded])
     frames = np.stack([f for _, f in decoded])
     reference = detect_shots(BBB)
-    t0 = time.perf_counter()
     probs = quick_cut_probs(frames, reference.fps)
-    elapsed_s = time.perf_counter() - t0
     quick = _result(times, probs, reference.fps, reference.duration_s, 0.5, "quick")
     hits = _matched(reference.cuts_s, quick.cuts_s, 2.0 / reference.fps + 1e-6)
     assert len(reference.cuts_s) >= 3
     assert hits / len(reference.cuts_s) >= 0.75, (reference.cuts_s, quick.cuts_s)
     assert hits / max(1, len(quick.cuts_s)) >= 0.75, (reference.cuts_s, quick.cuts_s)
-    assert elapsed_s < 0.5
 
 
 @pytest.mark.parametrize("fps", [12.0, 25.0, 30.0, 60.0])
