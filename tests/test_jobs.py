@@ -224,3 +224,43 @@ def test_cli_prints_stages_on_stderr_and_nothing_with_quiet(capsys, tmp_path, mo
     assert main(["features", "extract", "handcrafted", track, "--no-cache", "-q"]) == 0
     out, err = capsys.readouterr()
     assert "handcrafted: 5 frames" in out and err == ""
+
+
+def test_background_runs_behind_the_caller_holds_its_progress_and_hands_back_its_result_or_error():
+    import os
+    import sys
+    import threading
+
+    from supervisor_app.infra.jobs import Background, Cancelled, check_cancelled
+
+    seen, go = [], threading.Event()
+
+    def work(cancel, report):
+        report(0.5, "half")
+        nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if sys.platform.startswith("linux") else None
+        go.wait(5)
+        report(0.9, "nearly")
+        return nice
+
+    bg = Background(work, progress=lambda f, s: seen.append((f, s)))
+    assert seen == []  # held back while the caller works
+    go.set()
+    nice = bg.result()
+    assert seen[0] == (0.5, "half") and (0.9, "nearly") in seen
+    if nice is not None:
+        assert nice == min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 10)  # a lower priority
+
+    def fails(cancel, report):
+        raise ValueError("bad frame")
+
+    with pytest.raises(ValueError, match="bad frame"):
+        Background(fails).result()
+
+    def waits(cancel, report):
+        while True:
+            check_cancelled(cancel, "The work")
+
+    stopped = Background(waits)
+    stopped.stop()
+    with pytest.raises(Cancelled):
+        stopped.result()

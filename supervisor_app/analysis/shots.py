@@ -437,13 +437,27 @@ def detect_shots_in_decoded(picture: DecodedPicture, threshold: float = DEFAULT_
     return result
 
 
+QUICK_STRETCH = 1.5  # quick pseudo-probabilities above the threshold, stretched: a clear hard cut's 0.82-0.86 reads
+# as TransNetV2's 0.98-1.0 (measured on the Big Buck Bunny loops, benchmarks/eval_provisional_ranking.py)
+
+
+def _on_transnet_scale(probs: np.ndarray, threshold: float) -> np.ndarray:
+    """The quick detector's pseudo-probabilities on TransNetV2's scale, for the fit that weighs cuts by
+    them: nothing below the threshold (TransNetV2's curve is ~0.01 there; the detector's motion scores
+    of 0.1-0.4 would read as weak cuts at every downbeat), and its cuts stretched up to TransNetV2's
+    heights. The same cuts: the frames above the threshold stay above it, their order kept."""
+    p = np.asarray(probs, dtype=np.float32)
+    return np.where(p > threshold, np.minimum(1.0, threshold + (p - threshold) * QUICK_STRETCH), 0.0).astype(np.float32)
+
+
 def quick_shots(picture: DecodedPicture, threshold: float = DEFAULT_THRESHOLD) -> ShotResult:
     """Provisional shots of a decoded picture from :mod:`.quick_cuts` (frame differences, milliseconds):
     the same conventions and fields as TransNetV2's result, to rank with before the network has run;
     its ``analyzer_version`` says what made it. Never cached as shots."""
     from supervisor_app.analysis.quick_cuts import QUICK_CUTS_VERSION, quick_cut_probs
 
-    probs = quick_cut_probs(picture.frames, picture.fps)
-    r = _result(picture.times_s, probs, picture.fps, picture.duration_s, _check_threshold(threshold), "quick")
+    threshold = _check_threshold(threshold)
+    probs = _on_transnet_scale(quick_cut_probs(picture.frames, picture.fps), threshold)
+    r = _result(picture.times_s, probs, picture.fps, picture.duration_s, threshold, "quick")
     r.analyzer_version = QUICK_CUTS_VERSION
     return r

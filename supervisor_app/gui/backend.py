@@ -241,7 +241,8 @@ class CoreBackend:
         the cut curve, cuts and shots of the part analysed, for a timeline that fills in.
         ``provisional(VideoAnalysis)``: for a picture whose shots are not cached, it is decoded first and
         its provisional analysis (quick cuts, ``provisional=True``) handed over within seconds, before the
-        shot detection runs on the same frames (``recommend(picture=...)`` ranks on it)."""
+        shot detection runs on the same frames (``recommend(picture=...)`` ranks on it), on a thread of
+        lower priority than the ranking."""
         import time
 
         from supervisor_app.infra.jobs import sub_progress
@@ -270,8 +271,15 @@ class CoreBackend:
                                       shots_s=[(float(a), float(e)) for a, e in r.shots], segments_s=[],
                                       segmentation="partial"))
 
-        va = analyze_video(path, segmentation=segmentation, progress=progress, should_cancel=should_cancel,
-                           decoded=decoded, **({"partial": on_partial} if partial else {}))
+        extra = {"partial": on_partial} if partial else {}
+        if decoded is None:
+            va = analyze_video(path, segmentation=segmentation, progress=progress, should_cancel=should_cancel, **extra)
+        else:  # behind the provisional ranking the window now runs: on the cores it leaves free
+            from supervisor_app.infra.jobs import Background
+
+            va = Background(lambda cancel, report: analyze_video(path, segmentation=segmentation, progress=report,
+                                                                 should_cancel=cancel, decoded=decoded, **extra),
+                            should_cancel, progress, name="shots-behind-provisional").result()
         _check_cancel(should_cancel)
         return self._video_record(va, info)
 

@@ -140,3 +140,69 @@ def count_progress(progress: Optional[ProgressFn], done: int, total: int, stage:
         return
     progress(done / total if total > 0 else None, stage)
 
+
+
+def lower_thread_priority(by: int = 10) -> bool:
+    """Lower the calling thread's scheduling priority by ``by`` nice steps (Linux, where a thread's nice
+    value is its own and the threads it starts inherit it); True when done. For work that runs behind
+    something the user waits for sooner: it takes the cores only when they are free. Elsewhere, or when
+    refused, nothing changes (False)."""
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(by)))
+        return True
+    except OSError:
+        return False
+
+
+class Background:
+    """``fn(should_cancel, progress)`` on a thread of its own at a lower priority
+    (:func:`lower_thread_priority`), while the caller does something more urgent. Its progress is
+    held back until :meth:`result` (the caller's own stages are shown meanwhile); :meth:`result`
+    waits, and returns its value or raises its exception; :meth:`stop` cancels it and waits."""
+
+    def __init__(self, fn, should_cancel: Optional[ShouldCancel] = None, progress: Optional[ProgressFn] = None,
+                 name: str = "background"):
+        self._stop = threading.Event()
+        self._outer_cancel = should_cancel
+        self._progress = as_progress(progress)
+        self._shown = threading.Event()
+        self._last: Optional[tuple] = None
+        self._box: dict = {}
+
+        def run() -> None:
+            lower_thread_priority(10)
+            try:
+                self._box["value"] = fn(self._cancelled, self._report)
+            except BaseException as e:  # handed to the caller in result()
+                self._box["error"] = e
+
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def _cancelled(self) -> bool:
+        return self._stop.is_set() or bool(self._outer_cancel is not None and self._outer_cancel())
+
+    def _report(self, fraction: Optional[float] = None, stage: str = "") -> None:
+        if self._shown.is_set():
+            self._progress(fraction, stage)
+        else:
+            self._last = (fraction, stage)
+
+    def result(self):
+        if self._last is not None:
+            self._progress(*self._last)
+        self._shown.set()
+        self._thread.join()
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -233,8 +233,10 @@ PROVISIONAL_SPAN = (0.12, 0.3, 0.55)  # recommend's progress at: the provisional
 def _provisional_then_final(video, rank, on_result, progress, should_cancel):
     """A cold picture, ranked twice: first on provisional cuts (its frames decoded, cut by frame differences,
     :func:`supervisor_app.services.video_analysis.provisional_analysis`; the best ``k`` streamed to
-    ``on_result`` as ``provisional`` within seconds), then TransNetV2 on the same frames. Returns the final
-    analysis, or ``None`` when there was nothing to gain (shots cached, a picture too long to hold)."""
+    ``on_result`` as ``provisional`` within seconds), then on TransNetV2's shots of the same frames, which
+    run meanwhile on a thread of lower priority (the cores the provisional ranking leaves free). Returns the
+    final analysis, or ``None`` when there was nothing to gain (shots cached, a picture too long to hold)."""
+    from supervisor_app.infra.jobs import Background
     from supervisor_app.services.video_analysis import analyze_video, decode_for_provisional, provisional_analysis
 
     progress(0.0, "decoding the picture")
@@ -243,14 +245,19 @@ def _provisional_then_final(video, rank, on_result, progress, should_cancel):
     if decoded is None:
         return None
     _check_cancel(should_cancel)
+    shots = Background(lambda cancel, report: analyze_video(video, segmentation="shots", should_cancel=cancel,
+                                                            decoded=decoded, progress=report),
+                       should_cancel, sub_progress(progress, PROVISIONAL_SPAN[1], PROVISIONAL_SPAN[2]),
+                       name="shots-behind-provisional")
     try:
         rank(provisional_analysis(decoded), on_result, True, PROVISIONAL_SPAN[0], PROVISIONAL_SPAN[1])
     except EmptyCatalogError:
         pass  # nothing could be cut to the provisional cuts: the final ranking says why, in its words
-    _check_cancel(should_cancel)
-    progress(PROVISIONAL_SPAN[1], "analysing the video")
-    return analyze_video(video, segmentation="shots", should_cancel=should_cancel, decoded=decoded,
-                         progress=sub_progress(progress, PROVISIONAL_SPAN[1], PROVISIONAL_SPAN[2]))
+    except BaseException:
+        shots.stop()
+        raise
+    progress(PROVISIONAL_SPAN[1], "detecting shots")
+    return shots.result()
 
 
 def load_active_model(model):
