@@ -389,18 +389,24 @@ def _build_tables(form: TrackForm, key: tuple = ()) -> _Tables:
     a, b = a.ravel(), b.ravel()
 
     def table(mask):
+        """The passages ``mask`` selects sorted by (length, a, b), and the phrase-bounded ones among them."""
         aa, bb = a[mask], b[mask]
         ln = T[bb] - T[aa]
-        order = np.lexsort((bb, aa, ln))  # as sorted((length, a, b))
+        # as sorted((length, a, b)): (a, b) are already in that order (meshgrid 'ij', raveled), so a stable
+        # sort by length alone gives np.lexsort((bb, aa, ln))'s order (tests/test_form_planner_exact.py)
+        order = np.argsort(ln, kind="stable")
         ln, aa, bb = ln[order], aa[order], bb[order]
-        return ln, aa, bb, ln.tolist()
+        ph = np.flatnonzero(in_ph[aa] & in_ph[bb])  # a subsequence of a sorted table is sorted the same way
+        lp, ap, bp = ln[ph], aa[ph], bb[ph]
+        return (ln, aa, bb, ln.tolist()), (lp, ap, bp, lp.tolist())
 
     # drops [a, b): at least a phrase long; repeats [a, b): whole sections or >= MIN_REPEAT_BARS bars
     drop = (a >= 1) & (b - a >= PHRASE_BARS)
     rep = (b >= 1) & (b > a) & ((in_sb[a] & in_sb[b]) | (b - a >= MIN_REPEAT_BARS))
-    both_ph = in_ph[a] & in_ph[b]
+    drops, drops_p = table(drop)
+    reps, reps_p = table(rep)
     return _Tables(J, phrase, sb, jc, np.array(jc, dtype=float), sorted(set(int(j) for j in J if j > 0)),
-                   table(drop), table(drop & both_ph), table(rep), table(rep & both_ph), float(np.min(np.diff(T))), key)
+                   drops, drops_p, reps, reps_p, float(np.min(np.diff(T))), key)
 
 
 class _Planner:
