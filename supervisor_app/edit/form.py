@@ -591,7 +591,9 @@ class _Planner:
             return outer, inner, cnt
 
         d_len, d_a, d_b, d_list = tb.drops
+        d_bend = d_b + np.minimum(PB, n - d_b)  # the ending may come this early after a drop ending at b
         dp_len, dp_a, dp_b, dp_list = tb.drops_p
+        dp_bend = dp_b + np.minimum(PB, n - dp_b)
         r_len, r_a, r_b, r_list = tb.reps
         rp_len, rp_a, rp_b, rp_list = tb.reps_p
         bl, br = bisect.bisect_left, bisect.bisect_right
@@ -616,11 +618,12 @@ class _Planner:
                     if p0 < threshold():
                         i, j = bl(d_list, L0 - hi - _EPS), br(d_list, L0 - lo + _EPS)
                         if j > i:
-                            a, b = d_a[i:j], d_b[i:j]
-                            sel = np.flatnonzero((a - s >= PB) & (b < o) & (o - b >= np.minimum(PB, n - b)))
+                            # a - s >= PB, b < o and o - b >= min(PB, n - b), the last implying the second
+                            sel = np.flatnonzero((d_a[i:j] >= s + PB) & (d_bend[i:j] <= o)) + i
                             if sel.size:
-                                a, b = a[sel].tolist(), b[sel].tolist()
-                                add_many((p0 + jca[a]) + jca[b], lambda t: ((s, a[t]), (b[t], o)), pu, "drop")
+                                a_, b_ = d_a[sel], d_b[sel]
+                                a, b = a_.tolist(), b_.tolist()
+                                add_many((p0 + jca[a_]) + jca[b_], lambda t: ((s, a[t]), (b[t], o)), pu, "drop")
                     if s == 0:
                         p0 = hc + c_drop2
                         thr = threshold()
@@ -632,11 +635,23 @@ class _Planner:
                                 q1 = (p0 + jca[a1]) + jca[b1]
                                 live = np.flatnonzero(q1 < thr)  # the others cannot enter, whatever follows
                                 a1, b1, d1, q1 = a1[live], b1[live], d1[live], q1[live]
-                                outer, inner, _ = ragged(np.searchsorted(dp_len, L0 - hi - d1 - _EPS, "left"),
-                                                         np.searchsorted(dp_len, L0 - lo - d1 + _EPS, "right"))
+                                # the second drop (a2, b2) of a first one: a2 - b1 >= PB, b2 < o, o - b2 >= min(PB,
+                                # n - b2), its length in [v_lo, v_hi] (the table's order: by length, a, b). Only the
+                                # second drops that may precede the ending o (dp_bend <= o, the last two conditions)
+                                # are paired, and only with the first drops that leave room for one: a2 >= b1 + PB
+                                # and b2 < o bound its length by T[o] - T[b1 + PB] (float subtraction is monotone);
+                                # the same pairs in the same order as pairing every length-matching drop (~20x fewer)
+                                v_lo, v_hi = L0 - hi - d1 - _EPS, L0 - lo - d1 + _EPS
+                                fit_o = np.flatnonzero(dp_bend <= o)
+                                t1 = b1 + PB
+                                room = np.flatnonzero((t1 < n) & (T[o] - T[np.minimum(t1, n)] >= v_lo))
+                                f_len = dp_len[fit_o]
+                                outer, inner, _ = ragged(np.searchsorted(f_len, v_lo[room], "left"),
+                                                         np.searchsorted(f_len, v_hi[room], "right"))
                                 if outer is not None:
+                                    outer, inner = room[outer], fit_o[inner]
                                     a2, b2, bb1 = dp_a[inner], dp_b[inner], b1[outer]
-                                    sel = np.flatnonzero((a2 - bb1 >= PB) & (b2 < o) & (o - b2 >= np.minimum(PB, n - b2)))
+                                    sel = np.flatnonzero(a2 - bb1 >= PB)
                                     if sel.size:
                                         oo = outer[sel]
                                         a2, b2 = a2[sel], b2[sel]
