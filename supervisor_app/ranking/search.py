@@ -184,6 +184,7 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
     seg_sorted = bounds_m.size < 2 or bool(np.all(bounds_m[1:] > bounds_m[:-1]))
     if seg_sorted:
         sg_lo, sg_hi = np.searchsorted(bounds_m, bases + _EPS, "right"), np.searchsorted(bounds_m, ends, "left")
+    cut_at = np.array([float(best_cut_s) if best_cut_s is not None else 0.0])
     rows = []
     for r, s in enumerate(starts):
         base = float(bases[r])
@@ -206,7 +207,7 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
             form -= _P_SPLICE
             plan += _W_SHORTEN
             if best_cut_s is not None:
-                v_seg = np.append(v_seg, float(best_cut_s))
+                v_seg = np.concatenate((v_seg, cut_at))  # np.append's result, without its overhead
         if s > 0:
             form -= _P_LATE
             plan += _W_LATE + (0.0 if s in sec_set else _JC_PHRASE if s in phrase else _JC_BAR)
@@ -258,12 +259,13 @@ def quick_fits(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs
         return out
 
     def pad(lists) -> tuple[np.ndarray, np.ndarray]:
-        width = max((a.size for a in lists), default=0)
+        """The arrays left-aligned in the rows of one zero-padded matrix, and where they are."""
+        sizes = np.array([a.size for a in lists], dtype=np.int64)
+        width = int(sizes.max()) if sizes.size else 0
+        v = np.arange(width) < sizes[:, None]
         t = np.zeros((len(lists), width))
-        v = np.zeros((len(lists), width), dtype=bool)
-        for r, a in enumerate(lists):
-            t[r, :a.size] = a
-            v[r, :a.size] = True
+        if width:
+            t[v] = np.concatenate(lists)  # row-major: the same places as t[r, :a.size] = a, row by row
         return t, v
 
     s_bar = _masked_S(*pad(bars), curve, rate_hz, sigma_frames)
