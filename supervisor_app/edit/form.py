@@ -675,9 +675,17 @@ class _Planner:
                         ok1 = np.flatnonzero((rp_a[:P] >= s) & (rp_b[:P] - s >= PB))
                         if ok1.size:
                             a1, b1, r1 = rp_a[ok1], rp_b[ok1], rp_len[ok1]
-                            outer, inner, _ = ragged(np.searchsorted(r_len, lo - L0 - r1 - _EPS, "left"),
-                                                     np.searchsorted(r_len, hi - L0 - r1 + _EPS, "right"))
+                            # a second repeat lies inside [s, o] (a2 >= s, b2 <= o) and ends at or after the
+                            # first one's end (b2 >= b1): only those are paired, with the first repeats that end
+                            # by o; the pairs left out fail `good` below, so the same pairs come out, in the same
+                            # order, and the same counts per first repeat (millions fewer tried on a picture)
+                            fit_o = np.flatnonzero((r_a >= s) & (r_b <= o))
+                            room = np.flatnonzero(b1 <= o)
+                            f_len = r_len[fit_o]
+                            outer, inner, _ = ragged(np.searchsorted(f_len, (lo - L0 - r1 - _EPS)[room], "left"),
+                                                     np.searchsorted(f_len, (hi - L0 - r1 + _EPS)[room], "right"))
                             if outer is not None:
+                                outer, inner = room[outer], fit_o[inner]
                                 a2, b2 = r_a[inner], r_b[inner]
                                 aa1, bb1 = a1[outer], b1[outer]
                                 good = (a2 >= s) & (b2 >= bb1) & (b2 <= o) & ((a2 != aa1) | (b2 != bb1)) & \
