@@ -264,6 +264,7 @@ class TrackForm:
         tab = getattr(self, "_splice_table", None)
         if tab is None and _is_bar_splices(self.audio):
             tab = self.audio  # the same sides, stored at index time (build checked its bar lines)
+            object.__setattr__(self, "_splice_table", tab)  # asked for at every splice a plan is listened to
         elif tab is None:
             from supervisor_app.edit.audibility import SpliceTable
 
@@ -523,7 +524,7 @@ class _Planner:
             if hit is not None:
                 _GENERATED.move_to_end(key)
         if hit is None:
-            hit = tuple((c.blocks, c.pickup_s, c.family, c.start_kind) for c in self._generate())
+            hit = tuple(self._generate())
             if key is not None:
                 with _tables_lock:
                     _GENERATED[key] = hit
@@ -531,9 +532,10 @@ class _Planner:
                         _GENERATED.popitem(last=False)
         return [_Cand(b, pu, fam, start_kind=kind) for b, pu, fam, kind in hit]
 
-    def _generate(self) -> list[_Cand]:
+    def _generate(self) -> list[tuple]:
         """Every plan of the allowed shapes whose length lands its ending inside the ending's window,
-        pre-scored by structure; the best ``_PRESELECT`` of them are returned.
+        pre-scored by structure; the best ``_PRESELECT`` of them are returned, each as ``(blocks, pickup_s,
+        family, start_kind)``.
 
         The plans are visited in a fixed order (start, ending, then as is, drops, double drops, repeats,
         double repeats, each in the order of their lengths) and kept in a bounded heap by pre-score (ties:
@@ -701,15 +703,16 @@ class _Planner:
                                            + jca[a2]) + jca[b2]
                                     A1, B1, A2, B2 = a1[oo].tolist(), b1[oo].tolist(), a2.tolist(), b2.tolist()
                                     add_many(pre, lambda t: ((s, B1[t]), (A1[t], B2[t]), (A2[t], o)), pu, "repeat")
-        cands = [_Cand(item[2], item[3], item[4], start_kind=item[5]) for _, _, item in pool]
-        if not any(c.family == "repeat" for c in cands) and (D > self.f.duration_s or self.forced is not None):
-            self._alternating(cands, lambda bl, pu: cands.append(_Cand(tuple(bl), pu, "repeat")))
+        # (blocks, pickup_s, family, start_kind) per plan: generate() makes the _Cand objects, once
+        cands = [item[2:6] for _, _, item in pool]
+        if not any(c[2] == "repeat" for c in cands) and (D > self.f.duration_s or self.forced is not None):
+            self._alternating(cands, lambda bl, pu: cands.append((tuple(bl), pu, "repeat", "start")))
         Tl, bar = self.Tl, self.f.bar_s
         # plans without a repeat play blocks in the track's order, each after the previous one's end: on a
         # grid whose bar lines are more than 50 ms apart no block repeats (run_length's test), a run of 1
         forward_ok = tb.min_gap_s > 0.05
-        return [c for c in cands if (forward_ok and c.family != "repeat")
-                or run_length([(Tl[a], Tl[b]) for a, b in c.blocks], bar) <= 2]
+        return [c for c in cands if (forward_ok and c[2] != "repeat")
+                or run_length([(Tl[a], Tl[b]) for a, b in c[0]], bar) <= 2]
 
     def _end_cost(self, o: int) -> float:
         if o == self.n:

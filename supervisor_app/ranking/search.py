@@ -177,19 +177,17 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
         return []
     bases = np.array([0.0 if k == 0 else float(T[k]) for k in starts])
     ends = bases + D
-    if db.size < 2 or bool(np.all(db[1:] > db[:-1])):  # sorted (TrackForm's grid): each window is a slice
-        db_lo, db_hi = np.searchsorted(db, bases - _EPS, "left"), np.searchsorted(db, ends, "left")
-    else:
-        db_lo = db_hi = None
+    # sorted (TrackForm's grid): each window is a slice (the searches are used only then)
+    db_sorted = db.size < 2 or bool(np.all(db[1:] > db[:-1]))
+    db_lo, db_hi = np.searchsorted(db, bases - _EPS, "left"), np.searchsorted(db, ends, "left")
     seg_sorted = bounds_m.size < 2 or bool(np.all(bounds_m[1:] > bounds_m[:-1]))
-    if seg_sorted:
-        sg_lo, sg_hi = np.searchsorted(bounds_m, bases + _EPS, "right"), np.searchsorted(bounds_m, ends, "left")
+    sg_lo, sg_hi = np.searchsorted(bounds_m, bases + _EPS, "right"), np.searchsorted(bounds_m, ends, "left")
     cut_at = np.array([float(best_cut_s) if best_cut_s is not None else 0.0])
     rows = []
     for r, s in enumerate(starts):
         base = float(bases[r])
         rest = M - base
-        if db_lo is not None:
+        if db_sorted:
             v_db = db[int(db_lo[r]):max(int(db_lo[r]), int(db_hi[r]))] - base
         else:
             v_db = db[(db >= base - _EPS) & (db < base + D)] - base
