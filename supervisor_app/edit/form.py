@@ -38,7 +38,6 @@ reasons its plain-language description). Times are seconds; bars are counted in 
 """
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 from collections import OrderedDict
@@ -330,8 +329,8 @@ def run_length(spans: Sequence[tuple[float, float]], bar_s: float) -> int:
 @dataclass(frozen=True)
 class _Tables:
     """What the planner needs of a track's bar grid alone (the same for every picture): joints, section
-    bounds, joint costs, and the passages that may be dropped or repeated, each as ``(lengths_s, a, b,
-    lengths as a list)`` sorted by (length, a, b)."""
+    bounds, joint costs, and the passages that may be dropped or repeated, each as ``(lengths_s, a, b)``
+    sorted by (length, a, b)."""
 
     J: np.ndarray
     phrase: frozenset
@@ -399,7 +398,7 @@ def _build_tables(form: TrackForm, key: tuple = ()) -> _Tables:
         ln, aa, bb = ln[order], aa[order], bb[order]
         ph = np.flatnonzero(in_ph[aa] & in_ph[bb])  # a subsequence of a sorted table is sorted the same way
         lp, ap, bp = ln[ph], aa[ph], bb[ph]
-        return (ln, aa, bb, ln.tolist()), (lp, ap, bp, lp.tolist())
+        return (ln, aa, bb), (lp, ap, bp)
 
     # drops [a, b): at least a phrase long; repeats [a, b): whole sections or >= MIN_REPEAT_BARS bars
     drop = (a >= 1) & (b - a >= PHRASE_BARS)
@@ -592,13 +591,19 @@ class _Planner:
             inner = np.arange(tot) + np.repeat(lo_i - (np.cumsum(cnt) - cnt), cnt)
             return outer, inner, cnt
 
-        d_len, d_a, d_b, d_list = tb.drops
+        d_len, d_a, d_b = tb.drops
         d_bend = d_b + np.minimum(PB, n - d_b)  # the ending may come this early after a drop ending at b
-        dp_len, dp_a, dp_b, dp_list = tb.drops_p
+        dp_len, dp_a, dp_b = tb.drops_p
         dp_bend = dp_b + np.minimum(PB, n - dp_b)
-        r_len, r_a, r_b, r_list = tb.reps
-        rp_len, rp_a, rp_b, rp_list = tb.reps_p
-        bl, br = bisect.bisect_left, bisect.bisect_right
+        r_len, r_a, r_b = tb.reps
+        rp_len, rp_a, rp_b = tb.reps_p
+        # bisect_left / bisect_right on the sorted lengths: the same insertion points, without the tables as lists
+        def bl(arr: np.ndarray, x) -> int:
+            return int(arr.searchsorted(x, "left"))
+
+        def br(arr: np.ndarray, x) -> int:
+            return int(arr.searchsorted(x, "right"))
+
         c_drop2 = 2 * (W["splice"] + W["drop"])
         c_rep2 = 2 * (W["splice"] + W["repeat"])
         share = W["repeat_share"]
@@ -618,7 +623,7 @@ class _Planner:
                     hc = head + end_c
                     p0 = hc + W["splice"] + W["drop"]
                     if p0 < threshold():
-                        i, j = bl(d_list, L0 - hi - _EPS), br(d_list, L0 - lo + _EPS)
+                        i, j = bl(d_len, L0 - hi - _EPS), br(d_len, L0 - lo + _EPS)
                         if j > i:
                             # a - s >= PB, b < o and o - b >= min(PB, n - b), the last implying the second
                             sel = np.flatnonzero((d_a[i:j] >= s + PB) & (d_bend[i:j] <= o)) + i
@@ -630,7 +635,7 @@ class _Planner:
                         p0 = hc + c_drop2
                         thr = threshold()
                         if p0 < thr:
-                            P = br(dp_list, L0 - lo)  # first drops (d1 <= L0 - lo)
+                            P = br(dp_len, L0 - lo)  # first drops (d1 <= L0 - lo)
                             keep = np.flatnonzero(dp_a[:P] - s >= PB)
                             if keep.size:
                                 a1, b1, d1 = dp_a[keep], dp_b[keep], dp_len[keep]
@@ -661,7 +666,7 @@ class _Planner:
                                         A1, B1, A2, B2 = a1[oo].tolist(), b1[oo].tolist(), a2.tolist(), b2.tolist()
                                         add_many(pre, lambda t: ((s, A1[t]), (B1[t], A2[t]), (B2[t], o)), pu, "drop")
                 if L0 < hi and (s == 0 or self.forced is not None):  # lengthen: repeat, in the track's order
-                    i, j = bl(r_list, lo - L0 - _EPS), br(r_list, hi - L0 + _EPS)
+                    i, j = bl(r_len, lo - L0 - _EPS), br(r_len, hi - L0 + _EPS)
                     a, b = r_a[i:j], r_b[i:j]
                     sel = np.flatnonzero((a >= s) & (b <= o) & (b - s >= PB))
                     n_one = int(sel.size)
@@ -673,7 +678,7 @@ class _Planner:
                                  "repeat")
                     p0 = end_c + c_rep2
                     if n_one < 3 and p0 < threshold():  # two repeats only where one does not do
-                        P = br(rp_list, hi - L0)  # the loop stops at the first r1 > hi - L0
+                        P = br(rp_len, hi - L0)  # the loop stops at the first r1 > hi - L0
                         ok1 = np.flatnonzero((rp_a[:P] >= s) & (rp_b[:P] - s >= PB))
                         if ok1.size:
                             a1, b1, r1 = rp_a[ok1], rp_b[ok1], rp_len[ok1]
