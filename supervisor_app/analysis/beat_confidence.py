@@ -59,6 +59,24 @@ class BeatConfidence:
         return d
 
 
+def _unit(x: float) -> float:
+    """``float(np.clip(x, 0.0, 1.0))`` of a Python float (NaN stays NaN), without numpy's call overhead."""
+    return min(max(x, 0.0), 1.0)
+
+
+def _median(x: np.ndarray) -> float:
+    """``float(np.median(x))`` of a non-empty 1-D array, without its overhead: the middle value of a
+    partition, or the mean of the middle two (``(a + b) / 2``, as ``np.median``'s mean of two)."""
+    n = x.size
+    if n == 0 or np.isnan(x).any():
+        return float(np.median(x))
+    k = n // 2
+    if n % 2:
+        return float(np.partition(x, k)[k])
+    p = np.partition(x, (k - 1, k))
+    return float((p[k - 1] + p[k]) / 2)
+
+
 def tempo_moving_share(ibi_s: np.ndarray, radius: int = 4, lag: int = 4, tol: float = 0.03) -> float:
     """Share of beats where the local tempo (median log inter-beat interval over ``2 radius + 1``
     beats) changes by more than ``tol`` (3 %) within ``lag`` beats."""
@@ -68,7 +86,13 @@ def tempo_moving_share(ibi_s: np.ndarray, radius: int = 4, lag: int = 4, tol: fl
     lt = np.empty(li.size)
     w = 2 * radius + 1
     if li.size >= w:  # full windows at once (the same values as the loop below; ~90x faster on a catalog)
-        lt[radius:li.size - radius] = np.median(np.lib.stride_tricks.sliding_window_view(li, w), axis=1)
+        # the middle of each window's partition: np.median's value for an odd window without NaN (log of a
+        # positive interval), ~3x faster than np.median(axis=1); NaN windows keep np.median's NaN
+        # sliding_window_view(li, w) without its argument checks (li is a fresh contiguous 1-D array)
+        win = np.lib.stride_tricks.as_strided(li, shape=(li.size - w + 1, w), strides=(li.strides[0],) * 2,
+                                              writeable=False)
+        lt[radius:li.size - radius] = (np.partition(win, radius, axis=1)[:, radius] if not np.isnan(li).any()
+                                       else np.median(win, axis=1))
         edges = list(range(radius)) + list(range(li.size - radius, li.size))
     else:
         edges = list(range(li.size))
@@ -94,13 +118,13 @@ def beat_confidence(beats: dict | object | None, duration_s: float, error: str |
                               f"no bar grid: only {b.size} beat(s) found")
     ibi = np.diff(b)
     ibi = ibi[ibi > 1e-6]
-    med = float(np.median(ibi))
-    coverage = float(np.clip((b[-1] - b[0] + med) / D, 0.0, 1.0))
+    med = _median(ibi)
+    coverage = _unit(float((b[-1] - b[0] + med) / D))
     moving = tempo_moving_share(ibi)
-    stability = float(np.clip(1.0 - max(0.0, moving - 0.15) / 0.25, 0.0, 1.0))
+    stability = _unit(1.0 - max(0.0, moving - 0.15) / 0.25)
     if db.size >= 3:
         bars = np.diff(db)
-        bar_reg = float(np.mean(np.abs(bars / np.median(bars) - 1.0) <= 0.10))
+        bar_reg = float(np.mean(np.abs(bars / _median(bars) - 1.0) <= 0.10))
     else:
         bar_reg = 1.0 if db.size == 2 else 0.0
     amount = min(1.0, db.size / _FULL_DOWNBEATS)

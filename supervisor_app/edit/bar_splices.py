@@ -140,10 +140,21 @@ class BarSplices:
         r = (self.out_sides if out else self.in_sides)[int(k)]
         return r[:12], r[12:24], float(r[24]), float(r[25])
 
+    def _sides(self, out: bool) -> list:
+        """:meth:`_side` of every bar line, built once per table (a planned track asks for hundreds of
+        splices among its bar lines: the same views and numbers, without slicing them per splice)."""
+        name = "_out_memo" if out else "_in_memo"
+        memo = self.__dict__.get(name)
+        if memo is None:
+            arr = self.out_sides if out else self.in_sides
+            memo = [(r[:12], r[12:24], float(r[24]), float(r[25])) for r in arr]
+            object.__setattr__(self, name, memo)
+        return memo
+
     def cost(self, i_out: int, i_in: int) -> float:
         """``splice_audibility`` of the jump from bar line ``i_out`` to bar line ``i_in`` (the same
         interface as :class:`~supervisor_app.edit.audibility.SpliceTable`)."""
-        return _step(self._side(i_out, True), self._side(i_in, False))
+        return _step(self._sides(True)[int(i_out)], self._sides(False)[int(i_in)])
 
     def cost_at(self, out_s: float, in_s: float) -> float:
         """The same, by times (which must be bar lines)."""

@@ -118,24 +118,29 @@ def _masked_S(times: np.ndarray, valid: np.ndarray, curve: np.ndarray, rate_hz: 
     g = np.exp(-0.5 * (np.arange(-R, R + 1) / sigma_frames) ** 2)
     padded = np.concatenate([np.zeros(2 * R), np.asarray(curve, dtype=np.float64), np.zeros(2 * R)])
     frames = np.lib.stride_tricks.sliding_window_view(padded, W)  # frames[r + R] = curve[r - R .. r + R] (0 outside)
+    # the Horner coefficients b_j = curve[r + j - R] g_j of every frame r, one contiguous row per j: each
+    # step reads one small row at the events' frames instead of a (rows, events, W) block (the same products)
+    coef = np.ascontiguousarray((frames * g).T)
     inv_var = 1.0 / (sigma_frames * sigma_frames)
     step = max(1, _CHUNK_ELEMS // max(1, n * W))
     for a0 in range(0, m, step):
         v = valid[a0:a0 + step]
-        u = np.where(v, times[a0:a0 + step], 0.0) * rate_hz
+        at = np.flatnonzero(v)  # only the valid events are computed; the others are 0 in the sums below
+        u = times[a0:a0 + step].ravel()[at] * rate_hz
         r = np.rint(u)
         d = u - r
         r = r.astype(np.int64)
         inside = (r >= -R) & (r <= curve.size - 1 + R)  # farther out, every frame read is outside the curve
-        b = frames[np.clip(r, -R, curve.size - 1 + R) + R] * g  # (rows, events, W)
+        idx = np.clip(r, -R, curve.size - 1 + R) + R
         x = np.exp(d * inv_var)
-        acc = b[..., -1].copy()
+        acc = coef[W - 1].take(idx)
         for j in range(W - 2, -1, -1):  # sum_j b_j x^(j - R), Horner's scheme from the highest power
             acc *= x
-            acc += b[..., j]
-        s_i = np.where(inside, acc * x ** (-R) * np.exp(-0.5 * d * d * inv_var), 0.0)
+            acc += coef[j].take(idx)
+        s_i = np.zeros(v.shape)
+        s_i.ravel()[at] = np.where(inside, acc * x ** (-R) * np.exp(-0.5 * d * d * inv_var), 0.0)
         cnt = v.sum(axis=1)
-        tot = np.where(v, s_i, 0.0).sum(axis=1)
+        tot = s_i.sum(axis=1)  # the padded rows, as before: the same summation order
         out[a0:a0 + step] = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
     return out
 
@@ -160,16 +165,36 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
     phrase: set[int] = set()
     for a, b in zip(secs, secs[1:] + [db.size]):
         phrase.update(range(a, b, 4))  # PHRASE_BARS
+    # the starts: the track's start and the phrase bar lines before the first late start whose rest is shorter
+    # than the picture (a late start only when the rest covers it, as the planner; later ones cover less)
+    stop = db.size
+    if db.size > 1:
+        short = np.flatnonzero(M - T[1:db.size] < D - _EPS)
+        if short.size:
+            stop = int(short[0]) + 1
+    starts = sorted(k for k in phrase if 0 <= k < stop)  # phrase bar lines only: every other bar line gave the same choices on the pool, at 4x the rows
+    if not starts:
+        return []
+    bases = np.array([0.0 if k == 0 else float(T[k]) for k in starts])
+    ends = bases + D
+    # sorted (TrackForm's grid): each window is a slice (the searches are used only then)
+    db_sorted = db.size < 2 or bool(np.all(db[1:] > db[:-1]))
+    db_lo, db_hi = np.searchsorted(db, bases - _EPS, "left"), np.searchsorted(db, ends, "left")
+    seg_sorted = bounds_m.size < 2 or bool(np.all(bounds_m[1:] > bounds_m[:-1]))
+    sg_lo, sg_hi = np.searchsorted(bounds_m, bases + _EPS, "right"), np.searchsorted(bounds_m, ends, "left")
+    cut_at = np.array([float(best_cut_s) if best_cut_s is not None else 0.0])
     rows = []
-    for s in range(db.size):
-        base = 0.0 if s == 0 else float(T[s])
-        if s > 0 and M - base < D - _EPS:
-            break
-        if s not in phrase:
-            continue  # phrase bar lines only: every other bar line gave the same choices on the pool, at 4x the rows  # a late start only when the rest covers the picture (as the planner); later ones cover less
+    for r, s in enumerate(starts):
+        base = float(bases[r])
         rest = M - base
-        v_db = db[(db >= base - _EPS) & (db < base + D)] - base
-        v_seg = bounds_m[(bounds_m > base + _EPS) & (bounds_m < base + D)] - base
+        if db_sorted:
+            v_db = db[int(db_lo[r]):max(int(db_lo[r]), int(db_hi[r]))] - base
+        else:
+            v_db = db[(db >= base - _EPS) & (db < base + D)] - base
+        if seg_sorted:
+            v_seg = bounds_m[int(sg_lo[r]):max(int(sg_lo[r]), int(sg_hi[r]))] - base
+        else:
+            v_seg = bounds_m[(bounds_m > base + _EPS) & (bounds_m < base + D)] - base
         form = plan = 0.0
         if rest < D - _EPS:  # the track runs out: repeats
             body = max(M - float(db[0]) if db.size else M, _EPS)
@@ -180,7 +205,7 @@ def metric_rows(video_duration_s: float, duration_s: float, downbeats_s: np.ndar
             form -= _P_SPLICE
             plan += _W_SHORTEN
             if best_cut_s is not None:
-                v_seg = np.append(v_seg, float(best_cut_s))
+                v_seg = np.concatenate((v_seg, cut_at))  # np.append's result, without its overhead
         if s > 0:
             form -= _P_LATE
             plan += _W_LATE + (0.0 if s in sec_set else _JC_PHRASE if s in phrase else _JC_BAR)
@@ -232,12 +257,13 @@ def quick_fits(video_duration_s: float, video_cuts_s: Sequence[float], cut_probs
         return out
 
     def pad(lists) -> tuple[np.ndarray, np.ndarray]:
-        width = max((a.size for a in lists), default=0)
+        """The arrays left-aligned in the rows of one zero-padded matrix, and where they are."""
+        sizes = np.array([a.size for a in lists], dtype=np.int64)
+        width = int(sizes.max()) if sizes.size else 0
+        v = np.arange(width) < sizes[:, None]
         t = np.zeros((len(lists), width))
-        v = np.zeros((len(lists), width), dtype=bool)
-        for r, a in enumerate(lists):
-            t[r, :a.size] = a
-            v[r, :a.size] = True
+        if width:
+            t[v] = np.concatenate(lists)  # row-major: the same places as t[r, :a.size] = a, row by row
         return t, v
 
     s_bar = _masked_S(*pad(bars), curve, rate_hz, sigma_frames)
