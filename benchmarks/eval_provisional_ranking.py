@@ -69,7 +69,8 @@ def evaluate(picture: Path, catalog: Path, k: int, seed: int) -> dict:
     got = []
     with Catalog.open(catalog) as cat:
         res = recommend(picture, cat, k=k, on_result=got.append, provisional=True)
-    prov = [r for r in got if r.provisional]
+    # what the app shows of them: the best k by fit (its list keeps the best k of the streamed results)
+    prov = sorted((r for r in got if r.provisional), key=lambda r: -float(r.fit_score))[:k]
     final = res.results
     pic = decode_picture(picture, load_model=False)
     quick = quick_shots(pic) if pic is not None else None

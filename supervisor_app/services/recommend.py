@@ -232,7 +232,7 @@ PROVISIONAL_SPAN = (0.12, 0.3, 0.55)  # recommend's progress at: the provisional
 
 def _provisional_then_final(video, rank, on_result, progress, should_cancel):
     """A cold picture, ranked twice: first on provisional cuts (its frames decoded, cut by frame differences,
-    :func:`supervisor_app.services.video_analysis.provisional_analysis`; the best ``k`` streamed to
+    :func:`supervisor_app.services.video_analysis.provisional_analysis`; its candidates streamed to
     ``on_result`` as ``provisional`` within seconds), then on TransNetV2's shots of the same frames, which
     run meanwhile on a thread of lower priority (the cores the provisional ranking leaves free). Returns the
     final analysis, or ``None`` when there was nothing to gain (shots cached, a picture too long to hold)."""
@@ -289,8 +289,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     cut with its audio in mind; of the others, how many of the best are re-planned from their decoded audio
     (default ``max(2k, k + 5)``; 0: no audio at all, neither tables nor decoding); ``plan_all``: cut every candidate with the planner (fit only: otherwise a large catalog's
     candidates are chosen by a quick fit, :mod:`supervisor_app.ranking.search`); ``provisional``: for a picture
-    whose shots are not cached yet (fit only, shots segmentation), first stream to ``on_result`` the best ``k``
-    against provisional cuts (``Recommendation.provisional``; seconds after the drop), then rank on
+    whose shots are not cached yet (fit only, shots segmentation), first stream to ``on_result`` the candidates
+    ranked on provisional cuts (``Recommendation.provisional``; seconds after the drop), then rank on
     TransNetV2's shots (:func:`_provisional_then_final`); ``picture``: the picture's analysis when the caller has
     it (:class:`~supervisor_app.services.video_analysis.QueryVideoAnalysis`, fit only; a provisional one gives a
     provisional ranking, as above). ``distance`` (default nw-dtw) applies with a model only: given without one, it is ignored and a note
@@ -343,8 +343,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
         return ev_memo[t.id]
 
     def rank(va, on_result, is_provisional: bool, p0: float, p1: float = 1.0) -> RecommendationResult:
-        """Everything after the picture's analysis, for the analysis ``va`` (provisional: the best ``k`` by
-        the quick fit are cut, with no audio decoded); progress from ``p0`` to ``p1``."""
+        """Everything after the picture's analysis, for the analysis ``va`` (provisional: no audio is decoded,
+        and every result is marked ``provisional``); progress from ``p0`` to ``p1``."""
 
         def rprogress(f: float, stage: str) -> None:
             progress(p0 + (p1 - p0) * (f - 0.3) / 0.7, f"provisional: {stage}" if is_provisional else stage)
@@ -514,12 +514,10 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
         # fit only, a large catalog: a quick vectorised fit for every candidate, the planner for the best
         # (supervisor_app.ranking.search; every candidate is planned when there are few)
         plan_order, n_plan, buttons_later = candidates, n, []
-        if is_provisional:  # the first list to listen to: the best k by the quick fit, cut to the picture
-            n_plan = min(n, k)
         if loaded is None and not plan_all and n > n_planned(n, k):
             rprogress(0.45, f"scoring {n} candidates (quick fit)")
             plan_order, buttons_later = _quick_order(candidates, events, va, should_cancel)
-            n_plan = min(k, n) if is_provisional else n_planned(n, k)
+            n_plan = n_planned(n, k)
             notes.append(f"{n} candidates were scored by a quick fit (played straight from their start or a phrase bar line "
                          f"against the picture's cuts, with the form's repeat, splice and late-start terms); the "
                          f"best {n_plan} were cut to the picture and are ranked by their fit, the others are not shown "
