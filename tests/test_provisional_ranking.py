@@ -135,6 +135,7 @@ def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long
         assert win.video is None  # before the shot detection is done
         assert all(c.provisional for c in panel.candidates()) and not panel.provisional_label.isHidden()
         assert "Provisional" in panel.provisional_label.text()
+        assert win.session.candidate is None  # nothing selected by itself: no edit cut while the shots run
         qtbot.waitUntil(lambda: win.video is not None and not panel.is_provisional() and len(panel.candidates()) == 2
                         and not win.recommend_slot.is_busy(), timeout=240_000)
         assert not any(c.provisional for c in panel.candidates()) and panel.provisional_label.isHidden()

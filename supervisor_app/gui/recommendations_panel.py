@@ -254,7 +254,8 @@ class RecommendationsPanel(QWidget):
             self.empty_label.setText("No track passed the filters: widen them and try again.")
         if has:  # keep the user's choice; otherwise follow the top of the ranking
             row = self.table.view_row_of(current.key()) if current is not None and self.table.user_picked else -1
-            self.table.select_row(row if row >= 0 else 0)
+            if row >= 0 or not provisional:  # a provisional list selects nothing by itself: no edit is cut
+                self.table.select_row(row if row >= 0 else 0)  # for it while the picture's shots are detected
         self._update_buttons()
 
     def set_excluded(self, excluded) -> None:
