@@ -81,7 +81,7 @@ def child(picture: Path, catalog: Path, mode: str, k: int, work: Path) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--catalog", type=Path, required=True, help="an indexed catalog (a copy is used)")
-    ap.add_argument("--picture", type=Path, action="append", required=True)
+    ap.add_argument("--picture", type=Path, action="append", default=[])
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("-k", type=int, default=10)
     ap.add_argument("--child", nargs=3, metavar=("PICTURE", "MODE", "WORK"), help=argparse.SUPPRESS)
@@ -90,6 +90,8 @@ def main(argv=None) -> int:
         pic, mode, work = args.child
         print("RESULT " + json.dumps(child(Path(pic), args.catalog, mode, args.k, Path(work))), flush=True)
         return 0
+    if not args.picture:
+        ap.error("give at least one --picture")
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-app-first-list-") as tmp:
         cat = Path(tmp) / args.catalog.name

@@ -144,3 +144,31 @@ def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long
         assert (True, True) in seen  # the provisional list was shown while the picture was analysed
     finally:
         win.close()
+
+
+@pytest.mark.slow
+@pytest.mark.gui
+def test_the_app_ranks_once_when_the_provisional_list_is_off(qtbot, tmp_path, catalog_path):
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QSettings
+
+    from supervisor_app.gui.app import create_window
+    from supervisor_app.gui.backend import CoreBackend
+
+    picture = _fresh_copy(BBB, tmp_path / "cold_off.webm", "provisional-off")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = create_window(backend=CoreBackend(tmp_path / "work"), settings=settings, catalog=str(catalog_path),
+                        theme="light")
+    qtbot.addWidget(win)
+    panel = win.recommendations
+    panel.provisional_check.setChecked(False)
+    assert panel.settings().provisional is False
+    provisional_seen = []
+    panel.table.source.modelReset.connect(lambda: provisional_seen.append(panel.is_provisional()))
+    try:
+        win.open_video(picture)
+        qtbot.waitUntil(lambda: win.video is not None and len(panel.candidates()) == 2
+                        and not win.recommend_slot.is_busy(), timeout=240_000)
+        assert not any(provisional_seen) and not any(c.provisional for c in panel.candidates())
+    finally:
+        win.close()

@@ -99,6 +99,7 @@ class RecommendSettings:
     k: int = 10
     filters: dict = field(default_factory=dict)  # supervisor_app.catalog.filters.Filters.to_dict()
     brief: str = ""  # keywords: only tracks matching them are fitted (supervisor_app.briefs.search)
+    provisional: bool = True  # a first list on quick cuts while a new picture's shots are detected
 
 
 @dataclass

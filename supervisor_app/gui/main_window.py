@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
         backend = self.backend
         self._check_device()
         # a first list within seconds, ranked on quick cuts, when the ranking will start by itself
-        provisional = self.auto_recommend and self.catalog is not None
+        provisional = self.auto_recommend and self.catalog is not None and self.recommendations.settings().provisional
 
         def run(ctx):
             ctx.progress(None, "Reading the video")
@@ -1333,7 +1333,7 @@ class MainWindow(QMainWindow):
 
 def _settings_dict(s: RecommendSettings) -> dict:
     return {"model": s.model, "segmentation": s.segmentation, "distance": s.distance, "rank_by": s.rank_by,
-            "k": s.k, "filters": s.filters, "brief": s.brief}
+            "k": s.k, "filters": s.filters, "brief": s.brief, "provisional": s.provisional}
 
 
 def _vline() -> QFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QFrame, QLineEdit, QPushButton, QScrollArea, QSpinBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QFrame, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QToolButton, QVBoxLayout, QWidget)
 
 from supervisor_app.gui.backend import Candidate, RecommendSettings
@@ -64,6 +64,12 @@ class RecommendationsPanel(QWidget):
         form.addRow("Distance", self.distance_combo)
         form.addRow("Rank by", self.rank_combo)
         form.addRow("Results", self.k_spin)
+        self.provisional_check = QCheckBox("Provisional list while shots are detected")
+        self.provisional_check.setChecked(True)
+        self.provisional_check.setToolTip("For a picture the app has not analysed before: a first list within seconds, "
+                                          "ranked on quick cuts, replaced when TransNetV2's shot detection is done "
+                                          "(the final list then comes a few seconds later)")
+        form.addRow("", self.provisional_check)
         self.filters = FiltersForm()
         form.addRow(self.filters)
         # in a scroll area: on a short screen the form scrolls instead of squeezing its rows together
@@ -182,7 +188,8 @@ class RecommendationsPanel(QWidget):
     def settings(self) -> RecommendSettings:
         return RecommendSettings(model=self.model_combo.currentData(), segmentation=self.segmentation_combo.currentData(),
                                  distance=self.distance_combo.currentData(), rank_by=self.rank_combo.currentData(),
-                                 k=self.k_spin.value(), filters=self.filters.value(), brief=self.brief_edit.text().strip())
+                                 k=self.k_spin.value(), filters=self.filters.value(), brief=self.brief_edit.text().strip(),
+                                 provisional=self.provisional_check.isChecked())
 
     def set_settings(self, s: dict) -> None:
         for combo, key in ((self.model_combo, "model"), (self.segmentation_combo, "segmentation"),
@@ -192,6 +199,7 @@ class RecommendationsPanel(QWidget):
                 combo.setCurrentIndex(i)
         if s.get("k"):
             self.k_spin.setValue(int(s["k"]))
+        self.provisional_check.setChecked(bool(s.get("provisional", True)))
         self.brief_edit.setText(s.get("brief") or "")
         self.filters.set_value(s.get("filters") or {})
 
