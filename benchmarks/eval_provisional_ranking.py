@@ -45,15 +45,11 @@ def _fresh(src: Path, folder: Path) -> Path:
 
 
 def _f1(ref: list[float], got: list[float], tol_s: float) -> float:
-    used, hits = set(), 0
-    for r in ref:
-        best = min((j for j in range(len(got)) if j not in used and abs(got[j] - r) <= tol_s),
-                   key=lambda j: abs(got[j] - r), default=None)
-        if best is not None:
-            used.add(best)
-            hits += 1
+    from supervisor_app.analysis.shots import matched_cuts
+
     if not ref and not got:
         return 1.0
+    hits = matched_cuts(ref, got, tol_s)
     p = hits / len(got) if got else 0.0
     r = hits / len(ref) if ref else 0.0
     return 2 * p * r / (p + r) if p + r else 0.0

@@ -161,16 +161,10 @@ class Score:
 
 
 def match(ref: list[float], est: list[float], tol_s: float) -> Score:
-    """One-to-one matching within ``tol_s`` (greedy in time order, optimal for events on a line)."""
-    ref, est = sorted(ref), sorted(est)
-    i = j = hits = 0
-    while i < len(ref) and j < len(est):
-        if abs(ref[i] - est[j]) <= tol_s:
-            hits, i, j = hits + 1, i + 1, j + 1
-        elif est[j] < ref[i]:
-            j += 1
-        else:
-            i += 1
+    """One-to-one matching within ``tol_s`` (:func:`supervisor_app.analysis.shots.matched_cuts`)."""
+    from supervisor_app.analysis.shots import matched_cuts
+
+    hits = matched_cuts(ref, est, tol_s)
     p = hits / len(est) if est else float(not ref)
     r = hits / len(ref) if ref else float(not est)
     return Score(p, r, 2 * p * r / (p + r) if p + r else 0.0, hits)

@@ -111,20 +111,26 @@ def test_a_provisional_analysis_says_so_and_ranks_provisionally(long_picture, ca
     assert PROVISIONAL_NOTE in res.notes
 
 
-@pytest.mark.slow
-@pytest.mark.gui
-def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long_picture, catalog_path):
+def _window(qtbot, tmp_path, catalog_path):
+    """The app on the real core with ``catalog_path`` open (its settings in ``tmp_path``)."""
     pytest.importorskip("pytestqt")
     from PySide6.QtCore import QSettings
 
     from supervisor_app.gui.app import create_window
     from supervisor_app.gui.backend import CoreBackend
 
-    picture = _fresh_copy(long_picture, tmp_path / "cold_gui.mp4", "provisional-gui")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     win = create_window(backend=CoreBackend(tmp_path / "work"), settings=settings, catalog=str(catalog_path),
                         theme="light")
     qtbot.addWidget(win)
+    return win
+
+
+@pytest.mark.slow
+@pytest.mark.gui
+def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long_picture, catalog_path):
+    picture = _fresh_copy(long_picture, tmp_path / "cold_gui.mp4", "provisional-gui")
+    win = _window(qtbot, tmp_path, catalog_path)
     win.show()
     panel = win.recommendations
     seen = []
@@ -149,17 +155,8 @@ def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long
 @pytest.mark.slow
 @pytest.mark.gui
 def test_the_app_ranks_once_when_the_provisional_list_is_off(qtbot, tmp_path, catalog_path):
-    pytest.importorskip("pytestqt")
-    from PySide6.QtCore import QSettings
-
-    from supervisor_app.gui.app import create_window
-    from supervisor_app.gui.backend import CoreBackend
-
     picture = _fresh_copy(BBB, tmp_path / "cold_off.webm", "provisional-off")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = create_window(backend=CoreBackend(tmp_path / "work"), settings=settings, catalog=str(catalog_path),
-                        theme="light")
-    qtbot.addWidget(win)
+    win = _window(qtbot, tmp_path, catalog_path)
     panel = win.recommendations
     panel.provisional_check.setChecked(False)
     assert panel.settings().provisional is False

@@ -160,26 +160,12 @@ def test_noise_has_no_cuts():
 
 
 # --- the real fixture against TransNetV2 -----------------------------------------------------------------
-def _matched(ref: list[float], est: list[float], tol_s: float) -> int:
-    """One-to-one matches within ``tol_s`` (greedy in time order)."""
-    ref, est = sorted(ref), sorted(est)
-    i = j = hits = 0
-    while i < len(ref) and j < len(est):
-        if abs(ref[i] - est[j]) <= tol_s:
-            hits, i, j = hits + 1, i + 1, j + 1
-        elif est[j] < ref[i]:
-            j += 1
-        else:
-            i += 1
-    return hits
-
-
 def test_agrees_with_transnetv2_on_the_fixture():
     """Big Buck Bunny 0-30 s: TransNetV2 finds a fade in from black (1.50 s) and 3 hard cuts. Measured
     (benchmarks/eval_quick_cuts.py): the quick cuts find the same 4 within ±1 frame, and nothing else
     (precision = recall = 1.0). Required here: at most one miss and one extra (>= 0.75 each) within ±2 frames.
     Its speed is measured in benchmarks/eval_quick_cuts.py, not asserted here."""
-    from supervisor_app.analysis.shots import detect_shots
+    from supervisor_app.analysis.shots import detect_shots, matched_cuts
     from supervisor_app.media import read_frames
 
     decoded = list(read_frames(BBB, size=(48, 27)))
@@ -188,7 +174,7 @@ def test_agrees_with_transnetv2_on_the_fixture():
     reference = detect_shots(BBB)
     probs = quick_cut_probs(frames, reference.fps)
     quick = _result(times, probs, reference.fps, reference.duration_s, 0.5, "quick")
-    hits = _matched(reference.cuts_s, quick.cuts_s, 2.0 / reference.fps + 1e-6)
+    hits = matched_cuts(reference.cuts_s, quick.cuts_s, 2.0 / reference.fps + 1e-6)
     assert len(reference.cuts_s) >= 3
     assert hits / len(reference.cuts_s) >= 0.75, (reference.cuts_s, quick.cuts_s)
     assert hits / max(1, len(quick.cuts_s)) >= 0.75, (reference.cuts_s, quick.cuts_s)

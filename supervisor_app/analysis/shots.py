@@ -52,7 +52,7 @@ INPUT_WIDTH, INPUT_HEIGHT = 48, 27  # the network's input (transnet_model's, wit
 ANALYZER_VERSION = "transnetv2-1.0.5/fast-2"  # bump when the results would change (for caches);
 # a result's ``analyzer_version`` adds the precision it ran in ("/float32" or "/bfloat16")
 
-__all__ = ["ShotResult", "DecodedPicture", "detect_shots", "detect_shots_in_frames", "decode_picture",
+__all__ = ["ShotResult", "DecodedPicture", "matched_cuts", "detect_shots", "detect_shots_in_frames", "decode_picture",
            "detect_shots_in_decoded", "quick_shots", "cuts_from_probs",
            "shots_from_cuts", "curve_at_rate", "CURVE_RATE_HZ", "ANALYZER_VERSION"]
 
@@ -129,6 +129,21 @@ def cuts_from_probs(frame_times_s: Sequence[float], cut_probs: Sequence[float],
         if peak + 1 < len(t):
             cuts.append(float(t[peak + 1]))
     return cuts
+
+
+def matched_cuts(reference_s: Sequence[float], estimate_s: Sequence[float], tol_s: float) -> int:
+    """How many cuts of two lists match one to one within ``tol_s`` (greedy in time order, which is
+    optimal for events on a line): the hits of a precision / recall comparison."""
+    ref, est = sorted(reference_s), sorted(estimate_s)
+    i = j = hits = 0
+    while i < len(ref) and j < len(est):
+        if abs(ref[i] - est[j]) <= tol_s:
+            hits, i, j = hits + 1, i + 1, j + 1
+        elif est[j] < ref[i]:
+            j += 1
+        else:
+            i += 1
+    return hits
 
 
 def shots_from_cuts(cuts_s: Sequence[float], duration_s: float) -> list[tuple[float, float]]:

@@ -98,6 +98,11 @@ class Cli:
         return Run(list(map(str, args)), p.returncode, p.stdout, p.stderr)
 
     def popen(self, *args, **kw) -> subprocess.Popen:
+        """The CLI as a user's shell starts it: SIGINT at its default even when these tests run in a
+        background job (which a non-interactive shell starts with SIGINT ignored, and a child inherits)."""
+        import signal
+
+        kw.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         return subprocess.Popen(self.argv(args), env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, stdin=subprocess.DEVNULL, **kw)
 
