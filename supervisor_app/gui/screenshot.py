@@ -119,6 +119,7 @@ def _grab_here(args: argparse.Namespace, log=print, close: bool = True) -> Path:
     t0 = time.monotonic()
     win.open_video(str(args.video))
     ready = wait_until(lambda: bool(win.recommendations.candidates()) and not win.recommend_slot.is_busy()
+                       and not win.recommendations.is_provisional()  # the final list, not the first one
                        and win.preview is not None and not win.preview_slot.is_busy(), args.timeout)
     if not ready:
         win.close()
