@@ -34,3 +34,23 @@ def test_shot_detection_sends_growing_partial_results_that_end_in_the_full_one(t
         end = len(p.cut_probs_25hz) / 25.0
         assert [c for c in va.cuts_s if c < end - 1.0] == pytest.approx([c for c in p.cuts_s if c < end - 1.0])
         assert p.duration_s == pytest.approx(va.duration_s, abs=0.5)  # the timeline keeps its full length
+
+
+def test_streamed_results_reach_the_list_in_batches():
+    """The first result at once, the next ones together (not one redraw each), the rest on flush."""
+    from supervisor_app.gui.backend import _Batched
+
+    handed, prepared = [], []
+    b = _Batched(handed.append, prepared.append, every_s=3600.0)
+    b.add(1)
+    assert handed == [[1]]
+    for x in (2, 3, 4):
+        b.add(x)
+    assert handed == [[1]]
+    b.flush()
+    b.flush()  # nothing left: nothing handed on
+    assert handed == [[1], [2, 3, 4]] and prepared == handed
+    every = _Batched(handed.append, every_s=0.0)
+    every.add(5)
+    every.add(6)
+    assert handed[-2:] == [[5], [6]]

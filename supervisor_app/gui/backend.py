@@ -88,6 +88,34 @@ class RankedCandidates(list):
         self.excluded = [(str(t), str(r)) for t, r in excluded]
 
 
+class _Batched:
+    """Streamed results handed on in batches: the first at once, then at most every ``every_s`` seconds
+    (and the rest by :meth:`flush`), so the list fills as candidates are scored without the window
+    re-sorting and redrawing it for each of 40 while the shot detection shares the same cores."""
+
+    def __init__(self, hand_on: Callable[[list], None], prepare: Callable[[list], None] = lambda rows: None,
+                 every_s: float = 0.3):
+        self._hand_on, self._prepare, self._every_s = hand_on, prepare, every_s
+        self._rows: list = []
+        self._last = -float("inf")
+
+    def add(self, row) -> None:
+        import time
+
+        self._rows.append(row)
+        if time.monotonic() - self._last >= self._every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        import time
+
+        if self._rows:
+            rows, self._rows = self._rows, []
+            self._prepare(rows)
+            self._last = time.monotonic()
+            self._hand_on(rows)
+
+
 @dataclass
 class RecommendSettings:
     """What the recommendations panel asks for (names as in ``supervisor-app recommend``)."""
@@ -332,13 +360,17 @@ class CoreBackend:
                 enrich_candidates([c], cat, known)
                 return c
 
-            on_result = (lambda r: partial([cand(r)])) if partial is not None else None
+            batch = _Batched(lambda rows: partial(rows), lambda rows: enrich_candidates(rows, cat, known)) \
+                if partial is not None else None
+            on_result = (lambda r: batch.add(self._candidate(r, "recommend"))) if batch is not None else None
             # the distance combo applies with a model only (recommend notes a distance given without one)
             res, brief_note = recommend_for_brief(
                 video_path, cat, brief, model=settings.model, distance=settings.distance if settings.model else None,
                 k=int(settings.k), rank_by=settings.rank_by, filters=filters, segmentation=settings.segmentation or None,
                 sync_points_s=tuple(sync_points_s), progress=progress, should_cancel=should_cancel, on_result=on_result,
                 **({"picture": self._query_analysis(picture)} if picture is not None else {}))
+            if batch is not None:
+                batch.flush()
             out = RankedCandidates([cand(r) for r in res.results], [(e.title, e.reason) for e in res.excluded])
         notes = ([brief_note] if brief_note else []) + list(res.notes)
         for c in out:
