@@ -106,3 +106,21 @@ def test_a_provisional_first_result_is_said_and_the_first_final_one_too():
     assert "first result after 3.2 s (provisional" in text
     assert "first final result after 8.5 s" in text and text.count("first final result") == 1
     assert line.first_result_s == 3.2 and line.first_final_result_s == 8.5
+    assert line.results == 2  # the final ranking's own count
+
+
+def test_a_message_is_printed_above_the_progress_line():
+    out, clock = io.StringIO(), Clock()
+    line = ProgressLine(stream=out, clock=clock)
+    clock.t = 4.0
+    line.message(["provisional top 2:", "  1. A", "  2. B"])
+    assert "    4.0 s provisional top 2:\n" in out.getvalue() and "    4.0 s   2. B\n" in out.getvalue()
+    tty = Tty()
+    line = ProgressLine(stream=tty, clock=clock)
+    line(0.5, "detecting shots")
+    line.message(["hello"])
+    text = tty.getvalue()
+    assert "\rhello\n" in text and "detecting shots" in text.split("hello\n")[-1]  # cleared, printed, redrawn
+    quiet = io.StringIO()
+    ProgressLine(stream=quiet, clock=clock, quiet=True).message(["nothing"])
+    assert quiet.getvalue() == ""

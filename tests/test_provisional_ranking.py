@@ -101,6 +101,21 @@ def test_cold_picture_streams_provisional_results_then_the_final_ranking(source,
     assert res.video["duration_s"] == pytest.approx(va.duration_s)
 
 
+@pytest.mark.slow
+def test_the_cli_prints_the_provisional_top_then_the_final_table(tmp_path, catalog_path, capsys):
+    from supervisor_app.cli.main import main
+
+    picture = _fresh_copy(BBB, tmp_path / "cold_cli.webm", "provisional-cli")
+    assert main(["recommend", str(picture), "--catalog", str(catalog_path), "-k", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "provisional top 2 after" in err and "  1. " in err and "first final result after" in err
+    assert "provisional" not in out and " 1  " in out  # the printed table is the final one
+    again = _fresh_copy(BBB, tmp_path / "cold_cli_q.webm", "provisional-cli-quiet")
+    assert main(["recommend", str(again), "--catalog", str(catalog_path), "-k", "2", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert "provisional" not in err and " 1  " in out  # -q: nobody would see it, so no provisional pass
+
+
 def test_a_provisional_analysis_says_so_and_ranks_provisionally(long_picture, catalog_path):
     pic = shots.decode_picture(long_picture, load_model=False)
     va = provisional_analysis(pic)

@@ -77,9 +77,26 @@ class ProgressLine:
                                    if provisional else ""))
             self._provisional_first = provisional
         elif not provisional and self._provisional_first and self.first_final_result_s is None:
+            self.results = 1  # the count starts again with the final ranking
             self.first_final_result_s = self.elapsed_s()
             if not self.tty and not self.quiet:
                 self._write_log(f"first final result after {self.first_final_result_s:.1f} s")
+
+    def message(self, lines: list[str]) -> None:
+        """Print ``lines`` above the progress line (a terminal: cleared, printed, redrawn; a log: timed)."""
+        if self.quiet or not lines:
+            return
+        try:
+            if self.tty:
+                self.stream.write("\r" + " " * self._width + "\r" + "\n".join(lines) + "\n")
+                self.stream.flush()
+                self._width = 0
+                self._draw_tty()
+            else:
+                for ln in lines:
+                    self._write_log(ln)
+        except (OSError, ValueError):
+            pass  # a closed stderr never breaks the command
 
     # -- drawing ------------------------------------------------------------------------------
     def elapsed_s(self) -> float:

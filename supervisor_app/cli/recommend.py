@@ -91,7 +91,8 @@ def cmd_recommend(args) -> int:
                                          top_n=args.top_n, sync_points_s=sync_points, picture_climax_s=climax_s,
                                          no_repeats=args.no_repeats, length_ratio=ratio,
                                          progress=line, on_result=line.result, plan_all=getattr(args, "plan_all", False),
-                                         provisional=True)
+                                         provisional=not line.quiet,  # nobody would see it
+                                         on_provisional=lambda r: line.message(provisional_lines(r, line.elapsed_s())))
         from supervisor_app.catalog.tracks_view import track_keys
 
         keys = track_keys(cat, [r.track_id for r in res.results])
@@ -102,6 +103,23 @@ def cmd_recommend(args) -> int:
     if args.json:
         write_json_out(args.json, res.to_dict())
     return 0
+
+
+PROVISIONAL_SHOWN = 5  # provisional results the CLI prints while the shot detection goes on
+
+
+def provisional_lines(res, elapsed_s: float) -> list[str]:
+    """What the CLI says of a provisional ranking (stderr): its best few, and that the final list follows."""
+    rows = res.results[:PROVISIONAL_SHOWN]
+    if not rows:
+        return []
+    out = [f"provisional top {len(rows)} after {elapsed_s:.1f} s (the picture's cuts from a quick pass; the final "
+           "list follows when TransNetV2 has run):"]
+    for i, r in enumerate(rows, start=1):
+        who = f" — {r.artist}" if r.artist else ""
+        fit = f", fit {r.fit_score:+.2f}" if r.fit_score is not None else ""
+        out.append(f"  {i}. {r.title}{who} (starts {r.start_offset_s:.1f} s into the track{fit})")
+    return out
 
 
 def add_cli(sub) -> None:

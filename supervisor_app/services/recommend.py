@@ -230,7 +230,7 @@ def _quick_order(candidates, events, va, should_cancel=None) -> tuple[list, list
 PROVISIONAL_SPAN = (0.12, 0.3, 0.55)  # recommend's progress at: the provisional ranking, shot detection, the final ranking
 
 
-def _provisional_then_final(video, rank, on_result, progress, should_cancel):
+def _provisional_then_final(video, rank, on_result, progress, should_cancel, on_provisional=None):
     """A cold picture, ranked twice: first on provisional cuts (its frames decoded, cut by frame differences,
     :func:`supervisor_app.services.video_analysis.provisional_analysis`; its candidates streamed to
     ``on_result`` as ``provisional`` within seconds), then on TransNetV2's shots of the same frames, which
@@ -250,7 +250,9 @@ def _provisional_then_final(video, rank, on_result, progress, should_cancel):
                        should_cancel, sub_progress(progress, PROVISIONAL_SPAN[1], PROVISIONAL_SPAN[2]),
                        name="shots-behind-provisional")
     try:
-        rank(provisional_analysis(decoded), on_result, True, PROVISIONAL_SPAN[0], PROVISIONAL_SPAN[1])
+        ranked = rank(provisional_analysis(decoded), on_result, True, PROVISIONAL_SPAN[0], PROVISIONAL_SPAN[1])
+        if on_provisional is not None:
+            on_provisional(ranked)
     except EmptyCatalogError:
         pass  # nothing could be cut to the provisional cuts: the final ranking says why, in its words
     except BaseException:
@@ -278,7 +280,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
               on_result: Callable[[Recommendation], None] | None = None, picture_climax_s: float | None = None,
               no_repeats: bool = False, length_ratio: tuple[float | None, float | None] | None = None,
               audio_finalists: int | None = None, plan_all: bool = False,
-              provisional: bool = False, picture=None) -> RecommendationResult:
+              provisional: bool = False, picture=None,
+              on_provisional: Callable[[RecommendationResult], None] | None = None) -> RecommendationResult:
     """Rank ``catalog`` for the video at ``video``. See the module docstring for the two modes.
 
     ``on_result`` is called with each finished candidate as soon as it is scored (the GUI fills its
@@ -291,7 +294,8 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
     candidates are chosen by a quick fit, :mod:`supervisor_app.ranking.search`); ``provisional``: for a picture
     whose shots are not cached yet (fit only, shots segmentation), first stream to ``on_result`` the candidates
     ranked on provisional cuts (``Recommendation.provisional``; seconds after the drop), then rank on
-    TransNetV2's shots (:func:`_provisional_then_final`); ``picture``: the picture's analysis when the caller has
+    TransNetV2's shots (:func:`_provisional_then_final`), ``on_provisional`` hearing the provisional ranking
+    (best first) as soon as it is done; ``picture``: the picture's analysis when the caller has
     it (:class:`~supervisor_app.services.video_analysis.QueryVideoAnalysis`, fit only; a provisional one gives a
     provisional ranking, as above). ``distance`` (default nw-dtw) applies with a model only: given without one, it is ignored and a note
     says so; ``rank_by`` content or fused without a model is refused (UsageError naming the option).
@@ -652,8 +656,9 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
             raise UsageError("A ranking on a given picture analysis is fit-only (no --model).")
         return rank(picture, on_result, bool(getattr(picture, "provisional", False)), 0.3)
     va, p0 = None, 0.3
-    if provisional and loaded is None and video_seg == "shots" and on_result is not None:
-        va, p0 = _provisional_then_final(video, rank, on_result, progress, should_cancel), PROVISIONAL_SPAN[2]
+    if provisional and loaded is None and video_seg == "shots" and (on_result is not None or on_provisional is not None):
+        va, p0 = _provisional_then_final(video, rank, on_result, progress, should_cancel,
+                                         on_provisional), PROVISIONAL_SPAN[2]
     if va is None:
         progress(0.0, "analysing the video")
         va, p0 = analyze_video(video, segmentation=video_seg, should_cancel=should_cancel,
