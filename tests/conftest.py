@@ -53,3 +53,15 @@ def copy_catalog(template: Path, folder: Path) -> Path:
     out = Path(folder) / template.name
     shutil.copy2(template, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def form_reference():
+    """The original form planner (tests/_form_reference.py), for the exact-equality tests; skipped when it
+    cannot be loaded."""
+    from tests._form_reference import ReferenceUnavailable, reference
+
+    try:
+        return reference()
+    except ReferenceUnavailable as e:
+        pytest.skip(f"the reference planner cannot be loaded: {e}")

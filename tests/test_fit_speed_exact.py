@@ -30,7 +30,6 @@ from supervisor_app.edit.bar_splices import BarSplices
 from supervisor_app.edit.form import TrackForm
 from supervisor_app.ranking import search
 
-from tests._form_reference import ReferenceUnavailable, reference
 
 
 # --- references: the code before the speed-up ------------------------------------------------------
@@ -237,11 +236,8 @@ def test_passage_tables_equal_the_lexsort_tables():
 
 
 @pytest.fixture(scope="module")
-def ref():
-    try:
-        return reference()
-    except ReferenceUnavailable as e:
-        pytest.skip(f"the reference planner cannot be loaded: {e}")
+def ref(form_reference):
+    return form_reference
 
 
 @pytest.mark.slow
@@ -283,19 +279,3 @@ def test_median_equals_numpy_median():
         assert repr(bc._median(x)) == repr(float(np.median(x)))
     x = np.array([1.0, np.nan, 2.0])
     assert math.isnan(bc._median(x))
-
-
-def _tempo_moving_share_median(ibi_s, radius=4, lag=4, tol=0.03):
-    """tempo_moving_share with np.median for every window (the definition)."""
-    li = np.log(np.asarray(ibi_s, float))
-    if li.size <= lag:
-        return 0.0
-    lt = np.array([np.median(li[max(0, i - radius):i + radius + 1]) for i in range(li.size)])
-    return float(np.mean(np.abs(lt[lag:] - lt[:-lag]) > tol))
-
-
-def test_tempo_moving_share_equals_the_median_definition():
-    rng = np.random.default_rng(10)
-    for size in list(range(0, 30)) + [200, 777]:
-        ibi = rng.uniform(0.4, 0.6, size) * (1.0 + 0.2 * rng.standard_normal(size) ** 2)
-        assert repr(bc.tempo_moving_share(ibi)) == repr(_tempo_moving_share_median(ibi))

@@ -13,15 +13,11 @@ from supervisor_app.edit import audibility as aud
 from supervisor_app.edit import form as new
 from supervisor_app.ranking.sync import sync_score
 
-from tests._form_reference import ReferenceUnavailable, reference
 
 
 @pytest.fixture(scope="module")
-def ref():
-    try:
-        return reference()
-    except ReferenceUnavailable as e:
-        pytest.skip(f"the reference planner cannot be loaded: {e}")
+def ref(form_reference):
+    return form_reference
 
 
 def _grid(rng, dur, bpm, drift, n_sections):

@@ -301,3 +301,7 @@ def test_tempo_moving_share_equals_the_median_of_every_window():
         for _ in range(20):
             ibi = 0.5 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
             assert tempo_moving_share(ibi) == loop(ibi)
+    rng = np.random.default_rng(10)  # every length up to 30, and long lists with irregular beats
+    for size in list(range(0, 30)) + [200, 777]:
+        ibi = rng.uniform(0.4, 0.6, size) * (1.0 + 0.2 * rng.standard_normal(size) ** 2)
+        assert repr(tempo_moving_share(ibi)) == repr(loop(ibi))
