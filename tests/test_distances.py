@@ -406,3 +406,16 @@ def test_perturbations_change_ranks_as_in_the_thesis():
     assert r["nw-dtw", "crop-stretch"] < r["trace", "crop-stretch"] / 5
     assert r["best-trace", "crop-query"] <= 1.5             # best trace survives Crop
     assert r["best-trace", "crop-query"] < r["trace", "crop-query"] / 10
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linkage_settles_a_similarity_tie_on_exact_distances(dtype):
+    """Two pairs at distances 0 and 1.7e-8 have the same float64 similarity (1 − d²/2 rounds to 1):
+    the catalog kernel must still report the exact single-linkage distance 0, as the reference does."""
+    m = np.ones((2, 13))
+    m[0, 0] = 5.96e-08
+    v = np.ones((2, 13))
+    v[0, 0] = 0.0
+    bank = SegmentBank.from_arrays([0], [m], dtype=dtype)
+    for dist in ("single", "complete"):
+        assert catalog_scores(v, bank, dist)[0] == pytest.approx(ref.score(m, v, dist), abs=1e-9 if dist == "single" else 1e-6)

@@ -321,11 +321,16 @@ def _best_trace_scores(rows, offs, q):
 @njit(cache=True, nogil=True)
 def _linkage_scores(S, rows, offs, q, single):
     """−min (single) or −max (complete) pairwise distance per track; the extreme pair is found on the
-    similarities, then its distance is recomputed from the difference (exact near 0)."""
+    similarities, then its distance is recomputed from the difference (exact near 0).
+
+    Two unit vectors at distance d differ in similarity by d²/2, which is below the similarities'
+    rounding once d ≲ sqrt(eps) (1.5e-8 in float64, 5e-4 in float32): pairs whose similarity is within
+    a few ulps of the extreme are therefore a tie on S, and the tie is settled on the exact distances."""
     n = offs.shape[0] - 1
     kq = S.shape[1]
     out = np.empty(n, np.float64)
     pair = np.empty((n, 2), np.int64)
+    eps = np.finfo(S.dtype).eps
     for t in range(n):
         a = offs[t]
         k = offs[t + 1] - a
@@ -339,7 +344,19 @@ def _linkage_scores(S, rows, offs, q, single):
                     bs = s
                     bi = i
                     bj = j
-        out[t] = -np.sqrt(np.float64(_sqdist(rows[a + bi], q[bj])))
+        slack = 8.0 * eps * (1.0 + abs(bs))
+        bd = np.float64(_sqdist(rows[a + bi], q[bj]))
+        for i in range(k):
+            for j in range(kq):
+                s = S[a + i, j]
+                if (single and s >= bs - slack) or ((not single) and s <= bs + slack):
+                    d = np.float64(_sqdist(rows[a + i], q[j]))
+                    if (single and d < bd) or ((not single) and d > bd) or (
+                            d == bd and (i < bi or (i == bi and j < bj))):
+                        bd = d
+                        bi = i
+                        bj = j
+        out[t] = -np.sqrt(bd)
         pair[t, 0] = bi
         pair[t, 1] = bj
     return out, pair
