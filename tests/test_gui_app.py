@@ -493,3 +493,45 @@ def test_gui_command_line(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(UsageError, match="no display"):
         args.func(args)
+
+
+class _StreamingBackend(FakeBackend):
+    """Results stream worst first (the top changes as they arrive); the ranking ends when ``finish`` is set."""
+
+    def __init__(self, work):
+        super().__init__(work)
+        import threading
+
+        self.finish = threading.Event()
+
+    def recommend(self, video_path, catalog_path, settings, progress=lambda f, s="": None,
+                  should_cancel=lambda: False, partial=None, sync_points_s=()):
+        rows = super().recommend(video_path, catalog_path, settings, progress, should_cancel, None, sync_points_s)
+        for c in reversed(rows):
+            partial([c])
+            time.sleep(0.05)
+        while not self.finish.wait(0.01):
+            if should_cancel():
+                raise Cancelled("The recommendation")
+        return rows
+
+
+def test_streamed_results_select_nothing_until_the_ranking_is_done(qtbot, tmp_path, settings, catalog_path):
+    """While results stream, the top changes with each scored candidate: nothing is selected by itself and no
+    edit is cut (it would compete with the ranking for the CPU); the finished ranking's top is then selected."""
+    backend = _StreamingBackend(tmp_path / "work")
+    win = _make_window(qtbot, backend, settings, catalog=catalog_path)
+    try:
+        win.open_video(BBB)
+        qtbot.waitUntil(lambda: len(win.recommendations.candidates()) == 3, timeout=20000)
+        qtbot.wait(300)
+        assert win.recommendations.current() is None and win.preview is None
+        assert not [c for c in backend.calls if c[0] == "preview"]
+        with qtbot.waitSignal(win.recommendations_ready, timeout=20000):
+            backend.finish.set()
+        qtbot.waitUntil(lambda: win.preview is not None, timeout=20000)
+        top = win.recommendations.candidates()[0]
+        assert win.recommendations.current().key() == top.key() == win.preview.candidate.key()
+        assert [c[1]["key"] for c in backend.calls if c[0] == "preview"] == [top.key()]
+    finally:
+        win.close()

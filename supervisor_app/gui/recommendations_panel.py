@@ -260,10 +260,13 @@ class RecommendationsPanel(QWidget):
         self.empty_label.setVisible(not has)
         if not has and not partial:
             self.empty_label.setText("No track passed the filters: widen them and try again.")
-        if has:  # keep the user's choice; otherwise follow the top of the ranking
+        if has:  # keep the user's choice; otherwise select the top of the finished ranking
             row = self.table.view_row_of(current.key()) if current is not None and self.table.user_picked else -1
-            if row >= 0 or not provisional:  # a provisional list selects nothing by itself: no edit is cut
-                self.table.select_row(row if row >= 0 else 0)  # for it while the picture's shots are detected
+            # Nothing is selected by itself while results stream in or in a provisional list: the top changes
+            # as candidates are scored, and each selection cuts an edit, which on a laptop's cores would
+            # compete with the ranking (and the shot detection) for edits nobody asked for.
+            if row >= 0 or not (provisional or partial):
+                self.table.select_row(row if row >= 0 else 0)
         self._update_buttons()
 
     def set_excluded(self, excluded) -> None:
