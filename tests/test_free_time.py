@@ -305,3 +305,41 @@ def test_tempo_moving_share_equals_the_median_of_every_window():
     for size in list(range(0, 30)) + [200, 777]:
         ibi = rng.uniform(0.4, 0.6, size) * (1.0 + 0.2 * rng.standard_normal(size) ** 2)
         assert repr(tempo_moving_share(ibi)) == repr(loop(ibi))
+
+
+def _splice_points_reference(env, bounds, M):
+    """The splice points' rule, written plainly (quadratic): a later kind replaces any point within 0.3 s."""
+    from supervisor_app.edit.free_time import EDGE_EPS_S
+
+    pts: dict[float, str] = {}
+    for kind, arr in (("onset", env.strong_onsets_s()), ("quiet moment", env.low_energy_s()),
+                      ("phrase end", np.asarray(bounds, float))):
+        for x in np.asarray(arr, float).ravel():
+            if EDGE_EPS_S < x < M - EDGE_EPS_S:
+                for p in [p for p in pts if abs(p - x) < 0.3]:
+                    del pts[p]
+                pts[round(float(x), 4)] = kind
+    times = sorted(pts)
+    return times, [pts[t] for t in times]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_splice_points_equal_the_plain_rule_and_memos_hand_out_copies(seed):
+    from supervisor_app.edit.free_time import splice_points
+
+    rng = np.random.default_rng(seed)
+    T = int(rng.integers(200, 3000))
+    onset = rng.random(T) ** 3  # dense attacks: many points within 0.3 s of one another
+    env = MusicEnvelope(rng.normal(-20, 6, T), onset, rng.normal(-40, 5, (T, 40)), rng.random((T, 12)),
+                        T / 21.533)
+    M = env.duration_s
+    bounds = np.sort(rng.uniform(0, M, int(rng.integers(0, 12))))
+    want = _splice_points_reference(env, bounds, M)
+    for _ in range(2):  # the second call comes from the memo
+        times, kinds = splice_points(env, bounds, M)
+        assert times.tolist() == want[0] and kinds == want[1]
+        times[:] = -1.0
+        kinds.clear()
+    onsets = env.strong_onsets_s()
+    onsets[:] = -1.0
+    assert (env.strong_onsets_s() >= 0).all()

@@ -79,12 +79,18 @@ class MusicEnvelope:
 
     def strong_onsets_s(self, percentile: float = 90.0, min_gap_s: float = 1.0) -> np.ndarray:
         """Note attacks: onset-strength peaks above the track's ``percentile``, ``min_gap_s`` apart."""
+        key = (float(percentile), float(min_gap_s), id(self.onset), self.onset.size)
+        memo = self.__dict__.get("_strong_onsets_memo")  # a free-time walk per candidate start asks the same
+        if memo is not None and memo[0] == key:
+            return memo[1].copy()
         o = self.onset
         if o.size < 3:
             return np.zeros(0)
         thr = max(float(np.percentile(o, percentile)), 0.1)
         idx = np.flatnonzero((o[1:-1] >= o[:-2]) & (o[1:-1] > o[2:]) & (o[1:-1] >= thr)) + 1
-        return _thin(idx, o[idx], min_gap_s * self.rate_hz, prefer_low=False) / self.rate_hz
+        out = _thin(idx, o[idx], min_gap_s * self.rate_hz, prefer_low=False) / self.rate_hz
+        self.__dict__["_strong_onsets_memo"] = (key, out.copy())
+        return out
 
     def points(self) -> dict:
         """What the quick fit and the catalog keep of the envelope: ``strong_onsets_s`` and ``low_energy_s``

@@ -94,22 +94,31 @@ def splice_points(envelope, boundaries_s: Sequence[float], music_duration_s: flo
     M = float(music_duration_s)
     key = (M, tuple(np.asarray(boundaries_s, float).ravel().tolist()))
     memo = getattr(envelope, "_splice_points_memo", None)  # a walk per candidate start asks the same (issue 21)
-    if memo is not None and memo[0] == key:
-        return memo[1].copy(), list(memo[2])
+    if isinstance(memo, dict) and key in memo:
+        return memo[key][0].copy(), list(memo[key][1])
+    import bisect
+
     pts: dict[float, str] = {}
+    keys: list[float] = []  # pts' keys, sorted
     for kind, arr in (("onset", envelope.strong_onsets_s()), ("quiet moment", envelope.low_energy_s()),
                       ("phrase end", np.asarray(boundaries_s, float))):
         for x in np.asarray(arr, float).ravel():
             if EDGE_EPS_S < x < M - EDGE_EPS_S:
                 # a later kind (phrase end > quiet moment > onset) replaces an earlier one within 0.3 s
-                near = [p for p in pts if abs(p - x) < 0.3]
-                for p in near:
+                lo, hi = bisect.bisect_left(keys, x - 0.3), bisect.bisect_right(keys, x + 0.3)
+                for p in [p for p in keys[lo:hi] if abs(p - x) < 0.3]:
                     del pts[p]
-                pts[round(float(x), 4)] = kind
+                    keys.remove(p)
+                r = round(float(x), 4)
+                if r not in pts:
+                    bisect.insort(keys, r)
+                pts[r] = kind
     times = np.array(sorted(pts), dtype=float)
     kinds = [pts[t] for t in times]
     try:
-        envelope._splice_points_memo = (key, times.copy(), list(kinds))
+        if not isinstance(memo, dict) or len(memo) > 8:  # the start search and the walks ask with other bounds
+            memo = envelope._splice_points_memo = {}
+        memo[key] = (times.copy(), list(kinds))
     except AttributeError:  # pragma: no cover - a frozen envelope
         pass
     return times, kinds
