@@ -687,6 +687,15 @@ class Catalog:
         return AnalysisRecord(row["track_id"], row["analyzer"], row["version"], _loads(row["result"]),
                               row["error"], row["computed_at"])
 
+    def analysis_stamps(self) -> dict[int, tuple]:
+        """{track id: ((analyzer, version, computed_at), …) sorted} of every stored analysis, without reading
+        the results: what changes when a track is analysed again (a reader's cache key)."""
+        out: dict[int, list] = {}
+        for tid, name, version, at in self._db.execute(
+                "SELECT track_id, analyzer, version, computed_at FROM analyses"):
+            out.setdefault(int(tid), []).append((str(name), str(version), float(at)))
+        return {tid: tuple(sorted(v)) for tid, v in out.items()}
+
     def load_analyses(self, analyzer: str, version: str, json_path: Optional[str] = None) -> dict:
         """{track id: result} of one analyzer version, in one query (failed analyses left out).
 

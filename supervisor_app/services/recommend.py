@@ -45,6 +45,7 @@ from supervisor_app.infra.errors import AnalysisError, EmptyCatalogError, UsageE
 from supervisor_app.infra.jobs import Cancelled, ProgressFn, ShouldCancel, as_progress, check_cancelled, sub_progress
 from supervisor_app.catalog.filters import Filters
 from supervisor_app.ranking.names import DISTANCES
+from supervisor_app.services.track_events_cache import track_events as cached_track_events
 
 RANK_BY = ("content", "sync", "fused")
 DEFAULT_TOP_N = 300
@@ -340,10 +341,12 @@ def recommend(video, catalog, *, model=None, distance: str | None = None, k: int
         raise EmptyCatalogError()
     asked_out = set(int(t) for t in exclude_track_ids)
     ev_memo: dict = {}
+    stamps = catalog.analysis_stamps()
 
-    def events_of(t):  # read once, whether the picture is ranked once or twice (provisional, then final)
-        if t.id not in ev_memo:
-            ev_memo[t.id] = _track_music_events(catalog, t, music_seg)
+    def events_of(t):  # read once, whether the picture is ranked once or twice (provisional, then final),
+        if t.id not in ev_memo:  # and kept for the process's next ranking while the track's analyses stand
+            ev_memo[t.id] = cached_track_events(catalog, t, music_seg, stamps,
+                                                lambda: _track_music_events(catalog, t, music_seg))
         return ev_memo[t.id]
 
     def rank(va, on_result, is_provisional: bool, p0: float, p1: float = 1.0) -> RecommendationResult:
