@@ -148,8 +148,10 @@ def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long
     win = _window(qtbot, tmp_path, catalog_path)
     win.show()
     panel = win.recommendations
-    seen = []
+    seen, sizes = [], []
     panel.table.source.modelReset.connect(lambda: seen.append((panel.is_provisional(), win.video is None)))
+    for sig in (panel.table.source.modelReset, panel.table.source.rowsInserted, panel.table.source.rowsRemoved):
+        sig.connect(lambda *_: sizes.append((panel.is_provisional(), len(panel.candidates()))))
     try:
         win.open_video(picture)
         qtbot.waitUntil(lambda: panel.is_provisional() and bool(panel.candidates()), timeout=120_000)
@@ -163,6 +165,9 @@ def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long
         assert [c.rank for c in panel.candidates()] == [1, 2]
         assert win.video.duration_s == pytest.approx(120.0, abs=0.1) and not win.video.provisional
         assert (True, True) in seen  # the provisional list was shown while the picture was analysed
+        # the final ranking's streamed results are not shown over the provisional list: it is replaced whole
+        first = next(i for i, (prov, n) in enumerate(sizes) if prov and n == 2)
+        assert all(n == 2 for _prov, n in sizes[first:]), sizes
     finally:
         win.close()
 

@@ -232,7 +232,7 @@ class RecommendationsPanel(QWidget):
         return self._provisional
 
     def set_refining(self) -> None:
-        """The final ranking has started: the provisional list stays until its first results arrive."""
+        """The final ranking has started: the provisional list stays until it is done."""
         if self._provisional:
             self.provisional_label.setText(PROVISIONAL_REFINING)
 
@@ -242,14 +242,16 @@ class RecommendationsPanel(QWidget):
         self.provisional_label.setVisible(on)
 
     def set_results(self, rows: Sequence[Candidate], partial: bool = False, provisional: bool = False) -> None:
-        """Show results (``partial``: merge them into what is there; final ones replace a provisional list
-        whole); the selected track stays selected."""
+        """Show results (``partial``: merge them into what is there; the final ranking's replace a provisional
+        list whole when it is done: its streamed results are not shown over it, which would shrink a list
+        of k rows to one and grow it again within a second or two); the selected track stays selected."""
+        if partial and self._provisional and not provisional:
+            return
         current = self.table.current_candidate()
-        replace = self._provisional and not provisional
         self._set_provisional(provisional)
         self.table.programmatic = True
         try:
-            if partial and not replace:  # the best k so far (a large catalog sends thousands of partial results)
+            if partial:  # the best k so far (a large catalog sends thousands of partial results)
                 self.table.source.merge(rows, limit=self.k_spin.value())
             else:
                 self.table.source.set_rows(rows)
