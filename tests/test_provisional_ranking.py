@@ -159,9 +159,15 @@ def test_the_app_shows_a_provisional_list_then_replaces_it(qtbot, tmp_path, long
         assert all(c.provisional for c in panel.candidates()) and not panel.provisional_label.isHidden()
         assert "Provisional" in panel.provisional_label.text()
         assert win.session.candidate is None  # nothing selected by itself: no edit cut while the shots run
+        # the timeline shows the quick cuts at once, drawn provisional (the detection has reached nothing yet or a part)
+        tl = win.timeline.summary()
+        assert tl["provisional_from_s"] is not None and tl["provisional_from_s"] < 120.0 and tl["cuts"] > 0
+        assert tl["provisional_cuts"] > 0 and tl["shots"] == tl["cuts"] + 1
         qtbot.waitUntil(lambda: win.video is not None and not panel.is_provisional() and len(panel.candidates()) == 2
                         and not win.recommend_slot.is_busy(), timeout=240_000)
         assert not any(c.provisional for c in panel.candidates()) and panel.provisional_label.isHidden()
+        tl = win.timeline.summary()
+        assert tl["provisional_from_s"] is None and tl["provisional_cuts"] == 0 and tl["cuts"] == len(win.video.cuts_s)
         assert [c.rank for c in panel.candidates()] == [1, 2]
         assert win.video.duration_s == pytest.approx(120.0, abs=0.1) and not win.video.provisional
         assert (True, True) in seen  # the provisional list was shown while the picture was analysed
@@ -189,3 +195,21 @@ def test_the_app_ranks_once_when_the_provisional_list_is_off(qtbot, tmp_path, ca
         assert not any(provisional_seen) and not any(c.provisional for c in panel.candidates())
     finally:
         win.close()
+
+
+def test_the_detection_so_far_is_completed_by_the_quick_cuts_beyond_it():
+    from supervisor_app.services.video_analysis import with_provisional_rest
+
+    quick = np.zeros(250, np.float32)  # 10 s of quick cuts at 2, 5 and 8 s
+    quick[[50, 125, 200]] = 0.9
+    part = np.zeros(150, np.float32)  # the network has reached 6 s, with cuts at 2.04 and 4 s
+    part[[51, 100]] = 0.8
+    curve, cuts, shots, done_s = with_provisional_rest(part, [2.04, 4.0], quick, [2.0, 5.0, 8.0], 10.0)
+    assert done_s == 6.0 and curve.size == 250
+    assert curve[:150].tolist() == part.tolist() and curve[150:].tolist() == quick[150:].tolist()
+    assert cuts.tolist() == [2.04, 4.0, 8.0]  # the network's before 6 s, the quick ones after
+    assert shots == [(0.0, 2.04), (2.04, 4.0), (4.0, 8.0), (8.0, 10.0)]
+    # the whole picture detected: nothing provisional is left
+    full = np.zeros(250, np.float32)
+    curve, cuts, shots, done_s = with_provisional_rest(full, [3.0], quick, [2.0, 5.0, 8.0], 10.0)
+    assert done_s == 10.0 and cuts.tolist() == [3.0] and shots == [(0.0, 3.0), (3.0, 10.0)]

@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.resize(1360, 860)
 
         self.video: Optional[VideoAnalysis] = None
+        self._provisional_picture: Optional[VideoAnalysis] = None  # quick cuts while the shots are detected
         self.video_info = None
         self.video_path: Optional[str] = None
         self.catalog = None
@@ -456,16 +457,30 @@ class MainWindow(QMainWindow):
         if kind == "probed":
             self._video_probed(path, obj)
         elif kind == "provisional" and path == self.video_path and self.video is None:
+            # the picture's quick cuts at once (drawn provisional), then the shot detection's as they come
+            self._provisional_picture = obj
+            self.timeline.set_analysis(obj.duration_s, obj.cut_probs_25hz, obj.cuts_s, obj.shots_s, [],
+                                       keep_view=True, provisional_from_s=0.0)
             self._provisional_recommendations(obj)
         elif kind == "partial" and path == self.video_path and self.video is None:
             # the shot detection so far: the cut curve and shots fill in while it runs
-            self.timeline.set_analysis(obj.duration_s, obj.cut_probs_25hz, obj.cuts_s, obj.shots_s, [],
-                                       keep_view=True)
+            q = self._provisional_picture
+            if q is not None and q.path == obj.path:
+                from supervisor_app.services.video_analysis import with_provisional_rest
+
+                curve, cuts, shots, done_s = with_provisional_rest(obj.cut_probs_25hz, obj.cuts_s, q.cut_probs_25hz,
+                                                                   q.cuts_s, obj.duration_s)
+                self.timeline.set_analysis(obj.duration_s, curve, cuts, shots, [], keep_view=True,
+                                           provisional_from_s=done_s)
+            else:
+                self.timeline.set_analysis(obj.duration_s, obj.cut_probs_25hz, obj.cuts_s, obj.shots_s, [],
+                                           keep_view=True)
 
     def _video_probed(self, path: str, info) -> None:
         self.recommend_slot.cancel()
         self.preview_slot.cancel()
         self.video_path, self.video_info, self.video = path, info, None
+        self._provisional_picture = None
         self.timeline.clear()
         self.session.reset(float(info.duration_s))
         self.sync_panel.set_duration(float(info.duration_s))
@@ -482,6 +497,7 @@ class MainWindow(QMainWindow):
 
     def _video_analysed(self, va: VideoAnalysis) -> None:
         self.video = va
+        self._provisional_picture = None
         self.timeline.set_analysis(va.duration_s, va.cut_probs_25hz, va.cuts_s, va.shots_s, va.segments_s, va.threshold,
                                    keep_view=True)
         self.timeline.set_sync_points(self.sync_points)

@@ -428,6 +428,11 @@ class Timeline(QWidget):
 
         top, bottom, _ = LANE_MUSIC
         self.curve = pg.PlotDataItem()
+        self.provisional_curve = pg.PlotDataItem()  # beyond where the shot detection has reached: quick cuts
+        self.provisional_cut_lines = VLinesItem(LANE_CUTS[1], LANE_CUTS[0])
+        self.provisional_from_s: Optional[float] = None
+        self.cuts_status = pg.TextItem("", anchor=(1, 0))
+        self.cuts_status.setZValue(50)
         self.threshold_line = pg.InfiniteLine(pos=0.5, angle=0, movable=False)
         self.cut_lines = VLinesItem(LANE_CUTS[1], LANE_CUTS[0])
         self.shot_rects = RectsItem()
@@ -451,11 +456,13 @@ class Timeline(QWidget):
         self.playhead.setZValue(100)
         for item in (self.shot_rects, self.sound_wave, self.segment_rects, self.excerpt_rects, self.label_strips,
                      self.music_wave,
-                     self.match_rects, self.curve, self.threshold_line, self.cut_lines, self.downbeat_lines,
+                     self.match_rects, self.curve, self.provisional_curve, self.threshold_line, self.cut_lines,
+                     self.provisional_cut_lines, self.downbeat_lines,
                      self.splice_lines, self.sync_lines, self.excerpt_labels, self.section_lines, self.section_labels,
                      self.playhead):
             pi.addItem(item)
         pi.addItem(self.music_status, ignoreBounds=True)
+        pi.addItem(self.cuts_status, ignoreBounds=True)
         self.playhead.sigPositionChanged.connect(self._on_playhead_dragged)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         vb.sigXRangeChanged.connect(lambda *_: self._place_status())
@@ -480,6 +487,15 @@ class Timeline(QWidget):
         self.curve.setBrush(pg.mkBrush(t.curve_fill))
         self.threshold_line.setPen(pg.mkPen(t.threshold, width=1, style=Qt.DashLine))
         self.cut_lines.setPen(pg.mkPen(t.cut, width=1.5))
+        muted = QColor(t.curve)
+        muted.setAlpha(150)
+        self.provisional_curve.setPen(pg.mkPen(muted, width=1.2, style=Qt.DashLine))
+        muted_cut = QColor(t.cut)
+        muted_cut.setAlpha(130)
+        self.provisional_cut_lines.setPen(pg.mkPen(muted_cut, width=1.2, style=Qt.DashLine))
+        self.cuts_status.setColor(t.foreground)
+        self.cuts_status.fill = pg.mkBrush(t.background)
+        self.cuts_status.border = pg.mkPen(t.excerpt_pen)
         self.downbeat_lines.setPen(pg.mkPen(t.downbeat, width=1.5))
         self.splice_lines.setPen(pg.mkPen(t.splice, width=2))
         self.sync_lines.setPen(pg.mkPen(t.sync, width=2, style=Qt.DashLine))
@@ -508,6 +524,8 @@ class Timeline(QWidget):
         """Forget everything (a new video)."""
         self._duration_s = 0.0
         self.curve.setData([], [])
+        self.provisional_curve.setData([], [])
+        self.provisional_from_s = None
         self.cuts_s = np.zeros(0)
         self.shots_s, self.segments_s, self.sync_points_s = [], [], []
         self.sound_wave.set_envelope(None, 100.0)
@@ -527,15 +545,24 @@ class Timeline(QWidget):
 
     def set_analysis(self, duration_s: float, cut_probs_25hz: np.ndarray, cuts_s: Sequence[float],
                      shots_s: Sequence[tuple[float, float]], segments_s: Optional[Sequence[tuple[float, float]]] = None,
-                     threshold: float = 0.5, keep_view: bool = False) -> None:
+                     threshold: float = 0.5, keep_view: bool = False, provisional_from_s: Optional[float] = None) -> None:
         """Show a video's structure: cut curve at 25 Hz, cuts (s), shots and segments as (start_s, end_s).
 
-        Partial analyses (the curve so far) can be shown repeatedly; ``keep_view`` leaves the zoom alone."""
+        Partial analyses (the curve so far) can be shown repeatedly; ``keep_view`` leaves the zoom alone.
+        ``provisional_from_s``: from there on the curve, cuts and shots are provisional (quick cuts, while the
+        shot detection has not reached them): drawn dashed and muted, and said so in the cuts lane."""
         if not keep_view or self._duration_s <= 0:
             self.set_duration(duration_s)
         probs = np.asarray(cut_probs_25hz, dtype=float).ravel()
         t = np.arange(probs.size) / 25.0
-        self.curve.setData(t, probs)
+        self.provisional_from_s = None if provisional_from_s is None else float(provisional_from_s)
+        if self.provisional_from_s is None:
+            self.curve.setData(t, probs)
+            self.provisional_curve.setData([], [])
+        else:
+            k = int(np.searchsorted(t, self.provisional_from_s))
+            self.curve.setData(t[:k], probs[:k])
+            self.provisional_curve.setData(t[max(0, k - 1):], probs[max(0, k - 1):])
         self.threshold_line.setValue(threshold)
         self.cuts_s = np.asarray(cuts_s, dtype=float).ravel()
         self.shots_s = [(float(a), float(b)) for a, b in shots_s]
@@ -644,8 +671,22 @@ class Timeline(QWidget):
     # -- drawing ------------------------------------------------------------------------------------
     def _redraw_lanes(self) -> None:
         t = self.theme
-        self.cut_lines.set_xs(self.cuts_s)
-        self.shot_rects.set_rects(_alternating(self.shots_s, LANE_SHOTS, t.shot_a, t.shot_b))
+        p0 = self.provisional_from_s
+        final = self.cuts_s if p0 is None else self.cuts_s[self.cuts_s < p0]
+        self.cut_lines.set_xs(final)
+        self.provisional_cut_lines.set_xs(self.cuts_s[final.size:] if p0 is not None else np.zeros(0))
+        shots = _alternating(self.shots_s, LANE_SHOTS, t.shot_a, t.shot_b)
+        if p0 is not None:  # shots from quick cuts: faint
+            for i, r in enumerate(shots):
+                if r[0] >= p0 - 1e-6:
+                    c = QColor(r[4])
+                    c.setAlpha(max(40, c.alpha() // 3))
+                    shots[i] = (*r[:4], c, *r[5:])
+        self.shot_rects.set_rects(shots)
+        self.cuts_status.setText("" if p0 is None else
+                                 ("Quick cuts (provisional): detecting shots…" if p0 <= 0 else
+                                  f"Shots detected to {_mmss(p0)}; quick cuts (provisional) after"))
+        self.cuts_status.setVisible(p0 is not None)
         self.segment_rects.set_rects(_alternating(self.segments_s, LANE_SEGMENTS, t.segment_a, t.segment_b))
         top, bottom, _ = LANE_MUSIC
         updating = self.music_state == "updating"
@@ -683,9 +724,10 @@ class Timeline(QWidget):
         self.set_sync_points(self.sync_points_s)
 
     def _place_status(self) -> None:
-        x0, _ = self.view_range_s()
+        x0, x1 = self.view_range_s()
         top, bottom, _ = LANE_MUSIC
         self.music_status.setPos(x0, (top + bottom) / 2)
+        self.cuts_status.setPos(x1, LANE_CUTS[0])
 
     def label_boxes(self) -> list:
         """The music lane's excerpt labels as drawn now: [(QRectF in pixels, text)] (for tests)."""
@@ -698,6 +740,8 @@ class Timeline(QWidget):
             "duration_s": self._duration_s,
             "curve_points": 0 if self.curve.xData is None else int(len(self.curve.xData)),
             "cuts": int(self.cuts_s.size),
+            "provisional_from_s": self.provisional_from_s,
+            "provisional_cuts": int(self.provisional_cut_lines.xs().size),
             "shots": len(self.shots_s),
             "segments": len(self.segments_s),
             "excerpts": len(self.excerpts),

@@ -143,6 +143,22 @@ def provisional_analysis(decoded, *, threshold: float = 0.5) -> QueryVideoAnalys
     return va
 
 
+def with_provisional_rest(partial_curve_25hz, partial_cuts_s, provisional_curve_25hz, provisional_cuts_s,
+                          duration_s: float) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]], float]:
+    """The shot detection so far, completed by the provisional (quick-cut) analysis beyond it, for a timeline
+    that shows the whole picture at once and its final cuts as they come: ``(curve_25hz, cuts_s, shots_s,
+    done_s)``, where ``done_s`` is where the detection has reached (what follows it is provisional)."""
+    part = np.asarray(partial_curve_25hz, dtype=np.float32).ravel()
+    quick = np.asarray(provisional_curve_25hz, dtype=np.float32).ravel()
+    done_s = min(part.size / 25.0, float(duration_s))
+    curve = np.concatenate([part, quick[part.size:]])
+    before = np.asarray(partial_cuts_s, dtype=float).ravel()
+    after = np.asarray(provisional_cuts_s, dtype=float).ravel()
+    cuts = np.concatenate([before[before < done_s], after[after >= done_s]])
+    b = [0.0, *[float(c) for c in cuts if 0.0 < c < duration_s], float(duration_s)]
+    return curve, cuts, list(zip(b[:-1], b[1:])), done_s
+
+
 def video_segment_features(analysis: QueryVideoAnalysis, extractor: str) -> np.ndarray:
     """(K, d) mean of the video's 1 Hz frame features inside each matching segment."""
     from supervisor_app.features import extract_cached
