@@ -535,3 +535,23 @@ def test_streamed_results_select_nothing_until_the_ranking_is_done(qtbot, tmp_pa
         assert [c[1]["key"] for c in backend.calls if c[0] == "preview"] == [top.key()]
     finally:
         win.close()
+
+
+def test_a_cancelled_final_ranking_leaves_the_provisional_list_saying_so(window, qtbot):
+    from supervisor_app.gui.recommendations_panel import PROVISIONAL_STOPPED
+
+    panel = window.recommendations
+    rows = window.backend.recommend(BBB, window.catalog.path, panel.settings())
+    for c in rows:
+        c.provisional = True
+    panel.set_results(rows, provisional=True)
+    panel.set_refining()
+    assert panel.is_provisional() and "refining" in panel.provisional_label.text()
+    panel.set_results(rows[:1], partial=True)  # the final ranking's first result: not shown over the list
+    assert len(panel.candidates()) == len(rows) and panel.is_provisional()
+    panel.set_refining_stopped()
+    assert panel.provisional_label.text() == PROVISIONAL_STOPPED and panel.current() is None
+    final = window.backend.recommend(BBB, window.catalog.path, panel.settings())
+    panel.set_results(final)
+    assert not panel.is_provisional() and panel.provisional_label.isHidden()
+    assert panel.current().key() == final[0].key()

@@ -755,7 +755,7 @@ class MainWindow(QMainWindow):
             job.failed.connect(lambda sentence: log.info("provisional recommendations: %s", sentence))
         else:
             job.failed.connect(self._recommendations_failed)
-            job.cancelled.connect(lambda: self.notify("Recommendation cancelled.", error=False))
+            job.cancelled.connect(lambda: self._recommendations_cancelled(job))
         if picture is None and self.recommendations.is_provisional():
             self.recommendations.set_refining()  # the provisional list stays until the final one arrives
         else:
@@ -805,6 +805,11 @@ class MainWindow(QMainWindow):
         self.notify(f"{len(rows)} recommendation{'s' if len(rows) != 1 else ''} for {Path(self.video_path).name}.",
                     error=False)
         self.recommendations_ready.emit(rows)
+
+    def _recommendations_cancelled(self, job) -> None:
+        if self.recommend_slot.job is job:  # not a ranking a newer job (a new picture's list) has replaced
+            self.recommendations.set_refining_stopped()
+        self.notify("Recommendation cancelled.", error=False)
 
     def _recommendations_failed(self, sentence: str) -> None:
         self.recommendations.clear(sentence)

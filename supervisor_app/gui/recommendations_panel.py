@@ -21,6 +21,8 @@ from supervisor_app.gui.widgets import CandidateTable, FiltersForm, ProgressStri
 PROVISIONAL_TEXT = ("Provisional: ranked on quick cuts while the picture's shot detection runs; the list is "
                     "replaced when it has.")
 PROVISIONAL_REFINING = "Provisional: refining the list with the picture's shots…"
+PROVISIONAL_STOPPED = ("Provisional: ranked on quick cuts; the final ranking was cancelled. Press Find music to "
+                       "rank on the picture's detected shots.")
 
 class RecommendationsPanel(QWidget):
     run_requested = Signal(object)
@@ -235,6 +237,11 @@ class RecommendationsPanel(QWidget):
         """The final ranking has started: the provisional list stays until it is done."""
         if self._provisional:
             self.provisional_label.setText(PROVISIONAL_REFINING)
+
+    def set_refining_stopped(self) -> None:
+        """The final ranking was cancelled: the provisional list stays, and says so."""
+        if self._provisional:
+            self.provisional_label.setText(PROVISIONAL_STOPPED)
 
     def _set_provisional(self, on: bool) -> None:
         self._provisional = on
