@@ -252,15 +252,16 @@ class TransNetV2Fast(torch.nn.Module):
     @classmethod
     def _quantize(cls, x: torch.Tensor) -> tuple[torch.Tensor, float]:
         """Non-negative (post-ReLU) activations ``x`` -> ``(uint8, scale)`` with ``x ~ scale * q``,
-        the scale set by this tensor's maximum (dynamic, per streamed piece): one pass
-        ``0.5 + x / scale`` truncated to uint8 (rounding). ``1 / scale`` is a bfloat16 number (the
+        the scale set by this tensor's maximum (dynamic, per streamed piece): ``0.5 + x / scale``
+        truncated to uint8 (rounding). ``1 / scale`` is a bfloat16 number (the
         multiplier of a bfloat16 ``add`` is rounded to one) at most ``254.5 / max``, so the
         largest value stays within 255 (no wrap-around)."""
         m = float(x.max()) if x.numel() else 0.0
         if not m > 0.0 or m == float("inf"):
             return torch.zeros(x.shape, dtype=torch.uint8, device=x.device), 1.0
         inv = _bf16_floor(254.5 / m)
-        return torch.add(cls._HALF.to(x.dtype), x, alpha=inv).to(torch.uint8), 1.0 / inv
+        q = torch.add(cls._HALF.to(x.dtype), x, alpha=inv)  # 0.5 .. 255 (truncation: rounding)
+        return q.to(torch.int16).to(torch.uint8), 1.0 / inv  # ~4x faster than bf16 -> uint8 at once
 
     def _first_block(self, x: torch.Tensor) -> torch.Tensor:
         """``(T, H, W, 3)`` -> ReLU of the first block, ``(T, H, W, 4F)`` (see :meth:`_fuse_first_block`)."""
