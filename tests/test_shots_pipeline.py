@@ -141,11 +141,11 @@ def test_default_chunking_agrees_with_the_package_windows_on_the_fixture():
     """The package's 100-frame windows are chunk=50/context=25 (float32 equality with the package is
     tested in test_shots.py); the default chunks give other frames context at the edges: the
     probabilities stay within the documented 0.1 (~0.04-0.06 measured) and the cuts are the same,
-    in float32 and in the default precision."""
+    in float32, in the default precision and in int8."""
     frames = np.stack([f for _, f in read_frames(BBB, size=(tm.INPUT_WIDTH, tm.INPUT_HEIGHT), end_s=20.0)])
     ref = tm.predict_frames(iter(frames), tm.get_model("cpu", "float32"), chunk=50, context=25)
     t = np.arange(len(frames)) / 24.0
-    for precision in ("float32", "auto"):
+    for precision in ("float32", "auto") + (("int8",) if tm.int8_supported() else ()):
         p = tm.predict_frames(iter(frames), tm.get_model("cpu", precision))
         assert float(np.abs(p - ref).max()) < 0.1, precision
         assert cuts_from_probs(t, p) == cuts_from_probs(t, ref), precision
