@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_shots.py [--rounds 3] [--video PATH ...] [--no-synthetic] [--float32]
+        [--precision int8 ...]
 
 Default material: the 60 s and 3-minute H.264 720p pictures ``/work/scratch/media/bbb_60.mp4`` and
 ``bbb_180.mp4`` when present (else built here by looping the Big Buck Bunny fixture with ffmpeg:
@@ -10,7 +11,7 @@ H.264 720p 24 fps, ``--long-size`` sets their size), the fixture itself (30 s, 7
 synthetic 8 s hard-cut video of tests/test_shots.py. Each round runs, in turn, the package's
 ``predict_video`` (its ffmpeg decode + 100-frame windows, with the deterministic-algorithms flag
 its constructor sets) and our ``detect_shots`` with the default precision (bfloat16 where the CPU
-has native bf16; ``--float32`` adds ours in float32). Both models are loaded and run once on the
+has native bf16; ``--float32`` adds ours in float32, ``--precision P`` ours in precision ``P``). Both models are loaded and run once on the
 synthetic video before timing; each timing includes decoding. Rounds are interleaved; the table shows the best and the median round in
 wall time and the median CPU time (this process and its waited-for children, i.e. the package's
 ffmpeg decoder included), each per second of video, and the load average (1 min) at each run:
@@ -110,8 +111,9 @@ def timed(fn):
     return r, time.perf_counter() - t0, cpu_seconds() - c0
 
 
-def stage_breakdown(video: Path, duration_s: float) -> list[tuple[str, float, float, float]]:
-    """(stage, wall s / video-s, CPU s / video-s, load) of decoding alone and the network alone."""
+def stage_breakdown(video: Path, duration_s: float, extra: tuple[str, ...] = ()) -> list[tuple[str, float, float, float]]:
+    """(stage, wall s / video-s, CPU s / video-s, load) of decoding alone and the network alone
+    (``extra``: also the network in these precisions, two workers)."""
     from supervisor_app.analysis import shots
 
     model = tm.get_model("cpu", "auto")
@@ -127,6 +129,10 @@ def stage_breakdown(video: Path, duration_s: float) -> list[tuple[str, float, fl
     rows.append((f"network on frames in memory ({n_workers} worker(s) x {each} thread(s))", w, c))
     _, w, c = timed(lambda: tm.predict_frames(iter(frames), model, workers=1))
     rows.append((f"network on frames in memory (1 worker x {torch.get_num_threads()} threads)", w, c))
+    for prec in extra:
+        m = tm.get_model("cpu", prec)
+        _, w, c = timed(lambda: tm.predict_frames(iter(frames), m))
+        rows.append((f"network on frames in memory, {prec} ({n_workers} worker(s) x {each} thread(s))", w, c))
     return [(n, w / duration_s, c / duration_s, os.getloadavg()[0]) for n, w, c in rows]
 
 
@@ -137,6 +143,8 @@ def main(argv=None) -> int:
                     help="video file (repeatable); default: the 60 s and 180 s pictures, the BBB fixture")
     ap.add_argument("--no-synthetic", action="store_true")
     ap.add_argument("--float32", action="store_true", help="also time ours in float32")
+    ap.add_argument("--precision", action="append", default=[],
+                    help="also time ours in this precision (repeatable: float32, bfloat16, int8)")
     ap.add_argument("--no-stages", action="store_true", help="skip the stage breakdown")
     ap.add_argument("--long-size", default="1280x720", help="size of the 60/180 s pictures when built here")
     args = ap.parse_args(argv)
@@ -149,8 +157,9 @@ def main(argv=None) -> int:
     torch.use_deterministic_algorithms(app_flags[0], warn_only=app_flags[1])
     ours_default_dtype = tm.resolve_dtype("auto", torch.device("cpu"))
     tm.get_model("cpu", "auto")
-    if args.float32:
-        tm.get_model("cpu", "float32")
+    extra = tuple(dict.fromkeys((["float32"] if args.float32 else []) + args.precision))
+    for prec in extra:
+        tm.get_model("cpu", prec)
 
     tmp = tempfile.TemporaryDirectory()
     videos = list(args.video or [long_picture(60, Path(tmp.name), args.long_size),
@@ -167,7 +176,7 @@ def main(argv=None) -> int:
           f"{str(ours_default_dtype).replace('torch.', '')}, {n_workers} worker(s) x {each} thread(s); "
           f"{args.rounds} interleaved rounds; load average at start {os.getloadavg()}\n")
     rows, stages = [], {}
-    names = ("package predict_video", "ours (auto)") + (("ours (float32)",) if args.float32 else ())
+    names = ("package predict_video", "ours (auto)") + tuple(f"ours ({prec})" for prec in extra)
     for video in videos:
         info = probe(video)
         fps = float(info.fps)
@@ -185,7 +194,7 @@ def main(argv=None) -> int:
             loads.append(os.getloadavg()[0])
             p = single.numpy().astype(np.float32)
             outputs[names[0]] = (cuts_from_probs(np.arange(len(p)) / fps, p), p)
-            for name, prec in zip(names[1:], ("auto", "float32")):
+            for name, prec in zip(names[1:], ("auto", *extra)):
                 r, w, c = timed(lambda: detect_shots(video, precision=prec, device="cpu"))
                 times[name].append(w)
                 cpu[name].append(c)
@@ -204,7 +213,7 @@ def main(argv=None) -> int:
         print(f"  package cuts: {[round(c, 3) for c in ref_cuts]}")
         print(f"  ours cuts:    {[round(c, 3) for c in outputs['ours (auto)'][0]]}", flush=True)
         if not args.no_stages and d >= 20:
-            stages[video.name] = stage_breakdown(video, d)
+            stages[video.name] = stage_breakdown(video, d, extra)
     print()
     print("| video | length s | method | wall s per video-s (best / median) | CPU s per video-s (median) "
           "| speedup vs package: wall best / wall median / CPU | cuts | F1 vs package (±1 frame) "

@@ -16,6 +16,8 @@ from supervisor_app.analysis.shots import cuts_from_probs, detect_shots
 from supervisor_app.media import read_frames
 from fixture_paths import BBB
 
+needs_int8 = pytest.mark.skipif(not tm.int8_supported(), reason="torch without oneDNN int8 convolutions")
+
 
 @pytest.fixture(scope="module")
 def state_dict():
@@ -139,11 +141,11 @@ def test_default_chunking_agrees_with_the_package_windows_on_the_fixture():
     """The package's 100-frame windows are chunk=50/context=25 (float32 equality with the package is
     tested in test_shots.py); the default chunks give other frames context at the edges: the
     probabilities stay within the documented 0.1 (~0.04-0.06 measured) and the cuts are the same,
-    in float32 and in the default precision."""
+    in float32, in the default precision and in int8."""
     frames = np.stack([f for _, f in read_frames(BBB, size=(tm.INPUT_WIDTH, tm.INPUT_HEIGHT), end_s=20.0)])
     ref = tm.predict_frames(iter(frames), tm.get_model("cpu", "float32"), chunk=50, context=25)
     t = np.arange(len(frames)) / 24.0
-    for precision in ("float32", "auto"):
+    for precision in ("float32", "auto") + (("int8",) if tm.int8_supported() else ()):
         p = tm.predict_frames(iter(frames), tm.get_model("cpu", precision))
         assert float(np.abs(p - ref).max()) < 0.1, precision
         assert cuts_from_probs(t, p) == cuts_from_probs(t, ref), precision
@@ -176,11 +178,13 @@ def _whole_sequence_probs(model, frames: np.ndarray) -> np.ndarray:
     return torch.sigmoid(logits).numpy()[pad:pad + len(frames)]
 
 
-@pytest.mark.parametrize("precision, tol", [("float32", 2e-5), ("auto", 3e-3)])
+@pytest.mark.parametrize("precision, tol", [("float32", 2e-5), ("auto", 3e-3), ("bfloat16", 3e-3),
+                                            pytest.param("int8", 3e-3, marks=needs_int8)])
 def test_streamed_equals_one_pass_over_the_whole_sequence(state_dict, precision, tol):
     """The default (streamed) probabilities are one forward pass over the whole sequence whatever
     the piece size (smaller than a block's reach included) and the number of threads; bf16:
-    other shapes may pick kernels that round differently."""
+    other shapes may pick kernels that round differently; int8: each piece's activations are
+    quantized by their own maximum (~1e-3 measured)."""
     rng = np.random.default_rng(7)
     frames = rng.integers(0, 256, (230, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
     frames[80:150] = frames[80]  # a still shot between two noisy ones
@@ -215,3 +219,61 @@ def test_each_worker_runs_on_its_share_of_the_threads(monkeypatch):
     tm.predict_frames(iter(frames), tm.get_model("cpu", "auto"), chunk=30, workers=2)
     assert seen == {(True, max(1, threads // 2))}
     assert torch.get_num_threads() == threads
+
+
+# --- int8 precision (oneDNN u8 x s8 convolutions, bfloat16 between them) -------------------------
+
+
+@needs_int8
+def test_int8_first_block_is_close_to_float32(state_dict):
+    """The frames are exact as uint8 activations (scale 1/255); only the per-channel int8 weights and
+    the bfloat16 output round: within 2 % of the block's largest output (~0.5 % measured)."""
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 256, (21, tm.INPUT_HEIGHT, tm.INPUT_WIDTH, 3), dtype=np.uint8)
+    frames[10:] = frames[10]
+    ref_model = tm.TransNetV2Fast(state_dict, dtype=torch.float32)
+    model = tm.TransNetV2Fast(state_dict, dtype=torch.int8)
+    with torch.inference_mode():
+        ref = ref_model._first_block(torch.from_numpy(frames).to(torch.float32).div_(255.0))
+        ours = model._first_block(torch.from_numpy(frames))
+    assert ours.dtype == torch.bfloat16 and ours.shape == ref.shape
+    assert float((ours.float() - ref).abs().max()) < 0.02 * float(ref.abs().max())
+
+
+@needs_int8
+def test_int8_quantize_rounds_and_never_wraps():
+    for top in (1.0, 0.37, 3.3e-3, 871.0):  # multipliers near bfloat16 ties and far from them
+        x = torch.tensor([0.0, 0.1, 0.5, 0.999, 1.0, 0.25, 0.0, 0.7], dtype=torch.bfloat16) * top
+        q, scale = tm.TransNetV2Fast._quantize(x)
+        assert q.dtype == torch.uint8 and int(q.max()) in (254, 255) and int(q[0]) == 0, top
+        # rounding to the nearest step (the sum 0.5 + x/scale is itself rounded to bfloat16: 1/256)
+        assert float((q.float() * scale - x.float()).abs().max()) <= 0.5 * scale + float(x.max()) / 256, top
+    q0, _ = tm.TransNetV2Fast._quantize(torch.zeros(3, dtype=torch.bfloat16))
+    assert int(q0.max()) == 0
+
+
+@needs_int8
+def test_int8_logits_close_to_float32_and_same_cuts_on_the_fixture():
+    """8 s of the fixture (one hard cut) streamed in int8: logits within 0.5 of float32 (~0.1-0.2
+    measured; bfloat16 is ~0.1) and the same cuts."""
+    frames = np.stack([f for _, f in read_frames(BBB, size=(tm.INPUT_WIDTH, tm.INPUT_HEIGHT), start_s=8.0,
+                                                 end_s=16.0)])
+    t = np.arange(len(frames)) / 24.0
+    p32 = tm.predict_frames(iter(frames), tm.get_model("cpu", "float32"))
+    p8 = tm.predict_frames(iter(frames), tm.get_model("cpu", "int8"))
+    logit = lambda p: np.log(np.clip(p, 1e-7, 1 - 1e-7) / np.clip(1 - p, 1e-7, 1))  # noqa: E731
+    assert float(np.abs(logit(p8) - logit(p32)).max()) < 0.5
+    assert float(np.abs(p8 - p32).max()) < 0.05
+    assert cuts_from_probs(t, p8) == cuts_from_probs(t, p32) != []
+
+
+def test_int8_precision_is_cpu_only_and_named_in_the_results():
+    with pytest.raises(ValueError):
+        tm.resolve_dtype("int8", torch.device("cuda"))
+    with pytest.raises(ValueError):
+        tm.resolve_dtype("int4", torch.device("cpu"))
+    if tm.int8_supported():
+        assert tm.resolve_dtype("int8", torch.device("cpu")) == torch.int8
+        model = tm.get_model("cpu", "int8")
+        assert model.precision == "int8" and model.compute_dtype == torch.bfloat16
+        assert tm.get_model("cpu", "float32").precision == "float32"

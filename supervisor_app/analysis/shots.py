@@ -50,7 +50,7 @@ FAST_SWITCH_S = 0.0005  # the GIL's switch interval while decode_picture loads t
 MAX_DECODED_FRAMES = 30_000  # decode_picture holds at most this many (~117 MB: 20 min at 25 fps)
 INPUT_WIDTH, INPUT_HEIGHT = 48, 27  # the network's input (transnet_model's, without importing torch)
 ANALYZER_VERSION = "transnetv2-1.0.5/fast-2"  # bump when the results would change (for caches);
-# a result's ``analyzer_version`` adds the precision it ran in ("/float32" or "/bfloat16")
+# a result's ``analyzer_version`` adds the precision it ran in ("/float32", "/bfloat16" or "/int8")
 
 __all__ = ["ShotResult", "DecodedPicture", "matched_cuts", "detect_shots", "detect_shots_in_frames", "decode_picture",
            "detect_shots_in_decoded", "quick_shots", "cuts_from_probs",
@@ -268,7 +268,7 @@ def detect_shots_in_frames(frames: Sequence[np.ndarray] | np.ndarray, fps: float
     model = tm.get_model(device, precision)
     probs = tm.predict_frames(iter(frames), model)
     times = np.arange(len(frames)) / float(fps)
-    return _result(times, probs, fps, len(frames) / float(fps), threshold, model.compute_dtype)
+    return _result(times, probs, fps, len(frames) / float(fps), threshold, model.precision)
 
 
 def _frame_rate(times_s: np.ndarray, fps: float) -> float:
@@ -301,7 +301,7 @@ def _network_pass(model, frames: Iterable[np.ndarray], times_s, fps: float, expe
         if n > 1 and partial is not None:
             t_so_far = np.asarray(times_s[:n], dtype=np.float64)
             step = 1.0 / fps if fps else float(t_so_far[-1] - t_so_far[-2])
-            partial(_result(t_so_far, p[:n], fps or 25.0, float(t_so_far[-1] + step), threshold, model.compute_dtype))
+            partial(_result(t_so_far, p[:n], fps or 25.0, float(t_so_far[-1] + step), threshold, model.precision))
 
     report(0.0, "detecting shots")
     return tm.predict_frames(frames, model, on_chunk=on_chunk, on_probs=on_probs if partial else None)
@@ -318,7 +318,7 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     first frame and between network batches (every 128 frames, ~0.25 s of work on 2 cores) and
     raises :class:`~supervisor_app.infra.jobs.Cancelled`. ``device``: ``None`` = CUDA when available, else CPU.
     ``precision``: ``"auto"`` (bfloat16 where the CPU has native bf16, else float32),
-    ``"float32"`` or ``"bfloat16"``. Media problems raise the media layer's typed errors.
+    ``"float32"``, ``"bfloat16"`` or ``"int8"`` (CPU). Media problems raise the media layer's typed errors.
     ``partial(result_so_far)`` (optional) gets the analysis of the frames done so far after each
     network pass (its ``duration_s`` is the time analysed), for a display that fills in.
     """
@@ -354,7 +354,7 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
         raise AnalysisError(f"The video {path.name!r} has no decodable frames.")
     t = np.asarray(times, dtype=np.float64)
     fps = _frame_rate(t, fps)
-    result = _result(t, probs, fps, _picture_duration_s(t, fps, info.duration_s), threshold, model.compute_dtype)
+    result = _result(t, probs, fps, _picture_duration_s(t, fps, info.duration_s), threshold, model.precision)
     report(1.0, "shots detected")
     return result
 
@@ -453,7 +453,7 @@ def detect_shots_in_decoded(picture: DecodedPicture, threshold: float = DEFAULT_
     model = tm.get_model(device, precision)
     probs = _network_pass(model, iter(picture.frames), picture.times_s, picture.fps, float(len(picture.frames)),
                           threshold, report, should_cancel, partial)
-    result = _result(picture.times_s, probs, picture.fps, picture.duration_s, threshold, model.compute_dtype)
+    result = _result(picture.times_s, probs, picture.fps, picture.duration_s, threshold, model.precision)
     report(1.0, "shots detected")
     return result
 
