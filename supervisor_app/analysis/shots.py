@@ -317,7 +317,7 @@ def detect_shots(path: str | Path, threshold: float = DEFAULT_THRESHOLD,
     ``progress(fraction, stage)`` is called with 0..1; ``should_cancel()`` is polled before the
     first frame and between network batches (every 128 frames, ~0.25 s of work on 2 cores) and
     raises :class:`~supervisor_app.infra.jobs.Cancelled`. ``device``: ``None`` = CUDA when available, else CPU.
-    ``precision``: ``"auto"`` (bfloat16 where the CPU has native bf16, else float32),
+    ``precision``: ``"auto"`` (int8 where the CPU has native bf16 and VNNI, else float32),
     ``"float32"``, ``"bfloat16"`` or ``"int8"`` (CPU). Media problems raise the media layer's typed errors.
     ``partial(result_so_far)`` (optional) gets the analysis of the frames done so far after each
     network pass (its ``duration_s`` is the time analysed), for a display that fills in.

@@ -430,7 +430,8 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """``"auto"``: bfloat16 on CPUs with native bf16 convolutions, float32 elsewhere (CUDA included).
+    """``"auto"``: int8 (or bfloat16 without oneDNN's int8 convolutions) on CPUs with native bf16
+    convolutions, float32 elsewhere (CUDA included).
     ``"int8"`` (CPU only): ``torch.int8``, int8 weights and activations in the convolutions
     (:meth:`TransNetV2Fast._qconv`), bfloat16 between them."""
     if precision == "float32":
@@ -443,7 +444,9 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
         return torch.int8
     if precision != "auto":
         raise ValueError(f"precision must be 'auto', 'float32', 'bfloat16' or 'int8', not {precision!r}")
-    return torch.bfloat16 if device.type == "cpu" and bf16_supported() else torch.float32
+    if device.type == "cpu" and bf16_supported():  # AVX512-BF16 / AMX CPUs all have VNNI (int8)
+        return torch.int8 if int8_supported() else torch.bfloat16
+    return torch.float32
 
 
 def get_model(device: str | torch.device | None = None, precision: str = "auto") -> TransNetV2Fast:
