@@ -10,8 +10,9 @@ Default material: the 60 s and 3-minute H.264 720p pictures ``/work/scratch/medi
 H.264 720p 24 fps, ``--long-size`` sets their size), the fixture itself (30 s, 720p VP8) and the
 synthetic 8 s hard-cut video of tests/test_shots.py. Each round runs, in turn, the package's
 ``predict_video`` (its ffmpeg decode + 100-frame windows, with the deterministic-algorithms flag
-its constructor sets) and our ``detect_shots`` with the default precision (bfloat16 where the CPU
-has native bf16; ``--float32`` adds ours in float32, ``--precision P`` ours in precision ``P``). Both models are loaded and run once on the
+its constructor sets) and our ``detect_shots`` with the default precision (int8 where the CPU
+has native bf16, which all have VNNI; ``--float32`` adds ours in float32, ``--precision P`` ours in
+precision ``P``, e.g. ``bfloat16``, the default before int8). Both models are loaded and run once on the
 synthetic video before timing; each timing includes decoding. Rounds are interleaved; the table shows the best and the median round in
 wall time and the median CPU time (this process and its waited-for children, i.e. the package's
 ffmpeg decoder included), each per second of video, and the load average (1 min) at each run:
