@@ -194,3 +194,22 @@ def test_without_any_backend_the_null_player_says_why(qtbot, monkeypatch):
     assert errors and "VLC" in errors[0] and errors[0].endswith(".")
     player.seek(3.0)
     assert player.position_s() == 3.0 and not player.is_playing()
+
+
+def test_qt_multimedia_close_stops_both_players_from_the_event_loop(qtbot):
+    """close() stops the picture's and the music's players before it returns, the stops run from a local
+    event loop (without the GIL: the FFmpeg backend's threads may need it while stop() waits for them)."""
+    if not QtMultimediaPlayer.available:
+        pytest.skip("Qt Multimedia is not installed")
+    player = create_player(prefer="qt")
+    if not isinstance(player, QtMultimediaPlayer):
+        pytest.skip("Qt Multimedia is not usable here")
+    qtbot.addWidget(player.video_widget())
+    player.load(BBB, MUSIC)
+    player.play()
+    qtbot.waitUntil(lambda: player.position_s() > 0.3, timeout=10000)
+    stopped = player._qm.QMediaPlayer.PlaybackState.StoppedState
+    assert player._video_player.playbackState() != stopped
+    player.close()
+    assert player._video_player.playbackState() == stopped and player._music_player.playbackState() == stopped
+    player.close()  # idempotent
