@@ -16,8 +16,8 @@ works around libvlc 3's embedded X11 output (a stale or black picture after a pa
 change or a resize: a muted pre-roll to the new frame, a redraw after a resize). Qt Multimedia always
 shows the frame at the current time, but its FFmpeg backend could deadlock when the window closed
 (PySide's GIL against Qt's connection mutex, an FFmpeg thread destroying a wrapped object while
-``QMediaPlayer.stop()`` ran; about once in 30 runs of a test): ``close`` now stops the players from a
-local event loop, without the GIL (:func:`_stop_from_the_event_loop`). It stays available from the View
+``QMediaPlayer.stop()`` ran; about once in 30 runs of a test): its players are now stopped (at close, on
+a music change, on Stop) from a local event loop, without the GIL (:func:`_stop_from_the_event_loop`). It stays available from the View
 menu, not the default. Without an audio output device (probed once,
 :func:`audio_output_available`) previews play silently with one status message.
 """
@@ -502,8 +502,9 @@ def _stop_from_the_event_loop(players) -> None:
     Called from Python, ``stop()`` holds the GIL while Qt's FFmpeg backend may wait, under a Qt mutex, for
     one of its threads that is deleting an object and needs the GIL (PySide looks up a Python override of
     the player's or audio output's ``disconnectNotify``): the window froze at close, about once in 30 runs
-    of a test that re-renders the music and closes. Queued, the calls run from a local event loop, which
-    PySide runs without the GIL, so that thread can finish."""
+    of a test that re-renders the music and closes, and once at a music change. Queued, the calls run from
+    a local event loop, which PySide runs without the GIL, so that thread can finish (the loop also
+    delivers what was posted before them: callers must not hold state half-changed across it)."""
     from PySide6.QtCore import QCoreApplication, QEventLoop, QMetaObject, Qt
 
     if QCoreApplication.instance() is None:  # pragma: no cover - no loop to run them in
@@ -573,7 +574,7 @@ class QtMultimediaPlayer(Player):
         from PySide6.QtCore import QUrl
 
         self._music = str(music_path) if music_path else None
-        self._music_player.stop()
+        _stop_from_the_event_loop([self._music_player])  # a music change deadlocked here as close() did
         if self._music:
             self._music_player.setSource(QUrl.fromLocalFile(str(Path(self._music).resolve())))
             self._music_player.setPlaybackRate(self._rate)
@@ -615,8 +616,7 @@ class QtMultimediaPlayer(Player):
 
     def stop(self) -> None:
         self._want_playing = False
-        self._video_player.stop()
-        self._music_player.stop()
+        _stop_from_the_event_loop([self._video_player, self._music_player])
         self._timer.stop()
         self._set_state("stopped")
         self.position_changed.emit(0.0)
