@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from supervisor_app.analysis import transnet_model as tm  # noqa: E402
-from supervisor_app.analysis.shots import cuts_from_probs, detect_shots  # noqa: E402
+from supervisor_app.analysis.shots import cuts_from_probs, detect_shots, matched_cuts  # noqa: E402
 from supervisor_app.media import probe, read_frames  # noqa: E402
 
 BBB = REPO / "resources" / "demo" / "video" / "big_buck_bunny_0_30.webm"
@@ -57,17 +57,7 @@ def f1_within(ref: list[float], est: list[float], tol_s: float) -> float:
     time order, optimal for events on a line)."""
     if not ref and not est:
         return 1.0
-    ref, est = sorted(ref), sorted(est)
-    i = j = hits = 0
-    while i < len(ref) and j < len(est):
-        if abs(ref[i] - est[j]) <= tol_s:
-            hits += 1
-            i += 1
-            j += 1
-        elif est[j] < ref[i]:
-            j += 1
-        else:
-            i += 1
+    hits = matched_cuts(ref, est, tol_s)
     if hits == 0:
         return 0.0
     p, r = hits / len(est), hits / len(ref)

@@ -161,13 +161,13 @@ def lower_thread_priority(by: int = 10) -> bool:
 
 
 class Background:
-    """``fn(should_cancel, progress)`` on a thread of its own at a lower priority (``nice`` steps,
-    :func:`lower_thread_priority`; 0 keeps the caller's), while the caller does something more urgent. Its progress is
+    """``fn(should_cancel, progress)`` on a thread of its own at a lower priority (10 ``nice`` steps,
+    :func:`lower_thread_priority`), while the caller does something more urgent. Its progress is
     held back until :meth:`result` (the caller's own stages are shown meanwhile); :meth:`result`
     waits, and returns its value or raises its exception; :meth:`stop` cancels it and waits."""
 
     def __init__(self, fn, should_cancel: Optional[ShouldCancel] = None, progress: Optional[ProgressFn] = None,
-                 name: str = "background", nice: int = 10):
+                 name: str = "background"):
         self._stop = threading.Event()
         self._outer_cancel = should_cancel
         self._progress = as_progress(progress)
@@ -176,8 +176,7 @@ class Background:
         self._box: dict = {}
 
         def run() -> None:
-            if nice:
-                lower_thread_priority(nice)
+            lower_thread_priority(10)
             try:
                 self._box["value"] = fn(self._cancelled, self._report)
             except BaseException as e:  # handed to the caller in result()

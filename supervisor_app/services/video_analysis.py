@@ -155,8 +155,9 @@ def with_provisional_rest(partial_curve_25hz, partial_cuts_s, provisional_curve_
     before = np.asarray(partial_cuts_s, dtype=float).ravel()
     after = np.asarray(provisional_cuts_s, dtype=float).ravel()
     cuts = np.concatenate([before[before < done_s], after[after >= done_s]])
-    b = [0.0, *[float(c) for c in cuts if 0.0 < c < duration_s], float(duration_s)]
-    return curve, cuts, list(zip(b[:-1], b[1:])), done_s
+    from supervisor_app.analysis.shots import shots_from_cuts
+
+    return curve, cuts, shots_from_cuts([float(c) for c in cuts], float(duration_s)), done_s
 
 
 def video_segment_features(analysis: QueryVideoAnalysis, extractor: str) -> np.ndarray:
